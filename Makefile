@@ -1,0 +1,18 @@
+.PHONY: setup test lint demo bench
+
+setup:
+	@bash scripts/setup.sh
+
+lint: setup
+	.venv/bin/ruff check src tests
+	.venv/bin/ruff format --check src tests
+	.venv/bin/mypy
+
+test: setup lint
+	.venv/bin/pytest --doctest-modules src/vigil tests
+
+demo: setup
+	.venv/bin/vigil demo
+
+bench: setup
+	.venv/bin/vigil bench ingest --readings 20000 --json

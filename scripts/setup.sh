@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Install everything Vigil needs on a Debian 12/13 (or Ubuntu) machine. Idempotent and quiet
+# when everything is already there. Run as root (CI) or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+PG_VERSION="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1 || true)"
+APT_UPDATED=0
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$APT_UPDATED" = 0 ]; then
+        log "apt-get update"
+        $SUDO apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+# 1. PostgreSQL server, headers, build tools, Mosquitto, a browser for the dashboard tests.
+if [ -z "$PG_VERSION" ]; then
+    apt_install postgresql
+    PG_VERSION="$(ls /usr/lib/postgresql | sort -V | tail -1)"
+fi
+apt_install "postgresql-$PG_VERSION" "postgresql-contrib-$PG_VERSION" 2>/dev/null \
+    || apt_install "postgresql-$PG_VERSION"
+apt_install mosquitto mosquitto-clients python3-venv
+if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
+    apt_install chromium
+fi
+PG_LIB="$(/usr/lib/postgresql/$PG_VERSION/bin/pg_config --pkglibdir)"
+
+# 2. TimescaleDB: the distribution's binary package where it exists, else build the
+#    Apache-licensed edition from the Debian source package.
+if ! ls "$PG_LIB"/timescaledb-*.so >/dev/null 2>&1; then
+    if apt-cache show "postgresql-$PG_VERSION-timescaledb" >/dev/null 2>&1; then
+        apt_install "postgresql-$PG_VERSION-timescaledb"
+    else
+        apt_install "postgresql-server-dev-$PG_VERSION" cmake build-essential dpkg-dev \
+            libssl-dev libkrb5-dev
+        SRC_LIST=/etc/apt/sources.list.d/vigil-timescaledb-src.sources
+        if ! apt-cache showsrc timescaledb 2>/dev/null | grep -q "^Package:"; then
+            log "adding a deb-src entry for the timescaledb source package"
+            printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\n%s\n%s\n' \
+                'Components: main' \
+                'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | $SUDO tee "$SRC_LIST" >/dev/null
+            $SUDO apt-get update -qq >/dev/null
+        fi
+        BUILD="$(mktemp -d)"
+        log "building TimescaleDB (Apache edition) for PostgreSQL $PG_VERSION in $BUILD"
+        (
+            cd "$BUILD"
+            apt-get source --download-only timescaledb >/dev/null 2>&1
+            tar xf timescaledb_*.orig.tar.*
+            cd timescaledb-*/
+            ./bootstrap -DAPACHE_ONLY=1 -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF \
+                -DPG_CONFIG="/usr/lib/postgresql/$PG_VERSION/bin/pg_config" >/dev/null
+            make -C build -j"$(nproc)" >/dev/null
+            $SUDO make -C build install >/dev/null
+        )
+        rm -rf "$BUILD"
+    fi
+fi
+
+# 3. The virtual environment, reinstalled only when pyproject.toml changes.
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    "$PY" -m venv .venv
+fi
+STAMP=.venv/.vigil-installed
+WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+    log "installing Python dependencies"
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -e '.[dev]' >/dev/null
+    echo "$WANT" > "$STAMP"
+fi

@@ -1,0 +1,3 @@
+"""Vigil: remote chronic-disease monitoring."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,39 @@
+"""The ``vigil`` command line. Each stage contributes its own commands from its ``cli`` module."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from vigil.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Vigil remote monitoring.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def _register() -> None:
+    # Imported here so that `vigil --help` stays fast and each stage owns its commands.
+    from vigil.ingest.cli import register as register_ingest
+    from vigil.servers.cli import register as register_servers
+
+    register_servers(app)
+    register_ingest(app, bench_app)
+
+
+def main() -> None:
+    _register()
+    app()

@@ -1,0 +1,41 @@
+"""Shared domain records. Every timestamp is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from vigil.core.metrics import Metric
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One measurement of one metric from a device, already in canonical units."""
+
+    time: datetime
+    metric: Metric
+    value: float
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading committed to storage, attributed to a patient: what ingest hands on."""
+
+    time: datetime
+    patient_id: UUID
+    metric: Metric
+    value: float
+    device_id: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a message, or one reading inside it, was not accepted."""
+
+    reason: str
+    item: int | None = None
+    """Index of the rejected reading in the payload's batch; None when the whole message failed."""
+    raw_item: str | None = None

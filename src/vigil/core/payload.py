@@ -1,0 +1,202 @@
+"""The device payload contract and its parser.
+
+A device publishes JSON to ``vigil/v1/devices/{device_id}/readings``::
+
+    {"readings": [
+        {"ts": "2026-11-28T07:02:00Z", "metric": "blood_pressure",
+         "systolic": 142, "diastolic": 91, "pulse": 72, "unit": "mm[Hg]"},
+        {"ts": "2026-11-28T07:05:00Z", "metric": "glucose", "value": 6.1, "unit": "mmol/L"}
+    ]}
+
+``ts`` is ISO 8601 with an offset (or a ``Z``). ``metric`` is one of :class:`Metric` or
+``blood_pressure``. A batch may carry a backlog of up to ``MAX_BATCH`` readings. Each reading is
+checked on its own: valid readings are accepted even when others in the same batch are rejected.
+
+>>> from datetime import UTC, datetime
+>>> now = datetime(2026, 11, 28, 8, tzinfo=UTC)
+>>> parsed = parse_payload(
+...     b'{"readings": [{"ts": "2026-11-28T07:00:00Z", "metric": "spo2", "value": 93, "unit": "%"},'
+...     b' {"ts": "2026-11-28T07:00:00Z", "metric": "spo2", "value": 193, "unit": "%"}]}',
+...     device_id="ox-1", received_at=now)
+>>> [(r.metric.value, r.value) for r in parsed.readings]
+[('spo2', 93.0)]
+>>> parsed.rejections[0].reason
+'spo2 193 % is outside the physiologically possible range 40-100 %'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from vigil.core.errors import PayloadError
+from vigil.core.metrics import BLOOD_PRESSURE, BP_COMPONENTS, Metric, to_canonical
+from vigil.core.models import Reading, Rejection
+
+MAX_PAYLOAD_BYTES = 1_048_576
+MAX_BATCH = 10_000
+TOPIC_PREFIX = "vigil/v1/devices/"
+TOPIC_SUFFIX = "/readings"
+
+
+def topic_for(device_id: str) -> str:
+    return f"{TOPIC_PREFIX}{device_id}{TOPIC_SUFFIX}"
+
+
+def device_from_topic(topic: str) -> str | None:
+    """The device a topic names, or None if the topic is not a readings topic."""
+    if not (topic.startswith(TOPIC_PREFIX) and topic.endswith(TOPIC_SUFFIX)):
+        return None
+    device = topic[len(TOPIC_PREFIX) : -len(TOPIC_SUFFIX)]
+    return device if device and "/" not in device else None
+
+
+class ReadingIn(BaseModel):
+    """One reading as a device sends it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ts: datetime
+    metric: str
+    unit: str
+    value: float | None = None
+    systolic: float | None = None
+    diastolic: float | None = None
+    pulse: float | None = None
+
+    @field_validator("ts")
+    @classmethod
+    def _aware(cls, ts: datetime) -> datetime:
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise ValueError("timestamp needs a UTC offset or 'Z'")
+        return ts.astimezone(UTC)
+
+    @field_validator("value", "systolic", "diastolic", "pulse")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("value must be a finite number")
+        return v
+
+
+class PayloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    readings: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class ParsedPayload:
+    readings: list[Reading] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def _pydantic_reason(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']}"
+
+
+def _check_time(ts: datetime, received_at: datetime, future_s: int, max_age_days: int) -> None:
+    if ts > received_at + timedelta(seconds=future_s):
+        raise PayloadError(
+            f"timestamp {ts.isoformat()} is {(ts - received_at).total_seconds():.0f} s in the "
+            f"future (device clock wrong?)"
+        )
+    if ts < received_at - timedelta(days=max_age_days):
+        raise PayloadError(f"timestamp {ts.isoformat()} is older than {max_age_days} days")
+
+
+def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
+    if item.metric == BLOOD_PRESSURE:
+        if item.value is not None:
+            raise PayloadError("blood_pressure takes systolic/diastolic/pulse, not value")
+        if item.systolic is None or item.diastolic is None:
+            raise PayloadError("blood_pressure needs both systolic and diastolic")
+        if item.systolic <= item.diastolic:
+            raise PayloadError(
+                f"systolic {item.systolic:g} is not above diastolic {item.diastolic:g}"
+            )
+        out = []
+        for name, metric in BP_COMPONENTS.items():
+            raw = getattr(item, name)
+            if raw is None:
+                continue
+            unit = "/min" if metric is Metric.HEART_RATE else item.unit
+            out.append(Reading(item.ts, metric, to_canonical(metric, raw, unit), device_id))
+        return out
+    try:
+        metric = Metric(item.metric)
+    except ValueError:
+        known = ", ".join([*(m.value for m in Metric), BLOOD_PRESSURE])
+        raise PayloadError(f"unknown metric {item.metric!r}; known: {known}") from None
+    if item.value is None or any(
+        v is not None for v in (item.systolic, item.diastolic, item.pulse)
+    ):
+        raise PayloadError(f"{metric} takes a single 'value'")
+    return [Reading(item.ts, metric, to_canonical(metric, item.value, item.unit), device_id)]
+
+
+def parse_payload(
+    raw: bytes,
+    *,
+    device_id: str,
+    received_at: datetime,
+    future_tolerance_s: int = 600,
+    max_age_days: int = 365,
+) -> ParsedPayload:
+    """Parse one MQTT payload into canonical readings and per-item rejections.
+
+    Never raises on bad input: every problem becomes a :class:`Rejection` with a reason.
+    """
+    result = ParsedPayload()
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds 1 MiB"))
+        return result
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result.rejections.append(Rejection(f"not JSON: {exc}"))
+        return result
+    except RecursionError:
+        result.rejections.append(Rejection("not JSON: nested too deeply"))
+        return result
+    try:
+        payload = PayloadIn.model_validate(doc)
+    except ValidationError as exc:
+        result.rejections.append(Rejection(f"wrong schema: {_pydantic_reason(exc)}"))
+        return result
+    if not payload.readings:
+        result.rejections.append(Rejection("wrong schema: readings is empty"))
+        return result
+    if len(payload.readings) > MAX_BATCH:
+        result.rejections.append(
+            Rejection(f"batch of {len(payload.readings)} readings exceeds {MAX_BATCH}")
+        )
+        return result
+    seen: set[tuple[datetime, Metric]] = set()
+    for index, item_doc in enumerate(payload.readings):
+        try:
+            item = ReadingIn.model_validate(item_doc)
+            _check_time(item.ts, received_at, future_tolerance_s, max_age_days)
+            for reading in _convert(item, device_id):
+                if (reading.time, reading.metric) in seen:
+                    continue  # repeated inside one batch: absorbed like any replay
+                seen.add((reading.time, reading.metric))
+                result.readings.append(reading)
+        except ValidationError as exc:
+            result.rejections.append(
+                Rejection(f"wrong schema: {_pydantic_reason(exc)}", index, _dump(item_doc))
+            )
+        except PayloadError as exc:
+            result.rejections.append(Rejection(str(exc), index, _dump(item_doc)))
+    return result
+
+
+def _dump(item: Any) -> str:
+    return json.dumps(item, default=str, sort_keys=True)[:4000]

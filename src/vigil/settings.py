@@ -1,0 +1,52 @@
+"""One typed settings object, built once at start-up and passed down (env prefix ``VIGIL_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Vigil reads from its environment.
+
+    With no ``database_url`` Vigil starts its own PostgreSQL+TimescaleDB cluster under
+    ``state_dir``; with no ``mqtt_url`` its own Mosquitto. With URLs it uses the servers given.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=None, extra="ignore")
+
+    state_dir: Path = Field(default=Path(".vigil"), description="Embedded servers' data and logs")
+    database_url: str | None = Field(default=None, description="postgresql:// URL; None = embedded")
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://user:password@host:port of the broker; None = embedded"
+    )
+    mqtt_client_id: str = Field(
+        default="vigil-ingest",
+        description="Fixed client id (and broker user) of this ingest instance; "
+        "persistent session, so it must be stable across restarts",
+    )
+    mqtt_password: SecretStr | None = Field(default=None, description="Ingest user's password")
+    mqtt_shared_group: str | None = Field(
+        default="vigil-ingest",
+        description="MQTT 5 shared-subscription group; None subscribes directly",
+    )
+    mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+    ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
+    ingest_batch_wait_ms: int = Field(default=20, ge=0, description="Max wait to fill a batch")
+    ingest_retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling")
+    ingest_future_tolerance_s: int = Field(
+        default=600, ge=0, description="How far in the future a device clock may be"
+    )
+    ingest_max_age_days: int = Field(default=365, ge=1, description="Oldest reading accepted")
+
+    retention_days: int | None = Field(default=None, description="Drop readings older than this")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    db_pool_min: int = 1
+    db_pool_max: int = 10
