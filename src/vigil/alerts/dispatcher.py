@@ -1,0 +1,155 @@
+"""Webhook delivery from the outbox: at-least-once, with an idempotency key per delivery.
+
+A dispatcher leases due deliveries (so a crashed dispatcher's work is retried after the lease),
+POSTs each with ``Idempotency-Key`` and an HMAC-SHA256 signature of the body, and records the
+result: delivered, retry later with exponential back-off, or dead after the last attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+
+from vigil.alerts import repo
+from vigil.alerts.models import DispatchPolicy
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Vigil-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookDispatcher:
+    def __init__(
+        self, *, client: httpx.Client | None = None, policy: DispatchPolicy | None = None
+    ) -> None:
+        self.policy = policy or DispatchPolicy()
+        self.client = client or httpx.Client(timeout=self.policy.timeout_s)
+        self.delivered = 0
+        self.failed = 0
+        self.dead = 0
+
+    def dispatch_due(self, conn: repo.Conn, *, now: datetime | None = None) -> int:
+        """Deliver what is due; returns how many deliveries were attempted."""
+        now = now or datetime.now(UTC)
+        lease = timedelta(seconds=self.policy.timeout_s * 3)
+        with conn.transaction():
+            claimed = repo.claim_deliveries(conn, now=now, lease=lease, limit=self.policy.batch)
+        for item in claimed:
+            self._deliver(conn, item)
+        return len(claimed)
+
+    def _deliver(self, conn: repo.Conn, item: dict[str, Any]) -> None:
+        body = json.dumps(
+            {**item["payload"], "delivery_id": item["id"]}, separators=(",", ":")
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(item["idempotency_key"]),
+            SIGNATURE_HEADER: sign(item["secret"], body),
+            "User-Agent": "vigil-webhooks/1",
+        }
+        status: int | None = None
+        try:
+            response = self.client.post(item["url"], content=body, headers=headers)
+            status = response.status_code
+            error = None if response.is_success else f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        now = datetime.now(UTC)
+        with conn.transaction():
+            if error is None and status is not None:
+                repo.mark_delivered(conn, delivery_id=item["id"], status=status, now=now)
+                self.delivered += 1
+                return
+            attempts = int(item["attempts"])
+            last = attempts >= self.policy.max_attempts
+            retry_at = None if last else now + self.policy.backoff(attempts)
+            repo.mark_failed(
+                conn,
+                delivery_id=item["id"],
+                status=status,
+                error=error or "unknown",
+                retry_at=retry_at,
+            )
+        self.failed += 1
+        if last:
+            self.dead += 1
+            log.warning(
+                "webhook delivery dead after %d attempts",
+                attempts,
+                extra={"delivery_id": item["id"], "error": error},
+            )
+        else:
+            log.info(
+                "webhook delivery failed, retry %d scheduled",
+                attempts,
+                extra={"delivery_id": item["id"], "error": error},
+            )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AlertWorker:
+    """A background thread: dispatch due webhooks and run the alert clock (escalate, wake).
+
+    Errors are logged with context and counted; the loop keeps going.
+    """
+
+    def __init__(
+        self,
+        *,
+        connect: Callable[[], psycopg.Connection[Any]],
+        tick: Callable[[repo.Conn], object],
+        dispatcher: WebhookDispatcher,
+        interval_s: float = 0.5,
+    ) -> None:
+        self.connect = connect
+        self.tick = tick
+        self.dispatcher = dispatcher
+        self.interval_s = interval_s
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="vigil-alerts", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        while not self._stop.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = self.connect()
+                self.tick(conn)
+                while self.dispatcher.dispatch_due(conn) and not self._stop.is_set():
+                    pass
+            except Exception:
+                self.errors += 1
+                log.exception("alert worker iteration failed")
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self._stop.wait(self.interval_s)
+        if conn is not None:
+            conn.close()
+        self.dispatcher.close()

@@ -1,0 +1,169 @@
+"""Alert records, their states and outcomes, and the policy that shapes their lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from vigil.streaming.findings import Severity
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Outcome(StrEnum):
+    """Why an alert was resolved: the numbers behind the alarm-burden report."""
+
+    ACTIONABLE = "actionable"
+    NOT_ACTIONABLE = "not_actionable"
+    FALSE_READING = "false_reading"
+    DUPLICATE = "duplicate"
+    ANSWERED_BY_DATA = "answered_by_data"
+    """A missing-data alert that a late (backlog) upload answered; resolved by the system."""
+
+
+class ChangeKind(StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    SEVERITY_RAISED = "severity_raised"
+    REOPENED = "reopened"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    UNSNOOZED = "unsnoozed"
+    RESOLVED = "resolved"
+    COMMENTED = "commented"
+    ESCALATED = "escalated"
+
+
+MISSING_DATA_PREFIX = "missing_data"
+"""Causes starting with this name are missing-data alerts, answered by late readings."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How alerts behave. Every parameter has a default a care team can live with."""
+
+    escalate_after: timedelta = timedelta(minutes=15)
+    """A critical alert not acknowledged within this time escalates to the next level."""
+    max_escalation_level: int = 2
+    quiet_period: timedelta = timedelta(minutes=30)
+    """A finding within this time of its cause's last resolution reopens that alert instead of
+    opening a new one: values flapping around a threshold do not open and close alerts."""
+    notify_min_severity: Severity = Severity.WARNING
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """What happened to an alert: returned to callers, broadcast to SSE, sent to webhooks."""
+
+    alert_id: UUID
+    tenant_id: UUID
+    patient_id: UUID
+    cause: str
+    kind: ChangeKind
+    state: AlertState
+    severity: Severity
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "alert_id": str(self.alert_id),
+            "tenant_id": str(self.tenant_id),
+            "patient_id": str(self.patient_id),
+            "cause": self.cause,
+            "kind": self.kind.value,
+            "state": self.state.value,
+            "severity": self.severity.name.lower(),
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: UUID
+    tenant_id: UUID
+    patient_id: UUID
+    cause: str
+    metrics: tuple[str, ...]
+    detector: str
+    state: AlertState
+    severity: Severity
+    score: float
+    finding_count: int
+    first_seen: datetime
+    last_seen: datetime
+    last_value: float | None
+    explanation: dict[str, Any]
+    data_age_s: float
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: UUID | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    resolved_by: UUID | None
+    outcome: Outcome | None
+    escalation_level: int
+    escalate_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    id: int
+    alert_id: UUID
+    at: datetime
+    kind: str
+    actor_user_id: UUID | None
+    from_state: AlertState | None
+    to_state: AlertState | None
+    severity: Severity | None
+    note: str | None
+    details: dict[str, Any]
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    max_attempts: int = 6
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 300.0
+    timeout_s: float = 5.0
+    batch: int = 50
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay after the ``attempts``-th failed try: exponential, capped.
+
+        >>> DispatchPolicy().backoff(1), DispatchPolicy().backoff(3)
+        (datetime.timedelta(seconds=1), datetime.timedelta(seconds=4))
+        """
+        seconds = min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
+        return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    outbox_id: int
+    webhook_id: UUID
+    alert_id: UUID
+    kind: str
+    idempotency_key: UUID
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,362 @@
+"""The alerts package's SQL: plain functions, keyword-only arguments, a connection first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from vigil.alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    Delivery,
+    DeliveryState,
+    Outcome,
+)
+from vigil.streaming.findings import Severity
+
+Conn = psycopg.Connection[Any]
+
+ALERT_COLUMNS = sql.SQL(
+    "id, tenant_id, patient_id, cause, metrics, detector, state, severity, score, finding_count,"
+    " first_seen, last_seen, last_value, explanation, data_age_s, opened_at, updated_at,"
+    " acknowledged_at, acknowledged_by, snoozed_until, resolved_at, resolved_by, outcome,"
+    " escalation_level, escalate_at"
+)
+_ALERTS_WHERE = sql.SQL("SELECT {} FROM alerts WHERE ").format(ALERT_COLUMNS)
+
+
+def alert_from_row(row: dict[str, Any]) -> Alert:
+    return Alert(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        patient_id=row["patient_id"],
+        cause=row["cause"],
+        metrics=tuple(row["metrics"]),
+        detector=row["detector"],
+        state=AlertState(row["state"]),
+        severity=Severity(row["severity"]),
+        score=row["score"],
+        finding_count=row["finding_count"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        last_value=row["last_value"],
+        explanation=row["explanation"],
+        data_age_s=row["data_age_s"],
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        snoozed_until=row["snoozed_until"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        escalation_level=row["escalation_level"],
+        escalate_at=row["escalate_at"],
+    )
+
+
+def patient_tenants(conn: Conn, *, patient_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+    rows = conn.execute(
+        "SELECT id, tenant_id FROM patients WHERE id = ANY(%s)", (list(patient_ids),)
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _one(
+    conn: Conn, query: sql.SQL | sql.Composed, params: Sequence[Any] | dict[str, Any]
+) -> Alert | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(query, params).fetchone()
+    return alert_from_row(row) if row else None
+
+
+def lock_unresolved(conn: Conn, *, patient_id: UUID, cause: str) -> Alert | None:
+    return _one(
+        conn,
+        _ALERTS_WHERE
+        + sql.SQL("patient_id = %s AND cause = %s AND state <> 'resolved' FOR UPDATE"),
+        (patient_id, cause),
+    )
+
+
+def lock_recently_resolved(
+    conn: Conn, *, patient_id: UUID, cause: str, since: datetime
+) -> Alert | None:
+    return _one(
+        conn,
+        _ALERTS_WHERE
+        + sql.SQL(
+            "patient_id = %s AND cause = %s AND state = 'resolved' AND resolved_at >= %s"
+            " AND outcome <> 'answered_by_data' ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE"
+        ),
+        (patient_id, cause, since),
+    )
+
+
+def lock_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
+    return _one(conn, _ALERTS_WHERE + sql.SQL("id = %s FOR UPDATE"), (alert_id,))
+
+
+def get_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
+    return _one(conn, _ALERTS_WHERE + sql.SQL("id = %s"), (alert_id,))
+
+
+def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
+    """Insert an open alert; None if another transaction opened one for this cause first."""
+    values = {**values, "explanation": Jsonb(values["explanation"])}
+    query = sql.SQL(
+        "INSERT INTO alerts ({}) VALUES ({})"
+        " ON CONFLICT (patient_id, cause) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
+    ).format(
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(map(sql.Placeholder, values)),
+        ALERT_COLUMNS,
+    )
+    return _one(conn, query, values)
+
+
+def update_alert(conn: Conn, *, alert_id: UUID, values: dict[str, Any]) -> Alert:
+    if "explanation" in values:
+        values = {**values, "explanation": Jsonb(values["explanation"])}
+    sets: list[sql.Composable] = [
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+    ]
+    sets.append(sql.SQL("updated_at = now()"))
+    query = sql.SQL("UPDATE alerts SET {} WHERE id = %(_id)s RETURNING {}").format(
+        sql.SQL(", ").join(sets), ALERT_COLUMNS
+    )
+    alert = _one(conn, query, {**values, "_id": alert_id})
+    assert alert is not None
+    return alert
+
+
+def insert_event(
+    conn: Conn,
+    *,
+    alert_id: UUID,
+    kind: str,
+    actor_user_id: UUID | None = None,
+    from_state: AlertState | None = None,
+    to_state: AlertState | None = None,
+    severity: Severity | None = None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO alert_events"
+        " (alert_id, kind, actor_user_id, from_state, to_state, severity, note, details)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            alert_id,
+            kind,
+            actor_user_id,
+            from_state,
+            to_state,
+            int(severity) if severity is not None else None,
+            note,
+            Jsonb(details or {}),
+        ),
+    )
+
+
+def list_events(conn: Conn, *, alert_id: UUID) -> list[AlertEvent]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT id, alert_id, at, kind, actor_user_id, from_state, to_state, severity,"
+            " note, details FROM alert_events WHERE alert_id = %s ORDER BY id",
+            (alert_id,),
+        ).fetchall()
+    return [
+        AlertEvent(
+            id=r["id"],
+            alert_id=r["alert_id"],
+            at=r["at"],
+            kind=r["kind"],
+            actor_user_id=r["actor_user_id"],
+            from_state=AlertState(r["from_state"]) if r["from_state"] else None,
+            to_state=AlertState(r["to_state"]) if r["to_state"] else None,
+            severity=Severity(r["severity"]) if r["severity"] is not None else None,
+            note=r["note"],
+            details=r["details"],
+        )
+        for r in rows
+    ]
+
+
+def enqueue_notification(
+    conn: Conn,
+    *,
+    tenant_id: UUID,
+    alert_id: UUID,
+    kind: str,
+    level: int,
+    severity: Severity,
+    payload: dict[str, Any],
+) -> int:
+    """Write an outbox row and one pending delivery per matching webhook; returns deliveries."""
+    row = conn.execute(
+        "WITH o AS (INSERT INTO outbox (tenant_id, alert_id, kind, payload)"
+        "  VALUES (%(tenant)s, %(alert)s, %(kind)s, %(payload)s) RETURNING id),"
+        " d AS (INSERT INTO deliveries (outbox_id, webhook_id)"
+        "  SELECT o.id, w.id FROM o, webhooks w WHERE w.tenant_id = %(tenant)s AND w.active"
+        "  AND w.level = %(level)s AND w.min_severity <= %(severity)s RETURNING 1)"
+        " SELECT count(*) FROM d",
+        {
+            "tenant": tenant_id,
+            "alert": alert_id,
+            "kind": kind,
+            "payload": Jsonb(payload),
+            "level": level,
+            "severity": int(severity),
+        },
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def notify_change(conn: Conn, *, channel: str, payload: str) -> None:
+    """Queued by PostgreSQL and delivered to listeners only when the transaction commits."""
+    conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+
+def due_for_escalation(conn: Conn, *, now: datetime, limit: int = 100) -> list[UUID]:
+    rows = conn.execute(
+        "SELECT id FROM alerts WHERE escalate_at <= %s AND state = 'open'"
+        " ORDER BY escalate_at LIMIT %s FOR UPDATE SKIP LOCKED",
+        (now, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def due_to_wake(conn: Conn, *, now: datetime, limit: int = 100) -> list[UUID]:
+    rows = conn.execute(
+        "SELECT id FROM alerts WHERE state = 'snoozed' AND snoozed_until <= %s"
+        " ORDER BY snoozed_until LIMIT %s FOR UPDATE SKIP LOCKED",
+        (now, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def unresolved_missing_data(conn: Conn, *, patient_ids: Sequence[UUID]) -> list[Alert]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _ALERTS_WHERE
+            + sql.SQL(
+                "patient_id = ANY(%s) AND state <> 'resolved'"
+                " AND cause LIKE 'missing\\_data%%' FOR UPDATE"
+            ),
+            (list(patient_ids),),
+        ).fetchall()
+    return [alert_from_row(r) for r in rows]
+
+
+# -- deliveries ------------------------------------------------------------------------------
+
+DELIVERY_COLUMNS = sql.SQL(
+    "d.id, d.outbox_id, d.webhook_id, o.alert_id, o.kind, d.idempotency_key, d.state,"
+    " d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at"
+)
+
+
+def delivery_from_row(r: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=r["id"],
+        outbox_id=r["outbox_id"],
+        webhook_id=r["webhook_id"],
+        alert_id=r["alert_id"],
+        kind=r["kind"],
+        idempotency_key=r["idempotency_key"],
+        state=DeliveryState(r["state"]),
+        attempts=r["attempts"],
+        next_attempt_at=r["next_attempt_at"],
+        last_status=r["last_status"],
+        last_error=r["last_error"],
+        delivered_at=r["delivered_at"],
+        created_at=r["created_at"],
+    )
+
+
+def claim_deliveries(
+    conn: Conn, *, now: datetime, lease: timedelta, limit: int
+) -> list[dict[str, Any]]:
+    """Lease due deliveries (attempts + 1, retry after the lease if the dispatcher dies)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "WITH due AS (SELECT id FROM deliveries WHERE state = 'pending'"
+            "  AND next_attempt_at <= %(now)s ORDER BY next_attempt_at LIMIT %(limit)s"
+            "  FOR UPDATE SKIP LOCKED)"
+            " UPDATE deliveries d SET attempts = d.attempts + 1,"
+            "  next_attempt_at = %(now)s + %(lease)s"
+            " FROM due, outbox o, webhooks w"
+            " WHERE d.id = due.id AND o.id = d.outbox_id AND w.id = d.webhook_id"
+            " RETURNING d.id, d.attempts, d.idempotency_key, o.payload, o.kind, w.url, w.secret",
+            {"now": now, "lease": lease, "limit": limit},
+        ).fetchall()
+
+
+def mark_delivered(conn: Conn, *, delivery_id: int, status: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE deliveries SET state = 'delivered', last_status = %s, last_error = NULL,"
+        " delivered_at = %s WHERE id = %s",
+        (status, now, delivery_id),
+    )
+
+
+def mark_failed(
+    conn: Conn,
+    *,
+    delivery_id: int,
+    status: int | None,
+    error: str,
+    retry_at: datetime | None,
+) -> None:
+    """Schedule a retry at ``retry_at``, or mark the delivery dead when it is None."""
+    conn.execute(
+        "UPDATE deliveries SET last_status = %s, last_error = %s,"
+        " state = CASE WHEN %s::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,"
+        " next_attempt_at = coalesce(%s, next_attempt_at) WHERE id = %s",
+        (status, error[:1000], retry_at, retry_at, delivery_id),
+    )
+
+
+def list_deliveries(
+    conn: Conn,
+    *,
+    tenant_id: UUID,
+    state: DeliveryState | None = None,
+    alert_id: UUID | None = None,
+    limit: int = 100,
+) -> list[Delivery]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            sql.SQL("SELECT {} FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE").format(
+                DELIVERY_COLUMNS
+            )
+            + sql.SQL(
+                " o.tenant_id = %s AND (%s::text IS NULL OR d.state = %s)"
+                " AND (%s::uuid IS NULL OR o.alert_id = %s) ORDER BY d.id DESC LIMIT %s"
+            ),
+            (tenant_id, state, state, alert_id, alert_id, limit),
+        ).fetchall()
+    return [delivery_from_row(r) for r in rows]
+
+
+def add_webhook(
+    conn: Conn, *, tenant_id: UUID, url: str, secret: str, level: int, min_severity: int
+) -> UUID:
+    row = conn.execute(
+        "INSERT INTO webhooks (tenant_id, url, secret, level, min_severity)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (tenant_id, url, secret, level, min_severity),
+    ).fetchone()
+    assert row is not None
+    value: UUID = row[0]
+    return value

@@ -1,0 +1,489 @@
+"""The alert lifecycle: findings open or update alerts; people acknowledge, snooze, resolve.
+
+Every change writes, in the caller's one transaction: the alert row, an alert event (for state
+changes), outbox deliveries for the webhooks that should hear of it, and a NOTIFY on
+``vigil_alert_changes`` that PostgreSQL delivers to listeners (the API's SSE) at commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from vigil.alerts import repo
+from vigil.alerts.models import (
+    MISSING_DATA_PREFIX,
+    Alert,
+    AlertChange,
+    AlertPolicy,
+    AlertState,
+    ChangeKind,
+    Outcome,
+)
+from vigil.core.errors import Conflict, NotFound
+from vigil.core.models import StoredReading
+from vigil.streaming.findings import Finding, Severity
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "vigil_alert_changes"
+Conn = repo.Conn
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def explanation_json(finding: Finding) -> dict[str, Any]:
+    data = asdict(finding.explanation)
+    data["contributing"] = [[t.isoformat(), v] for t, v in finding.explanation.contributing]
+    if finding.age_s > 60:
+        data["data_age_s"] = finding.age_s
+        data["late_note"] = f"raised from data {_human_age(finding.age_s)} old (late upload)"
+    return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+
+
+def _human_age(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+class AlertService:
+    """Stateless apart from its policy: safe to share between threads."""
+
+    def __init__(self, policy: AlertPolicy | None = None) -> None:
+        self.policy = policy or AlertPolicy()
+
+    # -- from detectors ---------------------------------------------------------------------
+
+    def apply(
+        self,
+        conn: Conn,
+        findings: Sequence[Finding],
+        *,
+        readings: Sequence[StoredReading] = (),
+        now: datetime | None = None,
+    ) -> list[AlertChange]:
+        """Turn findings into alert changes, in one transaction.
+
+        ``readings`` are the readings the findings were scored from: late ones answer (resolve)
+        open missing-data alerts whose gap they fill.
+        """
+        now = now or _now()
+        changes: list[AlertChange] = []
+        with conn.transaction():
+            if readings:
+                changes += self._answer_missing_data(conn, readings, now)
+            ordered = sorted(findings, key=lambda f: (str(f.patient_id), f.cause, f.time))
+            tenants = repo.patient_tenants(
+                conn, patient_ids=sorted({UUID(str(f.patient_id)) for f in ordered}, key=str)
+            )
+            for finding in ordered:
+                patient_id = UUID(str(finding.patient_id))
+                tenant_id = tenants.get(patient_id)
+                if tenant_id is None:
+                    log.warning("finding for unknown patient %s dropped", patient_id)
+                    continue
+                changes.append(self._apply_one(conn, finding, patient_id, tenant_id, now))
+            for change in changes:
+                self._announce(conn, change)
+        return changes
+
+    def _apply_one(
+        self, conn: Conn, finding: Finding, patient_id: UUID, tenant_id: UUID, now: datetime
+    ) -> AlertChange:
+        alert = repo.lock_unresolved(conn, patient_id=patient_id, cause=finding.cause)
+        if alert is None:
+            recent = repo.lock_recently_resolved(
+                conn,
+                patient_id=patient_id,
+                cause=finding.cause,
+                since=now - self.policy.quiet_period,
+            )
+            if recent is not None:
+                return self._reopen(conn, recent, finding, now)
+            alert = repo.insert_alert(conn, values=self._new_values(finding, patient_id, tenant_id))
+            if alert is not None:
+                repo.insert_event(
+                    conn,
+                    alert_id=alert.id,
+                    kind=ChangeKind.OPENED,
+                    to_state=AlertState.OPEN,
+                    severity=alert.severity,
+                    details={"finding_time": finding.time.isoformat(), "age_s": finding.age_s},
+                )
+                self._notify(conn, alert, ChangeKind.OPENED, level=0)
+                return self._change(alert, ChangeKind.OPENED, now)
+            # Another transaction opened it between our look and our insert: update that one.
+            alert = repo.lock_unresolved(conn, patient_id=patient_id, cause=finding.cause)
+            assert alert is not None
+        return self._update(conn, alert, finding, now)
+
+    def _new_values(self, finding: Finding, patient_id: UUID, tenant_id: UUID) -> dict[str, Any]:
+        critical = finding.severity >= Severity.CRITICAL
+        return {
+            "tenant_id": tenant_id,
+            "patient_id": patient_id,
+            "cause": finding.cause,
+            "metrics": list(finding.metrics),
+            "detector": finding.detector,
+            "severity": int(finding.severity),
+            "score": finding.score,
+            "first_seen": finding.time,
+            "last_seen": finding.time,
+            "last_value": finding.explanation.value,
+            "explanation": explanation_json(finding),
+            "data_age_s": finding.age_s,
+            "escalate_at": _now() + self.policy.escalate_after if critical else None,
+        }
+
+    def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
+        values: dict[str, Any] = {
+            "finding_count": alert.finding_count + 1,
+            "first_seen": min(alert.first_seen, finding.time),
+        }
+        if finding.time >= alert.last_seen:
+            values.update(
+                last_seen=finding.time,
+                last_value=finding.explanation.value,
+                score=finding.score,
+                data_age_s=finding.age_s,
+            )
+        kind = ChangeKind.UPDATED
+        if finding.severity > alert.severity:
+            kind = ChangeKind.SEVERITY_RAISED
+            values.update(severity=int(finding.severity), explanation=explanation_json(finding))
+            if alert.state in (AlertState.ACKNOWLEDGED, AlertState.SNOOZED):
+                values.update(state=AlertState.OPEN.value, snoozed_until=None)
+            if finding.severity >= Severity.CRITICAL:
+                values["escalate_at"] = now + self.policy.escalate_after
+        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
+        if kind is ChangeKind.SEVERITY_RAISED:
+            repo.insert_event(
+                conn,
+                alert_id=alert.id,
+                kind=kind,
+                from_state=alert.state,
+                to_state=updated.state,
+                severity=updated.severity,
+                details={"from_severity": alert.severity.name.lower()},
+            )
+            self._notify(conn, updated, kind, level=updated.escalation_level)
+        return self._change(updated, kind, now)
+
+    def _reopen(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
+        severity = max(alert.severity, finding.severity)
+        values: dict[str, Any] = {
+            "state": AlertState.OPEN.value,
+            "resolved_at": None,
+            "resolved_by": None,
+            "outcome": None,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "finding_count": alert.finding_count + 1,
+            "last_seen": max(alert.last_seen, finding.time),
+            "last_value": finding.explanation.value,
+            "severity": int(severity),
+            "explanation": explanation_json(finding),
+            "data_age_s": finding.age_s,
+            "escalate_at": (
+                now + self.policy.escalate_after if severity >= Severity.CRITICAL else None
+            ),
+        }
+        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
+        repo.insert_event(
+            conn,
+            alert_id=alert.id,
+            kind=ChangeKind.REOPENED,
+            from_state=AlertState.RESOLVED,
+            to_state=AlertState.OPEN,
+            severity=updated.severity,
+            note=f"finding within the quiet period of {self.policy.quiet_period} after resolution",
+        )
+        self._notify(conn, updated, ChangeKind.REOPENED, level=0)
+        return self._change(updated, ChangeKind.REOPENED, now)
+
+    def _answer_missing_data(
+        self, conn: Conn, readings: Sequence[StoredReading], now: datetime
+    ) -> list[AlertChange]:
+        by_patient: dict[UUID, list[StoredReading]] = {}
+        for r in readings:
+            by_patient.setdefault(r.patient_id, []).append(r)
+        changes = []
+        for alert in repo.unresolved_missing_data(conn, patient_ids=sorted(by_patient, key=str)):
+            window = alert.explanation.get("window_s") or 0.0
+            gap_start = alert.first_seen - timedelta(seconds=float(window))
+            answering = [
+                r
+                for r in by_patient.get(alert.patient_id, [])
+                if (not alert.metrics or r.metric.value in alert.metrics) and r.time >= gap_start
+            ]
+            if not answering:
+                continue
+            oldest = min(r.time for r in answering)
+            note = (
+                f"answered by {len(answering)} late reading(s) from {oldest.isoformat()}"
+                " (backlog upload)"
+            )
+            changes.append(self._resolve(conn, alert, None, Outcome.ANSWERED_BY_DATA, note, now))
+        return changes
+
+    # -- from people ------------------------------------------------------------------------
+
+    def acknowledge(
+        self, conn: Conn, *, alert_id: UUID, user_id: UUID | None, note: str | None = None
+    ) -> AlertChange:
+        now = _now()
+        with conn.transaction():
+            alert = self._lock_unresolved(conn, alert_id)
+            values = {
+                "state": AlertState.ACKNOWLEDGED.value,
+                "acknowledged_at": now,
+                "acknowledged_by": user_id,
+                "snoozed_until": None,
+                "escalate_at": None,
+            }
+            return self._transition(conn, alert, values, ChangeKind.ACKNOWLEDGED, user_id, note)
+
+    def snooze(
+        self,
+        conn: Conn,
+        *,
+        alert_id: UUID,
+        user_id: UUID | None,
+        until: datetime,
+        note: str | None = None,
+    ) -> AlertChange:
+        now = _now()
+        if until <= now:
+            raise Conflict("snooze needs a time in the future")
+        with conn.transaction():
+            alert = self._lock_unresolved(conn, alert_id)
+            values = {"state": AlertState.SNOOZED.value, "snoozed_until": until}
+            return self._transition(
+                conn,
+                alert,
+                values,
+                ChangeKind.SNOOZED,
+                user_id,
+                note,
+                details={"until": until.isoformat()},
+            )
+
+    def resolve(
+        self,
+        conn: Conn,
+        *,
+        alert_id: UUID,
+        user_id: UUID | None,
+        outcome: Outcome,
+        note: str | None = None,
+    ) -> AlertChange:
+        with conn.transaction():
+            alert = self._lock_unresolved(conn, alert_id)
+            change = self._resolve(conn, alert, user_id, outcome, note, _now())
+            self._announce(conn, change)
+            return change
+
+    def comment(
+        self, conn: Conn, *, alert_id: UUID, user_id: UUID | None, note: str
+    ) -> AlertChange:
+        with conn.transaction():
+            alert = repo.lock_alert(conn, alert_id=alert_id)
+            if alert is None:
+                raise NotFound(f"no alert {alert_id}")
+            repo.insert_event(
+                conn, alert_id=alert.id, kind=ChangeKind.COMMENTED, actor_user_id=user_id, note=note
+            )
+            updated = repo.update_alert(conn, alert_id=alert.id, values={})
+            change = self._change(updated, ChangeKind.COMMENTED, _now())
+            self._announce(conn, change)
+            return change
+
+    # -- from the clock ---------------------------------------------------------------------
+
+    def tick(self, conn: Conn, *, now: datetime | None = None) -> list[AlertChange]:
+        """Escalate overdue critical alerts and wake snoozed ones whose time has come."""
+        now = now or _now()
+        changes = []
+        with conn.transaction():
+            for alert_id in repo.due_for_escalation(conn, now=now):
+                alert = repo.lock_alert(conn, alert_id=alert_id)
+                assert alert is not None
+                changes.append(self._escalate(conn, alert, now))
+            for alert_id in repo.due_to_wake(conn, now=now):
+                alert = repo.lock_alert(conn, alert_id=alert_id)
+                assert alert is not None
+                values: dict[str, Any] = {"state": AlertState.OPEN.value, "snoozed_until": None}
+                if alert.severity >= Severity.CRITICAL and alert.acknowledged_at is None:
+                    values["escalate_at"] = now + self.policy.escalate_after
+                updated = repo.update_alert(conn, alert_id=alert.id, values=values)
+                repo.insert_event(
+                    conn,
+                    alert_id=alert.id,
+                    kind=ChangeKind.UNSNOOZED,
+                    from_state=AlertState.SNOOZED,
+                    to_state=AlertState.OPEN,
+                )
+                self._notify(conn, updated, ChangeKind.UNSNOOZED, level=0)
+                changes.append(self._change(updated, ChangeKind.UNSNOOZED, now))
+            for change in changes:
+                self._announce(conn, change)
+        return changes
+
+    def _escalate(self, conn: Conn, alert: Alert, now: datetime) -> AlertChange:
+        level = alert.escalation_level + 1
+        more = level < self.policy.max_escalation_level
+        updated = repo.update_alert(
+            conn,
+            alert_id=alert.id,
+            values={
+                "escalation_level": level,
+                "escalate_at": now + self.policy.escalate_after if more else None,
+            },
+        )
+        repo.insert_event(
+            conn,
+            alert_id=alert.id,
+            kind=ChangeKind.ESCALATED,
+            from_state=alert.state,
+            to_state=alert.state,
+            severity=alert.severity,
+            note=f"not acknowledged within {self.policy.escalate_after}: level {level}",
+            details={"level": level},
+        )
+        self._notify(conn, updated, ChangeKind.ESCALATED, level=level)
+        return self._change(updated, ChangeKind.ESCALATED, now)
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def _lock_unresolved(self, conn: Conn, alert_id: UUID) -> Alert:
+        alert = repo.lock_alert(conn, alert_id=alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}")
+        if alert.state is AlertState.RESOLVED:
+            raise Conflict(f"alert {alert_id} is resolved")
+        return alert
+
+    def _transition(
+        self,
+        conn: Conn,
+        alert: Alert,
+        values: dict[str, Any],
+        kind: ChangeKind,
+        user_id: UUID | None,
+        note: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> AlertChange:
+        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
+        repo.insert_event(
+            conn,
+            alert_id=alert.id,
+            kind=kind,
+            actor_user_id=user_id,
+            from_state=alert.state,
+            to_state=updated.state,
+            note=note,
+            details=details,
+        )
+        change = self._change(updated, kind, _now())
+        self._announce(conn, change)
+        return change
+
+    def _resolve(
+        self,
+        conn: Conn,
+        alert: Alert,
+        user_id: UUID | None,
+        outcome: Outcome,
+        note: str | None,
+        now: datetime,
+    ) -> AlertChange:
+        updated = repo.update_alert(
+            conn,
+            alert_id=alert.id,
+            values={
+                "state": AlertState.RESOLVED.value,
+                "resolved_at": now,
+                "resolved_by": user_id,
+                "outcome": outcome.value,
+                "snoozed_until": None,
+                "escalate_at": None,
+            },
+        )
+        repo.insert_event(
+            conn,
+            alert_id=alert.id,
+            kind=ChangeKind.RESOLVED,
+            actor_user_id=user_id,
+            from_state=alert.state,
+            to_state=AlertState.RESOLVED,
+            note=note,
+            details={"outcome": outcome.value},
+        )
+        return self._change(updated, ChangeKind.RESOLVED, now)
+
+    def _notify(self, conn: Conn, alert: Alert, kind: ChangeKind, *, level: int) -> None:
+        if alert.severity < self.policy.notify_min_severity:
+            return
+        repo.enqueue_notification(
+            conn,
+            tenant_id=alert.tenant_id,
+            alert_id=alert.id,
+            kind=kind.value,
+            level=level,
+            severity=alert.severity,
+            payload=webhook_payload(alert, kind),
+        )
+
+    @staticmethod
+    def _announce(conn: Conn, change: AlertChange) -> None:
+        repo.notify_change(conn, channel=CHANNEL, payload=json.dumps(change.as_json()))
+
+    @staticmethod
+    def _change(alert: Alert, kind: ChangeKind, now: datetime) -> AlertChange:
+        return AlertChange(
+            alert_id=alert.id,
+            tenant_id=alert.tenant_id,
+            patient_id=alert.patient_id,
+            cause=alert.cause,
+            kind=kind,
+            state=alert.state,
+            severity=alert.severity,
+            at=now,
+        )
+
+
+def webhook_payload(alert: Alert, kind: ChangeKind) -> dict[str, Any]:
+    """What a receiver gets: ids and the explanation, never the patient's name."""
+    return {
+        "event": kind.value,
+        "alert": {
+            "id": str(alert.id),
+            "patient_id": str(alert.patient_id),
+            "cause": alert.cause,
+            "state": alert.state.value,
+            "severity": alert.severity.name.lower(),
+            "escalation_level": alert.escalation_level,
+            "metrics": list(alert.metrics),
+            "last_value": alert.last_value,
+            "explanation": alert.explanation.get("sentence"),
+            "opened_at": alert.opened_at.isoformat(),
+        },
+    }
+
+
+def is_missing_data(cause: str) -> bool:
+    return cause.startswith(MISSING_DATA_PREFIX)
+
+
+def changes_json(changes: Iterable[AlertChange]) -> list[dict[str, Any]]:
+    return [c.as_json() for c in changes]

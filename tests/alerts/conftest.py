@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from vigil.servers import EmbeddedPostgres
+from vigil.storage import admin
+from vigil.streaming.findings import Explanation, Finding, Severity
+
+
+@pytest.fixture
+def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """Like the shared fixture, but retries while TimescaleDB's background worker briefly
+    holds the template database (``ObjectInUse``)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
+        for attempt in range(50):
+            try:
+                c.execute(f'CREATE DATABASE "{name}" TEMPLATE vigil_template')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+    yield pg_server.url(name)
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def patient(conn: psycopg.Connection[Any]) -> tuple[uuid.UUID, uuid.UUID]:
+    tenant = admin.create_tenant(conn, name=f"clinic-{uuid.uuid4().hex[:6]}")
+    pid = admin.create_patient(conn, tenant_id=tenant, display_name="P", conditions=["copd"])
+    return tenant, pid
+
+
+def finding(
+    patient_id: uuid.UUID,
+    *,
+    cause: str = "spo2_low",
+    value: float = 88.0,
+    severity: Severity = Severity.HIGH,
+    time: datetime | None = None,
+    age_s: float = 0.0,
+    window_s: float | None = None,
+) -> Finding:
+    return Finding(
+        patient_id=patient_id,
+        cause=cause,
+        metrics=("spo2",),
+        time=time or datetime.now(UTC),
+        detector="rule.spo2",
+        severity=severity,
+        score=1.0,
+        explanation=Explanation(
+            sentence=f"SpO2 {value:g} % is below 90 %",
+            value=value,
+            threshold=90.0,
+            window_s=window_s,
+        ),
+        age_s=age_s,
+    )
+
+
+def ago(**kw: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**kw)
