@@ -25,6 +25,14 @@ def load_settings() -> Settings:
     return Settings()
 
 
+@app.command()
+def serve() -> None:
+    """Run every stage in one process (embedded servers unless URLs are configured)."""
+    from vigil.serve import serve as run
+
+    run(load_settings())
+
+
 def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
     from vigil.ingest.cli import register as register_ingest

@@ -13,7 +13,7 @@ in, so storage, detectors and the API only ever see canonical units.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -44,7 +44,7 @@ class MetricSpec:
     low: float
     high: float
     decimals: int
-    units: dict[str, Callable[[float], float]]
+    units: Mapping[str, Callable[[float], float]]
     """Accepted unit spellings (compared case-sensitively, UCUM first) to canonical converters."""
 
 
@@ -72,8 +72,13 @@ def _kpa_to_mmhg(v: float) -> float:
     return v * 7.500616827
 
 
-_PER_MIN = {"/min": _same, "{beats}/min": _same, "bpm": _same, "1/min": _same}
-_MMHG = {"mm[Hg]": _same, "mmHg": _same, "kPa": _kpa_to_mmhg}
+_PER_MIN: dict[str, Callable[[float], float]] = {
+    "/min": _same,
+    "{beats}/min": _same,
+    "bpm": _same,
+    "1/min": _same,
+}
+_MMHG: dict[str, Callable[[float], float]] = {"mm[Hg]": _same, "mmHg": _same, "kPa": _kpa_to_mmhg}
 
 SPECS: dict[Metric, MetricSpec] = {
     s.metric: s

@@ -88,6 +88,8 @@ class PayloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     readings: list[dict[str, Any]]
+    device_id: str | None = None
+    """Optional; when present it must name the device the topic names."""
 
 
 @dataclass(slots=True)
@@ -170,6 +172,13 @@ def parse_payload(
         payload = PayloadIn.model_validate(doc)
     except ValidationError as exc:
         result.rejections.append(Rejection(f"wrong schema: {_pydantic_reason(exc)}"))
+        return result
+    if payload.device_id is not None and payload.device_id != device_id:
+        result.rejections.append(
+            Rejection(
+                f"payload claims device {payload.device_id!r} on the topic of device {device_id!r}"
+            )
+        )
         return result
     if not payload.readings:
         result.rejections.append(Rejection("wrong schema: readings is empty"))

@@ -1,0 +1,43 @@
+"""What moves through ingest: inbound MQTT messages and the rows they become."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    retain: bool
+    received_at: datetime
+    generation: int
+    """Connection generation: a mid is only meaningful on the connection that delivered it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    received_at: datetime
+    topic: str
+    device_id: str | None
+    payload: bytes
+    item: int | None
+    reason: str
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counters an operator (and Prometheus) reads."""
+
+    messages: int = 0
+    readings_stored: int = 0
+    readings_duplicate: int = 0
+    rejected: int = 0
+    batches: int = 0
+    db_errors: int = 0
+    handoff_errors: int = 0
+    last_commit_lag_s: float = 0.0
+    by_reason: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,134 @@
+"""Ingest's SQL: assignments lookup, idempotent COPY of readings, rejected messages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+
+from vigil.core.metrics import SPECS, Metric
+from vigil.core.models import StoredReading
+from vigil.ingest.models import RejectedRow
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    patient_id: UUID
+    valid_from: datetime
+    valid_to: datetime | None
+
+    def covers(self, ts: datetime) -> bool:
+        return self.valid_from <= ts and (self.valid_to is None or ts < self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    revoked_at: datetime | None
+    assignments: tuple[Assignment, ...]
+
+    def patient_at(self, ts: datetime) -> UUID | None:
+        for a in self.assignments:
+            if a.covers(ts):
+                return a.patient_id
+        return None
+
+
+def load_devices(conn: Conn, *, device_ids: Iterable[str]) -> dict[str, DeviceInfo]:
+    """Known devices among ``device_ids`` with all their assignments."""
+    rows = conn.execute(
+        "SELECT d.id, d.revoked_at, a.patient_id, lower(a.valid), upper(a.valid)"
+        " FROM devices d LEFT JOIN device_assignments a ON a.device_id = d.id"
+        " WHERE d.id = ANY(%s)",
+        (list(device_ids),),
+    ).fetchall()
+    found: dict[str, tuple[datetime | None, list[Assignment]]] = {}
+    for device_id, revoked_at, patient_id, lower, upper in rows:
+        entry = found.setdefault(str(device_id), (revoked_at, []))  # type: ignore[arg-type]
+        if patient_id is not None:
+            entry[1].append(Assignment(patient_id, lower, upper))  # type: ignore[arg-type]
+    return {k: DeviceInfo(v[0], tuple(v[1])) for k, v in found.items()}
+
+
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS readings_stage"
+    " (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+
+
+def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredReading]:
+    """COPY ``rows`` and insert those not stored yet; return the newly stored ones.
+
+    Must run inside the caller's transaction. A replayed reading (same device, metric and
+    time) inserts nothing and is not returned.
+    """
+    if not rows:
+        return []
+    conn.execute(_STAGE)
+    with conn.cursor() as cur:
+        with cur.copy(
+            "COPY readings_stage (time, patient_id, metric, value, unit, device_id, received_at)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz"])
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.time,
+                        r.patient_id,
+                        r.metric.value,
+                        r.value,
+                        SPECS[r.metric].ucum,
+                        r.device_id,
+                        r.received_at,
+                    )
+                )
+        cur.execute(
+            "INSERT INTO readings SELECT * FROM readings_stage"
+            " ON CONFLICT (device_id, metric, time) DO NOTHING"
+            " RETURNING time, patient_id, metric, value, device_id, received_at"
+        )
+        inserted = cur.fetchall()
+    return [
+        StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
+        for t, p, m, v, d, rc in inserted
+    ]
+
+
+def rejection_key(topic: str, payload: bytes, item: int | None) -> bytes:
+    h = hashlib.sha256()
+    h.update(topic.encode())
+    h.update(b"\0")
+    h.update(payload)
+    h.update(b"\0" + str(item).encode())
+    return h.digest()
+
+
+def store_rejections(conn: Conn, *, rows: Sequence[RejectedRow]) -> int:
+    """Insert rejected messages (a replay of the same message is kept once)."""
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO rejected_messages"
+            " (received_at, topic, device_id, payload, item, reason, dedup_key)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
+            [
+                (
+                    r.received_at,
+                    r.topic,
+                    r.device_id,
+                    r.payload,
+                    r.item,
+                    r.reason,
+                    rejection_key(r.topic, r.payload, r.item),
+                )
+                for r in rows
+            ],
+        )
+    return len(rows)

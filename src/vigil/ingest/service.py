@@ -1,0 +1,215 @@
+"""The ingest service: batches inbound messages, stores them, then acknowledges them.
+
+For each batch, in one transaction: parse every payload, attribute readings to patients by the
+assignment valid at each reading's time, COPY the readings (a replay inserts nothing) and keep
+every rejection with its reason. Only after the commit are the messages acknowledged to the
+broker and the newly stored readings handed on. If the database is unreachable, the batch is
+retried with back-off and nothing is acknowledged; the broker holds everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import psycopg
+
+from vigil.core.models import StoredReading
+from vigil.core.payload import device_from_topic, parse_payload
+from vigil.ingest import repo
+from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
+from vigil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ReadingSink = Callable[[Sequence[StoredReading]], None]
+"""Receives newly stored readings after each commit, sorted by patient then time."""
+Acker = Callable[[InboundMessage], object]
+
+
+class IngestService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database_url: str,
+        inbox: queue.Queue[InboundMessage],
+        ack: Acker,
+        sink: ReadingSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.inbox = inbox
+        self.ack = ack
+        self.sink = sink
+        self.stats = IngestStats()
+        self._stop = threading.Event()
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="vigil-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._conn is not None:
+            self._conn.close()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._process_with_retry(batch)
+
+    def _next_batch(self) -> list[InboundMessage]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
+        while len(batch) < self.settings.ingest_batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _process_with_retry(self, batch: list[InboundMessage]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                stored = self.process(batch)
+                break
+            except psycopg.OperationalError as exc:
+                self.stats.db_errors += 1
+                log.warning(
+                    "database unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    len(batch),
+                    delay,
+                )
+                self._drop_connection()
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, self.settings.ingest_retry_max_s)
+        for message in batch:
+            self.ack(message)
+        if stored and self.sink is not None:
+            try:
+                self.sink(stored)
+            except Exception:
+                self.stats.handoff_errors += 1
+                log.exception("hand-off of %d stored readings failed", len(stored))
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url, connect_timeout=5)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                log.debug("closing a broken connection failed", exc_info=True)
+        self._conn = None
+
+    def process(self, batch: Sequence[InboundMessage]) -> list[StoredReading]:
+        """Store one batch in one transaction; returns the readings newly stored."""
+        conn = self._connection()
+        rows: list[StoredReading] = []
+        rejected: list[RejectedRow] = []
+        with conn.transaction():
+            devices = repo.load_devices(
+                conn, device_ids={d for m in batch if (d := device_from_topic(m.topic))}
+            )
+            for message in batch:
+                self._parse(message, devices, rows, rejected)
+            stored = repo.store_readings(conn, rows=rows)
+            repo.store_rejections(conn, rows=rejected)
+        now = datetime.now(UTC)
+        self.stats.messages += len(batch)
+        self.stats.batches += 1
+        self.stats.readings_stored += len(stored)
+        self.stats.readings_duplicate += len(rows) - len(stored)
+        self.stats.rejected += len(rejected)
+        self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
+        for r in rejected:
+            key = r.reason.split(":", 1)[0][:60]
+            self.stats.by_reason[key] = self.stats.by_reason.get(key, 0) + 1
+        stored.sort(key=lambda r: (str(r.patient_id), r.time, r.metric))
+        return stored
+
+    def _parse(
+        self,
+        message: InboundMessage,
+        devices: dict[str, repo.DeviceInfo],
+        rows: list[StoredReading],
+        rejected: list[RejectedRow],
+    ) -> None:
+        device_id = device_from_topic(message.topic)
+
+        def reject(reason: str, item: int | None = None, raw: bytes | None = None) -> None:
+            rejected.append(
+                RejectedRow(
+                    message.received_at,
+                    message.topic,
+                    device_id,
+                    message.payload if raw is None else raw,
+                    item,
+                    reason,
+                )
+            )
+
+        if device_id is None:
+            return reject("topic is not a device readings topic")
+        if message.retain:
+            return reject("retained message: readings must not be retained")
+        device = devices.get(device_id)
+        if device is None:
+            return reject(f"unknown device {device_id!r}")
+        if device.revoked_at is not None and device.revoked_at <= message.received_at:
+            return reject(f"device {device_id!r} was revoked")
+        parsed = parse_payload(
+            message.payload,
+            device_id=device_id,
+            received_at=message.received_at,
+            future_tolerance_s=self.settings.ingest_future_tolerance_s,
+            max_age_days=self.settings.ingest_max_age_days,
+        )
+        for rejection in parsed.rejections:
+            raw = rejection.raw_item.encode() if rejection.raw_item is not None else None
+            reject(rejection.reason, rejection.item, raw)
+        unassigned: list[str] = []
+        for reading in parsed.readings:
+            patient_id = device.patient_at(reading.time)
+            if patient_id is None:
+                unassigned.append(reading.time.isoformat())
+                continue
+            rows.append(
+                StoredReading(
+                    reading.time,
+                    patient_id,
+                    reading.metric,
+                    reading.value,
+                    device_id,
+                    message.received_at,
+                )
+            )
+        if unassigned:
+            unassigned.sort()
+            reject(
+                f"device {device_id!r} is not assigned to a patient at the time of "
+                f"{len(unassigned)} reading(s) ({unassigned[0]} to {unassigned[-1]})"
+            )

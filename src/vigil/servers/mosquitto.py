@@ -1,0 +1,183 @@
+"""A private Mosquitto broker, configured for no loss, with password file and ACL."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.core.errors import ServerStartError
+from vigil.servers.credentials import (
+    BrokerUser,
+    hash_password,
+    new_password,
+    write_acl_file,
+    write_password_file,
+)
+from vigil.servers.process import free_port
+
+log = logging.getLogger(__name__)
+
+# Chosen on purpose (Mosquitto's defaults drop silently past 1000 queued messages per client and
+# save its persistence file only every 30 minutes):
+MAX_QUEUED_MESSAGES = 10_000_000
+"""Per offline/slow subscriber: weeks of readings for a large fleet before anything is dropped.
+Devices never subscribe, so only Vigil's own ingest sessions ever hold queues."""
+MAX_INFLIGHT_MESSAGES = 1000
+"""Unacknowledged QoS 1 messages in flight to one client (matches ingest's receive maximum)."""
+AUTOSAVE_INTERVAL_S = 5
+"""How often the in-memory store is written to disk (a broker crash can lose at most this)."""
+
+
+def config_text(*, root: Path, port: int) -> str:
+    return "\n".join(
+        [
+            "per_listener_settings false",
+            # Run as whoever started us (Mosquitto would otherwise switch to its own user when
+            # started as root and could not read the files it is given).
+            f"user {getpass.getuser()}",
+            f"listener {port} 127.0.0.1",
+            "allow_anonymous false",
+            f"password_file {root / 'passwd'}",
+            f"acl_file {root / 'acl'}",
+            "use_username_as_clientid true",
+            "persistence true",
+            f"persistence_location {root}/",
+            f"autosave_interval {AUTOSAVE_INTERVAL_S}",
+            "persistent_client_expiration 30d",
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            "max_queued_bytes 0",
+            f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+            "max_packet_size 2097152",
+            "retain_available false",
+            "set_tcp_nodelay true",
+            f"pid_file {root / 'mosquitto.pid'}",
+            f"log_dest file {root / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "connection_messages false",
+            "",
+        ]
+    )
+
+
+@dataclass
+class EmbeddedMosquitto:
+    """Mosquitto under ``root``: config, password file, ACL and persistence all live there."""
+
+    root: Path
+    port: int = 0
+    service_users: dict[str, str] = field(default_factory=dict)
+    """Service user name -> password (plain, kept in ``root``, mode 0600)."""
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def service_password(self, name: str) -> str:
+        if name not in self.service_users:
+            secret_file = self.root / f"{name}.secret"
+            if secret_file.exists():
+                self.service_users[name] = secret_file.read_text().strip()
+            else:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self.service_users[name] = new_password()
+                secret_file.write_text(self.service_users[name] + "\n")
+                secret_file.chmod(0o600)
+        return self.service_users[name]
+
+    def url(self, user: str) -> str:
+        return f"mqtt://{user}:{self.service_password(user)}@127.0.0.1:{self.port}"
+
+    def write_auth(self, device_users: list[BrokerUser]) -> None:
+        """Write the password file and ACL: service users plus the given device users."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        services = [
+            BrokerUser(name, hash_password(self.service_password(name)), service=True)
+            for name in sorted(self.service_users)
+        ]
+        write_password_file(self.root / "passwd", [*services, *device_users])
+        write_acl_file(self.root / "acl", [u.name for u in services])
+
+    def start(self) -> None:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:
+            self.port = free_port()
+        if not (self.root / "passwd").exists():
+            self.write_auth([])
+        (self.root / "mosquitto.conf").write_text(config_text(root=self.root, port=self.port))
+        log.info("starting Mosquitto on 127.0.0.1:%d", self.port)
+        self._proc = subprocess.Popen(
+            [exe, "-c", str(self.root / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                raise ServerStartError(f"mosquitto exited: {err.strip()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise ServerStartError(f"mosquitto did not listen on port {self.port} within 15 s")
+
+    def reload(self) -> None:
+        """Mosquitto re-reads its password file and ACL on SIGHUP."""
+        reload_broker(self.root)
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()  # SIGTERM: Mosquitto saves its persistence file on exit
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stderr:
+            self._proc.stderr.close()
+        self._proc = None
+
+    def running_port(self) -> int | None:
+        """Port of a broker already running from this folder (another Vigil process)."""
+        try:
+            os.kill(int((self.root / "mosquitto.pid").read_text().strip()), 0)
+            for line in (self.root / "mosquitto.conf").read_text().splitlines():
+                if line.startswith("listener "):
+                    return int(line.split()[1])
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        return None
+
+    def __enter__(self) -> EmbeddedMosquitto:
+        running = self.running_port()
+        if running is None:
+            self.start()
+        else:
+            self.port = running
+            log.info("using the Mosquitto already running on port %d", running)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def reload_broker(root: Path) -> bool:
+    """SIGHUP the Mosquitto whose pid file is in ``root``; False if none is running there."""
+    pid_file = root / "mosquitto.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True

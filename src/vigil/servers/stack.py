@@ -1,0 +1,95 @@
+"""Resolve the database and broker Vigil talks to: the configured ones, or embedded ones."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+from vigil.servers.credentials import BrokerUser
+from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
+from vigil.settings import Settings
+from vigil.storage.admin import list_broker_users
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTarget:
+    host: str
+    port: int
+    username: str
+    password: str
+
+    @classmethod
+    def from_url(cls, url: str) -> MqttTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"broker URL must look like mqtt://user:pass@host:port, got {url!r}")
+        return cls(parts.hostname, parts.port or 1883, parts.username or "", parts.password or "")
+
+
+@dataclass
+class Servers:
+    database_url: str
+    mqtt: MqttTarget
+    broker_root: Path | None = None
+    """Folder of the embedded broker (password file, ACL), None for an external broker."""
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def start_servers(settings: Settings) -> Servers:
+    """Start what is not configured (under ``settings.state_dir``) and return where to connect."""
+    from vigil.servers.postgres import EmbeddedPostgres
+
+    stack = ExitStack()
+    try:
+        db_url = settings.database_url
+        if db_url is None:
+            pg = stack.enter_context(EmbeddedPostgres(settings.state_dir.resolve() / "postgres"))
+            db_url = pg.url()
+        broker_root = None
+        if settings.mqtt_url is None:
+            broker_root = settings.state_dir.resolve() / "mosquitto"
+            broker = EmbeddedMosquitto(broker_root)
+            broker.service_password(settings.mqtt_client_id)
+            broker.write_auth(_device_users(db_url))
+            stack.enter_context(broker)
+            mqtt = MqttTarget.from_url(broker.url(settings.mqtt_client_id))
+        else:
+            mqtt = MqttTarget.from_url(settings.mqtt_url)
+            if settings.mqtt_password is not None:
+                mqtt = MqttTarget(
+                    mqtt.host, mqtt.port, mqtt.username, settings.mqtt_password.get_secret_value()
+                )
+    except BaseException:
+        stack.close()
+        raise
+    return Servers(db_url, mqtt, broker_root, stack)
+
+
+def _device_users(db_url: str) -> list[BrokerUser]:
+    from vigil.storage.db import migrate
+
+    with psycopg.connect(db_url) as conn:
+        migrate(conn)
+        return list_broker_users(conn)
+
+
+def sync_broker_credentials(conn: psycopg.Connection[tuple[object, ...]], root: Path) -> bool:
+    """Rewrite the embedded broker's password file from the database and make it reload.
+
+    Returns False when no broker runs in ``root`` (the file is still written for its next start).
+    """
+    broker = EmbeddedMosquitto(root)
+    for secret in sorted(root.glob("*.secret")):
+        broker.service_password(secret.stem)
+    broker.write_auth(list_broker_users(conn))
+    return reload_broker(root)

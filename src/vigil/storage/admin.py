@@ -1,0 +1,132 @@
+"""Enrolment and provisioning: the one path administrators, the API and the simulator use."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from vigil.core.errors import Conflict, NotFound
+from vigil.core.payload import topic_for
+from vigil.servers.credentials import BrokerUser, hash_password, new_password
+
+Conn = psycopg.Connection[tuple[object, ...]]
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCredentials:
+    """Shown once at provisioning: only the hash is stored."""
+
+    device_id: str
+    password: str
+    topic: str
+
+
+def create_tenant(conn: Conn, *, name: str) -> UUID:
+    try:
+        row = conn.execute("INSERT INTO tenants (name) VALUES (%s) RETURNING id", (name,))
+        return _uuid(row.fetchone())
+    except pg_errors.UniqueViolation:
+        raise Conflict(f"a tenant named {name!r} exists") from None
+
+
+def tenant_by_name(conn: Conn, *, name: str) -> UUID:
+    row = conn.execute("SELECT id FROM tenants WHERE name = %s", (name,)).fetchone()
+    if row is None:
+        raise NotFound(f"no tenant named {name!r}")
+    return _uuid(row)
+
+
+def create_patient(
+    conn: Conn, *, tenant_id: UUID, display_name: str, conditions: list[str]
+) -> UUID:
+    try:
+        row = conn.execute(
+            "INSERT INTO patients (tenant_id, display_name, conditions)"
+            " VALUES (%s, %s, %s) RETURNING id",
+            (tenant_id, display_name, conditions),
+        )
+    except pg_errors.ForeignKeyViolation:
+        raise NotFound(f"no tenant {tenant_id}") from None
+    return _uuid(row.fetchone())
+
+
+def provision_device(
+    conn: Conn, *, tenant_id: UUID, kind: str, device_id: str | None = None
+) -> DeviceCredentials:
+    """Register a device and return its MQTT credentials (the password is not stored)."""
+    device_id = device_id or f"{kind[:12]}-{secrets.token_hex(6)}"
+    if not DEVICE_ID.match(device_id):
+        raise ValueError("device id must be 3-64 letters, digits, '-' or '_'")
+    password = new_password()
+    try:
+        conn.execute(
+            "INSERT INTO devices (id, tenant_id, kind, mqtt_password_hash) VALUES (%s, %s, %s, %s)",
+            (device_id, tenant_id, kind, hash_password(password)),
+        )
+    except pg_errors.UniqueViolation:
+        raise Conflict(f"device {device_id!r} exists") from None
+    except pg_errors.ForeignKeyViolation:
+        raise NotFound(f"no tenant {tenant_id}") from None
+    return DeviceCredentials(device_id, password, topic_for(device_id))
+
+
+def revoke_device(conn: Conn, *, device_id: str, at: datetime | None = None) -> None:
+    cur = conn.execute(
+        "UPDATE devices SET revoked_at = coalesce(%s, now()) WHERE id = %s AND revoked_at IS NULL",
+        (at, device_id),
+    )
+    if cur.rowcount == 0:
+        raise NotFound(f"no active device {device_id!r}")
+    conn.execute(
+        "UPDATE device_assignments SET valid = tstzrange(lower(valid), coalesce(%s, now()))"
+        " WHERE device_id = %s AND upper_inf(valid) AND lower(valid) < coalesce(%s, now())",
+        (at, device_id, at),
+    )
+
+
+def assign_device(conn: Conn, *, device_id: str, patient_id: UUID, valid_from: datetime) -> None:
+    """Assign from ``valid_from`` on, ending any open assignment of the device at that time."""
+    row = conn.execute(
+        "SELECT d.tenant_id = p.tenant_id FROM devices d, patients p"
+        " WHERE d.id = %s AND p.id = %s AND d.revoked_at IS NULL",
+        (device_id, patient_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound("no such active device or patient")
+    if not row[0]:
+        raise Conflict("device and patient belong to different tenants")
+    conn.execute(
+        "UPDATE device_assignments SET valid = tstzrange(lower(valid), %s)"
+        " WHERE device_id = %s AND upper_inf(valid) AND lower(valid) < %s",
+        (valid_from, device_id, valid_from),
+    )
+    try:
+        conn.execute(
+            "INSERT INTO device_assignments (device_id, patient_id, valid)"
+            " VALUES (%s, %s, tstzrange(%s, NULL))",
+            (device_id, patient_id, valid_from),
+        )
+    except pg_errors.ExclusionViolation:
+        raise Conflict(f"device {device_id!r} is already assigned from that time") from None
+
+
+def list_broker_users(conn: Conn) -> list[BrokerUser]:
+    """Every device that may connect to the broker (not revoked)."""
+    rows = conn.execute(
+        "SELECT id, mqtt_password_hash FROM devices WHERE revoked_at IS NULL ORDER BY id"
+    ).fetchall()
+    return [BrokerUser(str(r[0]), str(r[1])) for r in rows]
+
+
+def _uuid(row: tuple[object, ...] | None) -> UUID:
+    assert row is not None
+    value = row[0]
+    assert isinstance(value, UUID)
+    return value

@@ -1,0 +1,86 @@
+"""Connections, migrations and TimescaleDB feature detection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_LOCK = 0x56_49_47_49  # "VIGI": serialises concurrent migrators
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(url, autocommit=autocommit)
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
+    """A pool created closed: open it in the application's lifespan."""
+    return ConnectionPool(url, min_size=min_size, max_size=max_size, open=False)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("vigil.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Apply every migration not yet applied, in order, each in its own transaction."""
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in _migrations():
+            if version in done:
+                continue
+            log.info("applying migration %s", name)
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+            )
+            applied.append(name)
+    return applied
+
+
+@dataclass(frozen=True, slots=True)
+class TimescaleFeatures:
+    version: str
+    license: str
+
+    @property
+    def community(self) -> bool:
+        """Compression, continuous aggregates and policies exist only in the community license."""
+        return self.license == "timescale"
+
+
+def detect_timescale(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleFeatures:
+    row = conn.execute(
+        "SELECT extversion, current_setting('timescaledb.license', true)"
+        " FROM pg_extension WHERE extname = 'timescaledb'"
+    ).fetchone()
+    if row is None:
+        raise RuntimeError("the timescaledb extension is not installed in this database")
+    return TimescaleFeatures(version=str(row[0]), license=str(row[1] or "apache"))
+
+
+def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) -> int:
+    """Drop readings chunks older than ``days``: ``drop_chunks`` works under every license."""
+    rows = conn.execute(
+        "SELECT drop_chunks('readings', older_than => now() - make_interval(days => %s))",
+        (days,),
+    ).fetchall()
+    return len(rows)

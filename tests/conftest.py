@@ -1,0 +1,168 @@
+"""Real servers for the tests: a private PostgreSQL+TimescaleDB and a private Mosquitto.
+
+Both are started on free ports in a throw-away folder (readable by the ``postgres`` user, since
+PostgreSQL refuses to run as root). A server that cannot start fails the run; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from vigil.servers import EmbeddedMosquitto, EmbeddedPostgres, MqttTarget
+from vigil.settings import Settings
+from vigil.storage import migrate
+from vigil.storage.admin import DeviceCredentials
+
+INGEST_USER = "vigil-ingest"
+
+
+@pytest.fixture(scope="session")
+def state_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="vigil-test-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(state_root: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(state_root / "postgres", durable=False)
+    server.start()
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE vigil_template")
+    with psycopg.connect(server.url("vigil_template")) as conn:
+        migrate(conn)
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        # No connections to the template (TimescaleDB's scheduler would otherwise open one,
+        # and CREATE DATABASE ... TEMPLATE refuses a template in use).
+        conn.execute("ALTER DATABASE vigil_template WITH ALLOW_CONNECTIONS false")
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = 'vigil_template'"
+        )
+    yield server
+    server.stop("immediate")
+
+
+@pytest.fixture
+def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh, fully migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+        for attempt in range(50):
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE vigil_template')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+    yield pg_server.url(name)
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def broker(state_root: Path) -> Iterator[EmbeddedMosquitto]:
+    server = EmbeddedMosquitto(state_root / "mosquitto")
+    server.service_password(INGEST_USER)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ingest_target(broker: EmbeddedMosquitto) -> MqttTarget:
+    return MqttTarget.from_url(broker.url(INGEST_USER))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("VIGIL_TEST", "1")
+
+
+class Harness:
+    """A tenant in a fresh database, devices provisioned the way an administrator does, and
+    a broker user of its own for ingest (so each test has its own persistent session)."""
+
+    def __init__(self, db_url: str, broker: EmbeddedMosquitto) -> None:
+        from vigil.storage import admin
+
+        self.db_url = db_url
+        self.broker = broker
+        self.ingest_user = f"vigil-ingest-{uuid.uuid4().hex[:8]}"
+        broker.service_password(self.ingest_user)
+        with psycopg.connect(db_url) as conn:
+            self.tenant_id = admin.create_tenant(conn, name="Test clinic")
+        self.sync()
+
+    @property
+    def ingest_target(self) -> MqttTarget:
+        return MqttTarget.from_url(self.broker.url(self.ingest_user))
+
+    def sync(self) -> None:
+        from vigil.servers import sync_broker_credentials
+
+        with psycopg.connect(self.db_url) as conn:
+            assert sync_broker_credentials(conn, self.broker.root)
+        time.sleep(0.2)  # Mosquitto reloads its password file on SIGHUP, asynchronously
+
+    def patient_with_device(
+        self, *, kind: str = "oximeter", conditions: list[str] | None = None
+    ) -> tuple[uuid.UUID, DeviceCredentials]:
+        from datetime import UTC, datetime, timedelta
+
+        from vigil.storage import admin
+
+        with psycopg.connect(self.db_url) as conn:
+            patient = admin.create_patient(
+                conn,
+                tenant_id=self.tenant_id,
+                display_name="Test patient",
+                conditions=conditions or [],
+            )
+            creds = admin.provision_device(conn, tenant_id=self.tenant_id, kind=kind)
+            admin.assign_device(
+                conn,
+                device_id=creds.device_id,
+                patient_id=patient,
+                valid_from=datetime.now(UTC) - timedelta(days=200),
+            )
+        self.sync()
+        return patient, creds
+
+    def settings(self, **overrides: object) -> Settings:
+        return Settings(
+            database_url=self.db_url,
+            mqtt_url=self.broker.url(self.ingest_user),
+            mqtt_client_id=self.ingest_user,
+            # Each test its own group: a shared subscription round-robins over every session
+            # in the group, including the persistent sessions of earlier tests' ingest users.
+            mqtt_shared_group=self.ingest_user,
+            **overrides,  # type: ignore[arg-type]
+        )
+
+    def count(self, sql: str, *params: object) -> int:
+        with psycopg.connect(self.db_url) as conn:
+            row = conn.execute(sql, params).fetchone()
+            assert row is not None
+            return int(row[0])  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def harness(db_url: str, broker: EmbeddedMosquitto) -> Harness:
+    return Harness(db_url, broker)

@@ -1,0 +1,173 @@
+"""Ingest against the real broker and database: stored once, rejected with reasons, scoped."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.conftest import Harness
+
+from vigil.core import StoredReading
+from vigil.ingest import DevicePublisher, Ingest
+
+CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "malformed_corpus.jsonl").read_text().splitlines()
+]
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.readings: list[StoredReading] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: Sequence[StoredReading]) -> None:
+        with self.lock:
+            self.readings.extend(batch)
+
+
+@pytest.fixture
+def running(harness: Harness) -> Iterator[tuple[Ingest, Collected]]:
+    sink = Collected()
+    settings = harness.settings()
+    ingest = Ingest(settings, database_url=harness.db_url, mqtt=harness.ingest_target, sink=sink)
+    ingest.start()
+    assert ingest.transport.subscribed.wait(10), "ingest never subscribed"
+    yield ingest, sink
+    ingest.stop()
+
+
+def wait_for(predicate, timeout: float = 20.0, what: object = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met in time: {what}")
+
+
+def publisher(harness: Harness, device_id: str, password: str) -> DevicePublisher:
+    pub = DevicePublisher("127.0.0.1", harness.broker.port, device_id, password)
+    pub.connect()
+    return pub
+
+
+def reading(ts: datetime, **kw: object) -> dict[str, object]:
+    return {"ts": ts.isoformat(), **kw}
+
+
+def test_reading_is_stored_in_canonical_units_and_handed_on(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, sink = running
+    patient, creds = harness.patient_with_device(kind="bp_cuff")
+    now = datetime.now(UTC).replace(microsecond=0)
+    payload = {
+        "readings": [
+            reading(
+                now, metric="blood_pressure", systolic=150, diastolic=95, pulse=71, unit="mm[Hg]"
+            ),
+            reading(now, metric="body_weight", value=176.4, unit="[lb_av]"),
+        ]
+    }
+    pub = publisher(harness, creds.device_id, creds.password)
+    pub.publish(json.dumps(payload).encode()).wait_for_publish(5)
+    pub.publish(json.dumps(payload).encode()).wait_for_publish(5)  # a device repeating itself
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 2)
+    rows = harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient)
+    assert rows == 4
+    weight = harness.count(
+        "SELECT round(value)::int FROM readings WHERE metric = 'body_weight' AND unit = 'kg'"
+    )
+    assert weight == 80
+    assert sorted(r.metric.value for r in sink.readings) == [
+        "body_weight",
+        "bp_diastolic",
+        "bp_systolic",
+        "heart_rate",
+    ]
+    assert ingest.service.stats.readings_duplicate == 4
+
+
+def test_malformed_corpus_is_rejected_and_interleaved_valid_readings_stored(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, _ = running
+    patient, creds = harness.patient_with_device()
+    pub = publisher(harness, creds.device_id, creds.password)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    infos = []
+    for i, case in enumerate(CORPUS):
+        good = {
+            "readings": [reading(start + timedelta(minutes=i), metric="spo2", value=95, unit="%")]
+        }
+        infos.append(pub.publish(json.dumps(good).encode()))
+        infos.append(pub.publish(base64.b64decode(case["payload_b64"])))
+    for info in infos:
+        info.wait_for_publish(10)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= len(infos), what=ingest.service.stats)
+    assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == len(
+        CORPUS
+    )
+    with __import__("psycopg").connect(harness.db_url) as conn:
+        reasons = [r[0] for r in conn.execute("SELECT reason FROM rejected_messages ORDER BY id")]
+    assert len(reasons) == len(CORPUS)
+    for case in CORPUS:
+        assert any(case["reason"] in r for r in reasons), case["name"]
+
+
+def test_device_cannot_publish_as_another_device(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, _ = running
+    victim, victim_creds = harness.patient_with_device()
+    _, attacker = harness.patient_with_device()
+    pub = publisher(harness, attacker.device_id, attacker.password)
+    now = datetime.now(UTC)
+    info = pub.publish(
+        json.dumps({"readings": [reading(now, metric="spo2", value=80, unit="%")]}).encode(),
+        topic=victim_creds.topic,
+    )
+    info.wait_for_publish(5)
+    time.sleep(0.5)
+    pub.close()
+    assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", victim) == 0
+    assert ingest.service.stats.messages == 0
+    assert any("authoriz" in r.lower() for r in pub.refused), pub.refused
+
+
+def test_wrong_password_is_refused(harness: Harness) -> None:
+    _, creds = harness.patient_with_device()
+    pub = DevicePublisher("127.0.0.1", harness.broker.port, creds.device_id, "not-the-password")
+    with pytest.raises(ConnectionError):
+        pub.connect(timeout=3)
+
+
+def test_unassigned_reading_and_unknown_device_are_rejected(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, _ = running
+    _, creds = harness.patient_with_device()
+    pub = publisher(harness, creds.device_id, creds.password)
+    before_assignment = datetime.now(UTC) - timedelta(days=250)
+    bad_time = {
+        "readings": [
+            reading(before_assignment - timedelta(days=30), metric="spo2", value=95, unit="%")
+        ]
+    }
+    pub.publish(json.dumps(bad_time).encode()).wait_for_publish(5)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 1)
+    with __import__("psycopg").connect(harness.db_url) as conn:
+        row = conn.execute("SELECT device_id, reason FROM rejected_messages").fetchone()
+    assert row is not None
+    assert row[0] == creds.device_id
+    assert "not assigned to a patient" in row[1]
