@@ -39,5 +39,6 @@ class IngestStats:
     batches: int = 0
     db_errors: int = 0
     handoff_errors: int = 0
+    internal_errors: int = 0
     last_commit_lag_s: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)

@@ -64,9 +64,15 @@ class IngestService:
 
     def run(self) -> None:
         while not self._stop.is_set():
-            batch = self._next_batch()
-            if batch:
-                self._process_with_retry(batch)
+            try:
+                batch = self._next_batch()
+                if batch:
+                    self._process_with_retry(batch)
+            except Exception:
+                # Unacknowledged messages are redelivered on the next connection; keep going.
+                self.stats.internal_errors += 1
+                log.exception("ingest loop error; continuing")
+                self._stop.wait(1.0)
 
     def _next_batch(self) -> list[InboundMessage]:
         try:
@@ -89,9 +95,9 @@ class IngestService:
         delay = 0.2
         while True:
             try:
-                stored = self.process(batch)
+                stored = self._process_or_isolate(batch)
                 break
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.stats.db_errors += 1
                 log.warning(
                     "database unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
@@ -111,6 +117,49 @@ class IngestService:
             except Exception:
                 self.stats.handoff_errors += 1
                 log.exception("hand-off of %d stored readings failed", len(stored))
+
+    def _process_or_isolate(self, batch: list[InboundMessage]) -> list[StoredReading]:
+        """Process a batch; if it fails for a reason other than the database being unreachable
+        (a bug, a value the database refuses), isolate the message at fault: every other message
+        is stored normally and the faulty one is kept in ``rejected_messages``, so nothing is
+        lost and one poison message cannot stall ingest."""
+        try:
+            return self.process(batch)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception:
+            self.stats.internal_errors += 1
+            log.exception("batch of %d failed; isolating the faulty message(s)", len(batch))
+        self._drop_connection()
+        stored: list[StoredReading] = []
+        for message in batch:
+            try:
+                stored.extend(self.process([message]))
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
+            except Exception as exc:
+                self.stats.internal_errors += 1
+                log.exception(
+                    "message mid=%s on %s could not be stored", message.mid, message.topic
+                )
+                self._drop_connection()
+                conn = self._connection()
+                with conn.transaction():
+                    repo.store_rejections(
+                        conn,
+                        rows=[
+                            RejectedRow(
+                                message.received_at,
+                                message.topic,
+                                device_from_topic(message.topic),
+                                message.payload,
+                                None,
+                                f"internal error while storing: {type(exc).__name__}: {exc}"[:500],
+                            )
+                        ],
+                    )
+                self.stats.rejected += 1
+        return stored
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
