@@ -146,15 +146,15 @@ class Harness:
         return patient, creds
 
     def settings(self, **overrides: object) -> Settings:
-        return Settings(
-            database_url=self.db_url,
-            mqtt_url=self.broker.url(self.ingest_user),
-            mqtt_client_id=self.ingest_user,
+        values: dict[str, object] = {
+            "database_url": self.db_url,
+            "mqtt_url": self.broker.url(self.ingest_user),
+            "mqtt_client_id": self.ingest_user,
             # Each test its own group: a shared subscription round-robins over every session
             # in the group, including the persistent sessions of earlier tests' ingest users.
-            mqtt_shared_group=self.ingest_user,
-            **overrides,  # type: ignore[arg-type]
-        )
+            "mqtt_shared_group": self.ingest_user,
+        }
+        return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 
     def count(self, sql: str, *params: object) -> int:
         with psycopg.connect(self.db_url) as conn:

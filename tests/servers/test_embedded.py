@@ -1,0 +1,95 @@
+"""The embedded default: no URLs configured, Vigil runs its own servers under its state folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from vigil.ingest import DevicePublisher
+from vigil.servers import start_servers
+from vigil.servers.mosquitto import config_text
+from vigil.settings import Settings
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="vigil-state-"))
+    root.chmod(0o755)
+    yield root
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def vigil(state_dir: Path, *args: str) -> str:
+    env = {**os.environ, "VIGIL_STATE_DIR": str(state_dir)}
+    env.pop("VIGIL_DATABASE_URL", None)
+    env.pop("VIGIL_MQTT_URL", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil", *args], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: Path) -> None:
+    servers = start_servers(Settings(state_dir=state_dir))
+    try:
+        with psycopg.connect(servers.database_url) as conn:
+            row = conn.execute("SHOW shared_preload_libraries").fetchone()
+            assert row is not None
+            assert "timescaledb" in str(row[0])
+        # A second Vigil process (the admin CLI) attaches to the running servers.
+        tenant = vigil(state_dir, "admin", "create-tenant", "Clinic A")
+        assert len(tenant) == 36
+        patient = vigil(
+            state_dir,
+            "admin",
+            "create-patient",
+            "--tenant",
+            "Clinic A",
+            "--name",
+            "P",
+            "--condition",
+            "copd",
+        )
+        creds = json.loads(
+            vigil(
+                state_dir,
+                "admin",
+                "create-device",
+                "--tenant",
+                "Clinic A",
+                "--kind",
+                "oximeter",
+                "--patient",
+                patient,
+            )
+        )
+        assert creds["topic"] == f"vigil/v1/devices/{creds['device_id']}/readings"
+        # The broker reloaded its password file: the new device can connect at once.
+        pub = DevicePublisher(
+            servers.mqtt.host, servers.mqtt.port, creds["username"], creds["password"]
+        )
+        pub.connect()
+        pub.close()
+    finally:
+        servers.close()
+    assert not (state_dir / "postgres" / "data" / "postmaster.pid").exists()
+
+
+def test_broker_config_is_made_for_no_loss(tmp_path: Path) -> None:
+    text = config_text(root=tmp_path, port=1883)
+    assert "allow_anonymous false" in text
+    assert "persistence true" in text
+    assert "use_username_as_clientid true" in text
+    assert "max_queued_messages 10000000" in text
+    assert "autosave_interval 5" in text
