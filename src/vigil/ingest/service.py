@@ -20,7 +20,7 @@ import psycopg
 
 from vigil.core.models import StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
-from vigil.ingest import repo
+from vigil.ingest import metrics, repo
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 
@@ -99,6 +99,7 @@ class IngestService:
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.stats.db_errors += 1
+                metrics.DB_ERRORS.inc()
                 log.warning(
                     "database unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
@@ -195,8 +196,14 @@ class IngestService:
         self.stats.rejected += len(rejected)
         self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
         for r in rejected:
-            key = r.reason.split(":", 1)[0][:60]
-            self.stats.by_reason[key] = self.stats.by_reason.get(key, 0) + 1
+            kind = metrics.rejection_kind(r.reason)
+            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
+            metrics.REJECTED.labels(kind).inc()
+        metrics.MESSAGES.inc(len(batch))
+        metrics.READINGS_STORED.inc(len(stored))
+        metrics.READINGS_DUPLICATE.inc(len(rows) - len(stored))
+        for message in batch:
+            metrics.COMMIT_LAG.observe((now - message.received_at).total_seconds())
         stored.sort(key=lambda r: (str(r.patient_id), r.time, r.metric))
         return stored
 

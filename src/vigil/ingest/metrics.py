@@ -1,0 +1,38 @@
+"""Prometheus metrics of the ingest stage (exposed by the API's /metrics endpoint)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES = Counter("vigil_ingest_messages_total", "MQTT messages processed (committed)")
+READINGS_STORED = Counter("vigil_ingest_readings_stored_total", "Readings newly stored")
+READINGS_DUPLICATE = Counter(
+    "vigil_ingest_readings_duplicate_total", "Readings already stored (replays, repeats)"
+)
+REJECTED = Counter("vigil_ingest_rejected_total", "Rejected messages or readings", ["kind"])
+DB_ERRORS = Counter("vigil_ingest_db_errors_total", "Batches retried: database unreachable")
+COMMIT_LAG = Histogram(
+    "vigil_ingest_commit_lag_seconds",
+    "From a message's arrival at Vigil to the commit of its batch",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+
+def rejection_kind(reason: str) -> str:
+    """A small, bounded label set for rejection reasons (the full reason is in the table)."""
+    for marker, kind in (
+        ("not JSON", "not_json"),
+        ("wrong schema", "schema"),
+        ("physiologically", "implausible"),
+        ("unit ", "unit"),
+        ("unknown metric", "metric"),
+        ("unknown device", "unknown_device"),
+        ("not assigned", "unassigned"),
+        ("revoked", "revoked"),
+        ("timestamp", "timestamp"),
+        ("retained", "retained"),
+        ("internal error", "internal"),
+    ):
+        if marker in reason:
+            return kind
+    return "other"
