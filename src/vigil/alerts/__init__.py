@@ -13,9 +13,18 @@ from vigil.alerts.models import (
     DispatchPolicy,
     Outcome,
 )
+from vigil.alerts.repo import (
+    ALERT_COLUMNS,
+    add_webhook,
+    alert_from_row,
+    get_alert,
+    list_deliveries,
+    list_events,
+)
 from vigil.alerts.service import CHANNEL, AlertService
 
 __all__ = [
+    "ALERT_COLUMNS",
     "CHANNEL",
     "Alert",
     "AlertChange",
@@ -30,5 +39,10 @@ __all__ = [
     "DispatchPolicy",
     "Outcome",
     "WebhookDispatcher",
+    "add_webhook",
+    "alert_from_row",
+    "get_alert",
+    "list_deliveries",
+    "list_events",
     "sign",
 ]

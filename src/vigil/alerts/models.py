@@ -71,6 +71,8 @@ class AlertChange:
     state: AlertState
     severity: Severity
     at: datetime
+    sentence: str | None = None
+    """The alert's explanation, in one plain sentence."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class AlertChange:
             "state": self.state.value,
             "severity": self.severity.name.lower(),
             "at": self.at.isoformat(),
+            "explanation": (self.sentence or "")[:2000],
         }
 
 

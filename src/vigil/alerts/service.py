@@ -459,6 +459,7 @@ class AlertService:
             state=alert.state,
             severity=alert.severity,
             at=now,
+            sentence=alert.explanation.get("sentence"),
         )
 
 

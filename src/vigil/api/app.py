@@ -1,0 +1,85 @@
+"""The FastAPI application: ``create_app(settings, pool)``, lifespan-friendly.
+
+The pool is created closed by the caller and opened here, in the lifespan; the alert-change
+listener (for SSE) starts and stops with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import ConnectionPool
+
+from vigil.alerts import AlertService
+from vigil.api.broadcast import AlertBroadcaster
+from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
+from vigil.api.metrics import registry_for
+from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
+from vigil.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings,
+    pool: ConnectionPool[Any],
+    *,
+    alert_service: AlertService | None = None,
+    sync_broker: Callable[[], object] | None = None,
+    manage_pool: bool = True,
+) -> FastAPI:
+    """Build the app. ``sync_broker`` is called after devices change (provision, revoke) to
+    rewrite the broker's password file; ``manage_pool`` opens and closes ``pool`` with the app.
+    """
+    conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+    broadcaster = AlertBroadcaster(conninfo)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_pool:
+            await to_thread.run_sync(lambda: pool.open(wait=True, timeout=30.0))
+        await broadcaster.start()
+        try:
+            yield
+        finally:
+            await broadcaster.stop()
+            if manage_pool:
+                await to_thread.run_sync(pool.close)
+
+    app = FastAPI(
+        title="Vigil",
+        version="1",
+        summary="Remote chronic-disease monitoring: patients, readings, alerts.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.alert_service = alert_service or AlertService()
+    app.state.broadcaster = broadcaster
+    app.state.sync_broker = sync_broker
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, patients, fhir, teams, devices, alerts, me, admin):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    registry = registry_for(pool)
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

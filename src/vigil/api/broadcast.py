@@ -1,0 +1,78 @@
+"""Alert changes to SSE subscribers: PostgreSQL LISTEN/NOTIFY, fanned out in-process.
+
+Any process that commits an alert change (ingest's pipeline, another API instance) sends a
+NOTIFY; every API process listens and hands each change to its local subscribers' queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import psycopg
+
+from vigil.alerts import CHANNEL
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+
+
+class AlertBroadcaster:
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.received = 0
+        self.dropped = 0
+        self.listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self.subscribers.discard(queue)
+
+    def publish(self, change: dict[str, Any]) -> None:
+        self.received += 1
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait(change)
+            except asyncio.QueueFull:
+                self.dropped += 1  # a stalled client loses changes, never the others
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="vigil-alert-broadcast")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                aconn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                async with aconn:
+                    await aconn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    delay = 0.2
+                    async for notify in aconn.notifies():
+                        try:
+                            self.publish(json.loads(notify.payload))
+                        except ValueError:
+                            log.warning("unreadable alert notification dropped")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.listening.clear()
+                log.exception("alert listener lost its connection; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)

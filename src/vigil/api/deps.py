@@ -1,0 +1,206 @@
+"""Request dependencies as ``Annotated`` aliases: a connection, the caller, what they may see.
+
+Every decision about a patient's data is audited: allowed reads and changes in the request's
+transaction (so a change and its audit row commit together), refusals committed at once (so a
+refused attempt is recorded even though the request fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import psycopg
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vigil.api import repo
+from vigil.api.access import Principal
+from vigil.api.errors import ApiError, Forbidden, Unauthenticated
+from vigil.api.security import token_digest
+from vigil.core.errors import NotFound
+
+API_ROLE = "vigil_api"
+Conn = psycopg.Connection[Any]
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+
+def get_conn(request: Request) -> Iterator[Conn]:
+    """One connection and one transaction per request, running as the API's database role."""
+    with request.app.state.pool.connection() as conn:
+        conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+        yield conn
+
+
+ConnDep = Annotated[Conn, Depends(get_conn)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "name", None) or request.url.path)
+
+
+def refuse(
+    conn: Conn,
+    request: Request,
+    principal: Principal | None,
+    error: ApiError | NotFound,
+    *,
+    patient_id: UUID | None = None,
+) -> ApiError | NotFound:
+    """Record a refused attempt (committed now) and return the error to raise."""
+    if patient_id is None:
+        patient_id = _path_patient(conn, request)
+    status = error.status if isinstance(error, ApiError) else 404
+    repo.record_audit(
+        conn,
+        principal=principal,
+        action=_action(request),
+        method=request.method,
+        path=request.url.path,
+        patient_id=patient_id,
+        allowed=False,
+        status=status,
+        detail={"reason": str(error)[:300]},
+    )
+    conn.commit()
+    return error
+
+
+def _path_patient(conn: Conn, request: Request) -> UUID | None:
+    params = request.path_params
+    try:
+        if "patient_id" in params:
+            return UUID(str(params["patient_id"]))
+        if "alert_id" in params:
+            return repo.alert_patient(conn, alert_id=UUID(str(params["alert_id"])))
+    except ValueError:
+        return None
+    return None
+
+
+def audit_allowed(
+    conn: Conn,
+    request: Request,
+    principal: Principal,
+    *,
+    patient_id: UUID | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    repo.record_audit(
+        conn,
+        principal=principal,
+        action=_action(request),
+        method=request.method,
+        path=request.url.path,
+        patient_id=patient_id,
+        allowed=True,
+        status=200,
+        detail=detail,
+    )
+
+
+def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise refuse(conn, request, None, Unauthenticated())
+    principal = repo.principal_for_token(conn, digest=token_digest(credentials.credentials))
+    if principal is None:
+        raise refuse(conn, request, None, Unauthenticated("the token is unknown or expired"))
+    request.state.principal = principal
+    return principal
+
+
+def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    return authenticate(conn, request, credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+    if not principal.is_staff:
+        raise refuse(conn, request, principal, Forbidden("this endpoint is for care teams"))
+    return principal
+
+
+def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+    if not principal.is_admin:
+        raise refuse(conn, request, principal, Forbidden("this endpoint is for administrators"))
+    return principal
+
+
+StaffUser = Annotated[Principal, Depends(get_staff)]
+AdminUser = Annotated[Principal, Depends(get_admin)]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientScope:
+    principal: Principal
+    patient_id: UUID
+
+
+def get_patient_scope(
+    conn: ConnDep,
+    request: Request,
+    principal: StaffUser,
+    patient_id: Annotated[UUID, Path(description="The patient")],
+) -> PatientScope:
+    if not repo.patient_visibility(conn, principal=principal, patient_id=patient_id):
+        raise refuse(
+            conn,
+            request,
+            principal,
+            NotFound(f"no patient {patient_id} that you may see"),
+            patient_id=patient_id,
+        )
+    audit_allowed(conn, request, principal, patient_id=patient_id)
+    return PatientScope(principal, patient_id)
+
+
+PatientDep = Annotated[PatientScope, Depends(get_patient_scope)]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertScope:
+    principal: Principal
+    alert_id: UUID
+    patient_id: UUID
+
+
+def get_alert_scope(
+    conn: ConnDep,
+    request: Request,
+    principal: StaffUser,
+    alert_id: Annotated[UUID, Path(description="The alert")],
+) -> AlertScope:
+    patient_id = repo.alert_patient(conn, alert_id=alert_id)
+    if patient_id is None or not repo.patient_visibility(
+        conn, principal=principal, patient_id=patient_id
+    ):
+        raise refuse(
+            conn,
+            request,
+            principal,
+            NotFound(f"no alert {alert_id} that you may see"),
+            patient_id=patient_id,
+        )
+    audit_allowed(conn, request, principal, patient_id=patient_id)
+    return AlertScope(principal, alert_id, patient_id)
+
+
+AlertDep = Annotated[AlertScope, Depends(get_alert_scope)]
+
+
+def get_patient_user(conn: ConnDep, request: Request, principal: CurrentUser) -> PatientScope:
+    """The caller's own patient record (``/me``): for users with the patient role."""
+    if principal.patient_id is None:
+        raise refuse(conn, request, principal, Forbidden("this endpoint is for patients"))
+    audit_allowed(conn, request, principal, patient_id=principal.patient_id)
+    return PatientScope(principal, principal.patient_id)
+
+
+MePatientDep = Annotated[PatientScope, Depends(get_patient_user)]

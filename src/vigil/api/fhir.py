@@ -1,0 +1,64 @@
+"""FHIR R4: a patient's readings as a Bundle of Observations (LOINC codes, UCUM units).
+
+>>> from datetime import UTC, datetime
+>>> from uuid import UUID
+>>> obs = observation(UUID(int=1), {"time": datetime(2026, 11, 28, 7, tzinfo=UTC),
+...     "metric": "spo2", "value": 85.0, "device_id": "ox-1"})
+>>> obs["code"]["coding"][0]["code"], obs["valueQuantity"]["code"]
+('59408-5', '%')
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from vigil.core.metrics import SPECS, Metric
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_NAMESPACE = uuid.UUID("6f0d2a52-6a43-4b0e-9d0c-0c5b1d1b7a11")
+
+
+def observation(patient_id: UUID, reading: dict[str, Any]) -> dict[str, Any]:
+    metric = Metric(reading["metric"])
+    spec = SPECS[metric]
+    time: datetime = reading["time"]
+    obs_id = uuid.uuid5(_NAMESPACE, f"{patient_id}/{metric.value}/{time.isoformat()}")
+    category = "laboratory" if metric is Metric.GLUCOSE else "vital-signs"
+    return {
+        "resourceType": "Observation",
+        "id": str(obs_id),
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
+        "code": {
+            "coding": [{"system": LOINC, "code": spec.loinc, "display": spec.display}],
+            "text": spec.display,
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": time.astimezone(UTC).isoformat(),
+        "valueQuantity": {
+            "value": reading["value"],
+            "unit": spec.ucum,
+            "system": UCUM,
+            "code": spec.ucum,
+        },
+        "device": {"display": reading["device_id"]},
+    }
+
+
+def bundle(patient_id: UUID, readings: list[dict[str, Any]]) -> dict[str, Any]:
+    entries = []
+    for r in readings:
+        obs = observation(patient_id, r)
+        entries.append({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "total": len(entries),
+        "entry": entries,
+    }

@@ -1,0 +1,76 @@
+"""Prometheus metrics, read from the database at scrape time (so every process agrees)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+_QUERY = """
+SELECT
+ (SELECT count(*) FROM readings
+   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
+ (SELECT coalesce(extract(epoch FROM avg(received_at - time)), 0) FROM readings
+   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
+ (SELECT count(*) FROM rejected_messages),
+ (SELECT count(*) FROM alerts),
+ (SELECT count(*) FROM alerts WHERE state <> 'resolved'),
+ (SELECT count(*) FROM deliveries WHERE state = 'dead'),
+ (SELECT count(*) FROM deliveries WHERE state = 'pending')
+"""
+
+
+class DatabaseCollector(Collector):
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("vigil_database_up", "1 if the metrics query succeeded")
+        try:
+            with self.pool.connection(timeout=2.0) as conn:
+                row = conn.execute(_QUERY).fetchone()
+        except Exception:
+            log.exception("metrics query failed")
+            up.add_metric([], 0)
+            yield up
+            return
+        assert row is not None
+        up.add_metric([], 1)
+        yield up
+        rate = GaugeMetricFamily(
+            "vigil_ingest_readings_per_second", "Readings stored per second over the last minute"
+        )
+        rate.add_metric([], float(row[0]) / 60.0)
+        yield rate
+        lag = GaugeMetricFamily(
+            "vigil_ingest_lag_seconds", "Mean delay from measurement to storage, last minute"
+        )
+        lag.add_metric([], float(row[1]))
+        yield lag
+        for name, doc, value in (
+            ("vigil_ingest_rejected", "Rejected messages kept with their reason", row[2]),
+            ("vigil_alerts_opened", "Alerts opened", row[3]),
+        ):
+            counter = CounterMetricFamily(name, doc)
+            counter.add_metric([], float(value))
+            yield counter
+        for name, doc, value in (
+            ("vigil_alerts_unresolved", "Alerts not yet resolved", row[4]),
+            ("vigil_webhook_deliveries_dead", "Webhook deliveries given up", row[5]),
+            ("vigil_webhook_deliveries_pending", "Webhook deliveries waiting", row[6]),
+        ):
+            gauge = GaugeMetricFamily(name, doc)
+            gauge.add_metric([], float(value))
+            yield gauge
+
+
+def registry_for(pool: ConnectionPool[Any]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(pool))
+    return registry

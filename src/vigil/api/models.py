@@ -1,0 +1,339 @@
+"""Request and response bodies (``XCreate`` / ``XUpdate`` / ``XPublic``), with examples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from vigil.api.access import Role
+from vigil.core.metrics import Metric
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- auth ------------------------------------------------------------------------------------
+
+
+class TokenRequest(Strict):
+    email: str = Field(min_length=3, max_length=320, examples=["nurse@clinic.example"])
+    password: str = Field(min_length=1, max_length=200, examples=["correct horse battery"])
+
+
+class TokenPublic(BaseModel):
+    access_token: str = Field(examples=["vgl_2Zq...k"])
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
+    expires_at: datetime
+
+
+class UserCreate(Strict):
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, examples=["nurse@clinic.example"]
+    )
+    display_name: str = Field(min_length=1, max_length=200, examples=["Nurse Ada"])
+    role: Role = Field(examples=["clinician"])
+    password: str = Field(min_length=12, max_length=200, examples=["correct horse battery"])
+    patient_id: UUID | None = Field(default=None, description="Required for role 'patient'")
+
+
+class UserPublic(BaseModel):
+    id: UUID
+    email: str
+    display_name: str
+    role: Role
+    patient_id: UUID | None = None
+    created_at: datetime | None = None
+
+
+class MePublic(UserPublic):
+    tenant_id: UUID
+
+
+# -- care teams ------------------------------------------------------------------------------
+
+
+class CareTeamCreate(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["Heart failure nurses"])
+
+
+class CareTeamPublic(BaseModel):
+    id: UUID
+    name: str
+    patients: int = 0
+    members: int = 0
+    created_at: datetime | None = None
+
+
+class MemberAdd(Strict):
+    user_id: UUID
+
+
+class TeamPatientAdd(Strict):
+    patient_id: UUID
+
+
+class VitalPublic(BaseModel):
+    metric: Metric
+    time: datetime
+    value: float
+    unit: str
+
+
+class PatientVitals(BaseModel):
+    patient_id: UUID
+    display_name: str
+    open_alerts: int = Field(description="Unresolved alerts of the patient")
+    vitals: list[VitalPublic]
+
+
+# -- patients --------------------------------------------------------------------------------
+
+Condition = Literal["hypertension", "t1d", "t2d", "heart_failure", "copd"]
+
+
+class PatientCreate(Strict):
+    display_name: str = Field(min_length=1, max_length=200, examples=["Jane D."])
+    conditions: list[Condition] = Field(default_factory=list, max_length=5, examples=[["copd"]])
+    care_team_id: UUID | None = Field(default=None, description="Add to this care team")
+
+
+class PatientUpdate(Strict):
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    conditions: list[Condition] | None = Field(default=None, max_length=5)
+
+
+class PatientPublic(BaseModel):
+    id: UUID
+    display_name: str
+    conditions: list[str]
+    created_at: datetime
+
+
+class Range(Strict):
+    low: float | None = Field(default=None, examples=[90])
+    high: float | None = Field(default=None, examples=[100])
+
+
+class CarePlan(Strict):
+    targets: dict[Metric, Range] = Field(
+        default_factory=dict,
+        description="What the patient aims for, shown in their feed",
+        examples=[{"spo2": {"low": 92}}],
+    )
+    thresholds: dict[Metric, Range] = Field(
+        default_factory=dict,
+        description="Alert thresholds the detectors use for this patient",
+        examples=[{"spo2": {"low": 88}}],
+    )
+
+
+class CarePlanPublic(CarePlan):
+    model_config = ConfigDict(extra="ignore")
+    patient_id: UUID
+    updated_at: datetime | None = None
+    updated_by: UUID | None = None
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "oximeter", "scale", "thermometer", "wearable"]
+
+
+class DeviceCreate(Strict):
+    kind: DeviceKind = Field(examples=["oximeter"])
+    device_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{3,64}$", examples=["ox-0001"]
+    )
+    patient_id: UUID | None = Field(default=None, description="Assign from now on")
+
+
+class DeviceCredentialsPublic(BaseModel):
+    device_id: str
+    password: str = Field(description="Shown once: only its hash is stored")
+    topic: str = Field(examples=["vigil/v1/devices/ox-0001/readings"])
+
+
+class DevicePublic(BaseModel):
+    id: str
+    kind: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    patient_id: UUID | None = Field(default=None, description="Current assignment")
+
+
+class AssignmentCreate(Strict):
+    patient_id: UUID
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now")
+
+
+# -- readings --------------------------------------------------------------------------------
+
+
+class ReadingPublic(BaseModel):
+    time: datetime
+    metric: Metric
+    value: float
+    unit: str
+    device_id: str
+
+
+class BucketPublic(BaseModel):
+    bucket: datetime
+    min: float
+    avg: float
+    max: float
+    count: int
+
+
+class RollupPublic(BaseModel):
+    metric: Metric
+    unit: str
+    bucket: str = Field(examples=["1h"])
+    buckets: list[BucketPublic]
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+SeverityName = Literal["info", "warning", "high", "critical"]
+StateName = Literal["open", "acknowledged", "snoozed", "resolved"]
+OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicate"]
+
+
+class AlertPublic(BaseModel):
+    id: UUID
+    patient_id: UUID
+    cause: str = Field(examples=["spo2_low"])
+    metrics: list[str]
+    detector: str
+    state: StateName
+    severity: SeverityName
+    score: float
+    finding_count: int
+    first_seen: datetime
+    last_seen: datetime
+    last_value: float | None
+    explanation: dict[str, Any] = Field(
+        examples=[{"sentence": "SpO2 85 % is below the COPD threshold of 88 %", "value": 85}]
+    )
+    data_age_s: float = Field(description="How old the data behind it was when scored")
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: UUID | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    resolved_by: UUID | None
+    outcome: str | None
+    escalation_level: int
+
+
+class AlertEventPublic(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor_user_id: UUID | None
+    from_state: str | None
+    to_state: str | None
+    severity: SeverityName | None
+    note: str | None
+    details: dict[str, Any]
+
+
+class NoteIn(Strict):
+    note: str | None = Field(default=None, max_length=2000, examples=["Called the patient"])
+
+
+class CommentIn(Strict):
+    note: str = Field(min_length=1, max_length=2000, examples=["Asked to re-measure"])
+
+
+class SnoozeIn(Strict):
+    minutes: int = Field(ge=1, le=7 * 24 * 60, examples=[60])
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResolveIn(Strict):
+    outcome: OutcomeName = Field(examples=["actionable"])
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AlertChangePublic(BaseModel):
+    alert_id: UUID
+    patient_id: UUID
+    cause: str
+    kind: str
+    state: StateName
+    severity: SeverityName
+    at: datetime
+    explanation: str = ""
+
+
+# -- notifications, audit, reports -----------------------------------------------------------
+
+
+class WebhookCreate(Strict):
+    url: str = Field(pattern=r"^https?://", max_length=2000, examples=["https://pager.example/in"])
+    secret: str = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
+    level: int = Field(default=0, ge=0, le=5, description="0: new alerts; n: escalation level n")
+    min_severity: SeverityName = "warning"
+
+
+class WebhookPublic(BaseModel):
+    id: UUID
+    url: str
+    level: int
+    min_severity: SeverityName
+    active: bool
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    alert_id: UUID
+    webhook_id: UUID
+    kind: str
+    idempotency_key: UUID
+    state: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor_user_id: UUID | None
+    actor_role: str | None
+    action: str
+    method: str
+    path: str
+    patient_id: UUID | None
+    outcome: Literal["allowed", "denied"]
+    status: int
+    detail: dict[str, Any]
+
+
+class BurdenRow(BaseModel):
+    key: str = Field(description="The rule (cause) or the patient id")
+    alerts: int
+    resolved: int
+    actionable: int
+    patient_weeks: float
+    alerts_per_patient_week: float
+    actionable_share: float | None = Field(description="Actionable / resolved with an outcome")
+
+
+class BurdenReport(BaseModel):
+    days: int
+    by_rule: list[BurdenRow]
+    by_patient: list[BurdenRow]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,169 @@
+"""Administration: users, webhooks and their deliveries, the audit log, the burden report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from psycopg.rows import dict_row
+
+from vigil.alerts import DeliveryState, add_webhook, list_deliveries
+from vigil.api import clinical_repo, repo
+from vigil.api.deps import AdminUser, ConnDep
+from vigil.api.models import (
+    AuditEntry,
+    BurdenReport,
+    BurdenRow,
+    DeliveryPublic,
+    UserCreate,
+    UserPublic,
+    WebhookCreate,
+    WebhookPublic,
+)
+from vigil.api.security import hash_password
+from vigil.streaming.findings import Severity
+
+router = APIRouter(tags=["administration"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, conn: ConnDep, user: AdminUser) -> UserPublic:
+    """Create a user of your tenant; a patient user is linked to their patient record."""
+    user_id = repo.create_user(
+        conn,
+        tenant_id=user.tenant_id,
+        email=body.email,
+        display_name=body.display_name,
+        role=body.role,
+        password_hash=hash_password(body.password),
+        patient_id=body.patient_id,
+    )
+    return UserPublic(
+        id=user_id,
+        email=body.email,
+        display_name=body.display_name,
+        role=body.role,
+        patient_id=body.patient_id,
+    )
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(
+    conn: ConnDep,
+    user: AdminUser,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[UserPublic]:
+    rows = repo.list_users(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)
+    return [UserPublic.model_validate(r) for r in rows]
+
+
+@router.post("/webhooks", response_model=WebhookPublic, status_code=status.HTTP_201_CREATED)
+def create_webhook(body: WebhookCreate, conn: ConnDep, user: AdminUser) -> WebhookPublic:
+    """Add a receiver of alert notifications (signed with HMAC-SHA256 of the body)."""
+    webhook_id = add_webhook(
+        conn,
+        tenant_id=user.tenant_id,
+        url=body.url,
+        secret=body.secret,
+        level=body.level,
+        min_severity=int(Severity[body.min_severity.upper()]),
+    )
+    return WebhookPublic(
+        id=webhook_id, url=body.url, level=body.level, min_severity=body.min_severity, active=True
+    )
+
+
+@router.get("/webhooks", response_model=list[WebhookPublic])
+def list_webhooks(conn: ConnDep, user: AdminUser) -> list[WebhookPublic]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
+            " ORDER BY created_at",
+            (user.tenant_id,),
+        ).fetchall()
+    return [
+        WebhookPublic.model_validate({**r, "min_severity": _severity_name(r["min_severity"])})
+        for r in rows
+    ]
+
+
+def _severity_name(value: int) -> str:
+    known = [s for s in Severity if s <= value]
+    return (known[-1] if known else Severity.INFO).name.lower()
+
+
+@router.get("/notifications/deliveries", response_model=list[DeliveryPublic])
+def deliveries(
+    conn: ConnDep,
+    user: AdminUser,
+    state: Literal["pending", "delivered", "dead"] | None = None,
+    alert_id: UUID | None = None,
+    limit: Limit = 100,
+) -> list[DeliveryPublic]:
+    """Webhook deliveries, newest first: pending (with retries), delivered, or dead."""
+    found = list_deliveries(
+        conn,
+        tenant_id=user.tenant_id,
+        state=DeliveryState(state) if state else None,
+        alert_id=alert_id,
+        limit=limit,
+    )
+    return [DeliveryPublic.model_validate(d, from_attributes=True) for d in found]
+
+
+@router.get("/audit", response_model=list[AuditEntry])
+def audit_log(
+    conn: ConnDep,
+    user: AdminUser,
+    patient_id: UUID | None = None,
+    actor_user_id: UUID | None = None,
+    outcome: Literal["allowed", "denied"] | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Limit = 100,
+) -> list[AuditEntry]:
+    """Who read or changed what, when, about which patient; refused attempts included."""
+    rows = repo.list_audit(
+        conn,
+        tenant_id=user.tenant_id,
+        patient_id=patient_id,
+        actor_user_id=actor_user_id,
+        outcome=outcome,
+        limit=limit,
+        before_id=before_id,
+    )
+    return [AuditEntry.model_validate(r) for r in rows]
+
+
+@router.get("/reports/alert-burden", response_model=BurdenReport)
+def alert_burden(
+    conn: ConnDep, user: AdminUser, days: Annotated[int, Query(ge=1, le=366)] = 28
+) -> BurdenReport:
+    """Alerts per patient-week and the share resolved as actionable, per rule and per patient:
+    which rules cost the team attention for nothing."""
+    since = datetime.now(UTC) - timedelta(days=days)
+
+    def rows(by: str) -> list[BurdenRow]:
+        return [
+            _burden_row(r)
+            for r in clinical_repo.burden(conn, tenant_id=user.tenant_id, since=since, by=by)
+        ]
+
+    return BurdenReport(days=days, by_rule=rows("rule"), by_patient=rows("patient"))
+
+
+def _burden_row(r: dict[str, Any]) -> BurdenRow:
+    weeks = float(r["patient_weeks"]) or 1.0
+    resolved = int(r["resolved"])
+    return BurdenRow(
+        key=str(r["key"]),
+        alerts=int(r["alerts"]),
+        resolved=resolved,
+        actionable=int(r["actionable"]),
+        patient_weeks=round(weeks, 3),
+        alerts_per_patient_week=round(int(r["alerts"]) / weeks, 4),
+        actionable_share=round(int(r["actionable"]) / resolved, 4) if resolved else None,
+    )

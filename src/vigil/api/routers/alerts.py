@@ -1,0 +1,239 @@
+"""The alert inbox, its actions, its events, and a Server-Sent Events stream of changes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from vigil.alerts import (
+    Alert,
+    AlertChange,
+    AlertService,
+    Outcome,
+    alert_from_row,
+    get_alert,
+    list_events,
+)
+from vigil.api import clinical_repo, repo
+from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.api.broadcast import AlertBroadcaster
+from vigil.api.deps import (
+    API_ROLE,
+    AlertDep,
+    BearerDep,
+    ConnDep,
+    StaffUser,
+    audit_allowed,
+    authenticate,
+    refuse,
+)
+from vigil.api.errors import Forbidden
+from vigil.api.models import (
+    AlertChangePublic,
+    AlertEventPublic,
+    AlertPublic,
+    CommentIn,
+    NoteIn,
+    ResolveIn,
+    SeverityName,
+    SnoozeIn,
+    StateName,
+)
+from vigil.core.errors import NotFound
+from vigil.streaming.findings import Severity
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+KEEPALIVE_S = 15.0
+
+
+def alert_public(alert: Alert) -> AlertPublic:
+    return AlertPublic.model_validate(
+        {
+            **{f: getattr(alert, f) for f in AlertPublic.model_fields if hasattr(alert, f)},
+            "metrics": list(alert.metrics),
+            "state": alert.state.value,
+            "severity": alert.severity.name.lower(),
+            "outcome": alert.outcome.value if alert.outcome else None,
+        }
+    )
+
+
+def change_public(change: AlertChange) -> AlertChangePublic:
+    return AlertChangePublic.model_validate(change.as_json())
+
+
+def _service(request: Request) -> AlertService:
+    service: AlertService = request.app.state.alert_service
+    return service
+
+
+ServiceDep = Annotated[AlertService, Depends(_service)]
+
+
+@router.get("", response_model=list[AlertPublic])
+def inbox(
+    conn: ConnDep,
+    user: StaffUser,
+    request: Request,
+    state: Annotated[list[StateName] | None, Query()] = None,
+    severity: Annotated[list[SeverityName] | None, Query()] = None,
+    patient_id: UUID | None = None,
+    limit: Limit = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[AlertPublic]:
+    """Alerts of the patients you may see, most severe and most recent first.
+
+    Default states: open, acknowledged and snoozed (everything not resolved)."""
+    if patient_id is not None and not repo.patient_visibility(
+        conn, principal=user, patient_id=patient_id
+    ):
+        raise refuse(
+            conn,
+            request,
+            user,
+            NotFound(f"no patient {patient_id} that you may see"),
+            patient_id=patient_id,
+        )
+    rows = clinical_repo.list_alerts(
+        conn,
+        principal=user,
+        states=list(state or ["open", "acknowledged", "snoozed"]),
+        severities=[int(Severity[s.upper()]) for s in severity or []],
+        patient_id=patient_id,
+        limit=limit,
+        offset=offset,
+    )
+    audit_allowed(conn, request, user, patient_id=patient_id, detail={"alerts": len(rows)})
+    return [alert_public(alert_from_row(r)) for r in rows]
+
+
+class StreamAccess:
+    def __init__(self, principal: Principal, visible: set[UUID]) -> None:
+        self.principal = principal
+        self.visible = visible
+
+
+def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
+    """Authenticate and snapshot the visible patients, then give the connection back."""
+    with request.app.state.pool.connection() as conn:
+        conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+        principal = authenticate(conn, request, credentials)
+        if not principal.is_staff:
+            raise refuse(conn, request, principal, Forbidden("this stream is for care teams"))
+        rows = conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal)).fetchall()
+        audit_allowed(conn, request, principal, patient_id=None, detail={"stream": True})
+    return StreamAccess(principal, {r[0] for r in rows})
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"description": "`alert` events carrying an AlertChangePublic as JSON"}},
+)
+async def stream(
+    request: Request, access: Annotated[StreamAccess, Depends(_stream_access)]
+) -> AsyncIterable[ServerSentEvent]:
+    """Server-Sent Events: one ``alert`` event per change to an alert you may see."""
+    broadcaster: AlertBroadcaster = request.app.state.broadcaster
+    queue = broadcaster.subscribe()
+    tenant = str(access.principal.tenant_id)
+    try:
+        yield ServerSentEvent(comment="connected", retry=3000)
+        while not await request.is_disconnected():
+            try:
+                change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ServerSentEvent(comment="keep-alive")
+                continue
+            if change.get("tenant_id") != tenant or _uuid(change) not in access.visible:
+                continue
+            body = {k: v for k, v in change.items() if k != "tenant_id"}
+            yield ServerSentEvent(data=body, event="alert", id=str(change.get("alert_id")))
+    finally:
+        broadcaster.unsubscribe(queue)
+
+
+def _uuid(change: dict[str, Any]) -> UUID | None:
+    try:
+        return UUID(str(change.get("patient_id")))
+    except ValueError:
+        return None
+
+
+@router.get("/{alert_id}", response_model=AlertPublic)
+def get_one(scope: AlertDep, conn: ConnDep) -> AlertPublic:
+    alert = get_alert(conn, alert_id=scope.alert_id)
+    assert alert is not None
+    return alert_public(alert)
+
+
+@router.get("/{alert_id}/events", response_model=list[AlertEventPublic])
+def events(scope: AlertDep, conn: ConnDep) -> list[AlertEventPublic]:
+    """The alert's append-only trail: who did what, when, with which note."""
+    return [
+        AlertEventPublic(
+            id=e.id,
+            at=e.at,
+            kind=e.kind,
+            actor_user_id=e.actor_user_id,
+            from_state=e.from_state.value if e.from_state else None,
+            to_state=e.to_state.value if e.to_state else None,
+            severity=e.severity.name.lower() if e.severity else None,
+            note=e.note,
+            details=e.details,
+        )
+        for e in list_events(conn, alert_id=scope.alert_id)
+    ]
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertChangePublic)
+def acknowledge(
+    body: NoteIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+) -> AlertChangePublic:
+    change = service.acknowledge(
+        conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, note=body.note
+    )
+    return change_public(change)
+
+
+@router.post("/{alert_id}/snooze", response_model=AlertChangePublic)
+def snooze(
+    body: SnoozeIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+) -> AlertChangePublic:
+    until = datetime.now(UTC) + timedelta(minutes=body.minutes)
+    change = service.snooze(
+        conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, until=until, note=body.note
+    )
+    return change_public(change)
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertChangePublic)
+def resolve(
+    body: ResolveIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+) -> AlertChangePublic:
+    """Resolve with an outcome: the alarm-burden report counts them."""
+    change = service.resolve(
+        conn,
+        alert_id=scope.alert_id,
+        user_id=scope.principal.user_id,
+        outcome=Outcome(body.outcome),
+        note=body.note,
+    )
+    return change_public(change)
+
+
+@router.post("/{alert_id}/comments", response_model=AlertChangePublic)
+def comment(
+    body: CommentIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+) -> AlertChangePublic:
+    change = service.comment(
+        conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, note=body.note
+    )
+    return change_public(change)

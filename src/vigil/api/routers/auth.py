@@ -1,0 +1,50 @@
+"""Sign in: e-mail and password for an opaque bearer token; sign out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request, status
+
+from vigil.api import repo
+from vigil.api.deps import BearerDep, ConnDep, CurrentUser, refuse
+from vigil.api.errors import Unauthenticated
+from vigil.api.models import MePublic, TokenPublic, TokenRequest
+from vigil.api.security import DUMMY_HASH, new_token, token_digest, verify_password
+
+router = APIRouter(tags=["auth"])
+
+TOKEN_LIFETIME = timedelta(hours=12)
+
+
+@router.post("/auth/token", response_model=TokenPublic)
+def issue_token(body: TokenRequest, conn: ConnDep, request: Request) -> TokenPublic:
+    """Exchange an e-mail and password for a bearer token valid for 12 hours."""
+    found = repo.user_for_login(conn, email=body.email)
+    hashed = found[1] if found else DUMMY_HASH
+    if not verify_password(body.password, hashed) or found is None:
+        raise refuse(conn, request, None, Unauthenticated("wrong e-mail or password"))
+    token = new_token()
+    expires_at = datetime.now(UTC) + TOKEN_LIFETIME
+    repo.store_token(conn, digest=token_digest(token), user_id=found[0], expires_at=expires_at)
+    return TokenPublic(access_token=token, expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(conn: ConnDep, user: CurrentUser, credentials: BearerDep) -> None:
+    """Revoke the token used for this request."""
+    assert credentials is not None
+    repo.revoke_token(conn, digest=token_digest(credentials.credentials))
+
+
+@router.get("/me", response_model=MePublic)
+def me(user: CurrentUser) -> MePublic:
+    """Who the token belongs to."""
+    return MePublic(
+        id=user.user_id,
+        tenant_id=user.tenant_id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role,
+        patient_id=user.patient_id,
+    )

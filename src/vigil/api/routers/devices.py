@@ -1,0 +1,110 @@
+"""Devices: provision (MQTT credentials, shown once), revoke, assign to a patient."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, status
+from psycopg.rows import dict_row
+
+from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
+from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
+from vigil.core.errors import NotFound
+from vigil.storage import admin
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
+
+
+def _sync_broker(request: Request) -> None:
+    sync = request.app.state.sync_broker
+    if sync is not None:
+        sync()
+
+
+def _own_device(conn: ConnDep, request: Request, user: AdminUser, device_id: str) -> None:
+    row = conn.execute(
+        "SELECT 1 FROM devices WHERE id = %s AND tenant_id = %s", (device_id, user.tenant_id)
+    ).fetchone()
+    if row is None:
+        raise refuse(conn, request, user, NotFound(f"no device {device_id!r}"))
+
+
+def _patient_in_tenant(conn: ConnDep, request: Request, user: AdminUser, patient: Any) -> None:
+    row = conn.execute(
+        "SELECT 1 FROM patients WHERE id = %s AND tenant_id = %s", (patient, user.tenant_id)
+    ).fetchone()
+    if row is None:
+        raise refuse(conn, request, user, NotFound(f"no patient {patient}"), patient_id=patient)
+
+
+@router.get("", response_model=list[DevicePublic])
+def list_devices(
+    conn: ConnDep,
+    user: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[DevicePublic]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT d.id, d.kind, d.created_at, d.revoked_at, a.patient_id FROM devices d"
+            " LEFT JOIN device_assignments a ON a.device_id = d.id AND a.valid @> now()"
+            " WHERE d.tenant_id = %s ORDER BY d.created_at, d.id LIMIT %s OFFSET %s",
+            (user.tenant_id, limit, offset),
+        ).fetchall()
+    return [DevicePublic.model_validate(r) for r in rows]
+
+
+@router.post("", response_model=DeviceCredentialsPublic, status_code=status.HTTP_201_CREATED)
+def provision(
+    body: DeviceCreate, conn: ConnDep, user: AdminUser, request: Request
+) -> DeviceCredentialsPublic:
+    """Register a device. The response carries its MQTT password: it is shown only once.
+    The broker's password file is updated before this returns."""
+    if body.patient_id is not None:
+        _patient_in_tenant(conn, request, user, body.patient_id)
+    creds = admin.provision_device(
+        conn, tenant_id=user.tenant_id, kind=body.kind, device_id=body.device_id
+    )
+    if body.patient_id is not None:
+        admin.assign_device(
+            conn,
+            device_id=creds.device_id,
+            patient_id=body.patient_id,
+            valid_from=datetime.now(UTC),
+        )
+    audit_allowed(
+        conn, request, user, patient_id=body.patient_id, detail={"device_id": creds.device_id}
+    )
+    conn.commit()
+    _sync_broker(request)
+    return DeviceCredentialsPublic(
+        device_id=creds.device_id, password=creds.password, topic=creds.topic
+    )
+
+
+@router.post("/{device_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke(device_id: DeviceId, conn: ConnDep, user: AdminUser, request: Request) -> None:
+    """Revoke a device: its broker credentials stop working and its assignment ends."""
+    _own_device(conn, request, user, device_id)
+    admin.revoke_device(conn, device_id=device_id)
+    audit_allowed(conn, request, user, patient_id=None, detail={"device_id": device_id})
+    conn.commit()
+    _sync_broker(request)
+
+
+@router.post("/{device_id}/assignments", status_code=status.HTTP_204_NO_CONTENT)
+def assign(
+    device_id: DeviceId, body: AssignmentCreate, conn: ConnDep, user: AdminUser, request: Request
+) -> None:
+    """Assign the device to a patient from ``valid_from`` on (ending its current assignment)."""
+    _own_device(conn, request, user, device_id)
+    _patient_in_tenant(conn, request, user, body.patient_id)
+    admin.assign_device(
+        conn,
+        device_id=device_id,
+        patient_id=body.patient_id,
+        valid_from=body.valid_from or datetime.now(UTC),
+    )
+    audit_allowed(conn, request, user, patient_id=body.patient_id, detail={"device_id": device_id})

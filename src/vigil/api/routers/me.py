@@ -1,0 +1,105 @@
+"""A patient's own view: their readings and their feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from vigil.api import clinical_repo
+from vigil.api.deps import ConnDep, MePatientDep
+from vigil.api.models import ReadingPublic
+from vigil.api.routers.patients import time_range
+from vigil.core.metrics import SPECS, Metric
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+class WeeklySummary(BaseModel):
+    metric: Metric
+    unit: str
+    readings: int
+    avg: float
+    in_target_share: float | None = Field(description="Share within the care plan's target")
+
+
+class FeedPublic(BaseModel):
+    today: list[ReadingPublic]
+    week: list[WeeklySummary]
+    streak_days: int = Field(description="Consecutive days (up to today) with a reading")
+    reminders: list[str]
+
+
+@router.get("/readings", response_model=list[ReadingPublic])
+def my_readings(
+    scope: MePatientDep,
+    conn: ConnDep,
+    metric: Metric | None = None,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[ReadingPublic]:
+    lo, hi = time_range(start, end, timedelta(days=7))
+    rows = clinical_repo.raw_readings(
+        conn, patient_id=scope.patient_id, metric=metric, start=lo, end=hi, limit=limit
+    )
+    return [ReadingPublic.model_validate(r) for r in rows]
+
+
+@router.get("/feed", response_model=FeedPublic)
+def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
+    """Today's readings, this week against your targets, your streak, gentle reminders."""
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = clinical_repo.raw_readings(
+        conn,
+        patient_id=scope.patient_id,
+        metric=None,
+        start=now - timedelta(days=30),
+        end=now + timedelta(minutes=10),
+        limit=10_000,
+    )
+    plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
+    today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
+    week = _week(rows, now - timedelta(days=7), plan.get("targets") or {})
+    days = {r["time"].date() for r in rows}
+    streak = 0
+    while (now - timedelta(days=streak)).date() in days:
+        streak += 1
+    reminders = []
+    for metric in sorted({r["metric"] for r in rows}):
+        latest = max(r["time"] for r in rows if r["metric"] == metric)
+        if now - latest > timedelta(hours=36):
+            name = SPECS[Metric(metric)].display.lower()
+            reminders.append(f"No {name} since {latest:%A}: please measure today.")
+    return FeedPublic(today=today, week=week, streak_days=streak, reminders=reminders)
+
+
+def _week(
+    rows: list[dict[str, Any]], since: datetime, targets: dict[str, Any]
+) -> list[WeeklySummary]:
+    out = []
+    for metric in sorted({r["metric"] for r in rows}):
+        values = [r["value"] for r in rows if r["metric"] == metric and r["time"] >= since]
+        if not values:
+            continue
+        target = targets.get(metric) or {}
+        low, high = target.get("low"), target.get("high")
+        share = None
+        if low is not None or high is not None:
+            inside = [
+                v for v in values if (low is None or v >= low) and (high is None or v <= high)
+            ]
+            share = round(len(inside) / len(values), 3)
+        out.append(
+            WeeklySummary(
+                metric=Metric(metric),
+                unit=SPECS[Metric(metric)].ucum,
+                readings=len(values),
+                avg=round(sum(values) / len(values), 2),
+                in_target_share=share,
+            )
+        )
+    return out

@@ -1,0 +1,163 @@
+"""Patients: enrol, update, care plan; their readings raw and in ``time_bucket`` rollups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import AwareDatetime
+
+from vigil.api import clinical_repo, repo
+from vigil.api.deps import AdminUser, ConnDep, PatientDep, StaffUser, audit_allowed
+from vigil.api.errors import BadRequest
+from vigil.api.models import (
+    BucketPublic,
+    CarePlan,
+    CarePlanPublic,
+    PatientCreate,
+    PatientPublic,
+    PatientUpdate,
+    ReadingPublic,
+    RollupPublic,
+)
+from vigil.core.errors import NotFound
+from vigil.core.metrics import Metric
+from vigil.storage import admin
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+
+BUCKETS = {
+    "5m": timedelta(minutes=5),
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "1d": timedelta(days=1),
+}
+BucketName = Literal["5m", "15m", "1h", "6h", "1d"]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+MAX_SPAN = timedelta(days=366)
+
+
+def time_range(
+    start: datetime | None, end: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    start = start or end - default
+    if start >= end:
+        raise BadRequest("start must be before end")
+    if end - start > MAX_SPAN:
+        raise BadRequest("a range may span at most 366 days")
+    return start, end
+
+
+@router.get("", response_model=list[PatientPublic])
+def list_patients(
+    conn: ConnDep, user: StaffUser, request: Request, limit: Limit = 100, offset: Offset = 0
+) -> list[PatientPublic]:
+    """The patients you may see: all of your tenant (admin) or your care teams' (clinician)."""
+    rows = clinical_repo.list_patients(conn, principal=user, limit=limit, offset=offset)
+    audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
+    return [PatientPublic.model_validate(r) for r in rows]
+
+
+@router.post("", response_model=PatientPublic, status_code=status.HTTP_201_CREATED)
+def enrol_patient(
+    body: PatientCreate, conn: ConnDep, user: AdminUser, request: Request
+) -> PatientPublic:
+    """Enrol a patient in your tenant, optionally into a care team."""
+    if body.care_team_id is not None and not repo.team_in_tenant(
+        conn, team_id=body.care_team_id, tenant_id=user.tenant_id
+    ):
+        raise NotFound(f"no care team {body.care_team_id}")
+    patient_id = admin.create_patient(
+        conn,
+        tenant_id=user.tenant_id,
+        display_name=body.display_name,
+        conditions=list(body.conditions),
+    )
+    if body.care_team_id is not None:
+        repo.add_team_patient(
+            conn, team_id=body.care_team_id, patient_id=patient_id, tenant_id=user.tenant_id
+        )
+    audit_allowed(conn, request, user, patient_id=patient_id)
+    return PatientPublic.model_validate(clinical_repo.get_patient(conn, patient_id=patient_id))
+
+
+@router.get("/{patient_id}", response_model=PatientPublic)
+def get_patient(scope: PatientDep, conn: ConnDep) -> PatientPublic:
+    return PatientPublic.model_validate(
+        clinical_repo.get_patient(conn, patient_id=scope.patient_id)
+    )
+
+
+@router.patch("/{patient_id}", response_model=PatientPublic)
+def update_patient(body: PatientUpdate, scope: PatientDep, conn: ConnDep) -> PatientPublic:
+    row = clinical_repo.update_patient(
+        conn,
+        patient_id=scope.patient_id,
+        display_name=body.display_name,
+        conditions=list(body.conditions) if body.conditions is not None else None,
+    )
+    return PatientPublic.model_validate(row)
+
+
+@router.get("/{patient_id}/care-plan", response_model=CarePlanPublic)
+def get_care_plan(scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
+    """Targets and thresholds; empty until a care team sets them."""
+    return CarePlanPublic.model_validate(
+        clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
+    )
+
+
+@router.put("/{patient_id}/care-plan", response_model=CarePlanPublic)
+def put_care_plan(body: CarePlan, scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
+    dumped = body.model_dump(mode="json", exclude_none=True)
+    row = clinical_repo.put_care_plan(
+        conn,
+        patient_id=scope.patient_id,
+        targets=dumped["targets"],
+        thresholds=dumped["thresholds"],
+        user_id=scope.principal.user_id,
+    )
+    return CarePlanPublic.model_validate(row)
+
+
+@router.get("/{patient_id}/readings", response_model=list[ReadingPublic])
+def list_readings(
+    scope: PatientDep,
+    conn: ConnDep,
+    metric: Metric | None = None,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[ReadingPublic]:
+    """Raw readings, newest first (default: the last 7 days)."""
+    lo, hi = time_range(start, end, timedelta(days=7))
+    rows = clinical_repo.raw_readings(
+        conn, patient_id=scope.patient_id, metric=metric, start=lo, end=hi, limit=limit
+    )
+    return [ReadingPublic.model_validate(r) for r in rows]
+
+
+@router.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
+def rollup_readings(
+    scope: PatientDep,
+    conn: ConnDep,
+    metric: Metric,
+    bucket: BucketName = "1h",
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> RollupPublic:
+    """min / avg / max / count per ``time_bucket`` (default: the last 30 days, hourly)."""
+    lo, hi = time_range(start, end, timedelta(days=30))
+    rows = clinical_repo.rollup(
+        conn, patient_id=scope.patient_id, metric=metric, bucket=BUCKETS[bucket], start=lo, end=hi
+    )
+    return RollupPublic(
+        metric=metric,
+        unit=clinical_repo.unit_of(metric),
+        bucket=bucket,
+        buckets=[BucketPublic.model_validate(r) for r in rows],
+    )

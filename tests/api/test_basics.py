@@ -1,0 +1,62 @@
+"""Authentication, the error shape, health, and the audit log's protection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.api.conftest import PASSWORD, World
+
+pytestmark = pytest.mark.integration
+
+
+def test_sign_in_use_and_sign_out(client: httpx.Client, world: World) -> None:
+    r = client.post(
+        "/api/v1/auth/token",
+        json={"email": f"clinician.{world.a.id.hex[:6]}@clinic.example", "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    me = client.get("/api/v1/me", headers=headers)
+    assert me.json()["role"] == "clinician"
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_wrong_password_and_bad_input_get_the_one_error_shape(
+    client: httpx.Client, world: World
+) -> None:
+    r = client.post("/api/v1/auth/token", json={"email": "x@y.z", "password": "nope"})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "unauthenticated"
+    r = client.get("/api/v1/patients/not-a-uuid", headers=world.headers("admin"))
+    assert r.status_code == 422
+    body = r.json()["error"]
+    assert body["code"] == "invalid_request"
+    assert body["details"][0]["loc"] == ["path", "patient_id"]
+    r = client.get("/api/v1/nowhere")
+    assert r.json() == {"error": {"code": "not_found", "message": "Not Found", "details": []}}
+
+
+def test_health_ready_metrics(client: httpx.Client) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").status_code in (200, 503)
+    text = client.get("/metrics").text
+    assert "vigil_alerts_opened_total" in text
+    assert "vigil_database_up 1.0" in text
+
+
+def test_the_api_role_cannot_rewrite_the_audit_log(client: httpx.Client, world: World) -> None:
+    client.get(f"/api/v1/patients/{world.a.patient}", headers=world.headers("clinician"))
+    with world.conn() as conn:
+        conn.execute("SET ROLE vigil_api")
+        rows: Any = conn.execute("SELECT count(*) FROM audit_log").fetchone()
+        assert rows[0] >= 1
+        for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("TRUNCATE audit_log")
