@@ -204,3 +204,27 @@ def get_patient_user(conn: ConnDep, request: Request, principal: CurrentUser) ->
 
 
 MePatientDep = Annotated[PatientScope, Depends(get_patient_user)]
+
+
+def check_patient_filter(
+    conn: Conn, request: Request, principal: Principal, patient_id: UUID | None
+) -> None:
+    """A ``patient_id`` filter must name a patient the caller may see (refused and audited)."""
+    if patient_id is not None and not repo.patient_visibility(
+        conn, principal=principal, patient_id=patient_id
+    ):
+        error = NotFound(f"no patient {patient_id} that you may see")
+        raise refuse(conn, request, principal, error, patient_id=patient_id)
+
+
+def check_alert_filter(
+    conn: Conn, request: Request, principal: Principal, alert_id: UUID | None
+) -> None:
+    if alert_id is None:
+        return
+    patient_id = repo.alert_patient(conn, alert_id=alert_id)
+    if patient_id is None or not repo.patient_visibility(
+        conn, principal=principal, patient_id=patient_id
+    ):
+        error = NotFound(f"no alert {alert_id} that you may see")
+        raise refuse(conn, request, principal, error, patient_id=patient_id)

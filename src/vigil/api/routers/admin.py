@@ -6,12 +6,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from psycopg.rows import dict_row
 
 from vigil.alerts import DeliveryState, add_webhook, list_deliveries
 from vigil.api import clinical_repo, repo
-from vigil.api.deps import AdminUser, ConnDep
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+    audit_allowed,
+    check_alert_filter,
+    check_patient_filter,
+)
 from vigil.api.models import (
     AuditEntry,
     BurdenReport,
@@ -30,8 +36,11 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, conn: ConnDep, user: AdminUser) -> UserPublic:
+def create_user(body: UserCreate, conn: ConnDep, user: AdminUser, request: Request) -> UserPublic:
     """Create a user of your tenant; a patient user is linked to their patient record."""
+    if body.patient_id is not None:
+        check_patient_filter(conn, request, user, body.patient_id)
+        audit_allowed(conn, request, user, patient_id=body.patient_id)
     user_id = repo.create_user(
         conn,
         tenant_id=user.tenant_id,
@@ -100,11 +109,13 @@ def _severity_name(value: int) -> str:
 def deliveries(
     conn: ConnDep,
     user: AdminUser,
+    request: Request,
     state: Literal["pending", "delivered", "dead"] | None = None,
     alert_id: UUID | None = None,
     limit: Limit = 100,
 ) -> list[DeliveryPublic]:
     """Webhook deliveries, newest first: pending (with retries), delivered, or dead."""
+    check_alert_filter(conn, request, user, alert_id)
     found = list_deliveries(
         conn,
         tenant_id=user.tenant_id,
@@ -119,6 +130,7 @@ def deliveries(
 def audit_log(
     conn: ConnDep,
     user: AdminUser,
+    request: Request,
     patient_id: UUID | None = None,
     actor_user_id: UUID | None = None,
     outcome: Literal["allowed", "denied"] | None = None,
@@ -126,6 +138,7 @@ def audit_log(
     limit: Limit = 100,
 ) -> list[AuditEntry]:
     """Who read or changed what, when, about which patient; refused attempts included."""
+    check_patient_filter(conn, request, user, patient_id)
     rows = repo.list_audit(
         conn,
         tenant_id=user.tenant_id,

@@ -20,7 +20,7 @@ from vigil.alerts import (
     get_alert,
     list_events,
 )
-from vigil.api import clinical_repo, repo
+from vigil.api import clinical_repo
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
@@ -31,6 +31,7 @@ from vigil.api.deps import (
     StaffUser,
     audit_allowed,
     authenticate,
+    check_patient_filter,
     refuse,
 )
 from vigil.api.errors import Forbidden
@@ -45,7 +46,6 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
-from vigil.core.errors import NotFound
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -91,16 +91,7 @@ def inbox(
     """Alerts of the patients you may see, most severe and most recent first.
 
     Default states: open, acknowledged and snoozed (everything not resolved)."""
-    if patient_id is not None and not repo.patient_visibility(
-        conn, principal=user, patient_id=patient_id
-    ):
-        raise refuse(
-            conn,
-            request,
-            user,
-            NotFound(f"no patient {patient_id} that you may see"),
-            patient_id=patient_id,
-        )
+    check_patient_filter(conn, request, user, patient_id)
     rows = clinical_repo.list_alerts(
         conn,
         principal=user,
