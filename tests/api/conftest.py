@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,13 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    """Like the shared fixture, but retries while TimescaleDB's background worker briefly
+    with new_database(pg_server) as url:
+        yield url
+
+
+@contextmanager
+def new_database(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """Like the shared ``db_url``, but retries while TimescaleDB's background worker briefly
     holds the template database (``ObjectInUse``)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
@@ -122,10 +129,14 @@ def _tenant(conn: psycopg.Connection[Any], name: str) -> Tenant:
     return t
 
 
-@pytest.fixture
-def world(db_url: str) -> World:
+def build_world(db_url: str) -> World:
     with psycopg.connect(db_url, autocommit=True) as conn:
         return World(db_url, _tenant(conn, "Clinic A"), _tenant(conn, "Clinic B"))
+
+
+@pytest.fixture
+def world(db_url: str) -> World:
+    return build_world(db_url)
 
 
 class LiveServer:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from vigil.api.access import Role
 from vigil.core.metrics import Metric
 
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+"""Text without NUL characters (PostgreSQL cannot store them), as the spec says."""
+
 
 class Strict(BaseModel):
+    """Request bodies: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -20,8 +25,8 @@ class Strict(BaseModel):
 
 
 class TokenRequest(Strict):
-    email: str = Field(min_length=3, max_length=320, examples=["nurse@clinic.example"])
-    password: str = Field(min_length=1, max_length=200, examples=["correct horse battery"])
+    email: Text = Field(min_length=3, max_length=320, examples=["nurse@clinic.example"])
+    password: Text = Field(min_length=1, max_length=200, examples=["correct horse battery"])
 
 
 class TokenPublic(BaseModel):
@@ -32,11 +37,13 @@ class TokenPublic(BaseModel):
 
 class UserCreate(Strict):
     email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, examples=["nurse@clinic.example"]
+        pattern=r"^[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+$",
+        max_length=320,
+        examples=["nurse@clinic.example"],
     )
-    display_name: str = Field(min_length=1, max_length=200, examples=["Nurse Ada"])
+    display_name: Text = Field(min_length=1, max_length=200, examples=["Nurse Ada"])
     role: Role = Field(examples=["clinician"])
-    password: str = Field(min_length=12, max_length=200, examples=["correct horse battery"])
+    password: Text = Field(min_length=12, max_length=200, examples=["correct horse battery"])
     patient_id: UUID | None = Field(default=None, description="Required for role 'patient'")
 
 
@@ -57,7 +64,7 @@ class MePublic(UserPublic):
 
 
 class CareTeamCreate(Strict):
-    name: str = Field(min_length=1, max_length=200, examples=["Heart failure nurses"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Heart failure nurses"])
 
 
 class CareTeamPublic(BaseModel):
@@ -96,13 +103,13 @@ Condition = Literal["hypertension", "t1d", "t2d", "heart_failure", "copd"]
 
 
 class PatientCreate(Strict):
-    display_name: str = Field(min_length=1, max_length=200, examples=["Jane D."])
+    display_name: Text = Field(min_length=1, max_length=200, examples=["Jane D."])
     conditions: list[Condition] = Field(default_factory=list, max_length=5, examples=[["copd"]])
     care_team_id: UUID | None = Field(default=None, description="Add to this care team")
 
 
 class PatientUpdate(Strict):
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    display_name: Text | None = Field(default=None, min_length=1, max_length=200)
     conditions: list[Condition] | None = Field(default=None, max_length=5)
 
 
@@ -244,21 +251,21 @@ class AlertEventPublic(BaseModel):
 
 
 class NoteIn(Strict):
-    note: str | None = Field(default=None, max_length=2000, examples=["Called the patient"])
+    note: Text | None = Field(default=None, max_length=2000, examples=["Called the patient"])
 
 
 class CommentIn(Strict):
-    note: str = Field(min_length=1, max_length=2000, examples=["Asked to re-measure"])
+    note: Text = Field(min_length=1, max_length=2000, examples=["Asked to re-measure"])
 
 
 class SnoozeIn(Strict):
     minutes: int = Field(ge=1, le=7 * 24 * 60, examples=[60])
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class ResolveIn(Strict):
     outcome: OutcomeName = Field(examples=["actionable"])
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class AlertChangePublic(BaseModel):
@@ -276,8 +283,10 @@ class AlertChangePublic(BaseModel):
 
 
 class WebhookCreate(Strict):
-    url: str = Field(pattern=r"^https?://", max_length=2000, examples=["https://pager.example/in"])
-    secret: str = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
+    url: str = Field(
+        pattern=r"^https?://[^\x00]*$", max_length=2000, examples=["https://pager.example/in"]
+    )
+    secret: Text = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
     level: int = Field(default=0, ge=0, le=5, description="0: new alerts; n: escalation level n")
     min_severity: SeverityName = "warning"
 

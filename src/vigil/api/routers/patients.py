@@ -10,7 +10,6 @@ from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo, repo
 from vigil.api.deps import AdminUser, ConnDep, PatientDep, StaffUser, audit_allowed
-from vigil.api.errors import BadRequest
 from vigil.api.models import (
     BucketPublic,
     CarePlan,
@@ -43,13 +42,15 @@ MAX_SPAN = timedelta(days=366)
 def time_range(
     start: datetime | None, end: datetime | None, default: timedelta
 ) -> tuple[datetime, datetime]:
+    """``[start, end)``; ``end`` defaults to now, ``start`` to ``end - default``. A range longer
+    than 366 days is cut to the 366 days before ``end``; an empty range selects nothing."""
     end = end or datetime.now(UTC)
-    start = start or end - default
-    if start >= end:
-        raise BadRequest("start must be before end")
-    if end - start > MAX_SPAN:
-        raise BadRequest("a range may span at most 366 days")
-    return start, end
+    try:
+        earliest = end - MAX_SPAN
+        start = start or end - default
+    except OverflowError:
+        return end, end
+    return max(start, earliest), end
 
 
 @router.get("", response_model=list[PatientPublic])
