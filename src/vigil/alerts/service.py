@@ -1,26 +1,24 @@
-"""The alert lifecycle: findings open or update alerts; people acknowledge, snooze, resolve.
+"""The alert lifecycle: findings open or update alerts; people acknowledge, snooze, resolve;
+the clock escalates unacknowledged critical alerts and wakes snoozed ones.
 
-Every change writes, in the caller's one transaction: the alert row, an alert event (for state
-changes), outbox deliveries for the webhooks that should hear of it, and a NOTIFY on
-``vigil_alert_changes`` that PostgreSQL delivers to listeners (the API's SSE) at commit.
+One open alert per patient and cause: later findings update it (count, last value, worst
+severity). A finding within the quiet period after its cause was resolved reopens that alert
+rather than opening a new one, so values flapping around a threshold do not churn alerts.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from vigil.alerts import repo
+from vigil.alerts.lifecycle import CHANNEL, Conn, Lifecycle, explanation_json, now_utc
 from vigil.alerts.models import (
-    MISSING_DATA_PREFIX,
     Alert,
     AlertChange,
-    AlertPolicy,
     AlertState,
     ChangeKind,
     Outcome,
@@ -31,36 +29,11 @@ from vigil.streaming.findings import Finding, Severity
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "vigil_alert_changes"
-Conn = repo.Conn
+__all__ = ["CHANNEL", "AlertService"]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def explanation_json(finding: Finding) -> dict[str, Any]:
-    data = asdict(finding.explanation)
-    data["contributing"] = [[t.isoformat(), v] for t, v in finding.explanation.contributing]
-    if finding.age_s > 60:
-        data["data_age_s"] = finding.age_s
-        data["late_note"] = f"raised from data {_human_age(finding.age_s)} old (late upload)"
-    return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
-
-
-def _human_age(seconds: float) -> str:
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} days"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 60:.0f} minutes"
-
-
-class AlertService:
+class AlertService(Lifecycle):
     """Stateless apart from its policy: safe to share between threads."""
-
-    def __init__(self, policy: AlertPolicy | None = None) -> None:
-        self.policy = policy or AlertPolicy()
 
     # -- from detectors ---------------------------------------------------------------------
 
@@ -77,7 +50,7 @@ class AlertService:
         ``readings`` are the readings the findings were scored from: late ones answer (resolve)
         open missing-data alerts whose gap they fill.
         """
-        now = now or _now()
+        now = now or now_utc()
         changes: list[AlertChange] = []
         with conn.transaction():
             if readings:
@@ -142,7 +115,7 @@ class AlertService:
             "last_value": finding.explanation.value,
             "explanation": explanation_json(finding),
             "data_age_s": finding.age_s,
-            "escalate_at": _now() + self.policy.escalate_after if critical else None,
+            "escalate_at": now_utc() + self.policy.escalate_after if critical else None,
         }
 
     def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
@@ -241,7 +214,7 @@ class AlertService:
     def acknowledge(
         self, conn: Conn, *, alert_id: UUID, user_id: UUID | None, note: str | None = None
     ) -> AlertChange:
-        now = _now()
+        now = now_utc()
         with conn.transaction():
             alert = self._lock_unresolved(conn, alert_id)
             values = {
@@ -262,7 +235,7 @@ class AlertService:
         until: datetime,
         note: str | None = None,
     ) -> AlertChange:
-        now = _now()
+        now = now_utc()
         if until <= now:
             raise Conflict("snooze needs a time in the future")
         with conn.transaction():
@@ -289,7 +262,7 @@ class AlertService:
     ) -> AlertChange:
         with conn.transaction():
             alert = self._lock_unresolved(conn, alert_id)
-            change = self._resolve(conn, alert, user_id, outcome, note, _now())
+            change = self._resolve(conn, alert, user_id, outcome, note, now_utc())
             self._announce(conn, change)
             return change
 
@@ -304,7 +277,7 @@ class AlertService:
                 conn, alert_id=alert.id, kind=ChangeKind.COMMENTED, actor_user_id=user_id, note=note
             )
             updated = repo.update_alert(conn, alert_id=alert.id, values={})
-            change = self._change(updated, ChangeKind.COMMENTED, _now())
+            change = self._change(updated, ChangeKind.COMMENTED, now_utc())
             self._announce(conn, change)
             return change
 
@@ -312,7 +285,7 @@ class AlertService:
 
     def tick(self, conn: Conn, *, now: datetime | None = None) -> list[AlertChange]:
         """Escalate overdue critical alerts and wake snoozed ones whose time has come."""
-        now = now or _now()
+        now = now or now_utc()
         changes = []
         with conn.transaction():
             for alert_id in repo.due_for_escalation(conn, now=now):
@@ -364,127 +337,3 @@ class AlertService:
         return self._change(updated, ChangeKind.ESCALATED, now)
 
     # -- shared -----------------------------------------------------------------------------
-
-    def _lock_unresolved(self, conn: Conn, alert_id: UUID) -> Alert:
-        alert = repo.lock_alert(conn, alert_id=alert_id)
-        if alert is None:
-            raise NotFound(f"no alert {alert_id}")
-        if alert.state is AlertState.RESOLVED:
-            raise Conflict(f"alert {alert_id} is resolved")
-        return alert
-
-    def _transition(
-        self,
-        conn: Conn,
-        alert: Alert,
-        values: dict[str, Any],
-        kind: ChangeKind,
-        user_id: UUID | None,
-        note: str | None,
-        details: dict[str, Any] | None = None,
-    ) -> AlertChange:
-        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
-        repo.insert_event(
-            conn,
-            alert_id=alert.id,
-            kind=kind,
-            actor_user_id=user_id,
-            from_state=alert.state,
-            to_state=updated.state,
-            note=note,
-            details=details,
-        )
-        change = self._change(updated, kind, _now())
-        self._announce(conn, change)
-        return change
-
-    def _resolve(
-        self,
-        conn: Conn,
-        alert: Alert,
-        user_id: UUID | None,
-        outcome: Outcome,
-        note: str | None,
-        now: datetime,
-    ) -> AlertChange:
-        updated = repo.update_alert(
-            conn,
-            alert_id=alert.id,
-            values={
-                "state": AlertState.RESOLVED.value,
-                "resolved_at": now,
-                "resolved_by": user_id,
-                "outcome": outcome.value,
-                "snoozed_until": None,
-                "escalate_at": None,
-            },
-        )
-        repo.insert_event(
-            conn,
-            alert_id=alert.id,
-            kind=ChangeKind.RESOLVED,
-            actor_user_id=user_id,
-            from_state=alert.state,
-            to_state=AlertState.RESOLVED,
-            note=note,
-            details={"outcome": outcome.value},
-        )
-        return self._change(updated, ChangeKind.RESOLVED, now)
-
-    def _notify(self, conn: Conn, alert: Alert, kind: ChangeKind, *, level: int) -> None:
-        if alert.severity < self.policy.notify_min_severity:
-            return
-        repo.enqueue_notification(
-            conn,
-            tenant_id=alert.tenant_id,
-            alert_id=alert.id,
-            kind=kind.value,
-            level=level,
-            severity=alert.severity,
-            payload=webhook_payload(alert, kind),
-        )
-
-    @staticmethod
-    def _announce(conn: Conn, change: AlertChange) -> None:
-        repo.notify_change(conn, channel=CHANNEL, payload=json.dumps(change.as_json()))
-
-    @staticmethod
-    def _change(alert: Alert, kind: ChangeKind, now: datetime) -> AlertChange:
-        return AlertChange(
-            alert_id=alert.id,
-            tenant_id=alert.tenant_id,
-            patient_id=alert.patient_id,
-            cause=alert.cause,
-            kind=kind,
-            state=alert.state,
-            severity=alert.severity,
-            at=now,
-            sentence=alert.explanation.get("sentence"),
-        )
-
-
-def webhook_payload(alert: Alert, kind: ChangeKind) -> dict[str, Any]:
-    """What a receiver gets: ids and the explanation, never the patient's name."""
-    return {
-        "event": kind.value,
-        "alert": {
-            "id": str(alert.id),
-            "patient_id": str(alert.patient_id),
-            "cause": alert.cause,
-            "state": alert.state.value,
-            "severity": alert.severity.name.lower(),
-            "escalation_level": alert.escalation_level,
-            "metrics": list(alert.metrics),
-            "last_value": alert.last_value,
-            "explanation": alert.explanation.get("sentence"),
-            "opened_at": alert.opened_at.isoformat(),
-        },
-    }
-
-
-def is_missing_data(cause: str) -> bool:
-    return cause.startswith(MISSING_DATA_PREFIX)
-
-
-def changes_json(changes: Iterable[AlertChange]) -> list[dict[str, Any]]:
-    return [c.as_json() for c in changes]
