@@ -31,11 +31,14 @@ def create_app(
     pool: ConnectionPool[Any],
     *,
     alert_service: AlertService | None = None,
-    sync_broker: Callable[[], object] | None = None,
+    sync_broker: Callable[[Any], object] | None = None,
     manage_pool: bool = True,
 ) -> FastAPI:
-    """Build the app. ``sync_broker`` is called after devices change (provision, revoke) to
-    rewrite the broker's password file; ``manage_pool`` opens and closes ``pool`` with the app.
+    """Build the app.
+
+    ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
+    rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
+    ``manage_pool`` opens and closes ``pool`` with the app's lifespan.
     """
     conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
     broadcaster = AlertBroadcaster(conninfo)

@@ -17,10 +17,12 @@ router = APIRouter(prefix="/devices", tags=["devices"])
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
 
 
-def _sync_broker(request: Request) -> None:
+def _sync_broker(request: Request, conn: ConnDep) -> None:
+    """After the commit: the broker learns of the change before the response is sent."""
     sync = request.app.state.sync_broker
     if sync is not None:
-        sync()
+        sync(conn)
+        conn.commit()
 
 
 def _own_device(conn: ConnDep, request: Request, user: AdminUser, device_id: str) -> None:
@@ -78,7 +80,7 @@ def provision(
         conn, request, user, patient_id=body.patient_id, detail={"device_id": creds.device_id}
     )
     conn.commit()
-    _sync_broker(request)
+    _sync_broker(request, conn)
     return DeviceCredentialsPublic(
         device_id=creds.device_id, password=creds.password, topic=creds.topic
     )
@@ -91,7 +93,7 @@ def revoke(device_id: DeviceId, conn: ConnDep, user: AdminUser, request: Request
     admin.revoke_device(conn, device_id=device_id)
     audit_allowed(conn, request, user, patient_id=None, detail={"device_id": device_id})
     conn.commit()
-    _sync_broker(request)
+    _sync_broker(request, conn)
 
 
 @router.post("/{device_id}/assignments", status_code=status.HTTP_204_NO_CONTENT)
