@@ -424,7 +424,8 @@ def winter_clothes_weight(c: PlanContext, day: int) -> list[Event]:
             non_event=True,
             effects=[Effect(WT, "add", c.rng.uniform(1.3, 2.0), t - 1, t, t, t + 1)],
             shows=[Shows(WT, ">=", c.phys.base(WT, t) + 0.9)],
-            forced=[("scale", t)],
+            # Yesterday's weighing, without the coat, is what makes today's look like a jump.
+            forced=[("scale", t - DAY + c.rng.randint(-HOUR, HOUR)), ("scale", t)],
             band=(1.0, 400.0),
         )
     ]

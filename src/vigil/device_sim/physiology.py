@@ -13,6 +13,7 @@ from vigil.core.metrics import Metric
 from vigil.device_sim.models import DAY, HOUR, MINUTE, DeviceKind, Patient
 
 GRID_S = 5 * MINUTE
+KNOT_S = 30 * MINUTE
 
 NORMAL_BANDS: dict[Metric, tuple[float, float]] = {
     Metric.BP_SYSTOLIC: (92.0, 168.0),
@@ -61,7 +62,7 @@ class Physiology:
         self.weight_day = _ar_series(rng, n_days, 0.6, 0.35)
         self.temp_day = [rng.gauss(0, 0.08) for _ in range(n_days)]
         self.meals: list[list[tuple[int, float]]] = []
-        size = (25.0, 60.0) if self.t1d else (30.0, 60.0) if self.diabetic else (12.0, 25.0)
+        size = (35.0, 80.0) if self.t1d else (30.0, 60.0) if self.diabetic else (12.0, 25.0)
         for d in range(n_days):
             local_midnight = (self.day0 + d) * DAY - self.offset
             self.meals.append(
@@ -71,8 +72,9 @@ class Physiology:
                 ]
             )
         n_grid = n_days * DAY // GRID_S + 2
-        slow_sd = 18.0 if self.t1d else 10.0 if self.diabetic else 4.0
-        self.glucose_slow = _ar_series(rng, n_grid, math.exp(-5 / 120), slow_sd)
+        slow_sd = 28.0 if self.t1d else 10.0 if self.diabetic else 4.0
+        # Slow drift at 30-minute knots, interpolated: a CGM trace is smooth at 5 minutes.
+        self.glucose_slow = _ar_series(rng, n_grid // 6 + 2, math.exp(-30 / 120), slow_sd)
         self.cgm_error = _ar_series(rng, n_grid, 0.9, 0.035) if self.t1d else []
         self.grid0 = self.day0 * DAY - self.offset
 
@@ -118,7 +120,9 @@ class Physiology:
             return b.weight + self.weight_day[self.local_day(t)] + 0.15 * (h - 7.0) / 12.0
         # Glucose: mean, dawn phenomenon, meals, slow drift; softly kept in a plausible range.
         dawn = (12.0 if self.diabetic else 3.0) * _bump(h, 6.5, 1.5)
-        slow = self.glucose_slow[(t - self.grid0) // GRID_S]
+        knot, frac = divmod((t - self.grid0) / KNOT_S, 1.0)
+        k = int(knot)
+        slow = self.glucose_slow[k] * (1.0 - frac) + self.glucose_slow[k + 1] * frac
         g = b.glucose - (12.0 if self.diabetic else 6.0) + dawn + self._meal_glucose(t) + slow
         if g < 88.0:
             g = 88.0 - (88.0 - g) * 0.3
