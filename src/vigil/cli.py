@@ -35,11 +35,13 @@ def serve() -> None:
 
 def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
+    from vigil.device_sim.cli import register as register_sim
     from vigil.ingest.cli import register as register_ingest
     from vigil.servers.cli import register as register_servers
 
     register_servers(app)
     register_ingest(app, bench_app)
+    register_sim(app)
 
 
 def main() -> None:
