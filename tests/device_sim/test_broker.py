@@ -1,0 +1,54 @@
+"""A short simulated run through the real broker and ingest: every intact reading is stored,
+every malformed message is in rejected_messages."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import Harness
+from vigil.device_sim import generate
+from vigil.device_sim.publish import AdminProvisioner, enrol, expected_counts, publish
+from vigil.ingest import Ingest
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_simulated_run_is_stored_or_rejected_exactly(harness: Harness) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    out = generate("stress", patients=6, days=3, seed=8, start=start)
+    provisioner = AdminProvisioner(harness.db_url, harness.broker.root)
+    try:
+        enrolment = enrol(provisioner, out, run_id="t1")
+    finally:
+        provisioner.close()
+    time.sleep(0.3)  # Mosquitto reloads its password file asynchronously
+    ingest = Ingest(harness.settings(), database_url=harness.db_url, mqtt=harness.ingest_target)
+    ingest.start()
+    try:
+        assert ingest.transport.subscribed.wait(10)
+        report = publish(
+            out, enrolment.devices, host="127.0.0.1", port=harness.broker.port, speed=None
+        )
+        assert report.unacknowledged == 0
+        expected = expected_counts(out)
+        assert expected["malformed_messages"] > 0
+        tenant_readings = (
+            "SELECT count(*) FROM readings r JOIN patients p ON p.id = r.patient_id"
+            " WHERE p.tenant_id = %s"
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if harness.count(tenant_readings, enrolment.tenant_id) >= expected["stored_rows"]:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert harness.count(tenant_readings, enrolment.tenant_id) == expected["stored_rows"]
+        rejected = harness.count(
+            "SELECT count(*) FROM rejected_messages WHERE device_id LIKE 't1-%%'"
+        )
+        assert rejected == expected["malformed_messages"]
+    finally:
+        ingest.stop()
