@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vigil.device_sim import DEFAULT_START, SimOutput, generate
-from vigil.device_sim.output import write_run
+from vigil.device_sim.output import generate_to_folder, write_run
 
 
 def _dump(out: SimOutput) -> str:
@@ -79,3 +79,18 @@ def test_two_hundred_patients_for_a_month_take_seconds() -> None:
     elapsed = time.perf_counter() - began
     assert out.stats["readings"] > 300_000
     assert elapsed < 30, f"took {elapsed:.1f} s"
+
+
+def test_streaming_to_a_folder_writes_the_same_bytes(tmp_path: Path) -> None:
+    write_run(generate("stress", patients=7, days=4, seed=6), tmp_path / "memory")
+    result = generate_to_folder(tmp_path / "stream", "stress", 7, 4, 6, batch=3)
+    assert result["patients"] == 7
+    for file in ("patients.jsonl", "readings.jsonl", "truth.jsonl"):
+        assert (tmp_path / "memory" / file).read_bytes() == (
+            tmp_path / "stream" / file
+        ).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "stream").iterdir()) == [
+        "patients.jsonl",
+        "readings.jsonl",
+        "truth.jsonl",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from vigil.device_sim.generate import generate
-from vigil.device_sim.output import write_run
+from vigil.device_sim.output import generate_to_folder
 from vigil.device_sim.scenarios import SCENARIOS
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,8 @@ def sim(
     """Simulated patients with labelled clinical events, to files or to the broker."""
     begin = start.replace(tzinfo=UTC) if start is not None else None
     if to_file is not None:
-        out = generate(scenario, patients, days, seed, start=begin)
-        counts = write_run(out, to_file)
-        typer.echo(json.dumps({"wrote": str(to_file), **counts, "stats": out.stats}))
+        result = generate_to_folder(to_file, scenario, patients, days, seed, start=begin)
+        typer.echo(json.dumps({"wrote": str(to_file), **result}))
         return
     if begin is None:
         begin = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)

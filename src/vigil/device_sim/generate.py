@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from vigil.device_sim.devices import Message, device_messages
 from vigil.device_sim.events import PLANNERS, PlanContext
@@ -120,6 +122,58 @@ def _simulate(
     return messages, truth, stats
 
 
+@dataclass(slots=True)
+class PlannedRun:
+    """Every patient of a run with their events placed; simulated one patient at a time."""
+
+    scenario: Scenario
+    start: datetime
+    days: int
+    runs: list[_PatientRun]
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        t0 = int(self.start.timestamp())
+        return t0, t0 + self.days * DAY
+
+    def patients_json(self) -> list[dict[str, Any]]:
+        return [r.ctx.patient.to_json() for r in self.runs]
+
+    def simulate(self) -> Iterator[tuple[list[Message], list[Event], dict[str, int]]]:
+        """Per patient: their messages, kept truth events and counters."""
+        t0, t1 = self.bounds
+        for run in self.runs:
+            yield _simulate(run, self.scenario, t0, t1)
+
+
+def message_key(m: Message) -> tuple[int, str, int]:
+    """Publish order across patients."""
+    return (m.publish_at, m.device_id, m.seq)
+
+
+def event_key(e: Event) -> tuple[int, str, str]:
+    return (e.start, e.patient_id, e.kind)
+
+
+def plan_run(
+    scenario: str, patients: int, days: int, seed: int, start: datetime | None = None
+) -> PlannedRun:
+    spec = scenario_named(scenario)
+    if patients < 0 or days < 1:
+        raise ValueError("patients must be >= 0 and days >= 1")
+    begin = start or DEFAULT_START
+    if begin.tzinfo is None or begin.utcoffset() != timedelta(0):
+        raise ValueError("start must be timezone-aware UTC")
+    begin = begin.astimezone(UTC)
+    t0 = int(begin.timestamp())
+    return PlannedRun(spec, begin, days, _plan(spec, patients, seed, t0, t0 + days * DAY))
+
+
+def add_stats(total: dict[str, int], more: dict[str, int]) -> None:
+    for k, v in more.items():
+        total[k] = total.get(k, 0) + v
+
+
 def generate(
     scenario: str,
     patients: int,
@@ -135,35 +189,25 @@ def generate(
     >>> out.messages[0]["publish_at"] <= out.messages[-1]["publish_at"]
     True
     """
-    spec = scenario_named(scenario)
-    if patients < 0 or days < 1:
-        raise ValueError("patients must be >= 0 and days >= 1")
-    begin = start or DEFAULT_START
-    if begin.tzinfo is None or begin.utcoffset() != timedelta(0):
-        raise ValueError("start must be timezone-aware UTC")
-    t0 = int(begin.timestamp())
-    t1 = t0 + days * DAY
-    runs = _plan(spec, patients, seed, t0, t1)
+    planned = plan_run(scenario, patients, days, seed, start)
     messages: list[Message] = []
     truth: list[Event] = []
     stats: dict[str, int] = {}
-    for run in runs:
-        m, t, s = _simulate(run, spec, t0, t1)
+    for m, t, s in planned.simulate():
         messages.extend(m)
         truth.extend(t)
-        for k, v in s.items():
-            stats[k] = stats.get(k, 0) + v
-    messages.sort(key=lambda m: (m.publish_at, m.device_id, m.seq))
-    truth.sort(key=lambda e: (e.start, e.patient_id, e.kind))
+        add_stats(stats, s)
+    messages.sort(key=message_key)
+    truth.sort(key=event_key)
     stats["messages"] = len(messages)
     stats["malformed"] = sum(1 for m in messages if m.line["malformed"])
     log.info("simulated %d patients for %d days: %s", patients, days, stats)
     return SimOutput(
-        patients=[r.ctx.patient.to_json() for r in runs],
+        patients=planned.patients_json(),
         messages=[m.line for m in messages],
         truth=[e.to_json() for e in truth],
-        start=begin.astimezone(UTC),
-        end=(begin + timedelta(days=days)).astimezone(UTC),
+        start=planned.start,
+        end=planned.start + timedelta(days=days),
         scenario=scenario,
         seed=seed,
         stats=stats,
