@@ -35,6 +35,7 @@ def serve() -> None:
 
 def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
+    from vigil.api.cli import register as register_api
     from vigil.device_sim.cli import register as register_sim
     from vigil.ingest.cli import register as register_ingest
     from vigil.servers.cli import register as register_servers
@@ -42,6 +43,7 @@ def _register() -> None:
     register_servers(app)
     register_ingest(app, bench_app)
     register_sim(app)
+    register_api(app, bench_app)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ listener (for SSE) starts and stops with it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -67,6 +68,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.db_slots = asyncio.Semaphore(pool.max_size)
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker

@@ -7,7 +7,7 @@ refused attempt is recorded even though the request fails).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -28,10 +28,32 @@ Conn = psycopg.Connection[Any]
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
 
 
-def get_conn(request: Request) -> Iterator[Conn]:
-    """One connection and one transaction per request, running as the API's database role."""
+_READ_SETUP = f"SET LOCAL ROLE {API_ROLE}; SET LOCAL synchronous_commit = off"
+_WRITE_SETUP = f"SET LOCAL ROLE {API_ROLE}"
+
+
+async def _db_slot(request: Request) -> AsyncIterator[None]:
+    """Wait for a pool slot in the event loop, not in a worker thread.
+
+    Sync dependencies and endpoints run in a thread pool: if more requests than the pool has
+    connections each held a thread while waiting for a connection, the requests holding the
+    connections could find no thread to finish in, and everything would stall until the
+    pool's timeout. Admitting only as many requests as there are connections avoids that.
+    """
+    async with request.app.state.db_slots:
+        yield
+
+
+def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Iterator[Conn]:
+    """One connection and one transaction per request, running as the API's database role.
+
+    A read's only write is its audit row: its commit does not wait for the WAL flush (the
+    WAL writer flushes it within a fraction of a second; a database crash in that window can
+    lose the audit rows of the last reads, never data). Changes commit synchronously.
+    """
+    setup = _READ_SETUP if request.method in ("GET", "HEAD") else _WRITE_SETUP
     with request.app.state.pool.connection() as conn:
-        conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+        conn.execute(setup)
         yield conn
 
 

@@ -1,0 +1,272 @@
+"""`vigil bench api`: latency and throughput of the dashboard's three hot reads.
+
+Loads ``patients`` simulated patients with ``days`` of history (heart rate and SpO2 hourly,
+blood pressure twice a day, glucose three times, weight daily) and a few alerts each into a
+fresh database (a throw-away embedded PostgreSQL unless one is configured), serves the API from
+a separate uvicorn process, and drives each endpoint from ``clients`` concurrent keep-alive
+connections (closed loop: each client sends its next request when the last one is answered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import psycopg
+from psycopg.types.json import Jsonb
+
+from vigil.api import repo
+from vigil.api.access import Role
+from vigil.api.security import hash_password, new_token, token_digest
+from vigil.servers.process import free_port
+from vigil.settings import Settings
+from vigil.storage import migrate
+
+log = logging.getLogger(__name__)
+
+SCHEDULE = {  # metric -> (readings per day, mean, spread, unit)
+    "heart_rate": (24, 75.0, 8.0, "/min"),
+    "spo2": (24, 95.0, 1.5, "%"),
+    "bp_systolic": (2, 135.0, 12.0, "mm[Hg]"),
+    "bp_diastolic": (2, 85.0, 8.0, "mm[Hg]"),
+    "glucose": (3, 120.0, 25.0, "mg/dL"),
+    "body_weight": (1, 80.0, 1.0, "kg"),
+}
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    from vigil.servers import EmbeddedPostgres
+
+    tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-api-"))
+    tmp.chmod(0o755)
+    pg = EmbeddedPostgres(tmp / "postgres")
+    pg.start()
+    try:
+        yield pg.url()
+    finally:
+        pg.stop("fast")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load(url: str, *, patients: int, days: int, team_size: int) -> dict[str, Any]:
+    """Create the bench tenant and its history; returns ids and tokens to drive the API."""
+    rng = random.Random(7)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+        conn.commit()
+        tenant: UUID = _one(
+            conn,
+            "INSERT INTO tenants (name) VALUES (%s) RETURNING id",
+            (f"bench-{time.time_ns()}",),
+        )
+        ids: list[UUID] = [
+            r[0]
+            for r in conn.execute(
+                "INSERT INTO patients (tenant_id, display_name, conditions)"
+                " SELECT %s, 'Bench patient ' || g, ARRAY['copd'] FROM generate_series(1, %s) g"
+                " RETURNING id",
+                (tenant, patients),
+            ).fetchall()
+        ]
+        teams = [
+            repo.create_team(conn, tenant_id=tenant, name=f"Team {i}")
+            for i in range(max(1, -(-patients // team_size)))
+        ]
+        conn.execute(
+            "INSERT INTO care_team_patients (team_id, patient_id) SELECT * FROM unnest(%s, %s)",
+            ([teams[i // team_size] for i in range(len(ids))], ids),
+        )
+        nurse = repo.create_user(
+            conn,
+            tenant_id=tenant,
+            email=f"nurse-{time.time_ns()}@bench.example",
+            display_name="Bench nurse",
+            role=Role.CLINICIAN,
+            password_hash=hash_password(new_token()),
+        )
+        repo.add_member(conn, team_id=teams[0], user_id=nurse, tenant_id=tenant)
+        token = new_token()
+        repo.store_token(
+            conn, digest=token_digest(token), user_id=nurse, expires_at=now + timedelta(days=1)
+        )
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY readings (time, patient_id, metric, value, unit, device_id, received_at)"
+                " FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz"])
+            start = now - timedelta(days=days)
+            for n, pid in enumerate(ids):
+                device = f"bench-{n:05d}"
+                for metric, (per_day, mean, spread, unit) in SCHEDULE.items():
+                    step = timedelta(hours=24 / per_day)
+                    t = start + timedelta(minutes=rng.randrange(60))
+                    while t < now:
+                        value = round(rng.gauss(mean, spread), 1)
+                        copy.write_row((t, pid, metric, value, unit, device, t))
+                        t += step
+        conn.execute(
+            "INSERT INTO alerts (tenant_id, patient_id, cause, metrics, detector, state, severity,"
+            " first_seen, last_seen, last_value, explanation, opened_at, updated_at,"
+            " resolved_at, outcome)"
+            " SELECT %s, p, c, ARRAY['spo2'], 'bench', s, 20 + 10 * (g %% 3),"
+            "  now() - g * interval '1 hour', now() - g * interval '1 hour', 88,"
+            "  %s, now() - g * interval '1 hour',"
+            "  now() - g * interval '1 hour',"
+            "  CASE WHEN s = 'resolved' THEN now() END,"
+            "  CASE WHEN s = 'resolved' THEN 'actionable' END"
+            " FROM unnest(%s::uuid[]) WITH ORDINALITY AS x(p, g),"
+            " (VALUES ('spo2_low', 'open'), ('hr_high', 'acknowledged'),"
+            "  ('bp_high', 'resolved')) AS c(c, s)",
+            (tenant, Jsonb({"sentence": "SpO2 88 % is below 90 %", "value": 88}), ids),
+        )
+        conn.commit()
+        conn.execute("ANALYZE")
+        rows = _one(conn, "SELECT count(*) FROM readings WHERE patient_id = ANY(%s)", (ids,))
+    return {
+        "token": token,
+        "team": str(teams[0]),
+        "patients": [str(p) for p in ids[:team_size]],
+        "readings": rows,
+    }
+
+
+def _one(conn: psycopg.Connection[Any], sql: Any, params: Any) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@contextmanager
+def _server(url: str, workers: int) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "VIGIL_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "vigil.api.bench_app:create",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def _drive(
+    base: str, paths: list[str], token: str, *, clients: int, requests: int
+) -> dict[str, float]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
+        for path in paths[: clients * 2]:  # warm-up
+            (await client.get(path)).raise_for_status()
+        counter = iter(range(requests))
+
+        async def worker(k: int) -> None:
+            for i in counter:
+                t = time.perf_counter()
+                r = await client.get(paths[(i + k) % len(paths)], timeout=30)
+                latencies.append(time.perf_counter() - t)
+                r.raise_for_status()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+        elapsed = time.perf_counter() - start
+    ms = sorted(x * 1000 for x in latencies)
+    return {
+        "p50_ms": round(statistics.median(ms), 2),
+        "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2),
+        "rps": round(len(ms) / elapsed, 1),
+    }
+
+
+def run_bench(
+    settings: Settings,
+    *,
+    patients: int = 1000,
+    days: int = 30,
+    team_size: int = 100,
+    clients: int = 50,
+    requests: int = 2000,
+    workers: int = 1,
+) -> dict[str, Any]:
+    with _database(settings) as url:
+        t = time.perf_counter()
+        data = load(url, patients=patients, days=days, team_size=team_size)
+        load_s = time.perf_counter() - t
+        team, token = data["team"], data["token"]
+        endpoints = {
+            "alert_inbox": ["/api/v1/alerts?limit=50"],
+            "rollup_30d_hourly": [
+                f"/api/v1/patients/{p}/readings/rollup?metric=heart_rate&bucket=1h"
+                for p in data["patients"]
+            ],
+            "team_latest_vitals": [f"/api/v1/care-teams/{team}/latest-vitals"],
+        }
+        with _server(url, workers) as base:
+            results = {
+                name: asyncio.run(_drive(base, paths, token, clients=clients, requests=requests))
+                for name, paths in endpoints.items()
+            }
+    return {
+        "endpoints": results,
+        "setup": {
+            "patients": patients,
+            "days": days,
+            "readings": data["readings"],
+            "team_size": team_size,
+            "clients": clients,
+            "requests_per_endpoint": requests,
+            "server_workers": workers,
+            "load_s": round(load_s, 1),
+        },
+    }
