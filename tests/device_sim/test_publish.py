@@ -112,3 +112,15 @@ def test_cli_writes_the_three_files(tmp_path: Path) -> None:
     for name in ("patients.jsonl", "readings.jsonl", "truth.jsonl"):
         assert (tmp_path / name).exists()
     assert len((tmp_path / "patients.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_published_history_ends_when_publishing_does() -> None:
+    from datetime import UTC, timedelta
+
+    from vigil.device_sim.cli import live_start
+
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    assert live_start(now, days=7, speed=None) == now - timedelta(days=7)
+    assert live_start(now, days=7, speed=1.0) == now  # a live feed
+    fast = live_start(now, days=7, speed=10_000.0)
+    assert fast + timedelta(days=7) == now + timedelta(seconds=60)  # 60.48 s, whole seconds

@@ -33,8 +33,8 @@ def sim(
     start: datetime | None = typer.Option(
         None,
         formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
-        help="UTC start of the history (default: a fixed date with --to-file, now - days "
-        "when publishing)",
+        help="UTC start of the history (default: a fixed date with --to-file; when "
+        "publishing, so that the history ends when publishing does)",
     ),
     run_id: str | None = typer.Option(
         None, help="Prefix of the provisioned device ids (default: random)"
@@ -47,9 +47,21 @@ def sim(
         typer.echo(json.dumps({"wrote": str(to_file), **result}))
         return
     if begin is None:
-        begin = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+        begin = live_start(datetime.now(UTC), days=days, speed=speed)
     out = generate(scenario, patients, days, seed, start=begin)
     _publish(out, speed=speed, run_id=run_id or f"sim{secrets.token_hex(3)}")
+
+
+def live_start(now: datetime, *, days: int, speed: float | None) -> datetime:
+    """Where a published run starts so that it ends as publishing ends, never in the future.
+
+    With ``speed`` S the run takes days / S of wall time; starting it at now + days / S - days
+    makes simulated time catch up with the wall clock at the end (S = 1 is a live feed).
+    Without a speed, publishing is quick and the history simply ends now.
+    """
+    history = timedelta(days=days)
+    ahead = history / speed if speed else timedelta(0)
+    return (now + ahead - history).replace(microsecond=0)
 
 
 def _publish(out: object, *, speed: float | None, run_id: str) -> None:
