@@ -22,6 +22,7 @@ from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
 from vigil.api.metrics import registry_for
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
+from vigil.api.tokens import TokenCache
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -69,6 +70,7 @@ def create_app(
     app.state.settings = settings
     app.state.pool = pool
     app.state.db_slots = asyncio.Semaphore(pool.max_size)
+    app.state.tokens = TokenCache()
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker

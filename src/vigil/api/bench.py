@@ -200,27 +200,61 @@ def _server(url: str, workers: int) -> Iterator[str]:
         proc.wait(30)
 
 
+class _Connection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator shares the machine with the
+    server, so it must cost little CPU per request (a full client costs several times more)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.head)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def _drive(
     base: str, paths: list[str], token: str, *, clients: int, requests: int
 ) -> dict[str, float]:
+    host, port = base.removeprefix("http://").split(":")
+    connections = [_Connection(host, int(port), token) for _ in range(clients)]
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
-        for path in paths[: clients * 2]:  # warm-up
-            (await client.get(path)).raise_for_status()
+    try:
+        for k, conn in enumerate(connections):  # warm-up: connect, prepare statements
+            for i in range(2):
+                if await conn.get(paths[(k + i) % len(paths)]) != 200:
+                    raise RuntimeError(f"warm-up request to {paths[0]} failed")
         counter = iter(range(requests))
 
-        async def worker(k: int) -> None:
+        async def worker(k: int, conn: _Connection) -> None:
             for i in counter:
                 t = time.perf_counter()
-                r = await client.get(paths[(i + k) % len(paths)], timeout=30)
+                status = await conn.get(paths[(i + k) % len(paths)])
                 latencies.append(time.perf_counter() - t)
-                r.raise_for_status()
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}")
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(clients)))
+        await asyncio.gather(*(worker(k, c) for k, c in enumerate(connections)))
         elapsed = time.perf_counter() - start
+    finally:
+        for conn in connections:
+            conn.close()
     ms = sorted(x * 1000 for x in latencies)
     return {
         "p50_ms": round(statistics.median(ms), 2),

@@ -20,6 +20,7 @@ from vigil.api import repo
 from vigil.api.access import Principal
 from vigil.api.errors import ApiError, Forbidden, Unauthenticated
 from vigil.api.security import token_digest
+from vigil.api.tokens import TokenCache
 from vigil.core.errors import NotFound
 
 API_ROLE = "vigil_api"
@@ -129,27 +130,35 @@ def audit_allowed(
 def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise refuse(conn, request, None, Unauthenticated())
-    principal = repo.principal_for_token(conn, digest=token_digest(credentials.credentials))
+    digest = token_digest(credentials.credentials)
+    cache: TokenCache = request.app.state.tokens
+    principal = cache.get(digest)
     if principal is None:
-        raise refuse(conn, request, None, Unauthenticated("the token is unknown or expired"))
+        found = repo.principal_for_token(conn, digest=digest)
+        if found is None:
+            raise refuse(conn, request, None, Unauthenticated("the token is unknown or expired"))
+        principal, expires_in_s = found
+        cache.put(digest, principal, expires_in_s=expires_in_s)
     request.state.principal = principal
     return principal
 
 
-def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+async def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    # Async on purpose: a known token costs no I/O (cache), so hopping to a worker thread would
+    # cost more than the check; a cache miss is one indexed lookup.
     return authenticate(conn, request, credentials)
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+async def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
     if not principal.is_staff:
         raise refuse(conn, request, principal, Forbidden("this endpoint is for care teams"))
     return principal
 
 
-def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+async def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
     if not principal.is_admin:
         raise refuse(conn, request, principal, Forbidden("this endpoint is for administrators"))
     return principal

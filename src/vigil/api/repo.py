@@ -78,9 +78,11 @@ def revoke_token(conn: Conn, *, digest: bytes) -> None:
     )
 
 
-def principal_for_token(conn: Conn, *, digest: bytes) -> Principal | None:
+def principal_for_token(conn: Conn, *, digest: bytes) -> tuple[Principal, float] | None:
+    """The token's user and the seconds until the token expires."""
     row = conn.execute(
-        "SELECT u.id, u.tenant_id, u.role, u.email, u.display_name, u.patient_id"
+        "SELECT u.id, u.tenant_id, u.role, u.email, u.display_name, u.patient_id,"
+        " extract(epoch FROM t.expires_at - now())::float8"
         " FROM api_tokens t JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND t.expires_at > now()"
         " AND u.disabled_at IS NULL",
@@ -88,7 +90,7 @@ def principal_for_token(conn: Conn, *, digest: bytes) -> Principal | None:
     ).fetchone()
     if row is None:
         return None
-    return Principal(row[0], row[1], Role(row[2]), row[3], row[4], row[5])
+    return Principal(row[0], row[1], Role(row[2]), row[3], row[4], row[5]), float(row[6])
 
 
 def list_users(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:

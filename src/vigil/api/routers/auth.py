@@ -31,10 +31,12 @@ def issue_token(body: TokenRequest, conn: ConnDep, request: Request) -> TokenPub
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(conn: ConnDep, user: CurrentUser, credentials: BearerDep) -> None:
+def logout(conn: ConnDep, user: CurrentUser, credentials: BearerDep, request: Request) -> None:
     """Revoke the token used for this request."""
     assert credentials is not None
-    repo.revoke_token(conn, digest=token_digest(credentials.credentials))
+    digest = token_digest(credentials.credentials)
+    repo.revoke_token(conn, digest=digest)
+    request.app.state.tokens.drop(digest)
 
 
 @router.get("/me", response_model=MePublic)

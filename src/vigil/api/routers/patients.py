@@ -11,7 +11,6 @@ from pydantic import AwareDatetime
 from vigil.api import clinical_repo, repo
 from vigil.api.deps import AdminUser, ConnDep, PatientDep, StaffUser, audit_allowed
 from vigil.api.models import (
-    BucketPublic,
     CarePlan,
     CarePlanPublic,
     PatientCreate,
@@ -156,9 +155,11 @@ def rollup_readings(
     rows = clinical_repo.rollup(
         conn, patient_id=scope.patient_id, metric=metric, bucket=BUCKETS[bucket], start=lo, end=hi
     )
-    return RollupPublic(
-        metric=metric,
-        unit=clinical_repo.unit_of(metric),
-        bucket=bucket,
-        buckets=[BucketPublic.model_validate(r) for r in rows],
-    )
+    # Plain rows: FastAPI validates them against RollupPublic in one pass (in pydantic-core),
+    # several times cheaper than building a model per bucket first.
+    return {  # type: ignore[return-value]
+        "metric": metric,
+        "unit": clinical_repo.unit_of(metric),
+        "bucket": bucket,
+        "buckets": rows,
+    }
