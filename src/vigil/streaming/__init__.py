@@ -1,0 +1,27 @@
+"""Streaming: online detectors per patient, explained (readings -> findings)."""
+
+from vigil.streaming.base import Detector, Observation
+from vigil.streaming.careplan import CarePlan, Limits
+from vigil.streaming.engine import StreamEngine, default_detectors
+from vigil.streaming.findings import Explanation, Finding, Severity
+from vigil.streaming.live import LiveEngine
+
+
+def build_engine(database_url: str) -> LiveEngine:
+    """The engine `vigil serve` runs: plans from the database, state rebuilt from history."""
+    return LiveEngine(database_url)
+
+
+__all__ = [
+    "CarePlan",
+    "Detector",
+    "Explanation",
+    "Finding",
+    "Limits",
+    "LiveEngine",
+    "Observation",
+    "Severity",
+    "StreamEngine",
+    "build_engine",
+    "default_detectors",
+]

@@ -1,0 +1,101 @@
+"""The detector contract, in river's shape.
+
+A detector watches one patient's stream. ``score_one`` looks at an observation and returns a
+finding or None without changing any state; ``learn_one`` then updates the state. The engine
+scores every detector first and lets baseline detectors learn only from readings that raised no
+alarm, so that an exacerbation does not become the new normal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Protocol
+from uuid import UUID
+
+from vigil.core.metrics import SPECS, Metric
+from vigil.streaming.careplan import CarePlan
+from vigil.streaming.findings import Explanation, Finding, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    patient_id: UUID | str
+    time: datetime
+    metric: Metric
+    value: float
+    device_id: str
+    received_at: datetime
+    plan: CarePlan
+    latest: Mapping[Metric, tuple[datetime, float]]
+    """The patient's latest value of every metric, this observation included."""
+
+    @property
+    def age_s(self) -> float:
+        return max(0.0, (self.received_at - self.time).total_seconds())
+
+
+class Detector(Protocol):
+    name: ClassVar[str]
+    metrics: ClassVar[frozenset[Metric]]
+    learns: ClassVar[bool]
+    """True for personal-baseline detectors: they do not learn from a reading that raised an
+    alarm (any detector's). Others (windows of recent readings) always get ``learn_one``."""
+
+    def score_one(self, obs: Observation) -> Finding | None: ...
+
+    def learn_one(self, obs: Observation) -> None: ...
+
+
+def fmt(metric: Metric, value: float) -> str:
+    """A value with its unit as a nurse reads it: ``SpO2 86 %``, ``weight 81.4 kg``."""
+    spec = SPECS[metric]
+    unit = {"Cel": "°C", "/min": "/min", "mm[Hg]": "mmHg"}.get(spec.ucum, spec.ucum)
+    decimals = 1 if metric in (Metric.BODY_WEIGHT, Metric.BODY_TEMPERATURE) else 0
+    sep = "" if unit in ("%", "°C", "/min") else " "
+    return f"{value:.{decimals}f}{sep}{unit}"
+
+
+def finding(
+    obs: Observation,
+    *,
+    detector: str,
+    cause: str,
+    severity: Severity,
+    score: float,
+    sentence: str,
+    metrics: tuple[Metric, ...] | None = None,
+    threshold: float | None = None,
+    baseline: float | None = None,
+    window_s: float | None = None,
+    contributing: tuple[tuple[datetime, float], ...] = (),
+    **details: object,
+) -> Finding:
+    if obs.age_s >= 3600:
+        sentence += f" (reading taken {_age(obs.age_s)} ago, uploaded late)"
+    return Finding(
+        patient_id=obs.patient_id,
+        cause=cause,
+        metrics=tuple(m.value for m in (metrics or (obs.metric,))),
+        time=obs.time,
+        detector=detector,
+        severity=severity,
+        score=score,
+        explanation=Explanation(
+            sentence=sentence,
+            value=obs.value,
+            threshold=threshold,
+            baseline=baseline,
+            window_s=window_s,
+            contributing=contributing or ((obs.time, obs.value),),
+            details=dict(details),
+        ),
+        age_s=obs.age_s,
+    )
+
+
+def _age(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    return f"{seconds / 3600:.0f} hours"

@@ -1,0 +1,105 @@
+"""A patient's care plan as the detectors read it: thresholds and targets, with defaults from
+published guidance that a clinician can override per patient (stored in ``care_plans``).
+
+>>> plan = CarePlan.default_for({"copd"})
+>>> plan.threshold(Metric.SPO2).low, CarePlan.default_for(set()).threshold(Metric.SPO2).low
+(88.0, 90.0)
+>>> CarePlan.from_stored({"hypertension"}, {"bp_systolic": {"high": 170}}, {}).threshold(
+...     Metric.BP_SYSTOLIC).high
+170.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigil.core.metrics import Metric
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    low: float | None = None
+    high: float | None = None
+
+
+# Alert thresholds (crossing one is an alarm), from guidance:
+# - hypertensive crisis >= 180 systolic and/or >= 120 diastolic (ACC/AHA 2017, ESH 2023)
+# - SpO2 below 90 % (below 88 % for COPD patients who retain CO2: BTS 2017 target 88-92 %)
+# - glucose < 70 mg/dL (level 1), < 54 mg/dL (level 2, urgent), > 250 mg/dL (ADA 2024,
+#   international consensus on time in range, Battelino 2019)
+# - heart rate > 120 or < 40 /min at rest; temperature >= 38.0 Cel; respiratory rate >= 25 /min
+#   (NEWS2's red bands for a single parameter)
+DEFAULT_THRESHOLDS: dict[Metric, Limits] = {
+    Metric.BP_SYSTOLIC: Limits(high=180.0),
+    Metric.BP_DIASTOLIC: Limits(high=120.0),
+    Metric.SPO2: Limits(low=90.0),
+    Metric.GLUCOSE: Limits(low=70.0, high=250.0),
+    Metric.HEART_RATE: Limits(low=40.0, high=120.0),
+    Metric.BODY_TEMPERATURE: Limits(high=38.0),
+    Metric.RESPIRATORY_RATE: Limits(high=25.0),
+}
+COPD_SPO2 = Limits(low=88.0)
+URGENT_GLUCOSE_LOW = 54.0
+
+# Targets (what the patient aims for; trend detectors compare averages with them):
+# home BP average < 135/85 (ESH 2023), glucose time in range 70-180 mg/dL, SpO2 88-92 in COPD.
+DEFAULT_TARGETS: dict[Metric, Limits] = {
+    Metric.BP_SYSTOLIC: Limits(high=135.0),
+    Metric.BP_DIASTOLIC: Limits(high=85.0),
+    Metric.GLUCOSE: Limits(low=70.0, high=180.0),
+    Metric.SPO2: Limits(low=92.0),
+}
+COPD_SPO2_TARGET = Limits(low=88.0, high=92.0)
+
+
+def _limits(doc: Mapping[str, Any]) -> Limits:
+    low, high = doc.get("low"), doc.get("high")
+    return Limits(None if low is None else float(low), None if high is None else float(high))
+
+
+@dataclass(frozen=True, slots=True)
+class CarePlan:
+    conditions: frozenset[str] = frozenset()
+    thresholds: Mapping[Metric, Limits] = field(default_factory=dict)
+    targets: Mapping[Metric, Limits] = field(default_factory=dict)
+    hf_weight_gain_kg: float = 2.0
+    """Heart failure: a gain of this much within ``hf_weight_days`` days alarms (HFSA/ESC)."""
+    hf_weight_days: float = 3.0
+
+    @classmethod
+    def default_for(cls, conditions: set[str] | frozenset[str]) -> CarePlan:
+        thresholds = dict(DEFAULT_THRESHOLDS)
+        targets = dict(DEFAULT_TARGETS)
+        if "copd" in conditions:
+            thresholds[Metric.SPO2] = COPD_SPO2
+            targets[Metric.SPO2] = COPD_SPO2_TARGET
+        return cls(frozenset(conditions), thresholds, targets)
+
+    @classmethod
+    def from_stored(
+        cls,
+        conditions: set[str] | frozenset[str],
+        thresholds: Mapping[str, Mapping[str, Any]] | None,
+        targets: Mapping[str, Mapping[str, Any]] | None,
+    ) -> CarePlan:
+        """Defaults for the conditions, overridden metric by metric by the stored care plan."""
+        base = cls.default_for(conditions)
+        merged_t = dict(base.thresholds)
+        for name, doc in (thresholds or {}).items():
+            merged_t[Metric(name)] = _limits(doc)
+        merged_g = dict(base.targets)
+        for name, doc in (targets or {}).items():
+            merged_g[Metric(name)] = _limits(doc)
+        return cls(base.conditions, merged_t, merged_g)
+
+    def threshold(self, metric: Metric) -> Limits:
+        return self.thresholds.get(metric, Limits())
+
+    def target(self, metric: Metric) -> Limits:
+        return self.targets.get(metric, Limits())
+
+    @property
+    def respiratory_or_cardiac(self) -> bool:
+        return bool({"copd", "heart_failure"} & self.conditions)

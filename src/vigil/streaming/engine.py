@@ -1,0 +1,173 @@
+"""The stream engine: per-patient detector state, scoring each reading in timestamp order.
+
+For each reading: every detector watching its metric scores it (no state change), then the
+detectors learn from it, except that baseline detectors (``learns``) skip readings that raised
+an alarm. Late readings (older than the patient's last scored reading of that metric, e.g. a
+backlog upload that arrives after newer data) are scored against the current state in their own
+timestamp order and are not learned from, so state only moves forward; their findings say how
+old the data was. Missing data is checked by the clock (``tick``), not only by arrivals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.streaming.base import Detector, Observation
+from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
+from vigil.streaming.careplan import CarePlan
+from vigil.streaming.findings import Finding
+from vigil.streaming.missing import MissingData
+from vigil.streaming.news2 import News2
+from vigil.streaming.thresholds import (
+    Fever,
+    GlucoseOutOfRange,
+    HeartRateOutOfRange,
+    HypertensiveCrisis,
+    SpO2Low,
+)
+from vigil.streaming.trends import HomeBPAverage, PredictedLow, WeightGain
+
+log = logging.getLogger(__name__)
+
+PatientKey = UUID | str
+
+
+def default_detectors() -> list[Detector]:
+    """The full detector set, fresh state (one list per patient)."""
+    return [
+        HypertensiveCrisis(),
+        SpO2Low(),
+        GlucoseOutOfRange(),
+        HeartRateOutOfRange(),
+        Fever(),
+        WeightGain(),
+        HomeBPAverage(),
+        PredictedLow(),
+        SpO2Drop(),
+        WeightAboveBaseline(),
+        News2(),
+    ]
+
+
+@dataclass(slots=True)
+class PatientState:
+    plan: CarePlan
+    by_metric: dict[Metric, list[Detector]]
+    latest: dict[Metric, tuple[datetime, float]] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, plan: CarePlan, detectors: list[Detector]) -> PatientState:
+        by_metric: dict[Metric, list[Detector]] = {}
+        for det in detectors:
+            for metric in det.metrics:
+                by_metric.setdefault(metric, []).append(det)
+        return cls(plan, by_metric)
+
+
+class StreamEngine:
+    """Scores readings for many patients; not thread-safe (one detect thread owns it)."""
+
+    def __init__(
+        self,
+        *,
+        plan_for: Callable[[PatientKey], CarePlan] | None = None,
+        detectors: Callable[[], list[Detector]] = default_detectors,
+        missing: MissingData | None = None,
+    ) -> None:
+        self.plan_for = plan_for or (lambda _patient: CarePlan())
+        self.make_detectors = detectors
+        self.missing = missing or MissingData()
+        self.patients: dict[PatientKey, PatientState] = {}
+
+    def _state(self, patient_id: PatientKey) -> PatientState:
+        state = self.patients.get(patient_id)
+        if state is None:
+            state = PatientState.fresh(self.plan_for(patient_id), self.make_detectors())
+            self.patients[patient_id] = state
+        return state
+
+    def set_care_plan(self, patient_id: PatientKey, plan: CarePlan) -> None:
+        """A clinician changed the plan: thresholds apply from the next reading on."""
+        self._state(patient_id).plan = plan
+
+    def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
+        """Score (then learn) each reading in timestamp order; returns the findings."""
+        findings: list[Finding] = []
+        seen: set[tuple[PatientKey, str, datetime]] = set()
+        for group in _measurements(readings):
+            for f in self._measurement(group, emit=True):
+                key = (f.patient_id, f.cause, f.time)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(f)
+        return findings
+
+    def restore(self, history: Iterable[StoredReading]) -> int:
+        """Rebuild state from stored history (oldest first) without emitting findings."""
+        count = 0
+        for group in _measurements(history):
+            self._measurement(group, emit=False)
+            count += len(group)
+        return count
+
+    def tick(self, now: datetime) -> list[Finding]:
+        return self.missing.check(now)
+
+    def _measurement(self, group: list[StoredReading], *, emit: bool) -> list[Finding]:
+        """Readings of one patient taken at one instant (a cuff's systolic, diastolic and pulse;
+        an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
+        before any is scored."""
+        state = self._state(group[0].patient_id)
+        late: list[bool] = []
+        for reading in group:
+            previous = state.latest.get(reading.metric)
+            is_late = previous is not None and reading.time <= previous[0]
+            late.append(is_late)
+            if not is_late:
+                state.latest[reading.metric] = (reading.time, reading.value)
+            self.missing.seen(reading.patient_id, reading.device_id, reading.time)
+        found: list[Finding] = []
+        for reading, is_late in zip(group, late, strict=True):
+            found += self._score_and_learn(state, reading, learn=not is_late)
+        return found if emit else []
+
+    def _score_and_learn(
+        self, state: PatientState, reading: StoredReading, *, learn: bool
+    ) -> list[Finding]:
+        obs = Observation(
+            reading.patient_id,
+            reading.time,
+            reading.metric,
+            reading.value,
+            reading.device_id,
+            reading.received_at,
+            state.plan,
+            state.latest,
+        )
+        detectors = state.by_metric.get(reading.metric, ())
+        found = [f for det in detectors if (f := det.score_one(obs)) is not None]
+        if learn:
+            for det in detectors:
+                if not (found and det.learns):
+                    det.learn_one(obs)
+        return found
+
+
+def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
+    """Group readings by (patient, time), in (patient, time) order for a batch."""
+    if isinstance(readings, Sequence):
+        readings = sorted(readings, key=lambda r: (str(r.patient_id), r.time, r.metric.value))
+    group: list[StoredReading] = []
+    for reading in readings:
+        if group and (reading.patient_id != group[0].patient_id or reading.time != group[0].time):
+            yield group
+            group = []
+        group.append(reading)
+    if group:
+        yield group

@@ -1,0 +1,67 @@
+"""The engine as `vigil serve` runs it: care plans from the database, state rebuilt from history.
+
+A restart neither forgets baselines (history of the last ``restore_days`` is replayed into the
+detectors without emitting findings) nor re-fires old alerts (nothing is emitted on replay, and
+the alerts stage keeps one open alert per patient and cause).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import psycopg
+
+from vigil.core.models import StoredReading
+from vigil.streaming import repo
+from vigil.streaming.careplan import CarePlan
+from vigil.streaming.engine import PatientKey, StreamEngine
+from vigil.streaming.findings import Finding
+
+log = logging.getLogger(__name__)
+
+
+class LiveEngine:
+    """A :class:`StreamEngine` fed by the database: plans loaded on first sight of a patient
+    and refreshed when a clinician changes them."""
+
+    def __init__(self, database_url: str, *, restore_days: int = 14) -> None:
+        self.database_url = database_url
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self.engine = StreamEngine(plan_for=self._plan_for)
+        self._plans_checked = datetime.now(UTC)
+        since = datetime.now(UTC) - timedelta(days=restore_days)
+        with psycopg.connect(database_url) as conn:
+            restored = self.engine.restore(repo.history(conn, since=since))
+        log.info("detector state rebuilt from %d stored readings", restored)
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url, autocommit=True)
+        return self._conn
+
+    def _plan_for(self, patient_id: PatientKey) -> CarePlan:
+        try:
+            return repo.load_care_plan(self._connection(), patient_id=UUID(str(patient_id)))
+        except psycopg.OperationalError:
+            self._conn = None
+            log.warning(
+                "care plan of %s not loaded (database unavailable); defaults apply", patient_id
+            )
+            return CarePlan()
+
+    def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
+        return self.engine.process(readings)
+
+    def tick(self, now: datetime) -> list[Finding]:
+        self._refresh_plans()
+        return self.engine.tick(now)
+
+    def _refresh_plans(self) -> None:
+        checked = datetime.now(UTC)
+        changed = repo.care_plans_changed_since(self._connection(), since=self._plans_checked)
+        for patient_id, plan in changed:
+            self.engine.set_care_plan(patient_id, plan)
+        self._plans_checked = checked

@@ -1,0 +1,139 @@
+"""Missing data, driven by the clock: a patient who stopped measuring, a device gone silent.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> clock = MissingData()
+>>> t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
+>>> clock.seen("p1", "scale-1", t0)
+>>> clock.check(t0 + timedelta(hours=30)), len(clock.check(t0 + timedelta(hours=60)))
+([], 1)
+>>> clock.check(t0 + timedelta(hours=70))   # one finding per gap, not one per tick
+[]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import median
+from uuid import UUID
+
+from vigil.streaming.findings import Explanation, Finding, Severity
+
+
+@dataclass(slots=True)
+class _DeviceClock:
+    last: datetime
+    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    silent_reported: bool = False
+
+
+@dataclass(slots=True)
+class _PatientClock:
+    last: datetime
+    devices: dict[str, _DeviceClock] = field(default_factory=dict)
+    missing_reported: bool = False
+
+
+class MissingData:
+    """Track when each patient and device last measured; report gaps on ``check(now)``.
+
+    ``patient_gap``: no reading at all for this long (a forgotten day is normal; 54 h means two
+    days and a half without a single measurement). ``device_gap``: a continuous device (median
+    interval under 2 hours: CGM, wearable) silent for ``device_gap`` or six intervals.
+    """
+
+    def __init__(
+        self,
+        patient_gap: timedelta = timedelta(hours=54),
+        device_gap: timedelta = timedelta(hours=6),
+    ) -> None:
+        self.patient_gap = patient_gap
+        self.device_gap = device_gap
+        self.patients: dict[UUID | str, _PatientClock] = {}
+
+    def seen(self, patient_id: UUID | str, device_id: str, time: datetime) -> None:
+        clock = self.patients.get(patient_id)
+        if clock is None:
+            clock = self.patients[patient_id] = _PatientClock(time)
+        if time > clock.last:
+            clock.last = time
+            clock.missing_reported = False
+        device = clock.devices.get(device_id)
+        if device is None:
+            clock.devices[device_id] = _DeviceClock(time)
+        elif time > device.last:
+            device.gaps.append((time - device.last).total_seconds())
+            device.last = time
+            device.silent_reported = False
+
+    def check(self, now: datetime) -> list[Finding]:
+        found: list[Finding] = []
+        for patient_id, clock in self.patients.items():
+            gap = now - clock.last
+            if gap >= self.patient_gap and not clock.missing_reported:
+                clock.missing_reported = True
+                days = gap.total_seconds() / 86400
+                found.append(
+                    _finding(
+                        patient_id,
+                        "missed_measurements",
+                        now,
+                        f"No readings for {days:.1f} days (last on {clock.last:%d %b %H:%M} UTC), "
+                        f"longer than the {self.patient_gap.total_seconds() / 3600:.0f} hours "
+                        "allowed between measurements.",
+                        gap.total_seconds(),
+                        self.patient_gap.total_seconds(),
+                    )
+                )
+            for device_id, device in clock.devices.items():
+                if len(device.gaps) < 4 or device.silent_reported:
+                    continue
+                usual = median(device.gaps)
+                if usual > 7200:
+                    continue
+                allowed = max(self.device_gap.total_seconds(), 6 * usual)
+                silent = (now - device.last).total_seconds()
+                if silent >= allowed and gap < self.patient_gap:
+                    device.silent_reported = True
+                    found.append(
+                        _finding(
+                            patient_id,
+                            "device_silent",
+                            now,
+                            f"Device {device_id} silent for {silent / 3600:.1f} hours; it "
+                            f"usually reports every {usual / 60:.0f} minutes "
+                            f"(allowed: {allowed / 3600:.0f} hours).",
+                            silent,
+                            allowed,
+                            device_id=device_id,
+                        )
+                    )
+        return found
+
+
+def _finding(
+    patient_id: UUID | str,
+    cause: str,
+    now: datetime,
+    sentence: str,
+    value_s: float,
+    threshold_s: float,
+    **details: object,
+) -> Finding:
+    return Finding(
+        patient_id=patient_id,
+        cause=cause,
+        metrics=(),
+        time=now,
+        detector="missing_data",
+        severity=Severity.WARNING,
+        score=value_s / threshold_s,
+        explanation=Explanation(
+            sentence=sentence,
+            value=round(value_s / 3600, 1),
+            threshold=round(threshold_s / 3600, 1),
+            window_s=value_s,
+            details={"unit": "hours", **details},
+        ),
+    )

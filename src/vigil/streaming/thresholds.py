@@ -1,0 +1,217 @@
+"""Threshold detectors: a single reading against the care plan's limits.
+
+>>> from datetime import UTC, datetime
+>>> from vigil.streaming.careplan import CarePlan
+>>> t = datetime(2026, 1, 5, 8, tzinfo=UTC)
+>>> obs = Observation("p1", t, Metric.SPO2, 86.0, "ox-1", t, CarePlan.default_for({"copd"}),
+...                   {Metric.SPO2: (t, 86.0)})
+>>> print(SpO2Low().score_one(obs).explanation.sentence)
+SpO2 86%, below the patient's 88% threshold (COPD target range 88-92%).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+from vigil.core.metrics import Metric
+from vigil.streaming.base import Observation, finding, fmt
+from vigil.streaming.careplan import URGENT_GLUCOSE_LOW
+from vigil.streaming.findings import Finding, Severity
+
+
+class HypertensiveCrisis:
+    """Systolic >= 180 and/or diastolic >= 120 mmHg in one measurement."""
+
+    name: ClassVar[str] = "bp_crisis"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC})
+    learns: ClassVar[bool] = False
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        sys_lim = obs.plan.threshold(Metric.BP_SYSTOLIC).high or 180.0
+        dia_lim = obs.plan.threshold(Metric.BP_DIASTOLIC).high or 120.0
+        other = Metric.BP_DIASTOLIC if obs.metric is Metric.BP_SYSTOLIC else Metric.BP_SYSTOLIC
+        paired = obs.latest.get(other)
+        other_value = paired[1] if paired is not None and paired[0] == obs.time else None
+        systolic, diastolic = (
+            (obs.value, other_value)
+            if obs.metric is Metric.BP_SYSTOLIC
+            else (other_value, obs.value)
+        )
+        over_sys = systolic is not None and systolic >= sys_lim
+        over_dia = diastolic is not None and diastolic >= dia_lim
+        if not (over_sys or over_dia):
+            return None
+        shown = f"{systolic:.0f}" if systolic is not None else "?"
+        shown += f"/{diastolic:.0f}" if diastolic is not None else "/?"
+        return finding(
+            obs,
+            detector=self.name,
+            cause="hypertensive_crisis",
+            severity=Severity.CRITICAL,
+            score=max((systolic or 0) / sys_lim, (diastolic or 0) / dia_lim),
+            sentence=(
+                f"Blood pressure {shown} mmHg, at or above the {sys_lim:.0f}/{dia_lim:.0f} mmHg "
+                "hypertensive-crisis threshold."
+            ),
+            metrics=(Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC),
+            threshold=sys_lim if over_sys else dia_lim,
+            systolic=systolic,
+            diastolic=diastolic,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        return None
+
+
+class SpO2Low:
+    """SpO2 below the patient's threshold (90 %, or 88 % for COPD); below 88 % is critical."""
+
+    name: ClassVar[str] = "spo2_low"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.SPO2})
+    learns: ClassVar[bool] = False
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        limit = obs.plan.threshold(Metric.SPO2).low or 90.0
+        if obs.value >= limit:
+            return None
+        copd = "copd" in obs.plan.conditions
+        context = " (COPD target range 88-92%)" if copd else ""
+        return finding(
+            obs,
+            detector=self.name,
+            cause="spo2_low",
+            severity=Severity.CRITICAL if obs.value < 88 else Severity.HIGH,
+            score=(limit - obs.value) / limit,
+            sentence=(
+                f"SpO2 {fmt(Metric.SPO2, obs.value)}, below the patient's "
+                f"{fmt(Metric.SPO2, limit)} threshold{context}."
+            ),
+            threshold=limit,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        return None
+
+
+class GlucoseOutOfRange:
+    """Glucose < 70 (hypoglycaemia), < 54 (urgent) or > 250 mg/dL (hyperglycaemia)."""
+
+    name: ClassVar[str] = "glucose_range"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
+    learns: ClassVar[bool] = False
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        limits = obs.plan.threshold(Metric.GLUCOSE)
+        low, high = limits.low or 70.0, limits.high or 250.0
+        value = fmt(Metric.GLUCOSE, obs.value)
+        if obs.value < URGENT_GLUCOSE_LOW:
+            return finding(
+                obs,
+                detector=self.name,
+                cause="hypoglycemia_urgent",
+                severity=Severity.CRITICAL,
+                score=URGENT_GLUCOSE_LOW / obs.value,
+                sentence=f"Glucose {value}, below the {URGENT_GLUCOSE_LOW:.0f} mg/dL "
+                "level of urgent (level 2) hypoglycaemia.",
+                threshold=URGENT_GLUCOSE_LOW,
+            )
+        if obs.value < low:
+            return finding(
+                obs,
+                detector=self.name,
+                cause="hypoglycemia",
+                severity=Severity.HIGH,
+                score=low / obs.value,
+                sentence=f"Glucose {value}, below the {low:.0f} mg/dL hypoglycaemia threshold.",
+                threshold=low,
+            )
+        if obs.value > high:
+            return finding(
+                obs,
+                detector=self.name,
+                cause="hyperglycemia",
+                severity=Severity.WARNING,
+                score=obs.value / high,
+                sentence=f"Glucose {value}, above the {high:.0f} mg/dL hyperglycaemia threshold.",
+                threshold=high,
+            )
+        return None
+
+    def learn_one(self, obs: Observation) -> None:
+        return None
+
+
+class HeartRateOutOfRange:
+    """Heart rate above/below the plan's limits on two readings in a row within an hour (one
+    reading after exercise is not tachycardia), or far out (> 150, < 35) on one reading."""
+
+    name: ClassVar[str] = "heart_rate"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.HEART_RATE})
+    learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
+    confirm_within = timedelta(hours=1)
+
+    def __init__(self) -> None:
+        self.previous: tuple[float, float] | None = None  # (timestamp, value)
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        limits = obs.plan.threshold(Metric.HEART_RATE)
+        low, high = limits.low or 40.0, limits.high or 120.0
+        prev = self.previous
+        recent = prev is not None and 0 < obs.time.timestamp() - prev[0] <= 3600
+        value = fmt(Metric.HEART_RATE, obs.value)
+        if obs.value > high and (
+            obs.value > 150 or (recent and prev is not None and prev[1] > high)
+        ):
+            return finding(
+                obs,
+                detector=self.name,
+                cause="tachycardia",
+                severity=Severity.HIGH,
+                score=obs.value / high,
+                sentence=f"Heart rate {value} at rest, above the {high:.0f}/min threshold"
+                + (" on two readings in a row." if obs.value <= 150 else "."),
+                threshold=high,
+            )
+        if obs.value < low and (obs.value < 35 or (recent and prev is not None and prev[1] < low)):
+            return finding(
+                obs,
+                detector=self.name,
+                cause="bradycardia",
+                severity=Severity.HIGH,
+                score=low / obs.value,
+                sentence=f"Heart rate {value}, below the {low:.0f}/min threshold"
+                + (" on two readings in a row." if obs.value >= 35 else "."),
+                threshold=low,
+            )
+        return None
+
+    def learn_one(self, obs: Observation) -> None:
+        if self.previous is None or obs.time.timestamp() > self.previous[0]:
+            self.previous = (obs.time.timestamp(), obs.value)
+
+
+class Fever:
+    """Body temperature at or above 38.0 °C."""
+
+    name: ClassVar[str] = "fever"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_TEMPERATURE})
+    learns: ClassVar[bool] = False
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        high = obs.plan.threshold(Metric.BODY_TEMPERATURE).high or 38.0
+        if obs.value < high:
+            return None
+        return finding(
+            obs,
+            detector=self.name,
+            cause="fever",
+            severity=Severity.HIGH if obs.value >= 39.0 else Severity.WARNING,
+            score=obs.value / high,
+            sentence=f"Temperature {fmt(Metric.BODY_TEMPERATURE, obs.value)}, at or above the "
+            f"{high:.1f}°C fever threshold.",
+            threshold=high,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        return None

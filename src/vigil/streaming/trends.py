@@ -1,0 +1,166 @@
+"""Trend detectors: a rule over a window of one patient's readings.
+
+Memory is bounded: each keeps a deque with a maximum length.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar
+
+from vigil.core.metrics import Metric
+from vigil.streaming.base import Observation, finding, fmt
+from vigil.streaming.findings import Finding, Severity
+
+DAY_S = 86_400.0
+
+
+class WeightGain:
+    """Heart failure: a gain of 2 kg or more within 3 days (the care plan can change both), the
+    classic fluid-retention rule of HF self-care guidance (ESC 2021, HFSA)."""
+
+    name: ClassVar[str] = "hf_weight_gain"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
+    learns: ClassVar[bool] = False
+
+    def __init__(self, max_points: int = 16) -> None:
+        self.points: deque[tuple[float, float]] = deque(maxlen=max_points)
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        if "heart_failure" not in obs.plan.conditions:
+            return None
+        gain_kg, days = obs.plan.hf_weight_gain_kg, obs.plan.hf_weight_days
+        now = obs.time.timestamp()
+        window = [(t, v) for t, v in self.points if 0 < now - t <= days * DAY_S + 6 * 3600]
+        if not window:
+            return None
+        t_min, lowest = min(window, key=lambda p: p[1])
+        gain = obs.value - lowest
+        if gain < gain_kg:
+            return None
+        span_days = max((now - t_min) / DAY_S, 1.0)
+        return finding(
+            obs,
+            detector=self.name,
+            cause="hf_decompensation",
+            severity=Severity.HIGH,
+            score=gain / gain_kg,
+            sentence=f"Weight up {gain:.1f} kg in {span_days:.0f} days "
+            f"({fmt(Metric.BODY_WEIGHT, lowest)} to {fmt(Metric.BODY_WEIGHT, obs.value)}), "
+            f"above the {gain_kg:g} kg in {days:g} days heart-failure rule.",
+            threshold=gain_kg,
+            baseline=lowest,
+            window_s=days * DAY_S,
+            contributing=((obs.time, obs.value),),
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        if not self.points or obs.time.timestamp() > self.points[-1][0]:
+            self.points.append((obs.time.timestamp(), obs.value))
+
+
+class HomeBPAverage:
+    """Home BP averaged over the last 7 days above the target (135/85 mmHg by default, ESH
+    2023), once there are at least 6 readings; evaluated on each new systolic reading."""
+
+    name: ClassVar[str] = "bp_average"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC})
+    learns: ClassVar[bool] = False
+    window_days = 7.0
+    min_readings = 6
+
+    def __init__(self, max_points: int = 32) -> None:
+        self.sys: deque[tuple[float, float]] = deque(maxlen=max_points)
+        self.dia: deque[tuple[float, float]] = deque(maxlen=max_points)
+
+    def _mean(
+        self, points: deque[tuple[float, float]], now: float, extra: float | None
+    ) -> tuple[float, int]:
+        values = [v for t, v in points if now - t < self.window_days * DAY_S]
+        if extra is not None:
+            values.append(extra)
+        return (sum(values) / len(values) if values else 0.0), len(values)
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        if obs.metric is not Metric.BP_SYSTOLIC:
+            return None
+        now = obs.time.timestamp()
+        sys_mean, n = self._mean(self.sys, now, obs.value)
+        paired = obs.latest.get(Metric.BP_DIASTOLIC)
+        dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
+        dia_mean, _ = self._mean(self.dia, now, dia_extra)
+        sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or 135.0
+        dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or 85.0
+        if n < self.min_readings or (sys_mean <= sys_target and dia_mean <= dia_target):
+            return None
+        return finding(
+            obs,
+            detector=self.name,
+            cause="bp_above_target",
+            severity=Severity.WARNING,
+            score=max(sys_mean / sys_target, dia_mean / dia_target),
+            sentence=f"Home blood pressure averaged {sys_mean:.0f}/{dia_mean:.0f} mmHg over "
+            f"the last 7 days ({n} readings), above the {sys_target:.0f}/{dia_target:.0f} mmHg "
+            "target.",
+            metrics=(Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC),
+            threshold=sys_target,
+            baseline=sys_mean,
+            window_s=self.window_days * DAY_S,
+            readings=n,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        points = self.sys if obs.metric is Metric.BP_SYSTOLIC else self.dia
+        if not points or obs.time.timestamp() > points[-1][0]:
+            points.append((obs.time.timestamp(), obs.value))
+
+
+class PredictedLow:
+    """CGM: glucose falling so that a straight line through the last 20 minutes reaches 55 mg/dL
+    within the next 20 minutes (the 'predicted low' alert of CGM systems)."""
+
+    name: ClassVar[str] = "glucose_predicted_low"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
+    learns: ClassVar[bool] = False
+    horizon_s = 20 * 60.0
+    lookback_s = 20 * 60.0
+    level = 55.0
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[float, float]] = deque(maxlen=6)
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        now = obs.time.timestamp()
+        pts = [(t, v) for t, v in self.points if 0 < now - t <= self.lookback_s]
+        if len(pts) < 2 or obs.value < self.level or obs.value > 120:
+            return None
+        pts.append((now, obs.value))
+        mean_t = sum(t for t, _ in pts) / len(pts)
+        mean_v = sum(v for _, v in pts) / len(pts)
+        var_t = sum((t - mean_t) ** 2 for t, _ in pts)
+        if var_t == 0:
+            return None
+        slope = sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t  # mg/dL per second
+        if slope >= 0:
+            return None
+        predicted = obs.value + slope * self.horizon_s
+        if predicted > self.level:
+            return None
+        rate = slope * 60
+        return finding(
+            obs,
+            detector=self.name,
+            cause="predicted_low",
+            severity=Severity.HIGH,
+            score=self.level / max(predicted, 1.0),
+            sentence=f"Glucose {fmt(Metric.GLUCOSE, obs.value)} and falling {abs(rate):.1f} "
+            f"mg/dL per minute: predicted to reach {self.level:.0f} mg/dL within 20 minutes.",
+            threshold=self.level,
+            window_s=self.lookback_s,
+            contributing=tuple((obs.time.fromtimestamp(t, obs.time.tzinfo), v) for t, v in pts),
+            rate_mg_dl_per_min=round(rate, 2),
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        if not self.points or obs.time.timestamp() > self.points[-1][0]:
+            self.points.append((obs.time.timestamp(), obs.value))

@@ -1,0 +1,83 @@
+"""One contract, run against every detector (as river.checks does for estimators)."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vigil.core.metrics import SPECS, Metric
+from vigil.streaming import CarePlan, Detector, Observation, default_detectors
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+CONDITIONS = {"hypertension", "t1d", "heart_failure", "copd"}
+TYPICAL = {
+    Metric.HEART_RATE: (72, 25),
+    Metric.SPO2: (93, 4),
+    Metric.BP_SYSTOLIC: (140, 30),
+    Metric.BP_DIASTOLIC: (85, 20),
+    Metric.GLUCOSE: (130, 70),
+    Metric.BODY_WEIGHT: (82, 2.5),
+    Metric.BODY_TEMPERATURE: (36.9, 0.8),
+    Metric.RESPIRATORY_RATE: (18, 5),
+}
+
+
+def stream(det: Detector, n: int, seed: int) -> list[Observation]:
+    rng = random.Random(seed)
+    plan = CarePlan.default_for(CONDITIONS)
+    latest: dict[Metric, tuple[datetime, float]] = {}
+    out = []
+    for i in range(n):
+        metric = rng.choice(sorted(det.metrics))
+        mean, spread = TYPICAL[metric]
+        spec = SPECS[metric]
+        value = min(spec.high, max(spec.low, rng.gauss(mean, spread)))
+        t = T0 + timedelta(minutes=5 * i)
+        latest[metric] = (t, value)
+        out.append(Observation("p1", t, metric, value, "dev", t, plan, dict(latest)))
+    return out
+
+
+DETECTORS = default_detectors()
+
+
+@pytest.mark.parametrize("det", DETECTORS, ids=[d.name for d in DETECTORS])
+def test_score_one_changes_no_state(det: Detector) -> None:
+    for obs in stream(det, 300, seed=1):
+        before = pickle.dumps(det)
+        det.score_one(obs)
+        assert pickle.dumps(det) == before
+        det.learn_one(obs)
+
+
+@pytest.mark.parametrize("det", default_detectors(), ids=[d.name for d in DETECTORS])
+def test_every_finding_explains_value_and_threshold_or_baseline(det: Detector) -> None:
+    found = 0
+    for obs in stream(det, 2000, seed=2):
+        f = det.score_one(obs)
+        det.learn_one(obs)
+        if f is None:
+            continue
+        found += 1
+        e = f.explanation
+        assert e.sentence.strip().endswith(".")
+        assert e.threshold is not None or e.baseline is not None
+        # The sentence names a number: the value and the rule it crossed.
+        assert sum(ch.isdigit() for ch in e.sentence) >= 2
+        assert f.cause
+        assert f.severity > 0
+    assert found > 0, f"{det.name} never fired on a wide random stream"
+
+
+@pytest.mark.parametrize("det", default_detectors(), ids=[d.name for d in DETECTORS])
+def test_memory_is_bounded(det: Detector) -> None:
+    sizes = []
+    for i, obs in enumerate(stream(det, 3000, seed=3)):
+        det.score_one(obs)
+        det.learn_one(obs)
+        if i in (1000, 2999):
+            sizes.append(len(pickle.dumps(det)))
+    assert sizes[1] <= sizes[0] * 1.1 + 64

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.streaming import CarePlan, StreamEngine
+
+T0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
+
+
+def r(patient, metric, value, hours, received_delay_h=0.0, device="dev-1"):  # type: ignore[no-untyped-def]
+    t = T0 + timedelta(hours=hours)
+    return StoredReading(t, patient, metric, value, device, t + timedelta(hours=received_delay_h))
+
+
+def copd_engine() -> StreamEngine:
+    return StreamEngine(plan_for=lambda _p: CarePlan.default_for({"copd"}))
+
+
+def test_restore_rebuilds_baseline_without_findings() -> None:
+    patient = uuid4()
+    history = [r(patient, Metric.SPO2, 94 + (i % 2), 12 * i) for i in range(20)]
+    history.append(r(patient, Metric.SPO2, 85, 241))  # an old alarm must not re-fire
+    restored = copd_engine()
+    assert restored.restore(history) == 21
+    fresh = copd_engine()
+    # After a restart, a drop below the personal baseline is recognised at once.
+    drop = [r(patient, Metric.SPO2, 90, 250), r(patient, Metric.SPO2, 90, 262)]
+    assert [f.cause for f in restored.process(drop)] == ["copd_exacerbation"]
+    assert fresh.process(drop) == []
+
+
+def test_alarming_readings_do_not_become_the_baseline() -> None:
+    patient = uuid4()
+    engine = copd_engine()
+    engine.process([r(patient, Metric.SPO2, 94, 12 * i) for i in range(10)])
+    causes = []
+    for i in range(10, 20):  # a long exacerbation at 90 %
+        causes += [f.cause for f in engine.process([r(patient, Metric.SPO2, 90, 12 * i)])]
+    assert causes.count("copd_exacerbation") >= 8
+
+
+def test_late_reading_is_scored_with_its_age() -> None:
+    patient = uuid4()
+    engine = StreamEngine(plan_for=lambda _p: CarePlan.default_for({"t1d"}))
+    engine.process([r(patient, Metric.GLUCOSE, 120, 10)])
+    late = engine.process([r(patient, Metric.GLUCOSE, 48, 2, received_delay_h=8)])
+    assert [f.cause for f in late] == ["hypoglycemia_urgent"]
+    assert late[0].age_s == 8 * 3600
+    assert "uploaded late" in late[0].explanation.sentence
+
+
+def test_blood_pressure_pair_gives_one_crisis_finding() -> None:
+    patient = uuid4()
+    engine = StreamEngine(plan_for=lambda _p: CarePlan.default_for({"hypertension"}))
+    found = engine.process(
+        [r(patient, Metric.BP_SYSTOLIC, 186, 1), r(patient, Metric.BP_DIASTOLIC, 124, 1)]
+    )
+    crisis = [f for f in found if f.cause == "hypertensive_crisis"]
+    assert len(crisis) == 1
+    assert "186/124 mmHg" in crisis[0].explanation.sentence
+
+
+def test_care_plan_change_applies_to_next_reading() -> None:
+    patient = uuid4()
+    engine = StreamEngine(plan_for=lambda _p: CarePlan.default_for(set()))
+    assert engine.process([r(patient, Metric.SPO2, 91, 1)]) == []
+    engine.set_care_plan(patient, CarePlan.from_stored(set(), {"spo2": {"low": 92}}, None))
+    assert [f.cause for f in engine.process([r(patient, Metric.SPO2, 91, 2)])] == ["spo2_low"]
+
+
+def test_missing_data_is_driven_by_the_clock() -> None:
+    patient = uuid4()
+    engine = copd_engine()
+    engine.process([r(patient, Metric.SPO2, 94, 0)])
+    assert engine.tick(T0 + timedelta(hours=24)) == []
+    found = engine.tick(T0 + timedelta(hours=60))
+    assert [f.cause for f in found] == ["missed_measurements"]
+    assert "No readings for 2.5 days" in found[0].explanation.sentence
