@@ -160,44 +160,39 @@ def _one(conn: psycopg.Connection[Any], sql: Any, params: Any) -> Any:
 
 
 @contextmanager
-def _server(url: str, workers: int) -> Iterator[str]:
-    port = free_port()
+def _servers(url: str, processes: int) -> Iterator[list[str]]:
+    """``processes`` uvicorn processes, each on its own port (clients spread over them, as a
+    load balancer would): one per core without uvicorn's multi-worker socket sharing."""
     env = {**os.environ, "VIGIL_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "vigil.api.bench_app:create",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    procs: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
+        for _ in range(processes):
+            port = free_port()
+            cmd = [
+                sys.executable, "-m", "uvicorn", "vigil.api.bench_app:create", "--factory",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--no-access-log", "--log-level", "warning",
+            ]  # fmt: skip
+            procs.append((subprocess.Popen(cmd, env=env), f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.2)
-        yield base
+        for proc, base in procs:
+            while not _ready(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the API server did not start")
+                time.sleep(0.2)
+        yield [base for _, base in procs]
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            proc.wait(30)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class _Connection:
@@ -229,10 +224,12 @@ class _Connection:
 
 
 async def _drive(
-    base: str, paths: list[str], token: str, *, clients: int, requests: int
+    bases: list[str], paths: list[str], token: str, *, clients: int, requests: int
 ) -> dict[str, float]:
-    host, port = base.removeprefix("http://").split(":")
-    connections = [_Connection(host, int(port), token) for _ in range(clients)]
+    connections = []
+    for k in range(clients):
+        host, port = bases[k % len(bases)].removeprefix("http://").split(":")
+        connections.append(_Connection(host, int(port), token))
     latencies: list[float] = []
     try:
         for k, conn in enumerate(connections):  # warm-up: connect, prepare statements
@@ -271,7 +268,7 @@ def run_bench(
     team_size: int = 100,
     clients: int = 50,
     requests: int = 2000,
-    workers: int = 1,
+    processes: int = 2,
 ) -> dict[str, Any]:
     with _database(settings) as url:
         t = time.perf_counter()
@@ -286,9 +283,9 @@ def run_bench(
             ],
             "team_latest_vitals": [f"/api/v1/care-teams/{team}/latest-vitals"],
         }
-        with _server(url, workers) as base:
+        with _servers(url, processes) as bases:
             results = {
-                name: asyncio.run(_drive(base, paths, token, clients=clients, requests=requests))
+                name: asyncio.run(_drive(bases, paths, token, clients=clients, requests=requests))
                 for name, paths in endpoints.items()
             }
     return {
@@ -300,7 +297,7 @@ def run_bench(
             "team_size": team_size,
             "clients": clients,
             "requests_per_endpoint": requests,
-            "server_workers": workers,
+            "server_processes": processes,
             "load_s": round(load_s, 1),
         },
     }

@@ -15,7 +15,7 @@ def bench_api(
     team_size: int = typer.Option(100, help="Patients per care team"),
     clients: int = typer.Option(50, help="Concurrent clients (closed loop)"),
     requests: int = typer.Option(2000, help="Requests per endpoint"),
-    workers: int = typer.Option(1, help="uvicorn worker processes"),
+    processes: int = typer.Option(2, help="API server processes (clients spread over them)"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """p50/p99 latency and requests/s of the alert inbox, a 30-day hourly rollup and a care
@@ -29,7 +29,7 @@ def bench_api(
         team_size=team_size,
         clients=clients,
         requests=requests,
-        workers=workers,
+        processes=processes,
     )
     if as_json:
         typer.echo(json.dumps(result))
