@@ -21,6 +21,7 @@ from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
 from vigil.api.metrics import registry_for
+from vigil.api.preview import Replay
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
 from vigil.api.tokens import TokenCache
 from vigil.settings import Settings
@@ -35,12 +36,14 @@ def create_app(
     alert_service: AlertService | None = None,
     sync_broker: Callable[[Any], object] | None = None,
     manage_pool: bool = True,
+    replay: Replay | None = None,
 ) -> FastAPI:
     """Build the app.
 
     ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
     rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
-    ``manage_pool`` opens and closes ``pool`` with the app's lifespan.
+    ``manage_pool`` opens and closes ``pool`` with the app's lifespan. ``replay`` is the
+    streaming stage's history replay for care-plan previews (see :mod:`vigil.api.preview`).
     """
     conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
     broadcaster = AlertBroadcaster(conninfo)
@@ -74,6 +77,7 @@ def create_app(
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker
+    app.state.replay = replay
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)

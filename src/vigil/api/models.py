@@ -145,6 +145,26 @@ class CarePlanPublic(CarePlan):
     updated_by: UUID | None = None
 
 
+class CarePlanPreviewIn(Strict):
+    thresholds: dict[Metric, Range] = Field(
+        description="The proposed thresholds", examples=[{"spo2": {"low": 86}}]
+    )
+    days: int = Field(default=30, ge=1, le=90, description="History to replay")
+
+
+class PreviewOutcome(BaseModel):
+    alerts: int
+    by_cause: dict[str, int] = Field(examples=[{"spo2_low": 3}])
+
+
+class CarePlanPreview(BaseModel):
+    days: int
+    readings: int = Field(description="Readings replayed")
+    engine: str = Field(description="Which detectors replayed the history")
+    current: PreviewOutcome = Field(description="With today's thresholds")
+    proposed: PreviewOutcome
+
+
 # -- devices ---------------------------------------------------------------------------------
 
 DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "oximeter", "scale", "thermometer", "wearable"]

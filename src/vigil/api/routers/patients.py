@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import AwareDatetime
@@ -12,15 +12,20 @@ from vigil.api import clinical_repo, repo
 from vigil.api.deps import AdminUser, ConnDep, PatientDep, StaffUser, audit_allowed
 from vigil.api.models import (
     CarePlan,
+    CarePlanPreview,
+    CarePlanPreviewIn,
     CarePlanPublic,
     PatientCreate,
     PatientPublic,
     PatientUpdate,
+    PreviewOutcome,
     ReadingPublic,
     RollupPublic,
 )
+from vigil.api.preview import Replay, count_alerts, threshold_replay
 from vigil.core.errors import NotFound
 from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
 from vigil.storage import admin
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -36,6 +41,7 @@ BucketName = Literal["5m", "15m", "1h", "6h", "1d"]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 MAX_SPAN = timedelta(days=366)
+PREVIEW_MAX_READINGS = 50_000
 
 
 def time_range(
@@ -122,6 +128,45 @@ def put_care_plan(body: CarePlan, scope: PatientDep, conn: ConnDep) -> CarePlanP
         user_id=scope.principal.user_id,
     )
     return CarePlanPublic.model_validate(row)
+
+
+@router.post("/{patient_id}/care-plan/preview", response_model=CarePlanPreview)
+def preview_care_plan(
+    body: CarePlanPreviewIn, scope: PatientDep, conn: ConnDep, request: Request
+) -> CarePlanPreview:
+    """Replay the patient's stored history (30 days by default) through the detectors with the
+    proposed thresholds: how many alerts, of which kinds, beside today's thresholds."""
+    end = datetime.now(UTC)
+    rows = clinical_repo.raw_readings(
+        conn,
+        patient_id=scope.patient_id,
+        metric=None,
+        start=end - timedelta(days=body.days),
+        end=end,
+        limit=PREVIEW_MAX_READINGS,
+    )
+    readings = [
+        StoredReading(r["time"], scope.patient_id, Metric(r["metric"]), r["value"], r["device_id"],
+                      r["time"])
+        for r in reversed(rows)
+    ]  # fmt: skip
+    patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)
+    plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
+    replay: Replay = request.app.state.replay or threshold_replay
+    proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
+
+    def outcome(thresholds: dict[str, Any]) -> PreviewOutcome:
+        found = replay(readings, conditions=patient["conditions"], thresholds=thresholds)
+        by_cause = count_alerts(found)
+        return PreviewOutcome(alerts=sum(by_cause.values()), by_cause=by_cause)
+
+    return CarePlanPreview(
+        days=body.days,
+        readings=len(readings),
+        engine="streaming" if request.app.state.replay else "thresholds only",
+        current=outcome(plan.get("thresholds") or {}),
+        proposed=outcome(proposed),
+    )
 
 
 @router.get("/{patient_id}/readings", response_model=list[ReadingPublic])

@@ -1,0 +1,94 @@
+"""Patients' data through the API: readings, rollups, FHIR, the dashboard list, the care plan
+and its preview, and the patient's own feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.api.conftest import World
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def history(world: World) -> datetime:
+    """Ten hours of SpO2 for the care-team patient: 95 % except 87, 86 and 85 %."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
+    values = [95, 87, 86, 95, 95, 95, 85, 95, 95, 95]
+    with world.conn() as conn:
+        for h, v in enumerate(values):
+            conn.execute(
+                "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
+                " received_at) VALUES (%s, %s, 'spo2', %s, '%%', 'ox-1', now())",
+                (start + timedelta(hours=h), world.a.patient, v),
+            )
+    return start
+
+
+def test_readings_rollup_fhir_vitals(client: httpx.Client, world: World, history: datetime) -> None:
+    nurse = world.headers("clinician")
+    base = f"/api/v1/patients/{world.a.patient}"
+    raw = client.get(f"{base}/readings", params={"metric": "spo2"}, headers=nurse).json()
+    assert [r["value"] for r in raw][:2] == [95, 95]
+    assert len(raw) == 10
+    rollup = client.get(
+        f"{base}/readings/rollup", params={"metric": "spo2", "bucket": "6h"}, headers=nurse
+    ).json()
+    assert rollup["unit"] == "%"
+    assert sum(b["count"] for b in rollup["buckets"]) == 10
+    assert min(b["min"] for b in rollup["buckets"]) == 85
+    bundle = client.get(f"{base}/fhir/observations", headers=nurse).json()
+    assert bundle["resourceType"] == "Bundle"
+    assert bundle["total"] == 10
+    obs = bundle["entry"][0]["resource"]
+    assert obs["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "59408-5",
+        "display": "Oxygen saturation",
+    }
+    assert obs["valueQuantity"]["system"] == "http://unitsofmeasure.org"
+    assert obs["subject"] == {"reference": f"Patient/{world.a.patient}"}
+    vitals = client.get(f"/api/v1/care-teams/{world.a.team}/latest-vitals", headers=nurse).json()
+    assert [v["patient_id"] for v in vitals] == [str(world.a.patient)]
+    assert vitals[0]["vitals"][0]["metric"] == "spo2"
+    assert vitals[0]["vitals"][0]["value"] == 95
+    r = client.get(
+        f"/api/v1/care-teams/{world.a.team}/latest-vitals", headers=world.headers("outsider")
+    )
+    assert r.status_code == 404
+
+
+def test_care_plan_and_its_preview(client: httpx.Client, world: World, history: datetime) -> None:
+    nurse = world.headers("clinician")
+    base = f"/api/v1/patients/{world.a.patient}"
+    plan = {"targets": {"spo2": {"low": 92}}, "thresholds": {"spo2": {"low": 88}}}
+    r = client.put(f"{base}/care-plan", json=plan, headers=nurse)
+    assert r.status_code == 200, r.text
+    assert r.json()["updated_by"] == str(world.a.users["clinician"])
+    r = client.post(
+        f"{base}/care-plan/preview", json={"thresholds": {"spo2": {"low": 85}}}, headers=nurse
+    )
+    assert r.status_code == 200, r.text
+    preview = r.json()
+    assert preview["readings"] == 10
+    # Below today's 88 %: 87, 86 and 85, within hours of each other: one alert. Below 85: none.
+    assert preview["current"] == {"alerts": 1, "by_cause": {"spo2_low": 1}}
+    assert preview["proposed"] == {"alerts": 0, "by_cause": {}}
+    assert preview["engine"] == "thresholds only"
+
+
+def test_the_patients_own_feed(client: httpx.Client, world: World, history: datetime) -> None:
+    with world.conn() as conn:
+        conn.execute(
+            "INSERT INTO care_plans (patient_id, targets) VALUES (%s, %s)",
+            (world.a.patient, '{"spo2": {"low": 92}}'),
+        )
+    feed = client.get("/api/v1/me/feed", headers=world.headers("patient")).json()
+    [week] = feed["week"]
+    assert (week["metric"], week["readings"], week["in_target_share"]) == ("spo2", 10, 0.7)
+    assert feed["streak_days"] >= 1
+    other = client.get("/api/v1/me/readings", headers=world.headers("other_patient")).json()
+    assert other == []
