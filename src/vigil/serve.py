@@ -1,47 +1,133 @@
-"""`vigil serve`: every stage in one process, on embedded or configured servers."""
+"""`vigil serve`: every stage in one process, on embedded or configured servers.
+
+ingest (MQTT -> TimescaleDB) -> detect (streaming detectors) -> alerts (lifecycle, outbox)
+-> api (FastAPI + dashboard, served by uvicorn in the main thread).
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
+import uvicorn
 
+from vigil.alerts import AlertService, AlertWorker, WebhookDispatcher
+from vigil.api import create_app
 from vigil.ingest import Ingest
-from vigil.servers import start_servers
+from vigil.pipeline import DetectStage
+from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
-from vigil.storage import apply_retention, detect_timescale, migrate
+from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
 
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings) -> None:
+def prepare_database(settings: Settings, database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        migrate(conn)
+        features = detect_timescale(conn)
+        log.info(
+            "TimescaleDB %s, license %s%s",
+            features.version,
+            features.license,
+            "" if features.community else ": retention runs from Vigil (drop_chunks)",
+        )
+        if settings.retention_days is not None:
+            apply_retention(conn, days=settings.retention_days)
+            conn.commit()
+
+
+@dataclass
+class Running:
+    """Every stage of a running Vigil, for `serve`, `demo` and end-to-end tests."""
+
+    settings: Settings
+    servers: Servers
+    ingest: Ingest
+    detect: DetectStage
+    worker: AlertWorker
+    app: Any
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+
+def _engine_for(database_url: str) -> Any:
+    from vigil.streaming import build_engine
+
+    return build_engine(database_url)
+
+
+@contextmanager
+def running_stages(
+    settings: Settings, *, engine_factory: Callable[[str], Any] = _engine_for
+) -> Iterator[Running]:
+    """Start servers (embedded unless configured) and every stage but the HTTP server."""
     servers = start_servers(settings)
     try:
-        with psycopg.connect(servers.database_url) as conn:
-            migrate(conn)
-            features = detect_timescale(conn)
-            log.info(
-                "TimescaleDB %s, license %s%s",
-                features.version,
-                features.license,
-                "" if features.community else ": retention runs from Vigil (drop_chunks)",
-            )
-            if settings.retention_days is not None:
-                apply_retention(conn, days=settings.retention_days)
-                conn.commit()
-        ingest = Ingest(settings, database_url=servers.database_url, mqtt=servers.mqtt)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        ingest.start()
-        log.info(
-            "vigil serving: broker %s:%d, database ready", servers.mqtt.host, servers.mqtt.port
+        prepare_database(settings, servers.database_url)
+        alerts = AlertService()
+        detect = DetectStage(
+            engine=engine_factory(servers.database_url),
+            alerts=alerts,
+            database_url=servers.database_url,
         )
-        while not stop.wait(1.0):
-            pass
-        log.info("stopping")
-        ingest.stop()
+        ingest = Ingest(
+            settings, database_url=servers.database_url, mqtt=servers.mqtt, sink=detect.submit
+        )
+        worker = AlertWorker(
+            connect=lambda: psycopg.connect(servers.database_url, autocommit=True),
+            tick=alerts.tick,
+            dispatcher=WebhookDispatcher(),
+        )
+        root = servers.broker_root
+        pool = create_pool(
+            servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        app = create_app(
+            settings,
+            pool,
+            alert_service=alerts,
+            sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
+        )
+        detect.start()
+        worker.start()
+        ingest.start()
+        try:
+            yield Running(settings, servers, ingest, detect, worker, app)
+        finally:
+            ingest.stop()
+            detect.stop()
+            worker.stop()
     finally:
         servers.close()
+
+
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises SIGTERM/SIGINT to the previous handler after its graceful shutdown;
+    the default SIGTERM handler would end the process before the embedded servers are stopped,
+    so make SIGTERM unwind like Ctrl-C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def serve(settings: Settings) -> None:
+    _exit_on_sigterm()
+    with running_stages(settings) as running:
+        log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
+        uvicorn.run(
+            running.app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )

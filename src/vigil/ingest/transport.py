@@ -52,6 +52,7 @@ class MqttTransport:
         self.generation = 0
         self.connected = threading.Event()
         self.callback_errors = 0
+        self._stopping = False
         self._lock = threading.Lock()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -79,6 +80,7 @@ class MqttTransport:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -145,7 +147,7 @@ class MqttTransport:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
-        if reason.is_failure:
+        if reason.is_failure and not self._stopping:
             log.warning("disconnected from broker: %s; paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

@@ -52,6 +52,11 @@ class LiveEngine:
             )
             return CarePlan()
 
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         return self.engine.process(readings)
 

@@ -1,0 +1,118 @@
+"""The whole pipeline with real parts: broker -> ingest -> detectors -> alerts -> API, SSE, webhook.
+
+A provisioned oximeter publishes SpO2 85 % for a COPD patient; the alert is visible through the
+API and on the SSE stream with its explanation; acknowledging it is reflected in its events; a
+webhook receiver gets exactly one delivery, and one more after a failure and a retry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.alerts.receiver import Receiver
+from tests.api.conftest import LiveServer, build_world
+from tests.api.sse import SseReader
+from tests.conftest import Harness
+from vigil.ingest import DevicePublisher
+from vigil.serve import running_stages
+from vigil.storage import admin
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def publish(
+    harness: Harness, creds: admin.DeviceCredentials, readings: list[dict[str, Any]]
+) -> None:
+    pub = DevicePublisher("127.0.0.1", harness.broker.port, creds.device_id, creds.password)
+    pub.connect()
+    pub.publish(json.dumps({"readings": readings}).encode()).wait_for_publish(5)
+    pub.close()
+
+
+def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
+    harness: Harness,
+) -> None:
+    world = build_world(harness.db_url)
+    patient = world.a.patient  # COPD, in the clinician's care team
+    with __import__("psycopg").connect(harness.db_url, autocommit=True) as conn:
+        oximeter = admin.provision_device(conn, tenant_id=world.a.id, kind="oximeter")
+        thermometer = admin.provision_device(conn, tenant_id=world.a.id, kind="thermometer")
+        for creds in (oximeter, thermometer):
+            admin.assign_device(
+                conn,
+                device_id=creds.device_id,
+                patient_id=patient,
+                valid_from=datetime.now(UTC) - timedelta(days=1),
+            )
+    harness.sync()
+    clinician = world.headers("clinician")
+    with (
+        Receiver() as receiver,
+        running_stages(harness.settings()) as running,
+        LiveServer(running.app) as base_url,
+        httpx.Client(base_url=base_url, timeout=10) as api,
+    ):
+        hook = api.post(
+            "/api/v1/webhooks",
+            headers=world.headers("admin"),
+            json={"url": receiver.url, "secret": "e2e-secret-123", "min_severity": "warning"},
+        )
+        assert hook.status_code == 201, hook.text
+        with SseReader(f"{base_url}/api/v1/alerts/stream", clinician) as sse:
+            now = datetime.now(UTC).replace(microsecond=0)
+            publish(
+                harness,
+                oximeter,
+                [{"ts": now.isoformat(), "metric": "spo2", "value": 85, "unit": "%"}],
+            )
+            event = sse.next(timeout=20)
+        data = event["data"]
+        assert data["patient_id"] == str(patient)
+        assert data["cause"] == "spo2_low"
+        assert data["kind"] == "opened"
+        assert "85%" in data["explanation"]
+        assert "88%" in data["explanation"]
+
+        alerts = api.get("/api/v1/alerts", headers=clinician, params={"patient_id": str(patient)})
+        assert alerts.status_code == 200, alerts.text
+        [alert] = alerts.json()
+        assert alert["severity"] == "critical"
+        assert "below the patient's 88% threshold" in json.dumps(alert)
+
+        ack = api.post(
+            f"/api/v1/alerts/{alert['id']}/acknowledge", headers=clinician, json={"note": "called"}
+        )
+        assert ack.status_code == 200, ack.text
+        events = api.get(f"/api/v1/alerts/{alert['id']}/events", headers=clinician).json()
+        assert [e["kind"] for e in events][-1] == "acknowledged"
+
+        wait_until(lambda: len(receiver.received) >= 1)
+        time.sleep(1.5)  # nothing else is due: still exactly one delivery
+        assert len(receiver.received) == 1
+        assert receiver.received[0][1]["alert"]["cause"] == "spo2_low"
+
+        receiver.fail_next = 1  # the next delivery fails once (503), then the retry succeeds
+        publish(
+            harness,
+            thermometer,
+            [{"ts": now.isoformat(), "metric": "body_temperature", "value": 39.6, "unit": "Cel"}],
+        )
+        wait_until(lambda: len(receiver.received) >= 2, timeout=30)
+        assert receiver.fail_next == 0
+        assert receiver.received[1][1]["alert"]["cause"] == "fever"
+        time.sleep(1.5)
+        assert len(receiver.received) == 2
