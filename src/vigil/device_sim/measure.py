@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vigil.core.metrics import BLOOD_PRESSURE, Metric, to_canonical
-from vigil.device_sim.events import PlanContext
+from vigil.device_sim.context import PlanContext
 from vigil.device_sim.models import DAY, Device, Event, Sample, iso
 from vigil.device_sim.physiology import DEVICE_METRICS, NORMAL_BANDS
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from vigil.device_sim.events import PlanContext
+from vigil.device_sim.context import PlanContext
 from vigil.device_sim.models import DAY, HOUR, MINUTE, DeviceKind, Event
 
 Session = tuple[float, float]
