@@ -23,6 +23,7 @@ from vigil.pipeline import DetectStage
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
+from vigil.streaming import replay
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def running_stages(
             settings,
             pool,
             alert_service=alerts,
+            replay=replay,
             sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
         )
         detect.start()

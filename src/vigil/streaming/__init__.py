@@ -5,6 +5,7 @@ from vigil.streaming.careplan import CarePlan, Limits
 from vigil.streaming.engine import StreamEngine, default_detectors
 from vigil.streaming.findings import Explanation, Finding, Severity
 from vigil.streaming.live import LiveEngine
+from vigil.streaming.replay import replay
 
 
 def build_engine(database_url: str) -> LiveEngine:
@@ -24,4 +25,5 @@ __all__ = [
     "StreamEngine",
     "build_engine",
     "default_detectors",
+    "replay",
 ]
