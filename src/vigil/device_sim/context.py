@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from vigil.core.metrics import Metric
-from vigil.device_sim.models import DAY, HOUR, DeviceKind, Effect, Event, Patient
+from vigil.device_sim.models import DAY, HOUR, DeviceKind, Effect, Event, Patient, Severity, Shows
 from vigil.device_sim.physiology import Physiology
 
 SYS, DIA, HR = Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC, Metric.HEART_RATE
@@ -42,8 +43,40 @@ class PlanContext:
     def at(self, day: int, lo_h: float, hi_h: float) -> int:
         return day + int(self.rng.uniform(lo_h, hi_h) * HOUR)
 
-    def event(self, kind: str, start: int, end: int, **kw: object) -> Event:
-        return Event(self.patient.patient_id, kind, start, end, **kw)  # type: ignore[arg-type]
+    def event(
+        self,
+        kind: str,
+        start: int,
+        end: int,
+        *,
+        severity: Severity,
+        metrics: list[Metric],
+        non_event: bool = False,
+        effects: list[Effect] | None = None,
+        shows: list[Shows] | None = None,
+        min_shown: int = 1,
+        forced: list[tuple[DeviceKind, int]] | None = None,
+        band: tuple[float, float] | None = None,
+        suppress: bool = False,
+        detail: dict[str, Any] | None = None,
+    ) -> Event:
+        """An event of this patient (see :class:`Event` for the fields)."""
+        return Event(
+            self.patient.patient_id,
+            kind,
+            start,
+            end,
+            severity,
+            metrics,
+            non_event=non_event,
+            effects=effects or [],
+            shows=shows or [],
+            min_shown=min_shown,
+            forced=forced or [],
+            band=band,
+            suppress=suppress,
+            detail=detail or {},
+        )
 
 
 Times = tuple[int, int, int, int]

@@ -132,6 +132,13 @@ def fever(c: PlanContext, day: int) -> list[Event]:
         shows=[Shows(TEMP, ">=", 38.0)],
         forced=[("thermometer", t) for t in daily(day, fade, (9.0, 20.0)) if t > peak],
     )
-    fast = c.event("tachycardia", onset, times[3], severity="warning", metrics=[HR], min_shown=2)
-    fast.shows = [Shows(HR, ">", 120)]
+    fast = c.event(
+        "tachycardia",
+        onset,
+        times[3],
+        severity="warning",
+        metrics=[HR],
+        shows=[Shows(HR, ">", 120)],
+        min_shown=2,
+    )
     return [main, fast]
