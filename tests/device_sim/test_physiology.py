@@ -10,7 +10,7 @@ import pytest
 
 from tests.device_sim.conftest import ts
 from vigil.core import Metric, to_canonical
-from vigil.device_sim import SimOutput
+from vigil.device_sim import SimOutput, generate
 from vigil.device_sim.physiology import Physiology
 from vigil.device_sim.profiles import make_patient
 from vigil.device_sim.scenarios import SCENARIOS
@@ -107,9 +107,15 @@ def _values(out: SimOutput) -> dict[tuple[str, str], list[tuple[float, float]]]:
     return values
 
 
-@pytest.fixture(scope="module")
-def values(standard: SimOutput) -> dict[tuple[str, str], list[tuple[float, float]]]:
-    return _values(standard)
+@pytest.fixture(scope="module", params=[11, 12, 13])
+def values(
+    request: pytest.FixtureRequest, standard: SimOutput
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """Readings of three independent runs (seed 11 is the shared ``standard`` run)."""
+    seed: int = request.param
+    if seed == 11:
+        return _values(standard)
+    return _values(generate("standard", patients=80, days=21, seed=seed))
 
 
 def test_emitted_readings_show_the_circadian_shape(
