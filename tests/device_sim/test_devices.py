@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from tests.device_sim.conftest import ts
 from vigil.core import parse_payload
-from vigil.device_sim import SimOutput
+from vigil.device_sim import SimOutput, generate
 
 
 def _at(text: str) -> datetime:
@@ -96,3 +96,11 @@ def test_a_device_never_reports_one_metric_twice_at_one_time(stress: SimOutput) 
             key = (m["device_id"], item["metric"], item["ts"])
             text = json.dumps(item, sort_keys=True)
             assert seen.setdefault(key, text) == text  # only exact repeats share a key
+
+
+def test_the_malformed_rate_is_configurable() -> None:
+    none = generate("stress", patients=5, days=3, seed=2, malformed_rate=0.0)
+    assert not any(m["malformed"] for m in none.messages)
+    many = generate("stress", patients=5, days=3, seed=2, malformed_rate=0.5)
+    share = sum(m["malformed"] for m in many.messages) / len(many.messages)
+    assert 0.25 < share < 0.4  # one broken copy after about half of the intact messages

@@ -36,6 +36,13 @@ def sim(
         help="UTC start of the history (default: a fixed date with --to-file; when "
         "publishing, so that the history ends when publishing does)",
     ),
+    malformed_rate: float | None = typer.Option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="Share of messages followed by a broken copy (default: "
+        "the scenario's, 0.005 standard, 0.03 stress)",
+    ),
     run_id: str | None = typer.Option(
         None, help="Prefix of the provisioned device ids (default: random)"
     ),
@@ -43,12 +50,14 @@ def sim(
     """Simulated patients with labelled clinical events, to files or to the broker."""
     begin = start.replace(tzinfo=UTC) if start is not None else None
     if to_file is not None:
-        result = generate_to_folder(to_file, scenario, patients, days, seed, start=begin)
+        result = generate_to_folder(
+            to_file, scenario, patients, days, seed, start=begin, malformed_rate=malformed_rate
+        )
         typer.echo(json.dumps({"wrote": str(to_file), **result}))
         return
     if begin is None:
         begin = live_start(datetime.now(UTC), days=days, speed=speed)
-    out = generate(scenario, patients, days, seed, start=begin)
+    out = generate(scenario, patients, days, seed, start=begin, malformed_rate=malformed_rate)
     _publish(out, speed=speed, run_id=run_id or f"sim{secrets.token_hex(3)}")
 
 

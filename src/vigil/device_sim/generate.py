@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,9 +156,19 @@ def event_key(e: Event) -> tuple[int, str, str]:
 
 
 def plan_run(
-    scenario: str, patients: int, days: int, seed: int, start: datetime | None = None
+    scenario: str,
+    patients: int,
+    days: int,
+    seed: int,
+    start: datetime | None = None,
+    *,
+    malformed_rate: float | None = None,
 ) -> PlannedRun:
     spec = scenario_named(scenario)
+    if malformed_rate is not None:
+        if not 0.0 <= malformed_rate <= 1.0:
+            raise ValueError("malformed_rate must be between 0 and 1")
+        spec = replace(spec, malformed_rate=malformed_rate)
     if patients < 0 or days < 1:
         raise ValueError("patients must be >= 0 and days >= 1")
     begin = start or DEFAULT_START
@@ -180,8 +190,12 @@ def generate(
     days: int,
     seed: int,
     start: datetime | None = None,
+    *,
+    malformed_rate: float | None = None,
 ) -> SimOutput:
     """Simulate ``patients`` patients for ``days`` days; no files, no broker.
+
+    ``malformed_rate`` overrides the scenario's share of messages followed by a broken copy.
 
     >>> out = generate("standard", patients=2, days=2, seed=1)
     >>> [p["patient"] for p in out.patients]
@@ -189,7 +203,7 @@ def generate(
     >>> out.messages[0]["publish_at"] <= out.messages[-1]["publish_at"]
     True
     """
-    planned = plan_run(scenario, patients, days, seed, start)
+    planned = plan_run(scenario, patients, days, seed, start, malformed_rate=malformed_rate)
     messages: list[Message] = []
     truth: list[Event] = []
     stats: dict[str, int] = {}

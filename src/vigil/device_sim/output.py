@@ -70,10 +70,11 @@ def generate_to_folder(
     seed: int,
     start: datetime | None = None,
     *,
+    malformed_rate: float | None = None,
     batch: int = 50,
 ) -> dict[str, Any]:
     """Simulate and write the three files, streaming; returns counts and the run's stats."""
-    planned = plan_run(scenario, patients, days, seed, start)
+    planned = plan_run(scenario, patients, days, seed, start, malformed_rate=malformed_rate)
     folder.mkdir(parents=True, exist_ok=True)
     parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=folder))
     try:
