@@ -47,6 +47,7 @@ def test_health_ready_metrics(client: httpx.Client) -> None:
     text = client.get("/metrics").text
     assert "vigil_alerts_opened_total" in text
     assert "vigil_database_up 1.0" in text
+    assert "process_cpu_seconds_total" in text  # the default registry, too
 
 
 def test_the_api_role_cannot_rewrite_the_audit_log(client: httpx.Client, world: World) -> None:

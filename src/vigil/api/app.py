@@ -14,13 +14,13 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import ConnectionPool
 
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
-from vigil.api.metrics import registry_for
+from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
 from vigil.api.tokens import TokenCache
@@ -91,6 +91,6 @@ def create_app(
     @app.get("/metrics", tags=["health"], response_class=Response)
     def metrics() -> Response:
         """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

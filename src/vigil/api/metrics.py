@@ -1,4 +1,6 @@
-"""Prometheus metrics, read from the database at scrape time (so every process agrees)."""
+"""Prometheus metrics: the process's own (the default registry, where ingest counts what it
+does when it runs in this process) and figures read from the database at scrape time, which
+every process agrees on."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from psycopg_pool import ConnectionPool
@@ -54,7 +57,7 @@ class DatabaseCollector(Collector):
         lag.add_metric([], float(row[1]))
         yield lag
         for name, doc, value in (
-            ("vigil_ingest_rejected", "Rejected messages kept with their reason", row[2]),
+            ("vigil_rejected_messages_stored", "Rejected messages kept with their reason", row[2]),
             ("vigil_alerts_opened", "Alerts opened", row[3]),
         ):
             counter = CounterMetricFamily(name, doc)
@@ -74,3 +77,7 @@ def registry_for(pool: ConnectionPool[Any]) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(pool))
     return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    return generate_latest(REGISTRY) + generate_latest(registry)
