@@ -161,3 +161,20 @@ def test_standard_events_are_realistically_rare(standard: SimOutput) -> None:
     assert len(standard.truth) / months <= 3.0
     per_patient = Counter(e["patient"] for e in clinical)
     assert max(per_patient.values()) <= 8
+
+
+def test_natural_gaps_are_shorter_than_labelled_silences(standard: SimOutput) -> None:
+    series = _series(standard)
+    silences = {
+        (e["patient"], ts(e["start"]), ts(e["end"]))
+        for e in standard.truth
+        if e["kind"] == "missed_measurements"
+    }
+    assert silences
+    assert all(end - start >= 3 * 86_400 for _, start, end in silences)
+    for patient, readings in series.items():
+        times = sorted({t for t, _, _ in readings})
+        for a, b in itertools.pairwise(times):
+            labelled = any(p == patient and a <= s and b >= e for p, s, e in silences)
+            if not labelled:
+                assert b - a < 3 * 86_400, (patient, a, b)

@@ -9,6 +9,9 @@ from vigil.device_sim.events import PLANNERS, PlanContext
 from vigil.device_sim.models import DAY, HOUR, Event
 from vigil.device_sim.scenarios import Scenario
 
+MIN_SILENCE = 3 * DAY
+"""A labelled ``missed_measurements`` lasts at least this (natural gaps: under 2.6 days)."""
+
 
 def poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method; the means here are small."""
@@ -67,6 +70,8 @@ class Timeline:
                     continue
                 for e in group:
                     e.end = min(e.end, self.end)
+            if main.suppress and main.end - main.start < MIN_SILENCE:
+                continue  # cut short by the end of the run: not yet a detectable silence
             if self._free(main.start, main.end):
                 self.groups.append(group)
                 return True
