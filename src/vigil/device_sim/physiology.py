@@ -34,6 +34,22 @@ def _bump(hour: float, centre: float, width: float) -> float:
     return math.exp(-((d / width) ** 2))
 
 
+def _soft_range(x: float, low: float, knee_low: float, knee_high: float, high: float) -> float:
+    """Identity between the knees, approaching ``low``/``high`` exponentially beyond them.
+
+    Smooth (slope 1 at the knees, falling toward 0), so a trace slows down as it nears a limit
+    instead of hitting a wall: outside events a CGM trace neither falls fast near 90 mg/dL nor
+    climbs past 240.
+    """
+    if x < knee_low:
+        span = knee_low - low
+        return low + span * math.exp((x - knee_low) / span)
+    if x > knee_high:
+        span = high - knee_high
+        return high - span * math.exp(-(x - knee_high) / span)
+    return x
+
+
 def _ar_series(rng: random.Random, n: int, phi: float, sd: float) -> list[float]:
     """An AR(1) series with stationary standard deviation ``sd``."""
     innovation = sd * math.sqrt(1.0 - phi * phi)
@@ -124,11 +140,7 @@ class Physiology:
         k = int(knot)
         slow = self.glucose_slow[k] * (1.0 - frac) + self.glucose_slow[k + 1] * frac
         g = b.glucose - (12.0 if self.diabetic else 6.0) + dawn + self._meal_glucose(t) + slow
-        if g < 88.0:
-            g = 88.0 - (88.0 - g) * 0.3
-        elif g > 215.0:
-            g = 215.0 + (g - 215.0) * 0.3
-        return g
+        return _soft_range(g, 85.0, 115.0, 200.0, 240.0)
 
     def noise(self, kind: DeviceKind, metric: Metric, t: int, value: float) -> float:
         """The device class's measurement error (and, for a wearable, everyday activity)."""
