@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Harness
-from vigil.device_sim import generate
-from vigil.device_sim.publish import AdminProvisioner, enrol, expected_counts, publish
+from vigil.device_sim import AdminProvisioner, enrol, expected_counts, generate, publish
 from vigil.ingest import Ingest
 
 pytestmark = pytest.mark.integration
