@@ -52,10 +52,24 @@ def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Ite
     WAL writer flushes it within a fraction of a second; a database crash in that window can
     lose the audit rows of the last reads, never data). Changes commit synchronously.
     """
-    setup = _READ_SETUP if request.method in ("GET", "HEAD") else _WRITE_SETUP
+    read = request.method in ("GET", "HEAD")
     with request.app.state.pool.connection() as conn:
-        conn.execute(setup)
+        conn.execute(_READ_SETUP if read else _WRITE_SETUP)
         yield conn
+        if not read and not getattr(request.state, "audited", False):
+            # Every change is audited: those about a patient were recorded by their scope
+            # check; the others (care teams, users, webhooks, sign-in) are recorded here, in
+            # the change's own transaction.
+            repo.record_audit(
+                conn,
+                principal=getattr(request.state, "principal", None),
+                action=_action(request),
+                method=request.method,
+                path=request.url.path,
+                patient_id=None,
+                allowed=True,
+                status=200,
+            )
 
 
 ConnDep = Annotated[Conn, Depends(get_conn)]
@@ -114,6 +128,7 @@ def audit_allowed(
     patient_id: UUID | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    request.state.audited = True
     repo.record_audit(
         conn,
         principal=principal,
