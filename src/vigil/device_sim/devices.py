@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.device_sim.models import DAY, HOUR, MINUTE, Device, Patient, Sample, iso
+from vigil.device_sim.planning import poisson
 from vigil.device_sim.scenarios import Scenario
 
 BATCH_PERIOD = {"cgm": 15 * MINUTE, "hr_wearable": HOUR}
@@ -81,14 +82,6 @@ def _malformed(rng: random.Random, item: dict[str, Any]) -> tuple[str, str]:
     return kind, json.dumps({"readings": [bad]})
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    limit, k, p = math.exp(-mean), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
-
-
 def _groups(
     device: Device, samples: list[Sample], rng: random.Random, start: int
 ) -> list[tuple[int, list[Sample]]]:
@@ -131,7 +124,7 @@ def device_messages(
     """Everything one device publishes over the run, with its misbehaviour."""
     groups = _groups(device, samples, rng, start)
     offline: list[tuple[int, int]] = []
-    for _ in range(_poisson(rng, scenario.offline_per_month * (end - start) / (30 * DAY))):
+    for _ in range(poisson(rng, scenario.offline_per_month * (end - start) / (30 * DAY))):
         a = rng.randint(start, end)
         length = min(max(math.exp(rng.gauss(math.log(6 * HOUR), 1.0)), HOUR), 4 * DAY)
         offline.append((a, min(a + int(length), end)))
