@@ -22,6 +22,7 @@ def test_sign_in_use_and_sign_out(client: httpx.Client, world: World) -> None:
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     me = client.get("/api/v1/me", headers=headers)
     assert me.json()["role"] == "clinician"
+    assert client.get("/api/v1/tenant", headers=headers).json()["name"] == "Clinic A"
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 

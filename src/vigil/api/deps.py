@@ -93,6 +93,9 @@ def refuse(
     if patient_id is None:
         patient_id = _path_patient(conn, request)
     status = error.status if isinstance(error, ApiError) else 404
+    # Refusals may be decided on the event loop (authentication): never wait for a WAL flush
+    # there, whatever the method.
+    conn.execute("SET LOCAL synchronous_commit = off")
     repo.record_audit(
         conn,
         principal=principal,

@@ -60,6 +60,12 @@ class MePublic(UserPublic):
     tenant_id: UUID
 
 
+class TenantPublic(BaseModel):
+    id: UUID
+    name: str = Field(examples=["Riverside Clinic"])
+    created_at: datetime
+
+
 # -- care teams ------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from vigil.api import clinical_repo, repo
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
+    StaffUser,
     audit_allowed,
     check_alert_filter,
     check_patient_filter,
@@ -23,6 +24,7 @@ from vigil.api.models import (
     BurdenReport,
     BurdenRow,
     DeliveryPublic,
+    TenantPublic,
     UserCreate,
     UserPublic,
     WebhookCreate,
@@ -33,6 +35,16 @@ from vigil.streaming.findings import Severity
 
 router = APIRouter(tags=["administration"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/tenant", response_model=TenantPublic)
+def my_tenant(conn: ConnDep, user: StaffUser) -> TenantPublic:
+    """The tenant (clinic or health system) you belong to."""
+    row = conn.execute(
+        "SELECT id, name, created_at FROM tenants WHERE id = %s", (user.tenant_id,)
+    ).fetchone()
+    assert row is not None
+    return TenantPublic(id=row[0], name=row[1], created_at=row[2])
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
