@@ -104,9 +104,10 @@ class WebhookDispatcher:
 
 
 class AlertWorker:
-    """A background thread: dispatch due webhooks and run the alert clock (escalate, wake).
+    """Two background threads, each with its own connection: the alert clock (escalate,
+    wake snoozed alerts) and webhook delivery, so slow receivers never delay an escalation.
 
-    Errors are logged with context and counted; the loop keeps going.
+    Errors are logged with context and counted; the loops keep going.
     """
 
     def __init__(
@@ -123,33 +124,42 @@ class AlertWorker:
         self.interval_s = interval_s
         self.errors = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="vigil-alerts", daemon=True)
-        self._thread.start()
+        for name, step in (("clock", self._clock), ("webhooks", self._deliver)):
+            thread = threading.Thread(
+                target=self._loop, args=(name, step), name=f"vigil-alerts-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+        self.dispatcher.close()
 
-    def _run(self) -> None:
+    def _clock(self, conn: psycopg.Connection[Any]) -> None:
+        self.tick(conn)
+
+    def _deliver(self, conn: psycopg.Connection[Any]) -> None:
+        while self.dispatcher.dispatch_due(conn) and not self._stop.is_set():
+            pass
+
+    def _loop(self, name: str, step: Callable[[psycopg.Connection[Any]], None]) -> None:
         conn: psycopg.Connection[Any] | None = None
         while not self._stop.is_set():
             try:
                 if conn is None or conn.closed:
                     conn = self.connect()
-                self.tick(conn)
-                while self.dispatcher.dispatch_due(conn) and not self._stop.is_set():
-                    pass
+                step(conn)
             except Exception:
                 self.errors += 1
-                log.exception("alert worker iteration failed")
+                log.exception("alert worker step failed", extra={"loop": name})
                 if conn is not None:
                     conn.close()
                 conn = None
             self._stop.wait(self.interval_s)
         if conn is not None:
             conn.close()
-        self.dispatcher.close()
