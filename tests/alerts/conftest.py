@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,28 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from vigil.servers import EmbeddedPostgres
 from vigil.storage import admin
 from vigil.streaming.findings import Explanation, Finding, Severity
-
-
-@pytest.fixture
-def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    """Like the shared fixture, but retries while TimescaleDB's background worker briefly
-    holds the template database (``ObjectInUse``)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
-        for attempt in range(50):
-            try:
-                c.execute(f'CREATE DATABASE "{name}" TEMPLATE vigil_template')
-                break
-            except psycopg.errors.ObjectInUse:
-                if attempt == 49:
-                    raise
-                time.sleep(0.1)
-    yield pg_server.url(name)
-    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

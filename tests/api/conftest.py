@@ -28,16 +28,10 @@ from vigil.storage import admin
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    with new_database(pg_server) as url:
-        yield url
-
-
 @contextmanager
 def new_database(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    """Like the shared ``db_url``, but retries while TimescaleDB's background worker briefly
-    holds the template database (``ObjectInUse``)."""
+    """A fresh, migrated database outside the function-scoped ``db_url`` (for module-scoped
+    fixtures); retries while the template is briefly in use."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
         for attempt in range(50):
