@@ -10,7 +10,6 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from vigil.alerts import ALERT_COLUMNS
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
 from vigil.core.errors import NotFound
@@ -100,44 +99,61 @@ def raw_readings(
         ).fetchall()
 
 
-def rollup(
+def rollup_json(
     conn: Conn,
     *,
     patient_id: UUID,
     metric: Metric,
     bucket: timedelta,
+    bucket_name: str,
     start: datetime,
     end: datetime,
-) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT time_bucket(%s, time) AS bucket, min(value) AS min, avg(value) AS avg,"
-            " max(value) AS max, count(*) AS count FROM readings"
-            " WHERE patient_id = %s AND metric = %s AND time >= %s AND time < %s"
-            " GROUP BY 1 ORDER BY 1",
-            (bucket, patient_id, metric.value, start, end),
-        ).fetchall()
+) -> str:
+    """A RollupPublic as JSON: min / avg / max / count per ``time_bucket``."""
+    row = conn.execute(
+        "SELECT json_build_object('metric', %(metric)s::text, 'unit', %(unit)s::text,"
+        " 'bucket', %(name)s::text, 'buckets', coalesce(json_agg(b ORDER BY b.bucket), '[]'))"
+        "::text FROM (SELECT time_bucket(%(bucket)s, time) AS bucket, min(value) AS min,"
+        " avg(value) AS avg, max(value) AS max, count(*) AS count FROM readings"
+        " WHERE patient_id = %(patient)s AND metric = %(metric)s AND time >= %(start)s"
+        " AND time < %(end)s GROUP BY 1) b",
+        {
+            "metric": metric.value,
+            "unit": unit_of(metric),
+            "name": bucket_name,
+            "bucket": bucket,
+            "patient": patient_id,
+            "start": start,
+            "end": end,
+        },
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
-def latest_vitals(conn: Conn, *, team_id: UUID, since: datetime) -> list[dict[str, Any]]:
-    """Every patient of a care team with the latest reading of each metric (one query)."""
+def latest_vitals_json(conn: Conn, *, team_id: UUID, since: datetime) -> tuple[str, int]:
+    """Every patient of a care team with the latest reading of each metric, as a JSON array
+    of PatientVitals (one query), and its length."""
     metrics = [m.value for m in Metric]
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT p.id AS patient_id, p.display_name,"
-            " (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id"
-            "   AND a.state <> 'resolved') AS open_alerts,"
-            " coalesce((SELECT jsonb_agg(jsonb_build_object("
-            "   'metric', m.metric, 'time', r.time, 'value', r.value, 'unit', r.unit)"
-            "   ORDER BY m.metric)"
-            "  FROM unnest(%s::text[]) AS m(metric)"
-            "  CROSS JOIN LATERAL (SELECT time, value, unit FROM readings"
-            "   WHERE patient_id = p.id AND metric = m.metric AND time >= %s"
-            "   ORDER BY time DESC LIMIT 1) r), '[]'::jsonb) AS vitals"
-            " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
-            " WHERE ctp.team_id = %s ORDER BY p.display_name, p.id",
-            (metrics, since, team_id),
-        ).fetchall()
+    row = conn.execute(
+        "SELECT coalesce(json_agg(v ORDER BY v.display_name, v.patient_id), '[]')::text,"
+        " count(*) FROM ("
+        "SELECT p.id AS patient_id, p.display_name,"
+        " (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id"
+        "   AND a.state <> 'resolved') AS open_alerts,"
+        " coalesce((SELECT jsonb_agg(jsonb_build_object("
+        "   'metric', m.metric, 'time', r.time, 'value', r.value, 'unit', r.unit)"
+        "   ORDER BY m.metric)"
+        "  FROM unnest(%s::text[]) AS m(metric)"
+        "  CROSS JOIN LATERAL (SELECT time, value, unit FROM readings"
+        "   WHERE patient_id = p.id AND metric = m.metric AND time >= %s"
+        "   ORDER BY time DESC LIMIT 1) r), '[]'::jsonb) AS vitals"
+        " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
+        " WHERE ctp.team_id = %s) v",
+        (metrics, since, team_id),
+    ).fetchone()
+    assert row is not None
+    return str(row[0]), int(row[1])
 
 
 def burden(conn: Conn, *, tenant_id: UUID, since: datetime, by: str) -> list[dict[str, Any]]:
@@ -161,7 +177,41 @@ def unit_of(metric: Metric) -> str:
     return SPECS[metric].ucum
 
 
-def list_alerts(
+_ALERT_FIELDS = [
+    "id",
+    "patient_id",
+    "cause",
+    "metrics",
+    "detector",
+    "state",
+    "score",
+    "finding_count",
+    "first_seen",
+    "last_seen",
+    "last_value",
+    "explanation",
+    "data_age_s",
+    "opened_at",
+    "updated_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "snoozed_until",
+    "resolved_at",
+    "resolved_by",
+    "outcome",
+    "escalation_level",
+]
+_ALERT_JSON = sql.SQL(
+    "json_build_object({fields}, 'severity', CASE WHEN a.severity >= 40 THEN 'critical'"
+    " WHEN a.severity >= 30 THEN 'high' WHEN a.severity >= 20 THEN 'warning' ELSE 'info' END)"
+).format(
+    fields=sql.SQL(", ").join(
+        sql.SQL("{}, a.{}").format(sql.Literal(f), sql.Identifier(f)) for f in _ALERT_FIELDS
+    )
+)
+
+
+def list_alerts_json(
     conn: Conn,
     *,
     principal: Principal,
@@ -170,10 +220,13 @@ def list_alerts(
     patient_id: UUID | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
-    """The inbox: visible alerts, most severe and most recently changed first."""
+) -> tuple[str, int]:
+    """The inbox as a JSON array of AlertPublic (built by PostgreSQL: a response is mostly
+    rows, and decoding then re-encoding them in Python cost more than the query) and its
+    length. Visible alerts, most severe and most recently changed first."""
     query = sql.SQL(
-        "SELECT {cols} FROM alerts a WHERE a.tenant_id = %(tenant)s"
+        "SELECT coalesce(json_agg({obj} ORDER BY a.severity DESC, a.updated_at DESC, a.id),"
+        " '[]')::text, count(*) FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
         " AND (%(admin)s OR a.patient_id IN (SELECT ctp.patient_id FROM care_team_patients ctp"
         "  JOIN care_team_members m ON m.team_id = ctp.team_id WHERE m.user_id = %(user)s))"
         " AND a.state = ANY(%(states)s)"
@@ -181,16 +234,18 @@ def list_alerts(
         "  OR a.severity = ANY(%(severities)s::smallint[]))"
         " AND (%(patient)s::uuid IS NULL OR a.patient_id = %(patient)s)"
         " ORDER BY a.severity DESC, a.updated_at DESC, a.id LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(cols=ALERT_COLUMNS)
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            query,
-            {
-                **scope_params(principal),
-                "states": states,
-                "severities": severities,
-                "patient": patient_id,
-                "limit": limit,
-                "offset": offset,
-            },
-        ).fetchall()
+        ") a"
+    ).format(obj=_ALERT_JSON)
+    row = conn.execute(
+        query,
+        {
+            **scope_params(principal),
+            "states": states,
+            "severities": severities,
+            "patient": patient_id,
+            "limit": limit,
+            "offset": offset,
+        },
+    ).fetchone()
+    assert row is not None
+    return str(row[0]), int(row[1])
