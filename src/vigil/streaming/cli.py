@@ -1,0 +1,89 @@
+"""`vigil eval` (detection quality against a ground truth) and `vigil bench detect`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def eval_command(
+    scenario: str | None = typer.Option(None, help="Simulate this device_sim scenario"),
+    patients: str = typer.Option(
+        "200", help="Simulated patients (a number), or with --readings a patients.jsonl"
+    ),
+    days: int = typer.Option(30, min=1, help="Simulated days"),
+    seed: int = typer.Option(1, help="Simulator seed"),
+    readings: Path | None = typer.Option(None, help="readings.jsonl to score instead"),
+    truth: Path | None = typer.Option(None, help="truth.jsonl (with --readings)"),
+    tolerance_h: float = typer.Option(6.0, help="Hours either side of an event that still match"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Run readings through the detectors; recall, precision, delay, false alerts per kind.
+
+    Conditions in a patients file set each patient's care plan; without one, defaults apply.
+    """
+    from datetime import timedelta
+
+    from vigil.streaming.eval_data import EvalData
+    from vigil.streaming.evaluation import EvalConfig, evaluate
+
+    if readings is not None:
+        if truth is None:
+            raise typer.BadParameter("--readings needs --truth")
+        patients_file = None if patients.isdigit() else Path(patients)
+        data = EvalData.from_files(readings, truth, patients_file)
+    else:
+        from vigil.device_sim import generate
+
+        if not patients.isdigit():
+            raise typer.BadParameter("--patients takes a number with --scenario")
+        out = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
+        data = EvalData.from_records(out.patients, out.messages, out.truth)
+    report = evaluate(data, EvalConfig(tolerance=timedelta(hours=tolerance_h)))
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        typer.echo(format_table(report))
+
+
+def format_table(report: dict[str, Any]) -> str:
+    lines = [f"{'kind':<22}{'n':>5}{'recall':>8}{'prec':>7}{'delay_s':>10}{'delay_rd':>9}"]
+    for kind, row in report["events"].items():
+        lines.append(
+            f"{kind:<22}{row['n']:>5}{_f(row['recall']):>8}{_f(row['precision']):>7}"
+            f"{_f(row['median_delay_s']):>10}{_f(row['median_delay_readings']):>9}"
+        )
+    o = report["overall"]
+    lines.append(
+        f"overall: recall {_f(o['recall'])}, precision {_f(o['precision'])}, "
+        f"false alerts per patient-week {_f(o['false_alerts_per_patient_week'])}"
+    )
+    return "\n".join(lines)
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def bench_detect(
+    patients: int = typer.Option(100, min=1, help="Simulated patients in the mix"),
+    days: int = typer.Option(14, min=1, help="Simulated days"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Microseconds per reading and state bytes per patient for the full detector set."""
+    from vigil.streaming.bench import run_bench
+
+    result = run_bench(patients=patients, days=days)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>24}: {value}")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    bench_app.command("detect")(bench_detect)

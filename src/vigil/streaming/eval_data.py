@@ -1,0 +1,167 @@
+"""Evaluation input: the simulator's JSON Lines records turned into what the detectors see.
+
+Messages become :class:`StoredReading` batches the way ingest would hand them on: payloads are
+parsed with the same :func:`vigil.core.parse_payload` (malformed messages and rejected items are
+skipped), repeats are dropped (ingest's idempotent insert keys on device, metric and time), and
+the device is attributed to the line's ``patient``. Care plans come from the patients' conditions
+with guidance defaults; without a patients file, every patient gets the default plan.
+
+>>> msg = {"publish_at": "2026-01-05T08:00:30Z", "patient": "p1", "device_id": "ox",
+...        "malformed": False, "payload": {"readings": [
+...            {"ts": "2026-01-05T08:00:00Z", "metric": "spo2", "value": 86, "unit": "%"}]}}
+>>> data = EvalData.from_records([{"patient": "p1", "conditions": ["copd"]}], [msg, msg], [])
+>>> [(b.received_at.isoformat(), [(r.metric.value, r.value) for r in b.readings])
+...  for b in data.batches]
+[('2026-01-05T08:00:30+00:00', [('spo2', 86.0)])]
+>>> data.plans["p1"].threshold(Metric.SPO2).low
+88.0
+>>> data.name_of(data.batches[0].readings[0].patient_id)
+'p1'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid5
+
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.core.payload import parse_payload
+from vigil.streaming.careplan import CarePlan
+
+__all__ = ["Batch", "EvalData", "TruthEvent", "patient_uuid", "read_jsonl"]
+
+_NAMESPACE = UUID("5b1f7d0e-6c1a-4f7e-9a51-3f0c2d6a9e10")
+
+
+def patient_uuid(name: str) -> UUID:
+    """A stable UUID for a file's patient name (readings carry UUIDs, as stored ones do)."""
+    return uuid5(_NAMESPACE, name)
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 with ``Z`` or an offset, as every output file writes it."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    patient: str
+    kind: str
+    start: datetime
+    end: datetime
+    non_event: bool
+    metrics: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> TruthEvent:
+        return cls(
+            str(doc["patient"]),
+            str(doc["kind"]),
+            parse_time(doc["start"]),
+            parse_time(doc["end"]),
+            bool(doc.get("non_event", False)),
+            frozenset(doc.get("metrics", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One message's accepted, new readings: what ingest hands on after one commit."""
+
+    received_at: datetime
+    readings: list[StoredReading]
+
+
+@dataclass(slots=True)
+class EvalData:
+    plans: dict[str, CarePlan]
+    batches: list[Batch]
+    truth: list[TruthEvent]
+    patients: set[str] = field(default_factory=set)
+    skipped_messages: int = 0
+    names: dict[UUID, str] = field(default_factory=dict)
+    """Patient UUID (as readings and findings carry it) to the file's patient name."""
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from the first to the last reading (the observed period)."""
+        times = [r.time for b in self.batches for r in b.readings]
+        return (max(times) - min(times)).total_seconds() if times else 0.0
+
+    @classmethod
+    def from_records(
+        cls,
+        patients: Iterable[Mapping[str, Any]] | None,
+        messages: Iterable[Mapping[str, Any]],
+        truth: Iterable[Mapping[str, Any]],
+    ) -> EvalData:
+        plans = {
+            str(p["patient"]): CarePlan.default_for(set(p.get("conditions", ())))
+            for p in patients or ()
+        }
+        data = cls(plans, [], [TruthEvent.from_json(t) for t in truth], set(plans))
+        data.names = {patient_uuid(name): name for name in plans}
+        seen: set[tuple[str, Metric, datetime]] = set()
+        for msg in messages:
+            batch = _batch(msg, seen)
+            if batch is None:
+                data.skipped_messages += 1
+                continue
+            data.batches.append(batch)
+            name = str(msg["patient"])
+            data.patients.add(name)
+            data.names[patient_uuid(name)] = name
+        data.patients |= {t.patient for t in data.truth}
+        return data
+
+    @classmethod
+    def from_files(cls, readings: Path, truth: Path, patients: Path | None = None) -> EvalData:
+        return cls.from_records(
+            read_jsonl(patients) if patients is not None else None,
+            read_jsonl(readings),
+            read_jsonl(truth),
+        )
+
+    def name_of(self, patient_id: UUID | str) -> str:
+        return (
+            self.names.get(patient_id, str(patient_id))
+            if isinstance(patient_id, UUID)
+            else patient_id
+        )
+
+    def plan_for(self, patient_id: UUID | str) -> CarePlan:
+        plan = self.plans.get(self.name_of(patient_id))
+        return plan if plan is not None else CarePlan.default_for(set())
+
+
+def _batch(msg: Mapping[str, Any], seen: set[tuple[str, Metric, datetime]]) -> Batch | None:
+    payload = msg.get("payload")
+    if msg.get("malformed") or not isinstance(payload, dict):
+        return None
+    received_at = parse_time(msg["publish_at"])
+    device_id = str(msg["device_id"])
+    parsed = parse_payload(
+        json.dumps(payload).encode(), device_id=device_id, received_at=received_at
+    )
+    patient = patient_uuid(str(msg["patient"]))
+    readings = []
+    for r in parsed.readings:
+        key = (device_id, r.metric, r.time)
+        if key in seen:
+            continue
+        seen.add(key)
+        readings.append(StoredReading(r.time, patient, r.metric, r.value, device_id, received_at))
+    return Batch(received_at, readings) if readings else None

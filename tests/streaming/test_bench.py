@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from vigil.streaming.bench import run_bench
+
+
+def test_bench_prints_cost_per_reading_and_state_per_patient() -> None:
+    result = run_bench(patients=6, days=3, rounds=1)
+    assert result["readings"] > 100
+    assert 0 < result["us_per_reading"] < 1000
+    assert 500 < result["state_bytes_per_patient"] < 16_384
+    assert result["state_measure"] == "pickle length"
