@@ -39,11 +39,13 @@ def _register() -> None:
     from vigil.device_sim.cli import register as register_sim
     from vigil.ingest.cli import register as register_ingest
     from vigil.servers.cli import register as register_servers
+    from vigil.streaming.cli import register as register_streaming
 
     register_servers(app)
     register_ingest(app, bench_app)
     register_sim(app)
     register_api(app, bench_app)
+    register_streaming(app, bench_app)
 
 
 def main() -> None:
