@@ -12,7 +12,7 @@ test: setup lint
 	.venv/bin/pytest --doctest-modules src/vigil tests
 
 demo: setup
-	.venv/bin/vigil demo
+	.venv/bin/vigil demo $(DEMO_ARGS)
 
 bench: setup
 	.venv/bin/vigil bench ingest --readings 20000 --json

@@ -33,6 +33,25 @@ def serve() -> None:
     run(load_settings())
 
 
+@app.command()
+def demo(
+    patients: int = typer.Option(30, min=1, help="Simulated patients"),
+    days: int = typer.Option(2, min=1, help="Days of history to publish"),
+    speed: float = typer.Option(2880.0, min=1, help="Simulated seconds per wall second"),
+) -> None:
+    """The whole system with simulated patients: prints the dashboard URL and demo logins."""
+    from vigil.demo import run_demo
+    from vigil.serve import exit_on_sigterm
+
+    exit_on_sigterm()
+    settings = load_settings()
+    settings = settings.model_copy(update={"state_dir": settings.demo_state_dir})
+    try:
+        run_demo(settings, patients=patients, days=days, speed=speed)
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
 def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
     from vigil.api.cli import register as register_api

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=None, extra="ignore")
 
     state_dir: Path = Field(default=Path(".vigil"), description="Embedded servers' data and logs")
+    demo_state_dir: Path = Field(
+        default=Path(".vigil-demo"),
+        description="`vigil demo`'s own state folder, recreated on every demo run",
+    )
     database_url: str | None = Field(default=None, description="postgresql:// URL; None = embedded")
     mqtt_url: str | None = Field(
         default=None, description="mqtt://user:password@host:port of the broker; None = embedded"

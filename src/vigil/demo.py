@@ -1,0 +1,184 @@
+"""`vigil demo`: the whole system with simulated patients, on embedded servers.
+
+Starts TimescaleDB, Mosquitto and every stage, enrols a few dozen simulated patients through
+the administrator's path, creates a care team with a nurse and a patient login, prints the
+dashboard URL and the logins, then publishes the patients' recent history as their devices
+at a speed where clinical events (and their alerts) appear within a minute or two.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TextIO
+from uuid import UUID
+
+import psycopg
+import uvicorn
+
+from vigil.api import Role
+from vigil.api import repo as api_repo
+from vigil.api.security import hash_password
+from vigil.device_sim import generate
+from vigil.device_sim.cli import live_start
+from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
+from vigil.serve import Running, running_stages
+from vigil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "vigil-demo"  # noqa: S105 - printed for the demo's throw-away accounts
+NURSE = "nurse@demo.vigil.example"
+PATIENT = "patient@demo.vigil.example"
+
+
+def _users(database_url: str, tenant_id: UUID, patients: list[UUID]) -> None:
+    digest = hash_password(DEMO_PASSWORD)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        team = api_repo.create_team(conn, tenant_id=tenant_id, name="Demo care team")
+        nurse = api_repo.create_user(
+            conn,
+            tenant_id=tenant_id,
+            email=NURSE,
+            display_name="Demo Nurse",
+            role=Role.CLINICIAN,
+            password_hash=digest,
+        )
+        api_repo.add_member(conn, team_id=team, user_id=nurse, tenant_id=tenant_id)
+        for patient in patients:
+            api_repo.add_team_patient(conn, team_id=team, patient_id=patient, tenant_id=tenant_id)
+        api_repo.create_user(
+            conn,
+            tenant_id=tenant_id,
+            email=PATIENT,
+            display_name="Demo Patient",
+            role=Role.PATIENT,
+            password_hash=digest,
+            patient_id=patients[0],
+        )
+        api_repo.create_user(
+            conn,
+            tenant_id=tenant_id,
+            email="admin@demo.vigil.example",
+            display_name="Demo Admin",
+            role=Role.ADMIN,
+            password_hash=digest,
+        )
+
+
+class _Progress:
+    """Prints how far the history load is, from the publishing pace."""
+
+    def __init__(self, total_s: float, out: TextIO) -> None:
+        self.total_s = max(total_s, 1e-6)
+        self.began = time.monotonic()
+        self.out = out
+        self.shown = -1
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+        done = min(100, int(100 * (time.monotonic() - self.began) / self.total_s))
+        if done // 10 != self.shown // 10:
+            self.shown = done
+            self.out.write(f"  loading history: {done}%\n")
+            self.out.flush()
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    patients: int = 30,
+    days: int = 2,
+    speed: float = 2880.0,
+    seed: int = 7,
+    out: TextIO = sys.stdout,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run until Ctrl-C (or ``stop``). The demo's state folder is recreated each run."""
+    stop = stop or threading.Event()
+    if settings.database_url is None and settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.state_dir.chmod(0o755)
+    out.write("Starting Vigil (embedded TimescaleDB and Mosquitto, all stages)...\n")
+    with running_stages(settings) as running:
+        server, http_thread = _serve_http(running)
+        try:
+            _demo_body(running, patients=patients, days=days, speed=speed, seed=seed, out=out)
+            out.write("History loaded. Vigil keeps running: press Ctrl-C to stop.\n")
+            out.flush()
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: stop every stage in order, below
+        finally:
+            out.write("Stopping...\n")
+            out.flush()
+            server.should_exit = True  # stop HTTP (and its database listener) before the servers
+            http_thread.join(15)
+    out.write("Vigil stopped.\n")
+
+
+def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(
+        running.app,
+        host=running.settings.api_host,
+        port=running.settings.api_port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    # Served from a thread: uvicorn installs no signal handlers there; Ctrl-C reaches the
+    # main thread, which unwinds every stage.
+    thread = threading.Thread(target=server.run, name="vigil-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the HTTP server did not start")
+        time.sleep(0.05)
+    return server, thread
+
+
+def _demo_body(
+    running: Running, *, patients: int, days: int, speed: float, seed: int, out: TextIO
+) -> None:
+    servers = running.servers
+    sim = generate(
+        "stress", patients, days, seed, start=live_start(datetime.now(UTC), days=days, speed=speed)
+    )
+    provisioner = AdminProvisioner(servers.database_url, servers.broker_root)
+    try:
+        enrolment = enrol(provisioner, sim, run_id="demo")
+    finally:
+        provisioner.close()
+    patient_ids = [enrolment.patients[p["patient"]] for p in sim.patients]
+    _users(servers.database_url, enrolment.tenant_id, patient_ids)
+    url = running.url
+    out.write(
+        f"\nVigil is running.\n"
+        f"  Dashboard:     {url}/\n"
+        f"  Clinician:     {NURSE} / {DEMO_PASSWORD}\n"
+        f"  Patient feed:  {PATIENT} / {DEMO_PASSWORD}\n"
+        f"  API docs:      {url}/api/v1/docs\n\n"
+        f"Publishing {days} days of history for {patients} simulated patients "
+        f"({len(sim.messages)} device messages, {len(sim.truth)} labelled events)...\n"
+    )
+    out.flush()
+    offsets = wall_offsets(sim, speed)
+    progress = _Progress(offsets[-1] if offsets else 0.0, out)
+    report = publish(
+        sim,
+        enrolment.devices,
+        host=servers.mqtt.host,
+        port=servers.mqtt.port,
+        speed=speed,
+        sleep=progress.sleep,
+    )
+    out.write(
+        f"  published {report.messages} messages ({report.malformed} deliberately malformed) "
+        f"in {report.seconds:.0f} s\n"
+    )
