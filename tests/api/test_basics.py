@@ -42,6 +42,13 @@ def test_wrong_password_and_bad_input_get_the_one_error_shape(
     assert r.json() == {"error": {"code": "not_found", "message": "Not Found", "details": []}}
 
 
+def test_dashboard_page(client: httpx.Client) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "/alerts/stream" in r.text
+
+
 def test_health_ready_metrics(client: httpx.Client) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").status_code in (200, 503)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import ConnectionPool
 
@@ -27,6 +28,7 @@ from vigil.api.tokens import TokenCache
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
@@ -85,6 +87,11 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        """The care team's dashboard: alert inbox (live over SSE) and the patient list."""
+        return FileResponse(STATIC / "index.html", media_type="text/html")
 
     registry = registry_for(pool)
 
