@@ -82,7 +82,18 @@ STAMP=.venv/.vigil-installed
 WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     log "installing Python dependencies"
-    .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -e '.[dev]' >/dev/null
+    pip_quiet() {
+        # Quiet on success; on failure show what pip said.
+        local out
+        out="$(mktemp)"
+        if ! .venv/bin/pip install -q "$@" >"$out" 2>&1; then
+            cat "$out" >&2
+            rm -f "$out"
+            return 1
+        fi
+        rm -f "$out"
+    }
+    pip_quiet --upgrade pip
+    pip_quiet -e '.[dev]'
     echo "$WANT" > "$STAMP"
 fi
