@@ -25,6 +25,14 @@ def test_sign_in_use_and_sign_out(client: httpx.Client, world: World) -> None:
     assert client.get("/api/v1/tenant", headers=headers).json()["name"] == "Clinic A"
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+    log = client.get("/api/v1/audit", headers=world.headers("admin")).json()
+    clinician = str(world.a.users["clinician"])
+    # (The refused request after sign-out names no patient, hence no tenant: it is in the
+    # log, but not in this tenant's view of it.)
+    assert [(e["action"], e["actor_user_id"]) for e in log[:2]] == [
+        ("logout", clinician),
+        ("issue_token", clinician),
+    ]
 
 
 def test_wrong_password_and_bad_input_get_the_one_error_shape(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, status
 
 from vigil.api import repo
-from vigil.api.deps import BearerDep, ConnDep, CurrentUser, refuse
+from vigil.api.deps import BearerDep, ConnDep, CurrentUser, audit_allowed, refuse
 from vigil.api.errors import Unauthenticated
 from vigil.api.models import MePublic, TokenPublic, TokenRequest
 from vigil.api.security import DUMMY_HASH, new_token, token_digest, verify_password
@@ -26,7 +26,11 @@ def issue_token(body: TokenRequest, conn: ConnDep, request: Request) -> TokenPub
         raise refuse(conn, request, None, Unauthenticated("wrong e-mail or password"))
     token = new_token()
     expires_at = datetime.now(UTC) + TOKEN_LIFETIME
-    repo.store_token(conn, digest=token_digest(token), user_id=found[0], expires_at=expires_at)
+    digest = token_digest(token)
+    repo.store_token(conn, digest=digest, user_id=found[0], expires_at=expires_at)
+    signed_in = repo.principal_for_token(conn, digest=digest)
+    assert signed_in is not None
+    audit_allowed(conn, request, signed_in[0], patient_id=None)
     return TokenPublic(access_token=token, expires_at=expires_at)
 
 
