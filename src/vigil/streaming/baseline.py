@@ -23,6 +23,7 @@ SpO2 90%, 4.2 points below this patient's usual 94.2% (drop of 3 or more).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar
 
 from river import stats
@@ -31,10 +32,13 @@ from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.findings import Finding, Severity
 
+DAY_S = 86_400.0
+
 
 class SpO2Drop:
     """COPD: SpO2 three or more points below the patient's own baseline (an exacerbation sign,
-    GOLD 2024), on two readings in a row, or one reading five points down."""
+    GOLD 2024), on two readings in a row: a single very low reading is usually a misworn probe,
+    and a truly low one is already the threshold detector's (``SpO2Low``) alarm."""
 
     name: ClassVar[str] = "spo2_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.SPO2})
@@ -55,7 +59,7 @@ class SpO2Drop:
         if "copd" not in obs.plan.conditions:
             return None
         departure = self._departure(obs.value)
-        confirmed = departure >= self.drop and (self.low_streak >= 1 or departure >= 5)
+        confirmed = departure >= self.drop and self.low_streak >= 1
         if not confirmed:
             return None
         baseline = float(self.mean.get())
@@ -82,32 +86,55 @@ class SpO2Drop:
 
 
 class WeightAboveBaseline:
-    """Heart failure, personalised: morning weight 1.5 kg or more above the patient's slow
-    exponentially weighted average, on two weighings in a row (one heavy weighing in winter
-    clothes is not fluid)."""
+    """Heart failure, personalised: a weighing ``excess`` kg (1.5) or more above the patient's
+    usual weight, with the previous weighing (within 36 hours) at least ``confirm`` of that
+    above it too (so one heavy weighing in winter clothes is not fluid).
+
+    The usual weight is an exponentially weighted mean (``river.stats.EWMean``) of weighings
+    older than ``lag`` days: a slow gain over a week cannot drag the baseline up with it, which
+    a mean fed every day would do. Weighings that were themselves ``excess`` above it never
+    enter the baseline. Silent during the warm-up (``grace_period`` weighings in the baseline).
+    """
 
     name: ClassVar[str] = "hf_weight_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
-    learns: ClassVar[bool] = True
+    learns: ClassVar[bool] = False  # it keeps alarming weighings out of its baseline itself
 
-    def __init__(self, fading_factor: float = 0.15, grace_period: int = 5, excess: float = 1.5):
+    def __init__(
+        self,
+        fading_factor: float = 0.1,
+        grace_period: int = 5,
+        excess: float = 1.5,
+        lag_days: float = 4.0,
+        confirm: float = 0.66,
+        confirm_within_days: float = 1.5,
+        max_points: int = 16,
+    ) -> None:
         self.fading_factor = fading_factor
         self.grace_period = grace_period
         self.excess = excess
+        self.lag_days = lag_days
+        self.confirm = confirm
+        self.confirm_within_days = confirm_within_days
         self.mean = stats.EWMean(fading_factor=fading_factor)
         self.seen = 0
-        self.high_streak = 0
-
-    def _excess(self, value: float) -> float:
-        return value - float(self.mean.get()) if self.seen >= self.grace_period else 0.0
+        self.pending: deque[tuple[float, float]] = deque(maxlen=max_points)
+        """Weighings not yet old enough for the baseline: (timestamp, kg)."""
 
     def score_one(self, obs: Observation) -> Finding | None:
-        if "heart_failure" not in obs.plan.conditions:
-            return None
-        excess = self._excess(obs.value)
-        if excess < self.excess or self.high_streak < 1:
+        if "heart_failure" not in obs.plan.conditions or self.seen < self.grace_period:
             return None
         baseline = float(self.mean.get())
+        excess = obs.value - baseline
+        now = obs.time.timestamp()
+        previous = self.pending[-1] if self.pending else None
+        if (
+            excess < self.excess
+            or previous is None
+            or not 0 < now - previous[0] <= self.confirm_within_days * DAY_S
+            or previous[1] - baseline < self.confirm * self.excess
+        ):
+            return None
         return finding(
             obs,
             detector=self.name,
@@ -115,16 +142,25 @@ class WeightAboveBaseline:
             severity=Severity.HIGH,
             score=excess / self.excess,
             sentence=f"Weight {fmt(Metric.BODY_WEIGHT, obs.value)}, {excess:.1f} kg above this "
-            f"patient's usual {fmt(Metric.BODY_WEIGHT, baseline)} on two weighings in a row "
-            f"(rule: {self.excess:g} kg).",
+            f"patient's usual {fmt(Metric.BODY_WEIGHT, baseline)}, and the previous weighing "
+            f"({fmt(Metric.BODY_WEIGHT, previous[1])}) was up too (rule: {self.excess:g} kg).",
             threshold=baseline + self.excess,
             baseline=baseline,
+            contributing=((obs.time, obs.value),),
+            previous_kg=previous[1],
         )
 
     def learn_one(self, obs: Observation) -> None:
-        if self._excess(obs.value) >= self.excess * 0.66:
-            self.high_streak += 1
-            return
-        self.high_streak = 0
-        self.mean.update(obs.value)
-        self.seen += 1
+        now = obs.time.timestamp()
+        if self.pending and now <= self.pending[-1][0]:
+            return  # late or repeated: state only moves forward
+        while self.pending and (
+            now - self.pending[0][0] > self.lag_days * DAY_S
+            or len(self.pending) == self.pending.maxlen
+        ):
+            _, value = self.pending.popleft()
+            if self.seen >= self.grace_period and value - float(self.mean.get()) >= self.excess:
+                continue  # alarming: not the new normal
+            self.mean.update(value)
+            self.seen += 1
+        self.pending.append((now, obs.value))

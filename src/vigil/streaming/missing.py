@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from statistics import median
+from statistics import fmean
 from uuid import UUID
 
 from vigil.streaming.findings import Explanation, Finding, Severity
@@ -39,14 +39,17 @@ class MissingData:
     """Track when each patient and device last measured; report gaps on ``check(now)``.
 
     ``patient_gap``: no reading at all for this long (a forgotten day is normal; 54 h means two
-    days and a half without a single measurement). ``device_gap``: a continuous device (median
-    interval under 2 hours: CGM, wearable) silent for ``device_gap`` or six intervals.
+    days and a half without a single measurement). ``device_gap``: a continuous device (mean
+    interval over its last 8 readings under 2 hours: CGM, wearable; the mean, not the median, so
+    that a cuff's two readings a minute apart twice a day do not look continuous) silent for
+    ``device_gap`` or six intervals. A day, not hours: a CGM out of its phone's range for an
+    afternoon uploads its backlog later and is the patient's business, not the care team's.
     """
 
     def __init__(
         self,
         patient_gap: timedelta = timedelta(hours=54),
-        device_gap: timedelta = timedelta(hours=6),
+        device_gap: timedelta = timedelta(hours=24),
     ) -> None:
         self.patient_gap = patient_gap
         self.device_gap = device_gap
@@ -89,7 +92,7 @@ class MissingData:
             for device_id, device in clock.devices.items():
                 if len(device.gaps) < 4 or device.silent_reported:
                     continue
-                usual = median(device.gaps)
+                usual = fmean(device.gaps)
                 if usual > 7200:
                     continue
                 allowed = max(self.device_gap.total_seconds(), 6 * usual)

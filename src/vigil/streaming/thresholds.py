@@ -143,52 +143,92 @@ class GlucoseOutOfRange:
 
 
 class HeartRateOutOfRange:
-    """Heart rate above/below the plan's limits on two readings in a row within an hour (one
-    reading after exercise is not tachycardia), or far out (> 150, < 35) on one reading."""
+    """Heart rate above/below the plan's limits (120 and 40 /min) and staying there: the readings
+    out of range, with none in range between them, span at least ``persist`` (30 min), so one
+    reading after exercise, or a minute of recovery, is not tachycardia. Far out (above
+    ``extreme_high``, below ``extreme_low``) alarms on one reading."""
 
     name: ClassVar[str] = "heart_rate"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.HEART_RATE})
-    learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
-    confirm_within = timedelta(hours=1)
+    learns: ClassVar[bool] = False  # remembers the current run of readings; not a baseline
 
-    def __init__(self) -> None:
-        self.previous: tuple[float, float] | None = None  # (timestamp, value)
+    def __init__(
+        self,
+        persist: timedelta = timedelta(minutes=30),
+        max_gap: timedelta = timedelta(hours=6),
+        extreme_high: float = 170.0,
+        extreme_low: float = 35.0,
+    ) -> None:
+        self.persist = persist
+        self.max_gap = max_gap
+        self.extreme_high = extreme_high
+        self.extreme_low = extreme_low
+        self.run: tuple[int, float, float] | None = None
+        """(direction +1 high / -1 low, first timestamp, last timestamp) of the current run."""
+
+    @staticmethod
+    def _direction(obs: Observation) -> int:
+        limits = obs.plan.threshold(Metric.HEART_RATE)
+        if obs.value > (limits.high or 120.0):
+            return 1
+        if obs.value < (limits.low or 40.0):
+            return -1
+        return 0
+
+    def _run_start(self, obs: Observation, direction: int) -> float:
+        now = obs.time.timestamp()
+        run = self.run
+        if (
+            run is not None
+            and run[0] == direction
+            and 0 < now - run[2] <= self.max_gap.total_seconds()
+        ):
+            return run[1]
+        return now
 
     def score_one(self, obs: Observation) -> Finding | None:
+        direction = self._direction(obs)
+        if direction == 0:
+            return None
         limits = obs.plan.threshold(Metric.HEART_RATE)
-        low, high = limits.low or 40.0, limits.high or 120.0
-        prev = self.previous
-        recent = prev is not None and 0 < obs.time.timestamp() - prev[0] <= 3600
+        lasted = obs.time.timestamp() - self._run_start(obs, direction)
+        persisted = lasted >= self.persist.total_seconds()
         value = fmt(Metric.HEART_RATE, obs.value)
-        if obs.value > high and (
-            obs.value > 150 or (recent and prev is not None and prev[1] > high)
-        ):
+        how = f" for {lasted / 60:.0f} minutes." if persisted else "."
+        if direction > 0:
+            high = limits.high or 120.0
+            if not (persisted or obs.value > self.extreme_high):
+                return None
             return finding(
                 obs,
                 detector=self.name,
                 cause="tachycardia",
                 severity=Severity.HIGH,
                 score=obs.value / high,
-                sentence=f"Heart rate {value} at rest, above the {high:.0f}/min threshold"
-                + (" on two readings in a row." if obs.value <= 150 else "."),
+                sentence=f"Heart rate {value} at rest, above the {high:.0f}/min threshold{how}",
                 threshold=high,
+                lasted_s=lasted,
             )
-        if obs.value < low and (obs.value < 35 or (recent and prev is not None and prev[1] < low)):
-            return finding(
-                obs,
-                detector=self.name,
-                cause="bradycardia",
-                severity=Severity.HIGH,
-                score=low / obs.value,
-                sentence=f"Heart rate {value}, below the {low:.0f}/min threshold"
-                + (" on two readings in a row." if obs.value >= 35 else "."),
-                threshold=low,
-            )
-        return None
+        low = limits.low or 40.0
+        if not (persisted or obs.value < self.extreme_low):
+            return None
+        return finding(
+            obs,
+            detector=self.name,
+            cause="bradycardia",
+            severity=Severity.HIGH,
+            score=low / obs.value,
+            sentence=f"Heart rate {value}, below the {low:.0f}/min threshold{how}",
+            threshold=low,
+            lasted_s=lasted,
+        )
 
     def learn_one(self, obs: Observation) -> None:
-        if self.previous is None or obs.time.timestamp() > self.previous[0]:
-            self.previous = (obs.time.timestamp(), obs.value)
+        now = obs.time.timestamp()
+        if self.run is not None and now <= self.run[2]:
+            return  # late or repeated: the run only moves forward
+        direction = self._direction(obs)
+        self.run = (direction, self._run_start(obs, direction), now) if direction else None
 
 
 class Fever:

@@ -17,13 +17,18 @@ DAY_S = 86_400.0
 
 class WeightGain:
     """Heart failure: a gain of 2 kg or more within 3 days (the care plan can change both), the
-    classic fluid-retention rule of HF self-care guidance (ESC 2021, HFSA)."""
+    classic fluid-retention rule of HF self-care guidance (ESC 2021, HFSA).
+
+    Fluid builds up over days; a jump of more than ``max_jump`` kg since the previous weighing
+    (within 36 hours) is more likely winter clothes or a misplaced scale, so such a weighing is
+    held until the next one confirms the gain without the jump."""
 
     name: ClassVar[str] = "hf_weight_gain"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
     learns: ClassVar[bool] = False
 
-    def __init__(self, max_points: int = 16) -> None:
+    def __init__(self, max_points: int = 16, max_jump: float = 1.2) -> None:
+        self.max_jump = max_jump
         self.points: deque[tuple[float, float]] = deque(maxlen=max_points)
 
     def score_one(self, obs: Observation) -> Finding | None:
@@ -37,6 +42,9 @@ class WeightGain:
         t_min, lowest = min(window, key=lambda p: p[1])
         gain = obs.value - lowest
         if gain < gain_kg:
+            return None
+        t_prev, prev = self.points[-1]
+        if 0 < now - t_prev <= 1.5 * DAY_S and obs.value - prev > self.max_jump:
             return None
         span_days = max((now - t_min) / DAY_S, 1.0)
         return finding(
