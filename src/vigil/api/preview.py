@@ -35,8 +35,8 @@ from vigil.streaming.findings import Explanation, Finding, Severity
 EPISODE_GAP = timedelta(hours=12)
 
 Replay = Callable[..., Sequence[Finding]]
-"""``replay(readings, *, conditions, thresholds) -> findings``; thresholds as stored in a
-care plan: ``{metric: {"low": x, "high": y}}``."""
+"""``replay(readings, *, conditions, thresholds, targets) -> findings``; thresholds and
+targets as stored in a care plan: ``{metric: {"low": x, "high": y}}``."""
 
 
 def threshold_replay(
@@ -44,6 +44,7 @@ def threshold_replay(
     *,
     conditions: Sequence[str],
     thresholds: dict[str, dict[str, Any]],
+    targets: dict[str, dict[str, Any]] | None = None,
 ) -> list[Finding]:
     findings = []
     for r in readings:

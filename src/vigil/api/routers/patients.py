@@ -156,7 +156,12 @@ def preview_care_plan(
     proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
 
     def outcome(thresholds: dict[str, Any]) -> PreviewOutcome:
-        found = replay(readings, conditions=patient["conditions"], thresholds=thresholds)
+        found = replay(
+            readings,
+            conditions=patient["conditions"],
+            thresholds=thresholds,
+            targets=plan.get("targets") or {},
+        )
         by_cause = count_alerts(found)
         return PreviewOutcome(alerts=sum(by_cause.values()), by_cause=by_cause)
 
