@@ -34,13 +34,16 @@ def finding(
     time: datetime | None = None,
     age_s: float = 0.0,
     window_s: float | None = None,
+    detector: str = "rule.spo2",
+    metrics: tuple[str, ...] = ("spo2",),
+    details: dict[str, object] | None = None,
 ) -> Finding:
     return Finding(
         patient_id=patient_id,
         cause=cause,
-        metrics=("spo2",),
+        metrics=metrics,
         time=time or datetime.now(UTC),
-        detector="rule.spo2",
+        detector=detector,
         severity=severity,
         score=1.0,
         explanation=Explanation(
@@ -48,6 +51,7 @@ def finding(
             value=value,
             threshold=90.0,
             window_s=window_s,
+            details=details or {},
         ),
         age_s=age_s,
     )

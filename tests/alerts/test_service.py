@@ -152,6 +152,42 @@ def test_backlog_answers_a_missing_data_alert_and_late_alerts_say_how_old(
     assert "20.0 hours old" in alert.explanation["late_note"]
 
 
+def test_the_missing_data_detectors_alerts_are_answered_by_data(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """Shaped like the streaming stage's findings: detector ``missing_data``, no metrics,
+    ``window_s`` = how long nothing arrived, ``device_id`` for a silent device."""
+    _, pid = patient
+    svc = AlertService()
+    now = datetime.now(UTC)
+    [missed] = svc.apply(
+        conn,
+        [
+            finding(pid, cause="missed_measurements", detector="missing_data", metrics=(),
+                    severity=Severity.WARNING, window_s=36 * 3600)
+        ],
+    )  # fmt: skip
+    [silent] = svc.apply(
+        conn,
+        [
+            finding(pid, cause="device_silent", detector="missing_data", metrics=(),
+                    severity=Severity.WARNING, window_s=8 * 3600, details={"device_id": "ox-1"})
+        ],
+    )  # fmt: skip
+    backlog = StoredReading(now - timedelta(hours=30), pid, Metric.BP_SYSTOLIC, 130, "cuff", now)
+    changes = svc.apply(conn, [], readings=[backlog])
+    assert [(c.alert_id, c.kind) for c in changes] == [(missed.alert_id, ChangeKind.RESOLVED)]
+    note = repo.list_events(conn, alert_id=missed.alert_id)[-1].note
+    assert note is not None
+    assert "late reading" in note
+    live = StoredReading(now, pid, Metric.SPO2, 96, "ox-1", now)
+    [resumed] = svc.apply(conn, [], readings=[live])
+    assert resumed.alert_id == silent.alert_id
+    assert repo.list_events(conn, alert_id=silent.alert_id)[-1].note == (
+        f"measurements resumed at {now.isoformat()}"
+    )
+
+
 def test_the_alert_trail_is_append_only(conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]) -> None:
     _, pid = patient
     AlertService().apply(conn, [finding(pid)])

@@ -42,8 +42,10 @@ class ChangeKind(StrEnum):
     ESCALATED = "escalated"
 
 
-MISSING_DATA_PREFIX = "missing_data"
-"""Causes starting with this name are missing-data alerts, answered by late readings."""
+MISSING_DATA_DETECTOR = "missing_data"
+"""Alerts from this detector (and causes starting with its name) are about data that did
+not arrive: readings in the gap answer them."""
+MISSING_DATA_PREFIX = MISSING_DATA_DETECTOR
 
 
 @dataclass(frozen=True, slots=True)

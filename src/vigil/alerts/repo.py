@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vigil.alerts.models import (
+    MISSING_DATA_DETECTOR,
     Alert,
     AlertEvent,
     AlertState,
@@ -246,14 +247,16 @@ def due_to_wake(conn: Conn, *, now: datetime, limit: int = 100) -> list[UUID]:
 
 
 def unresolved_missing_data(conn: Conn, *, patient_ids: Sequence[UUID]) -> list[Alert]:
+    """Unresolved alerts about data that did not arrive: raised by the missing-data detector
+    (``missed_measurements``, ``device_silent``) or with a ``missing_data...`` cause."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             _ALERTS_WHERE
             + sql.SQL(
                 "patient_id = ANY(%s) AND state <> 'resolved'"
-                " AND cause LIKE 'missing\\_data%%' FOR UPDATE"
+                " AND (detector = %s OR cause LIKE 'missing\\_data%%') FOR UPDATE"
             ),
-            (list(patient_ids),),
+            (list(patient_ids), MISSING_DATA_DETECTOR),
         ).fetchall()
     return [alert_from_row(r) for r in rows]
 

@@ -194,17 +194,23 @@ class AlertService(Lifecycle):
         for alert in repo.unresolved_missing_data(conn, patient_ids=sorted(by_patient, key=str)):
             window = alert.explanation.get("window_s") or 0.0
             gap_start = alert.first_seen - timedelta(seconds=float(window))
+            device = (alert.explanation.get("details") or {}).get("device_id")
             answering = [
                 r
                 for r in by_patient.get(alert.patient_id, [])
-                if (not alert.metrics or r.metric.value in alert.metrics) and r.time >= gap_start
+                if (not alert.metrics or r.metric.value in alert.metrics)
+                and (device is None or r.device_id == device)
+                and r.time >= gap_start
             ]
             if not answering:
                 continue
             oldest = min(r.time for r in answering)
+            late = any((r.received_at - r.time).total_seconds() > 60 for r in answering)
             note = (
                 f"answered by {len(answering)} late reading(s) from {oldest.isoformat()}"
                 " (backlog upload)"
+                if late
+                else f"measurements resumed at {oldest.isoformat()}"
             )
             changes.append(self._resolve(conn, alert, None, Outcome.ANSWERED_BY_DATA, note, now))
         return changes
