@@ -12,7 +12,8 @@ cause is mapped to (:data:`KIND_CAUSES`) is the event's kind and one of the aler
 within ``[start - tolerance, end + tolerance]``.
 
 - recall per kind: events with a matching alert / events (non-events excluded);
-- precision per kind: alerts of the kind's causes matching an event of that kind / those alerts;
+- precision per kind: alerts of the kind's causes matching an event of that kind / those alerts,
+  leaving out alerts that matched only events of other kinds;
 - median delay: event start to the first matching finding, in data time (0 if the alert was
   already open), and in readings of the event's metrics up to that finding;
 - false alerts per patient-week: alerts matching no event (alerts on non-events count as false).
@@ -38,15 +39,17 @@ KIND_CAUSES: dict[str, frozenset[str]] = {
     "hypoglycemia": frozenset({"hypoglycemia", "hypoglycemia_urgent", "predicted_low"}),
     "hypoglycemia_urgent": frozenset({"hypoglycemia_urgent"}),
     "hyperglycemia": frozenset({"hyperglycemia"}),
-    "hf_decompensation": frozenset({"hf_decompensation"}),
+    "hf_decompensation": frozenset({"hf_decompensation", "news2"}),
     "copd_exacerbation": frozenset({"copd_exacerbation", "spo2_low", "news2"}),
     "spo2_low": frozenset({"spo2_low"}),
-    "tachycardia": frozenset({"tachycardia"}),
+    "tachycardia": frozenset({"tachycardia", "news2"}),
     "bradycardia": frozenset({"bradycardia"}),
-    "fever": frozenset({"fever"}),
+    "fever": frozenset({"fever", "news2"}),
     "missed_measurements": frozenset({"missed_measurements", "device_silent"}),
 }
-"""The one place that says which alert causes detect which truth kind."""
+"""The one place that says which alert causes detect which truth kind. The NEWS2-style score
+is an aggregate of vital signs: it detects any deterioration it sees (exacerbation, fever,
+tachycardia, decompensation), so it is mapped to each."""
 
 SHOWN_BY: dict[str, tuple[str, str, float]] = {
     "hypertensive_crisis": ("bp_systolic", ">=", 180.0),
@@ -132,14 +135,14 @@ def score(
         by_patient[a.patient].append(a)
     reading_times = _reading_times(data)
     events = [e for e in data.truth if not e.non_event]
-    matched_alerts: set[int] = set()
+    matched_kinds: dict[int, set[str]] = defaultdict(set)
     per_kind: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         firsts = []
         for alert in by_patient.get(event.patient, ()):
             first = _matches(alert, event, config.tolerance)
             if first is not None:
-                matched_alerts.add(id(alert))
+                matched_kinds[id(alert)].add(event.kind)
                 firsts.append(first)
         stats = per_kind[event.kind]
         stats["hit"].append(bool(firsts))
@@ -147,21 +150,21 @@ def score(
             first = min(firsts)
             stats["delay_s"].append(max(0.0, (first - event.start).total_seconds()))
             stats["delay_readings"].append(_readings_until(reading_times, event, first))
-            if event.kind == "hf_decompensation":
-                stats["early"].append(first <= event.end - HF_LEAD)
-        elif event.kind == "hf_decompensation":
-            stats["early"].append(False)
+        if event.kind == "hf_decompensation":
+            stats["early"].append(any(t <= event.end - HF_LEAD for t in firsts))
     report: dict[str, Any] = {"events": {}}
     for kind in sorted(set(KIND_CAUSES) | set(per_kind)):
         stats = per_kind.get(kind, {})
         hits = stats.get("hit", [])
         causes = KIND_CAUSES.get(kind, frozenset())
-        kind_alerts = [a for a in alerts if a.cause in causes]
-        true_alerts = [
+        # Alerts of this kind's causes, less those that were right about another kind (a
+        # spo2_low alert on a spo2_low event says nothing about copd_exacerbation's precision).
+        kind_alerts = [
             a
-            for a in kind_alerts
-            if any(_matches(a, e, config.tolerance) for e in events if e.kind == kind)
+            for a in alerts
+            if a.cause in causes and (kind in matched_kinds[id(a)] or not matched_kinds[id(a)])
         ]
+        true_alerts = [a for a in kind_alerts if kind in matched_kinds[id(a)]]
         row: dict[str, Any] = {
             "recall": _ratio(sum(hits), len(hits)),
             "precision": _ratio(len(true_alerts), len(kind_alerts)),
@@ -173,7 +176,7 @@ def score(
         if kind == "hf_decompensation":
             row["recall_24h_before_end"] = _ratio(sum(stats.get("early", [])), len(hits))
         report["events"][kind] = row
-    false_alerts = [a for a in alerts if id(a) not in matched_alerts]
+    false_alerts = [a for a in alerts if not matched_kinds[id(a)]]
     weeks = len(data.patients) * data.span_s / (7 * 86400)
     all_hits = [h for s in per_kind.values() for h in s.get("hit", [])]
     report["overall"] = {

@@ -4,9 +4,9 @@
 >>> clock = MissingData()
 >>> t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
 >>> clock.seen("p1", "scale-1", t0)
->>> clock.check(t0 + timedelta(hours=30)), len(clock.check(t0 + timedelta(hours=60)))
+>>> clock.check(t0 + timedelta(hours=60)), len(clock.check(t0 + timedelta(hours=73)))
 ([], 1)
->>> clock.check(t0 + timedelta(hours=70))   # one finding per gap, not one per tick
+>>> clock.check(t0 + timedelta(hours=80))   # one finding per gap, not one per tick
 []
 """
 
@@ -38,8 +38,9 @@ class _PatientClock:
 class MissingData:
     """Track when each patient and device last measured; report gaps on ``check(now)``.
 
-    ``patient_gap``: no reading at all for this long (a forgotten day is normal; 54 h means two
-    days and a half without a single measurement). ``device_gap``: a continuous device (mean
+    ``patient_gap``: no reading at all for this long (a forgotten day is normal, and so is a
+    device offline for a day or two that uploads its backlog later; 72 h means three days
+    without a single measurement). ``device_gap``: a continuous device (mean
     interval over its last 8 readings under 2 hours: CGM, wearable; the mean, not the median, so
     that a cuff's two readings a minute apart twice a day do not look continuous) silent for
     ``device_gap`` or six intervals. A day, not hours: a CGM out of its phone's range for an
@@ -48,7 +49,7 @@ class MissingData:
 
     def __init__(
         self,
-        patient_gap: timedelta = timedelta(hours=54),
+        patient_gap: timedelta = timedelta(hours=72),
         device_gap: timedelta = timedelta(hours=24),
     ) -> None:
         self.patient_gap = patient_gap

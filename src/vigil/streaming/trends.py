@@ -69,7 +69,11 @@ class WeightGain:
 
 class HomeBPAverage:
     """Home BP averaged over the last 7 days above the target (135/85 mmHg by default, ESH
-    2023), once there are at least 6 readings; evaluated on each new systolic reading."""
+    2023), once there are at least 6 readings; evaluated on each new systolic reading.
+
+    With hysteresis, so that an average hovering at the target does not open and close alerts
+    day after day: it starts once the average is ``margin`` mmHg above the target and goes on
+    until the average is ``margin`` below it."""
 
     name: ClassVar[str] = "bp_average"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC})
@@ -77,9 +81,28 @@ class HomeBPAverage:
     window_days = 7.0
     min_readings = 6
 
-    def __init__(self, max_points: int = 32) -> None:
+    def __init__(self, max_points: int = 32, margin: float = 2.0) -> None:
+        self.margin = margin
         self.sys: deque[tuple[float, float]] = deque(maxlen=max_points)
         self.dia: deque[tuple[float, float]] = deque(maxlen=max_points)
+        self.above = False
+        """Whether the last systolic reading found the average above target (hysteresis)."""
+
+    def _over(self, obs: Observation) -> tuple[float, float, int, float, float] | None:
+        """(systolic mean, diastolic mean, readings, targets) when over the target, else None."""
+        now = obs.time.timestamp()
+        sys_mean, n = self._mean(self.sys, now, obs.value)
+        paired = obs.latest.get(Metric.BP_DIASTOLIC)
+        dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
+        dia_mean, _ = self._mean(self.dia, now, dia_extra)
+        sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or 135.0
+        dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or 85.0
+        shift = -self.margin if self.above else self.margin
+        if n < self.min_readings or (
+            sys_mean <= sys_target + shift and dia_mean <= dia_target + shift
+        ):
+            return None
+        return sys_mean, dia_mean, n, sys_target, dia_target
 
     def _mean(
         self, points: deque[tuple[float, float]], now: float, extra: float | None
@@ -92,15 +115,10 @@ class HomeBPAverage:
     def score_one(self, obs: Observation) -> Finding | None:
         if obs.metric is not Metric.BP_SYSTOLIC:
             return None
-        now = obs.time.timestamp()
-        sys_mean, n = self._mean(self.sys, now, obs.value)
-        paired = obs.latest.get(Metric.BP_DIASTOLIC)
-        dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
-        dia_mean, _ = self._mean(self.dia, now, dia_extra)
-        sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or 135.0
-        dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or 85.0
-        if n < self.min_readings or (sys_mean <= sys_target and dia_mean <= dia_target):
+        over = self._over(obs)
+        if over is None:
             return None
+        sys_mean, dia_mean, n, sys_target, dia_target = over
         return finding(
             obs,
             detector=self.name,
@@ -120,6 +138,8 @@ class HomeBPAverage:
     def learn_one(self, obs: Observation) -> None:
         points = self.sys if obs.metric is Metric.BP_SYSTOLIC else self.dia
         if not points or obs.time.timestamp() > points[-1][0]:
+            if obs.metric is Metric.BP_SYSTOLIC:
+                self.above = self._over(obs) is not None
             points.append((obs.time.timestamp(), obs.value))
 
 
