@@ -111,7 +111,7 @@ def running_stages(
         servers.close()
 
 
-def _exit_on_sigterm() -> None:
+def exit_on_sigterm() -> None:
     """uvicorn re-raises SIGTERM/SIGINT to the previous handler after its graceful shutdown;
     the default SIGTERM handler would end the process before the embedded servers are stopped,
     so make SIGTERM unwind like Ctrl-C does."""
@@ -123,7 +123,7 @@ def _exit_on_sigterm() -> None:
 
 
 def serve(settings: Settings) -> None:
-    _exit_on_sigterm()
+    exit_on_sigterm()
     with running_stages(settings) as running:
         log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
         uvicorn.run(
