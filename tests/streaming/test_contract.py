@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from vigil.core.metrics import SPECS, Metric
 from vigil.streaming import CarePlan, Detector, Observation, default_detectors
+from vigil.streaming.missing import MissingData
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 CONDITIONS = {"hypertension", "t1d", "heart_failure", "copd"}
@@ -44,6 +46,14 @@ def stream(det: Detector, n: int, seed: int) -> list[Observation]:
 DETECTORS = default_detectors()
 
 
+def names(sentence: str, number: float | None) -> bool:
+    """Whether the sentence shows ``number`` as a nurse would read it (rounded or not)."""
+    if number is None:
+        return False
+    shown = {f"{number:.0f}", f"{number:.1f}", f"{number:g}"}
+    return any(re.search(rf"(?<![\d.]){re.escape(s)}(?![\d])", sentence) for s in shown)
+
+
 @pytest.mark.parametrize("det", DETECTORS, ids=[d.name for d in DETECTORS])
 def test_score_one_changes_no_state(det: Detector) -> None:
     for obs in stream(det, 300, seed=1):
@@ -65,8 +75,10 @@ def test_every_finding_explains_value_and_threshold_or_baseline(det: Detector) -
         e = f.explanation
         assert e.sentence.strip().endswith(".")
         assert e.threshold is not None or e.baseline is not None
-        # The sentence names a number: the value and the rule it crossed.
-        assert sum(ch.isdigit() for ch in e.sentence) >= 2
+        # The sentence names the value and the threshold or baseline it was compared with.
+        assert e.value is not None
+        assert names(e.sentence, e.value), (e.sentence, e.value)
+        assert names(e.sentence, e.threshold) or names(e.sentence, e.baseline), e.sentence
         assert f.cause
         assert f.severity > 0
     assert found > 0, f"{det.name} never fired on a wide random stream"
@@ -81,3 +93,17 @@ def test_memory_is_bounded(det: Detector) -> None:
         if i in (1000, 2999):
             sizes.append(len(pickle.dumps(det)))
     assert sizes[1] <= sizes[0] * 1.1 + 64
+
+
+def test_missing_data_findings_name_the_gap_and_the_allowance() -> None:
+    clock = MissingData()
+    for i in range(40):
+        clock.seen("p1", "cgm", T0 + timedelta(minutes=5 * i))
+    clock.seen("p2", "cuff", T0)
+    found = clock.check(T0 + timedelta(days=4))
+    assert {f.cause for f in found} == {"missed_measurements"}
+    found += MissingData().check(T0)  # nothing known: nothing to say
+    for f in found:
+        e = f.explanation
+        assert names(e.sentence, e.threshold), e.sentence
+        assert f"{e.value / 24:.1f} days" in e.sentence

@@ -66,6 +66,7 @@ def finding(
     score: float,
     sentence: str,
     metrics: tuple[Metric, ...] | None = None,
+    value: float | None = None,
     threshold: float | None = None,
     baseline: float | None = None,
     window_s: float | None = None,
@@ -84,7 +85,7 @@ def finding(
         score=score,
         explanation=Explanation(
             sentence=sentence,
-            value=obs.value,
+            value=obs.value if value is None else value,
             threshold=threshold,
             baseline=baseline,
             window_s=window_s,

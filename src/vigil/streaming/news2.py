@@ -75,6 +75,7 @@ class News2:
             sentence=f"Early-warning score {total} from the latest home vital signs ({listed}), "
             f"at or above the urgent-review level of 5.",
             metrics=tuple(parts),
+            value=total,
             threshold=5,
             contributing=tuple((obs.time, float(p)) for _, p in parts.values()),
             parameters={m.value: {"value": v, "points": p} for m, (v, p) in parts.items()},

@@ -129,8 +129,8 @@ class HomeBPAverage:
             f"the last 7 days ({n} readings), above the {sys_target:.0f}/{dia_target:.0f} mmHg "
             "target.",
             metrics=(Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC),
+            value=sys_mean,
             threshold=sys_target,
-            baseline=sys_mean,
             window_s=self.window_days * DAY_S,
             readings=n,
         )
