@@ -80,3 +80,23 @@ def test_missing_data_is_driven_by_the_clock() -> None:
     found = engine.tick(T0 + timedelta(hours=76))
     assert [f.cause for f in found] == ["missed_measurements"]
     assert "No readings for 3.2 days" in found[0].explanation.sentence
+
+
+def test_late_blood_pressure_pair_is_scored_as_one_measurement() -> None:
+    patient = uuid4()
+    engine = StreamEngine(plan_for=lambda _p: CarePlan.default_for({"hypertension"}))
+    engine.process(
+        [r(patient, Metric.BP_SYSTOLIC, 128, 20), r(patient, Metric.BP_DIASTOLIC, 80, 20)]
+    )
+    late = engine.process(
+        [
+            r(patient, Metric.BP_SYSTOLIC, 191, 3, received_delay_h=18),
+            r(patient, Metric.BP_DIASTOLIC, 122, 3, received_delay_h=18),
+        ]
+    )
+    crisis = [f for f in late if f.cause == "hypertensive_crisis"]
+    assert len(crisis) == 1
+    assert "191/122 mmHg" in crisis[0].explanation.sentence
+    assert crisis[0].age_s == 18 * 3600
+    # The late pair did not replace the newest values the next reading is paired with.
+    assert engine.patients[patient].latest[Metric.BP_SYSTOLIC][1] == 128

@@ -11,7 +11,7 @@ old the data was. Missing data is checked by the clock (``tick``), not only by a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -132,13 +132,25 @@ class StreamEngine:
             if not is_late:
                 state.latest[reading.metric] = (reading.time, reading.value)
             self.missing.seen(reading.patient_id, reading.device_id, reading.time)
+        latest: Mapping[Metric, tuple[datetime, float]] = state.latest
+        if any(late):
+            # Late readings see their own instant's values (a cuff's systolic with its own
+            # diastolic), over the newest of the rest; state itself is not rewound.
+            latest = {**state.latest, **{r.metric: (r.time, r.value) for r in group}}
         found: list[Finding] = []
         for reading, is_late in zip(group, late, strict=True):
-            found += self._score_and_learn(state, reading, learn=not is_late)
+            found += self._score_and_learn(
+                state, reading, learn=not is_late, latest=latest if is_late else state.latest
+            )
         return found if emit else []
 
     def _score_and_learn(
-        self, state: PatientState, reading: StoredReading, *, learn: bool
+        self,
+        state: PatientState,
+        reading: StoredReading,
+        *,
+        learn: bool,
+        latest: Mapping[Metric, tuple[datetime, float]],
     ) -> list[Finding]:
         obs = Observation(
             reading.patient_id,
@@ -148,7 +160,7 @@ class StreamEngine:
             reading.device_id,
             reading.received_at,
             state.plan,
-            state.latest,
+            latest,
         )
         detectors = state.by_metric.get(reading.metric, ())
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
