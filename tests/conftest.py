@@ -160,7 +160,7 @@ class Harness:
         with psycopg.connect(self.db_url) as conn:
             row = conn.execute(sql, params).fetchone()
             assert row is not None
-            return int(row[0])  # type: ignore[call-overload]
+            return int(row[0])  # type: ignore[call-overload,unused-ignore]
 
 
 @pytest.fixture

@@ -13,14 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import ServerStartError
-from vigil.servers.credentials import (
-    BrokerUser,
-    hash_password,
-    new_password,
-    write_acl_file,
-    write_password_file,
-)
+from vigil.servers.credentials import write_acl_file, write_password_file
 from vigil.servers.process import free_port
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from vigil.servers.credentials import BrokerUser
+from vigil.core.credentials import BrokerUser
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users

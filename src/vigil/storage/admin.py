@@ -11,9 +11,9 @@ from uuid import UUID
 import psycopg
 from psycopg import errors as pg_errors
 
+from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.payload import topic_for
-from vigil.servers.credentials import BrokerUser, hash_password, new_password
 
 Conn = psycopg.Connection[tuple[object, ...]]
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
