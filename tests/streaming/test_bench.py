@@ -8,4 +8,5 @@ def test_bench_prints_cost_per_reading_and_state_per_patient() -> None:
     assert result["readings"] > 100
     assert 0 < result["us_per_reading"] < 1000
     assert 500 < result["state_bytes_per_patient"] < 16_384
-    assert result["state_measure"] == "pickle length"
+    assert result["state_measure"] == "deep sizeof"
+    assert 0 < result["pickled_bytes_per_patient"] < result["state_bytes_per_patient"]

@@ -23,7 +23,6 @@ SpO2 90%, 4.2 points below this patient's usual 94.2% (drop of 3 or more).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import ClassVar
 
 from river import stats
@@ -31,6 +30,7 @@ from river import stats
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.findings import Finding, Severity
+from vigil.streaming.window import Window
 
 DAY_S = 86_400.0
 
@@ -118,7 +118,7 @@ class WeightAboveBaseline:
         self.confirm_within_days = confirm_within_days
         self.mean = stats.EWMean(fading_factor=fading_factor)
         self.seen = 0
-        self.pending: deque[tuple[float, float]] = deque(maxlen=max_points)
+        self.pending: Window = Window(maxlen=max_points)
         """Weighings not yet old enough for the baseline: (timestamp, kg)."""
 
     def score_one(self, obs: Observation) -> Finding | None:

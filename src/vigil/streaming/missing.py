@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import fmean
@@ -20,11 +20,14 @@ from uuid import UUID
 
 from vigil.streaming.findings import Explanation, Finding, Severity
 
+MAX_GAPS = 8
+
 
 @dataclass(slots=True)
 class _DeviceClock:
     last: datetime
-    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    gaps: array[float] = field(default_factory=lambda: array("d"))
+    """The last ``MAX_GAPS`` intervals between readings, seconds."""
     silent_reported: bool = False
 
 
@@ -67,6 +70,8 @@ class MissingData:
         if device is None:
             clock.devices[device_id] = _DeviceClock(time)
         elif time > device.last:
+            if len(device.gaps) >= MAX_GAPS:
+                del device.gaps[0]
             device.gaps.append((time - device.last).total_seconds())
             device.last = time
             device.silent_reported = False

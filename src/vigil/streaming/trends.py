@@ -1,16 +1,16 @@
 """Trend detectors: a rule over a window of one patient's readings.
 
-Memory is bounded: each keeps a deque with a maximum length.
+Memory is bounded: each keeps a :class:`Window` with a maximum length.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.findings import Finding, Severity
+from vigil.streaming.window import Window
 
 DAY_S = 86_400.0
 
@@ -29,7 +29,7 @@ class WeightGain:
 
     def __init__(self, max_points: int = 16, max_jump: float = 1.2) -> None:
         self.max_jump = max_jump
-        self.points: deque[tuple[float, float]] = deque(maxlen=max_points)
+        self.points: Window = Window(maxlen=max_points)
 
     def score_one(self, obs: Observation) -> Finding | None:
         if "heart_failure" not in obs.plan.conditions:
@@ -83,8 +83,8 @@ class HomeBPAverage:
 
     def __init__(self, max_points: int = 32, margin: float = 2.0) -> None:
         self.margin = margin
-        self.sys: deque[tuple[float, float]] = deque(maxlen=max_points)
-        self.dia: deque[tuple[float, float]] = deque(maxlen=max_points)
+        self.sys: Window = Window(maxlen=max_points)
+        self.dia: Window = Window(maxlen=max_points)
         self.above = False
         """Whether the last systolic reading found the average above target (hysteresis)."""
 
@@ -104,9 +104,7 @@ class HomeBPAverage:
             return None
         return sys_mean, dia_mean, n, sys_target, dia_target
 
-    def _mean(
-        self, points: deque[tuple[float, float]], now: float, extra: float | None
-    ) -> tuple[float, int]:
+    def _mean(self, points: Window, now: float, extra: float | None) -> tuple[float, int]:
         values = [v for t, v in points if now - t < self.window_days * DAY_S]
         if extra is not None:
             values.append(extra)
@@ -155,7 +153,7 @@ class PredictedLow:
     level = 55.0
 
     def __init__(self) -> None:
-        self.points: deque[tuple[float, float]] = deque(maxlen=6)
+        self.points: Window = Window(maxlen=6)
 
     def score_one(self, obs: Observation) -> Finding | None:
         now = obs.time.timestamp()
