@@ -60,6 +60,16 @@ SHOWN_BY: dict[str, tuple[str, str, float]] = {
 in readings counts from the first reading that crosses it (1 = alerted on that very reading).
 Diastolic-only crises count from the event start."""
 
+DELAY_METRIC: dict[str, str] = {
+    "hf_decompensation": "body_weight",
+    "copd_exacerbation": "spo2",
+    "fever": "body_temperature",
+    "tachycardia": "heart_rate",
+    "bradycardia": "heart_rate",
+}
+"""For kinds whose truth lists several metrics, the one whose readings the delay counts (an HF
+patient's wearable heart rate would otherwise count hundreds of readings per weighing)."""
+
 HF_LEAD = timedelta(hours=24)
 """Heart-failure decompensation also counts as detected early when an alert falls at least this
 long before the event's end (the bar: detected a day before the admission it precedes)."""
@@ -216,7 +226,8 @@ def _readings_until(reading_times: dict[str, Timeline], event: TruthEvent, first
     times = reading_times.get(event.patient, [])
     lo = bisect.bisect_left(times, (event.start - timedelta(hours=6), "", 0.0))
     hi = bisect.bisect_right(times, (first, "~", 0.0))
-    window = [(t, m, v) for t, m, v in times[lo:hi] if not event.metrics or m in event.metrics]
+    metrics = {DELAY_METRIC[event.kind]} if event.kind in DELAY_METRIC else event.metrics
+    window = [(t, m, v) for t, m, v in times[lo:hi] if not metrics or m in metrics]
     rule = SHOWN_BY.get(event.kind)
     start = event.start
     if rule is not None:
