@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import World
+from vigil.storage import rebuild_latest_readings
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +26,7 @@ def history(world: World) -> datetime:
                 " received_at) VALUES (%s, %s, 'spo2', %s, '%%', 'ox-1', now())",
                 (start + timedelta(hours=h), world.a.patient, v),
             )
+        rebuild_latest_readings(conn)  # ingest keeps it; this history bypassed ingest
     return start
 
 

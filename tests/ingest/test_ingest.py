@@ -171,3 +171,22 @@ def test_unassigned_reading_and_unknown_device_are_rejected(
     assert row is not None
     assert row[0] == creds.device_id
     assert "not assigned to a patient" in row[1]
+
+
+def test_latest_readings_follow_the_newest_value_not_a_late_backlog(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, _ = running
+    patient, creds = harness.patient_with_device()
+    pub = publisher(harness, creds.device_id, creds.password)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for ts, value in ((now, 93), (now - timedelta(hours=5), 88)):  # the backlog arrives last
+        body = {"readings": [reading(ts, metric="spo2", value=value, unit="%")]}
+        pub.publish(json.dumps(body).encode()).wait_for_publish(5)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 2)
+    latest = harness.count(
+        "SELECT value::int FROM latest_readings WHERE patient_id = %s AND metric = 'spo2'",
+        patient,
+    )
+    assert latest == 93

@@ -35,7 +35,7 @@ from vigil.api.access import Role
 from vigil.api.security import hash_password, new_token, token_digest
 from vigil.servers.process import free_port
 from vigil.settings import Settings
-from vigil.storage import migrate
+from vigil.storage import migrate, rebuild_latest_readings
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def load(url: str, *, patients: int, days: int, team_size: int) -> dict[str, Any
                         value = round(rng.gauss(mean, spread), 1)
                         copy.write_row((t, pid, metric, value, unit, device, t))
                         t += step
+        rebuild_latest_readings(conn)
         conn.execute(
             "INSERT INTO alerts (tenant_id, patient_id, cause, metrics, detector, state, severity,"
             " first_seen, last_seen, last_value, explanation, opened_at, updated_at,"

@@ -142,12 +142,11 @@ def latest_vitals_json(conn: Conn, *, team_id: UUID, since: datetime) -> tuple[s
         " (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id"
         "   AND a.state <> 'resolved') AS open_alerts,"
         " coalesce((SELECT jsonb_agg(jsonb_build_object("
-        "   'metric', m.metric, 'time', r.time, 'value', r.value, 'unit', r.unit)"
-        "   ORDER BY m.metric)"
-        "  FROM unnest(%s::text[]) AS m(metric)"
-        "  CROSS JOIN LATERAL (SELECT time, value, unit FROM readings"
-        "   WHERE patient_id = p.id AND metric = m.metric AND time >= %s"
-        "   ORDER BY time DESC LIMIT 1) r), '[]'::jsonb) AS vitals"
+        "   'metric', l.metric, 'time', l.time, 'value', l.value, 'unit', l.unit)"
+        "   ORDER BY l.metric)"
+        "  FROM latest_readings l"
+        "  WHERE l.patient_id = p.id AND l.metric = ANY(%s) AND l.time >= %s),"
+        "  '[]'::jsonb) AS vitals"
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
         " WHERE ctp.team_id = %s) v",
         (metrics, since, team_id),

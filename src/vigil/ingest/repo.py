@@ -94,6 +94,16 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredR
             " RETURNING time, patient_id, metric, value, device_id, received_at"
         )
         inserted = cur.fetchall()
+        # Latest value per patient and metric, in a consistent row order (no deadlocks between
+        # ingest instances); an older backlog reading never replaces a newer value.
+        cur.execute(
+            "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id)"
+            " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
+            " device_id FROM readings_stage ORDER BY patient_id, metric, time DESC"
+            " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
+            " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id"
+            " WHERE latest_readings.time < EXCLUDED.time"
+        )
     return [
         StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
         for t, p, m, v, d, rc in inserted

@@ -7,6 +7,7 @@ from vigil.storage.db import (
     create_pool,
     detect_timescale,
     migrate,
+    rebuild_latest_readings,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "create_pool",
     "detect_timescale",
     "migrate",
+    "rebuild_latest_readings",
 ]

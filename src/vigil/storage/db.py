@@ -77,6 +77,18 @@ def detect_timescale(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleF
     return TimescaleFeatures(version=str(row[0]), license=str(row[1] or "apache"))
 
 
+def rebuild_latest_readings(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Recompute ``latest_readings`` from ``readings``: for data loaded around ingest (bulk
+    imports, benchmarks, tests); ingest keeps it current by itself."""
+    conn.execute("DELETE FROM latest_readings")
+    cur = conn.execute(
+        "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id)"
+        " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
+        " device_id FROM readings ORDER BY patient_id, metric, time DESC"
+    )
+    return cur.rowcount
+
+
 def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) -> int:
     """Drop readings chunks older than ``days``: ``drop_chunks`` works under every license."""
     rows = conn.execute(
