@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import uvicorn
 
-from vigil.alerts import AlertService, AlertWorker, WebhookDispatcher
+from vigil.alerts import (
+    AlertPolicy,
+    AlertService,
+    AlertWorker,
+    DispatchPolicy,
+    WebhookDispatcher,
+)
 from vigil.api import create_app
 from vigil.ingest import Ingest
 from vigil.pipeline import DetectStage
@@ -41,6 +49,32 @@ def prepare_database(settings: Settings, database_url: str) -> None:
         if settings.retention_days is not None:
             apply_retention(conn, days=settings.retention_days)
             conn.commit()
+
+
+class RetentionLoop:
+    """Drop readings chunks past ``VIGIL_RETENTION_DAYS`` every few hours (``drop_chunks``
+    works under every TimescaleDB license; the community edition's policies are not needed)."""
+
+    def __init__(self, database_url: str, days: int, every_s: float = 6 * 3600) -> None:
+        self.database_url, self.days, self.every_s = database_url, days, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vigil-retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                with psycopg.connect(self.database_url) as conn:
+                    dropped = apply_retention(conn, days=self.days)
+                log.info("retention: dropped %d chunks older than %d days", dropped, self.days)
+            except psycopg.Error:
+                log.exception("retention run failed; will try again")
 
 
 @dataclass
@@ -73,7 +107,12 @@ def running_stages(
     servers = start_servers(settings)
     try:
         prepare_database(settings, servers.database_url)
-        alerts = AlertService()
+        alerts = AlertService(
+            AlertPolicy(
+                escalate_after=timedelta(seconds=settings.alert_escalate_after_s),
+                quiet_period=timedelta(seconds=settings.alert_quiet_period_s),
+            )
+        )
         detect = DetectStage(
             engine=engine_factory(servers.database_url),
             alerts=alerts,
@@ -85,7 +124,9 @@ def running_stages(
         worker = AlertWorker(
             connect=lambda: psycopg.connect(servers.database_url, autocommit=True),
             tick=alerts.tick,
-            dispatcher=WebhookDispatcher(),
+            dispatcher=WebhookDispatcher(
+                policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts)
+            ),
         )
         root = servers.broker_root
         pool = create_pool(
@@ -98,15 +139,24 @@ def running_stages(
             replay=replay,
             sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
         )
+        retention = (
+            RetentionLoop(servers.database_url, settings.retention_days)
+            if settings.retention_days is not None
+            else None
+        )
         detect.start()
         worker.start()
         ingest.start()
+        if retention is not None:
+            retention.start()
         try:
             yield Running(settings, servers, ingest, detect, worker, app)
         finally:
             ingest.stop()
             detect.stop()
             worker.stop()
+            if retention is not None:
+                retention.stop()
     finally:
         servers.close()
 

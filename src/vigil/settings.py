@@ -49,6 +49,16 @@ class Settings(BaseSettings):
 
     retention_days: int | None = Field(default=None, description="Drop readings older than this")
 
+    alert_escalate_after_s: int = Field(
+        default=900, ge=60, description="A critical alert not acknowledged by then escalates"
+    )
+    alert_quiet_period_s: int = Field(
+        default=1800,
+        ge=0,
+        description="A finding this soon after its cause's alert was resolved reopens it",
+    )
+    webhook_max_attempts: int = Field(default=6, ge=1, description="Then the delivery is dead")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
