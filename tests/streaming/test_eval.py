@@ -174,3 +174,19 @@ def test_cli_eval_scores_files(tmp_path: Path) -> None:
     assert set(report) == {"events", "overall"}
     assert report["events"]["hypertensive_crisis"]["recall"] == 1.0
     assert {"recall", "precision", "false_alerts_per_patient_week"} <= set(report["overall"])
+
+
+def test_eval_on_the_simulator_finds_the_critical_events() -> None:
+    from vigil.device_sim import generate
+
+    out = generate("stress", patients=20, days=7, seed=5)
+    data = EvalData.from_records(out.patients, out.messages, out.truth)
+    report = evaluate(data)
+    kinds = {t["kind"] for t in out.truth if not t["non_event"]}
+    assert kinds <= set(report["events"])
+    for kind in ("hypertensive_crisis", "hypoglycemia_urgent", "spo2_low"):
+        row = report["events"][kind]
+        assert row["n"] >= 1
+        assert row["recall"] == 1.0, (kind, row)
+        assert row["median_delay_readings"] == 1.0, (kind, row)
+    assert report["overall"]["patients"] == 20
