@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -53,22 +54,29 @@ def pg_server(state_root: Path) -> Iterator[EmbeddedPostgres]:
     server.stop("immediate")
 
 
-@pytest.fixture
-def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    """A fresh, fully migrated database for one test."""
+@contextmanager
+def new_database(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh, fully migrated database (a copy of the template), dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
         for attempt in range(50):
             try:
                 conn.execute(f'CREATE DATABASE "{name}" TEMPLATE vigil_template')
                 break
-            except psycopg.errors.ObjectInUse:
+            except psycopg.errors.ObjectInUse:  # a backend still leaving the template
                 if attempt == 49:
                     raise
                 time.sleep(0.1)
     yield pg_server.url(name)
     with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh, fully migrated database for one test."""
+    with new_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture

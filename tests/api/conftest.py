@@ -7,7 +7,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,30 +20,10 @@ from psycopg_pool import ConnectionPool
 from vigil.api import Role, create_app
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password, new_token, token_digest
-from vigil.servers import EmbeddedPostgres
 from vigil.settings import Settings
 from vigil.storage import admin
 
 PASSWORD = "correct horse battery staple"
-
-
-@contextmanager
-def new_database(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    """A fresh, migrated database outside the function-scoped ``db_url`` (for module-scoped
-    fixtures); retries while the template is briefly in use."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
-        for attempt in range(50):
-            try:
-                c.execute(f'CREATE DATABASE "{name}" TEMPLATE vigil_template')
-                break
-            except psycopg.errors.ObjectInUse:
-                if attempt == 49:
-                    raise
-                time.sleep(0.1)
-    yield pg_server.url(name)
-    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

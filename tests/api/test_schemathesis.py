@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.alerts.conftest import finding
-from tests.api.conftest import LiveServer, World, build_world, make_app, new_database
+from tests.api.conftest import LiveServer, World, build_world, make_app
+from tests.conftest import new_database
 from vigil.alerts import AlertService
 from vigil.servers import EmbeddedPostgres
 
