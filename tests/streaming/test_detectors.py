@@ -115,3 +115,17 @@ def test_a_silent_cgm_is_reported_once_after_a_day() -> None:
     assert [f.cause for f in found] == ["device_silent"]
     assert "silent for 25.0 hours" in found[0].explanation.sentence
     assert clock.check(last + timedelta(hours=30)) == []
+
+
+def test_crisis_readings_stay_out_of_the_weekly_bp_average() -> None:
+    from vigil.streaming.trends import HomeBPAverage
+
+    plan = CarePlan.default_for({"hypertension"})
+    det = HomeBPAverage()
+    values = [128, 130, 192, 188, 129, 131, 127, 130]  # a crisis on day 2 among normal days
+    causes = feed(
+        det,
+        [obs(Metric.BP_SYSTOLIC, v, timedelta(hours=12 * i), plan) for i, v in enumerate(values)],
+    )
+    assert set(causes) == {""}
+    assert len(det.sys) == 6

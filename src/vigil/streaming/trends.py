@@ -73,7 +73,8 @@ class HomeBPAverage:
 
     With hysteresis, so that an average hovering at the target does not open and close alerts
     day after day: it starts once the average is ``margin`` mmHg above the target and goes on
-    until the average is ``margin`` below it."""
+    until the average is ``margin`` below it. Readings at crisis level (the plan's thresholds,
+    180/120) stay out of the average: the crisis has its own alert."""
 
     name: ClassVar[str] = "bp_average"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC})
@@ -135,6 +136,9 @@ class HomeBPAverage:
 
     def learn_one(self, obs: Observation) -> None:
         points = self.sys if obs.metric is Metric.BP_SYSTOLIC else self.dia
+        crisis = obs.plan.threshold(obs.metric).high
+        if crisis is not None and obs.value >= crisis:
+            return  # a crisis is its own alert; it must not also raise the weekly average
         if not points or obs.time.timestamp() > points[-1][0]:
             if obs.metric is Metric.BP_SYSTOLIC:
                 self.above = self._over(obs) is not None
