@@ -126,11 +126,13 @@ def test_report_counts_hits_false_alerts_and_delay() -> None:
         "precision": 1.0,
         "median_delay_s": 0.0,
         "median_delay_readings": 1.0,
+        "median_delay_seen_s": 20.0,
         "n": 1,
         "alerts": 1,
     }
     low = report["events"]["spo2_low"]
     assert (low["recall"], low["n"], low["median_delay_readings"]) == (1.0, 1, 1.0)
+    assert low["median_delay_seen_s"] == 86400.0  # uploaded a day late
     overall = report["overall"]
     # The misworn oximeter's 80 % is a spo2_low alert on a non-event: a false alert.
     assert overall["false_alerts_by_cause"]["spo2_low"] == 1

@@ -15,7 +15,8 @@ within ``[start - tolerance, end + tolerance]``.
 - precision per kind: alerts of the kind's causes matching an event of that kind / those alerts,
   leaving out alerts that matched only events of other kinds;
 - median delay: event start to the first matching finding, in data time (0 if the alert was
-  already open), and in readings of the event's metrics up to that finding;
+  already open), and in readings of the event's metrics up to that finding; ``seen``: to when
+  that finding could be seen, which adds the upload lateness of backlogs;
 - false alerts per patient-week: alerts matching no event (alerts on non-events count as false).
 """
 
@@ -81,6 +82,8 @@ class Alert:
     cause: str
     times: list[datetime] = field(default_factory=list)
     """Data times of the findings that opened and updated it."""
+    seen: list[datetime] = field(default_factory=list)
+    """When each of those findings could be seen: data time plus its age (late uploads)."""
 
     @property
     def last(self) -> datetime:
@@ -123,6 +126,7 @@ def collapse(findings: Iterable[Finding], data: EvalData, quiet: timedelta) -> l
             alert = open_[key] = Alert(key[0], f.cause)
             alerts.append(alert)
         alert.times.append(f.time)
+        alert.seen.append(f.time + timedelta(seconds=f.age_s))
     return alerts
 
 
@@ -132,6 +136,12 @@ def _matches(alert: Alert, event: TruthEvent, tolerance: timedelta) -> datetime 
         return None
     lo, hi = event.start - tolerance, event.end + tolerance
     return next((t for t in alert.times if lo <= t <= hi), None)
+
+
+def _seen(alert: Alert, event: TruthEvent, tolerance: timedelta) -> datetime:
+    """When the first of the alert's findings inside the event's window could be seen."""
+    lo, hi = event.start - tolerance, event.end + tolerance
+    return min(s for t, s in zip(alert.times, alert.seen, strict=True) if lo <= t <= hi)
 
 
 def score(
@@ -149,17 +159,21 @@ def score(
     per_kind: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         firsts = []
+        matching = []
         for alert in by_patient.get(event.patient, ()):
             first = _matches(alert, event, config.tolerance)
             if first is not None:
                 matched_kinds[id(alert)].add(event.kind)
                 firsts.append(first)
+                matching.append(alert)
         stats = per_kind[event.kind]
         stats["hit"].append(bool(firsts))
         if firsts:
             first = min(firsts)
             stats["delay_s"].append(max(0.0, (first - event.start).total_seconds()))
             stats["delay_readings"].append(_readings_until(reading_times, event, first))
+            seen = min(_seen(a, event, config.tolerance) for a in matching)
+            stats["delay_seen_s"].append(max(0.0, (seen - event.start).total_seconds()))
         if event.kind == "hf_decompensation":
             stats["early"].append(any(t <= event.end - HF_LEAD for t in firsts))
     report: dict[str, Any] = {"events": {}}
@@ -180,6 +194,7 @@ def score(
             "precision": _ratio(len(true_alerts), len(kind_alerts)),
             "median_delay_s": _median(stats.get("delay_s", [])),
             "median_delay_readings": _median(stats.get("delay_readings", [])),
+            "median_delay_seen_s": _median(stats.get("delay_seen_s", [])),
             "n": len(hits),
             "alerts": len(kind_alerts),
         }
