@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from vigil.streaming.cli import register
@@ -124,24 +123,40 @@ def test_report_counts_hits_false_alerts_and_delay() -> None:
     assert crisis == {
         "recall": 1.0,
         "precision": 1.0,
-        "median_delay_s": 0.0,
+        "median_delay_s": 20.0,  # published 20 s after it was measured
         "median_delay_readings": 1.0,
-        "median_delay_seen_s": 20.0,
+        "median_delay_data_s": 0.0,
         "n": 1,
         "alerts": 1,
     }
     low = report["events"]["spo2_low"]
     assert (low["recall"], low["n"], low["median_delay_readings"]) == (1.0, 1, 1.0)
-    assert low["median_delay_seen_s"] == 86400.0  # uploaded a day late
+    assert low["median_delay_s"] == 86400.0  # uploaded a day late
+    assert low["median_delay_data_s"] == 0.0
     overall = report["overall"]
     # The misworn oximeter's 80 % is a spo2_low alert on a non-event: a false alert.
     assert overall["false_alerts_by_cause"]["spo2_low"] == 1
     assert overall["recall"] == 1.0
     assert overall["patients"] == 2
-    weeks = 2 * 13.5 / 7
-    assert overall["false_alerts_per_patient_week"] == pytest.approx(
-        overall["false_alerts"] / weeks, abs=0.01
-    )
+    assert overall["false_alerts"] == 1
+    weeks = 2 * 13.5 / 7  # two patients, first to last reading
+    assert overall["false_alerts_per_patient_week"] == round(1 / weeks, 3)
+
+
+def test_a_finding_matches_from_an_hour_before_start_to_12_hours_after_end() -> None:
+    patients, messages, truth = fixture()
+    crisis = truth[0]
+    start = T0 + timedelta(hours=120)
+    for shift_h, expected in ((0.5, 1.0), (1.5, 0.0)):  # the crisis reading is shift_h early
+        crisis["start"] = iso(start + timedelta(hours=shift_h))
+        crisis["end"] = iso(start + timedelta(hours=shift_h + 1))
+        report = evaluate(EvalData.from_records(patients, messages, truth))
+        assert report["events"]["hypertensive_crisis"]["recall"] == expected, shift_h
+    for late_h, expected in ((11.5, 1.0), (12.5, 0.0)):  # the reading is late_h after the end
+        crisis["start"] = iso(start - timedelta(hours=late_h + 1))
+        crisis["end"] = iso(start - timedelta(hours=late_h))
+        report = evaluate(EvalData.from_records(patients, messages, truth))
+        assert report["events"]["hypertensive_crisis"]["recall"] == expected, late_h
 
 
 def test_every_truth_kind_of_the_simulator_has_causes() -> None:

@@ -18,7 +18,8 @@ def eval_command(
     seed: int = typer.Option(1, help="Simulator seed"),
     readings: Path | None = typer.Option(None, help="readings.jsonl to score instead"),
     truth: Path | None = typer.Option(None, help="truth.jsonl (with --readings)"),
-    tolerance_h: float = typer.Option(6.0, help="Hours either side of an event that still match"),
+    before_h: float = typer.Option(1.0, help="Hours before an event's start that still match"),
+    after_h: float = typer.Option(12.0, help="Hours after an event's end that still match"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Run readings through the detectors; recall, precision, delay, false alerts per kind.
@@ -42,7 +43,8 @@ def eval_command(
             raise typer.BadParameter("--patients takes a number with --scenario")
         out = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
         data = EvalData.from_records(out.patients, out.messages, out.truth)
-    report = evaluate(data, EvalConfig(tolerance=timedelta(hours=tolerance_h)))
+    config = EvalConfig(before=timedelta(hours=before_h), after=timedelta(hours=after_h))
+    report = evaluate(data, config)
     if as_json:
         typer.echo(json.dumps(report))
     else:

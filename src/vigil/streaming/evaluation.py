@@ -8,15 +8,17 @@ Findings become **alerts** as the alerts stage would show them: one alert per pa
 updated by later findings; it is considered resolved once its cause has been quiet for
 ``quiet`` (24 h: a care team resolves an alert once the patient is fine), and a later finding opens
 a new one. An alert **matches** a truth event of the same patient when a kind that the alert's
-cause is mapped to (:data:`KIND_CAUSES`) is the event's kind and one of the alert's findings falls
-within ``[start - tolerance, end + tolerance]``.
+cause is mapped to (:data:`KIND_CAUSES`) is the event's kind and the data time of one of the
+alert's findings (the one that opened it, or a later one that updated it) falls within
+``[start - before, end + after]`` (1 h before, 12 h after by default).
 
 - recall per kind: events with a matching alert / events (non-events excluded);
 - precision per kind: alerts of the kind's causes matching an event of that kind / those alerts,
   leaving out alerts that matched only events of other kinds;
-- median delay: event start to the first matching finding, in data time (0 if the alert was
-  already open), and in readings of the event's metrics up to that finding; ``seen``: to when
-  that finding could be seen, which adds the upload lateness of backlogs;
+- median delay: event start to when the first matching finding could be seen by a nurse, the
+  publish time of the reading that raised it (or the clock tick), so upload lateness counts;
+  0 if the alert was already open. Also in data time (``median_delay_data_s``) and in readings
+  of the event's metric up to the one that raised it;
 - false alerts per patient-week: alerts matching no event (alerts on non-events count as false).
 """
 
@@ -92,7 +94,10 @@ class Alert:
 
 @dataclass(slots=True)
 class EvalConfig:
-    tolerance: timedelta = timedelta(hours=6)
+    before: timedelta = timedelta(hours=1)
+    """An alert's finding this long before an event's start still matches it."""
+    after: timedelta = timedelta(hours=12)
+    """And this long after its end."""
     quiet: timedelta = timedelta(hours=24)
     tick: timedelta = timedelta(minutes=15)
 
@@ -130,17 +135,17 @@ def collapse(findings: Iterable[Finding], data: EvalData, quiet: timedelta) -> l
     return alerts
 
 
-def _matches(alert: Alert, event: TruthEvent, tolerance: timedelta) -> datetime | None:
+def _matches(alert: Alert, event: TruthEvent, config: EvalConfig) -> datetime | None:
     """The first of the alert's findings inside the event's window, or None."""
     if alert.patient != event.patient or alert.cause not in KIND_CAUSES.get(event.kind, ()):
         return None
-    lo, hi = event.start - tolerance, event.end + tolerance
+    lo, hi = event.start - config.before, event.end + config.after
     return next((t for t in alert.times if lo <= t <= hi), None)
 
 
-def _seen(alert: Alert, event: TruthEvent, tolerance: timedelta) -> datetime:
+def _seen(alert: Alert, event: TruthEvent, config: EvalConfig) -> datetime:
     """When the first of the alert's findings inside the event's window could be seen."""
-    lo, hi = event.start - tolerance, event.end + tolerance
+    lo, hi = event.start - config.before, event.end + config.after
     return min(s for t, s in zip(alert.times, alert.seen, strict=True) if lo <= t <= hi)
 
 
@@ -161,7 +166,7 @@ def score(
         firsts = []
         matching = []
         for alert in by_patient.get(event.patient, ()):
-            first = _matches(alert, event, config.tolerance)
+            first = _matches(alert, event, config)
             if first is not None:
                 matched_kinds[id(alert)].add(event.kind)
                 firsts.append(first)
@@ -170,12 +175,14 @@ def score(
         stats["hit"].append(bool(firsts))
         if firsts:
             first = min(firsts)
-            stats["delay_s"].append(max(0.0, (first - event.start).total_seconds()))
+            stats["delay_data_s"].append(max(0.0, (first - event.start).total_seconds()))
             stats["delay_readings"].append(_readings_until(reading_times, event, first))
-            seen = min(_seen(a, event, config.tolerance) for a in matching)
-            stats["delay_seen_s"].append(max(0.0, (seen - event.start).total_seconds()))
+            seen = min(_seen(a, event, config) for a in matching)
+            stats["delay_s"].append(max(0.0, (seen - event.start).total_seconds()))
         if event.kind == "hf_decompensation":
-            stats["early"].append(any(t <= event.end - HF_LEAD for t in firsts))
+            # Seen (not only measured) a day before the event's end.
+            early = [_seen(a, event, config) for a in matching]
+            stats["early"].append(any(t <= event.end - HF_LEAD for t in early))
     report: dict[str, Any] = {"events": {}}
     for kind in sorted(set(KIND_CAUSES) | set(per_kind)):
         stats = per_kind.get(kind, {})
@@ -194,7 +201,7 @@ def score(
             "precision": _ratio(len(true_alerts), len(kind_alerts)),
             "median_delay_s": _median(stats.get("delay_s", [])),
             "median_delay_readings": _median(stats.get("delay_readings", [])),
-            "median_delay_seen_s": _median(stats.get("delay_seen_s", [])),
+            "median_delay_data_s": _median(stats.get("delay_data_s", [])),
             "n": len(hits),
             "alerts": len(kind_alerts),
         }
