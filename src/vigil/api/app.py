@@ -15,6 +15,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import ConnectionPool
 
@@ -92,6 +93,18 @@ def create_app(
     def dashboard() -> FileResponse:
         """The care team's dashboard: alert inbox (live over SSE) and the patient list."""
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/patients/{patient_id}", include_in_schema=False)
+    def patient_page(patient_id: str) -> FileResponse:
+        """A patient's charts, alerts and care plan (the data comes from the API, scoped)."""
+        return FileResponse(STATIC / "patient.html", media_type="text/html")
+
+    @app.get("/feed", include_in_schema=False)
+    def feed_page() -> FileResponse:
+        """The patient's own feed, phone-sized."""
+        return FileResponse(STATIC / "feed.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     registry = registry_for(pool)
 

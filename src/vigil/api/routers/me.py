@@ -13,6 +13,7 @@ from vigil.api.deps import ConnDep, MePatientDep
 from vigil.api.models import ReadingPublic
 from vigil.api.routers.patients import time_range
 from vigil.core.metrics import SPECS, Metric
+from vigil.streaming import CarePlan
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -63,7 +64,7 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     )
     plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
     today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
-    week = _week(rows, now - timedelta(days=7), plan.get("targets") or {})
+    week = _week(rows, now - timedelta(days=7), _targets(conn, scope.patient_id, plan))
     days = {r["time"].date() for r in rows}
     streak = 0
     while (now - timedelta(days=streak)).date() in days:
@@ -75,6 +76,16 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
             name = SPECS[Metric(metric)].display.lower()
             reminders.append(f"No {name} since {latest:%A}: please measure today.")
     return FeedPublic(today=today, week=week, streak_days=streak, reminders=reminders)
+
+
+def _targets(conn: Any, patient_id: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    """The patient's targets: the care plan's, else the defaults from guidance for their
+    conditions (home BP under 135/85, glucose 70-180 mg/dL, SpO2 88-92 % in COPD)."""
+    row = conn.execute("SELECT conditions FROM patients WHERE id = %s", (patient_id,)).fetchone()
+    defaults = CarePlan.default_for(set(row[0] if row else ())).targets
+    merged = {m.value: {"low": t.low, "high": t.high} for m, t in defaults.items()}
+    merged.update(plan.get("targets") or {})
+    return merged
 
 
 def _week(

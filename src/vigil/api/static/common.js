@@ -1,0 +1,63 @@
+"use strict";
+// Shared by Vigil's pages: the bearer token, API calls, escaping, charts. Served by Vigil.
+const api = "/api/v1";
+const $ = (id) => document.getElementById(id);
+const text = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const vigil = {
+  token: sessionStorage.getItem("vigil_token"),
+  async call(path, options = {}) {
+    const headers = { "Content-Type": "application/json", Authorization: `Bearer ${vigil.token}` };
+    const r = await fetch(api + path, { ...options, headers });
+    if (r.status === 401) { vigil.forget(); location.href = "/"; throw new Error("signed out"); }
+    if (!r.ok) {
+      const e = await r.json().catch(() => ({ error: { message: r.statusText } }));
+      const err = new Error(e.error ? e.error.message : r.statusText); err.status = r.status; throw err;
+    }
+    return r.status === 204 ? null : r.json();
+  },
+  forget() { vigil.token = null; sessionStorage.removeItem("vigil_token"); },
+  async signIn(email, password) {
+    const r = await fetch(`${api}/auth/token`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
+    if (!r.ok) throw new Error((await r.json()).error.message);
+    vigil.token = (await r.json()).access_token; sessionStorage.setItem("vigil_token", vigil.token);
+  },
+  names: { heart_rate: "Heart rate", spo2: "Oxygen saturation", bp_systolic: "Systolic BP",
+    bp_diastolic: "Diastolic BP", glucose: "Glucose", body_weight: "Weight",
+    body_temperature: "Temperature", respiratory_rate: "Breathing rate" },
+  units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", kg: "kg", Cel: "°C" },
+};
+
+// A line chart (inline SVG): min-max band and average per bucket, target or threshold lines,
+// alert markers. Points keep their data in attributes, so tests and people can read them.
+function chartSvg(rollup, lines, markers, range) {
+  const W = 640, H = 180, L = 44, R = 8, T = 10, B = 22;
+  const b = rollup.buckets;
+  const values = b.flatMap((x) => [x.min, x.max]).concat(lines.map((l) => l.value));
+  if (!b.length) return `<p class="muted">No readings in this range.</p>`;
+  let lo = Math.min(...values), hi = Math.max(...values);
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  const pad = (hi - lo) * 0.08; lo -= pad; hi += pad;
+  const t0 = range.start.getTime(), t1 = range.end.getTime();
+  const x = (t) => L + ((new Date(t).getTime() - t0) / (t1 - t0)) * (W - L - R);
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  const band = b.map((p) => `${x(p.bucket)},${y(p.max)}`).join(" ") + " " +
+    b.slice().reverse().map((p) => `${x(p.bucket)},${y(p.min)}`).join(" ");
+  const avg = b.map((p) => `${x(p.bucket)},${y(p.avg)}`).join(" ");
+  const dots = b.map((p) => `<circle class="pt" cx="${x(p.bucket)}" cy="${y(p.avg)}" r="2.5"
+    data-time="${p.bucket}" data-min="${p.min}" data-max="${p.max}" data-avg="${p.avg}">
+    <title>${new Date(p.bucket).toLocaleString()}: ${p.min === p.max ? p.avg : `${p.min}-${p.max}`}</title></circle>`).join("");
+  const guide = lines.map((l) => `<line x1="${L}" x2="${W - R}" y1="${y(l.value)}" y2="${y(l.value)}"
+    class="${l.kind}"/><text x="${W - R - 2}" y="${y(l.value) - 3}" text-anchor="end" class="lbl">${text(l.label)}</text>`).join("");
+  const marks = markers.filter((m) => new Date(m.time).getTime() >= t0).map((m) => `<line
+    x1="${x(m.time)}" x2="${x(m.time)}" y1="${T}" y2="${H - B}" class="alert-mark ${m.severity}">
+    <title>${text(m.title)}</title></line>`).join("");
+  const ticks = [lo + pad, (lo + hi) / 2, hi - pad].map((v) => `<text x="${L - 4}" y="${y(v) + 4}"
+    text-anchor="end" class="lbl">${v.toFixed(v < 20 ? 1 : 0)}</text>`).join("");
+  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img">
+    <polygon points="${band}" class="band"/>${guide}${marks}
+    <polyline points="${avg}" class="avg"/>${dots}${ticks}
+    <text x="${L}" y="${H - 6}" class="lbl">${range.start.toLocaleDateString()}</text>
+    <text x="${W - R}" y="${H - 6}" text-anchor="end" class="lbl">${range.end.toLocaleDateString()}</text>
+  </svg>`;
+}
