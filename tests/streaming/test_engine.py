@@ -100,3 +100,20 @@ def test_late_blood_pressure_pair_is_scored_as_one_measurement() -> None:
     assert crisis[0].age_s == 18 * 3600
     # The late pair did not replace the newest values the next reading is paired with.
     assert engine.patients[patient].latest[Metric.BP_SYSTOLIC][1] == 128
+
+
+def test_weekly_bp_average_goes_quiet_once_the_last_day_is_back_at_target() -> None:
+    patient = uuid4()
+    engine = StreamEngine(plan_for=lambda _p: CarePlan.default_for({"hypertension"}))
+
+    def cuff(sys: float, dia: float, hours: float) -> list[StoredReading]:
+        return [
+            r(patient, Metric.BP_SYSTOLIC, sys, hours),
+            r(patient, Metric.BP_DIASTOLIC, dia, hours),
+        ]
+
+    high = [f.cause for i in range(14) for f in engine.process(cuff(148, 92, 12 * i))]
+    assert high.count("bp_above_target") >= 6  # a week of 148/92: the average is above target
+    # Back to 124/78: the 7-day average stays above 135/85 for days, the last day's does not.
+    after = [f.cause for i in range(14, 20) for f in engine.process(cuff(124, 78, 12 * i))]
+    assert after.count("bp_above_target") <= 1  # at most the first normal reading's day

@@ -74,13 +74,18 @@ class HomeBPAverage:
     With hysteresis, so that an average hovering at the target does not open and close alerts
     day after day: it starts once the average is ``margin`` mmHg above the target and goes on
     until the average is ``margin`` below it. Readings at crisis level (the plan's thresholds,
-    180/120) stay out of the average: the crisis has its own alert."""
+    180/120) stay out of the average: the crisis has its own alert.
+
+    A finding also needs the last day's readings (``recent_s``, this one included) to average
+    above the target: a 7-day mean lags for days after the pressure is back to normal, and
+    "above target" over readings that no longer are is noise to a care team."""
 
     name: ClassVar[str] = "bp_average"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC})
     learns: ClassVar[bool] = False
     window_days = 7.0
     min_readings = 6
+    recent_s = DAY_S
 
     def __init__(self, max_points: int = 32, margin: float = 2.0) -> None:
         self.margin = margin
@@ -95,6 +100,8 @@ class HomeBPAverage:
         sys_mean, n = self._mean(self.sys, now, obs.value)
         paired = obs.latest.get(Metric.BP_DIASTOLIC)
         dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
+        if self.dia and self.dia[-1][0] >= now:
+            dia_extra = None  # this instant's diastolic was learned already: count it once
         dia_mean, _ = self._mean(self.dia, now, dia_extra)
         sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or 135.0
         dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or 85.0
@@ -105,11 +112,25 @@ class HomeBPAverage:
             return None
         return sys_mean, dia_mean, n, sys_target, dia_target
 
-    def _mean(self, points: Window, now: float, extra: float | None) -> tuple[float, int]:
-        values = [v for t, v in points if now - t < self.window_days * DAY_S]
+    def _mean(
+        self, points: Window, now: float, extra: float | None, days: float | None = None
+    ) -> tuple[float, int]:
+        span = (self.window_days if days is None else days) * DAY_S
+        values = [v for t, v in points if now - t < span]
         if extra is not None:
             values.append(extra)
         return (sum(values) / len(values) if values else 0.0), len(values)
+
+    def _recent_over(self, obs: Observation, sys_target: float, dia_target: float) -> bool:
+        """Whether the last day's readings, this one included, average above the target."""
+        now, days = obs.time.timestamp(), self.recent_s / DAY_S
+        sys_recent, _ = self._mean(self.sys, now, obs.value, days)
+        paired = obs.latest.get(Metric.BP_DIASTOLIC)
+        dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
+        if self.dia and self.dia[-1][0] >= now:
+            dia_extra = None
+        dia_recent, m = self._mean(self.dia, now, dia_extra, days)
+        return sys_recent > sys_target or (m > 0 and dia_recent > dia_target)
 
     def score_one(self, obs: Observation) -> Finding | None:
         if obs.metric is not Metric.BP_SYSTOLIC:
@@ -118,6 +139,8 @@ class HomeBPAverage:
         if over is None:
             return None
         sys_mean, dia_mean, n, sys_target, dia_target = over
+        if not self._recent_over(obs, sys_target, dia_target):
+            return None
         return finding(
             obs,
             detector=self.name,
