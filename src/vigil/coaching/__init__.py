@@ -1,0 +1,17 @@
+"""Coaching: the patient's feed, generated from their own data in plain words."""
+
+from vigil.coaching.coach import coach, streak_days
+from vigil.coaching.models import FeedItem, Point, Targets
+from vigil.coaching.repo import list_feed_items, store_feed_items
+from vigil.coaching.service import refresh_feed
+
+__all__ = [
+    "FeedItem",
+    "Point",
+    "Targets",
+    "coach",
+    "list_feed_items",
+    "refresh_feed",
+    "store_feed_items",
+    "streak_days",
+]

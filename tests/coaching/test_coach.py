@@ -1,0 +1,112 @@
+"""The coaching rules on hand-made readings: no database, no servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vigil.coaching import FeedItem, Point, Targets, coach, streak_days
+
+NOW = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+
+
+def by_kind(items: list[FeedItem], kind: str) -> FeedItem:
+    [item] = [i for i in items if i.kind == kind]
+    return item
+
+
+def bp(days: int, systolic: float, diastolic: float) -> list[Point]:
+    out = []
+    for d in range(days):
+        t = NOW - timedelta(days=d, hours=2)
+        out += [Point(t, "bp_systolic", systolic), Point(t, "bp_diastolic", diastolic)]
+    return out
+
+
+def test_home_bp_within_target_is_praised() -> None:
+    item = by_kind(coach(bp(5, 128, 80), now=NOW), "bp_week")
+    assert item.tone == "good"
+    assert "averaged 128/80" in item.body
+    assert "under 135/85" in item.body
+    assert item.key == "bp_week:2026-W48"
+
+
+def test_home_bp_above_target_is_a_gentle_note_against_the_care_plans_target() -> None:
+    targets = Targets.from_care_plan({"bp_systolic": {"high": 130}, "bp_diastolic": {}})
+    item = by_kind(coach(bp(5, 132, 80), now=NOW, targets=targets), "bp_week")
+    assert item.tone == "note"
+    assert "Your target is under 130/85" in item.body
+    assert "crisis" not in item.body.lower()
+    assert "hypertens" not in item.body.lower()
+
+
+def test_too_few_bp_readings_make_no_summary() -> None:
+    assert not [i for i in coach(bp(2, 150, 95), now=NOW) if i.kind == "bp_week"]
+
+
+def cgm(values: list[float]) -> list[Point]:
+    return [Point(NOW - timedelta(minutes=15 * k), "glucose", v) for k, v in enumerate(values)]
+
+
+def test_time_in_range_against_the_70_percent_goal() -> None:
+    good = by_kind(coach(cgm([120.0] * 80 + [200.0] * 20), now=NOW), "tir_week")
+    assert good.tone == "good"
+    assert "80% of the time" in good.body
+    assert good.data == {"in_range": 0.8, "below": 0.0, "goal": 70}
+
+    low = by_kind(coach(cgm([120.0] * 90 + [60.0] * 10), now=NOW), "tir_week")
+    assert low.tone == "note"
+    assert "under 70 mg/dL 10% of the time" in low.body
+    assert "hypoglyc" not in low.body.lower()
+
+
+def test_finger_pricks_are_not_time_in_range() -> None:
+    assert not [i for i in coach(cgm([120.0] * 10), now=NOW) if i.kind == "tir_week"]
+
+
+def weights(last_week: float, this_week: float) -> list[Point]:
+    return [
+        Point(NOW - timedelta(days=d, hours=12), "body_weight", this_week if d < 7 else last_week)
+        for d in range(14)
+    ]
+
+
+@pytest.mark.parametrize(("this_week", "tone"), [(81.3, "good"), (82.5, "note")])
+def test_weight_trend_in_heart_failure(this_week: float, tone: str) -> None:
+    items = coach(weights(81.0, this_week), now=NOW, conditions=frozenset({"heart_failure"}))
+    assert by_kind(items, "weight_week").tone == tone
+    assert not [i for i in coach(weights(81.0, this_week), now=NOW) if i.kind == "weight_week"]
+
+
+def test_streak_counts_days_up_to_today_or_yesterday() -> None:
+    pts = [Point(NOW - timedelta(days=d, hours=1), "spo2", 94) for d in range(4)]
+    assert streak_days(pts, NOW) == 4
+    assert by_kind(coach(pts, now=NOW), "streak").body.startswith("You have measured 4 days")
+    # Nothing yet today: yesterday's streak still stands.
+    assert streak_days(pts[1:], NOW) == 3
+    assert streak_days(pts[2:], NOW) == 0
+
+
+def test_a_missed_measurement_gets_one_gentle_reminder_per_day() -> None:
+    pts = [Point(NOW - timedelta(days=3), "body_weight", 80.0)]
+    pts += [Point(NOW - timedelta(hours=h), "spo2", 94) for h in (1, 20)]
+    [item] = [i for i in coach(pts, now=NOW) if i.kind == "reminder"]
+    assert item.key == "reminder:weight:2026-11-28"
+    assert item.body == (
+        "We have not had your weight since Wednesday 25 November. "
+        "When you have a moment today, please weigh yourself."
+    )
+    # Blood pressure is two metrics but one measurement: one reminder.
+    old = bp(1, 120, 80)
+    assert [i.key for i in coach(old, now=NOW + timedelta(days=2)) if i.kind == "reminder"] == [
+        "reminder:blood pressure:2026-11-30"
+    ]
+
+
+def test_readings_after_now_and_long_abandoned_metrics_are_ignored() -> None:
+    pts = [
+        Point(NOW + timedelta(hours=1), "spo2", 80),
+        Point(NOW - timedelta(days=20), "glucose", 90),
+    ]
+    assert coach(pts, now=NOW) == []
