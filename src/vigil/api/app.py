@@ -26,6 +26,7 @@ from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
 from vigil.api.tokens import TokenCache
+from vigil.api.web import router as web_router
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -87,6 +88,7 @@ def create_app(
     for module in (auth, patients, fhir, teams, devices, alerts, me, admin):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)
 
     @app.get("/", include_in_schema=False)

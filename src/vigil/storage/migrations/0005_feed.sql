@@ -14,3 +14,4 @@ CREATE TABLE feed_items (
     PRIMARY KEY (patient_id, key)
 );
 CREATE INDEX feed_items_patient_time ON feed_items (patient_id, time DESC);
+GRANT SELECT, INSERT, UPDATE ON feed_items TO vigil_api;

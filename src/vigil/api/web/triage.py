@@ -1,0 +1,143 @@
+"""Triage: the care team's patients grouped by what needs attention first.
+
+Groups, in order: open critical alerts; out of target over the last 14 days (time below
+70 mg/dL over 4 %, time in range under 70 %, home BP average at or over target, weight up
+1 kg or more on the week before); not measuring as planned (nothing in 3 days); stable.
+Each patient is in the first group that fits, with the reasons in words.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from vigil.api.deps import ConnDep, StaffUser, audit_allowed
+from vigil.api.web.triage_repo import triage_rows
+from vigil.coaching import Targets
+
+router = APIRouter(prefix="/triage", tags=["dashboard"])
+
+Group = Literal["critical", "out_of_target", "not_measuring", "stable"]
+GROUPS: tuple[Group, ...] = ("critical", "out_of_target", "not_measuring", "stable")
+WINDOW = timedelta(days=14)
+SILENT_AFTER = timedelta(days=3)
+MIN_CGM = 24
+MIN_BP = 3
+
+
+class TriagePatient(BaseModel):
+    id: UUID
+    display_name: str
+    conditions: list[str]
+    group: Group
+    reasons: list[str]
+    open_alerts: int
+    critical_alerts: int
+    last_reading: datetime | None
+
+
+class TriageGroup(BaseModel):
+    group: Group
+    count: int
+    patients: list[TriagePatient]
+
+
+class TriagePublic(BaseModel):
+    window_days: int
+    groups: list[TriageGroup]
+
+
+def out_of_target(row: dict[str, Any]) -> list[str]:
+    """Why a patient is out of target over the window, in a nurse's words (empty if not)."""
+    t = Targets.from_care_plan(row.get("targets"))
+    reasons = []
+    n = row.get("glucose_n") or 0
+    if n >= MIN_CGM:
+        below, inside = row["glucose_below"] / n, row["glucose_in"] / n
+        if below > t.time_below_limit:
+            reasons.append(f"time below {t.glucose_low:.0f} mg/dL {below:.0%}")
+        if inside < t.time_in_range_goal:
+            reasons.append(f"time in range {inside:.0%}")
+    sys_avg, dia_avg = row.get("systolic_avg"), row.get("diastolic_avg")
+    bp_measured = (row.get("bp_n") or 0) >= MIN_BP
+    if (
+        bp_measured
+        and sys_avg is not None
+        and dia_avg is not None
+        and (sys_avg >= t.bp_systolic_high or dia_avg >= t.bp_diastolic_high)
+    ):
+        reasons.append(
+            f"home BP average {sys_avg:.0f}/{dia_avg:.0f} "
+            f"(target <{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f})"
+        )
+    change = row.get("weight_change")
+    if change is not None and change >= t.weight_rise_kg:
+        reasons.append(f"weight up {change:.1f} kg on the week before")
+    return reasons
+
+
+def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str]]:
+    """The first group that fits the patient, and why."""
+    if row["critical_alerts"]:
+        return "critical", [f"{row['critical_alerts']} open critical alert(s)"]
+    reasons = out_of_target(row)
+    if reasons:
+        return "out_of_target", reasons
+    last = row.get("last_reading")
+    if last is None:
+        return "not_measuring", ["no readings in 14 days"]
+    if now - last > SILENT_AFTER:
+        return "not_measuring", [f"nothing since {last:%d %b}"]
+    return "stable", []
+
+
+def _urgency(p: TriagePatient) -> tuple[float, ...]:
+    last = p.last_reading.timestamp() if p.last_reading else 0.0
+    if p.group == "not_measuring":
+        return (last,)  # longest silent first
+    return (-p.critical_alerts, -len(p.reasons), -p.open_alerts, last)
+
+
+@router.get("", response_model=TriagePublic)
+def triage(
+    conn: ConnDep,
+    user: StaffUser,
+    request: Request,
+    group: Group | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TriagePublic:
+    """Your patients grouped by what needs attention, most urgent first; each group's full
+    count, with one page (``limit``/``offset``) of its patients (or only ``group``)."""
+    now = datetime.now(UTC)
+    defaults = Targets()
+    rows = triage_rows(
+        conn,
+        principal=user,
+        now=now,
+        since=now - WINDOW,
+        week=now - timedelta(days=7),
+        glucose_low=defaults.glucose_low,
+        glucose_high=defaults.glucose_high,
+    )
+    buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
+    for row in rows:
+        g, reasons = classify(row, now)
+        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons))
+    audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
+    return TriagePublic(
+        window_days=WINDOW.days,
+        groups=[
+            TriageGroup(
+                group=g,
+                count=len(buckets[g]),
+                patients=sorted(buckets[g], key=_urgency)[offset : offset + limit],
+            )
+            for g in GROUPS
+            if group is None or g == group
+        ],
+    )

@@ -1,0 +1,81 @@
+"""SQL of the triage view: one pass over each visible patient's last 14 days."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
+
+Conn = psycopg.Connection[Any]
+
+CRITICAL = 40
+"""``Severity.CRITICAL`` of the streaming stage."""
+
+TRIAGE_SQL = sql.SQL(
+    """
+WITH vis AS ({visible}),
+r AS (
+  SELECT patient_id,
+    count(*) FILTER (WHERE metric = 'glucose') AS glucose_n,
+    count(*) FILTER (WHERE metric = 'glucose' AND value < %(glow)s) AS glucose_below,
+    count(*) FILTER (WHERE metric = 'glucose' AND value BETWEEN %(glow)s AND %(ghigh)s)
+      AS glucose_in,
+    count(*) FILTER (WHERE metric = 'bp_systolic') AS bp_n,
+    avg(value) FILTER (WHERE metric = 'bp_systolic') AS systolic_avg,
+    avg(value) FILTER (WHERE metric = 'bp_diastolic') AS diastolic_avg,
+    avg(value) FILTER (WHERE metric = 'body_weight' AND time >= %(week)s)
+      - avg(value) FILTER (WHERE metric = 'body_weight' AND time < %(week)s) AS weight_change,
+    max(time) AS last_reading
+  FROM readings
+  WHERE patient_id IN (SELECT id FROM vis) AND time >= %(since)s AND time <= %(now)s
+  GROUP BY patient_id),
+a AS (
+  SELECT patient_id,
+    count(*) FILTER (WHERE severity >= %(critical)s) AS critical_alerts,
+    count(*) AS open_alerts
+  FROM alerts
+  WHERE patient_id IN (SELECT id FROM vis) AND state IN ('open', 'acknowledged')
+  GROUP BY patient_id)
+SELECT p.id, p.display_name, p.conditions, cp.targets,
+  coalesce(a.critical_alerts, 0) AS critical_alerts, coalesce(a.open_alerts, 0) AS open_alerts,
+  r.glucose_n, r.glucose_below, r.glucose_in, r.bp_n, r.systolic_avg, r.diastolic_avg,
+  r.weight_change, r.last_reading
+FROM patients p
+LEFT JOIN r ON r.patient_id = p.id
+LEFT JOIN a ON a.patient_id = p.id
+LEFT JOIN care_plans cp ON cp.patient_id = p.id
+WHERE p.id IN (SELECT id FROM vis)
+"""
+)
+
+
+def triage_rows(
+    conn: Conn,
+    *,
+    principal: Principal,
+    now: datetime,
+    since: datetime,
+    week: datetime,
+    glucose_low: float,
+    glucose_high: float,
+) -> list[dict[str, Any]]:
+    """Per visible patient: open (critical) alerts and the aggregates the groups need. The
+    readings scan is bounded by patient and time, which the readings index serves."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            TRIAGE_SQL.format(visible=VISIBLE_PATIENTS_SQL),
+            {
+                **scope_params(principal),
+                "now": now,
+                "since": since,
+                "week": week,
+                "glow": glucose_low,
+                "ghigh": glucose_high,
+                "critical": CRITICAL,
+            },
+        ).fetchall()

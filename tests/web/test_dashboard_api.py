@@ -1,0 +1,163 @@
+"""The dashboard's own endpoints against the real API and database: triage of the care
+team's patients, and the patient's stored feed."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.alerts.conftest import finding
+from tests.api.conftest import LiveServer, World, build_world, make_app
+from vigil.alerts import AlertService
+from vigil.api import repo as api_repo
+from vigil.storage import admin
+from vigil.streaming import Severity
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[tuple[World, httpx.Client]]:
+    world = build_world(db_url)
+    with LiveServer(make_app(db_url)) as base, httpx.Client(base_url=base, timeout=30) as c:
+        yield world, c
+
+
+def enrol(
+    conn: psycopg.Connection[Any], world: World, name: str, conditions: list[str]
+) -> uuid.UUID:
+    t = world.a
+    pid = admin.create_patient(conn, tenant_id=t.id, display_name=name, conditions=conditions)
+    api_repo.add_team_patient(conn, team_id=t.team, patient_id=pid, tenant_id=t.id)
+    return pid
+
+
+def readings(
+    conn: psycopg.Connection[Any], rows: Sequence[tuple[datetime, uuid.UUID, str, float]]
+) -> None:
+    with conn.cursor().copy(
+        "COPY readings (time, patient_id, metric, value, unit, device_id, received_at) FROM STDIN"
+    ) as copy:
+        for t, pid, metric, value in rows:
+            copy.write_row((t, pid, metric, value, "u", f"d-{pid.hex[:8]}", t))
+
+
+def test_triage_groups_the_care_team_by_what_needs_attention(
+    served: tuple[World, httpx.Client],
+) -> None:
+    world, client = served
+    with world.conn() as conn:
+        crit = world.a.patient
+        bp_high = enrol(conn, world, "BP high", ["hypertension"])
+        lows = enrol(conn, world, "Lows", ["diabetes"])
+        hf = enrol(conn, world, "HF gaining", ["heart_failure"])
+        silent = enrol(conn, world, "Silent", ["copd"])
+        fine = enrol(conn, world, "Fine", ["hypertension"])
+        rows: list[tuple[datetime, uuid.UUID, str, float]] = []
+        for d in range(5):
+            t = NOW - timedelta(days=d, hours=1)
+            rows += [(t, bp_high, "bp_systolic", 152), (t, bp_high, "bp_diastolic", 88)]
+            rows += [(t, fine, "bp_systolic", 124), (t, fine, "bp_diastolic", 78)]
+        rows += [
+            (NOW - timedelta(minutes=15 * k), lows, "glucose", 60 if k % 10 == 0 else 130)
+            for k in range(100)
+        ]
+        rows += [
+            (NOW - timedelta(days=d, hours=2), hf, "body_weight", 80 + (1.5 if d < 7 else 0))
+            for d in range(14)
+        ]
+        rows += [(NOW - timedelta(days=5), silent, "spo2", 93)]
+        readings(conn, rows)
+        AlertService().apply(conn, [finding(crit, severity=Severity.CRITICAL)])
+        AlertService().apply(conn, [finding(world.a.other_patient, severity=Severity.CRITICAL)])
+
+    r = client.get("/api/v1/triage", headers=world.headers("clinician"))
+    assert r.status_code == 200, r.text
+    groups = {g["group"]: g for g in r.json()["groups"]}
+    names = {k: [p["display_name"] for p in g["patients"]] for k, g in groups.items()}
+    assert names == {
+        "critical": ["Clinic A patient"],
+        "out_of_target": names["out_of_target"],  # ordered below by number of reasons
+        "not_measuring": ["Silent"],
+        "stable": ["Fine"],
+    }
+    assert sorted(names["out_of_target"]) == ["BP high", "HF gaining", "Lows"]
+    reasons = {p["display_name"]: p["reasons"] for p in groups["out_of_target"]["patients"]}
+    assert reasons["BP high"] == ["home BP average 152/88 (target <135/85)"]
+    assert reasons["Lows"] == ["time below 70 mg/dL 10%"]
+    assert reasons["HF gaining"] == ["weight up 1.5 kg on the week before"]
+    # The patient outside the care team is not listed; patients may not triage.
+    assert "Clinic A other" not in str(names)
+    assert client.get("/api/v1/triage", headers=world.headers("patient")).status_code == 403
+    one = client.get(
+        "/api/v1/triage",
+        params={"group": "out_of_target", "limit": 1, "offset": 1},
+        headers=world.headers("clinician"),
+    ).json()["groups"]
+    assert [(g["group"], g["count"], len(g["patients"])) for g in one] == [("out_of_target", 3, 1)]
+
+
+def test_patient_feed_items_are_generated_stored_and_only_for_patients(
+    served: tuple[World, httpx.Client],
+) -> None:
+    world, client = served
+    with world.conn() as conn:
+        rows = []
+        for d in range(4):
+            t = NOW - timedelta(days=d, minutes=5)
+            rows += [
+                (t, world.a.patient, "bp_systolic", 127.0),
+                (t, world.a.patient, "bp_diastolic", 79.0),
+            ]
+        rows.append((NOW - timedelta(days=3), world.a.patient, "spo2", 94.0))
+        readings(conn, rows)
+    r = client.get("/api/v1/me/feed/items", headers=world.headers("patient"))
+    assert r.status_code == 200, r.text
+    items = {i["kind"]: i for i in r.json()}
+    assert set(items) == {"bp_week", "streak", "reminder"}
+    assert "averaged 127/79" in items["bp_week"]["body"]
+    assert items["reminder"]["body"].startswith("We have not had your oxygen level since")
+    with world.conn() as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM feed_items WHERE patient_id = %s", (world.a.patient,)
+        ).fetchone()
+    assert stored == (3,)
+    assert (
+        client.get("/api/v1/me/feed/items", headers=world.headers("clinician")).status_code == 403
+    )
+
+
+def test_triage_of_a_thousand_patients_answers_in_one_query(
+    served: tuple[World, httpx.Client],
+) -> None:
+    world, client = served
+    with world.conn() as conn:
+        rows = []
+        for i in range(1000):
+            pid = enrol(conn, world, f"P{i:04d}", ["hypertension"])
+            for d in range(14):  # a morning and evening BP every day for two weeks
+                for h in (8, 20):
+                    t = NOW - timedelta(days=d, hours=h)
+                    sys_ = 150 if i % 10 == 0 else 125
+                    rows += [(t, pid, "bp_systolic", sys_), (t, pid, "bp_diastolic", 80)]
+        readings(conn, rows)
+        conn.execute("ANALYZE readings")
+    headers = world.headers("clinician")
+    client.get("/api/v1/triage", headers=headers)  # warm
+    started = time.perf_counter()
+    body = client.get("/api/v1/triage", params={"limit": 20}, headers=headers).json()
+    elapsed = time.perf_counter() - started
+    counts = {g["group"]: g["count"] for g in body["groups"]}
+    assert counts["out_of_target"] == 100
+    assert sum(counts.values()) == 1001
+    assert all(len(g["patients"]) <= 20 for g in body["groups"])
+    assert elapsed < 10, (
+        elapsed
+    )  # generous on a shared machine; measured 0.15 s (1,001 patients, 56k readings)
