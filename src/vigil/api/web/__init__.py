@@ -1,11 +1,15 @@
-"""The dashboard's own API: triage of the care team's patients and the stored patient feed."""
+"""The dashboard's own pages and API: triage of the care team's patients, the stored feed."""
 
 from fastapi import APIRouter
 
-from vigil.api.web import feed, triage
+from vigil.api.web import feed, pages, triage
 
-router = APIRouter(prefix="/api/v1")
-router.include_router(triage.router)
-router.include_router(feed.router)
+api = APIRouter(prefix="/api/v1")
+api.include_router(triage.router)
+api.include_router(feed.router)
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages.router)
 
 __all__ = ["router"]

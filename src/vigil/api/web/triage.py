@@ -35,6 +35,8 @@ class TriagePatient(BaseModel):
     conditions: list[str]
     group: Group
     reasons: list[str]
+    excess: float
+    """How far out of target, summed over the reasons, relative to each target."""
     open_alerts: int
     critical_alerts: int
     last_reading: datetime | None
@@ -51,17 +53,19 @@ class TriagePublic(BaseModel):
     groups: list[TriageGroup]
 
 
-def out_of_target(row: dict[str, Any]) -> list[str]:
-    """Why a patient is out of target over the window, in a nurse's words (empty if not)."""
+def out_of_target(row: dict[str, Any]) -> list[tuple[str, float]]:
+    """Why a patient is out of target over the window, in a nurse's words (empty if not),
+    each with how far out it is, relative to its target (0.1: 10 % beyond it)."""
     t = Targets.from_care_plan(row.get("targets"))
-    reasons = []
+    reasons: list[tuple[str, float]] = []
     n = row.get("glucose_n") or 0
     if n >= MIN_CGM:
         below, inside = row["glucose_below"] / n, row["glucose_in"] / n
         if below > t.time_below_limit:
-            reasons.append(f"time below {t.glucose_low:.0f} mg/dL {below:.0%}")
+            excess = below / t.time_below_limit - 1
+            reasons.append((f"time below {t.glucose_low:.0f} mg/dL {below:.0%}", excess))
         if inside < t.time_in_range_goal:
-            reasons.append(f"time in range {inside:.0%}")
+            reasons.append((f"time in range {inside:.0%}", 1 - inside / t.time_in_range_goal))
     sys_avg, dia_avg = row.get("systolic_avg"), row.get("diastolic_avg")
     bp_measured = (row.get("bp_n") or 0) >= MIN_BP
     if (
@@ -70,36 +74,42 @@ def out_of_target(row: dict[str, Any]) -> list[str]:
         and dia_avg is not None
         and (sys_avg >= t.bp_systolic_high or dia_avg >= t.bp_diastolic_high)
     ):
+        excess = max(sys_avg / t.bp_systolic_high, dia_avg / t.bp_diastolic_high) - 1
         reasons.append(
-            f"home BP average {sys_avg:.0f}/{dia_avg:.0f} "
-            f"(target <{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f})"
+            (
+                f"home BP average {sys_avg:.0f}/{dia_avg:.0f} "
+                f"(target <{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f})",
+                excess,
+            )
         )
     change = row.get("weight_change")
     if change is not None and change >= t.weight_rise_kg:
-        reasons.append(f"weight up {change:.1f} kg on the week before")
+        excess = change / t.weight_rise_kg - 1
+        reasons.append((f"weight up {change:.1f} kg on the week before", excess))
     return reasons
 
 
-def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str]]:
-    """The first group that fits the patient, and why."""
+def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str], float]:
+    """The first group that fits the patient, why, and how far out of target they are."""
+    found = out_of_target(row)
+    excess = round(sum(e for _, e in found), 3)
     if row["critical_alerts"]:
-        return "critical", [f"{row['critical_alerts']} open critical alert(s)"]
-    reasons = out_of_target(row)
-    if reasons:
-        return "out_of_target", reasons
+        return "critical", [f"{row['critical_alerts']} open critical alert(s)"], excess
+    if found:
+        return "out_of_target", [r for r, _ in found], excess
     last = row.get("last_reading")
     if last is None:
-        return "not_measuring", ["no readings in 14 days"]
+        return "not_measuring", ["no readings in 14 days"], 0.0
     if now - last > SILENT_AFTER:
-        return "not_measuring", [f"nothing since {last:%d %b}"]
-    return "stable", []
+        return "not_measuring", [f"nothing since {last:%d %b}"], 0.0
+    return "stable", [], 0.0
 
 
 def _urgency(p: TriagePatient) -> tuple[float, ...]:
     last = p.last_reading.timestamp() if p.last_reading else 0.0
     if p.group == "not_measuring":
         return (last,)  # longest silent first
-    return (-p.critical_alerts, -len(p.reasons), -p.open_alerts, last)
+    return (-p.critical_alerts, -p.excess, -p.open_alerts, last)
 
 
 @router.get("", response_model=TriagePublic)
@@ -126,8 +136,8 @@ def triage(
     )
     buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
     for row in rows:
-        g, reasons = classify(row, now)
-        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons))
+        g, reasons, excess = classify(row, now)
+        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons, excess=excess))
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
     return TriagePublic(
         window_days=WINDOW.days,

@@ -1,0 +1,56 @@
+"use strict";
+// The triage page: one page of one group at a time from /api/v1/triage (the server groups
+// and sorts every patient; the page only shows PAGE rows), so 1,000 patients stay quick.
+const PAGE = 50;
+const state = { group: "critical", offset: 0, counts: {} };
+
+function ago(iso) {
+  if (!iso) return "never";
+  const h = (Date.now() - new Date(iso).getTime()) / 3.6e6;
+  return h < 1 ? "within the hour" : h < 48 ? `${Math.round(h)} h ago` : `${Math.round(h / 24)} days ago`;
+}
+
+async function load() {
+  const q = new URLSearchParams({ group: state.group, limit: PAGE, offset: state.offset });
+  const all = await vigil.call("/triage?limit=1");  // every group's count
+  all.groups.forEach((g) => { state.counts[g.group] = g.count; });
+  document.querySelectorAll("[data-count]").forEach((el) => {
+    el.textContent = state.counts[el.dataset.count] ?? 0;
+  });
+  document.querySelectorAll(".tab").forEach((el) => {
+    el.setAttribute("aria-selected", String(el.dataset.group === state.group));
+  });
+  const [group] = (await vigil.call(`/triage?${q}`)).groups;
+  $("rows").innerHTML = group.patients.map((p) => `<tr class="${p.group}" data-patient="${p.id}">
+    <td><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
+    <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
+    <td>${p.reasons.map((r) => `<span class="reason">${text(r)}</span>`).join("") || "—"}</td>
+    <td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
+    || `<tr><td colspan="5" class="muted">No one in this group.</td></tr>`;
+  const last = Math.min(state.offset + PAGE, group.count);
+  $("page").textContent = group.count ? `${state.offset + 1}-${last} of ${group.count}` : "";
+  $("prev").disabled = state.offset === 0;
+  $("next").disabled = last >= group.count;
+}
+
+function show(error) {
+  $("refused").hidden = false;
+  $("refused").textContent = error.status === 403 ? "Triage is for the care team." : error.message;
+}
+
+document.querySelectorAll(".tab").forEach((el) => el.addEventListener("click", () => {
+  state.group = el.dataset.group; state.offset = 0; load().catch(show);
+}));
+$("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); load().catch(show); });
+$("next").addEventListener("click", () => { state.offset += PAGE; load().catch(show); });
+
+async function start() {
+  const me = await vigil.call("/me");
+  $("who").textContent = me.display_name;
+  // Open on the most urgent group that has anyone in it.
+  const all = await vigil.call("/triage?limit=1");
+  const first = all.groups.find((g) => g.count);
+  if (first) state.group = first.group;
+  await load();
+}
+if (!vigil.token) { location.href = "/"; } else { start().catch(show); }

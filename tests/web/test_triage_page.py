@@ -1,0 +1,85 @@
+"""The triage page in a real browser (Debian's chromium, driven by Playwright): a clinician
+sees the patient who needs her first, the reasons in words, and pages through a group.
+Writes artifacts/triage.png."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from tests.alerts.conftest import finding
+from tests.api.conftest import PASSWORD, LiveServer, build_world, make_app
+from tests.web.test_dashboard_api import enrol, readings
+from vigil.alerts import AlertService
+from vigil.streaming import Severity
+
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
+    db_url: str, browser: Browser
+) -> None:
+    world = build_world(db_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with world.conn() as conn:
+        rows = []
+        for i in range(60):  # more than a page of patients with a high home BP
+            pid = enrol(conn, world, f"Patient {i:02d}", ["hypertension"])
+            for d in range(4):
+                t = now - timedelta(days=d, hours=1)
+                rows += [(t, pid, "bp_systolic", 140.0 + i), (t, pid, "bp_diastolic", 80.0)]
+        readings(conn, rows)
+        AlertService().apply(conn, [finding(world.a.patient, severity=Severity.CRITICAL)])
+    ARTIFACTS.mkdir(exist_ok=True)
+    with LiveServer(make_app(db_url)) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/")
+        page.fill("#email", f"clinician.{world.a.id.hex[:6]}@clinic.example")
+        page.fill("#password", PASSWORD)
+        page.click("#login button")
+        expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+        page.goto(f"{base}/triage")
+
+        rows_ = page.locator("#rows tr")
+        expect(rows_).to_have_count(1)  # opens on the critical group
+        expect(rows_.first).to_contain_text("Clinic A patient")
+        expect(page.locator("[data-count=out_of_target]")).to_have_text("60")
+
+        page.click("button[data-group=out_of_target]")
+        expect(page.locator("#page")).to_have_text("1-50 of 60")
+        # Furthest from target first, with the reason in words.
+        expect(rows_.first.locator(".reason")).to_have_text(
+            "home BP average 199/80 (target <135/85)"
+        )
+        expect(rows_.nth(1)).to_contain_text("Patient 58")
+        page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)
+        page.click("#next")
+        expect(page.locator("#page")).to_have_text("51-60 of 60")
+        expect(rows_).to_have_count(10)
+
+        page.locator("#rows a").first.click()
+        expect(page).to_have_url(re.compile(r"/patients/[0-9a-f-]{36}$"))
