@@ -93,6 +93,11 @@ def test_triage_groups_the_care_team_by_what_needs_attention(
     assert reasons["BP high"] == ["home BP average 152/88 (target <135/85)"]
     assert reasons["Lows"] == ["time below 70 mg/dL 10%"]
     assert reasons["HF gaining"] == ["weight up 1.5 kg on the week before"]
+    sparks = {p["display_name"]: p for p in groups["out_of_target"]["patients"]}
+    assert sparks["HF gaining"]["spark_metric"] == "body_weight"
+    assert sparks["HF gaining"]["spark"][-1] == 81.5
+    assert len(sparks["HF gaining"]["spark"]) in (14, 15)  # days, as the 14 days fall
+    assert sparks["Lows"]["spark_metric"] == "glucose"
     # The patient outside the care team is not listed; patients may not triage.
     assert "Clinic A other" not in str(names)
     assert client.get("/api/v1/triage", headers=world.headers("patient")).status_code == 403

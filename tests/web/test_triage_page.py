@@ -51,7 +51,10 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
             pid = enrol(conn, world, f"Patient {i:02d}", ["hypertension"])
             for d in range(4):
                 t = now - timedelta(days=d, hours=1)
-                rows += [(t, pid, "bp_systolic", 140.0 + i), (t, pid, "bp_diastolic", 80.0)]
+                rows += [
+                    (t, pid, "bp_systolic", 140.0 + i + d % 2 * 4 - 2),
+                    (t, pid, "bp_diastolic", 80.0),
+                ]
         readings(conn, rows)
         AlertService().apply(conn, [finding(world.a.patient, severity=Severity.CRITICAL)])
     ARTIFACTS.mkdir(exist_ok=True)
@@ -76,6 +79,7 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
             "home BP average 199/80 (target <135/85)"
         )
         expect(rows_.nth(1)).to_contain_text("Patient 58")
+        expect(rows_.first.locator("svg.spark[data-metric=bp_systolic] polyline")).to_have_count(1)
         page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)
         page.click("#next")
         expect(page.locator("#page")).to_have_text("51-60 of 60")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from vigil.api.deps import ConnDep, StaffUser, audit_allowed
-from vigil.api.web.triage_repo import triage_rows
+from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
 
 router = APIRouter(prefix="/triage", tags=["dashboard"])
@@ -37,6 +37,9 @@ class TriagePatient(BaseModel):
     reasons: list[str]
     excess: float
     """How far out of target, summed over the reasons, relative to each target."""
+    spark_metric: str | None = None
+    spark: list[float] = []
+    """Daily averages of ``spark_metric`` over the window, oldest first."""
     open_alerts: int
     critical_alerts: int
     last_reading: datetime | None
@@ -139,15 +142,31 @@ def triage(
         g, reasons, excess = classify(row, now)
         buckets[g].append(TriagePatient(**row, group=g, reasons=reasons, excess=excess))
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
-    return TriagePublic(
-        window_days=WINDOW.days,
-        groups=[
-            TriageGroup(
-                group=g,
-                count=len(buckets[g]),
-                patients=sorted(buckets[g], key=_urgency)[offset : offset + limit],
-            )
-            for g in GROUPS
-            if group is None or g == group
-        ],
-    )
+    groups = [
+        TriageGroup(
+            group=g,
+            count=len(buckets[g]),
+            patients=sorted(buckets[g], key=_urgency)[offset : offset + limit],
+        )
+        for g in GROUPS
+        if group is None or g == group
+    ]
+    page = [p for g in groups for p in g.patients]
+    daily = daily_averages(conn, patient_ids=[p.id for p in page], since=now - WINDOW)
+    for p in page:
+        series = daily.get(p.id, {})
+        p.spark_metric = _spark_metric(p.reasons, series)
+        p.spark = series.get(p.spark_metric or "", [])
+    return TriagePublic(window_days=WINDOW.days, groups=groups)
+
+
+SPARK_FOR = (("BP", "bp_systolic"), ("time ", "glucose"), ("weight", "body_weight"))
+
+
+def _spark_metric(reasons: list[str], series: dict[str, list[float]]) -> str | None:
+    """The metric behind the first reason, else the one measured on most days."""
+    for reason in reasons:
+        for word, metric in SPARK_FOR:
+            if word in reason and metric in series:
+                return metric
+    return max(series, key=lambda m: len(series[m]), default=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
@@ -79,3 +80,21 @@ def triage_rows(
                 "critical": CRITICAL,
             },
         ).fetchall()
+
+
+def daily_averages(
+    conn: Conn, *, patient_ids: list[UUID], since: datetime
+) -> dict[UUID, dict[str, list[float]]]:
+    """Each patient's daily average per metric since ``since``, oldest first (sparklines of
+    one page of patients, so the scan stays bounded)."""
+    rows = conn.execute(
+        "SELECT patient_id, metric, avg(value) FROM readings"
+        " WHERE patient_id = ANY(%s) AND time >= %s"
+        " GROUP BY patient_id, metric, date_trunc('day', time)"
+        " ORDER BY patient_id, metric, date_trunc('day', time)",
+        (patient_ids, since),
+    ).fetchall()
+    out: dict[UUID, dict[str, list[float]]] = {}
+    for pid, metric, value in rows:
+        out.setdefault(pid, {}).setdefault(metric, []).append(round(float(value), 1))
+    return out

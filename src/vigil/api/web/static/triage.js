@@ -10,6 +10,20 @@ function ago(iso) {
   return h < 1 ? "within the hour" : h < 48 ? `${Math.round(h)} h ago` : `${Math.round(h / 24)} days ago`;
 }
 
+// A sparkline (inline SVG) of daily averages; the last point is drawn as a dot.
+function spark(p) {
+  const v = p.spark;
+  if (!v.length) return "";
+  const W = 96, H = 24, lo = Math.min(...v), hi = Math.max(...v), span = hi - lo || 1;
+  const pts = v.map((y, i) => [v.length === 1 ? W / 2 : (i * (W - 4)) / (v.length - 1) + 2,
+    H - 3 - ((y - lo) / span) * (H - 6)]);
+  const [lx, ly] = pts[pts.length - 1];
+  return `<svg class="spark" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"
+    data-metric="${p.spark_metric}" role="img"><title>${text(vigil.names[p.spark_metric] ||
+    p.spark_metric)}: ${v.join(", ")}</title><polyline points="${pts.map((x) => x.join(",")).join(" ")}"/>
+    <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${v[v.length - 1]}</span>`;
+}
+
 async function load() {
   const q = new URLSearchParams({ group: state.group, limit: PAGE, offset: state.offset });
   const all = await vigil.call("/triage?limit=1");  // every group's count
@@ -25,8 +39,8 @@ async function load() {
     <td><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
     <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
     <td>${p.reasons.map((r) => `<span class="reason">${text(r)}</span>`).join("") || "—"}</td>
-    <td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
-    || `<tr><td colspan="5" class="muted">No one in this group.</td></tr>`;
+    <td>${spark(p)}</td><td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
+    || `<tr><td colspan="6" class="muted">No one in this group.</td></tr>`;
   const last = Math.min(state.offset + PAGE, group.count);
   $("page").textContent = group.count ? `${state.offset + 1}-${last} of ${group.count}` : "";
   $("prev").disabled = state.offset === 0;
