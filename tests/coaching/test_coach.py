@@ -110,3 +110,11 @@ def test_readings_after_now_and_long_abandoned_metrics_are_ignored() -> None:
         Point(NOW - timedelta(days=20), "glucose", 90),
     ]
     assert coach(pts, now=NOW) == []
+
+
+def test_the_module_example_runs() -> None:
+    import doctest
+    import importlib
+
+    module = importlib.import_module("vigil.coaching.coach")  # the package exports coach()
+    assert doctest.testmod(module).failed == 0
