@@ -106,7 +106,12 @@ def test_triage_groups_the_care_team_by_what_needs_attention(
         params={"group": "out_of_target", "limit": 1, "offset": 1},
         headers=world.headers("clinician"),
     ).json()["groups"]
-    assert [(g["group"], g["count"], len(g["patients"])) for g in one] == [("out_of_target", 3, 1)]
+    assert [(g["group"], g["count"], len(g["patients"])) for g in one] == [
+        ("critical", 1, 0),
+        ("out_of_target", 3, 1),
+        ("not_measuring", 1, 0),
+        ("stable", 1, 0),
+    ]
 
 
 def test_patient_feed_items_are_generated_stored_and_only_for_patients(

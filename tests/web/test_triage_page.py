@@ -87,3 +87,14 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
 
         page.locator("#rows a").first.click()
         expect(page).to_have_url(re.compile(r"/patients/[0-9a-f-]{36}$"))
+
+        # A patient may not triage: the page says so and lists no one.
+        patient = browser.new_page(viewport={"width": 390, "height": 844})
+        patient.goto(f"{base}/")
+        patient.fill("#email", f"patient.{world.a.id.hex[:6]}@clinic.example")
+        patient.fill("#password", PASSWORD)
+        patient.click("#login button")
+        expect(patient).to_have_url(f"{base}/feed", timeout=15_000)
+        patient.goto(f"{base}/triage")
+        expect(patient.locator("#refused")).to_have_text("Triage is for the care team.")
+        expect(patient.locator("#rows tr")).to_have_count(0)

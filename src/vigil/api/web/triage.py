@@ -124,8 +124,8 @@ def triage(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TriagePublic:
-    """Your patients grouped by what needs attention, most urgent first; each group's full
-    count, with one page (``limit``/``offset``) of its patients (or only ``group``)."""
+    """Your patients grouped by what needs attention, most urgent first: every group's full
+    count, with one page (``limit``/``offset``) of its patients (only ``group``'s if given)."""
     now = datetime.now(UTC)
     defaults = Targets()
     rows = triage_rows(
@@ -146,10 +146,13 @@ def triage(
         TriageGroup(
             group=g,
             count=len(buckets[g]),
-            patients=sorted(buckets[g], key=_urgency)[offset : offset + limit],
+            patients=(
+                sorted(buckets[g], key=_urgency)[offset : offset + limit]
+                if group is None or g == group
+                else []
+            ),
         )
         for g in GROUPS
-        if group is None or g == group
     ]
     page = [p for g in groups for p in g.patients]
     daily = daily_averages(conn, patient_ids=[p.id for p in page], since=now - WINDOW)

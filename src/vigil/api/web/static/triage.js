@@ -24,17 +24,20 @@ function spark(p) {
     <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${v[v.length - 1]}</span>`;
 }
 
-async function load() {
-  const q = new URLSearchParams({ group: state.group, limit: PAGE, offset: state.offset });
-  const all = await vigil.call("/triage?limit=1");  // every group's count
+async function load(pick) {
+  // One request: every group's count, and this page of the shown group (of each, at first).
+  const q = new URLSearchParams({ limit: PAGE, offset: state.offset });
+  if (!pick) q.set("group", state.group);
+  const all = await vigil.call(`/triage?${q}`);
   all.groups.forEach((g) => { state.counts[g.group] = g.count; });
+  if (pick) state.group = (all.groups.find((g) => g.count) || all.groups[0]).group;
   document.querySelectorAll("[data-count]").forEach((el) => {
     el.textContent = state.counts[el.dataset.count] ?? 0;
   });
   document.querySelectorAll(".tab").forEach((el) => {
     el.setAttribute("aria-selected", String(el.dataset.group === state.group));
   });
-  const [group] = (await vigil.call(`/triage?${q}`)).groups;
+  const group = all.groups.find((g) => g.group === state.group);
   $("rows").innerHTML = group.patients.map((p) => `<tr class="${p.group}" data-patient="${p.id}">
     <td><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
     <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
@@ -61,10 +64,6 @@ $("next").addEventListener("click", () => { state.offset += PAGE; load().catch(s
 async function start() {
   const me = await vigil.call("/me");
   $("who").textContent = me.display_name;
-  // Open on the most urgent group that has anyone in it.
-  const all = await vigil.call("/triage?limit=1");
-  const first = all.groups.find((g) => g.count);
-  if (first) state.group = first.group;
-  await load();
+  await load(true);  // open on the most urgent group that has anyone in it
 }
 if (!vigil.token) { location.href = "/"; } else { start().catch(show); }
