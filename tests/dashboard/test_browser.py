@@ -130,7 +130,7 @@ def test_patient_sees_their_feed_and_cannot_open_another_patients_page(
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         sign_in(page, base, email(world, "patient"))
         expect(page).to_have_url(f"{base}/feed", timeout=15_000)
-        expect(page.locator("#streak")).to_have_text("5 days")
+        expect(page.locator("#items")).to_contain_text("5 days in a row")  # stored coaching
         week = page.locator("#week")
         expect(week).to_contain_text("Your blood pressure (top number) averaged 128")
         # Against the default home target (under 135 mmHg) for a patient with no care plan.
