@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from playwright.sync_api import Browser
 
 from vigil.servers import EmbeddedMosquitto, EmbeddedPostgres, MqttTarget
 from vigil.settings import Settings
@@ -174,3 +175,16 @@ class Harness:
 @pytest.fixture
 def harness(db_url: str, broker: EmbeddedMosquitto) -> Harness:
     return Harness(db_url, broker)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Debian chromium (installed by scripts/setup.sh), driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()

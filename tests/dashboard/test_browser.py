@@ -3,39 +3,16 @@ Playwright), against the real API and database. Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.api.conftest import PASSWORD, LiveServer, World, build_world, make_app
+from tests.browser import ARTIFACTS
 from vigil.alerts import AlertService
 from vigil.storage import rebuild_latest_readings
 from vigil.streaming import Explanation, Finding, Severity
-
-ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def email(world: World, who: str) -> str:

@@ -5,39 +5,16 @@ Writes artifacts/triage.png."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tests.alerts.conftest import finding
 from tests.api.conftest import PASSWORD, LiveServer, build_world, make_app
+from tests.browser import ARTIFACTS
 from tests.web.test_dashboard_api import enrol, readings
 from vigil.alerts import AlertService
 from vigil.streaming import Severity
-
-ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
