@@ -50,8 +50,14 @@ if ! ls "$PG_LIB"/timescaledb-*.so >/dev/null 2>&1; then
             libssl-dev libkrb5-dev
         SRC_LIST=/etc/apt/sources.list.d/vigil-timescaledb-src.sources
         if ! apt-cache showsrc timescaledb 2>/dev/null | grep -q "^Package:"; then
+            # The same Debian mirror the machine already uses, with trixie's sources.
+            MIRROR="$( (grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true) \
+                | awk '$2 !~ /security/ {print $2; exit}')"
+            [ -n "$MIRROR" ] || MIRROR="$( (cat /etc/apt/sources.list 2>/dev/null || true) \
+                | awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}')"
+            [ -n "$MIRROR" ] || { log "no Debian mirror configured for apt"; exit 1; }
             log "adding a deb-src entry for the timescaledb source package"
-            printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\n%s\n%s\n' \
+            printf 'Types: deb-src\nURIs: %s\nSuites: trixie\n%s\n%s\n' "$MIRROR" \
                 'Components: main' \
                 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | $SUDO tee "$SRC_LIST" >/dev/null
             $SUDO apt-get update -qq >/dev/null
