@@ -11,7 +11,8 @@ from vigil.storage import admin
 
 
 def test_refresh_feed_stores_items_once_per_key_and_rewrites_the_week(db_url: str) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
+    # Midday, so that "five minutes later" is the same day (the streak's key is per day).
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     with psycopg.connect(db_url, autocommit=True) as conn:
         tenant = admin.create_tenant(conn, name="Clinic")
         patient = admin.create_patient(
