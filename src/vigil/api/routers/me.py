@@ -66,8 +66,11 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
     week = _week(rows, now - timedelta(days=7), _targets(conn, scope.patient_id, plan))
     days = {r["time"].date() for r in rows}
+    # Consecutive days with a reading, ending today, or yesterday if nothing yet today (a
+    # patient who has not measured yet this morning has not broken their streak).
+    day = now.date() if now.date() in days else now.date() - timedelta(days=1)
     streak = 0
-    while (now - timedelta(days=streak)).date() in days:
+    while day - timedelta(days=streak) in days:
         streak += 1
     reminders = []
     for metric in sorted({r["metric"] for r in rows}):
