@@ -2,7 +2,7 @@
 
 from vigil.coaching.coach import coach, streak_days
 from vigil.coaching.models import FeedItem, Point, Targets
-from vigil.coaching.repo import list_feed_items, store_feed_items
+from vigil.coaching.repo import list_feed_items, patient_profile, store_feed_items
 from vigil.coaching.service import refresh_feed
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Targets",
     "coach",
     "list_feed_items",
+    "patient_profile",
     "refresh_feed",
     "store_feed_items",
     "streak_days",

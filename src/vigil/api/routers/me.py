@@ -12,6 +12,7 @@ from vigil.api import clinical_repo
 from vigil.api.deps import ConnDep, MePatientDep
 from vigil.api.models import ReadingPublic
 from vigil.api.routers.patients import time_range
+from vigil.coaching import Point, patient_profile, streak_days
 from vigil.core.metrics import SPECS, Metric
 from vigil.streaming import CarePlan
 
@@ -62,16 +63,11 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
         end=now + timedelta(minutes=10),
         limit=10_000,
     )
-    plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
+    conditions, plan_targets = patient_profile(conn, patient_id=scope.patient_id)
     today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
-    week = _week(rows, now - timedelta(days=7), _targets(conn, scope.patient_id, plan))
-    days = {r["time"].date() for r in rows}
-    # Consecutive days with a reading, ending today, or yesterday if nothing yet today (a
-    # patient who has not measured yet this morning has not broken their streak).
-    day = now.date() if now.date() in days else now.date() - timedelta(days=1)
-    streak = 0
-    while day - timedelta(days=streak) in days:
-        streak += 1
+    week = _week(rows, now - timedelta(days=7), _targets(conditions, plan_targets))
+    # Counted as the coaching items count it: ending today, or yesterday if nothing yet today.
+    streak = streak_days([Point(r["time"], r["metric"], r["value"]) for r in rows], now)
     reminders = []
     for metric in sorted({r["metric"] for r in rows}):
         latest = max(r["time"] for r in rows if r["metric"] == metric)
@@ -81,13 +77,12 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     return FeedPublic(today=today, week=week, streak_days=streak, reminders=reminders)
 
 
-def _targets(conn: Any, patient_id: Any, plan: dict[str, Any]) -> dict[str, Any]:
+def _targets(conditions: frozenset[str], plan_targets: dict[str, Any]) -> dict[str, Any]:
     """The patient's targets: the care plan's, else the defaults from guidance for their
     conditions (home BP under 135/85, glucose 70-180 mg/dL, SpO2 88-92 % in COPD)."""
-    row = conn.execute("SELECT conditions FROM patients WHERE id = %s", (patient_id,)).fetchone()
-    defaults = CarePlan.default_for(set(row[0] if row else ())).targets
+    defaults = CarePlan.default_for(conditions).targets
     merged = {m.value: {"low": t.low, "high": t.high} for m, t in defaults.items()}
-    merged.update(plan.get("targets") or {})
+    merged.update(plan_targets)
     return merged
 
 
