@@ -109,7 +109,7 @@ def _figures(
     }
 
 
-def _wait(done: threading.Event | None, count: Any, n: int, timeout: float) -> None:
+def _wait(count: Any, n: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while count() < n and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -178,7 +178,7 @@ def _ceiling(
     proc, pipe = _publish(servers, devices, start, n)
     sent = pipe.recv()
     proc.join()
-    _wait(None, lambda: len(committed), n, 120)
+    _wait(lambda: len(committed), n, 120)
     stop.set()
     thread.join()
     client.disconnect()
@@ -207,7 +207,7 @@ def _full(
     proc, pipe = _publish(servers, devices, start, n)
     sent = pipe.recv()
     proc.join()
-    _wait(None, lambda: len(committed), n, 120)
+    _wait(lambda: len(committed), n, 120)
     ingest.stop()
     return _figures(sent, committed)
 
