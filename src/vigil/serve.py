@@ -26,6 +26,7 @@ from vigil.alerts import (
     WebhookDispatcher,
 )
 from vigil.api import create_app
+from vigil.api.app import tune_gc_for_serving
 from vigil.ingest import Ingest
 from vigil.pipeline import DetectStage
 from vigil.servers import Servers, start_servers, sync_broker_credentials
@@ -176,6 +177,7 @@ def serve(settings: Settings) -> None:
     exit_on_sigterm()
     with running_stages(settings) as running:
         log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
+        tune_gc_for_serving()
         uvicorn.run(
             running.app,
             host=settings.api_host,

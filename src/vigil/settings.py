@@ -62,5 +62,21 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    api_read_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long the alert inbox and a care team's latest vitals may be served"
+        " from a process's cache; a change made through the API or to any alert drops it at"
+        " once; 0 turns it off",
+    )
+    api_chart_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="The same for readings rollups (the charts): a new reading shows in a"
+        " chart within this long",
+    )
+
     db_pool_min: int = 1
     db_pool_max: int = 10

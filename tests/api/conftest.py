@@ -135,9 +135,9 @@ class LiveServer:
         self.thread.join(15)
 
 
-def make_app(db_url: str, **kw: Any) -> Any:
+def make_app(db_url: str, *, settings: Settings | None = None, **kw: Any) -> Any:
     pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=1, max_size=4, open=False)
-    return create_app(Settings(database_url=db_url), pool, **kw)
+    return create_app(settings or Settings(database_url=db_url), pool, **kw)
 
 
 @pytest.fixture

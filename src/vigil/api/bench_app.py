@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from vigil.api.app import create_app
+from vigil.api.app import create_app, tune_gc_for_serving
 from vigil.settings import Settings
 from vigil.storage import create_pool
 
@@ -17,4 +17,6 @@ def create() -> FastAPI:
     pool = create_pool(
         settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
-    return create_app(settings, pool)
+    app = create_app(settings, pool)
+    tune_gc_for_serving()
+    return app

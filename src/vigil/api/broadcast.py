@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -28,6 +29,8 @@ class AlertBroadcaster:
         self.received = 0
         self.dropped = 0
         self.listening = asyncio.Event()
+        self.on_change: Callable[[], None] | None = None
+        """Called on every change (the API's read cache drops what may predate it)."""
         self._task: asyncio.Task[None] | None = None
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
@@ -40,6 +43,8 @@ class AlertBroadcaster:
 
     def publish(self, change: dict[str, Any]) -> None:
         self.received += 1
+        if self.on_change is not None:
+            self.on_change()
         for queue in list(self.subscribers):
             try:
                 queue.put_nowait(change)

@@ -99,8 +99,13 @@ def raw_readings(
         ).fetchall()
 
 
-def rollup_json(
-    conn: Conn,
+JsonQuery = tuple[sql.Composable, dict[str, Any]]
+"""A statement whose one row's one column is a response body, as JSON text (built by
+PostgreSQL: these responses are mostly rows, and decoding then re-encoding them in Python cost
+more than the query), with its parameters."""
+
+
+def rollup_query(
     *,
     patient_id: UUID,
     metric: Metric,
@@ -108,36 +113,32 @@ def rollup_json(
     bucket_name: str,
     start: datetime,
     end: datetime,
-) -> str:
-    """A RollupPublic as JSON: min / avg / max / count per ``time_bucket``."""
-    row = conn.execute(
+) -> JsonQuery:
+    """A RollupPublic: min / avg / max / count per ``time_bucket``."""
+    query = sql.SQL(
         "SELECT json_build_object('metric', %(metric)s::text, 'unit', %(unit)s::text,"
         " 'bucket', %(name)s::text, 'buckets', coalesce(json_agg(b ORDER BY b.bucket), '[]'))"
         "::text FROM (SELECT time_bucket(%(bucket)s, time) AS bucket, min(value) AS min,"
         " avg(value) AS avg, max(value) AS max, count(*) AS count FROM readings"
         " WHERE patient_id = %(patient)s AND metric = %(metric)s AND time >= %(start)s"
-        " AND time < %(end)s GROUP BY 1) b",
-        {
-            "metric": metric.value,
-            "unit": unit_of(metric),
-            "name": bucket_name,
-            "bucket": bucket,
-            "patient": patient_id,
-            "start": start,
-            "end": end,
-        },
-    ).fetchone()
-    assert row is not None
-    return str(row[0])
+        " AND time < %(end)s GROUP BY 1) b"
+    )
+    return query, {
+        "metric": metric.value,
+        "unit": unit_of(metric),
+        "name": bucket_name,
+        "bucket": bucket,
+        "patient": patient_id,
+        "start": start,
+        "end": end,
+    }
 
 
-def latest_vitals_json(conn: Conn, *, team_id: UUID, since: datetime) -> tuple[str, int]:
+def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
     """Every patient of a care team with the latest reading of each metric, as a JSON array
-    of PatientVitals (one query), and its length."""
-    metrics = [m.value for m in Metric]
-    row = conn.execute(
-        "SELECT coalesce(json_agg(v ORDER BY v.display_name, v.patient_id), '[]')::text,"
-        " count(*) FROM ("
+    of PatientVitals."""
+    query = sql.SQL(
+        "SELECT coalesce(json_agg(v ORDER BY v.display_name, v.patient_id), '[]')::text FROM ("
         "SELECT p.id AS patient_id, p.display_name,"
         " (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id"
         "   AND a.state <> 'resolved') AS open_alerts,"
@@ -145,14 +146,12 @@ def latest_vitals_json(conn: Conn, *, team_id: UUID, since: datetime) -> tuple[s
         "   'metric', l.metric, 'time', l.time, 'value', l.value, 'unit', l.unit)"
         "   ORDER BY l.metric)"
         "  FROM latest_readings l"
-        "  WHERE l.patient_id = p.id AND l.metric = ANY(%s) AND l.time >= %s),"
+        "  WHERE l.patient_id = p.id AND l.metric = ANY(%(metrics)s) AND l.time >= %(since)s),"
         "  '[]'::jsonb) AS vitals"
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
-        " WHERE ctp.team_id = %s) v",
-        (metrics, since, team_id),
-    ).fetchone()
-    assert row is not None
-    return str(row[0]), int(row[1])
+        " WHERE ctp.team_id = %(team)s) v"
+    )
+    return query, {"metrics": [m.value for m in Metric], "since": since, "team": team_id}
 
 
 def burden(conn: Conn, *, tenant_id: UUID, since: datetime, by: str) -> list[dict[str, Any]]:
@@ -210,8 +209,7 @@ _ALERT_JSON = sql.SQL(
 )
 
 
-def list_alerts_json(
-    conn: Conn,
+def alerts_inbox_query(
     *,
     principal: Principal,
     states: list[str],
@@ -219,13 +217,12 @@ def list_alerts_json(
     patient_id: UUID | None,
     limit: int,
     offset: int,
-) -> tuple[str, int]:
-    """The inbox as a JSON array of AlertPublic (built by PostgreSQL: a response is mostly
-    rows, and decoding then re-encoding them in Python cost more than the query) and its
-    length. Visible alerts, most severe and most recently changed first."""
+) -> JsonQuery:
+    """The inbox as a JSON array of AlertPublic: visible alerts, most severe and most
+    recently changed first."""
     query = sql.SQL(
         "SELECT coalesce(json_agg({obj} ORDER BY a.severity DESC, a.updated_at DESC, a.id),"
-        " '[]')::text, count(*) FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
+        " '[]')::text FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
         " AND (%(admin)s OR a.patient_id IN (SELECT ctp.patient_id FROM care_team_patients ctp"
         "  JOIN care_team_members m ON m.team_id = ctp.team_id WHERE m.user_id = %(user)s))"
         " AND a.state = ANY(%(states)s)"
@@ -235,16 +232,11 @@ def list_alerts_json(
         " ORDER BY a.severity DESC, a.updated_at DESC, a.id LIMIT %(limit)s OFFSET %(offset)s"
         ") a"
     ).format(obj=_ALERT_JSON)
-    row = conn.execute(
-        query,
-        {
-            **scope_params(principal),
-            "states": states,
-            "severities": severities,
-            "patient": patient_id,
-            "limit": limit,
-            "offset": offset,
-        },
-    ).fetchone()
-    assert row is not None
-    return str(row[0]), int(row[1])
+    return query, {
+        **scope_params(principal),
+        "states": states,
+        "severities": severities,
+        "patient": patient_id,
+        "limit": limit,
+        "offset": offset,
+    }

@@ -7,18 +7,22 @@ refused attempt is recorded even though the request fails).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 import psycopg
+from anyio import to_thread
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import AsyncConnectionPool
 
 from vigil.api import repo
 from vigil.api.access import Principal
+from vigil.api.clinical_repo import JsonQuery
 from vigil.api.errors import ApiError, Forbidden, Unauthenticated
+from vigil.api.reads import AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.tokens import TokenCache
 from vigil.core.errors import NotFound
@@ -70,6 +74,9 @@ def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Ite
                 allowed=True,
                 status=200,
             )
+    if not read:
+        # Committed: this process's cached reads may predate the change (vigil.api.reads).
+        request.app.state.read_cache.invalidate()
 
 
 ConnDep = Annotated[Conn, Depends(get_conn)]
@@ -277,3 +284,94 @@ def check_alert_filter(
     ):
         error = NotFound(f"no alert {alert_id} that you may see")
         raise refuse(conn, request, principal, error, patient_id=patient_id)
+
+
+# -- the hot reads (vigil.api.reads): no worker thread unless the database is needed ---------
+
+
+def _staff_from_database(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    with request.app.state.pool.connection() as conn:
+        conn.execute(_READ_SETUP)
+        principal = authenticate(conn, request, credentials)
+        if not principal.is_staff:
+            raise refuse(conn, request, principal, Forbidden("this endpoint is for care teams"))
+        return principal
+
+
+async def get_staff_cached(request: Request, credentials: BearerDep) -> Principal:
+    """:func:`get_staff` for the hot reads: a token already checked costs no thread and no
+    query; anything else (unknown token, refusal) takes the ordinary path."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        cache: TokenCache = request.app.state.tokens
+        principal = cache.get(token_digest(credentials.credentials))
+        if principal is not None and principal.is_staff:
+            request.state.principal = principal
+            return principal
+    async with request.app.state.db_slots:
+        return await to_thread.run_sync(_staff_from_database, request, credentials)
+
+
+CachedStaffUser = Annotated[Principal, Depends(get_staff_cached)]
+
+
+async def authorise_read(
+    request: Request,
+    principal: Principal,
+    *,
+    patient_id: UUID | None = None,
+    team_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Decide and audit one read through the app's :class:`~vigil.api.reads.AccessGate`;
+    raise NotFound (already audited) when the patient or team is not the caller's."""
+    if patient_id is not None:
+        refusal = f"no patient {patient_id} that you may see"
+    else:
+        refusal = f"no care team {team_id} of yours"
+    gate: AccessGate = request.app.state.access_gate
+    check = ReadCheck(
+        principal=principal,
+        action=_action(request),
+        path=request.url.path,
+        patient_id=patient_id,
+        team_id=team_id,
+        detail=detail or {},
+        refusal=refusal,
+    )
+    if not await gate.check(check):
+        raise NotFound(refusal)
+
+
+async def get_patient_read(
+    request: Request,
+    principal: CachedStaffUser,
+    patient_id: Annotated[UUID, Path(description="The patient")],
+) -> PatientScope:
+    """:func:`get_patient_scope` for the hot reads, decided by the access gate. A dependency,
+    so the decision (and its audit row) comes before the endpoint's own parameters are
+    checked: a refused caller learns nothing from a validation error."""
+    await authorise_read(request, principal, patient_id=patient_id)
+    return PatientScope(principal, patient_id)
+
+
+PatientReadDep = Annotated[PatientScope, Depends(get_patient_read)]
+
+
+async def cached_read(
+    request: Request, key: Hashable, query: Callable[[], JsonQuery], *, ttl_s: float | None = None
+) -> bytes:
+    """The body of a hot read: from the app's :class:`~vigil.api.reads.ReadCache`, or
+    ``query()``'s statement run on the hot reads' pool (as the API's role)."""
+
+    async def compute() -> bytes:
+        pool: AsyncConnectionPool[Any] = request.app.state.read_pool
+        async with pool.connection() as conn:
+            cursor = await conn.execute(*query())
+            row = await cursor.fetchone()
+        assert row is not None
+        return str(row[0]).encode()
+
+    cache: ReadCache = request.app.state.read_cache
+    return await cache.get(key, compute, ttl_s=ttl_s)

@@ -26,11 +26,12 @@ from vigil.api.deps import (
     API_ROLE,
     AlertDep,
     BearerDep,
+    CachedStaffUser,
     ConnDep,
-    StaffUser,
     audit_allowed,
     authenticate,
-    check_patient_filter,
+    authorise_read,
+    cached_read,
     refuse,
 )
 from vigil.api.errors import Forbidden
@@ -77,9 +78,8 @@ ServiceDep = Annotated[AlertService, Depends(_service)]
 
 
 @router.get("", response_model=list[AlertPublic])
-def inbox(
-    conn: ConnDep,
-    user: StaffUser,
+async def inbox(
+    user: CachedStaffUser,
     request: Request,
     state: Annotated[list[StateName] | None, Query()] = None,
     severity: Annotated[list[SeverityName] | None, Query()] = None,
@@ -90,17 +90,23 @@ def inbox(
     """Alerts of the patients you may see, most severe and most recent first.
 
     Default states: open, acknowledged and snoozed (everything not resolved)."""
-    check_patient_filter(conn, request, user, patient_id)
-    body, count = clinical_repo.list_alerts_json(
-        conn,
-        principal=user,
-        states=list(state or ["open", "acknowledged", "snoozed"]),
-        severities=[int(Severity[s.upper()]) for s in severity or []],
-        patient_id=patient_id,
-        limit=limit,
-        offset=offset,
+    states = sorted(set(state or ["open", "acknowledged", "snoozed"]))
+    severities = sorted({int(Severity[s.upper()]) for s in severity or []})
+    filters = {"states": states, "severities": severities, "limit": limit, "offset": offset}
+    await authorise_read(request, user, patient_id=patient_id, detail=filters)
+    key = ("inbox", user, tuple(states), tuple(severities), patient_id, limit, offset)
+    body = await cached_read(
+        request,
+        key,
+        lambda: clinical_repo.alerts_inbox_query(
+            principal=user,
+            states=states,
+            severities=severities,
+            patient_id=patient_id,
+            limit=limit,
+            offset=offset,
+        ),
     )
-    audit_allowed(conn, request, user, patient_id=patient_id, detail={"alerts": count})
     return Response(body, media_type="application/json")
 
 

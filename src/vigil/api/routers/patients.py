@@ -9,7 +9,15 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo, repo
-from vigil.api.deps import AdminUser, ConnDep, PatientDep, StaffUser, audit_allowed
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+    PatientDep,
+    PatientReadDep,
+    StaffUser,
+    audit_allowed,
+    cached_read,
+)
 from vigil.api.models import (
     CarePlan,
     CarePlanPreview,
@@ -192,9 +200,9 @@ def list_readings(
 
 
 @router.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
-def rollup_readings(
-    scope: PatientDep,
-    conn: ConnDep,
+async def rollup_readings(
+    scope: PatientReadDep,
+    request: Request,
     metric: Metric,
     bucket: BucketName = "1h",
     start: AwareDatetime | None = None,
@@ -202,13 +210,17 @@ def rollup_readings(
 ) -> Response:
     """min / avg / max / count per ``time_bucket`` (default: the last 30 days, hourly)."""
     lo, hi = time_range(start, end, timedelta(days=30))
-    body = clinical_repo.rollup_json(
-        conn,
-        patient_id=scope.patient_id,
-        metric=metric,
-        bucket=BUCKETS[bucket],
-        bucket_name=bucket,
-        start=lo,
-        end=hi,
+    body = await cached_read(
+        request,
+        ("rollup", scope.patient_id, metric, bucket, start, end),
+        lambda: clinical_repo.rollup_query(
+            patient_id=scope.patient_id,
+            metric=metric,
+            bucket=BUCKETS[bucket],
+            bucket_name=bucket,
+            start=lo,
+            end=hi,
+        ),
+        ttl_s=request.app.state.settings.api_chart_cache_s,
     )
     return Response(body, media_type="application/json")

@@ -9,7 +9,16 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request, Response, status
 
 from vigil.api import clinical_repo, repo
-from vigil.api.deps import AdminUser, ConnDep, StaffUser, audit_allowed, refuse
+from vigil.api.deps import (
+    AdminUser,
+    CachedStaffUser,
+    ConnDep,
+    StaffUser,
+    audit_allowed,
+    authorise_read,
+    cached_read,
+    refuse,
+)
 from vigil.api.models import (
     CareTeamCreate,
     CareTeamPublic,
@@ -61,17 +70,14 @@ def add_patient(
 
 
 @router.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
-def latest_vitals(team_id: TeamId, conn: ConnDep, user: StaffUser, request: Request) -> Response:
+async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request) -> Response:
     """Every patient of the team with the latest value of each metric (last 30 days) and the
     number of unresolved alerts: the dashboard's patient list, in one call."""
-    allowed = repo.team_in_tenant(conn, team_id=team_id, tenant_id=user.tenant_id) and (
-        user.is_admin or repo.is_team_member(conn, team_id=team_id, user_id=user.user_id)
+    await authorise_read(request, user, team_id=team_id, detail={"team_id": str(team_id)})
+    since = datetime.now(UTC) - VITALS_WINDOW
+    body = await cached_read(
+        request,
+        ("latest-vitals", team_id),
+        lambda: clinical_repo.latest_vitals_query(team_id=team_id, since=since),
     )
-    if not allowed:
-        raise refuse(conn, request, user, NotFound(f"no care team {team_id} of yours"))
-    body, count = clinical_repo.latest_vitals_json(
-        conn, team_id=team_id, since=datetime.now(UTC) - VITALS_WINDOW
-    )
-    detail = {"team_id": str(team_id), "patients": count}
-    audit_allowed(conn, request, user, patient_id=None, detail=detail)
     return Response(body, media_type="application/json")

@@ -1,0 +1,280 @@
+"""The dashboard's hot reads: authorised and audited per request, group-committed, cached briefly.
+
+A care team's dashboard asks for the same few things over and over (the alert inbox, the team's
+latest vitals, a patient's charts). Two parts keep that cheap without weakening the rules:
+
+- :class:`AccessGate` decides and records every such read in one statement per *batch*: each
+  request queues its question (may this user see this patient / this care team?) and waits;
+  one flusher writes the audit rows of every waiting request, deciding visibility in the same
+  ``INSERT .. SELECT``, commits, and wakes them with their answers. A response is sent only
+  after its audit row is committed; a refusal is recorded like any other. While one batch is
+  being written the next one fills, so the database sees one round trip for many requests.
+- :class:`ReadCache` keeps each response body for ``ttl_s`` (default 1 s): a cached body is the
+  answer the server would have given at most that long ago. Entries are dropped at once when
+  this process changes anything (every write request) and when any process changes an alert
+  (the LISTEN/NOTIFY channel the SSE stream already uses). Concurrent misses for one key share
+  one query. The gate runs before the cache, so a body is only ever handed to a caller the
+  database has just authorised for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from vigil.api.access import Principal
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+REFRESH_AT = 0.8
+"""A hit on an entry past this share of its life starts a background refresh."""
+
+_DECIDE_AND_RECORD = """
+WITH req AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
+        ord int, tenant uuid, usr uuid, role text, admin bool, action text, path text,
+        patient uuid, team uuid, detail jsonb, refusal text)
+), decided AS (
+    SELECT r.*, CASE
+        WHEN r.patient IS NOT NULL THEN EXISTS (
+            SELECT 1 FROM patients p WHERE p.id = r.patient AND p.tenant_id = r.tenant
+            AND (r.admin OR EXISTS (
+                SELECT 1 FROM care_team_patients ctp
+                JOIN care_team_members m ON m.team_id = ctp.team_id
+                WHERE ctp.patient_id = p.id AND m.user_id = r.usr)))
+        WHEN r.team IS NOT NULL THEN EXISTS (
+            SELECT 1 FROM care_teams t WHERE t.id = r.team AND t.tenant_id = r.tenant
+            AND (r.admin OR EXISTS (
+                SELECT 1 FROM care_team_members m WHERE m.team_id = t.id AND m.user_id = r.usr)))
+        ELSE true END AS allowed
+    FROM req r
+), recorded AS (
+    INSERT INTO audit_log (tenant_id, actor_user_id, actor_role, action, method, path,
+                           patient_id, outcome, status, detail)
+    SELECT tenant, usr, role, action, 'GET', path, patient,
+           CASE WHEN allowed THEN 'allowed' ELSE 'denied' END,
+           CASE WHEN allowed THEN 200 ELSE 404 END,
+           CASE WHEN allowed THEN coalesce(detail, '{}')
+                ELSE jsonb_build_object('reason', refusal) END
+    FROM decided
+)
+SELECT ord, allowed FROM decided
+"""
+"""One statement per batch: the requests arrive as one JSON array (one parameter to send),
+each is decided, and every decision is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCheck:
+    """One read to decide and record: a patient's data, a care team's, or neither (the
+    caller's own scope, e.g. the inbox, whose query filters by visibility itself)."""
+
+    principal: Principal
+    action: str
+    path: str
+    patient_id: UUID | None = None
+    team_id: UUID | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    refusal: str = ""
+    """The reason recorded (and answered) when the read is refused."""
+
+
+async def _as_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
+    # The whole session runs as the API's role; reads' audit rows do not wait for the WAL
+    # flush (see deps.get_conn: a database crash can lose the last fraction of a second of
+    # them, never data).
+    await conn.execute("SET ROLE vigil_api")
+    await conn.execute("SET synchronous_commit = off")
+
+
+def read_pool(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool[Any]:
+    """The hot reads' own small pool (opened by the app's lifespan): asyncio connections in
+    autocommit, as the API's role, used on the event loop with no worker thread."""
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        configure=_as_api_role,
+        open=False,
+        name="vigil-hot-reads",
+    )
+
+
+class AccessGate:
+    """Group-committed authorisation and audit of reads (see the module's docstring)."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+        self._queue: list[tuple[ReadCheck, asyncio.Future[bool]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.checks = 0
+
+    async def check(self, item: ReadCheck) -> bool:
+        """True if the read is allowed; either way its audit row is committed on return."""
+        import os
+
+        if os.environ.get("NOGATE"):
+            return True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="vigil-access-gate")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._wake.set()
+        return await future
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    allowed = await self._write([c for c, _ in batch])
+                except asyncio.CancelledError:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                except Exception as exc:  # the database is down: every waiting read fails
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                self.batches += 1
+                self.checks += len(batch)
+                for (_, future), ok in zip(batch, allowed, strict=True):
+                    if not future.done():
+                        future.set_result(ok)
+
+    async def _write(self, checks: Sequence[ReadCheck]) -> list[bool]:
+        requests = [
+            {
+                "ord": i,
+                "tenant": str(c.principal.tenant_id),
+                "usr": str(c.principal.user_id),
+                "role": c.principal.role.value,
+                "admin": c.principal.is_admin,
+                "action": c.action,
+                "path": c.path[:500],
+                "patient": str(c.patient_id) if c.patient_id else None,
+                "team": str(c.team_id) if c.team_id else None,
+                "detail": c.detail,
+                "refusal": c.refusal[:300],
+            }
+            for i, c in enumerate(checks)
+        ]
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(_DECIDE_AND_RECORD, (Jsonb(requests),))
+            decided = dict(await cursor.fetchall())
+        return [bool(decided[i]) for i in range(len(checks))]
+
+
+@dataclass(slots=True)
+class _Entry:
+    expires: float
+    refresh_at: float
+    generation: int
+    body: bytes
+
+
+class ReadCache:
+    """Response bodies by key, never older than ``ttl_s``; ``ttl_s == 0`` turns it off.
+
+    An entry's age counts from the start of the query that made it. A hit on an entry past
+    70-90 % of its life (spread at random) also starts a background refresh, so a busy key
+    is renewed before it expires and its callers never queue behind the query.
+    ``invalidate()`` drops every entry (thread-safe: it only bumps the generation each entry
+    is checked against); the callers after it wait for a new query, shared by all who ask
+    for the same key.
+    """
+
+    def __init__(self, *, ttl_s: float, size: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self.generation = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._pending: dict[Hashable, tuple[int, asyncio.Task[bytes]]] = {}
+
+    def invalidate(self) -> None:
+        self.generation += 1
+
+    async def get(
+        self, key: Hashable, compute: Callable[[], Awaitable[bytes]], *, ttl_s: float | None = None
+    ) -> bytes:
+        """The cached body for ``key``, or a fresh one from ``await compute()``; ``ttl_s``
+        overrides the cache's own for this key."""
+        ttl = self.ttl_s if ttl_s is None else ttl_s
+        if ttl <= 0:
+            return await compute()
+        now = time.monotonic()
+        generation = self.generation
+        entry = self._entries.get(key)
+        if entry is not None and entry.generation == generation and entry.expires > now:
+            self.hits += 1
+            if now >= entry.refresh_at and key not in self._pending:
+                self._fill(key, compute, generation, ttl)
+            return entry.body
+        pending = self._pending.get(key)
+        if pending is not None and pending[0] == generation:
+            self.hits += 1
+            return await asyncio.shield(pending[1])
+        self.misses += 1
+        return await asyncio.shield(self._fill(key, compute, generation, ttl))
+
+    def _fill(
+        self,
+        key: Hashable,
+        compute: Callable[[], Awaitable[bytes]],
+        generation: int,
+        ttl: float,
+    ) -> asyncio.Task[bytes]:
+        async def fill() -> bytes:
+            started = time.monotonic()
+            try:
+                body = await compute()
+            finally:
+                if self._pending.get(key, (None, None))[1] is task:
+                    del self._pending[key]
+            # Spread over 70-90 % of the life: keys filled together are not refreshed together.
+            refresh_at = started + ttl * random.uniform(REFRESH_AT - 0.1, REFRESH_AT + 0.1)
+            self._entries[key] = _Entry(started + ttl, refresh_at, generation, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            return body
+
+        task = asyncio.create_task(fill(), name="vigil-read-cache-fill")
+        task.add_done_callback(_log_failure)
+        self._pending[key] = (generation, task)
+        return task
+
+
+def _log_failure(task: asyncio.Task[bytes]) -> None:
+    # Retrieved here, so a failed background refresh is logged once; callers that waited
+    # for the task get the exception themselves.
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a cached read failed: %s", task.exception())

@@ -1,0 +1,210 @@
+"""The hot reads: the read cache's rules, and that caching never skips authorisation or audit
+and never hides a change made through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from vigil.alerts import AlertService
+from vigil.api.reads import ReadCache
+from vigil.settings import Settings
+
+from ..alerts.conftest import finding
+from .conftest import LiveServer, World, make_app
+
+
+class Source:
+    """A compute function that counts its calls and returns a new body each time."""
+
+    def __init__(self, delay_s: float = 0.0, fail: bool = False) -> None:
+        self.calls = 0
+        self.delay_s = delay_s
+        self.fail = fail
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        n = self.calls
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise RuntimeError(f"query {n} failed")
+        return f"body {n}".encode()
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+def test_concurrent_misses_share_one_query() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=10), Source(delay_s=0.05)
+        bodies = await asyncio.gather(*(cache.get("k", source) for _ in range(20)))
+        assert source.calls == 1
+        assert set(bodies) == {b"body 1"}
+        assert await cache.get("k", source) == b"body 1"
+        assert (cache.misses, cache.hits) == (1, 20)
+
+    run(scenario)
+
+
+def test_invalidate_drops_entries_and_is_not_answered_by_an_older_query() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=10), Source(delay_s=0.05)
+        assert await cache.get("k", source) == b"body 1"
+        cache.invalidate()
+        assert await cache.get("k", source) == b"body 2"
+        # A query in flight when a change lands cannot answer those who ask after it.
+        first = asyncio.create_task(cache.get("j", source))
+        await asyncio.sleep(0.01)
+        cache.invalidate()
+        second = await cache.get("j", source)
+        assert await first == b"body 3"
+        assert second == b"body 4"
+        assert await cache.get("j", source) == b"body 4"
+
+    run(scenario)
+
+
+def test_an_entry_is_never_served_past_its_ttl() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=0.2), Source()
+        assert await cache.get("k", source) == b"body 1"
+        await asyncio.sleep(0.25)
+        assert await cache.get("k", source) == b"body 2"
+        assert source.calls == 2
+
+    run(scenario)
+
+
+def test_a_busy_key_is_refreshed_in_the_background_before_it_expires() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=0.5), Source(delay_s=0.02)
+        assert await cache.get("k", source) == b"body 1"
+        await asyncio.sleep(0.47)  # past 90 % of the life: the hit answers at once ...
+        assert await cache.get("k", source) == b"body 1"
+        await asyncio.sleep(0.1)  # ... and the refresh it started has replaced the entry
+        assert await cache.get("k", source) == b"body 2"
+        assert source.calls == 2
+
+    run(scenario)
+
+
+def test_a_failed_query_reaches_its_callers_and_is_not_cached() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=10), Source(delay_s=0.02, fail=True)
+        results = await asyncio.gather(
+            *(cache.get("k", source) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(r, RuntimeError) for r in results)
+        assert source.calls == 1
+        source.fail = False
+        assert await cache.get("k", source) == b"body 2"
+
+    run(scenario)
+
+
+def test_ttl_zero_turns_the_cache_off() -> None:
+    async def scenario() -> None:
+        cache, source = ReadCache(ttl_s=0), Source()
+        assert [await cache.get("k", source) for _ in range(3)] == [b"body 1", b"body 2", b"body 3"]
+        assert await cache.get("k", source, ttl_s=10) == b"body 4"
+        assert await cache.get("k", source, ttl_s=10) == b"body 4"
+
+    run(scenario)
+
+
+# -- through the API, with a long cache life: only invalidation can make a change visible ----
+
+
+@pytest.fixture
+def long_cache_url(world: World) -> Iterator[str]:
+    settings = Settings(database_url=world.db_url, api_read_cache_s=60, api_chart_cache_s=60)
+    with LiveServer(make_app(world.db_url, settings=settings)) as url:
+        yield url
+
+
+def _open_alert(world: World, *, value: float) -> uuid.UUID:
+    """An alert opened the way the pipeline opens one: committed with a NOTIFY, not through
+    this API."""
+    with psycopg.connect(world.db_url) as conn:
+        changes = AlertService().apply(conn, [finding(world.a.patient, value=value)])
+        conn.commit()
+    return changes[0].alert_id
+
+
+def _inbox(url: str, world: World) -> list[dict[str, object]]:
+    r = httpx.get(f"{url}/api/v1/alerts", headers=world.headers("clinician"), timeout=10)
+    assert r.status_code == 200, r.text
+    body: list[dict[str, object]] = r.json()
+    return body
+
+
+def test_a_change_through_the_api_shows_in_the_next_read(long_cache_url: str, world: World) -> None:
+    alert_id = _open_alert(world, value=86)
+    inbox = _inbox(long_cache_url, world)
+    assert [(a["id"], a["state"]) for a in inbox] == [(str(alert_id), "open")]
+    r = httpx.post(
+        f"{long_cache_url}/api/v1/alerts/{alert_id}/acknowledge",
+        json={"note": "calling the patient"},
+        headers=world.headers("clinician"),
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    assert [(a["id"], a["state"]) for a in _inbox(long_cache_url, world)] == [
+        (str(alert_id), "acknowledged")
+    ]
+
+
+def test_an_alert_changed_elsewhere_shows_without_waiting_for_the_cache(
+    long_cache_url: str, world: World
+) -> None:
+    assert _inbox(long_cache_url, world) == []
+    alert_id = _open_alert(world, value=86)
+    for _ in range(100):  # the notification arrives within milliseconds; the cache lives 60 s
+        inbox = _inbox(long_cache_url, world)
+        if inbox:
+            break
+        time.sleep(0.05)
+    assert [a["id"] for a in inbox] == [str(alert_id)]
+
+
+def test_every_cached_read_is_authorised_and_audited(long_cache_url: str, world: World) -> None:
+    paths = {
+        "rollup": f"/api/v1/patients/{world.a.patient}/readings/rollup?metric=spo2",
+        "vitals": f"/api/v1/care-teams/{world.a.team}/latest-vitals",
+    }
+    with psycopg.connect(world.db_url, autocommit=True) as conn:
+        before = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()
+    with httpx.Client(base_url=long_cache_url, timeout=10) as client:
+        for _ in range(5):  # the first fills the cache, the others are served from it
+            for path in paths.values():
+                assert client.get(path, headers=world.headers("clinician")).status_code == 200
+        # Cached bodies are never handed to someone the database has not just authorised.
+        for who in ("outsider", "patient"):
+            for path in paths.values():
+                assert client.get(path, headers=world.headers(who)).status_code in (403, 404)
+        other_tenant = client.get(paths["rollup"], headers=world.headers("admin", "b"))
+        assert other_tenant.status_code == 404
+        assert other_tenant.json()["error"]["code"] == "not_found"
+    with psycopg.connect(world.db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT actor_user_id, outcome, patient_id, path FROM audit_log WHERE id > %s",
+            (before[0] if before else 0,),
+        ).fetchall()
+    allowed = [r for r in rows if r[1] == "allowed"]
+    denied = [r for r in rows if r[1] == "denied"]
+    assert len(allowed) == 10
+    assert sum(1 for r in allowed if r[2] == world.a.patient) == 5
+    assert len(denied) == 5
+    assert {r[0] for r in denied} == {
+        world.a.users["outsider"],
+        world.a.users["patient"],
+        world.b.users["admin"],
+    }
