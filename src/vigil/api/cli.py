@@ -14,8 +14,11 @@ def bench_api(
     days: int = typer.Option(30, help="Days of history per patient"),
     team_size: int = typer.Option(100, help="Patients per care team"),
     clients: int = typer.Option(50, help="Concurrent clients (closed loop)"),
-    requests: int = typer.Option(2000, help="Requests per endpoint"),
+    requests: int = typer.Option(10_000, help="Requests per endpoint"),
     processes: int = typer.Option(2, help="API server processes (clients spread over them)"),
+    cache: bool = typer.Option(
+        True, help="Serve from the read cache (--no-cache: every read from the database)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """p50/p99 latency and requests/s of the alert inbox, a 30-day hourly rollup and a care
@@ -30,6 +33,7 @@ def bench_api(
         clients=clients,
         requests=requests,
         processes=processes,
+        cache=cache,
     )
     if as_json:
         typer.echo(json.dumps(result))
