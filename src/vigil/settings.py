@@ -71,11 +71,11 @@ class Settings(BaseSettings):
         " once; 0 turns it off",
     )
     api_chart_cache_s: float = Field(
-        default=5.0,
+        default=60.0,
         ge=0,
-        le=300,
-        description="The same for readings rollups (the charts): a new reading shows in a"
-        " chart within this long",
+        le=3600,
+        description="The same for readings rollups (the charts); new readings of the patient"
+        " drop theirs at once",
     )
 
     db_pool_min: int = 1

@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,9 @@ import pytest
 
 from vigil.alerts import AlertService
 from vigil.api.reads import ReadCache
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.ingest.repo import store_readings
 from vigil.settings import Settings
 
 from ..alerts.conftest import finding
@@ -54,16 +58,16 @@ def test_concurrent_misses_share_one_query() -> None:
     run(scenario)
 
 
-def test_invalidate_drops_entries_and_is_not_answered_by_an_older_query() -> None:
+def test_a_drop_is_not_answered_by_an_older_query() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=10), Source(delay_s=0.05)
         assert await cache.get("k", source) == b"body 1"
-        cache.invalidate()
+        cache.drop_all()
         assert await cache.get("k", source) == b"body 2"
         # A query in flight when a change lands cannot answer those who ask after it.
         first = asyncio.create_task(cache.get("j", source))
         await asyncio.sleep(0.01)
-        cache.invalidate()
+        cache.drop_all()
         second = await cache.get("j", source)
         assert await first == b"body 3"
         assert second == b"body 4"
@@ -106,6 +110,30 @@ def test_a_failed_query_reaches_its_callers_and_is_not_cached() -> None:
         assert source.calls == 1
         source.fail = False
         assert await cache.get("k", source) == b"body 2"
+
+    run(scenario)
+
+
+def test_each_change_drops_only_what_it_touches() -> None:
+    async def scenario() -> None:
+        cache = ReadCache(ttl_s=10)
+        mine, theirs = uuid.uuid4(), uuid.uuid4()
+        inbox, chart, other_chart = Source(), Source(), Source()
+
+        async def read() -> list[bytes]:
+            return [
+                await cache.get("inbox", inbox),
+                await cache.get(("chart", mine), chart, patient_id=mine),
+                await cache.get(("chart", theirs), other_chart, patient_id=theirs),
+            ]
+
+        assert await read() == [b"body 1"] * 3
+        cache.drop_lists()  # an alert changed: the lists, not the charts
+        assert await read() == [b"body 2", b"body 1", b"body 1"]
+        cache.drop_patients([mine])  # new readings of one patient: their charts only
+        assert await read() == [b"body 2", b"body 2", b"body 1"]
+        cache.drop_all()
+        assert await read() == [b"body 3", b"body 3", b"body 2"]
 
     run(scenario)
 
@@ -173,6 +201,35 @@ def test_an_alert_changed_elsewhere_shows_without_waiting_for_the_cache(
             break
         time.sleep(0.05)
     assert [a["id"] for a in inbox] == [str(alert_id)]
+
+
+def test_new_readings_show_in_the_chart_without_waiting_for_the_cache(
+    long_cache_url: str, world: World
+) -> None:
+    path = f"/api/v1/patients/{world.a.patient}/readings/rollup?metric=spo2&bucket=1d"
+    headers = world.headers("clinician")
+
+    def stored() -> int:
+        r = httpx.get(f"{long_cache_url}{path}", headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+        return sum(int(b["count"]) for b in r.json()["buckets"])
+
+    assert stored() == 0
+    with psycopg.connect(world.db_url) as conn:
+        now = datetime.now(UTC)
+        rows = [
+            StoredReading(
+                now - timedelta(minutes=m), world.a.patient, Metric.SPO2, 93.0, "oxi-test", now
+            )
+            for m in (1, 2, 3)
+        ]
+        store_readings(conn, rows=rows)  # what ingest does, NOTIFY included
+        conn.commit()
+    for _ in range(100):  # the notification arrives within milliseconds; the cache lives 60 s
+        if stored() == 3:
+            break
+        time.sleep(0.05)
+    assert stored() == 3
 
 
 def test_every_cached_read_is_authorised_and_audited(long_cache_url: str, world: World) -> None:

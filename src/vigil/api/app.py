@@ -100,7 +100,9 @@ def create_app(
     access_gate = AccessGate(gate_pool)
     app.state.access_gate = access_gate
     app.state.read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
-    broadcaster.on_change = app.state.read_cache.invalidate
+    broadcaster.on_change = app.state.read_cache.drop_lists
+    broadcaster.on_readings = app.state.read_cache.drop_patients
+    broadcaster.on_listening = app.state.read_cache.drop_all
     app.state.tokens = TokenCache()
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster

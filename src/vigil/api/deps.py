@@ -76,7 +76,7 @@ def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Ite
             )
     if not read:
         # Committed: this process's cached reads may predate the change (vigil.api.reads).
-        request.app.state.read_cache.invalidate()
+        request.app.state.read_cache.drop_lists()
 
 
 ConnDep = Annotated[Conn, Depends(get_conn)]
@@ -360,7 +360,12 @@ PatientReadDep = Annotated[PatientScope, Depends(get_patient_read)]
 
 
 async def cached_read(
-    request: Request, key: Hashable, query: Callable[[], JsonQuery], *, ttl_s: float | None = None
+    request: Request,
+    key: Hashable,
+    query: Callable[[], JsonQuery],
+    *,
+    ttl_s: float | None = None,
+    patient_id: UUID | None = None,
 ) -> bytes:
     """The body of a hot read: from the app's :class:`~vigil.api.reads.ReadCache`, or
     ``query()``'s statement run on the hot reads' pool (as the API's role)."""
@@ -374,4 +379,4 @@ async def cached_read(
         return str(row[0]).encode()
 
     cache: ReadCache = request.app.state.read_cache
-    return await cache.get(key, compute, ttl_s=ttl_s)
+    return await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)

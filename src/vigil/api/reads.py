@@ -9,12 +9,13 @@ latest vitals, a patient's charts). Two parts keep that cheap without weakening 
   ``INSERT .. SELECT``, commits, and wakes them with their answers. A response is sent only
   after its audit row is committed; a refusal is recorded like any other. While one batch is
   being written the next one fills, so the database sees one round trip for many requests.
-- :class:`ReadCache` keeps each response body for ``ttl_s`` (default 1 s): a cached body is the
-  answer the server would have given at most that long ago. Entries are dropped at once when
-  this process changes anything (every write request) and when any process changes an alert
-  (the LISTEN/NOTIFY channel the SSE stream already uses). Concurrent misses for one key share
-  one query. The gate runs before the cache, so a body is only ever handed to a caller the
-  database has just authorised for it.
+- :class:`ReadCache` keeps each response body for a short while (the inbox and team lists 1 s,
+  charts 60 s): a cached body is the answer the server would have given at most that long
+  ago. The lists are dropped at once when this process changes anything (every write
+  request) and when any process changes an alert (the LISTEN/NOTIFY channel the SSE stream
+  already uses); a patient's charts, when ingest stores readings of theirs (its own channel).
+  Concurrent misses for one key share one query. The gate runs before the cache, so a body
+  is only ever handed to a caller the database has just authorised for it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -191,65 +192,95 @@ class AccessGate:
         return [bool(decided[i]) for i in range(len(checks))]
 
 
+Stamp = tuple[int, int]
+
+
 @dataclass(slots=True)
 class _Entry:
     expires: float
     refresh_at: float
-    generation: int
+    stamp: Stamp
     body: bytes
 
 
 class ReadCache:
-    """Response bodies by key, never older than ``ttl_s``; ``ttl_s == 0`` turns it off.
+    """Response bodies by key, never older than their TTL; a TTL of 0 turns it off.
 
     An entry's age counts from the start of the query that made it. A hit on an entry past
     70-90 % of its life (spread at random) also starts a background refresh, so a busy key
     is renewed before it expires and its callers never queue behind the query.
-    ``invalidate()`` drops every entry (thread-safe: it only bumps the generation each entry
-    is checked against); the callers after it wait for a new query, shared by all who ask
-    for the same key.
+
+    What drops entries at once (thread-safe: each only bumps a counter that entries are
+    stamped with; the callers after it wait for a new query, shared by all who ask for the
+    same key):
+
+    - :meth:`drop_all`: everything (the notification channel was lost: what it said is gone);
+    - :meth:`drop_lists`: the entries not about one patient's readings (the inbox, the team
+      lists), after an alert changes anywhere or anything changes through this process's API;
+    - :meth:`drop_patients`: the entries about those patients' readings (their charts), when
+      ingest stores new ones.
     """
 
     def __init__(self, *, ttl_s: float, size: int = 4096) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self.generation = 0
+        self.everything = 0
+        self.shared = 0
+        self.patients: dict[UUID, int] = {}
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._pending: dict[Hashable, tuple[int, asyncio.Task[bytes]]] = {}
+        self._pending: dict[Hashable, tuple[Stamp, asyncio.Task[bytes]]] = {}
 
-    def invalidate(self) -> None:
-        self.generation += 1
+    def drop_all(self) -> None:
+        self.everything += 1
+
+    def drop_lists(self) -> None:
+        self.shared += 1
+
+    def drop_patients(self, patient_ids: Iterable[UUID]) -> None:
+        for patient_id in patient_ids:
+            self.patients[patient_id] = self.patients.get(patient_id, 0) + 1
+
+    def _stamp(self, patient_id: UUID | None) -> Stamp:
+        if patient_id is None:
+            return self.everything, self.shared
+        return self.everything, self.patients.get(patient_id, 0)
 
     async def get(
-        self, key: Hashable, compute: Callable[[], Awaitable[bytes]], *, ttl_s: float | None = None
+        self,
+        key: Hashable,
+        compute: Callable[[], Awaitable[bytes]],
+        *,
+        ttl_s: float | None = None,
+        patient_id: UUID | None = None,
     ) -> bytes:
-        """The cached body for ``key``, or a fresh one from ``await compute()``; ``ttl_s``
-        overrides the cache's own for this key."""
+        """The cached body for ``key``, or a fresh one from ``await compute()``. ``ttl_s``
+        overrides the cache's own for this key; ``patient_id`` says the body is one patient's
+        readings (dropped when theirs change, not when alerts do)."""
         ttl = self.ttl_s if ttl_s is None else ttl_s
         if ttl <= 0:
             return await compute()
         now = time.monotonic()
-        generation = self.generation
+        stamp = self._stamp(patient_id)
         entry = self._entries.get(key)
-        if entry is not None and entry.generation == generation and entry.expires > now:
+        if entry is not None and entry.stamp == stamp and entry.expires > now:
             self.hits += 1
             if now >= entry.refresh_at and key not in self._pending:
-                self._fill(key, compute, generation, ttl)
+                self._fill(key, compute, stamp, ttl)
             return entry.body
         pending = self._pending.get(key)
-        if pending is not None and pending[0] == generation:
+        if pending is not None and pending[0] == stamp:
             self.hits += 1
             return await asyncio.shield(pending[1])
         self.misses += 1
-        return await asyncio.shield(self._fill(key, compute, generation, ttl))
+        return await asyncio.shield(self._fill(key, compute, stamp, ttl))
 
     def _fill(
         self,
         key: Hashable,
         compute: Callable[[], Awaitable[bytes]],
-        generation: int,
+        stamp: Stamp,
         ttl: float,
     ) -> asyncio.Task[bytes]:
         async def fill() -> bytes:
@@ -261,7 +292,7 @@ class ReadCache:
                     del self._pending[key]
             # Spread over 70-90 % of the life: keys filled together are not refreshed together.
             refresh_at = started + ttl * random.uniform(REFRESH_AT - 0.1, REFRESH_AT + 0.1)
-            self._entries[key] = _Entry(started + ttl, refresh_at, generation, body)
+            self._entries[key] = _Entry(started + ttl, refresh_at, stamp, body)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -269,7 +300,7 @@ class ReadCache:
 
         task = asyncio.create_task(fill(), name="vigil-read-cache-fill")
         task.add_done_callback(_log_failure)
-        self._pending[key] = (generation, task)
+        self._pending[key] = (stamp, task)
         return task
 
 

@@ -13,6 +13,7 @@ import psycopg
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.ingest.models import RejectedRow
+from vigil.storage.db import notify_new_readings
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -104,6 +105,7 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredR
             " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id"
             " WHERE latest_readings.time < EXCLUDED.time"
         )
+    notify_new_readings(conn, {row[1] for row in inserted})
     return [
         StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
         for t, p, m, v, d, rc in inserted

@@ -1,21 +1,25 @@
 """Storage: connections, migrations, and the SQL each stage shares."""
 
 from vigil.storage.db import (
+    READINGS_CHANNEL,
     TimescaleFeatures,
     apply_retention,
     connect,
     create_pool,
     detect_timescale,
     migrate,
+    notify_new_readings,
     rebuild_latest_readings,
 )
 
 __all__ = [
+    "READINGS_CHANNEL",
     "TimescaleFeatures",
     "apply_retention",
     "connect",
     "create_pool",
     "detect_timescale",
     "migrate",
+    "notify_new_readings",
     "rebuild_latest_readings",
 ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -75,6 +77,22 @@ def detect_timescale(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleF
     if row is None:
         raise RuntimeError("the timescaledb extension is not installed in this database")
     return TimescaleFeatures(version=str(row[0]), license=str(row[1] or "apache"))
+
+
+READINGS_CHANNEL = "vigil_new_readings"
+"""NOTIFY channel: the ids of patients with newly stored readings, comma-separated (sent in
+the storing transaction, so delivered on commit). API processes drop those patients' cached
+charts when they hear it."""
+
+_NOTIFY_IDS = 200  # 36 characters and a comma each: well under NOTIFY's 8,000-byte payload
+
+
+def notify_new_readings(conn: psycopg.Connection[Any], patient_ids: Iterable[object]) -> None:
+    """Tell listeners which patients have new readings, in the caller's transaction."""
+    ids = sorted({str(p) for p in patient_ids})
+    for start in range(0, len(ids), _NOTIFY_IDS):
+        payload = ",".join(ids[start : start + _NOTIFY_IDS])
+        conn.execute("SELECT pg_notify(%s, %s)", (READINGS_CHANNEL, payload))
 
 
 def rebuild_latest_readings(conn: psycopg.Connection[tuple[object, ...]]) -> int:

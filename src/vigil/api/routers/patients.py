@@ -222,5 +222,6 @@ async def rollup_readings(
             end=hi,
         ),
         ttl_s=request.app.state.settings.api_chart_cache_s,
+        patient_id=scope.patient_id,
     )
     return Response(body, media_type="application/json")
