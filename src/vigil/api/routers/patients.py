@@ -66,6 +66,35 @@ def time_range(
     return max(start, earliest), end
 
 
+# The dashboard's hot read first: routes are matched in order.
+@router.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
+async def rollup_readings(
+    scope: PatientReadDep,
+    request: Request,
+    metric: Metric,
+    bucket: BucketName = "1h",
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> Response:
+    """min / avg / max / count per ``time_bucket`` (default: the last 30 days, hourly)."""
+    lo, hi = time_range(start, end, timedelta(days=30))
+    body = await cached_read(
+        request,
+        ("rollup", scope.patient_id, metric, bucket, start, end),
+        lambda: clinical_repo.rollup_query(
+            patient_id=scope.patient_id,
+            metric=metric,
+            bucket=BUCKETS[bucket],
+            bucket_name=bucket,
+            start=lo,
+            end=hi,
+        ),
+        ttl_s=request.app.state.settings.api_chart_cache_s,
+        patient_id=scope.patient_id,
+    )
+    return Response(body, media_type="application/json")
+
+
 @router.get("", response_model=list[PatientPublic])
 def list_patients(
     conn: ConnDep, user: StaffUser, request: Request, limit: Limit = 100, offset: Offset = 0
@@ -197,31 +226,3 @@ def list_readings(
         conn, patient_id=scope.patient_id, metric=metric, start=lo, end=hi, limit=limit
     )
     return [ReadingPublic.model_validate(r) for r in rows]
-
-
-@router.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
-async def rollup_readings(
-    scope: PatientReadDep,
-    request: Request,
-    metric: Metric,
-    bucket: BucketName = "1h",
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-) -> Response:
-    """min / avg / max / count per ``time_bucket`` (default: the last 30 days, hourly)."""
-    lo, hi = time_range(start, end, timedelta(days=30))
-    body = await cached_read(
-        request,
-        ("rollup", scope.patient_id, metric, bucket, start, end),
-        lambda: clinical_repo.rollup_query(
-            patient_id=scope.patient_id,
-            metric=metric,
-            bucket=BUCKETS[bucket],
-            bucket_name=bucket,
-            start=lo,
-            end=hi,
-        ),
-        ttl_s=request.app.state.settings.api_chart_cache_s,
-        patient_id=scope.patient_id,
-    )
-    return Response(body, media_type="application/json")

@@ -33,6 +33,21 @@ TeamId = Annotated[UUID, Path(description="The care team")]
 VITALS_WINDOW = timedelta(days=30)
 
 
+# The dashboard's hot read first: routes are matched in order.
+@router.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
+async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request) -> Response:
+    """Every patient of the team with the latest value of each metric (last 30 days) and the
+    number of unresolved alerts: the dashboard's patient list, in one call."""
+    await authorise_read(request, user, team_id=team_id, detail={"team_id": str(team_id)})
+    since = datetime.now(UTC) - VITALS_WINDOW
+    body = await cached_read(
+        request,
+        ("latest-vitals", team_id),
+        lambda: clinical_repo.latest_vitals_query(team_id=team_id, since=since),
+    )
+    return Response(body, media_type="application/json")
+
+
 @router.get("", response_model=list[CareTeamPublic])
 def list_teams(conn: ConnDep, user: StaffUser) -> list[CareTeamPublic]:
     """Your care teams (every team of the tenant for an admin)."""
@@ -67,17 +82,3 @@ def add_patient(
         conn, team_id=team_id, patient_id=body.patient_id, tenant_id=user.tenant_id
     )
     audit_allowed(conn, request, user, patient_id=body.patient_id)
-
-
-@router.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
-async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request) -> Response:
-    """Every patient of the team with the latest value of each metric (last 30 days) and the
-    number of unresolved alerts: the dashboard's patient list, in one call."""
-    await authorise_read(request, user, team_id=team_id, detail={"team_id": str(team_id)})
-    since = datetime.now(UTC) - VITALS_WINDOW
-    body = await cached_read(
-        request,
-        ("latest-vitals", team_id),
-        lambda: clinical_repo.latest_vitals_query(team_id=team_id, since=since),
-    )
-    return Response(body, media_type="application/json")
