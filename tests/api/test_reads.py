@@ -19,6 +19,7 @@ from vigil.api.reads import ReadCache
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.ingest.repo import store_readings
+from vigil.servers import EmbeddedPostgres
 from vigil.settings import Settings
 
 from ..alerts.conftest import finding
@@ -265,3 +266,38 @@ def test_every_cached_read_is_authorised_and_audited(long_cache_url: str, world:
         world.a.users["patient"],
         world.b.users["admin"],
     }
+
+
+def test_the_cache_keeps_to_its_memory_budget() -> None:
+    async def scenario() -> None:
+        cache = ReadCache(ttl_s=10, max_bytes=20)
+        for n in range(10):
+            await cache.get(n, Source())  # 6 bytes each: three fit
+        assert cache.bytes == 18
+        assert await cache.get(9, Source()) == b"body 1"  # the newest is kept
+        assert cache.misses == 10
+        assert await cache.get(0, Source()) == b"body 1"  # the oldest was evicted: filled again
+        assert cache.misses == 11
+
+    run(scenario)
+
+
+def test_a_database_outage_is_a_503_not_a_hang_or_a_500(
+    pg_server: EmbeddedPostgres, world: World
+) -> None:
+    with LiveServer(make_app(world.db_url)) as url, httpx.Client(base_url=url) as client:
+        headers = world.headers("clinician")
+        assert client.get("/api/v1/alerts", headers=headers).status_code == 200
+        with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+            name = world.db_url.rsplit("/", 1)[1]
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for path in (
+            "/api/v1/alerts?state=open",
+            f"/api/v1/care-teams/{world.a.team}/latest-vitals",
+        ):
+            started = time.monotonic()
+            r = client.get(path, headers=headers, timeout=30)
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "unavailable"
+            assert r.headers["Retry-After"] == "5"
+            assert time.monotonic() - started < 10

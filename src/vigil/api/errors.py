@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,6 +116,16 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return error_json(422, "invalid_request", "the request is not valid", details)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Not the caller's fault and nothing was half-done (the transaction rolled back):
+        # say so, and that trying again later is right.
+        log.warning("database unavailable: %s", exc)
+        response = error_json(503, "unavailable", "the database is not reachable; try again")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 REFRESH_AT = 0.8
+PATIENT_SLOTS = 1 << 16
 """A hit on an entry past this share of its life starts a background refresh."""
 
 _DECIDE_AND_RECORD = """
@@ -110,6 +111,7 @@ def read_pool(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool[Any]:
         max_size=max_size,
         kwargs={"autocommit": True},
         configure=_as_api_role,
+        timeout=5.0,  # then 503: a dashboard should hear the database is away, not hang
         open=False,
         name="vigil-hot-reads",
     )
@@ -221,12 +223,15 @@ class ReadCache:
       ingest stores new ones.
     """
 
-    def __init__(self, *, ttl_s: float, size: int = 4096) -> None:
+    def __init__(self, *, ttl_s: float, max_bytes: int = 64 << 20) -> None:
         self.ttl_s = ttl_s
-        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.everything = 0
         self.shared = 0
-        self.patients: dict[UUID, int] = {}
+        # A counter per slot of patients, not per patient: fixed memory however many patients
+        # send readings; two patients sharing a slot only drop each other's charts early.
+        self._patient_slots = [0] * PATIENT_SLOTS
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
@@ -240,12 +245,12 @@ class ReadCache:
 
     def drop_patients(self, patient_ids: Iterable[UUID]) -> None:
         for patient_id in patient_ids:
-            self.patients[patient_id] = self.patients.get(patient_id, 0) + 1
+            self._patient_slots[hash(patient_id) % PATIENT_SLOTS] += 1
 
     def _stamp(self, patient_id: UUID | None) -> Stamp:
         if patient_id is None:
             return self.everything, self.shared
-        return self.everything, self.patients.get(patient_id, 0)
+        return self.everything, self._patient_slots[hash(patient_id) % PATIENT_SLOTS]
 
     async def get(
         self,
@@ -292,10 +297,12 @@ class ReadCache:
                     del self._pending[key]
             # Spread over 70-90 % of the life: keys filled together are not refreshed together.
             refresh_at = started + ttl * random.uniform(REFRESH_AT - 0.1, REFRESH_AT + 0.1)
+            old = self._entries.pop(key, None)
+            self.bytes += len(body) - (len(old.body) if old is not None else 0)
             self._entries[key] = _Entry(started + ttl, refresh_at, stamp, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            while self.bytes > self.max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)  # the least recently filled
+                self.bytes -= len(evicted.body)
             return body
 
         task = asyncio.create_task(fill(), name="vigil-read-cache-fill")
