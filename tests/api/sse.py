@@ -11,9 +11,10 @@ import httpx
 
 
 class SseReader:
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
+    def __init__(self, url: str, headers: dict[str, str], *, read_timeout: float = 1.0) -> None:
         self.url = url
         self.headers = headers
+        self.read_timeout = read_timeout
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.connected = threading.Event()
         self.status: int | None = None
@@ -30,7 +31,7 @@ class SseReader:
         self.thread.join(20)
 
     def _run(self) -> None:
-        timeout = httpx.Timeout(5.0, read=1.0)
+        timeout = httpx.Timeout(5.0, read=self.read_timeout)
         with (
             httpx.Client(timeout=timeout) as client,
             client.stream("GET", self.url, headers=self.headers) as response,

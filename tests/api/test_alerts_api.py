@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import queue
+import time
+
 import httpx
+import psycopg
 import pytest
 
 from tests.alerts.conftest import finding
-from tests.api.conftest import World
+from tests.api.conftest import LiveServer, World, make_app
 from tests.api.sse import SseReader
 from vigil.alerts import AlertService
 from vigil.streaming.findings import Severity
@@ -66,3 +70,41 @@ def test_alert_inbox_actions_events_and_stream(
     assert spo2["alerts"] == 1
     assert spo2["actionable_share"] == 1.0
     assert spo2["alerts_per_patient_week"] > 0
+
+
+def test_an_open_stream_follows_care_team_changes_and_ends_at_sign_out(world: World) -> None:
+    app = make_app(world.db_url)
+    app.state.stream_recheck_s = 0.2
+    clinician = world.a.users["clinician"]
+
+    def open_alert(cause: str) -> None:
+        with psycopg.connect(world.db_url) as conn:
+            AlertService().apply(conn, [finding(world.a.patient, cause=cause)])
+            conn.commit()
+
+    with (
+        LiveServer(app) as url,
+        SseReader(
+            f"{url}/api/v1/alerts/stream", world.headers("clinician"), read_timeout=5
+        ) as reader,
+    ):
+        open_alert("spo2_low")
+        assert reader.next()["data"]["cause"] == "spo2_low"
+        with world.conn() as conn:  # taken off the care team while the dashboard is open
+            conn.execute("DELETE FROM care_team_members WHERE user_id = %s", (clinician,))
+        time.sleep(0.6)
+        open_alert("heart_rate_high")
+        with pytest.raises(queue.Empty):
+            reader.next(timeout=1.5)
+        with world.conn() as conn:
+            conn.execute(
+                "INSERT INTO care_team_members (team_id, user_id) VALUES (%s, %s)",
+                (world.a.team, clinician),
+            )
+        time.sleep(0.6)
+        open_alert("fever")
+        assert reader.next()["data"]["cause"] == "fever"
+        signed_out = httpx.post(f"{url}/api/v1/auth/logout", headers=world.headers("clinician"))
+        assert signed_out.is_success, signed_out.text
+        reader.thread.join(5)
+        assert not reader.thread.is_alive(), "the stream outlived its token"

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from vigil.alerts import (
@@ -34,7 +36,7 @@ from vigil.api.deps import (
     cached_read,
     refuse,
 )
-from vigil.api.errors import Forbidden
+from vigil.api.errors import ApiError, Forbidden
 from vigil.api.models import (
     AlertChangePublic,
     AlertEventPublic,
@@ -46,11 +48,14 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
+from vigil.api.security import token_digest
+from vigil.api.tokens import TokenCache
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 Limit = Annotated[int, Query(ge=1, le=500)]
 KEEPALIVE_S = 15.0
+RECHECK_S = 10.0
 
 
 def alert_public(alert: Alert) -> AlertPublic:
@@ -128,25 +133,67 @@ def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
     return StreamAccess(principal, {r[0] for r in rows})
 
 
+def _recheck(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, principal: Principal
+) -> set[UUID]:
+    """The patients an open stream may carry now (raises, audited, if the token is gone)."""
+    with request.app.state.pool.connection() as conn:
+        conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+        tokens: TokenCache = request.app.state.tokens
+        if credentials is None or tokens.get(token_digest(credentials.credentials)) is None:
+            authenticate(conn, request, credentials)
+        rows = conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal)).fetchall()
+    return {r[0] for r in rows}
+
+
+async def _still_allowed(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, access: StreamAccess
+) -> bool:
+    """Re-check an open stream: a signed-out token ends it, and a care-team change narrows or
+    widens what it carries."""
+    try:
+        async with request.app.state.db_slots:
+            access.visible = await to_thread.run_sync(
+                _recheck, request, credentials, access.principal
+            )
+    except ApiError:
+        return False
+    return True
+
+
 @router.get(
     "/stream",
     response_class=EventSourceResponse,
     responses={200: {"description": "`alert` events carrying an AlertChangePublic as JSON"}},
 )
 async def stream(
-    request: Request, access: Annotated[StreamAccess, Depends(_stream_access)]
+    request: Request,
+    credentials: BearerDep,
+    access: Annotated[StreamAccess, Depends(_stream_access)],
 ) -> AsyncIterable[ServerSentEvent]:
-    """Server-Sent Events: one ``alert`` event per change to an alert you may see."""
+    """Server-Sent Events: one ``alert`` event per change to an alert you may see.
+
+    The caller's access is checked again every ``stream_recheck_s`` (10 s): the stream ends
+    when the token is no longer valid, and follows care-team changes."""
     broadcaster: AlertBroadcaster = request.app.state.broadcaster
+    recheck_s: float = getattr(request.app.state, "stream_recheck_s", RECHECK_S)
     queue = broadcaster.subscribe()
     tenant = str(access.principal.tenant_id)
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + recheck_s
     try:
         yield ServerSentEvent(comment="connected", retry=3000)
         while not await request.is_disconnected():
+            if loop.time() >= next_check:
+                if not await _still_allowed(request, credentials, access):
+                    return
+                next_check = loop.time() + recheck_s
             try:
-                change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                wait = min(KEEPALIVE_S, max(0.0, next_check - loop.time()))
+                change = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                yield ServerSentEvent(comment="keep-alive")
+                if loop.time() < next_check:
+                    yield ServerSentEvent(comment="keep-alive")
                 continue
             if change.get("tenant_id") != tenant or _uuid(change) not in access.visible:
                 continue
