@@ -142,12 +142,12 @@ def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
         "SELECT p.id AS patient_id, p.display_name,"
         " (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id"
         "   AND a.state <> 'resolved') AS open_alerts,"
-        " coalesce((SELECT jsonb_agg(jsonb_build_object("
-        "   'metric', l.metric, 'time', l.time, 'value', l.value, 'unit', l.unit)"
-        "   ORDER BY l.metric)"
-        "  FROM latest_readings l"
-        "  WHERE l.patient_id = p.id AND l.metric = ANY(%(metrics)s) AND l.time >= %(since)s),"
-        "  '[]'::jsonb) AS vitals"
+        # json_agg of rows, not json(b)_build_object per row: half the query's time went to
+        # the latter's per-call type lookups.
+        " coalesce((SELECT json_agg(x ORDER BY x.metric) FROM ("
+        "  SELECT l.metric, l.time, l.value, l.unit FROM latest_readings l"
+        "  WHERE l.patient_id = p.id AND l.metric = ANY(%(metrics)s) AND l.time >= %(since)s) x),"
+        "  '[]'::json) AS vitals"
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
         " WHERE ctp.team_id = %(team)s) v"
     )
