@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,12 +15,14 @@ import psycopg
 import pytest
 
 from vigil.alerts import AlertService
+from vigil.api import repo as api_repo
 from vigil.api.reads import ReadCache
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.ingest.repo import store_readings
 from vigil.servers import EmbeddedPostgres
 from vigil.settings import Settings
+from vigil.storage import admin
 
 from ..alerts.conftest import finding
 from .conftest import LiveServer, World, make_app
@@ -43,6 +45,10 @@ class Source:
         return f"body {n}".encode()
 
 
+async def get(cache: ReadCache, key: Hashable, compute: Source, **kw: Any) -> bytes:
+    return (await cache.get(key, compute, **kw)).raw
+
+
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
 
@@ -50,10 +56,10 @@ def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
 def test_concurrent_misses_share_one_query() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=10), Source(delay_s=0.05)
-        bodies = await asyncio.gather(*(cache.get("k", source) for _ in range(20)))
+        bodies = await asyncio.gather(*(get(cache, "k", source) for _ in range(20)))
         assert source.calls == 1
         assert set(bodies) == {b"body 1"}
-        assert await cache.get("k", source) == b"body 1"
+        assert await get(cache, "k", source) == b"body 1"
         assert (cache.misses, cache.hits) == (1, 20)
 
     run(scenario)
@@ -62,17 +68,17 @@ def test_concurrent_misses_share_one_query() -> None:
 def test_a_drop_is_not_answered_by_an_older_query() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=10), Source(delay_s=0.05)
-        assert await cache.get("k", source) == b"body 1"
+        assert await get(cache, "k", source) == b"body 1"
         cache.drop_all()
-        assert await cache.get("k", source) == b"body 2"
+        assert await get(cache, "k", source) == b"body 2"
         # A query in flight when a change lands cannot answer those who ask after it.
-        first = asyncio.create_task(cache.get("j", source))
+        first = asyncio.create_task(get(cache, "j", source))
         await asyncio.sleep(0.01)
         cache.drop_all()
-        second = await cache.get("j", source)
+        second = await get(cache, "j", source)
         assert await first == b"body 3"
         assert second == b"body 4"
-        assert await cache.get("j", source) == b"body 4"
+        assert await get(cache, "j", source) == b"body 4"
 
     run(scenario)
 
@@ -80,9 +86,9 @@ def test_a_drop_is_not_answered_by_an_older_query() -> None:
 def test_an_entry_is_never_served_past_its_ttl() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=0.2), Source()
-        assert await cache.get("k", source) == b"body 1"
+        assert await get(cache, "k", source) == b"body 1"
         await asyncio.sleep(0.25)
-        assert await cache.get("k", source) == b"body 2"
+        assert await get(cache, "k", source) == b"body 2"
         assert source.calls == 2
 
     run(scenario)
@@ -91,11 +97,11 @@ def test_an_entry_is_never_served_past_its_ttl() -> None:
 def test_a_busy_key_is_refreshed_in_the_background_before_it_expires() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=0.5), Source(delay_s=0.02)
-        assert await cache.get("k", source) == b"body 1"
+        assert await get(cache, "k", source) == b"body 1"
         await asyncio.sleep(0.47)  # past 90 % of the life: the hit answers at once ...
-        assert await cache.get("k", source) == b"body 1"
+        assert await get(cache, "k", source) == b"body 1"
         await asyncio.sleep(0.1)  # ... and the refresh it started has replaced the entry
-        assert await cache.get("k", source) == b"body 2"
+        assert await get(cache, "k", source) == b"body 2"
         assert source.calls == 2
 
     run(scenario)
@@ -105,12 +111,12 @@ def test_a_failed_query_reaches_its_callers_and_is_not_cached() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=10), Source(delay_s=0.02, fail=True)
         results = await asyncio.gather(
-            *(cache.get("k", source) for _ in range(3)), return_exceptions=True
+            *(get(cache, "k", source) for _ in range(3)), return_exceptions=True
         )
         assert all(isinstance(r, RuntimeError) for r in results)
         assert source.calls == 1
         source.fail = False
-        assert await cache.get("k", source) == b"body 2"
+        assert await get(cache, "k", source) == b"body 2"
 
     run(scenario)
 
@@ -123,9 +129,9 @@ def test_each_change_drops_only_what_it_touches() -> None:
 
         async def read() -> list[bytes]:
             return [
-                await cache.get("inbox", inbox),
-                await cache.get(("chart", mine), chart, patient_id=mine),
-                await cache.get(("chart", theirs), other_chart, patient_id=theirs),
+                await get(cache, "inbox", inbox),
+                await get(cache, ("chart", mine), chart, patient_id=mine),
+                await get(cache, ("chart", theirs), other_chart, patient_id=theirs),
             ]
 
         assert await read() == [b"body 1"] * 3
@@ -142,9 +148,13 @@ def test_each_change_drops_only_what_it_touches() -> None:
 def test_ttl_zero_turns_the_cache_off() -> None:
     async def scenario() -> None:
         cache, source = ReadCache(ttl_s=0), Source()
-        assert [await cache.get("k", source) for _ in range(3)] == [b"body 1", b"body 2", b"body 3"]
-        assert await cache.get("k", source, ttl_s=10) == b"body 4"
-        assert await cache.get("k", source, ttl_s=10) == b"body 4"
+        assert [await get(cache, "k", source) for _ in range(3)] == [
+            b"body 1",
+            b"body 2",
+            b"body 3",
+        ]
+        assert await get(cache, "k", source, ttl_s=10) == b"body 4"
+        assert await get(cache, "k", source, ttl_s=10) == b"body 4"
 
     run(scenario)
 
@@ -272,14 +282,38 @@ def test_the_cache_keeps_to_its_memory_budget() -> None:
     async def scenario() -> None:
         cache = ReadCache(ttl_s=10, max_bytes=20)
         for n in range(10):
-            await cache.get(n, Source())  # 6 bytes each: three fit
+            await get(cache, n, Source())  # 6 bytes each: three fit
         assert cache.bytes == 18
-        assert await cache.get(9, Source()) == b"body 1"  # the newest is kept
+        assert await get(cache, 9, Source()) == b"body 1"  # the newest is kept
         assert cache.misses == 10
-        assert await cache.get(0, Source()) == b"body 1"  # the oldest was evicted: filled again
+        assert await get(cache, 0, Source()) == b"body 1"  # the oldest was evicted: filled again
         assert cache.misses == 11
 
     run(scenario)
+
+
+def test_cached_bodies_are_sent_gzipped_to_clients_that_accept_it(
+    long_cache_url: str, world: World
+) -> None:
+    with world.conn() as conn:  # a team list worth compressing
+        for n in range(20):
+            patient = admin.create_patient(
+                conn, tenant_id=world.a.id, display_name=f"Patient {n}", conditions=["copd"]
+            )
+            api_repo.add_team_patient(
+                conn, team_id=world.a.team, patient_id=patient, tenant_id=world.a.id
+            )
+    path = f"{long_cache_url}/api/v1/care-teams/{world.a.team}/latest-vitals"
+    headers = world.headers("clinician")
+    plain = httpx.get(path, headers={**headers, "Accept-Encoding": "identity"}, timeout=10)
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    assert len(plain.content) >= 1024, "too small to test compression: add patients"
+    packed = httpx.get(path, headers={**headers, "Accept-Encoding": "gzip"}, timeout=10)
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.json() == plain.json()  # httpx decodes it
 
 
 def test_a_database_outage_is_a_503_not_a_hang_or_a_500(

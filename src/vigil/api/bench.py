@@ -210,7 +210,11 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, host: str, port: int, token: str) -> None:
         self.host, self.port = host, port
-        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        # Asks for compression as the dashboard's browser does (and does not decode it).
+        self.head = (
+            f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Accept-Encoding: gzip, deflate, br\r\n\r\n"
+        ).encode()
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.response: asyncio.Future[int] | None = None

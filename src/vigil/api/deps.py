@@ -14,7 +14,7 @@ from uuid import UUID
 
 import psycopg
 from anyio import to_thread
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 
@@ -22,7 +22,7 @@ from vigil.api import repo
 from vigil.api.access import Principal
 from vigil.api.clinical_repo import JsonQuery
 from vigil.api.errors import ApiError, Forbidden, Unauthenticated
-from vigil.api.reads import AccessGate, ReadCache, ReadCheck
+from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.tokens import TokenCache
 from vigil.core.errors import NotFound
@@ -366,9 +366,10 @@ async def cached_read(
     *,
     ttl_s: float | None = None,
     patient_id: UUID | None = None,
-) -> bytes:
-    """The body of a hot read: from the app's :class:`~vigil.api.reads.ReadCache`, or
-    ``query()``'s statement run on the hot reads' pool (as the API's role)."""
+) -> Response:
+    """The JSON response of a hot read: its body from the app's
+    :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the hot reads' pool
+    (as the API's role); gzip-encoded, once per cached body, for clients that accept it."""
 
     async def compute() -> bytes:
         pool: AsyncConnectionPool[Any] = request.app.state.read_pool
@@ -379,4 +380,10 @@ async def cached_read(
         return str(row[0]).encode()
 
     cache: ReadCache = request.app.state.read_cache
-    return await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
+    body = await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
+    headers = {"Vary": "Accept-Encoding"}
+    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")
+    if accepts_gzip and body.cached and len(body.raw) >= GZIP_MIN_BYTES:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped(), media_type="application/json", headers=headers)
+    return Response(body.raw, media_type="application/json", headers=headers)

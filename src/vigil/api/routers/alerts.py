@@ -100,7 +100,7 @@ async def inbox(
     filters = {"states": states, "severities": severities, "limit": limit, "offset": offset}
     await authorise_read(request, user, patient_id=patient_id, detail=filters)
     key = ("inbox", user, tuple(states), tuple(severities), patient_id, limit, offset)
-    body = await cached_read(
+    return await cached_read(
         request,
         key,
         lambda: clinical_repo.alerts_inbox_query(
@@ -112,7 +112,6 @@ async def inbox(
             offset=offset,
         ),
     )
-    return Response(body, media_type="application/json")
 
 
 class StreamAccess:

@@ -78,7 +78,7 @@ async def rollup_readings(
 ) -> Response:
     """min / avg / max / count per ``time_bucket`` (default: the last 30 days, hourly)."""
     lo, hi = time_range(start, end, timedelta(days=30))
-    body = await cached_read(
+    return await cached_read(
         request,
         ("rollup", scope.patient_id, metric, bucket, start, end),
         lambda: clinical_repo.rollup_query(
@@ -92,7 +92,6 @@ async def rollup_readings(
         ttl_s=request.app.state.settings.api_chart_cache_s,
         patient_id=scope.patient_id,
     )
-    return Response(body, media_type="application/json")
 
 
 @router.get("", response_model=list[PatientPublic])

@@ -40,12 +40,11 @@ async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request
     number of unresolved alerts: the dashboard's patient list, in one call."""
     await authorise_read(request, user, team_id=team_id, detail={"team_id": str(team_id)})
     since = datetime.now(UTC) - VITALS_WINDOW
-    body = await cached_read(
+    return await cached_read(
         request,
         ("latest-vitals", team_id),
         lambda: clinical_repo.latest_vitals_query(team_id=team_id, since=since),
     )
-    return Response(body, media_type="application/json")
 
 
 @router.get("", response_model=list[CareTeamPublic])
