@@ -53,6 +53,8 @@ from vigil.api.tokens import TokenCache
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+hot = APIRouter(prefix="/alerts", tags=["alerts"])
+"""The dashboard's hot read, included before every other route (vigil.api.app)."""
 Limit = Annotated[int, Query(ge=1, le=500)]
 KEEPALIVE_S = 15.0
 RECHECK_S = 10.0
@@ -82,7 +84,7 @@ def _service(request: Request) -> AlertService:
 ServiceDep = Annotated[AlertService, Depends(_service)]
 
 
-@router.get("", response_model=list[AlertPublic])
+@hot.get("", response_model=list[AlertPublic])
 async def inbox(
     user: CachedStaffUser,
     request: Request,

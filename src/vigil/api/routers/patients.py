@@ -37,6 +37,8 @@ from vigil.core.models import StoredReading
 from vigil.storage import admin
 
 router = APIRouter(prefix="/patients", tags=["patients"])
+hot = APIRouter(prefix="/patients", tags=["patients"])
+"""The dashboard's hot read, included before every other route (vigil.api.app)."""
 
 BUCKETS = {
     "5m": timedelta(minutes=5),
@@ -66,8 +68,7 @@ def time_range(
     return max(start, earliest), end
 
 
-# The dashboard's hot read first: routes are matched in order.
-@router.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
+@hot.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
 async def rollup_readings(
     scope: PatientReadDep,
     request: Request,

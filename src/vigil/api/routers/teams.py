@@ -29,12 +29,13 @@ from vigil.api.models import (
 from vigil.core.errors import NotFound
 
 router = APIRouter(prefix="/care-teams", tags=["care teams"])
+hot = APIRouter(prefix="/care-teams", tags=["care teams"])
+"""The dashboard's hot read, included before every other route (vigil.api.app)."""
 TeamId = Annotated[UUID, Path(description="The care team")]
 VITALS_WINDOW = timedelta(days=30)
 
 
-# The dashboard's hot read first: routes are matched in order.
-@router.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
+@hot.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
 async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request) -> Response:
     """Every patient of the team with the latest value of each metric (last 30 days) and the
     number of unresolved alerts: the dashboard's patient list, in one call."""
