@@ -30,11 +30,16 @@ class LiveEngine:
     def __init__(self, database_url: str, *, restore_days: int = 14) -> None:
         self.database_url = database_url
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._preloaded: dict[UUID, CarePlan] = {}
         self.engine = StreamEngine(plan_for=self._plan_for)
         self._plans_checked = datetime.now(UTC)
         since = datetime.now(UTC) - timedelta(days=restore_days)
         with psycopg.connect(database_url) as conn:
+            # Every plan in one query for the restore, not one query per patient; plans
+            # changed from here on are caught by the refresh (checked from before this load).
+            self._preloaded = repo.load_care_plans(conn)
             restored = self.engine.restore(repo.history(conn, since=since))
+        self._preloaded.clear()
         log.info("detector state rebuilt from %d stored readings", restored)
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
@@ -43,6 +48,9 @@ class LiveEngine:
         return self._conn
 
     def _plan_for(self, patient_id: PatientKey) -> CarePlan:
+        preloaded = self._preloaded.pop(UUID(str(patient_id)), None)
+        if preloaded is not None:
+            return preloaded
         try:
             return repo.load_care_plan(self._connection(), patient_id=UUID(str(patient_id)))
         except psycopg.OperationalError:

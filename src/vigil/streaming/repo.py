@@ -28,6 +28,15 @@ def load_care_plan(conn: Conn, *, patient_id: UUID) -> CarePlan:
     return CarePlan.from_stored(set(row[0] or ()), row[1], row[2])
 
 
+def load_care_plans(conn: Conn) -> dict[UUID, CarePlan]:
+    """Every patient's plan in one query (what :func:`load_care_plan` gives one by one)."""
+    rows = conn.execute(
+        "SELECT p.id, p.conditions, c.thresholds, c.targets FROM patients p"
+        " LEFT JOIN care_plans c ON c.patient_id = p.id"
+    ).fetchall()
+    return {r[0]: CarePlan.from_stored(set(r[1] or ()), r[2], r[3]) for r in rows}
+
+
 def care_plans_changed_since(conn: Conn, *, since: datetime) -> list[tuple[UUID, CarePlan]]:
     rows = conn.execute(
         "SELECT p.id, p.conditions, c.thresholds, c.targets FROM care_plans c"
