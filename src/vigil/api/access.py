@@ -38,12 +38,16 @@ class Principal:
         return self.role in (Role.ADMIN, Role.CLINICIAN)
 
 
+API_ROLE = "vigil_api"
+"""The database role every API request runs as (migration 0004): no rewriting the audit log."""
+
 VISIBLE_PATIENTS_SQL = sql.SQL(
     "SELECT p.id FROM patients p WHERE p.tenant_id = %(tenant)s AND (%(admin)s OR EXISTS ("
     " SELECT 1 FROM care_team_patients ctp JOIN care_team_members m ON m.team_id = ctp.team_id"
     " WHERE ctp.patient_id = p.id AND m.user_id = %(user)s))"
 )
-"""The patients a staff member may see; parameters from :func:`scope_params`."""
+"""The patients a staff member may see; parameters from :func:`scope_params`. The hot reads'
+batched check (``vigil.api.reads``) states the same rules per request row: change both."""
 
 
 def scope_params(principal: Principal) -> dict[str, object]:

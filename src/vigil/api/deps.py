@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 
 from vigil.api import repo
-from vigil.api.access import Principal
+from vigil.api.access import API_ROLE, Principal
 from vigil.api.clinical_repo import JsonQuery
 from vigil.api.errors import ApiError, Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
@@ -27,7 +27,6 @@ from vigil.api.security import token_digest
 from vigil.api.tokens import TokenCache
 from vigil.core.errors import NotFound
 
-API_ROLE = "vigil_api"
 Conn = psycopg.Connection[Any]
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
@@ -177,10 +176,14 @@ async def get_principal(conn: ConnDep, request: Request, credentials: BearerDep)
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+def require_staff(conn: Conn, request: Request, principal: Principal) -> Principal:
     if not principal.is_staff:
         raise refuse(conn, request, principal, Forbidden("this endpoint is for care teams"))
     return principal
+
+
+async def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+    return require_staff(conn, request, principal)
 
 
 async def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
@@ -294,10 +297,7 @@ def _staff_from_database(
 ) -> Principal:
     with request.app.state.pool.connection() as conn:
         conn.execute(_READ_SETUP)
-        principal = authenticate(conn, request, credentials)
-        if not principal.is_staff:
-            raise refuse(conn, request, principal, Forbidden("this endpoint is for care teams"))
-        return principal
+        return require_staff(conn, request, authenticate(conn, request, credentials))
 
 
 async def get_staff_cached(request: Request, credentials: BearerDep) -> Principal:

@@ -36,7 +36,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from vigil.api.access import Principal
+from vigil.api.access import API_ROLE, Principal
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ async def _as_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
     # The whole session runs as the API's role; reads' audit rows do not wait for the WAL
     # flush (see deps.get_conn: a database crash can lose the last fraction of a second of
     # them, never data).
-    await conn.execute("SET ROLE vigil_api")
-    await conn.execute("SET synchronous_commit = off")
+    await conn.execute(f"SET ROLE {API_ROLE}; SET synchronous_commit = off")
 
 
 def read_pool(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool[Any]:

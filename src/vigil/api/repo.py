@@ -144,13 +144,6 @@ def team_in_tenant(conn: Conn, *, team_id: UUID, tenant_id: UUID) -> bool:
     return row is not None
 
 
-def is_team_member(conn: Conn, *, team_id: UUID, user_id: UUID) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM care_team_members WHERE team_id = %s AND user_id = %s", (team_id, user_id)
-    ).fetchone()
-    return row is not None
-
-
 def list_teams(conn: Conn, *, principal: Principal) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(

@@ -22,13 +22,13 @@ from vigil.alerts import (
     list_events,
 )
 from vigil.api import clinical_repo
-from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.api.access import API_ROLE, VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
-    API_ROLE,
     AlertDep,
     BearerDep,
     CachedStaffUser,
+    Conn,
     ConnDep,
     audit_allowed,
     authenticate,
@@ -48,8 +48,6 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
-from vigil.api.security import token_digest
-from vigil.api.tokens import TokenCache
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -129,9 +127,13 @@ def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
         principal = authenticate(conn, request, credentials)
         if not principal.is_staff:
             raise refuse(conn, request, principal, Forbidden("this stream is for care teams"))
-        rows = conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal)).fetchall()
+        visible = _visible(conn, principal)
         audit_allowed(conn, request, principal, patient_id=None, detail={"stream": True})
-    return StreamAccess(principal, {r[0] for r in rows})
+    return StreamAccess(principal, visible)
+
+
+def _visible(conn: Conn, principal: Principal) -> set[UUID]:
+    return {r[0] for r in conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal))}
 
 
 def _recheck(
@@ -140,11 +142,8 @@ def _recheck(
     """The patients an open stream may carry now (raises, audited, if the token is gone)."""
     with request.app.state.pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
-        tokens: TokenCache = request.app.state.tokens
-        if credentials is None or tokens.get(token_digest(credentials.credentials)) is None:
-            authenticate(conn, request, credentials)
-        rows = conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal)).fetchall()
-    return {r[0] for r in rows}
+        authenticate(conn, request, credentials)  # a token still cached costs no query
+        return _visible(conn, principal)
 
 
 async def _still_allowed(
