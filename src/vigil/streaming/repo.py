@@ -16,34 +16,32 @@ from vigil.streaming.careplan import CarePlan
 Conn = psycopg.Connection[Any]
 
 
+_PLANS = (
+    "SELECT p.id, p.conditions, c.thresholds, c.targets FROM patients p"
+    " LEFT JOIN care_plans c ON c.patient_id = p.id"
+)
+"""Each patient's conditions and stored plan: the defaults for the conditions, overridden by
+the plan (patients without a stored plan get the defaults)."""
+
+
+def _plans(conn: Conn, where: str, params: tuple[Any, ...]) -> dict[UUID, CarePlan]:
+    rows = conn.execute(f"{_PLANS} {where}", params).fetchall()
+    return {r[0]: CarePlan.from_stored(set(r[1] or ()), r[2], r[3]) for r in rows}
+
+
 def load_care_plan(conn: Conn, *, patient_id: UUID) -> CarePlan:
     """The patient's plan: defaults for their conditions, overridden by the stored care plan."""
-    row = conn.execute(
-        "SELECT p.conditions, c.thresholds, c.targets FROM patients p"
-        " LEFT JOIN care_plans c ON c.patient_id = p.id WHERE p.id = %s",
-        (patient_id,),
-    ).fetchone()
-    if row is None:
-        return CarePlan()
-    return CarePlan.from_stored(set(row[0] or ()), row[1], row[2])
+    return _plans(conn, "WHERE p.id = %s", (patient_id,)).get(patient_id, CarePlan())
 
 
 def load_care_plans(conn: Conn) -> dict[UUID, CarePlan]:
     """Every patient's plan in one query (what :func:`load_care_plan` gives one by one)."""
-    rows = conn.execute(
-        "SELECT p.id, p.conditions, c.thresholds, c.targets FROM patients p"
-        " LEFT JOIN care_plans c ON c.patient_id = p.id"
-    ).fetchall()
-    return {r[0]: CarePlan.from_stored(set(r[1] or ()), r[2], r[3]) for r in rows}
+    return _plans(conn, "", ())
 
 
 def care_plans_changed_since(conn: Conn, *, since: datetime) -> list[tuple[UUID, CarePlan]]:
-    rows = conn.execute(
-        "SELECT p.id, p.conditions, c.thresholds, c.targets FROM care_plans c"
-        " JOIN patients p ON p.id = c.patient_id WHERE c.updated_at > %s",
-        (since,),
-    ).fetchall()
-    return [(r[0], CarePlan.from_stored(set(r[1] or ()), r[2], r[3])) for r in rows]
+    """The plans stored or changed after ``since``."""
+    return list(_plans(conn, "WHERE c.updated_at > %s", (since,)).items())
 
 
 def history(conn: Conn, *, since: datetime) -> Iterator[StoredReading]:
