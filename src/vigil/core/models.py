@@ -39,3 +39,19 @@ class Rejection:
     item: int | None = None
     """Index of the rejected reading in the payload's batch; None when the whole message failed."""
     raw_item: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What one inbound message stored for one patient: ingest's unit of hand-off to detection.
+
+    ``readings`` are every reading of the message that is in storage with this value, newly
+    inserted or already there (a redelivered message hands its readings on again; the stream
+    drops the repeat by ``key``). ``key`` is the same for the same readings, whenever and by
+    whichever ingest instance they are handed on.
+    """
+
+    key: str
+    patient_id: UUID
+    device_id: str
+    readings: tuple[StoredReading, ...]
