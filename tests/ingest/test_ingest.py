@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import Harness
 
 from vigil.core import StoredReading
+from vigil.core.models import StoredMessage
 from vigil.ingest import DevicePublisher, Ingest
 
 CORPUS = [
@@ -27,9 +28,10 @@ class Collected:
         self.readings: list[StoredReading] = []
         self.lock = threading.Lock()
 
-    def __call__(self, batch: Sequence[StoredReading]) -> None:
+    def __call__(self, batch: Sequence[StoredMessage]) -> None:
         with self.lock:
-            self.readings.extend(batch)
+            for message in batch:
+                self.readings.extend(message.readings)
 
 
 @pytest.fixture

@@ -191,10 +191,11 @@ def _full(
 ) -> dict[str, float]:
     committed: dict[tuple[str, str], float] = {}
 
-    def sink(readings: Any) -> None:
+    def sink(messages: Any) -> None:
         t = time.time()
-        for r in readings:
-            committed[_key(r.device_id, r.time)] = t
+        for m in messages:
+            for r in m.readings:
+                committed[_key(r.device_id, r.time)] = t
 
     ingest = Ingest(
         settings.model_copy(update={"mqtt_shared_group": "vigil-bench"}),

@@ -32,7 +32,13 @@ def rejection_kind(reason: str) -> str:
         ("timestamp", "timestamp"),
         ("retained", "retained"),
         ("internal error", "internal"),
+        ("conflicts with", "conflict"),
     ):
         if marker in reason:
             return kind
     return "other"
+
+
+HANDOFF_ERRORS = Counter(
+    "vigil_ingest_handoff_errors_total", "Batches retried: the readings stream did not take them"
+)

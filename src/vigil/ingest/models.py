@@ -39,6 +39,8 @@ class IngestStats:
     batches: int = 0
     db_errors: int = 0
     handoff_errors: int = 0
+    handed_on: int = 0
+    """Readings handed on to detection (new ones and repeats the stream may drop)."""
     internal_errors: int = 0
     last_commit_lag_s: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)

@@ -62,14 +62,31 @@ _STAGE = (
 )
 
 
-def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredReading]:
-    """COPY ``rows`` and insert those not stored yet; return the newly stored ones.
+ReadingKey = tuple[str, str, datetime]
+"""What storage keeps once: (device, metric, time)."""
+
+
+def reading_key(r: StoredReading) -> ReadingKey:
+    return (r.device_id, r.metric.value, r.time)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    inserted: list[StoredReading]
+    """Readings newly stored by this call."""
+    existing: dict[ReadingKey, float]
+    """For each offered reading that was stored before, the value storage holds."""
+
+
+def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome:
+    """COPY ``rows`` (one per key) and insert those not stored yet.
 
     Must run inside the caller's transaction. A replayed reading (same device, metric and
-    time) inserts nothing and is not returned.
+    time) inserts nothing; the value already stored is returned for it, so the caller can tell
+    a repeat from a conflict. Only readings that agree with storage update the latest values.
     """
     if not rows:
-        return []
+        return StoreOutcome([], {})
     conn.execute(_STAGE)
     with conn.cursor() as cur:
         with cur.copy(
@@ -94,7 +111,35 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredR
             " ON CONFLICT (device_id, metric, time) DO NOTHING"
             " RETURNING time, patient_id, metric, value, device_id, received_at"
         )
-        inserted = cur.fetchall()
+        inserted = [
+            StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
+            for t, p, m, v, d, rc in cur.fetchall()
+        ]
+        existing: dict[ReadingKey, float] = {}
+        if len(inserted) < len(rows):
+            new = {reading_key(r) for r in inserted}
+            repeats = [reading_key(r) for r in rows if reading_key(r) not in new]
+            cur.execute(
+                "SELECT r.device_id, r.metric, r.time, r.value FROM readings r"
+                " JOIN unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(device_id, metric,"
+                " time) ON (r.device_id, r.metric, r.time) = (k.device_id, k.metric, k.time)",
+                ([k[0] for k in repeats], [k[1] for k in repeats], [k[2] for k in repeats]),
+            )
+            existing = {(d, m, t): v for d, m, t, v in cur.fetchall()}  # type: ignore[misc]
+            conflicting = [
+                k for r in rows if (k := reading_key(r)) in existing and existing[k] != r.value
+            ]
+            if conflicting:
+                cur.execute(
+                    "DELETE FROM readings_stage s USING unnest(%s::text[], %s::text[],"
+                    " %s::timestamptz[]) AS k(device_id, metric, time)"
+                    " WHERE (s.device_id, s.metric, s.time) = (k.device_id, k.metric, k.time)",
+                    (
+                        [k[0] for k in conflicting],
+                        [k[1] for k in conflicting],
+                        [k[2] for k in conflicting],
+                    ),
+                )
         # Latest value per patient and metric, in a consistent row order (no deadlocks between
         # ingest instances); an older backlog reading never replaces a newer value.
         cur.execute(
@@ -105,11 +150,8 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> list[StoredR
             " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id"
             " WHERE latest_readings.time < EXCLUDED.time"
         )
-    notify_new_readings(conn, {row[1] for row in inserted})
-    return [
-        StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
-        for t, p, m, v, d, rc in inserted
-    ]
+    notify_new_readings(conn, {r.patient_id for r in inserted})
+    return StoreOutcome(inserted, existing)
 
 
 def rejection_key(topic: str, payload: bytes, item: int | None) -> bytes:

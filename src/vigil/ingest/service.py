@@ -1,10 +1,14 @@
-"""The ingest service: batches inbound messages, stores them, then acknowledges them.
+"""The ingest service: batches inbound messages, stores them, hands them on, then acknowledges.
 
 For each batch, in one transaction: parse every payload, attribute readings to patients by the
 assignment valid at each reading's time, COPY the readings (a replay inserts nothing) and keep
-every rejection with its reason. Only after the commit are the messages acknowledged to the
-broker and the newly stored readings handed on. If the database is unreachable, the batch is
-retried with back-off and nothing is acknowledged; the broker holds everything else.
+every rejection with its reason, including a reading that contradicts a stored one (same
+device, metric and time, another value). After the commit, each message's stored readings are
+handed on (published to the readings stream, which acknowledges them), and only then is the
+message acknowledged to the broker. If the database or the stream is unreachable, the batch is
+retried with back-off and nothing is acknowledged; the broker holds everything else. A crash
+between commit and hand-off loses nothing: the broker redelivers, the readings are found
+already stored and are handed on again (the stream drops what it already has).
 """
 
 from __future__ import annotations
@@ -15,19 +19,27 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
 
 import psycopg
 
-from vigil.core.models import StoredReading
+from vigil.core import faults
+from vigil.core.errors import VigilError
+from vigil.core.metrics import SPECS
+from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
+from vigil.stream.codec import message_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-ReadingSink = Callable[[Sequence[StoredReading]], None]
-"""Receives newly stored readings after each commit, sorted by patient then time."""
+ReadingSink = Callable[[Sequence[StoredMessage]], object]
+"""Takes each committed batch's stored readings, per message and patient, before the batch is
+acknowledged; raises if it could not (they are offered again, nothing is acknowledged)."""
 Acker = Callable[[InboundMessage], object]
 
 
@@ -92,34 +104,46 @@ class IngestService:
         return batch
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
+        stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
+        if stored is None:
+            return
+        faults.reached("ingest_after_commit")
+        if stored and self.sink is not None:
+            sink = self.sink
+            if self._retry("stream", lambda: sink(stored), len(batch)) is None:
+                return
+            self.stats.handed_on += sum(len(m.readings) for m in stored)
+            faults.reached("ingest_after_publish")
+        for message in batch:
+            self.ack(message)
+
+    def _retry(self, what: str, step: Callable[[], T], pending: int) -> T | None:
+        """Run ``step`` until it succeeds; None if ingest is stopped first (nothing is
+        acknowledged then: the broker redelivers)."""
         delay = 0.2
         while True:
             try:
-                stored = self._process_or_isolate(batch)
-                break
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                self.stats.db_errors += 1
-                metrics.DB_ERRORS.inc()
+                return step()
+            except (psycopg.OperationalError, psycopg.InterfaceError, VigilError) as exc:
+                if what == "database":
+                    self.stats.db_errors += 1
+                    metrics.DB_ERRORS.inc()
+                    self._drop_connection()
+                else:
+                    self.stats.handoff_errors += 1
+                    metrics.HANDOFF_ERRORS.inc()
                 log.warning(
-                    "database unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
+                    "%s unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
+                    what,
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                    len(batch),
+                    pending,
                     delay,
                 )
-                self._drop_connection()
                 if self._stop.wait(delay):
-                    return
+                    return None
                 delay = min(delay * 2, self.settings.ingest_retry_max_s)
-        for message in batch:
-            self.ack(message)
-        if stored and self.sink is not None:
-            try:
-                self.sink(stored)
-            except Exception:
-                self.stats.handoff_errors += 1
-                log.exception("hand-off of %d stored readings failed", len(stored))
 
-    def _process_or_isolate(self, batch: list[InboundMessage]) -> list[StoredReading]:
+    def _process_or_isolate(self, batch: list[InboundMessage]) -> list[StoredMessage]:
         """Process a batch; if it fails for a reason other than the database being unreachable
         (a bug, a value the database refuses), isolate the message at fault: every other message
         is stored normally and the faulty one is kept in ``rejected_messages``, so nothing is
@@ -132,7 +156,7 @@ class IngestService:
             self.stats.internal_errors += 1
             log.exception("batch of %d failed; isolating the faulty message(s)", len(batch))
         self._drop_connection()
-        stored: list[StoredReading] = []
+        stored: list[StoredMessage] = []
         for message in batch:
             try:
                 stored.extend(self.process([message]))
@@ -175,37 +199,80 @@ class IngestService:
                 log.debug("closing a broken connection failed", exc_info=True)
         self._conn = None
 
-    def process(self, batch: Sequence[InboundMessage]) -> list[StoredReading]:
-        """Store one batch in one transaction; returns the readings newly stored."""
+    def process(self, batch: Sequence[InboundMessage]) -> list[StoredMessage]:
+        """Store one batch in one transaction; returns each message's stored readings (new or
+        already stored with the same value), per patient."""
         conn = self._connection()
         rows: list[StoredReading] = []
+        owner: list[int] = []
         rejected: list[RejectedRow] = []
         with conn.transaction():
             devices = repo.load_devices(
                 conn, device_ids={d for m in batch if (d := device_from_topic(m.topic))}
             )
-            for message in batch:
+            for index, message in enumerate(batch):
+                before = len(rows)
                 self._parse(message, devices, rows, rejected)
-            stored = repo.store_readings(conn, rows=rows)
+                owner += [index] * (len(rows) - before)
+            # One row per key goes to storage; a repeat inside the batch is a repeat like any.
+            unique: dict[repo.ReadingKey, StoredReading] = {}
+            for r in rows:
+                unique.setdefault(repo.reading_key(r), r)
+            outcome = repo.store_readings(conn, rows=list(unique.values()))
+            kept = {k: r.value for k, r in unique.items()} | outcome.existing
+            groups: dict[tuple[int, UUID], list[StoredReading]] = {}
+            conflicts: dict[int, list[str]] = {}
+            for r, index in zip(rows, owner, strict=True):
+                value = kept[repo.reading_key(r)]
+                if value == r.value:
+                    groups.setdefault((index, r.patient_id), []).append(r)
+                else:
+                    unit = SPECS[r.metric].ucum
+                    conflicts.setdefault(index, []).append(
+                        f"{r.metric.value} at {r.time.isoformat()}: stored {value:g} {unit},"
+                        f" this message {r.value:g} {unit}"
+                    )
+            for index, what in sorted(conflicts.items()):
+                message = batch[index]
+                rejected.append(
+                    RejectedRow(
+                        message.received_at,
+                        message.topic,
+                        device_from_topic(message.topic),
+                        message.payload,
+                        None,
+                        f"conflicts with {len(what)} stored reading(s) of the same device,"
+                        f" metric and time ({'; '.join(what[:5])})"[:1000],
+                    )
+                )
             repo.store_rejections(conn, rows=rejected)
+        stored = outcome.inserted
         now = datetime.now(UTC)
         self.stats.messages += len(batch)
         self.stats.batches += 1
         self.stats.readings_stored += len(stored)
-        self.stats.readings_duplicate += len(rows) - len(stored)
+        duplicates = len(rows) - len(stored) - sum(map(len, conflicts.values()))
+        self.stats.readings_duplicate += duplicates
         self.stats.rejected += len(rejected)
         self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
-        for r in rejected:
-            kind = metrics.rejection_kind(r.reason)
+        for row in rejected:
+            kind = metrics.rejection_kind(row.reason)
             self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
             metrics.REJECTED.labels(kind).inc()
         metrics.MESSAGES.inc(len(batch))
         metrics.READINGS_STORED.inc(len(stored))
-        metrics.READINGS_DUPLICATE.inc(len(rows) - len(stored))
+        metrics.READINGS_DUPLICATE.inc(duplicates)
         for message in batch:
             metrics.COMMIT_LAG.observe((now - message.received_at).total_seconds())
-        stored.sort(key=lambda r: (str(r.patient_id), r.time, r.metric))
-        return stored
+        return [
+            StoredMessage(
+                message_key(patient_id, group[0].device_id, group),
+                patient_id,
+                group[0].device_id,
+                tuple(sorted(group, key=lambda r: (r.time, r.metric.value))),
+            )
+            for (_, patient_id), group in groups.items()
+        ]
 
     def _parse(
         self,
