@@ -27,7 +27,9 @@ class LiveEngine:
     """A :class:`StreamEngine` fed by the database: plans loaded on first sight of a patient
     and refreshed when a clinician changes them."""
 
-    def __init__(self, database_url: str, *, restore_days: int = 14) -> None:
+    def __init__(self, database_url: str, *, restore_days: float = 14) -> None:
+        """``restore_days`` of stored history rebuild the detectors' state; 0 leaves that to
+        the caller (a detect worker replays its partitions of the stream instead)."""
         self.database_url = database_url
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._preloaded: dict[UUID, CarePlan] = {}
@@ -35,12 +37,13 @@ class LiveEngine:
         self._plans_checked = datetime.now(UTC)
         since = datetime.now(UTC) - timedelta(days=restore_days)
         with psycopg.connect(database_url) as conn:
-            # Every plan in one query for the restore, not one query per patient; plans
-            # changed from here on are caught by the refresh (checked from before this load).
+            # Every plan in one query, not one query per patient; plans changed from here on
+            # are caught by the refresh (checked from before this load).
             self._preloaded = repo.load_care_plans(conn)
-            restored = self.engine.restore(repo.history(conn, since=since))
-        self._preloaded.clear()
-        log.info("detector state rebuilt from %d stored readings", restored)
+            if restore_days > 0:
+                restored = self.engine.restore(repo.history(conn, since=since))
+                self._preloaded.clear()
+                log.info("detector state rebuilt from %d stored readings", restored)
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -48,17 +51,17 @@ class LiveEngine:
         return self._conn
 
     def _plan_for(self, patient_id: PatientKey) -> CarePlan:
+        """The patient's plan. A database that cannot be reached raises: scoring a patient
+        against default thresholds instead of their own plan would change what is alerted
+        (the detect worker rebuilds its state and tries again)."""
         preloaded = self._preloaded.pop(UUID(str(patient_id)), None)
         if preloaded is not None:
             return preloaded
         try:
             return repo.load_care_plan(self._connection(), patient_id=UUID(str(patient_id)))
         except psycopg.OperationalError:
-            self._conn = None
-            log.warning(
-                "care plan of %s not loaded (database unavailable); defaults apply", patient_id
-            )
-            return CarePlan()
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._conn is not None:
@@ -67,6 +70,10 @@ class LiveEngine:
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         return self.engine.process(readings)
+
+    def restore(self, readings: Sequence[StoredReading]) -> int:
+        """Replay readings already scored before (a detect worker's restart) without findings."""
+        return self.engine.restore(readings)
 
     def tick(self, now: datetime) -> list[Finding]:
         self._refresh_plans()

@@ -55,3 +55,29 @@ def history(conn: Conn, *, since: datetime) -> Iterator[StoredReading]:
         )
         for t, p, m, v, d, rc in cur:
             yield StoredReading(t, p, Metric(m), v, d, rc)
+
+
+def load_progress(
+    conn: Conn, *, stream: str, partitions: list[int]
+) -> dict[int, tuple[int, datetime]]:
+    """Per partition, the last applied stream sequence and its stream time."""
+    rows = conn.execute(
+        "SELECT partition, last_seq, last_time FROM detect_progress"
+        " WHERE stream = %s AND partition = ANY(%s)",
+        (stream, partitions),
+    ).fetchall()
+    return {int(p): (int(s), t) for p, s, t in rows}
+
+
+def record_progress(conn: Conn, *, stream: str, applied: dict[int, tuple[int, datetime]]) -> None:
+    """Advance each partition's progress (never backwards); in the caller's transaction."""
+    if not applied:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO detect_progress (stream, partition, last_seq, last_time)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (stream, partition) DO UPDATE"
+            " SET last_seq = EXCLUDED.last_seq, last_time = EXCLUDED.last_time, updated_at = now()"
+            " WHERE detect_progress.last_seq < EXCLUDED.last_seq",
+            [(stream, p, seq, t) for p, (seq, t) in sorted(applied.items())],
+        )
