@@ -34,6 +34,34 @@ def serve() -> None:
 
 
 @app.command()
+def ingest() -> None:
+    """Run ingest alone: MQTT -> TimescaleDB -> the readings stream. Several, each with its own
+    VIGIL_MQTT_CLIENT_ID, share the devices' messages."""
+    from vigil.processes import run_ingest
+
+    run_ingest(load_settings())
+
+
+@app.command()
+def detect(
+    ordinal: int | None = typer.Option(
+        None, help="This worker's number, 0..workers-1 (default VIGIL_DETECT_ORDINAL)"
+    ),
+    workers: int | None = typer.Option(
+        None, help="How many detect workers share the stream (default VIGIL_DETECT_WORKERS)"
+    ),
+) -> None:
+    """Run one detect worker: its partitions of the readings stream -> findings -> alerts."""
+    from vigil.processes import run_detect
+
+    settings = load_settings()
+    update = {
+        k: v for k, v in (("detect_ordinal", ordinal), ("detect_workers", workers)) if v is not None
+    }
+    run_detect(settings.model_copy(update=update) if update else settings)
+
+
+@app.command()
 def demo(
     patients: int = typer.Option(30, min=1, help="Simulated patients"),
     days: int = typer.Option(2, min=1, help="Days of history to publish"),

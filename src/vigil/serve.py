@@ -1,7 +1,9 @@
 """`vigil serve`: every stage in one process, on embedded or configured servers.
 
-ingest (MQTT -> TimescaleDB) -> detect (streaming detectors) -> alerts (lifecycle, outbox)
--> api (FastAPI + dashboard, served by uvicorn in the main thread).
+ingest (MQTT -> TimescaleDB -> readings stream) -> detect (the stream's partitions, streaming
+detectors) -> alerts (lifecycle, outbox) -> api (FastAPI + dashboard, served by uvicorn in the
+main thread). The same hand-off through NATS JetStream as when the stages run as separate
+processes, so a crash of this one process loses no alert either.
 """
 
 from __future__ import annotations
@@ -9,30 +11,26 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import psycopg
 import uvicorn
 
-from vigil.alerts import (
-    AlertPolicy,
-    AlertService,
-    AlertWorker,
-    DispatchPolicy,
-    WebhookDispatcher,
-)
+from vigil.alerts import AlertWorker
 from vigil.api import create_app
 from vigil.api.app import tune_gc_for_serving
+from vigil.core import faults
 from vigil.ingest import Ingest
-from vigil.pipeline import DetectStage
+from vigil.processes import alert_service, alert_worker, detect_worker, ingest_stage
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
+from vigil.stream import connect_stream
 from vigil.streaming import replay
+from vigil.streaming.worker import DetectWorker
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +83,7 @@ class Running:
     settings: Settings
     servers: Servers
     ingest: Ingest
-    detect: DetectStage
+    detect: DetectWorker
     worker: AlertWorker
     app: Any
 
@@ -94,41 +92,27 @@ class Running:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
 
-def _engine_for(database_url: str) -> Any:
-    from vigil.streaming import build_engine
-
-    return build_engine(database_url)
-
-
 @contextmanager
-def running_stages(
-    settings: Settings, *, engine_factory: Callable[[str], Any] = _engine_for
-) -> Iterator[Running]:
+def running_stages(settings: Settings) -> Iterator[Running]:
     """Start servers (embedded unless configured) and every stage but the HTTP server."""
+    faults.arm(settings.fault_point, skip=settings.fault_skip)
     servers = start_servers(settings)
     try:
         prepare_database(settings, servers.database_url)
-        alerts = AlertService(
-            AlertPolicy(
-                escalate_after=timedelta(seconds=settings.alert_escalate_after_s),
-                quiet_period=timedelta(seconds=settings.alert_quiet_period_s),
-            )
-        )
-        detect = DetectStage(
-            engine=engine_factory(servers.database_url),
-            alerts=alerts,
+        stream = connect_stream(settings, servers.nats_url, name="serve")
+        alerts = alert_service(settings)
+        detect = detect_worker(
+            settings,
             database_url=servers.database_url,
+            stream=stream,
+            alerts=alerts,
+            ordinal=0,
+            workers=1,
         )
-        ingest = Ingest(
-            settings, database_url=servers.database_url, mqtt=servers.mqtt, sink=detect.submit
+        ingest = ingest_stage(
+            settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
-        worker = AlertWorker(
-            connect=lambda: psycopg.connect(servers.database_url, autocommit=True),
-            tick=alerts.tick,
-            dispatcher=WebhookDispatcher(
-                policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts)
-            ),
-        )
+        worker = alert_worker(settings, alerts, servers.database_url)
         root = servers.broker_root
         pool = create_pool(
             servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
@@ -158,6 +142,7 @@ def running_stages(
             worker.stop()
             if retention is not None:
                 retention.stop()
+            stream.close()
     finally:
         servers.close()
 

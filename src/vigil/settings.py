@@ -47,6 +47,42 @@ class Settings(BaseSettings):
     )
     ingest_max_age_days: int = Field(default=365, ge=1, description="Oldest reading accepted")
 
+    stream_name: str = Field(
+        default="vigil",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="Names the readings stream and its subjects (several deployments can share"
+        " one NATS cluster)",
+    )
+    stream_partitions: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Partitions of the readings stream (patients are hashed onto them); fixed"
+        " for the life of a stream",
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Copies of the readings stream in a NATS cluster"
+    )
+    stream_max_age_days: float = Field(
+        default=15, gt=0, description="How long the readings stream keeps readings"
+    )
+    stream_duplicate_window_s: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="A re-publish of the same readings within this window is dropped",
+    )
+    detect_workers: int = Field(default=1, ge=1, description="Detect workers sharing the stream")
+    detect_ordinal: int = Field(
+        default=0, ge=0, description="This detect worker's number (0 to detect_workers - 1)"
+    )
+    detect_restore_days: float = Field(
+        default=14, ge=0, description="History replayed into the detectors when a worker starts"
+    )
+    fault_point: str | None = Field(
+        default=None, description="Tests only: a named point where the process kills itself"
+    )
+    fault_skip: int = Field(default=0, ge=0, description="Tests only: passes before the fault")
+
     retention_days: int | None = Field(default=None, description="Drop readings older than this")
 
     alert_escalate_after_s: int = Field(

@@ -1,0 +1,144 @@
+"""The processes Vigil runs, composed from its stages.
+
+- ``vigil ingest`` (N of them): MQTT -> TimescaleDB -> readings stream, stateless (an MQTT 5
+  shared subscription spreads the devices' messages over them);
+- ``vigil detect`` (M of them, ``VIGIL_DETECT_ORDINAL`` 0..M-1 of ``VIGIL_DETECT_WORKERS``):
+  the partitions of the readings stream it owns -> findings -> alerts; each also runs the alert
+  clock and webhook delivery (they share work through row locks);
+- the API (K of them, stateless; alert changes reach every replica's SSE streams through
+  PostgreSQL NOTIFY);
+- ``vigil serve``: all of them in one process (one detect worker owning every partition).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+
+import psycopg
+
+from vigil.alerts import AlertPolicy, AlertService, AlertWorker, DispatchPolicy, WebhookDispatcher
+from vigil.core import faults
+from vigil.ingest import Ingest
+from vigil.servers.stack import MqttTarget, start_servers
+from vigil.settings import Settings
+from vigil.storage import migrate
+from vigil.stream import NatsConnection, StreamPublisher, connect_stream, owned_partitions
+from vigil.streaming import LiveEngine
+from vigil.streaming.worker import DetectWorker
+
+log = logging.getLogger(__name__)
+
+
+def alert_service(settings: Settings) -> AlertService:
+    return AlertService(
+        AlertPolicy(
+            escalate_after=timedelta(seconds=settings.alert_escalate_after_s),
+            quiet_period=timedelta(seconds=settings.alert_quiet_period_s),
+        )
+    )
+
+
+def alert_worker(settings: Settings, alerts: AlertService, database_url: str) -> AlertWorker:
+    return AlertWorker(
+        connect=lambda: psycopg.connect(database_url, autocommit=True),
+        tick=alerts.tick,
+        dispatcher=WebhookDispatcher(
+            policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts)
+        ),
+    )
+
+
+def ingest_stage(
+    settings: Settings, *, database_url: str, mqtt: MqttTarget, stream: NatsConnection
+) -> Ingest:
+    """Ingest that hands each committed batch to the readings stream before acknowledging."""
+    return Ingest(
+        settings, database_url=database_url, mqtt=mqtt, sink=StreamPublisher(stream).publish
+    )
+
+
+def detect_worker(
+    settings: Settings,
+    *,
+    database_url: str,
+    stream: NatsConnection,
+    alerts: AlertService,
+    ordinal: int,
+    workers: int,
+) -> DetectWorker:
+    partitions = owned_partitions(
+        partitions=settings.stream_partitions, workers=workers, ordinal=ordinal
+    )
+    return DetectWorker(
+        nats=stream,
+        database_url=database_url,
+        engine=lambda: LiveEngine(database_url, restore_days=0),
+        sink=alerts,
+        partitions=partitions,
+        name=f"detect-{ordinal}-of-{workers}",
+        restore_days=settings.detect_restore_days,
+    )
+
+
+def _until_signalled() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+
+
+def run_ingest(settings: Settings) -> None:
+    """`vigil ingest`: ingest alone (one of possibly several processes)."""
+    faults.arm(settings.fault_point, skip=settings.fault_skip)
+    servers = start_servers(settings)
+    try:
+        with psycopg.connect(servers.database_url) as conn:
+            migrate(conn)
+        stream = connect_stream(settings, servers.nats_url, name="ingest")
+        try:
+            ingest = ingest_stage(
+                settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
+            )
+            ingest.start()
+            log.info("ingest running as %s", settings.mqtt_client_id)
+            _until_signalled()
+            ingest.stop()
+        finally:
+            stream.close()
+    finally:
+        servers.close()
+
+
+def run_detect(settings: Settings) -> None:
+    """`vigil detect`: one detect worker (its partitions) plus the alert clock and webhooks."""
+    faults.arm(settings.fault_point, skip=settings.fault_skip)
+    servers = start_servers(settings)
+    try:
+        with psycopg.connect(servers.database_url) as conn:
+            migrate(conn)
+        stream = connect_stream(settings, servers.nats_url, name="detect")
+        try:
+            alerts = alert_service(settings)
+            worker = detect_worker(
+                settings,
+                database_url=servers.database_url,
+                stream=stream,
+                alerts=alerts,
+                ordinal=settings.detect_ordinal,
+                workers=settings.detect_workers,
+            )
+            clock = alert_worker(settings, alerts, servers.database_url)
+            worker.start()
+            clock.start()
+            log.info("%s running: partitions %s", worker.name, worker.partitions)
+            _until_signalled()
+            worker.stop()
+            clock.stop()
+        finally:
+            stream.close()
+    finally:
+        servers.close()

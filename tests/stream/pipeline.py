@@ -1,0 +1,284 @@
+"""Real `vigil ingest` and `vigil detect` processes for fault tests, and the counts they end with.
+
+A :class:`Scenario` provisions patients with oximeters, publishes their readings through the
+real broker at QoS 1, and computes what a single process would find (a fresh engine over each
+patient's readings in order: the reference). :meth:`Scenario.report` counts what the pipeline
+stored and alerted against it: attempted / stored / scored, findings and alerts expected /
+raised / doubled / lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from tests.conftest import Harness
+
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.ingest import DevicePublisher
+from vigil.stream import NatsConnection, StreamLayout
+from vigil.streaming import LiveEngine
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -> float:
+    """Poll until ``predicate()``; returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
+
+
+class VigilProcess:
+    """`vigil ingest` or `vigil detect` as an OS process, so that it can die for real."""
+
+    READY = {"ingest": "subscribed to", "detect": "running: partitions"}
+
+    def __init__(self, kind: str, env: dict[str, str], log_dir: Path) -> None:
+        self.kind, self.env, self.log_dir = kind, env, log_dir
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self.starts = 0
+
+    def start(self, **extra_env: str) -> None:
+        self.starts += 1
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vigil", self.kind],
+            env={**self.env, **extra_env},
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        ready = threading.Event()
+        proc, marker = self.proc, self.READY[self.kind]
+        log = (self.log_dir / f"{self.kind}-{self.starts}.log").open("w")
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                log.write(line)
+                log.flush()
+                self.lines.append(line)
+                if marker in line:
+                    ready.set()
+            log.close()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(60):
+            self.stop()
+            raise AssertionError(f"vigil {self.kind} never became ready:\n{''.join(self.lines)}")
+
+    def wait_killed(self, timeout: float = 120) -> None:
+        """Wait for the process to die at its fault point (SIGKILL, nothing else)."""
+        assert self.proc is not None
+        self.proc.wait(timeout)
+        assert self.proc.returncode == -signal.SIGKILL, (self.proc.returncode, self.lines[-5:])
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def said(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
+
+@dataclass
+class Pipeline:
+    """Environment shared by the processes of one test: its database, broker user, stream."""
+
+    harness: Harness
+    nats_url: str
+    tmp: Path
+    database_url: str | None = None
+    replicas: int = 1
+    partitions: int = 4
+
+    def __post_init__(self) -> None:
+        self.stream_name = f"t{uuid.uuid4().hex[:10]}"
+        self.layout = StreamLayout(name=self.stream_name, partitions=self.partitions)
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        s = self.harness.settings()
+        values = {
+            **os.environ,
+            "VIGIL_DATABASE_URL": self.database_url or self.harness.db_url,
+            "VIGIL_MQTT_URL": s.mqtt_url or "",
+            "VIGIL_MQTT_CLIENT_ID": s.mqtt_client_id,
+            "VIGIL_MQTT_SHARED_GROUP": s.mqtt_shared_group or "",
+            "VIGIL_NATS_URL": self.nats_url,
+            "VIGIL_STREAM_NAME": self.stream_name,
+            "VIGIL_STREAM_PARTITIONS": str(self.partitions),
+            "VIGIL_STREAM_REPLICAS": str(self.replicas),
+            "VIGIL_STATE_DIR": str(self.tmp / "state"),
+            "VIGIL_INGEST_RETRY_MAX_S": "1",
+        }
+        values.pop("VIGIL_FAULT_POINT", None)
+        return {**values, **overrides}
+
+    def process(self, kind: str, **overrides: str) -> VigilProcess:
+        return VigilProcess(kind, self.env(**overrides), self.tmp)
+
+    def consumer_done(self, consumer: str) -> bool:
+        """Every message of the stream delivered to ``consumer`` and acknowledged by it."""
+        conn = NatsConnection(self.nats_url, name="check", layout=self.layout).open()
+        try:
+
+            async def info() -> tuple[int, int]:
+                i = await conn.js.consumer_info(self.layout.stream, consumer)
+                return int(i.num_pending or 0), int(i.num_ack_pending or 0)
+
+            return conn.call(info, timeout_s=10) == (0, 0)
+        except Exception:
+            return False
+        finally:
+            conn.close()
+
+
+class Scenario:
+    """``patients`` oximeter users, ``per_patient`` readings each, every fourth one low."""
+
+    def __init__(self, harness: Harness, *, patients: int, per_patient: int) -> None:
+        self.harness = harness
+        self.fleet = [harness.patient_with_device() for _ in range(patients)]
+        self.per_patient = per_patient
+        self.t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        self.published = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def value(self, p: int, i: int) -> float:
+        return 80.0 + (i % 5) if (i + p) % 4 == 0 else 95.0 + (i % 3)
+
+    def time(self, i: int) -> datetime:
+        return self.t0 + timedelta(minutes=10 * i)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.fleet) * self.per_patient
+
+    def expected(self) -> Counter[tuple[uuid.UUID, str]]:
+        """What one process finds scoring each patient's readings in order, one per message."""
+        engine = LiveEngine(self.harness.db_url, restore_days=0)
+        found: Counter[tuple[uuid.UUID, str]] = Counter()
+        for p, (patient, creds) in enumerate(self.fleet):
+            for i in range(self.per_patient):
+                r = StoredReading(
+                    self.time(i), patient, Metric.SPO2, self.value(p, i), creds.device_id, self.t0
+                )
+                for f in engine.process([r]):
+                    found[(patient, f.cause)] += 1
+        engine.close()
+        return found
+
+    def publish(self, *, background: bool = True) -> None:
+        def run() -> None:
+            try:
+                pubs = []
+                for _, c in self.fleet:
+                    pub = DevicePublisher(
+                        "127.0.0.1", self.harness.broker.port, c.device_id, c.password
+                    )
+                    pub.connect()
+                    pubs.append(pub)
+                infos = []
+                for i in range(self.per_patient):
+                    for p, pub in enumerate(pubs):
+                        body = {
+                            "readings": [
+                                {
+                                    "ts": self.time(i).isoformat(),
+                                    "metric": "spo2",
+                                    "value": self.value(p, i),
+                                    "unit": "%",
+                                }
+                            ]
+                        }
+                        infos.append(pub.publish(json.dumps(body).encode()))
+                        self.published += 1
+                for info in infos:
+                    info.wait_for_publish(120)
+                for pub in pubs:
+                    pub.close()
+            except BaseException as exc:
+                self.error = exc
+            finally:
+                self.done.set()
+
+        if background:
+            threading.Thread(target=run, daemon=True).start()
+        else:
+            run()
+
+    def stored(self) -> int:
+        return self.harness.count(
+            "SELECT count(*) FROM readings WHERE device_id = ANY(%s)",
+            [c.device_id for _, c in self.fleet],
+        )
+
+    def findings_applied(self) -> int:
+        return self.harness.count("SELECT coalesce(sum(finding_count), 0) FROM alerts")
+
+    def report(self, name: str, *, recovery_s: float | None = None) -> dict[str, int]:
+        assert self.done.wait(120) and self.error is None, self.error
+        expected = self.expected()
+        with psycopg.connect(self.harness.db_url) as conn:
+            rows = conn.execute(
+                "SELECT patient_id, cause, count(*), sum(finding_count) FROM alerts"
+                " GROUP BY patient_id, cause"
+            ).fetchall()
+            distinct = conn.execute(
+                "SELECT count(DISTINCT (device_id, metric, time)), count(*) FROM readings"
+            ).fetchone()
+        assert distinct is not None
+        raised = {(r[0], str(r[1])): (int(r[2]), int(r[3])) for r in rows}  # type: ignore[call-overload]
+        figures = {
+            "attempted": self.attempted,
+            "stored": int(distinct[0]),  # type: ignore[call-overload]
+            "stored_twice": int(distinct[1]) - int(distinct[0]),  # type: ignore[call-overload]
+            "findings_expected": sum(expected.values()),
+            "findings_applied": sum(n for _, n in raised.values()),
+            "alerts_expected": len(expected),
+            "alerts_raised": len(raised),
+            "alerts_doubled": sum(c - 1 for c, _ in raised.values() if c > 1),
+            "findings_lost": sum(
+                max(0, n - raised.get(k, (0, 0))[1]) for k, n in expected.items()
+            ),
+            "findings_doubled": sum(
+                max(0, n - expected.get(k, 0)) for k, (_, n) in raised.items()
+            ),
+        }
+        tail = f" recovery={recovery_s:.1f}s" if recovery_s is not None else ""
+        print(f"\n{name}: " + " ".join(f"{k}={v}" for k, v in figures.items()) + tail)
+        return figures
+
+    def assert_nothing_lost_or_doubled(self, figures: dict[str, int]) -> None:
+        assert figures["stored"] == figures["attempted"]
+        assert figures["stored_twice"] == 0
+        assert figures["alerts_raised"] == figures["alerts_expected"] > 0
+        assert figures["alerts_doubled"] == 0
+        assert figures["findings_applied"] == figures["findings_expected"]
+        assert figures["findings_lost"] == figures["findings_doubled"] == 0

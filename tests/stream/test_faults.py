@@ -1,0 +1,149 @@
+"""No alert is ever lost or doubled: real `vigil ingest` and `vigil detect` processes, each killed
+(SIGKILL of itself) at a named point, a database outage under detection, a NATS node killed in a
+3-node cluster. Each test prints attempted / stored / findings and alerts expected, raised,
+doubled and lost, and the seconds from the restart to a complete recovery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from tests.conftest import Harness
+from tests.proxy import TcpProxy
+from tests.stream.pipeline import Pipeline, Scenario, VigilProcess, wait_for
+
+from vigil.servers.nats import EmbeddedNats
+from vigil.servers.nats_cluster import NatsCluster
+
+pytestmark = pytest.mark.slow
+
+CONSUMER = "detect-0-of-1"
+
+
+@pytest.fixture
+def pipeline(harness: Harness, nats_server: EmbeddedNats, tmp_path: Path) -> Pipeline:
+    return Pipeline(harness, nats_server.url, tmp_path)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[VigilProcess]]:
+    started: list[VigilProcess] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def settle(scenario: Scenario, pipeline: Pipeline) -> None:
+    """Wait until every reading is stored and detection has acknowledged the whole stream."""
+    wait_for(lambda: scenario.stored() == scenario.attempted, "every reading stored")
+    wait_for(lambda: pipeline.consumer_done(CONSUMER), "detection caught up")
+
+
+def test_a_critical_reading_killed_right_after_its_commit_is_alerted_exactly_once(
+    harness: Harness, pipeline: Pipeline, processes: list[VigilProcess]
+) -> None:
+    ingest = pipeline.process("ingest")
+    detect = pipeline.process("detect")
+    processes += [ingest, detect]
+    detect.start()
+    ingest.start(VIGIL_FAULT_POINT="ingest_after_commit")
+    scenario = Scenario(harness, patients=1, per_patient=1)  # (0 + 0) % 4 == 0: SpO2 80 %
+    scenario.publish(background=False)
+    ingest.wait_killed()
+    assert scenario.stored() == 1, "the reading was committed before the kill"
+    assert scenario.findings_applied() == 0, "nothing reached detection before the kill"
+    restarted = time.monotonic()
+    ingest.start()
+    settle(scenario, pipeline)
+    recovery = time.monotonic() - restarted
+    figures = scenario.report("critical reading, ingest killed after commit", recovery_s=recovery)
+    scenario.assert_nothing_lost_or_doubled(figures)
+    assert figures["alerts_raised"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "point"),
+    [
+        ("ingest", "ingest_after_commit"),
+        ("ingest", "ingest_after_publish"),
+        ("detect", "detect_after_findings"),
+        ("detect", "detect_after_commit"),
+    ],
+)
+def test_kill_9_at_a_named_point_mid_burst_loses_and_doubles_nothing(
+    harness: Harness, pipeline: Pipeline, processes: list[VigilProcess], kind: str, point: str
+) -> None:
+    ingest = pipeline.process("ingest")
+    detect = pipeline.process("detect")
+    processes += [ingest, detect]
+    faulty = {"ingest": ingest, "detect": detect}[kind]
+    fault = {"VIGIL_FAULT_POINT": point, "VIGIL_FAULT_SKIP": "3"}
+    detect.start(**(fault if kind == "detect" else {}))
+    ingest.start(**(fault if kind == "ingest" else {}))
+    scenario = Scenario(harness, patients=20, per_patient=40)
+    scenario.publish()
+    faulty.wait_killed()
+    restarted = time.monotonic()
+    faulty.start()
+    settle(scenario, pipeline)
+    recovery = time.monotonic() - restarted
+    figures = scenario.report(f"kill -9 of {kind} at {point}", recovery_s=recovery)
+    scenario.assert_nothing_lost_or_doubled(figures)
+
+
+def test_postgresql_gone_during_alert_applies_loses_and_doubles_nothing(
+    harness: Harness, pipeline: Pipeline, processes: list[VigilProcess]
+) -> None:
+    db = urlsplit(harness.db_url)
+    assert db.hostname is not None and db.port is not None
+    proxy = TcpProxy(db.hostname, db.port)
+    try:
+        ingest = pipeline.process("ingest")
+        detect = pipeline.process("detect", VIGIL_DATABASE_URL=proxy.url_for(harness.db_url))
+        processes += [ingest, detect]
+        detect.start()
+        ingest.start()
+        scenario = Scenario(harness, patients=20, per_patient=40)
+        scenario.publish()
+        wait_for(lambda: scenario.findings_applied() > 0, "detection under way")
+        proxy.cut()
+        wait_for(lambda: detect.said("applying") > 0, "detection noticed the outage", 60)
+        cut_for = wait_for(lambda: scenario.stored() == scenario.attempted, "ingest went on")
+        proxy.restore()
+        restored = time.monotonic()
+        settle(scenario, pipeline)
+        recovery = time.monotonic() - restored
+    finally:
+        proxy.close()
+    figures = scenario.report(
+        f"PostgreSQL unreachable for detection ({cut_for:.0f} s+)", recovery_s=recovery
+    )
+    scenario.assert_nothing_lost_or_doubled(figures)
+
+
+def test_a_nats_node_killed_mid_burst_in_a_3_node_cluster_loses_and_doubles_nothing(
+    harness: Harness,
+    nats_cluster: Callable[..., NatsCluster],
+    tmp_path: Path,
+    processes: list[VigilProcess],
+) -> None:
+    cluster = nats_cluster(size=3)
+    pipeline = Pipeline(harness, cluster.url, tmp_path, replicas=3)
+    ingest = pipeline.process("ingest")
+    detect = pipeline.process("detect")
+    processes += [ingest, detect]
+    detect.start()
+    ingest.start()
+    scenario = Scenario(harness, patients=20, per_patient=40)
+    scenario.publish()
+    wait_for(lambda: scenario.findings_applied() > 0, "detection under way")
+    cluster.kill(0)
+    killed = time.monotonic()
+    settle(scenario, pipeline)
+    recovery = time.monotonic() - killed
+    figures = scenario.report("a NATS node of 3 killed mid-burst", recovery_s=recovery)
+    scenario.assert_nothing_lost_or_doubled(figures)
