@@ -1,6 +1,6 @@
-"""Real servers for the tests: a private PostgreSQL+TimescaleDB and a private Mosquitto.
+"""Real servers for the tests: a private PostgreSQL+TimescaleDB, Mosquitto and NATS (JetStream).
 
-Both are started on free ports in a throw-away folder (readable by the ``postgres`` user, since
+They are started on free ports in a throw-away folder (readable by the ``postgres`` user, since
 PostgreSQL refuses to run as root). A server that cannot start fails the run; nothing is skipped.
 """
 
@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser
 
-from vigil.servers import EmbeddedMosquitto, EmbeddedPostgres, MqttTarget
+from vigil.servers import EmbeddedMosquitto, EmbeddedNats, EmbeddedPostgres, MqttTarget, NatsCluster
 from vigil.settings import Settings
 from vigil.storage import migrate
 from vigil.storage.admin import DeviceCredentials
@@ -95,6 +95,36 @@ def broker(state_root: Path) -> Iterator[EmbeddedMosquitto]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def nats_server(state_root: Path) -> Iterator[EmbeddedNats]:
+    """One NATS server with JetStream for the session (``.url`` has the service user's password).
+
+    A test may ``kill()`` it and ``start()`` it again: same port, same store. Tests share it, so
+    each uses stream names of its own (or deletes its streams).
+    """
+    server = EmbeddedNats(state_root / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[Callable[..., NatsCluster]]:
+    """A factory: ``nats_cluster(size=3)`` starts a cluster on loopback (meta leader elected);
+    every cluster it started is stopped after the test."""
+    started: list[NatsCluster] = []
+
+    def make(size: int = 3) -> NatsCluster:
+        cluster = NatsCluster(tmp_path / f"nats-cluster-{len(started)}", size=size)
+        started.append(cluster)
+        cluster.start()
+        return cluster
+
+    yield make
+    for cluster in started:
+        cluster.stop()
+
+
 @pytest.fixture
 def ingest_target(broker: EmbeddedMosquitto) -> MqttTarget:
     return MqttTarget.from_url(broker.url(INGEST_USER))
@@ -108,11 +138,12 @@ class Harness:
     """A tenant in a fresh database, devices provisioned the way an administrator does, and
     a broker user of its own for ingest (so each test has its own persistent session)."""
 
-    def __init__(self, db_url: str, broker: EmbeddedMosquitto) -> None:
+    def __init__(self, db_url: str, broker: EmbeddedMosquitto, nats: EmbeddedNats) -> None:
         from vigil.storage import admin
 
         self.db_url = db_url
         self.broker = broker
+        self.nats = nats
         self.ingest_user = f"vigil-ingest-{uuid.uuid4().hex[:8]}"
         broker.service_password(self.ingest_user)
         with psycopg.connect(db_url) as conn:
@@ -159,6 +190,7 @@ class Harness:
             "database_url": self.db_url,
             "mqtt_url": self.broker.url(self.ingest_user),
             "mqtt_client_id": self.ingest_user,
+            "nats_url": self.nats.url,
             # Each test its own group: a shared subscription round-robins over every session
             # in the group, including the persistent sessions of earlier tests' ingest users.
             "mqtt_shared_group": self.ingest_user,
@@ -173,8 +205,8 @@ class Harness:
 
 
 @pytest.fixture
-def harness(db_url: str, broker: EmbeddedMosquitto) -> Harness:
-    return Harness(db_url, broker)
+def harness(db_url: str, broker: EmbeddedMosquitto, nats_server: EmbeddedNats) -> Harness:
+    return Harness(db_url, broker, nats_server)
 
 
 @pytest.fixture

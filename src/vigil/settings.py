@@ -12,7 +12,8 @@ class Settings(BaseSettings):
     """Everything Vigil reads from its environment.
 
     With no ``database_url`` Vigil starts its own PostgreSQL+TimescaleDB cluster under
-    ``state_dir``; with no ``mqtt_url`` its own Mosquitto. With URLs it uses the servers given.
+    ``state_dir``; with no ``mqtt_url`` its own Mosquitto; with no ``nats_url`` its own NATS server
+    with JetStream. With URLs it uses the servers given.
     """
 
     model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=None, extra="ignore")
@@ -25,6 +26,16 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="postgresql:// URL; None = embedded")
     mqtt_url: str | None = Field(
         default=None, description="mqtt://user:password@host:port of the broker; None = embedded"
+    )
+    nats_url: str | None = Field(
+        default=None,
+        description="nats://user:password@host:port of the NATS JetStream server (several,"
+        " comma-separated, for a cluster); None = embedded",
+    )
+    nats_server_bin: Path | None = Field(
+        default=None,
+        description="The nats-server binary for the embedded server (2.10 or later); None = the"
+        " one installed in the virtual environment",
     )
     mqtt_client_id: str = Field(
         default="vigil-ingest",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -10,12 +11,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import psycopg
 import pytest
 
 from vigil.ingest import DevicePublisher
 from vigil.servers import start_servers
 from vigil.servers.mosquitto import config_text
+from vigil.servers.nats import EmbeddedNats
 from vigil.settings import Settings
 
 
@@ -33,6 +36,7 @@ def vigil(state_dir: Path, *args: str) -> str:
     env = {**os.environ, "VIGIL_STATE_DIR": str(state_dir)}
     env.pop("VIGIL_DATABASE_URL", None)
     env.pop("VIGIL_MQTT_URL", None)
+    env.pop("VIGIL_NATS_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "vigil", *args], env=env, capture_output=True, text=True, check=False
     )
@@ -47,6 +51,10 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
             row = conn.execute("SHOW shared_preload_libraries").fetchone()
             assert row is not None
             assert "timescaledb" in str(row[0])
+        nats_pid = EmbeddedNats(state_dir / "nats").pid
+        assert nats_pid is not None
+        assert servers.nats_url.startswith("nats://vigil:")
+        assert asyncio.run(jetstream_streams(servers.nats_url)) == 0
         # A second Vigil process (the admin CLI) attaches to the running servers.
         tenant = vigil(state_dir, "admin", "create-tenant", "Clinic A")
         assert len(tenant) == 36
@@ -81,9 +89,20 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
         )
         pub.connect()
         pub.close()
+        # The CLI processes attached to this process's NATS server too (none started its own).
+        assert EmbeddedNats(state_dir / "nats").pid == nats_pid
     finally:
         servers.close()
     assert not (state_dir / "postgres" / "data" / "postmaster.pid").exists()
+    assert EmbeddedNats(state_dir / "nats").pid is None
+
+
+async def jetstream_streams(url: str) -> int:
+    nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+    try:
+        return (await nc.jetstream(timeout=5).account_info()).streams
+    finally:
+        await nc.close()
 
 
 def test_broker_config_is_made_for_no_loss(tmp_path: Path) -> None:

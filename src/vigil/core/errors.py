@@ -30,4 +30,4 @@ class Conflict(VigilError):
 
 
 class ServerStartError(VigilError):
-    """An embedded PostgreSQL or Mosquitto failed to start."""
+    """An embedded PostgreSQL, Mosquitto or NATS server failed to start."""

@@ -1,4 +1,4 @@
-"""Resolve the database and broker Vigil talks to: the configured ones, or embedded ones."""
+"""Resolve the database, broker and stream server Vigil talks to: configured or embedded."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import psycopg
 
 from vigil.core.credentials import BrokerUser
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
+from vigil.servers.nats import EmbeddedNats
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
 
@@ -37,6 +38,8 @@ class MqttTarget:
 class Servers:
     database_url: str
     mqtt: MqttTarget
+    nats_url: str
+    """nats://user:password@host:port (comma-separated for a cluster: see ``split_servers``)."""
     broker_root: Path | None = None
     """Folder of the embedded broker (password file, ACL), None for an external broker."""
     _stack: ExitStack = field(default_factory=ExitStack)
@@ -69,10 +72,16 @@ def start_servers(settings: Settings) -> Servers:
                 mqtt = MqttTarget(
                     mqtt.host, mqtt.port, mqtt.username, settings.mqtt_password.get_secret_value()
                 )
+        nats_url = settings.nats_url
+        if nats_url is None:
+            nats = EmbeddedNats(
+                settings.state_dir.resolve() / "nats", binary=settings.nats_server_bin
+            )
+            nats_url = stack.enter_context(nats).url
     except BaseException:
         stack.close()
         raise
-    return Servers(db_url, mqtt, broker_root, stack)
+    return Servers(db_url, mqtt, nats_url, broker_root, stack)
 
 
 def _device_users(db_url: str) -> list[BrokerUser]:
