@@ -145,6 +145,7 @@ class Harness:
         self.broker = broker
         self.nats = nats
         self.ingest_user = f"vigil-ingest-{uuid.uuid4().hex[:8]}"
+        self.stream_name = f"t{uuid.uuid4().hex[:10]}"
         broker.service_password(self.ingest_user)
         with psycopg.connect(db_url) as conn:
             self.tenant_id = admin.create_tenant(conn, name="Test clinic")
@@ -191,6 +192,8 @@ class Harness:
             "mqtt_url": self.broker.url(self.ingest_user),
             "mqtt_client_id": self.ingest_user,
             "nats_url": self.nats.url,
+            # Each test its own readings stream on the shared NATS server.
+            "stream_name": self.stream_name,
             # Each test its own group: a shared subscription round-robins over every session
             # in the group, including the persistent sessions of earlier tests' ingest users.
             "mqtt_shared_group": self.ingest_user,

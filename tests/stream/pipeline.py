@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from tests.conftest import Harness
 
+from tests.conftest import Harness
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.ingest import DevicePublisher
@@ -69,15 +69,16 @@ class VigilProcess:
 
         def pump() -> None:
             assert proc.stderr is not None
-            for line in proc.stderr:
-                log.write(line)
-                log.flush()
-                self.lines.append(line)
-                if marker in line:
-                    ready.set()
-            log.close()
+            with proc.stderr, log:
+                for line in proc.stderr:
+                    log.write(line)
+                    log.flush()
+                    self.lines.append(line)
+                    if marker in line:
+                        ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         if not ready.wait(60):
             self.stop()
             raise AssertionError(f"vigil {self.kind} never became ready:\n{''.join(self.lines)}")
@@ -86,12 +87,14 @@ class VigilProcess:
         """Wait for the process to die at its fault point (SIGKILL, nothing else)."""
         assert self.proc is not None
         self.proc.wait(timeout)
+        self._pump.join(10)
         assert self.proc.returncode == -signal.SIGKILL, (self.proc.returncode, self.lines[-5:])
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
+        self._pump.join(10)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -101,6 +104,7 @@ class VigilProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+            self._pump.join(10)
 
     def said(self, text: str) -> int:
         return sum(text in line for line in self.lines)
@@ -135,6 +139,7 @@ class Pipeline:
             "VIGIL_STREAM_REPLICAS": str(self.replicas),
             "VIGIL_STATE_DIR": str(self.tmp / "state"),
             "VIGIL_INGEST_RETRY_MAX_S": "1",
+            "VIGIL_INGEST_BATCH_MAX": "50",  # many batches: a fault point lands mid-burst
         }
         values.pop("VIGIL_FAULT_POINT", None)
         return {**values, **overrides}
@@ -142,16 +147,18 @@ class Pipeline:
     def process(self, kind: str, **overrides: str) -> VigilProcess:
         return VigilProcess(kind, self.env(**overrides), self.tmp)
 
-    def consumer_done(self, consumer: str) -> bool:
-        """Every message of the stream delivered to ``consumer`` and acknowledged by it."""
+    def consumer_done(self, consumer: str, *, messages: int) -> bool:
+        """The stream holds ``messages`` messages, and every one was delivered to ``consumer``
+        and acknowledged by it."""
         conn = NatsConnection(self.nats_url, name="check", layout=self.layout).open()
         try:
 
-            async def info() -> tuple[int, int]:
+            async def info() -> tuple[int, int, int]:
+                s = await conn.js.stream_info(self.layout.stream)
                 i = await conn.js.consumer_info(self.layout.stream, consumer)
-                return int(i.num_pending or 0), int(i.num_ack_pending or 0)
+                return int(s.state.messages), int(i.num_pending or 0), int(i.num_ack_pending or 0)
 
-            return conn.call(info, timeout_s=10) == (0, 0)
+            return conn.call(info, timeout_s=10) == (messages, 0, 0)
         except Exception:
             return False
         finally:
@@ -264,12 +271,8 @@ class Scenario:
             "alerts_expected": len(expected),
             "alerts_raised": len(raised),
             "alerts_doubled": sum(c - 1 for c, _ in raised.values() if c > 1),
-            "findings_lost": sum(
-                max(0, n - raised.get(k, (0, 0))[1]) for k, n in expected.items()
-            ),
-            "findings_doubled": sum(
-                max(0, n - expected.get(k, 0)) for k, (_, n) in raised.items()
-            ),
+            "findings_lost": sum(max(0, n - raised.get(k, (0, 0))[1]) for k, n in expected.items()),
+            "findings_doubled": sum(max(0, n - expected.get(k, 0)) for k, (_, n) in raised.items()),
         }
         tail = f" recovery={recovery_s:.1f}s" if recovery_s is not None else ""
         print(f"\n{name}: " + " ".join(f"{k}={v}" for k, v in figures.items()) + tail)

@@ -121,6 +121,8 @@ class DetectWorker:
         delay = 0.2
         while not self._stop.is_set():
             try:
+                if self._dirty:
+                    self._rebuild()
                 self._open()
                 delay = 0.2
                 self._consume()
@@ -128,8 +130,6 @@ class DetectWorker:
                 self.errors += 1
                 log.exception("detect worker %s: consuming failed; reopening", self.name)
                 self._drop_connection()
-                if self._dirty:
-                    self._rebuild()
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.retry_max_s)
 
@@ -138,9 +138,9 @@ class DetectWorker:
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
-        self.engine = self.make_engine()
         self.learned.clear()
         self.restored = False
+        self.engine = self.make_engine()
         self._dirty = False
 
     def _open(self) -> None:
