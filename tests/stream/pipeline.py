@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 
@@ -46,7 +47,7 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -
 class VigilProcess:
     """`vigil ingest` or `vigil detect` as an OS process, so that it can die for real."""
 
-    READY = {"ingest": "subscribed to", "detect": "running: partitions"}
+    READY: ClassVar[dict[str, str]] = {"ingest": "subscribed to", "detect": "running: partitions"}
 
     def __init__(self, kind: str, env: dict[str, str], log_dir: Path) -> None:
         self.kind, self.env, self.log_dir = kind, env, log_dir
@@ -250,7 +251,8 @@ class Scenario:
         return self.harness.count("SELECT coalesce(sum(finding_count), 0) FROM alerts")
 
     def report(self, name: str, *, recovery_s: float | None = None) -> dict[str, int]:
-        assert self.done.wait(120) and self.error is None, self.error
+        assert self.done.wait(120), "publisher did not finish"
+        assert self.error is None, self.error
         expected = self.expected()
         with psycopg.connect(self.harness.db_url) as conn:
             rows = conn.execute(

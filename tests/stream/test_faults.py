@@ -102,7 +102,8 @@ def test_postgresql_gone_during_alert_applies_loses_and_doubles_nothing(
     harness: Harness, pipeline: Pipeline, processes: list[VigilProcess]
 ) -> None:
     db = urlsplit(harness.db_url)
-    assert db.hostname is not None and db.port is not None
+    assert db.hostname is not None
+    assert db.port is not None
     proxy = TcpProxy(db.hostname, db.port)
     try:
         ingest = pipeline.process("ingest")
