@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from tests.conftest import Harness
 
@@ -25,13 +26,16 @@ CORPUS = [
 
 class Collected:
     def __init__(self) -> None:
-        self.readings: list[StoredReading] = []
+        self.messages: list[StoredMessage] = []
         self.lock = threading.Lock()
 
     def __call__(self, batch: Sequence[StoredMessage]) -> None:
         with self.lock:
-            for message in batch:
-                self.readings.extend(message.readings)
+            self.messages.extend(batch)
+
+    @property
+    def readings(self) -> list[StoredReading]:
+        return [r for m in self.messages for r in m.readings]
 
 
 @pytest.fixture
@@ -89,7 +93,12 @@ def test_reading_is_stored_in_canonical_units_and_handed_on(
         "SELECT round(value)::int FROM readings WHERE metric = 'body_weight' AND unit = 'kg'"
     )
     assert weight == 80
-    assert sorted(r.metric.value for r in sink.readings) == [
+    # The repeat is handed on again under the same key (the stream drops it): a message
+    # whose first hand-off was lost in a crash is not lost with it.
+    first, repeat = sink.messages
+    assert first.key == repeat.key
+    assert first.readings == repeat.readings
+    assert sorted(r.metric.value for r in first.readings) == [
         "body_weight",
         "bp_diastolic",
         "bp_systolic",
@@ -192,3 +201,45 @@ def test_latest_readings_follow_the_newest_value_not_a_late_backlog(
         patient,
     )
     assert latest == 93
+
+
+def test_a_conflicting_reading_is_kept_as_rejected_with_both_values(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, sink = running
+    patient, creds = harness.patient_with_device()
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    pub = publisher(harness, creds.device_id, creds.password)
+    first = {"readings": [reading(t, metric="spo2", value=97, unit="%")]}
+    pub.publish(json.dumps(first).encode()).wait_for_publish(5)
+    wait_for(lambda: ingest.service.stats.messages >= 1)
+    # The same device, metric and instant with another value, alone and beside a new reading.
+    other = {
+        "readings": [
+            reading(t, metric="spo2", value=81, unit="%"),
+            reading(t + timedelta(minutes=1), metric="spo2", value=96, unit="%"),
+        ]
+    }
+    pub.publish(json.dumps(other).encode()).wait_for_publish(5)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 2)
+    assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == 2
+    stored = harness.count(
+        "SELECT value::int FROM readings WHERE patient_id = %s AND time = %s", patient, t
+    )
+    assert stored == 97, "the stored value is never silently replaced"
+    with psycopg.connect(harness.db_url) as conn:
+        [(reason,)] = conn.execute(
+            "SELECT reason FROM rejected_messages WHERE device_id = %s", (creds.device_id,)
+        ).fetchall()
+    assert "conflicts with 1 stored reading" in str(reason)
+    assert "stored 97 %" in str(reason)
+    assert "this message 81 %" in str(reason)
+    assert ingest.service.stats.by_reason.get("conflict") == 1
+    # Only what agrees with storage goes on to detection.
+    assert sorted(r.value for r in sink.readings) == [96.0, 97.0]
+    latest = harness.count(
+        "SELECT value::int FROM latest_readings WHERE patient_id = %s AND metric = 'spo2'",
+        patient,
+    )
+    assert latest == 96

@@ -115,6 +115,8 @@ class IngestProcess:
             "VIGIL_MQTT_URL": settings.mqtt_url or "",
             "VIGIL_MQTT_CLIENT_ID": settings.mqtt_client_id,
             "VIGIL_MQTT_SHARED_GROUP": settings.mqtt_shared_group or "",
+            "VIGIL_NATS_URL": settings.nats_url or "",
+            "VIGIL_STREAM_NAME": settings.stream_name,
             "VIGIL_STATE_DIR": state_dir,
             "VIGIL_INGEST_RETRY_MAX_S": "1",
         }

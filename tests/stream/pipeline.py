@@ -30,6 +30,7 @@ from tests.conftest import Harness
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.ingest import DevicePublisher
+from vigil.storage.admin import DeviceCredentials
 from vigil.stream import NatsConnection, StreamLayout
 from vigil.streaming import LiveEngine
 
@@ -166,12 +167,38 @@ class Pipeline:
             conn.close()
 
 
+def enrol(harness: Harness, count: int) -> list[tuple[uuid.UUID, DeviceCredentials]]:
+    """``count`` patients with an oximeter each, provisioned in one transaction."""
+    from vigil.storage import admin
+
+    fleet = []
+    with psycopg.connect(harness.db_url) as conn:
+        for i in range(count):
+            patient = admin.create_patient(
+                conn, tenant_id=harness.tenant_id, display_name=f"Patient {i}", conditions=[]
+            )
+            creds = admin.provision_device(conn, tenant_id=harness.tenant_id, kind="oximeter")
+            admin.assign_device(
+                conn,
+                device_id=creds.device_id,
+                patient_id=patient,
+                valid_from=datetime.now(UTC) - timedelta(days=30),
+            )
+            fleet.append((patient, creds))
+    harness.sync()
+    return fleet
+
+
 class Scenario:
     """``patients`` oximeter users, ``per_patient`` readings each, every fourth one low."""
 
-    def __init__(self, harness: Harness, *, patients: int, per_patient: int) -> None:
+    def __init__(
+        self, harness: Harness, *, patients: int, per_patient: int, wave: int = 200
+    ) -> None:
         self.harness = harness
-        self.fleet = [harness.patient_with_device() for _ in range(patients)]
+        self.fleet = enrol(harness, patients)
+        self.wave = wave
+        """Devices connected at once while publishing."""
         self.per_patient = per_patient
         self.t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
         self.published = 0
@@ -205,32 +232,8 @@ class Scenario:
     def publish(self, *, background: bool = True) -> None:
         def run() -> None:
             try:
-                pubs = []
-                for _, c in self.fleet:
-                    pub = DevicePublisher(
-                        "127.0.0.1", self.harness.broker.port, c.device_id, c.password
-                    )
-                    pub.connect()
-                    pubs.append(pub)
-                infos = []
-                for i in range(self.per_patient):
-                    for p, pub in enumerate(pubs):
-                        body = {
-                            "readings": [
-                                {
-                                    "ts": self.time(i).isoformat(),
-                                    "metric": "spo2",
-                                    "value": self.value(p, i),
-                                    "unit": "%",
-                                }
-                            ]
-                        }
-                        infos.append(pub.publish(json.dumps(body).encode()))
-                        self.published += 1
-                for info in infos:
-                    info.wait_for_publish(120)
-                for pub in pubs:
-                    pub.close()
+                for first in range(0, len(self.fleet), self.wave):
+                    self._publish_wave(first, self.fleet[first : first + self.wave])
             except BaseException as exc:
                 self.error = exc
             finally:
@@ -240,6 +243,32 @@ class Scenario:
             threading.Thread(target=run, daemon=True).start()
         else:
             run()
+
+    def _publish_wave(self, first: int, fleet: list[tuple[uuid.UUID, DeviceCredentials]]) -> None:
+        pubs = []
+        for _, c in fleet:
+            pub = DevicePublisher("127.0.0.1", self.harness.broker.port, c.device_id, c.password)
+            pub.connect()
+            pubs.append(pub)
+        infos = []
+        for i in range(self.per_patient):
+            for p, pub in enumerate(pubs, start=first):
+                body = {
+                    "readings": [
+                        {
+                            "ts": self.time(i).isoformat(),
+                            "metric": "spo2",
+                            "value": self.value(p, i),
+                            "unit": "%",
+                        }
+                    ]
+                }
+                infos.append(pub.publish(json.dumps(body).encode()))
+                self.published += 1
+        for info in infos:
+            info.wait_for_publish(120)
+        for pub in pubs:
+            pub.close()
 
     def stored(self) -> int:
         return self.harness.count(
@@ -287,3 +316,38 @@ class Scenario:
         assert figures["alerts_doubled"] == 0
         assert figures["findings_applied"] == figures["findings_expected"]
         assert figures["findings_lost"] == figures["findings_doubled"] == 0
+
+
+def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UUID, str]]:
+    """What a single process finds over the stream as it is: every message, in stream order,
+    through one fresh engine (the single-process run a partitioned one must equal)."""
+    from vigil.stream import PartitionConsumer
+
+    conn = NatsConnection(pipeline.nats_url, name="reference", layout=pipeline.layout).open()
+    engine = LiveEngine(pipeline.harness.db_url, restore_days=0)
+    found: Counter[tuple[uuid.UUID, str]] = Counter()
+    try:
+        reader = PartitionConsumer(
+            conn, name=f"reference-{uuid.uuid4().hex[:6]}", partitions=range(pipeline.partitions)
+        )
+        reader.open(since=None)
+        seen = 0
+        deadline = time.monotonic() + 120
+        while seen < messages and time.monotonic() < deadline:
+            for m in reader.fetch(max_messages=1000):
+                for f in engine.process(m.readings):
+                    found[(f.patient_id, f.cause)] += 1  # type: ignore[index]
+                seen += 1
+        assert seen == messages, f"read {seen} of {messages} stream messages"
+    finally:
+        engine.close()
+        conn.close()
+    return found
+
+
+def findings_by_alert(harness: Harness) -> Counter[tuple[uuid.UUID, str]]:
+    with psycopg.connect(harness.db_url) as conn:
+        rows = conn.execute(
+            "SELECT patient_id, cause, sum(finding_count) FROM alerts GROUP BY patient_id, cause"
+        ).fetchall()
+    return Counter({(r[0], str(r[1])): int(r[2]) for r in rows})  # type: ignore[call-overload,misc]

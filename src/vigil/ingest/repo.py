@@ -74,8 +74,9 @@ def reading_key(r: StoredReading) -> ReadingKey:
 class StoreOutcome:
     inserted: list[StoredReading]
     """Readings newly stored by this call."""
-    existing: dict[ReadingKey, float]
-    """For each offered reading that was stored before, the value storage holds."""
+    existing: dict[ReadingKey, tuple[float, datetime]]
+    """For each offered reading that was stored before, the value storage holds and when it
+    was first received."""
 
 
 def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome:
@@ -115,19 +116,19 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
             StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
             for t, p, m, v, d, rc in cur.fetchall()
         ]
-        existing: dict[ReadingKey, float] = {}
+        existing: dict[ReadingKey, tuple[float, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
             repeats = [reading_key(r) for r in rows if reading_key(r) not in new]
             cur.execute(
-                "SELECT r.device_id, r.metric, r.time, r.value FROM readings r"
+                "SELECT r.device_id, r.metric, r.time, r.value, r.received_at FROM readings r"
                 " JOIN unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(device_id, metric,"
                 " time) ON (r.device_id, r.metric, r.time) = (k.device_id, k.metric, k.time)",
                 ([k[0] for k in repeats], [k[1] for k in repeats], [k[2] for k in repeats]),
             )
-            existing = {(d, m, t): v for d, m, t, v in cur.fetchall()}  # type: ignore[misc]
+            existing = {(d, m, t): (v, rc) for d, m, t, v, rc in cur.fetchall()}  # type: ignore[misc]
             conflicting = [
-                k for r in rows if (k := reading_key(r)) in existing and existing[k] != r.value
+                k for r in rows if (k := reading_key(r)) in existing and existing[k][0] != r.value
             ]
             if conflicting:
                 cur.execute(

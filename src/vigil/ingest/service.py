@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
@@ -219,13 +220,17 @@ class IngestService:
             for r in rows:
                 unique.setdefault(repo.reading_key(r), r)
             outcome = repo.store_readings(conn, rows=list(unique.values()))
-            kept = {k: r.value for k, r in unique.items()} | outcome.existing
+            kept = {k: (r.value, r.received_at) for k, r in unique.items()} | outcome.existing
             groups: dict[tuple[int, UUID], list[StoredReading]] = {}
             conflicts: dict[int, list[str]] = {}
             for r, index in zip(rows, owner, strict=True):
-                value = kept[repo.reading_key(r)]
+                value, received_at = kept[repo.reading_key(r)]
                 if value == r.value:
-                    groups.setdefault((index, r.patient_id), []).append(r)
+                    # As storage has it (a repeat keeps its first arrival time).
+                    same = (
+                        r if received_at == r.received_at else replace(r, received_at=received_at)
+                    )
+                    groups.setdefault((index, r.patient_id), []).append(same)
                 else:
                     unit = SPECS[r.metric].ucum
                     conflicts.setdefault(index, []).append(

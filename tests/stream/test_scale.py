@@ -1,0 +1,91 @@
+"""Scale-out: a 3-node NATS cluster, 2 ingest and 3 detect processes, 2,000 patients. The
+findings equal a single process's over the same stream, finding for finding, also when one
+detect worker is killed mid-run and restarted (its partitions continue where they were)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Harness
+from tests.stream.pipeline import (
+    Pipeline,
+    Scenario,
+    VigilProcess,
+    findings_by_alert,
+    stream_reference,
+    wait_for,
+)
+from vigil.servers.nats_cluster import NatsCluster
+
+pytestmark = pytest.mark.slow
+
+PATIENTS = 2_000
+PER_PATIENT = 3
+WORKERS = 3
+
+
+@pytest.fixture
+def processes() -> Iterator[list[VigilProcess]]:
+    started: list[VigilProcess] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
+    harness: Harness,
+    nats_cluster: Callable[..., NatsCluster],
+    tmp_path: Path,
+    processes: list[VigilProcess],
+) -> None:
+    cluster = nats_cluster(size=3)
+    pipeline = Pipeline(harness, cluster.url, tmp_path, replicas=3, partitions=12)
+    second = f"{harness.ingest_user}-b"
+    harness.broker.service_password(second)
+    harness.sync()
+    ingests = [
+        pipeline.process("ingest"),
+        pipeline.process(
+            "ingest",
+            VIGIL_MQTT_URL=harness.broker.url(second),
+            VIGIL_MQTT_CLIENT_ID=second,
+        ),
+    ]
+    detects = [
+        pipeline.process("detect", VIGIL_DETECT_ORDINAL=str(i), VIGIL_DETECT_WORKERS=str(WORKERS))
+        for i in range(WORKERS)
+    ]
+    processes += ingests + detects
+    for p in detects + ingests:
+        p.start()
+    scenario = Scenario(harness, patients=PATIENTS, per_patient=PER_PATIENT)
+    started = time.monotonic()
+    scenario.publish()
+    wait_for(lambda: scenario.findings_applied() > 100, "detection under way")
+    detects[1].kill()
+    killed_at = scenario.findings_applied()
+    detects[1].start()
+    wait_for(lambda: scenario.stored() == scenario.attempted, "every reading stored", 300)
+    wait_for(
+        lambda: all(
+            pipeline.consumer_done(f"detect-{i}-of-{WORKERS}", messages=scenario.attempted)
+            for i in range(WORKERS)
+        ),
+        "every worker caught up",
+        300,
+    )
+    elapsed = time.monotonic() - started
+    reference = stream_reference(pipeline, scenario.attempted)
+    applied = findings_by_alert(harness)
+    figures = scenario.report(f"{PATIENTS} patients, 2 ingest, {WORKERS} detect, one killed")
+    print(
+        f"  killed worker 1 after {killed_at} findings; {elapsed:.0f} s end to end;"
+        f" reference findings {sum(reference.values())}, applied {sum(applied.values())}"
+    )
+    assert killed_at < figures["findings_expected"], "the kill must land mid-run"
+    assert applied == reference, "findings differ from a single-process run over the stream"
+    scenario.assert_nothing_lost_or_doubled(figures)
