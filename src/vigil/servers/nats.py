@@ -128,6 +128,9 @@ class EmbeddedNats:
     users: dict[str, str] = field(default_factory=dict)
     """User name -> password; by default kept in ``root/<name>.secret``."""
     cluster: ClusterRoutes | None = None
+    sync_interval: str | None = None
+    """JetStream's fsync interval ("always", or a duration like "5s"); None: the server's
+    default (2 min; a killed process loses nothing, an OS crash may lose what was not synced)."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _owned: bool = field(default=True, repr=False)
 
@@ -166,6 +169,7 @@ class EmbeddedNats:
         users = ", ".join(
             f'{{user: "{name}", password: "{pw}"}}' for name, pw in sorted(self.users.items())
         )
+        sync = f", sync_interval: {self.sync_interval}" if self.sync_interval else ""
         lines = [
             "# written by vigil: do not edit",
             f'server_name: "{self.server_name}"',
@@ -173,7 +177,7 @@ class EmbeddedNats:
             f'http: "127.0.0.1:{self.http_port}"',
             f'pid_file: "{self.pid_path}"',
             "logtime: true",
-            f'jetstream {{ store_dir: "{self.store_dir}" }}',
+            f'jetstream {{ store_dir: "{self.store_dir}"{sync} }}',
             f"accounts {{ {ACCOUNT} {{ jetstream: enabled, users: [{users}] }} }}",
         ]
         if self.cluster is not None:
@@ -187,6 +191,9 @@ class EmbeddedNats:
                 f'  listen: "127.0.0.1:{c.port}"',
                 f'  authorization {{ user: "{c.user}", password: "{c.password}" }}',
                 f"  routes: [{routes}]",
+                # Clients use the server list they are given, whose URLs carry credentials; a
+                # gossiped URL has none, and a reconnect to it would fail authentication.
+                "  no_advertise: true",
                 "}",
             ]
         return "\n".join([*lines, ""])
