@@ -18,8 +18,9 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, SubjectTransform
 
 from vigil.core.errors import ServerStartError
-from vigil.servers import EmbeddedNats, NatsCluster, split_servers
+from vigil.servers import EmbeddedNats, NatsCluster, split_servers, start_servers
 from vigil.servers.nats import MIN_VERSION, nats_server_binary, server_version
+from vigil.settings import Settings
 
 
 def unique(prefix: str) -> str:
@@ -312,3 +313,22 @@ def test_r3_stream_survives_kill_9_of_its_leader_and_the_node_catches_up(
         assert time.monotonic() < deadline, local_messages(node, stream)
         time.sleep(0.1)
     assert cluster.wait_meta_leader() in {n.server_name for n in cluster.nodes}
+
+
+def test_start_servers_uses_a_configured_nats_url_and_embeds_one_otherwise(
+    tmp_path: Path, db_url: str, nats_server: EmbeddedNats
+) -> None:
+    base = {"database_url": db_url, "mqtt_url": "mqtt://u:p@127.0.0.1:1883"}
+    servers = start_servers(Settings(state_dir=tmp_path / "a", nats_url=nats_server.url, **base))
+    servers.close()
+    assert servers.nats_url == nats_server.url
+    assert not (tmp_path / "a" / "nats").exists()
+
+    servers = start_servers(Settings(state_dir=tmp_path / "b", **base))
+    try:
+        embedded = EmbeddedNats(tmp_path / "b" / "nats")
+        assert servers.nats_url == embedded.url
+        assert embedded.pid is not None
+    finally:
+        servers.close()
+    assert embedded.pid is None
