@@ -56,6 +56,14 @@ def test_a_server_older_than_2_10_is_refused(tmp_path: Path) -> None:
         nats_server_binary(tmp_path / "missing")
 
 
+@pytest.mark.parametrize(
+    "url", ["", " , ", "mqtt://u:p@127.0.0.1:1883", "127.0.0.1:4222", "nats://u:p@127.0.0.1:1,x"]
+)
+def test_a_malformed_nats_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="NATS URL"):
+        split_servers(url)
+
+
 def test_server_listens_on_loopback_only_and_refuses_a_wrong_password(
     nats_server: EmbeddedNats,
 ) -> None:
@@ -327,8 +335,10 @@ def test_start_servers_uses_a_configured_nats_url_and_embeds_one_otherwise(
     servers = start_servers(Settings(state_dir=tmp_path / "b", **base))
     try:
         embedded = EmbeddedNats(tmp_path / "b" / "nats")
+        ports = embedded.running_ports()
+        assert ports is not None
+        embedded.port = ports[0]
         assert servers.nats_url == embedded.url
-        assert embedded.pid is not None
     finally:
         servers.close()
     assert embedded.pid is None

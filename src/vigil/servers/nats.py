@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -84,10 +84,19 @@ def server_version(path: Path) -> tuple[int, int, int]:
 def split_servers(url: str) -> list[str]:
     """``VIGIL_NATS_URL`` may list a cluster's servers separated by commas (nats-py wants a list).
 
+    Raises ValueError for anything but ``nats://`` or ``tls://`` URLs with a host.
+
     >>> split_servers("nats://a:1@127.0.0.1:4222, nats://a:1@127.0.0.1:4223")
     ['nats://a:1@127.0.0.1:4222', 'nats://a:1@127.0.0.1:4223']
     """
-    return [part.strip() for part in url.split(",") if part.strip()]
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    for server in servers:
+        parts = urlsplit(server)
+        if parts.scheme not in ("nats", "tls") or not parts.hostname:
+            raise ValueError(f"NATS URL must look like nats://user:pass@host:port, got {server!r}")
+    if not servers:
+        raise ValueError("NATS URL is empty")
+    return servers
 
 
 def secret(path: Path) -> str:

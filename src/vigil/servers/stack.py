@@ -12,7 +12,7 @@ import psycopg
 
 from vigil.core.credentials import BrokerUser
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
-from vigil.servers.nats import EmbeddedNats
+from vigil.servers.nats import EmbeddedNats, split_servers
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
 
@@ -73,7 +73,9 @@ def start_servers(settings: Settings) -> Servers:
                     mqtt.host, mqtt.port, mqtt.username, settings.mqtt_password.get_secret_value()
                 )
         nats_url = settings.nats_url
-        if nats_url is None:
+        if nats_url:
+            split_servers(nats_url)  # a malformed URL fails here, not at the first publish
+        else:
             nats = EmbeddedNats(
                 settings.state_dir.resolve() / "nats", binary=settings.nats_server_bin
             )
