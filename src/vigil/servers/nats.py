@@ -227,6 +227,9 @@ class EmbeddedNats:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                # Not in our process group: Ctrl-C reaches Vigil, which stops its stages first
+                # and this server last (Servers.close), so nothing in flight meets a dead server.
+                start_new_session=True,
             )
         self._owned = True
         if wait:
