@@ -80,6 +80,7 @@ def detect_worker(
         partitions=partitions,
         name=f"detect-{ordinal}-of-{workers}",
         restore_days=settings.detect_restore_days,
+        fetch_max=settings.detect_batch_max,
     )
 
 

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     detect_ordinal: int = Field(
         default=0, ge=0, description="This detect worker's number (0 to detect_workers - 1)"
     )
+    detect_batch_max: int = Field(
+        default=500, ge=1, description="Stream messages a detect worker applies per transaction"
+    )
     detect_restore_days: float = Field(
         default=14, ge=0, description="History replayed into the detectors when a worker starts"
     )

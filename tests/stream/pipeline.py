@@ -141,7 +141,9 @@ class Pipeline:
             "VIGIL_STREAM_REPLICAS": str(self.replicas),
             "VIGIL_STATE_DIR": str(self.tmp / "state"),
             "VIGIL_INGEST_RETRY_MAX_S": "1",
-            "VIGIL_INGEST_BATCH_MAX": "50",  # many batches: a fault point lands mid-burst
+            # Many batches, so that a fault point lands mid-burst.
+            "VIGIL_INGEST_BATCH_MAX": "50",
+            "VIGIL_DETECT_BATCH_MAX": "20",
         }
         values.pop("VIGIL_FAULT_POINT", None)
         return {**values, **overrides}

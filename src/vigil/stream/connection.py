@@ -14,12 +14,14 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from vigil.core.errors import VigilError
+from vigil.servers.nats import split_servers
 from vigil.stream.subjects import StreamLayout
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,13 @@ class NatsConnection:
         delay = 0.2
         while True:
             try:
+                servers = split_servers(self.url)
+                first = urlsplit(servers[0])
                 self._nc = await nats.connect(
-                    [u.strip() for u in self.url.split(",") if u.strip()],
+                    servers,
+                    # Credentials as options too: servers a cluster gossips carry none.
+                    user=first.username,
+                    password=first.password,
                     name=f"vigil-{self.name}",
                     connect_timeout=2,
                     allow_reconnect=True,
