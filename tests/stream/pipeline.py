@@ -67,7 +67,8 @@ class VigilProcess:
         )
         ready = threading.Event()
         proc, marker = self.proc, self.READY[self.kind]
-        log = (self.log_dir / f"{self.kind}-{self.starts}.log").open("w")
+        ordinal = self.env.get("VIGIL_DETECT_ORDINAL", self.env.get("VIGIL_MQTT_CLIENT_ID", ""))
+        log = (self.log_dir / f"{self.kind}-{ordinal}-{self.starts}.log").open("w")
 
         def pump() -> None:
             assert proc.stderr is not None
