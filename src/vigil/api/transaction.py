@@ -6,7 +6,8 @@ changes also call it themselves, before the broker is told). A commit that fails
 error in the API's JSON shape, never the 2xx the endpoint had prepared:
 
 - the database refused the commit (a deferred constraint, a serialisation failure): nothing
-  was stored, 500 ``commit_failed``;
+  was stored, 500 ``commit_failed`` (a read too: its audit row was not stored, so its data is
+  not handed out);
 - the connection was lost during the commit: the outcome is unknown (the database may have
   committed just before it went), 503 ``commit_unconfirmed``; a client reads the change back
   before trying it again.
@@ -29,7 +30,7 @@ class CommitFailed(ApiError):
     code = "commit_failed"
 
     def __init__(self) -> None:
-        super().__init__("the change could not be committed and was not stored")
+        super().__init__("the request could not be committed: nothing of it was stored")
 
 
 class CommitUnconfirmed(ApiError):

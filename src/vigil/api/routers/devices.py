@@ -48,7 +48,7 @@ def _commit_and_sync_broker(request: Request, conn: ConnDep) -> None:
     once could otherwise each read the devices before the other's commit, and the later file
     written would lack the other's device (a 201 whose credentials the broker refuses).
     """
-    commit(conn, action="devices")
+    commit(conn, action=request.url.path)
     sync = request.app.state.sync_broker
     if sync is None:
         return
