@@ -4,6 +4,8 @@ revoked ones stop working."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,3 +80,76 @@ def _eventually(broker: EmbeddedMosquitto, device_id: str, password: str, *, ok:
             return False
         time.sleep(0.1)
     return True
+
+
+def _password_file_users(root: Path) -> set[str]:
+    return {line.split(":", 1)[0] for line in (root / "passwd").read_text().splitlines()}
+
+
+def test_concurrent_provisions_all_reach_the_password_file(world: World, tmp_path: Path) -> None:
+    """Every 201 is a device the broker's password file lists once the response is in, however
+    many admins provision at once (each sync reads the devices, then hashes the services'
+    passwords and writes the file: without one sync at a time, a slower sync's file could
+    drop a device committed meanwhile)."""
+    root = tmp_path / "broker"
+    root.mkdir()
+    for service in ("ingest", "alerts"):
+        (root / f"{service}.secret").write_text(f"{service}-password-for-the-test\n")
+
+    def sync(conn: Any) -> None:
+        sync_broker_credentials(conn, root)
+
+    attempts = 24
+    with LiveServer(make_app(world.db_url, sync_broker=sync)) as base:
+
+        def provision(n: int) -> tuple[int, str]:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                r = client.post(
+                    "/api/v1/devices",
+                    json={"kind": "oximeter", "device_id": f"burst-{n:03d}"},
+                    headers=world.headers("admin"),
+                )
+                return r.status_code, r.json()["device_id"] if r.status_code == 201 else r.text
+
+        with ThreadPoolExecutor(max_workers=8) as workers:
+            answers = list(workers.map(provision, range(attempts)))
+    created = {device for status, device in answers if status == 201}
+    listed = _password_file_users(root)
+    missing = created - listed
+    failed = [a for a in answers if a[0] != 201]
+    print(
+        f"concurrent provisions: attempted {attempts}, 201 {len(created)},"
+        f" failed {len(failed)}, 201 but missing from the password file {len(missing)}"
+    )
+    assert len(created) == attempts, answers
+    assert not missing, sorted(missing)
+    assert {"ingest", "alerts"} <= listed
+
+
+def test_broker_not_updated_is_an_error_not_a_201(world: World, tmp_path: Path) -> None:
+    """A password file that cannot be written (its directory is a file here): the provision
+    answers 500 broker_not_updated, and the device stays stored, audited, for the next sync."""
+    root = tmp_path / "not-a-directory"
+    root.write_text("")
+
+    def sync(conn: Any) -> None:
+        sync_broker_credentials(conn, root)
+
+    with (
+        LiveServer(make_app(world.db_url, sync_broker=sync)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        r = client.post(
+            "/api/v1/devices",
+            json={"kind": "oximeter", "device_id": "unsynced-1"},
+            headers=world.headers("admin"),
+        )
+    assert r.status_code == 500, r.text
+    assert r.json()["error"]["code"] == "broker_not_updated"
+    with world.conn() as conn:
+        stored = conn.execute("SELECT count(*) FROM devices WHERE id = 'unsynced-1'").fetchone()
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE detail->>'device_id' = 'unsynced-1'"
+        ).fetchone()
+    assert stored == (1,)
+    assert audited == (1,)

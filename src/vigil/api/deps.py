@@ -25,6 +25,7 @@ from vigil.api.errors import ApiError, Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.tokens import TokenCache
+from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 
 Conn = psycopg.Connection[Any]
@@ -48,8 +49,13 @@ async def _db_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Iterator[Conn]:
-    """One connection and one transaction per request, running as the API's database role.
+def get_conn(
+    request: Request, _slot: Annotated[None, Depends(_db_slot, scope="function")]
+) -> Iterator[Conn]:
+    """One connection and one transaction per request, running as the API's database role,
+    committed when the endpoint returns and before its response is sent (``ConnDep`` has
+    ``scope="function"``; see :mod:`vigil.api.transaction`): a client told a change is done
+    finds it on its next request, and a commit that fails answers an error, not a 2xx.
 
     A read's only write is its audit row: its commit does not wait for the WAL flush (the
     WAL writer flushes it within a fraction of a second; a database crash in that window can
@@ -73,12 +79,13 @@ def get_conn(request: Request, _slot: Annotated[None, Depends(_db_slot)]) -> Ite
                 allowed=True,
                 status=200,
             )
+        commit(conn, action=_action(request))
     if not read:
         # Committed: this process's cached reads may predate the change (vigil.api.reads).
         request.app.state.read_cache.drop_lists()
 
 
-ConnDep = Annotated[Conn, Depends(get_conn)]
+ConnDep = Annotated[Conn, Depends(get_conn, scope="function")]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -1,7 +1,14 @@
-"""Devices: provision (MQTT credentials, shown once), revoke, assign to a patient."""
+"""Devices: provision (MQTT credentials, shown once), revoke, assign to a patient.
+
+A provision or a revocation is committed and then written to the broker's password file, both
+before the response is sent: credentials answered 201 work, and a device answered "revoked" is
+refused by the broker. If the broker cannot be updated the change stays stored (it is the
+record the next sync writes from) and the answer is a 500 that says so, never a 2xx.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,20 +16,49 @@ from fastapi import APIRouter, Path, Query, Request, status
 from psycopg.rows import dict_row
 
 from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
+from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
+from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 from vigil.storage import admin
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/devices", tags=["devices"])
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
+BROKER_SYNC_LOCK = 0x76_69_67_69_6C_62_72_6B
+"""The advisory lock that one broker sync at a time holds, in every API process."""
 
 
-def _sync_broker(request: Request, conn: ConnDep) -> None:
-    """After the commit: the broker learns of the change before the response is sent."""
+class BrokerNotUpdated(ApiError):
+    status = 500
+    code = "broker_not_updated"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the change is stored but the broker's credentials could not be updated;"
+            " the next successful device change or broker sync applies it"
+        )
+
+
+def _commit_and_sync_broker(request: Request, conn: ConnDep) -> None:
+    """Commit the device change, then rewrite the broker's password file from the committed
+    devices: both before the response is sent.
+
+    One sync at a time (an advisory lock, so across API processes too): two provisions at
+    once could otherwise each read the devices before the other's commit, and the later file
+    written would lack the other's device (a 201 whose credentials the broker refuses).
+    """
+    commit(conn, action=request.url.path)
     sync = request.app.state.sync_broker
-    if sync is not None:
+    if sync is None:
+        return
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (BROKER_SYNC_LOCK,))
+    try:
         sync(conn)
-        conn.commit()
+    except Exception as exc:
+        log.exception("broker credentials not updated after a device change")
+        raise BrokerNotUpdated() from exc
+    commit(conn, action="broker sync")  # releases the lock
 
 
 def _own_device(conn: ConnDep, request: Request, user: AdminUser, device_id: str) -> None:
@@ -79,8 +115,7 @@ def provision(
     audit_allowed(
         conn, request, user, patient_id=body.patient_id, detail={"device_id": creds.device_id}
     )
-    conn.commit()
-    _sync_broker(request, conn)
+    _commit_and_sync_broker(request, conn)
     return DeviceCredentialsPublic(
         device_id=creds.device_id, password=creds.password, topic=creds.topic
     )
@@ -92,8 +127,7 @@ def revoke(device_id: DeviceId, conn: ConnDep, user: AdminUser, request: Request
     _own_device(conn, request, user, device_id)
     admin.revoke_device(conn, device_id=device_id)
     audit_allowed(conn, request, user, patient_id=None, detail={"device_id": device_id})
-    conn.commit()
-    _sync_broker(request, conn)
+    _commit_and_sync_broker(request, conn)
 
 
 @router.post("/{device_id}/assignments", status_code=status.HTTP_204_NO_CONTENT)
