@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -22,7 +24,7 @@ import psycopg
 from vigil.alerts import AlertPolicy, AlertService, AlertWorker, DispatchPolicy, WebhookDispatcher
 from vigil.core import faults
 from vigil.ingest import Ingest
-from vigil.servers.stack import MqttTarget, start_servers
+from vigil.servers.stack import MqttTarget, Servers, start_servers
 from vigil.settings import Settings
 from vigil.storage import migrate
 from vigil.stream import NatsConnection, StreamPublisher, connect_stream, owned_partitions
@@ -92,54 +94,52 @@ def _until_signalled() -> None:
         pass
 
 
-def run_ingest(settings: Settings) -> None:
-    """`vigil ingest`: ingest alone (one of possibly several processes)."""
+@contextmanager
+def _one_stage(settings: Settings, name: str) -> Iterator[tuple[Servers, NatsConnection]]:
+    """What a process running one stage needs: fault points armed (tests), servers (embedded
+    unless configured), the schema migrated, the readings stream connected."""
     faults.arm(settings.fault_point, skip=settings.fault_skip)
     servers = start_servers(settings)
     try:
         with psycopg.connect(servers.database_url) as conn:
             migrate(conn)
-        stream = connect_stream(settings, servers.nats_url, name="ingest")
+        stream = connect_stream(settings, servers.nats_url, name=name)
         try:
-            ingest = ingest_stage(
-                settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
-            )
-            ingest.start()
-            log.info("ingest running as %s", settings.mqtt_client_id)
-            _until_signalled()
-            ingest.stop()
+            yield servers, stream
         finally:
             stream.close()
     finally:
         servers.close()
+
+
+def run_ingest(settings: Settings) -> None:
+    """`vigil ingest`: ingest alone (one of possibly several processes)."""
+    with _one_stage(settings, "ingest") as (servers, stream):
+        ingest = ingest_stage(
+            settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
+        )
+        ingest.start()
+        log.info("ingest running as %s", settings.mqtt_client_id)
+        _until_signalled()
+        ingest.stop()
 
 
 def run_detect(settings: Settings) -> None:
     """`vigil detect`: one detect worker (its partitions) plus the alert clock and webhooks."""
-    faults.arm(settings.fault_point, skip=settings.fault_skip)
-    servers = start_servers(settings)
-    try:
-        with psycopg.connect(servers.database_url) as conn:
-            migrate(conn)
-        stream = connect_stream(settings, servers.nats_url, name="detect")
-        try:
-            alerts = alert_service(settings)
-            worker = detect_worker(
-                settings,
-                database_url=servers.database_url,
-                stream=stream,
-                alerts=alerts,
-                ordinal=settings.detect_ordinal,
-                workers=settings.detect_workers,
-            )
-            clock = alert_worker(settings, alerts, servers.database_url)
-            worker.start()
-            clock.start()
-            log.info("%s running: partitions %s", worker.name, worker.partitions)
-            _until_signalled()
-            worker.stop()
-            clock.stop()
-        finally:
-            stream.close()
-    finally:
-        servers.close()
+    with _one_stage(settings, "detect") as (servers, stream):
+        alerts = alert_service(settings)
+        worker = detect_worker(
+            settings,
+            database_url=servers.database_url,
+            stream=stream,
+            alerts=alerts,
+            ordinal=settings.detect_ordinal,
+            workers=settings.detect_workers,
+        )
+        clock = alert_worker(settings, alerts, servers.database_url)
+        worker.start()
+        clock.start()
+        log.info("%s running: partitions %s", worker.name, worker.partitions)
+        _until_signalled()
+        worker.stop()
+        clock.stop()

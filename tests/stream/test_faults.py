@@ -7,7 +7,7 @@ doubled and lost, and the seconds from the restart to a complete recovery.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,14 +27,6 @@ CONSUMER = "detect-0-of-1"
 @pytest.fixture
 def pipeline(harness: Harness, nats_server: EmbeddedNats, tmp_path: Path) -> Pipeline:
     return Pipeline(harness, nats_server.url, tmp_path)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[VigilProcess]]:
-    started: list[VigilProcess] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def settle(scenario: Scenario, pipeline: Pipeline) -> None:

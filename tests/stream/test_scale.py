@@ -5,7 +5,7 @@ detect worker is killed mid-run and restarted (its partitions continue where the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,14 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PATIENTS = 1_000
 PER_PATIENT = 3
 WORKERS = 3
-
-
-@pytest.fixture
-def processes() -> Iterator[list[VigilProcess]]:
-    started: list[VigilProcess] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(

@@ -33,6 +33,7 @@ from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
+from vigil.storage import LoopConnection
 from vigil.stream.codec import message_key
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class IngestService:
         self.sink = sink
         self.stats = IngestStats()
         self._stop = threading.Event()
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._db = LoopConnection(database_url)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -72,8 +73,7 @@ class IngestService:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._conn is not None:
-            self._conn.close()
+        self._db.drop()
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -188,17 +188,10 @@ class IngestService:
         return stored
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, connect_timeout=5)
-        return self._conn
+        return self._db.get()
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                log.debug("closing a broken connection failed", exc_info=True)
-        self._conn = None
+        self._db.drop()
 
     def process(self, batch: Sequence[InboundMessage]) -> list[StoredMessage]:
         """Store one batch in one transaction; returns each message's stored readings (new or

@@ -2,6 +2,7 @@
 
 from vigil.storage.db import (
     READINGS_CHANNEL,
+    LoopConnection,
     TimescaleFeatures,
     apply_retention,
     connect,
@@ -14,6 +15,7 @@ from vigil.storage.db import (
 
 __all__ = [
     "READINGS_CHANNEL",
+    "LoopConnection",
     "TimescaleFeatures",
     "apply_retention",
     "connect",

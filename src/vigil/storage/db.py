@@ -20,6 +20,29 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     return psycopg.connect(url, autocommit=autocommit)
 
 
+class LoopConnection:
+    """The one connection of a background loop (ingest, a detect worker): opened on first use,
+    dropped after an error (closing a broken one quietly), opened again on the next use."""
+
+    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def get(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout)
+        return self._conn
+
+    def drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                log.debug("closing a broken connection failed", exc_info=True)
+        self._conn = None
+
+
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
     """A pool created closed: open it in the application's lifespan."""
     return ConnectionPool(url, min_size=min_size, max_size=max_size, open=False)

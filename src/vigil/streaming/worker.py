@@ -30,6 +30,7 @@ import psycopg
 
 from vigil.core import faults
 from vigil.core.models import StoredReading
+from vigil.storage import LoopConnection
 from vigil.stream import NatsConnection, PartitionConsumer, StreamMessage
 from vigil.streaming import repo
 from vigil.streaming.findings import Finding
@@ -99,7 +100,7 @@ class DetectWorker:
         self.apply_retries = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._conn: psycopg.Connection[Any] | None = None
+        self._db = LoopConnection(database_url)
 
     # -- life --------------------------------------------------------------------------------
 
@@ -111,8 +112,7 @@ class DetectWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._conn is not None:
-            self._conn.close()
+        self._db.drop()
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
@@ -254,14 +254,7 @@ class DetectWorker:
     # -- database ----------------------------------------------------------------------------
 
     def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, connect_timeout=5)
-        return self._conn
+        return self._db.get()
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                log.debug("closing a broken connection failed", exc_info=True)
-        self._conn = None
+        self._db.drop()
