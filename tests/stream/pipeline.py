@@ -248,11 +248,7 @@ class Scenario:
             run()
 
     def _publish_wave(self, first: int, fleet: list[tuple[uuid.UUID, DeviceCredentials]]) -> None:
-        pubs = []
-        for _, c in fleet:
-            pub = DevicePublisher("127.0.0.1", self.harness.broker.port, c.device_id, c.password)
-            pub.connect()
-            pubs.append(pub)
+        pubs = [self._connected(c) for _, c in fleet]
         infos = []
         for i in range(self.per_patient):
             for p, pub in enumerate(pubs, start=first):
@@ -273,7 +269,26 @@ class Scenario:
         for pub in pubs:
             pub.close()
 
+    def _connected(self, creds: DeviceCredentials) -> DevicePublisher:
+        """A connected publisher; the broker may still be reloading its password file (it does
+        so asynchronously after a sync), so a refusal is tried again for a while."""
+        deadline = time.monotonic() + 30
+        while True:
+            pub = DevicePublisher(
+                "127.0.0.1", self.harness.broker.port, creds.device_id, creds.password
+            )
+            try:
+                pub.connect()
+                return pub
+            except ConnectionError:
+                pub.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
     def stored(self) -> int:
+        if self.error is not None:
+            raise AssertionError(f"the publisher failed: {self.error!r}")
         return self.harness.count(
             "SELECT count(*) FROM readings WHERE device_id = ANY(%s)",
             [c.device_id for _, c in self.fleet],
