@@ -196,7 +196,7 @@ class Scenario:
     """``patients`` oximeter users, ``per_patient`` readings each, every fourth one low."""
 
     def __init__(
-        self, harness: Harness, *, patients: int, per_patient: int, wave: int = 200
+        self, harness: Harness, *, patients: int, per_patient: int, wave: int = 50
     ) -> None:
         self.harness = harness
         self.fleet = enrol(harness, patients)
@@ -272,7 +272,7 @@ class Scenario:
     def _connected(self, creds: DeviceCredentials) -> DevicePublisher:
         """A connected publisher; the broker may still be reloading its password file (it does
         so asynchronously after a sync), so a refusal is tried again for a while."""
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             pub = DevicePublisher(
                 "127.0.0.1", self.harness.broker.port, creds.device_id, creds.password
