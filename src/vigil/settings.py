@@ -128,5 +128,11 @@ class Settings(BaseSettings):
         " drop theirs at once",
     )
 
+    api_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body accepted (413 past it, before it is read)",
+    )
+
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
+from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
@@ -109,6 +110,7 @@ def create_app(
     app.state.sync_broker = sync_broker
     app.state.replay = replay
     install_error_handlers(app)
+    app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 
     api = APIRouter(prefix=API_PREFIX)
     # The dashboard's hot reads first, each in a router of its own: routes are matched in

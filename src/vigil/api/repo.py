@@ -50,7 +50,8 @@ def create_user(
                 ).fetchone()
             )
     except pg_errors.UniqueViolation:
-        raise Conflict("a user with this e-mail (or for this patient) exists") from None
+        # The same answer whichever tenant holds the address (e-mails sign in: they are global).
+        raise Conflict("this e-mail cannot be used (or this patient already has a user)") from None
     except pg_errors.CheckViolation:
         raise Conflict("a patient user needs patient_id; other roles must not have one") from None
 
