@@ -134,5 +134,16 @@ class Settings(BaseSettings):
         description="Largest request body accepted (413 past it, before it is read)",
     )
 
+    api_sign_in_free_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins to one account from one address before each further"
+        " attempt must wait (1 s, doubling per failure; 429 with Retry-After)",
+    )
+    api_sign_in_max_delay_s: float = Field(
+        default=300.0, ge=1, le=3600, description="The longest such wait"
+    )
+
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -28,6 +28,7 @@ from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.reads import AccessGate, ReadCache, read_pool
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
+from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
 from vigil.settings import Settings
@@ -105,6 +106,12 @@ def create_app(
     broadcaster.on_readings = app.state.read_cache.drop_patients
     broadcaster.on_listening = app.state.read_cache.drop_all
     app.state.tokens = TokenCache()
+    app.state.sign_in_throttle = SignInThrottle(
+        ThrottlePolicy(
+            free_per_account_address=settings.api_sign_in_free_failures,
+            max_delay_s=settings.api_sign_in_max_delay_s,
+        )
+    )
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker

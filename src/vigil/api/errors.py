@@ -57,6 +57,17 @@ class Forbidden(ApiError):
     code = "forbidden"
 
 
+class TooManyAttempts(ApiError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
 class BadRequest(ApiError):
     status = 400
     code = "bad_request"
@@ -80,7 +91,7 @@ _STATUS_CODES = {
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": code.replace("_", " ")}
     for status, code in _STATUS_CODES.items()
-    if status in (400, 401, 403, 404, 409, 422)
+    if status in (400, 401, 403, 404, 409, 413, 422, 500)
 }
 
 

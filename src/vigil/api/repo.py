@@ -56,13 +56,14 @@ def create_user(
         raise Conflict("a patient user needs patient_id; other roles must not have one") from None
 
 
-def user_for_login(conn: Conn, *, email: str) -> tuple[UUID, str] | None:
+def user_for_login(conn: Conn, *, email: str) -> tuple[UUID, str, UUID] | None:
+    """The account signing in: user id, password hash, tenant."""
     row = conn.execute(
-        "SELECT id, password_hash FROM users WHERE lower(email) = lower(%s)"
+        "SELECT id, password_hash, tenant_id FROM users WHERE lower(email) = lower(%s)"
         " AND disabled_at IS NULL",
         (email,),
     ).fetchone()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def store_token(conn: Conn, *, digest: bytes, user_id: UUID, expires_at: datetime) -> None:
@@ -199,14 +200,17 @@ def record_audit(
     allowed: bool,
     status: int,
     detail: dict[str, Any] | None = None,
+    tenant_id: UUID | None = None,
 ) -> None:
+    """``tenant_id`` attributes an anonymous attempt (a refused sign-in to a known account)."""
     conn.execute(
         "INSERT INTO audit_log (tenant_id, actor_user_id, actor_role, action, method, path,"
         " patient_id, outcome, status, detail) VALUES ("
-        " coalesce(%s, (SELECT tenant_id FROM patients WHERE id = %s)),"
+        " coalesce(%s, %s, (SELECT tenant_id FROM patients WHERE id = %s)),"
         " %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             principal.tenant_id if principal else None,
+            tenant_id,
             patient_id,
             principal.user_id if principal else None,
             principal.role.value if principal else None,
