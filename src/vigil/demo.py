@@ -129,6 +129,7 @@ def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
         host=running.settings.api_host,
         port=running.settings.api_port,
         log_level="warning",
+        server_header=False,
     )
     server = uvicorn.Server(config)
     # Served from a thread: uvicorn installs no signal handlers there; Ctrl-C reaches the

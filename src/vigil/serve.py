@@ -169,4 +169,5 @@ def serve(settings: Settings) -> None:
             port=settings.api_port,
             log_level="warning",
             timeout_graceful_shutdown=5,
+            server_header=False,  # no banner naming the server software
         )

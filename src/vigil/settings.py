@@ -145,5 +145,9 @@ class Settings(BaseSettings):
         default=300.0, ge=1, le=3600, description="The longest such wait"
     )
 
+    api_openapi: bool = Field(
+        default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
+    )
+
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -116,7 +116,14 @@ class LiveServer:
     """The app served by a real uvicorn on a free port, in a thread."""
 
     def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            server_header=False,  # as vigil serve runs it
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -137,7 +144,8 @@ class LiveServer:
 
 def make_app(db_url: str, *, settings: Settings | None = None, **kw: Any) -> Any:
     pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=1, max_size=4, open=False)
-    return create_app(settings or Settings(database_url=db_url), pool, **kw)
+    # The tests read the OpenAPI document (off by default: test_metrics_and_docs).
+    return create_app(settings or Settings(database_url=db_url, api_openapi=True), pool, **kw)
 
 
 @pytest.fixture

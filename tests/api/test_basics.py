@@ -54,7 +54,8 @@ def test_dashboard_page(client: httpx.Client) -> None:
     r = client.get("/")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    assert "/alerts/stream" in r.text
+    assert '<script src="/static/inbox.js">' in r.text
+    assert "/alerts/stream" in client.get("/static/inbox.js").text
 
 
 def test_health_ready_metrics(client: httpx.Client) -> None:

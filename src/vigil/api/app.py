@@ -89,8 +89,10 @@ def create_app(
         summary="Remote chronic-disease monitoring: patients, readings, alerts.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # The document maps every operation for an attacker too: served only when set. No
+        # interactive docs page: FastAPI's loads its script from a CDN.
+        openapi_url=f"{API_PREFIX}/openapi.json" if settings.api_openapi else None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings

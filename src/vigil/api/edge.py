@@ -34,6 +34,13 @@ _NO_STORE = (b"cache-control", b"no-store")
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 ASSET_PREFIXES = ("/static/", "/web-static/")
 """The pages' own scripts and styles: no patient data, so browsers may keep them."""
+_OURS = frozenset(name for name, _ in (*_ALWAYS, _NO_STORE, _HSTS))
+_EXTRA = {
+    (asset, tls): (*_ALWAYS, *(() if asset else (_NO_STORE,)), *((_HSTS,) if tls else ()))
+    for asset in (False, True)
+    for tls in (False, True)
+}
+"""The headers added, by (static asset?, served over TLS?), made once."""
 
 
 class BodyTooLarge(Exception):
@@ -54,11 +61,7 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(_ALWAYS)
-        if not scope["path"].startswith(ASSET_PREFIXES):
-            extra.append(_NO_STORE)
-        if scope.get("scheme") == "https":
-            extra.append(_HSTS)
+        extra = _EXTRA[scope["path"].startswith(ASSET_PREFIXES), scope.get("scheme") == "https"]
         cap = self.policy.max_body_bytes
         declared = _content_length(scope["headers"])
         if declared is not None and declared > cap:
@@ -103,7 +106,7 @@ class Edge:
             )
             await _send_error(
                 send,
-                [*extra, (b"x-correlation-id", reference.encode())],
+                (*extra, (b"x-correlation-id", reference.encode())),
                 500,
                 "internal",
                 f"an internal error; quote {reference} when reporting it",
@@ -121,16 +124,17 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 
 
 def _merge(
-    headers: Iterable[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+    headers: Iterable[tuple[bytes, bytes]], extra: tuple[tuple[bytes, bytes], ...]
 ) -> list[tuple[bytes, bytes]]:
-    merged = list(headers)
-    present = {name.lower() for name, _ in merged}
-    merged.extend(h for h in extra if h[0] not in present)
+    """The response's headers with ours in place of any it set of the same names (an event
+    stream's ``Cache-Control: no-cache`` still lets a copy be kept: ours says no-store)."""
+    merged = [h for h in headers if h[0] not in _OURS]
+    merged.extend(extra)
     return merged
 
 
 async def _send_error(
-    send: Send, extra: list[tuple[bytes, bytes]], status: int, code: str, message: str
+    send: Send, extra: tuple[tuple[bytes, bytes], ...], status: int, code: str, message: str
 ) -> None:
     body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
     headers = [
