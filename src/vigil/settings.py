@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         description="A finding this soon after its cause's alert was resolved reopens it",
     )
     webhook_max_attempts: int = Field(default=6, ge=1, description="Then the delivery is dead")
+    webhook_allow_http: bool = Field(
+        default=False, description="Accept http:// webhook URLs (development only)"
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhooks to this machine (127.0.0.0/8, ::1): tests and development",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

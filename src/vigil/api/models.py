@@ -310,7 +310,11 @@ class AlertChangePublic(BaseModel):
 
 class WebhookCreate(Strict):
     url: str = Field(
-        pattern=r"^https?://[^\x00]*$", max_length=2000, examples=["https://pager.example/in"]
+        pattern=r"^https?://[^\x00]*$",
+        max_length=2000,
+        examples=["https://pager.example/in"],
+        description="https (http only where VIGIL_WEBHOOK_ALLOW_HTTP is set); not an address"
+        " inside (loopback, link-local, private, multicast)",
     )
     secret: Text = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
     level: int = Field(default=0, ge=0, le=5, description="0: new alerts; n: escalation level n")

@@ -9,7 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 from psycopg.rows import dict_row
 
-from vigil.alerts import DeliveryState, add_webhook, list_deliveries
+from vigil.alerts import (
+    DeliveryState,
+    DestinationPolicy,
+    add_webhook,
+    check_destination,
+    list_deliveries,
+)
 from vigil.api import clinical_repo, repo
 from vigil.api.deps import (
     AdminUser,
@@ -83,8 +89,14 @@ def list_users(
 
 
 @router.post("/webhooks", response_model=WebhookPublic, status_code=status.HTTP_201_CREATED)
-def create_webhook(body: WebhookCreate, conn: ConnDep, user: AdminUser) -> WebhookPublic:
-    """Add a receiver of alert notifications (signed with HMAC-SHA256 of the body)."""
+def create_webhook(
+    body: WebhookCreate, conn: ConnDep, user: AdminUser, request: Request
+) -> WebhookPublic:
+    """Add a receiver of alert notifications (signed with HMAC-SHA256 of the body).
+
+    https only, and never an address inside (loopback, link-local, private, multicast):
+    checked now and again at every delivery (400 when refused)."""
+    check_destination(body.url, DestinationPolicy.from_settings(request.app.state.settings))
     webhook_id = add_webhook(
         conn,
         tenant_id=user.tenant_id,
