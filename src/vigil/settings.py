@@ -156,5 +156,10 @@ class Settings(BaseSettings):
         default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
     )
 
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus scrapes /metrics with; unset, /metrics is off",
+    )
+
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import uvicorn
 from psycopg_pool import ConnectionPool
+from pydantic import SecretStr
 
 from vigil.api import Role, create_app
 from vigil.api import repo as api_repo
@@ -144,8 +145,11 @@ class LiveServer:
 
 def make_app(db_url: str, *, settings: Settings | None = None, **kw: Any) -> Any:
     pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=1, max_size=4, open=False)
-    # The tests read the OpenAPI document (off by default: test_metrics_and_docs).
-    return create_app(settings or Settings(database_url=db_url, api_openapi=True), pool, **kw)
+    # The tests read the OpenAPI document and the metrics (off by default: test_exposure).
+    settings = settings or Settings(
+        database_url=db_url, api_openapi=True, metrics_token=SecretStr("scrape-token")
+    )
+    return create_app(settings, pool, **kw)
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_dashboard_page(client: httpx.Client) -> None:
 def test_health_ready_metrics(client: httpx.Client) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").status_code in (200, 503)
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"}).text
     assert "vigil_alerts_opened_total" in text
     assert "vigil_database_up 1.0" in text
     assert "process_cpu_seconds_total" in text  # the default registry, too

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,8 +23,9 @@ from psycopg_pool import ConnectionPool
 
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
+from vigil.api.deps import BearerDep
 from vigil.api.edge import Edge, EdgePolicy
-from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
+from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.reads import AccessGate, ReadCache, read_pool
@@ -31,6 +33,7 @@ from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, pa
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
+from vigil.core.errors import NotFound
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -151,9 +154,18 @@ def create_app(
 
     registry = registry_for(pool)
 
+    scrape_token = settings.metrics_token
+
     @app.get("/metrics", tags=["health"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries."""
+    def metrics(credentials: BearerDep) -> Response:
+        """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries
+        (every tenant's counts: only with the scrape token, ``VIGIL_METRICS_TOKEN``, as a
+        bearer token; off when none is set)."""
+        if scrape_token is None:
+            raise NotFound("metrics are off (no scrape token is set)")
+        given = credentials.credentials.encode() if credentials else b""
+        if not hmac.compare_digest(given, scrape_token.get_secret_value().encode()):
+            raise Unauthenticated("the scrape token is required")
         return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

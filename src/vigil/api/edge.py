@@ -43,10 +43,6 @@ _EXTRA = {
 """The headers added, by (static asset?, served over TLS?), made once."""
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 @dataclass(frozen=True, slots=True)
 class EdgePolicy:
     max_body_bytes: int = 1_000_000
@@ -69,31 +65,39 @@ class Edge:
             await _send_error(send, extra, 413, "too_large", f"the body exceeds {cap} bytes")
             return
         started = False
+        refused = False
         received = 0
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 went out: whatever the app says after it is dropped
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = _merge(message.get("headers", ()), extra)
             await send(message)
 
         async def counted_receive() -> Message:
-            nonlocal received
+            # No length announced (chunked): count, and past the cap answer 413 ourselves and
+            # tell the app the client has gone (an exception here would be taken by the
+            # body parser for a malformed body).
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > cap:
-                    raise BodyTooLarge
+                if received > cap and not started:
+                    refused = True
+                    await _send_error(
+                        send, extra, 413, "too_large", f"the body exceeds {cap} bytes"
+                    )
+                    return {"type": "http.disconnect"}
             return message
 
         try:
             await self.app(scope, counted_receive if declared is None else receive, guarded_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await _send_error(send, extra, 413, "too_large", f"the body exceeds {cap} bytes")
         except Exception:
+            if refused:
+                return
             if started:
                 raise
             reference = uuid.uuid4().hex

@@ -146,7 +146,9 @@ def team_in_tenant(conn: Conn, *, team_id: UUID, tenant_id: UUID) -> bool:
     return row is not None
 
 
-def list_teams(conn: Conn, *, principal: Principal) -> list[dict[str, Any]]:
+def list_teams(
+    conn: Conn, *, principal: Principal, limit: int = 1000, offset: int = 0
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT t.id, t.name, t.created_at,"
@@ -154,8 +156,8 @@ def list_teams(conn: Conn, *, principal: Principal) -> list[dict[str, Any]]:
             " (SELECT count(*) FROM care_team_members c WHERE c.team_id = t.id) AS members"
             " FROM care_teams t WHERE t.tenant_id = %(tenant)s AND (%(admin)s OR EXISTS ("
             "  SELECT 1 FROM care_team_members m WHERE m.team_id = t.id AND m.user_id = %(user)s))"
-            " ORDER BY t.name",
-            scope_params(principal),
+            " ORDER BY t.name LIMIT %(limit)s OFFSET %(offset)s",
+            {**scope_params(principal), "limit": limit, "offset": offset},
         ).fetchall()
 
 

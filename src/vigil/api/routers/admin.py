@@ -111,12 +111,17 @@ def create_webhook(
 
 
 @router.get("/webhooks", response_model=list[WebhookPublic])
-def list_webhooks(conn: ConnDep, user: AdminUser) -> list[WebhookPublic]:
+def list_webhooks(
+    conn: ConnDep,
+    user: AdminUser,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[WebhookPublic]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
-            " ORDER BY created_at",
-            (user.tenant_id,),
+            " ORDER BY created_at, id LIMIT %s OFFSET %s",
+            (user.tenant_id, limit, offset),
         ).fetchall()
     return [
         WebhookPublic.model_validate({**r, "min_severity": _severity_name(r["min_severity"])})
