@@ -29,6 +29,11 @@ class TokenRequest(Strict):
     password: Text = Field(min_length=1, max_length=200, examples=["correct horse battery"])
 
 
+class SessionPublic(BaseModel):
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every change")
+    expires_at: datetime
+
+
 class TokenPublic(BaseModel):
     access_token: str = Field(examples=["vgl_2Zq...k"])
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)

@@ -41,7 +41,6 @@ async function load() {
     </div>`).join("") || `<p class="muted">No readings yet today.</p>`;
 }
 $("logout").addEventListener("click", async () => {
-  await vigil.call("/auth/logout", { method: "POST" }).catch(() => {});
-  vigil.forget(); location.href = "/";
+  await vigil.signOut(); location.href = "/";
 });
-if (!vigil.token) { location.href = "/"; } else { load().catch((e) => { document.body.append(e.message); }); }
+if (!vigil.signedIn()) { location.href = "/"; } else { load().catch((e) => { document.body.append(e.message); }); }

@@ -1,15 +1,14 @@
 "use strict";
-const api = "/api/v1";
-let token = sessionStorage.getItem("vigil_token");
-const $ = (id) => document.getElementById(id);
-const text = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// The care team's inbox (index.html); api, $, text and vigil come from common.js.
+let stream = null;  // the open alert stream's AbortController
 
 async function call(path, options = {}) {
-  const headers = { "Content-Type": "application/json", Authorization: `Bearer ${token}` };
-  const r = await fetch(api + path, { ...options, headers });
-  if (r.status === 401) { signOut(); throw new Error("signed out"); }
-  if (!r.ok) { const e = await r.json(); throw new Error(e.error.message); }
-  return r.status === 204 ? null : r.json();
+  try {
+    return await vigil.call(path, options);
+  } catch (e) {
+    if (e.message === "signed out") signOut();
+    throw e;
+  }
 }
 
 async function loadAlerts() {
@@ -59,10 +58,13 @@ async function act(button) {
 }
 
 async function listen() {
-  // EventSource cannot send a bearer token: read the SSE stream with fetch instead.
-  while (token) {
+  // The session cookie goes with the request; fetch (not EventSource) so that signing out
+  // can abort the stream at once.
+  while (vigil.signedIn()) {
+    stream = new AbortController();
     try {
-      const r = await fetch(`${api}/alerts/stream`, { headers: { Authorization: `Bearer ${token}` } });
+      const r = await fetch(`${api}/alerts/stream`, { credentials: "same-origin", signal: stream.signal });
+      if (r.status === 401) { signOut(); return; }
       if (!r.ok) throw new Error(String(r.status));
       $("live").textContent = "live";
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -78,10 +80,12 @@ async function listen() {
         }
       }
     } catch (e) { /* reconnect below */ }
+    if (!vigil.signedIn()) break;
     $("live").textContent = "reconnecting…";
     await new Promise((done) => setTimeout(done, 3000));
-    if (token) { loadAlerts().catch(() => {}); }
+    if (vigil.signedIn()) { loadAlerts().catch(() => {}); }
   }
+  $("live").textContent = "";
 }
 
 async function start() {
@@ -96,22 +100,23 @@ async function start() {
 }
 
 function signOut() {
-  token = null; sessionStorage.removeItem("vigil_token");
+  vigil.forget();
+  if (stream) { stream.abort(); stream = null; }
   $("app").hidden = true; $("login").hidden = false;
 }
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const r = await fetch(`${api}/auth/token`, { method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: $("email").value, password: $("password").value }) });
-  if (!r.ok) { $("error").textContent = (await r.json()).error.message; return; }
-  token = (await r.json()).access_token; sessionStorage.setItem("vigil_token", token);
+  try {
+    await vigil.signIn($("email").value, $("password").value);
+  } catch (e) { $("error").textContent = e.message; return; }
+  $("error").textContent = "";
   start().catch((e) => { $("error").textContent = e.message; });
 });
 $("logout").addEventListener("click", async () => {
-  await call("/auth/logout", { method: "POST" }).catch(() => {}); signOut();
+  if (stream) { stream.abort(); stream = null; }
+  await vigil.signOut(); signOut();
 });
 $("alerts").addEventListener("click", (e) => { if (e.target.dataset.act) act(e.target); });
 $("team").addEventListener("change", loadPatients);
-if (token) { start().catch(signOut); } else { signOut(); }
+if (vigil.signedIn()) { start().catch(signOut); } else { signOut(); }

@@ -100,4 +100,4 @@ $("plan").addEventListener("submit", async (e) => {
   $("plan-msg").textContent = "Saved: the detectors use it from the next reading on.";
   load();
 });
-if (!vigil.token) { location.href = "/"; } else { load(); }
+if (!vigil.signedIn()) { location.href = "/"; } else { load(); }
