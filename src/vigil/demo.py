@@ -23,6 +23,7 @@ import uvicorn
 from vigil.api import Role
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password
+from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
@@ -129,7 +130,7 @@ def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
         host=running.settings.api_host,
         port=running.settings.api_port,
         log_level="warning",
-        server_header=False,
+        **uvicorn_options(running.settings),
     )
     server = uvicorn.Server(config)
     # Served from a thread: uvicorn installs no signal handlers there; Ctrl-C reaches the

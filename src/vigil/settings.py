@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -118,6 +118,18 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_tls_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain): serve the API over TLS only"
+    )
+    api_tls_keyfile: Path | None = Field(default=None, description="Its PEM private key")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.api_tls_certfile is None) != (self.api_tls_keyfile is None):
+            raise ValueError(
+                "set both VIGIL_API_TLS_CERTFILE and VIGIL_API_TLS_KEYFILE, or neither"
+            )
+        return self
 
     api_read_cache_s: float = Field(
         default=1.0,

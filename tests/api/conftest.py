@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from vigil.api import Role, create_app
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password, new_token, token_digest
+from vigil.api.serving import uvicorn_options
 from vigil.settings import Settings
 from vigil.storage import admin
 
@@ -116,14 +117,12 @@ def world(db_url: str) -> World:
 class LiveServer:
     """The app served by a real uvicorn on a free port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, settings: Settings | None = None) -> None:
+        """``settings``: the serving options (TLS) taken from them, as ``vigil serve`` does."""
+        options = uvicorn_options(settings or Settings())
+        self.scheme = "https" if "ssl_certfile" in options else "http"
         config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="on",
-            server_header=False,  # as vigil serve runs it
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -136,7 +135,7 @@ class LiveServer:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{self.scheme}://127.0.0.1:{port}"
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
