@@ -165,7 +165,8 @@ def _demo_body(
         f"  Dashboard:     {url}/\n"
         f"  Clinician:     {NURSE} / {DEMO_PASSWORD}\n"
         f"  Patient feed:  {PATIENT} / {DEMO_PASSWORD}\n"
-        f"  API docs:      {url}/api/v1/docs\n\n"
+        + (f"  API document:  {url}/api/v1/openapi.json\n" if running.settings.api_openapi else "")
+        + "\n"
         f"Publishing {days} days of history for {patients} simulated patients "
         f"({len(sim.messages)} device messages, {len(sim.truth)} labelled events)...\n"
     )
