@@ -62,7 +62,10 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
     clinician = world.headers("clinician")
     with (
         Receiver() as receiver,
-        running_stages(harness.settings()) as running,
+        # The receiver is on this machine, over http: both refused by default.
+        running_stages(
+            harness.settings(webhook_allow_http=True, webhook_allow_loopback=True)
+        ) as running,
         LiveServer(running.app) as base_url,
         httpx.Client(base_url=base_url, timeout=10) as api,
     ):

@@ -23,6 +23,7 @@ import uvicorn
 from vigil.api import Role
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password
+from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
@@ -129,6 +130,7 @@ def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
         host=running.settings.api_host,
         port=running.settings.api_port,
         log_level="warning",
+        **uvicorn_options(running.settings),
     )
     server = uvicorn.Server(config)
     # Served from a thread: uvicorn installs no signal handlers there; Ctrl-C reaches the
@@ -163,7 +165,8 @@ def _demo_body(
         f"  Dashboard:     {url}/\n"
         f"  Clinician:     {NURSE} / {DEMO_PASSWORD}\n"
         f"  Patient feed:  {PATIENT} / {DEMO_PASSWORD}\n"
-        f"  API docs:      {url}/api/v1/docs\n\n"
+        + (f"  API document:  {url}/api/v1/openapi.json\n" if running.settings.api_openapi else "")
+        + "\n"
         f"Publishing {days} days of history for {patients} simulated patients "
         f"({len(sim.messages)} device messages, {len(sim.truth)} labelled events)...\n"
     )

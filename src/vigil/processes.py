@@ -21,7 +21,14 @@ from datetime import timedelta
 
 import psycopg
 
-from vigil.alerts import AlertPolicy, AlertService, AlertWorker, DispatchPolicy, WebhookDispatcher
+from vigil.alerts import (
+    AlertPolicy,
+    AlertService,
+    AlertWorker,
+    DestinationPolicy,
+    DispatchPolicy,
+    WebhookDispatcher,
+)
 from vigil.core import faults
 from vigil.ingest import Ingest
 from vigil.servers.stack import MqttTarget, Servers, start_servers
@@ -48,7 +55,8 @@ def alert_worker(settings: Settings, alerts: AlertService, database_url: str) ->
         connect=lambda: psycopg.connect(database_url, autocommit=True),
         tick=alerts.tick,
         dispatcher=WebhookDispatcher(
-            policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts)
+            policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts),
+            destinations=DestinationPolicy.from_settings(settings),
         ),
     )
 

@@ -22,6 +22,7 @@ import uvicorn
 from vigil.alerts import AlertWorker
 from vigil.api import create_app
 from vigil.api.app import tune_gc_for_serving
+from vigil.api.serving import api_scheme, uvicorn_options
 from vigil.core import faults
 from vigil.ingest import Ingest
 from vigil.processes import alert_service, alert_worker, detect_worker, ingest_stage
@@ -89,7 +90,7 @@ class Running:
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+        return f"{api_scheme(self.settings)}://{self.settings.api_host}:{self.settings.api_port}"
 
 
 @contextmanager
@@ -169,4 +170,5 @@ def serve(settings: Settings) -> None:
             port=settings.api_port,
             log_level="warning",
             timeout_graceful_shutdown=5,
+            **uvicorn_options(settings),  # no server banner; TLS when a certificate is set
         )

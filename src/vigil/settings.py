@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -108,9 +108,28 @@ class Settings(BaseSettings):
         description="A finding this soon after its cause's alert was resolved reopens it",
     )
     webhook_max_attempts: int = Field(default=6, ge=1, description="Then the delivery is dead")
+    webhook_allow_http: bool = Field(
+        default=False, description="Accept http:// webhook URLs (development only)"
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhooks to this machine (127.0.0.0/8, ::1): tests and development",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_tls_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain): serve the API over TLS only"
+    )
+    api_tls_keyfile: Path | None = Field(default=None, description="Its PEM private key")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.api_tls_certfile is None) != (self.api_tls_keyfile is None):
+            raise ValueError(
+                "set both VIGIL_API_TLS_CERTFILE and VIGIL_API_TLS_KEYFILE, or neither"
+            )
+        return self
 
     api_read_cache_s: float = Field(
         default=1.0,
@@ -126,6 +145,32 @@ class Settings(BaseSettings):
         le=3600,
         description="The same for readings rollups (the charts); new readings of the patient"
         " drop theirs at once",
+    )
+
+    api_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body accepted (413 past it, before it is read)",
+    )
+
+    api_sign_in_free_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins to one account from one address before each further"
+        " attempt must wait (1 s, doubling per failure; 429 with Retry-After)",
+    )
+    api_sign_in_max_delay_s: float = Field(
+        default=300.0, ge=1, le=3600, description="The longest such wait"
+    )
+
+    api_openapi: bool = Field(
+        default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
+    )
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus scrapes /metrics with; unset, /metrics is off",
     )
 
     db_pool_min: int = 1

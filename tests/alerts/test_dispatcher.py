@@ -16,6 +16,7 @@ from tests.alerts.receiver import Receiver
 from vigil.alerts import (
     AlertService,
     DeliveryState,
+    DestinationPolicy,
     DispatchPolicy,
     Outcome,
     WebhookDispatcher,
@@ -26,6 +27,8 @@ from vigil.streaming.findings import Severity
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[Any]
+LOCAL = DestinationPolicy(allow_http=True, allow_loopback=True)
+"""The receiver is on this machine, over http (the default refuses both: test_destinations)."""
 
 
 def test_one_delivery_then_retry_after_failure_then_dead(
@@ -35,7 +38,9 @@ def test_one_delivery_then_retry_after_failure_then_dead(
     svc = AlertService()
     with Receiver() as rx:
         repo.add_webhook(conn, tenant_id=tenant, url=rx.url, secret="k", level=0, min_severity=0)
-        dispatcher = WebhookDispatcher(policy=DispatchPolicy(max_attempts=2, backoff_base_s=60))
+        dispatcher = WebhookDispatcher(
+            policy=DispatchPolicy(max_attempts=2, backoff_base_s=60), destinations=LOCAL
+        )
         [opened] = svc.apply(conn, [finding(pid, severity=Severity.HIGH)])
         svc.apply(conn, [finding(pid, severity=Severity.HIGH)])  # an update: no notification
         assert dispatcher.dispatch_due(conn) == 1
@@ -86,7 +91,7 @@ def test_unreachable_receiver_is_retried_not_raised(
         conn, tenant_id=tenant, url="http://127.0.0.1:9/none", secret="k", level=0, min_severity=0
     )
     AlertService().apply(conn, [finding(pid)])
-    dispatcher = WebhookDispatcher(policy=DispatchPolicy(timeout_s=1))
+    dispatcher = WebhookDispatcher(policy=DispatchPolicy(timeout_s=1), destinations=LOCAL)
     assert dispatcher.dispatch_due(conn) == 1
     [pending] = repo.list_deliveries(conn, tenant_id=tenant)
     assert pending.state is DeliveryState.PENDING

@@ -16,6 +16,7 @@ from vigil.alerts import (
     AlertPolicy,
     AlertService,
     AlertWorker,
+    DestinationPolicy,
     DispatchPolicy,
     WebhookDispatcher,
     add_webhook,
@@ -37,7 +38,10 @@ def test_escalation_runs_while_a_receiver_hangs(
         worker = AlertWorker(
             connect=lambda: psycopg.connect(db_url, autocommit=True),
             tick=service.tick,
-            dispatcher=WebhookDispatcher(policy=DispatchPolicy(timeout_s=5)),
+            dispatcher=WebhookDispatcher(
+                policy=DispatchPolicy(timeout_s=5),
+                destinations=DestinationPolicy(allow_http=True, allow_loopback=True),
+            ),
             interval_s=0.05,
         )
         worker.start()

@@ -16,10 +16,12 @@ import psycopg
 import pytest
 import uvicorn
 from psycopg_pool import ConnectionPool
+from pydantic import SecretStr
 
 from vigil.api import Role, create_app
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password, new_token, token_digest
+from vigil.api.serving import uvicorn_options
 from vigil.settings import Settings
 from vigil.storage import admin
 
@@ -115,8 +117,13 @@ def world(db_url: str) -> World:
 class LiveServer:
     """The app served by a real uvicorn on a free port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    def __init__(self, app: Any, *, settings: Settings | None = None) -> None:
+        """``settings``: the serving options (TLS) taken from them, as ``vigil serve`` does."""
+        options = uvicorn_options(settings or Settings())
+        self.scheme = "https" if "ssl_certfile" in options else "http"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -128,7 +135,7 @@ class LiveServer:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{self.scheme}://127.0.0.1:{port}"
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
@@ -137,7 +144,11 @@ class LiveServer:
 
 def make_app(db_url: str, *, settings: Settings | None = None, **kw: Any) -> Any:
     pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=1, max_size=4, open=False)
-    return create_app(settings or Settings(database_url=db_url), pool, **kw)
+    # The tests read the OpenAPI document and the metrics (off by default: test_exposure).
+    settings = settings or Settings(
+        database_url=db_url, api_openapi=True, metrics_token=SecretStr("scrape-token")
+    )
+    return create_app(settings, pool, **kw)
 
 
 @pytest.fixture

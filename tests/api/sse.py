@@ -18,6 +18,8 @@ class SseReader:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.connected = threading.Event()
         self.status: int | None = None
+        self.ended_by_server = False
+        """The server closed the stream (not a read timeout, not our stop)."""
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -52,6 +54,7 @@ class SseReader:
                         event[key] = value.lstrip(" ")
                     if self._stop.is_set():
                         return
+                self.ended_by_server = True
             except httpx.ReadTimeout:
                 return
             finally:

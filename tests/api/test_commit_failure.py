@@ -77,7 +77,7 @@ def _changes(world: World, alert_id: uuid.UUID) -> list[Change]:
             "webhooks",
             post(
                 "/api/v1/webhooks",
-                lambda n: {"url": f"https://pager.example/{n}", "secret": "s3cret-key"},
+                lambda n: {"url": f"https://93.184.215.14/{n}", "secret": "s3cret-key"},
             ),
         ),
         Change(

@@ -92,9 +92,9 @@ class Console:
         return self._found(r, "users") and made["id"] in {u["id"] for u in r.json()}
 
     def webhook(self, i: int) -> bool:
-        body = {"url": f"https://pager.example/in/{i}", "secret": "s3cret-key"}
+        body = {"url": f"https://93.184.215.14/in/{i}", "secret": "s3cret-key"}
         made = self._created(self.client.post("/api/v1/webhooks", json=body, headers=self.h), 201)
-        r = self.client.get("/api/v1/webhooks", headers=self.h)
+        r = self.client.get("/api/v1/webhooks", params={"limit": 1000}, headers=self.h)
         return self._found(r, "webhooks") and made["id"] in {w["id"] for w in r.json()}
 
     def care_plan(self, i: int) -> bool:

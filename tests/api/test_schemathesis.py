@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.alerts.conftest import finding
 from tests.api.conftest import LiveServer, World, build_world, make_app
@@ -26,6 +27,10 @@ pytestmark = pytest.mark.integration
 EXAMPLES = 20
 SKIP = {"/api/v1/alerts/stream", "/api/v1/auth/logout"}
 """An endless stream, and the endpoint that would revoke the token under test."""
+DEPENDS_ON_DNS = {"/api/v1/webhooks"}
+"""Whether a webhook URL may be called depends on what its host resolves to now (and on a
+setting for http), which no schema can say: a schema-valid URL refused with 400 is right
+there (tests/api/test_webhook_destinations.py); every other check still applies."""
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,9 @@ def test_the_api_keeps_its_contract(live: tuple[str, World]) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
-            case.call_and_validate(base_url=base, headers=headers)
+            dns = case.operation.path in DEPENDS_ON_DNS
+            excluded = [positive_data_acceptance] if dns else []
+            case.call_and_validate(base_url=base, headers=headers, excluded_checks=excluded)
 
         try:
             run()

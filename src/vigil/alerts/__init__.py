@@ -1,5 +1,6 @@
 """Alerts: findings become alerts a care team works; notifications through a webhook outbox."""
 
+from vigil.alerts.destinations import DestinationPolicy, UnsafeDestination, check_destination
 from vigil.alerts.dispatcher import AlertWorker, WebhookDispatcher, sign
 from vigil.alerts.models import (
     Alert,
@@ -36,11 +37,14 @@ __all__ = [
     "ChangeKind",
     "Delivery",
     "DeliveryState",
+    "DestinationPolicy",
     "DispatchPolicy",
     "Outcome",
+    "UnsafeDestination",
     "WebhookDispatcher",
     "add_webhook",
     "alert_from_row",
+    "check_destination",
     "get_alert",
     "list_deliveries",
     "list_events",

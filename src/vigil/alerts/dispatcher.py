@@ -20,6 +20,12 @@ import httpx
 import psycopg
 
 from vigil.alerts import repo
+from vigil.alerts.destinations import (
+    Destination,
+    DestinationPolicy,
+    UnsafeDestination,
+    check_destination,
+)
 from vigil.alerts.models import DispatchPolicy
 
 log = logging.getLogger(__name__)
@@ -32,14 +38,24 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class WebhookDispatcher:
+    """Delivers to destinations checked again at each delivery (``destinations``: by default
+    https only, nothing inside), connecting to the address checked; redirects are not
+    followed (a 3xx is a failed attempt)."""
+
     def __init__(
-        self, *, client: httpx.Client | None = None, policy: DispatchPolicy | None = None
+        self,
+        *,
+        client: httpx.Client | None = None,
+        policy: DispatchPolicy | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.policy = policy or DispatchPolicy()
-        self.client = client or httpx.Client(timeout=self.policy.timeout_s)
+        self.destinations = destinations or DestinationPolicy()
+        self.client = client or httpx.Client(timeout=self.policy.timeout_s, follow_redirects=False)
         self.delivered = 0
         self.failed = 0
         self.dead = 0
+        self.refused = 0
 
     def dispatch_due(self, conn: repo.Conn, *, now: datetime | None = None) -> int:
         """Deliver what is due; returns how many deliveries were attempted."""
@@ -62,12 +78,15 @@ class WebhookDispatcher:
             "User-Agent": "vigil-webhooks/1",
         }
         status: int | None = None
+        error: str | None
         try:
-            response = self.client.post(item["url"], content=body, headers=headers)
-            status = response.status_code
-            error = None if response.is_success else f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            destination = check_destination(item["url"], self.destinations)
+        except UnsafeDestination as exc:
+            self.refused += 1
+            error = f"refused: {exc}"
+            log.warning("webhook destination refused: %s", exc, extra={"delivery_id": item["id"]})
+        else:
+            status, error = self._post(destination, body, headers)
         now = datetime.now(UTC)
         with conn.transaction():
             if error is None and status is not None:
@@ -98,6 +117,32 @@ class WebhookDispatcher:
                 attempts,
                 extra={"delivery_id": item["id"], "error": error},
             )
+
+    def _post(
+        self, destination: Destination, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str | None]:
+        # To the address just checked, not to a second lookup of the name (which DNS could
+        # answer differently); the Host header and the TLS server name stay the URL's.
+        url = destination.url
+        headers = {**headers, "Host": url.netloc.decode("ascii")}
+        error = "no address"
+        for pinned in destination.pinned_urls():
+            try:
+                response = self.client.post(
+                    pinned,
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": url.host},
+                    follow_redirects=False,
+                )
+            except httpx.ConnectError as exc:
+                error = f"ConnectError: {exc}"
+                continue  # the next address the name resolved to (IPv6 then IPv4, say)
+            except httpx.HTTPError as exc:
+                return None, f"{type(exc).__name__}: {exc}"
+            status = response.status_code
+            return status, None if response.is_success else f"HTTP {status}"
+        return None, error
 
     def close(self) -> None:
         self.client.close()

@@ -168,12 +168,16 @@ def insert_event(
     )
 
 
-def list_events(conn: Conn, *, alert_id: UUID) -> list[AlertEvent]:
+def list_events(
+    conn: Conn, *, alert_id: UUID, limit: int | None = None, after_id: int = 0
+) -> list[AlertEvent]:
+    """The alert's events in order; ``limit`` of them after the event ``after_id``."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT id, alert_id, at, kind, actor_user_id, from_state, to_state, severity,"
-            " note, details FROM alert_events WHERE alert_id = %s ORDER BY id",
-            (alert_id,),
+            " note, details FROM alert_events WHERE alert_id = %s AND id > %s ORDER BY id"
+            " LIMIT %s",
+            (alert_id, after_id, limit),
         ).fetchall()
     return [
         AlertEvent(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,13 +23,17 @@ from psycopg_pool import ConnectionPool
 
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
-from vigil.api.errors import ERROR_RESPONSES, install_error_handlers
+from vigil.api.deps import BearerDep
+from vigil.api.edge import Edge, EdgePolicy
+from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.reads import AccessGate, ReadCache, read_pool
 from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
+from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
+from vigil.core.errors import NotFound
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -87,8 +92,10 @@ def create_app(
         summary="Remote chronic-disease monitoring: patients, readings, alerts.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # The document maps every operation for an attacker too: served only when set. No
+        # interactive docs page: FastAPI's loads its script from a CDN.
+        openapi_url=f"{API_PREFIX}/openapi.json" if settings.api_openapi else None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -104,11 +111,18 @@ def create_app(
     broadcaster.on_readings = app.state.read_cache.drop_patients
     broadcaster.on_listening = app.state.read_cache.drop_all
     app.state.tokens = TokenCache()
+    app.state.sign_in_throttle = SignInThrottle(
+        ThrottlePolicy(
+            free_per_account_address=settings.api_sign_in_free_failures,
+            max_delay_s=settings.api_sign_in_max_delay_s,
+        )
+    )
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker
     app.state.replay = replay
     install_error_handlers(app)
+    app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 
     api = APIRouter(prefix=API_PREFIX)
     # The dashboard's hot reads first, each in a router of its own: routes are matched in
@@ -140,9 +154,18 @@ def create_app(
 
     registry = registry_for(pool)
 
+    scrape_token = settings.metrics_token
+
     @app.get("/metrics", tags=["health"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries."""
+    def metrics(credentials: BearerDep) -> Response:
+        """Prometheus metrics: ingest rate and lag, rejected messages, alerts, deliveries
+        (every tenant's counts: only with the scrape token, ``VIGIL_METRICS_TOKEN``, as a
+        bearer token; off when none is set)."""
+        if scrape_token is None:
+            raise NotFound("metrics are off (no scrape token is set)")
+        given = credentials.credentials.encode() if credentials else b""
+        if not hmac.compare_digest(given, scrape_token.get_secret_value().encode()):
+            raise Unauthenticated("the scrape token is required")
         return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

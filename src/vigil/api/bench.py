@@ -179,7 +179,7 @@ def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[li
             cmd = [
                 sys.executable, "-m", "uvicorn", "vigil.api.bench_app:create", "--factory",
                 "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--log-level", "warning",
+                "--no-access-log", "--log-level", "warning", "--no-server-header",
             ]  # fmt: skip
             procs.append((subprocess.Popen(cmd, env=env), f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + 60

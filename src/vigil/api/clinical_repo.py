@@ -134,6 +134,10 @@ def rollup_query(
     }
 
 
+TEAM_LIST_CAP = 2000
+"""The most patients a team list carries (the triage page pages through any number)."""
+
+
 def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
     """Every patient of a care team with the latest reading of each metric, as a JSON array
     of PatientVitals."""
@@ -149,9 +153,10 @@ def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
         "  WHERE l.patient_id = p.id AND l.metric = ANY(%(metrics)s) AND l.time >= %(since)s) x),"
         "  '[]'::json) AS vitals"
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
-        " WHERE ctp.team_id = %(team)s) v"
+        " WHERE ctp.team_id = %(team)s ORDER BY p.display_name, p.id LIMIT %(cap)s) v"
     )
-    return query, {"metrics": [m.value for m in Metric], "since": since, "team": team_id}
+    params = {"metrics": [m.value for m in Metric], "since": since, "team": team_id}
+    return query, {**params, "cap": TEAM_LIST_CAP}
 
 
 def burden(conn: Conn, *, tenant_id: UUID, since: datetime, by: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from uuid import UUID
 import psycopg
 from anyio import to_thread
 from fastapi import Depends, Path, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from psycopg_pool import AsyncConnectionPool
 
 from vigil.api import repo
@@ -24,13 +24,17 @@ from vigil.api.clinical_repo import JsonQuery
 from vigil.api.errors import ApiError, Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
+from vigil.api.sessions import SessionOrBearer
 from vigil.api.tokens import TokenCache
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 
 Conn = psycopg.Connection[Any]
 
-_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+_bearer = SessionOrBearer(
+    auto_error=False,
+    description="Token from POST /api/v1/auth/token (or a browser's session cookie)",
+)
 
 
 _READ_SETUP = f"SET LOCAL ROLE {API_ROLE}; SET LOCAL synchronous_commit = off"

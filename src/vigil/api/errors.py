@@ -1,4 +1,4 @@
-"""One JSON error shape for every 4xx, and the mapping of domain exceptions to HTTP codes."""
+"""One JSON error shape for every error, and the mapping of domain exceptions to HTTP codes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vigil.core.errors import Conflict, NotFound, VigilError
+from vigil.core.errors import Conflict, InvalidInput, NotFound, VigilError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,17 @@ class Forbidden(ApiError):
     code = "forbidden"
 
 
+class TooManyAttempts(ApiError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
 class BadRequest(ApiError):
     status = 400
     code = "bad_request"
@@ -73,12 +84,14 @@ _STATUS_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "too_many_requests",
+    500: "internal",
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": code.replace("_", " ")}
     for status, code in _STATUS_CODES.items()
-    if status in (400, 401, 403, 404, 409, 422)
+    if status in (400, 401, 403, 404, 409, 413, 422, 500)
 }
 
 
@@ -105,8 +118,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return error_json(409, "conflict", str(exc))
 
-    @app.exception_handler(ValueError)
-    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
+    @app.exception_handler(InvalidInput)
+    async def _invalid_input(_: Request, exc: InvalidInput) -> JSONResponse:
+        # Client errors come only from validation and from domain errors of our own: any
+        # other exception (a ValueError from a bug included) is a 500 (vigil.api.edge).
         return error_json(400, "bad_request", str(exc))
 
     @app.exception_handler(RequestValidationError)

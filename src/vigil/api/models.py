@@ -29,6 +29,11 @@ class TokenRequest(Strict):
     password: Text = Field(min_length=1, max_length=200, examples=["correct horse battery"])
 
 
+class SessionPublic(BaseModel):
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every change")
+    expires_at: datetime
+
+
 class TokenPublic(BaseModel):
     access_token: str = Field(examples=["vgl_2Zq...k"])
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
@@ -310,7 +315,11 @@ class AlertChangePublic(BaseModel):
 
 class WebhookCreate(Strict):
     url: str = Field(
-        pattern=r"^https?://[^\x00]*$", max_length=2000, examples=["https://pager.example/in"]
+        pattern=r"^https?://[^\x00]*$",
+        max_length=2000,
+        examples=["https://pager.example/in"],
+        description="https (http only where VIGIL_WEBHOOK_ALLOW_HTTP is set); not an address"
+        " inside (loopback, link-local, private, multicast)",
     )
     secret: Text = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
     level: int = Field(default=0, ge=0, le=5, description="0: new alerts; n: escalation level n")

@@ -50,18 +50,20 @@ def create_user(
                 ).fetchone()
             )
     except pg_errors.UniqueViolation:
-        raise Conflict("a user with this e-mail (or for this patient) exists") from None
+        # The same answer whichever tenant holds the address (e-mails sign in: they are global).
+        raise Conflict("this e-mail cannot be used (or this patient already has a user)") from None
     except pg_errors.CheckViolation:
         raise Conflict("a patient user needs patient_id; other roles must not have one") from None
 
 
-def user_for_login(conn: Conn, *, email: str) -> tuple[UUID, str] | None:
+def user_for_login(conn: Conn, *, email: str) -> tuple[UUID, str, UUID] | None:
+    """The account signing in: user id, password hash, tenant."""
     row = conn.execute(
-        "SELECT id, password_hash FROM users WHERE lower(email) = lower(%s)"
+        "SELECT id, password_hash, tenant_id FROM users WHERE lower(email) = lower(%s)"
         " AND disabled_at IS NULL",
         (email,),
     ).fetchone()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def store_token(conn: Conn, *, digest: bytes, user_id: UUID, expires_at: datetime) -> None:
@@ -144,7 +146,9 @@ def team_in_tenant(conn: Conn, *, team_id: UUID, tenant_id: UUID) -> bool:
     return row is not None
 
 
-def list_teams(conn: Conn, *, principal: Principal) -> list[dict[str, Any]]:
+def list_teams(
+    conn: Conn, *, principal: Principal, limit: int = 1000, offset: int = 0
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT t.id, t.name, t.created_at,"
@@ -152,8 +156,8 @@ def list_teams(conn: Conn, *, principal: Principal) -> list[dict[str, Any]]:
             " (SELECT count(*) FROM care_team_members c WHERE c.team_id = t.id) AS members"
             " FROM care_teams t WHERE t.tenant_id = %(tenant)s AND (%(admin)s OR EXISTS ("
             "  SELECT 1 FROM care_team_members m WHERE m.team_id = t.id AND m.user_id = %(user)s))"
-            " ORDER BY t.name",
-            scope_params(principal),
+            " ORDER BY t.name LIMIT %(limit)s OFFSET %(offset)s",
+            {**scope_params(principal), "limit": limit, "offset": offset},
         ).fetchall()
 
 
@@ -198,14 +202,17 @@ def record_audit(
     allowed: bool,
     status: int,
     detail: dict[str, Any] | None = None,
+    tenant_id: UUID | None = None,
 ) -> None:
+    """``tenant_id`` attributes an anonymous attempt (a refused sign-in to a known account)."""
     conn.execute(
         "INSERT INTO audit_log (tenant_id, actor_user_id, actor_role, action, method, path,"
         " patient_id, outcome, status, detail) VALUES ("
-        " coalesce(%s, (SELECT tenant_id FROM patients WHERE id = %s)),"
+        " coalesce(%s, %s, (SELECT tenant_id FROM patients WHERE id = %s)),"
         " %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             principal.tenant_id if principal else None,
+            tenant_id,
             patient_id,
             principal.user_id if principal else None,
             principal.role.value if principal else None,

@@ -21,6 +21,10 @@ class ImplausibleValue(PayloadError):
     pass
 
 
+class InvalidInput(VigilError):
+    """A value the caller chose cannot be accepted; the message says why (the API: 400)."""
+
+
 class NotFound(VigilError):
     pass
 

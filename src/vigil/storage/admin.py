@@ -12,7 +12,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from vigil.core.credentials import BrokerUser, hash_password, new_password
-from vigil.core.errors import Conflict, NotFound
+from vigil.core.errors import Conflict, InvalidInput, NotFound
 from vigil.core.payload import topic_for
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -63,7 +63,7 @@ def provision_device(
     """Register a device and return its MQTT credentials (the password is not stored)."""
     device_id = device_id or f"{kind[:12]}-{secrets.token_hex(6)}"
     if not DEVICE_ID.match(device_id):
-        raise ValueError("device id must be 3-64 letters, digits, '-' or '_'")
+        raise InvalidInput("device id must be 3-64 letters, digits, '-' or '_'")
     password = new_password()
     try:
         conn.execute(
@@ -71,7 +71,8 @@ def provision_device(
             (device_id, tenant_id, kind, hash_password(password)),
         )
     except pg_errors.UniqueViolation:
-        raise Conflict(f"device {device_id!r} exists") from None
+        # The same answer whichever tenant holds the id (ids are global: they are MQTT users).
+        raise Conflict(f"device id {device_id!r} is not available; choose another") from None
     except pg_errors.ForeignKeyViolation:
         raise NotFound(f"no tenant {tenant_id}") from None
     return DeviceCredentials(device_id, password, topic_for(device_id))

@@ -9,7 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 from psycopg.rows import dict_row
 
-from vigil.alerts import DeliveryState, add_webhook, list_deliveries
+from vigil.alerts import (
+    DeliveryState,
+    DestinationPolicy,
+    add_webhook,
+    check_destination,
+    list_deliveries,
+)
 from vigil.api import clinical_repo, repo
 from vigil.api.deps import (
     AdminUser,
@@ -83,8 +89,14 @@ def list_users(
 
 
 @router.post("/webhooks", response_model=WebhookPublic, status_code=status.HTTP_201_CREATED)
-def create_webhook(body: WebhookCreate, conn: ConnDep, user: AdminUser) -> WebhookPublic:
-    """Add a receiver of alert notifications (signed with HMAC-SHA256 of the body)."""
+def create_webhook(
+    body: WebhookCreate, conn: ConnDep, user: AdminUser, request: Request
+) -> WebhookPublic:
+    """Add a receiver of alert notifications (signed with HMAC-SHA256 of the body).
+
+    https only, and never an address inside (loopback, link-local, private, multicast):
+    checked now and again at every delivery (400 when refused)."""
+    check_destination(body.url, DestinationPolicy.from_settings(request.app.state.settings))
     webhook_id = add_webhook(
         conn,
         tenant_id=user.tenant_id,
@@ -99,12 +111,17 @@ def create_webhook(body: WebhookCreate, conn: ConnDep, user: AdminUser) -> Webho
 
 
 @router.get("/webhooks", response_model=list[WebhookPublic])
-def list_webhooks(conn: ConnDep, user: AdminUser) -> list[WebhookPublic]:
+def list_webhooks(
+    conn: ConnDep,
+    user: AdminUser,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[WebhookPublic]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
-            " ORDER BY created_at",
-            (user.tenant_id,),
+            " ORDER BY created_at, id LIMIT %s OFFSET %s",
+            (user.tenant_id, limit, offset),
         ).fetchall()
     return [
         WebhookPublic.model_validate({**r, "min_severity": _severity_name(r["min_severity"])})

@@ -218,8 +218,13 @@ def get_one(scope: AlertDep, conn: ConnDep) -> AlertPublic:
 
 
 @router.get("/{alert_id}/events", response_model=list[AlertEventPublic])
-def events(scope: AlertDep, conn: ConnDep) -> list[AlertEventPublic]:
-    """The alert's append-only trail: who did what, when, with which note."""
+def events(
+    scope: AlertDep,
+    conn: ConnDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    after_id: Annotated[int, Query(ge=0, le=2**62, description="Page on from this event")] = 0,
+) -> list[AlertEventPublic]:
+    """The alert's append-only trail: who did what, when, with which note (oldest first)."""
     return [
         AlertEventPublic(
             id=e.id,
@@ -232,7 +237,7 @@ def events(scope: AlertDep, conn: ConnDep) -> list[AlertEventPublic]:
             note=e.note,
             details=e.details,
         )
-        for e in list_events(conn, alert_id=scope.alert_id)
+        for e in list_events(conn, alert_id=scope.alert_id, limit=limit, after_id=after_id)
     ]
 
 

@@ -1,29 +1,69 @@
-"""Sign in: e-mail and password for an opaque bearer token; sign out."""
+"""Sign in: e-mail and password for an opaque bearer token, or a browser session; sign out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from vigil.api import repo
-from vigil.api.deps import BearerDep, ConnDep, CurrentUser, audit_allowed, refuse
-from vigil.api.errors import Unauthenticated
-from vigil.api.models import MePublic, TokenPublic, TokenRequest
+from vigil.api.deps import BearerDep, Conn, ConnDep, CurrentUser, audit_allowed
+from vigil.api.errors import ApiError, ErrorResponse, TooManyAttempts, Unauthenticated
+from vigil.api.models import MePublic, SessionPublic, TokenPublic, TokenRequest
 from vigil.api.security import DUMMY_HASH, new_token, token_digest, verify_password
+from vigil.api.sessions import end_session, start_session
+from vigil.api.throttle import SignInThrottle
 
 router = APIRouter(tags=["auth"])
 
 TOKEN_LIFETIME = timedelta(hours=12)
 
 
-@router.post("/auth/token", response_model=TokenPublic)
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={429: {"model": ErrorResponse, "description": "too many failed sign-ins"}},
+)
 def issue_token(body: TokenRequest, conn: ConnDep, request: Request) -> TokenPublic:
-    """Exchange an e-mail and password for a bearer token valid for 12 hours."""
+    """Exchange an e-mail and password for a bearer token valid for 12 hours.
+
+    Failed attempts make the next ones wait (429 with ``Retry-After``; vigil.api.throttle);
+    refusals are in the audit log, attributed to the account's tenant when it is known."""
+    token, expires_at = _sign_in(body, conn, request)
+    return TokenPublic(access_token=token, expires_at=expires_at)
+
+
+@router.post(
+    "/auth/session",
+    response_model=SessionPublic,
+    responses={429: {"model": ErrorResponse, "description": "too many failed sign-ins"}},
+)
+def start_browser_session(
+    body: TokenRequest, conn: ConnDep, request: Request, response: Response
+) -> SessionPublic:
+    """Sign a browser in: the token goes into an HttpOnly, SameSite=Strict cookie (Secure
+    over TLS) that no script can read, never into the response body. Requests that change
+    anything must then send ``X-CSRF-Token`` (also in the readable ``vigil_csrf`` cookie).
+    Throttled and audited as ``/auth/token``."""
+    token, expires_at = _sign_in(body, conn, request)
+    csrf = start_session(request, response, token=token, expires_at=expires_at)
+    return SessionPublic(csrf_token=csrf, expires_at=expires_at)
+
+
+def _sign_in(body: TokenRequest, conn: Conn, request: Request) -> tuple[str, datetime]:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
     found = repo.user_for_login(conn, email=body.email)
+    wait = throttle.retry_after_s(account=body.email, address=address)
+    if wait:
+        raise _refuse_sign_in(conn, request, TooManyAttempts(wait), found, address)
     hashed = found[1] if found else DUMMY_HASH
     if not verify_password(body.password, hashed) or found is None:
-        raise refuse(conn, request, None, Unauthenticated("wrong e-mail or password"))
+        throttle.failed(account=body.email, address=address)
+        error = Unauthenticated("wrong e-mail or password")
+        raise _refuse_sign_in(conn, request, error, found, address)
+    throttle.succeeded(account=body.email, address=address)
     token = new_token()
     expires_at = datetime.now(UTC) + TOKEN_LIFETIME
     digest = token_digest(token)
@@ -31,16 +71,53 @@ def issue_token(body: TokenRequest, conn: ConnDep, request: Request) -> TokenPub
     signed_in = repo.principal_for_token(conn, digest=digest)
     assert signed_in is not None
     audit_allowed(conn, request, signed_in[0], patient_id=None)
-    return TokenPublic(access_token=token, expires_at=expires_at)
+    return token, expires_at
+
+
+def _refuse_sign_in(
+    conn: Conn,
+    request: Request,
+    error: ApiError,
+    found: tuple[UUID, str, UUID] | None,
+    address: str,
+) -> ApiError:
+    """Record a refused sign-in (committed now), visible to the account's tenant's admins."""
+    conn.execute("SET LOCAL synchronous_commit = off")
+    repo.record_audit(
+        conn,
+        principal=None,
+        action="issue_token",
+        method=request.method,
+        path=request.url.path,
+        patient_id=None,
+        allowed=False,
+        status=error.status,
+        detail={
+            "reason": str(error),
+            "account_user_id": str(found[0]) if found else None,
+            "address": address,
+        },
+        tenant_id=found[2] if found else None,
+    )
+    conn.commit()
+    return error
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(conn: ConnDep, user: CurrentUser, credentials: BearerDep, request: Request) -> None:
-    """Revoke the token used for this request."""
+def logout(
+    conn: ConnDep,
+    user: CurrentUser,
+    credentials: BearerDep,
+    request: Request,
+    response: Response,
+) -> None:
+    """Revoke the token used for this request (a browser's session cookie included, which is
+    cleared). Its open alert streams end at their next re-check."""
     assert credentials is not None
     digest = token_digest(credentials.credentials)
     repo.revoke_token(conn, digest=digest)
     request.app.state.tokens.drop(digest)
+    end_session(request, response)
 
 
 @router.get("/me", response_model=MePublic)

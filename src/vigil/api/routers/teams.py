@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from vigil.api import clinical_repo, repo
 from vigil.api.deps import (
@@ -49,9 +49,15 @@ async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request
 
 
 @router.get("", response_model=list[CareTeamPublic])
-def list_teams(conn: ConnDep, user: StaffUser) -> list[CareTeamPublic]:
-    """Your care teams (every team of the tenant for an admin)."""
-    return [CareTeamPublic.model_validate(r) for r in repo.list_teams(conn, principal=user)]
+def list_teams(
+    conn: ConnDep,
+    user: StaffUser,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[CareTeamPublic]:
+    """Your care teams (every team of the tenant for an admin), by name."""
+    rows = repo.list_teams(conn, principal=user, limit=limit, offset=offset)
+    return [CareTeamPublic.model_validate(r) for r in rows]
 
 
 @router.post("", response_model=CareTeamPublic, status_code=status.HTTP_201_CREATED)

@@ -1,13 +1,16 @@
 "use strict";
-// Shared by Vigil's pages: the bearer token, API calls, escaping, charts. Served by Vigil.
+// Shared by Vigil's pages: the session, API calls, escaping, charts. Served by Vigil.
+// The session token is in an HttpOnly cookie no script can read; changes carry the CSRF
+// value from the readable vigil_csrf cookie (docs/api.md, "Browser sessions").
 const api = "/api/v1";
 const $ = (id) => document.getElementById(id);
 const text = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const vigil = {
-  token: sessionStorage.getItem("vigil_token"),
+  csrf() { return (document.cookie.match(/(?:^|; )vigil_csrf=([^;]*)/) || [])[1] || ""; },
+  signedIn() { return vigil.csrf() !== ""; },
   async call(path, options = {}) {
-    const headers = { "Content-Type": "application/json", Authorization: `Bearer ${vigil.token}` };
-    const r = await fetch(api + path, { ...options, headers });
+    const headers = { "Content-Type": "application/json", "X-CSRF-Token": vigil.csrf() };
+    const r = await fetch(api + path, { ...options, headers, credentials: "same-origin" });
     if (r.status === 401) { vigil.forget(); location.href = "/"; throw new Error("signed out"); }
     if (!r.ok) {
       const e = await r.json().catch(() => ({ error: { message: r.statusText } }));
@@ -15,12 +18,16 @@ const vigil = {
     }
     return r.status === 204 ? null : r.json();
   },
-  forget() { vigil.token = null; sessionStorage.removeItem("vigil_token"); },
+  // The server clears both cookies on sign-out; this drops the readable one when it could not.
+  forget() { document.cookie = "vigil_csrf=; Max-Age=0; Path=/; SameSite=Strict"; },
   async signIn(email, password) {
-    const r = await fetch(`${api}/auth/token`, { method: "POST",
+    const r = await fetch(`${api}/auth/session`, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
     if (!r.ok) throw new Error((await r.json()).error.message);
-    vigil.token = (await r.json()).access_token; sessionStorage.setItem("vigil_token", vigil.token);
+  },
+  async signOut() {
+    await vigil.call("/auth/logout", { method: "POST" }).catch(() => {});
+    vigil.forget();
   },
   names: { heart_rate: "Heart rate", spo2: "Oxygen saturation", bp_systolic: "Systolic BP",
     bp_diastolic: "Diastolic BP", glucose: "Glucose", body_weight: "Weight",

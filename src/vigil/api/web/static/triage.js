@@ -66,4 +66,4 @@ async function start() {
   $("who").textContent = me.display_name;
   await load(true);  // open on the most urgent group that has anyone in it
 }
-if (!vigil.token) { location.href = "/"; } else { start().catch(show); }
+if (!vigil.signedIn()) { location.href = "/"; } else { start().catch(show); }
