@@ -45,6 +45,10 @@ acknowledged; raises if it could not (they are offered again, nothing is acknowl
 Acker = Callable[[InboundMessage], object]
 
 
+class _Stopped(Exception):
+    """Ingest was stopped while a step was being retried."""
+
+
 class IngestService:
     def __init__(
         self,
@@ -105,22 +109,21 @@ class IngestService:
         return batch
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
-        stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
-        if stored is None:
-            return
-        faults.reached("ingest_after_commit")
-        if stored and self.sink is not None:
-            sink = self.sink
-            if self._retry("stream", lambda: sink(stored), len(batch)) is None:
-                return
-            self.stats.handed_on += sum(len(m.readings) for m in stored)
-            faults.reached("ingest_after_publish")
+        try:
+            stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
+            faults.reached("ingest_after_commit")
+            if stored and self.sink is not None:
+                sink = self.sink
+                self._retry("stream", lambda: sink(stored), len(batch))
+                self.stats.handed_on += sum(len(m.readings) for m in stored)
+                faults.reached("ingest_after_publish")
+        except _Stopped:
+            return  # nothing acknowledged: the broker redelivers to the next ingest
         for message in batch:
             self.ack(message)
 
-    def _retry(self, what: str, step: Callable[[], T], pending: int) -> T | None:
-        """Run ``step`` until it succeeds; None if ingest is stopped first (nothing is
-        acknowledged then: the broker redelivers)."""
+    def _retry(self, what: str, step: Callable[[], T], pending: int) -> T:
+        """Run ``step`` until it succeeds; :class:`_Stopped` if ingest is stopped first."""
         delay = 0.2
         while True:
             try:
@@ -141,7 +144,7 @@ class IngestService:
                     delay,
                 )
                 if self._stop.wait(delay):
-                    return None
+                    raise _Stopped from exc
                 delay = min(delay * 2, self.settings.ingest_retry_max_s)
 
     def _process_or_isolate(self, batch: list[InboundMessage]) -> list[StoredMessage]:
