@@ -1,4 +1,5 @@
-"""The ``vigil`` command line. Each stage contributes its own commands from its ``cli`` module."""
+"""The ``vigil`` command line. Each stage contributes its own commands from its ``cli`` module;
+the instruments that measure several stages (``vigil.bench``) are registered here."""
 
 from __future__ import annotations
 
@@ -78,6 +79,31 @@ def demo(
         run_demo(settings, patients=patients, days=days, speed=speed)
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    readings: int = typer.Option(6000, min=1, help="Readings published as fast as possible"),
+    devices: int = typer.Option(100, min=1, help="Simulated devices (one patient each)"),
+    latency_readings: int = typer.Option(
+        2000, min=1, help="Readings paced at half the measured throughput, for latency"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """MQTT publish -> alert change: the stream path (1 and 2 detect workers) against the old
+    in-process path, on embedded servers in a temporary folder."""
+    import json
+
+    from vigil.bench.pipeline import run_bench
+
+    result = run_bench(
+        load_settings(), readings=readings, devices=devices, latency_readings=latency_readings
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>24}: {value}")
 
 
 def _register() -> None:

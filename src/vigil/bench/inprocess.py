@@ -1,25 +1,31 @@
-"""The detect-and-alert stage: readings handed on by ingest become findings, then alerts.
+"""The old in-process path, kept as the pipeline benchmark's baseline (no product code uses it).
 
-One thread consumes batches of newly stored readings (already sorted by patient and time),
-scores them with the detector engine and applies the findings to alerts in one transaction. A
-clock drives time-based detectors (a patient who stopped measuring, a silent device) even when
-no reading arrives. Errors are logged with context and counted; the loop keeps going.
+Before the readings stream, ingest handed each committed batch to detection through an
+in-memory queue in the same process: :class:`DetectStage`, one thread that scores the batches
+with the detector engine and applies the findings to alerts in one transaction. It loses what
+the queue holds when the process dies, which is why the product moved to the stream; it is the
+throughput and latency the stream path is measured against.
+
+``python -m vigil.bench.inprocess`` runs that path as one process: ingest (MQTT -> TimescaleDB)
+-> queue -> DetectStage (``LiveEngine`` + ``AlertService``), configured like ``vigil ingest``
+(``VIGIL_DATABASE_URL``, ``VIGIL_MQTT_URL``, ``VIGIL_MQTT_CLIENT_ID``, ...), until SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 import psycopg
 
 from vigil.alerts import AlertService
-from vigil.core.models import StoredReading
+from vigil.core.models import StoredMessage, StoredReading
 from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -102,3 +108,56 @@ class DetectStage:
             return
         self.findings += len(findings)
         self.alerts.apply(self._connection(), findings, readings=readings)
+
+
+READY = "in-process path running"
+"""Logged once ingest is subscribed and detection is running (the bench waits for it)."""
+
+
+def flatten_into(stage: DetectStage) -> Callable[[Sequence[StoredMessage]], None]:
+    """Ingest's sink for the old path: a committed batch's readings, in one hand-off."""
+
+    def sink(messages: Sequence[StoredMessage]) -> None:
+        stage.submit([r for m in messages for r in m.readings])
+
+    return sink
+
+
+def main() -> None:
+    from vigil.ingest import Ingest
+    from vigil.processes import alert_service
+    from vigil.servers.stack import MqttTarget
+    from vigil.settings import Settings
+    from vigil.streaming import LiveEngine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    if settings.database_url is None or settings.mqtt_url is None:
+        raise SystemExit("VIGIL_DATABASE_URL and VIGIL_MQTT_URL are required")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stage = DetectStage(
+        engine=LiveEngine(settings.database_url),
+        alerts=alert_service(settings),
+        database_url=settings.database_url,
+    )
+    ingest = Ingest(
+        settings,
+        database_url=settings.database_url,
+        mqtt=MqttTarget.from_url(settings.mqtt_url),
+        sink=flatten_into(stage),
+    )
+    stage.start()
+    ingest.start()
+    while not ingest.transport.subscribed.wait(0.2):
+        if stop.is_set():
+            break
+    log.info("%s as %s", READY, settings.mqtt_client_id)
+    stop.wait()
+    ingest.stop()
+    stage.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""`vigil bench pipeline`: MQTT publish -> visible alert change, stream path against the old one.
+
+Three paths, one after the other, on the same embedded servers (under a temporary folder):
+
+- ``inprocess``: the old path, one process (ingest -> in-memory queue -> detection), the base;
+- ``stream-1``: ``vigil ingest`` -> the readings stream (NATS JetStream) -> one ``vigil detect``;
+- ``stream-2``: the same with two ``vigil detect`` (ordinals 0 and 1 of 2).
+
+Each path has its own patients and oximeters, its own broker service user and MQTT session, its
+own stream. Every reading is a finding that updates its patient's one ``spo2_low`` alert; the
+alert watch (LISTEN) sees each change when it is committed. Per path: one warm-up reading per
+device (opens the alerts, loads care plans; not counted), then
+
+- throughput: ``readings`` published as fast as the publisher process can; readings/s is
+  ``readings`` / (first publish -> last of them visible as an alert change);
+- latency: ``latency_readings`` paced at half of that path's throughput; per reading, publish
+  -> alert change visible; p50 and p99.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from vigil.bench.inprocess import READY as INPROCESS_READY
+from vigil.bench.load import BenchDevices, Sent, connect_device
+from vigil.bench.processes import BenchProcess
+from vigil.bench.watch import AlertWatch
+from vigil.servers.mosquitto import EmbeddedMosquitto
+from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
+from vigil.settings import Settings
+from vigil.storage import admin, migrate
+
+log = logging.getLogger(__name__)
+
+PATHS = ("inprocess", "stream-1", "stream-2")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    devices: list[tuple[str, str]]
+    """(device id, password), device ``j`` assigned to ``patients[j]``."""
+    patients: list[UUID]
+
+
+def provision(servers: Servers, *, name: str, count: int) -> Fleet:
+    """``count`` patients with an oximeter each, in one transaction; one credential sync (which
+    also gives the broker the service users created so far)."""
+    assert servers.broker_root is not None
+    devices, patients = [], []
+    with psycopg.connect(servers.database_url) as conn:
+        tenant = admin.create_tenant(conn, name=f"bench {name} {uuid.uuid4().hex[:6]}")
+        for i in range(count):
+            patient = admin.create_patient(
+                conn, tenant_id=tenant, display_name=f"Bench {name} {i}", conditions=[]
+            )
+            creds = admin.provision_device(conn, tenant_id=tenant, kind="oximeter")
+            admin.assign_device(
+                conn,
+                device_id=creds.device_id,
+                patient_id=patient,
+                valid_from=datetime.now(UTC) - timedelta(days=30),
+            )
+            devices.append((creds.device_id, creds.password))
+            patients.append(patient)
+        conn.commit()
+        sync_broker_credentials(conn, servers.broker_root)
+    # Mosquitto reloads on SIGHUP, asynchronously: wait until it knows the new users.
+    connect_device(servers.mqtt.host, servers.mqtt.port, *devices[0]).close()
+    return Fleet(devices, patients)
+
+
+def _env(servers: Servers, state: Path, *, user: str, password: str, stream: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    return {
+        **env,
+        "VIGIL_DATABASE_URL": servers.database_url,
+        "VIGIL_MQTT_URL": f"mqtt://{user}:{password}@{servers.mqtt.host}:{servers.mqtt.port}",
+        "VIGIL_MQTT_CLIENT_ID": user,
+        "VIGIL_MQTT_SHARED_GROUP": user,
+        "VIGIL_NATS_URL": servers.nats_url,
+        "VIGIL_STREAM_NAME": stream,
+        "VIGIL_STATE_DIR": str(state),
+    }
+
+
+def path_processes(
+    path: str, servers: Servers, state: Path, *, user: str, password: str
+) -> list[BenchProcess]:
+    stream = f"bench{path.replace('-', '')}{uuid.uuid4().hex[:6]}"
+    env = _env(servers, state, user=user, password=password, stream=stream)
+    state.mkdir(parents=True, exist_ok=True)
+    if path == "inprocess":
+        args = ["-m", "vigil.bench.inprocess"]
+        return [BenchProcess(path, args, env, ready=INPROCESS_READY, log_dir=state)]
+    workers = int(path.split("-")[1])
+    ingest = ["-m", "vigil", "ingest"]
+    procs = [BenchProcess(f"{path}-ingest", ingest, env, ready="subscribed to", log_dir=state)]
+    for ordinal in range(workers):
+        detect_env = {
+            **env,
+            "VIGIL_DETECT_ORDINAL": str(ordinal),
+            "VIGIL_DETECT_WORKERS": str(workers),
+        }
+        procs.append(
+            BenchProcess(
+                f"{path}-detect-{ordinal}",
+                ["-m", "vigil", "detect"],
+                detect_env,
+                ready="running: partitions",
+                log_dir=state,
+            )
+        )
+    return procs
+
+
+def quantile_ms(values: list[float], q: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return round(values[0] * 1000, 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000, 1)
+
+
+def _seen(watch: AlertWatch, fleet: Fleet, sent: Sent) -> list[float]:
+    """When each sent reading's finding became visible (the k-th finding of a patient is its
+    device's k-th reading: one alert per patient, each device's readings in time order)."""
+    return [watch.seen[fleet.patients[j]][k - 1] for j, k, _ in sent]
+
+
+def _phase(
+    watch: AlertWatch, devices: BenchDevices, fleet: Fleet, n: int, rate: float | None
+) -> tuple[Sent, list[float]]:
+    expected = watch.total + n
+    sent = devices.publish(n, rate=rate)
+    if not watch.wait_total(expected, timeout_s=120 + n / 20):
+        raise RuntimeError(f"only {watch.total} of {expected} findings became alert changes")
+    return sent, _seen(watch, fleet, sent)
+
+
+def run_path(
+    path: str, servers: Servers, state: Path, *, readings: int, devices: int, latency: int
+) -> dict[str, Any]:
+    assert servers.broker_root is not None
+    user = f"bench-{path}-{uuid.uuid4().hex[:6]}"
+    password = EmbeddedMosquitto(servers.broker_root).service_password(user)
+    fleet = provision(servers, name=path, count=devices)
+    procs = path_processes(path, servers, state / path, user=user, password=password)
+    per_device = 1 + -(-readings // devices) + -(-latency // devices)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=per_device + 60)
+    load = BenchDevices(servers.mqtt.host, servers.mqtt.port, fleet.devices, base=base)
+    watch = AlertWatch(servers.database_url, fleet.patients)
+    try:
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.wait_ready()
+        watch.start()
+        load.start()
+        _phase(watch, load, fleet, devices, None)  # warm-up: opens every alert
+        sent, seen = _phase(watch, load, fleet, readings, None)
+        elapsed = max(seen) - min(t for _, _, t in sent)
+        per_s = readings / max(elapsed, 1e-9)
+        rate = per_s / 2
+        sent, seen = _phase(watch, load, fleet, latency, rate)
+        lat = sorted(s - t for s, (_, _, t) in zip(seen, sent, strict=True))
+    finally:
+        load.close()
+        watch.stop()
+        for proc in procs:
+            proc.stop()
+    stored, alerts, findings = _counts(servers, fleet)
+    return {
+        "readings_per_s": round(per_s, 1),
+        "p50_ms": quantile_ms(lat, 50),
+        "p99_ms": quantile_ms(lat, 99),
+        "n": readings,
+        "latency_n": latency,
+        "latency_rate_per_s": round(rate, 1),
+        "published": devices + readings + latency,
+        "stored": stored,
+        "alerts": alerts,
+        "alerted": findings,
+    }
+
+
+def _counts(servers: Servers, fleet: Fleet) -> tuple[int, int, int]:
+    """Readings stored for the path's devices; its spo2_low alerts and the findings they hold."""
+    with psycopg.connect(servers.database_url) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM readings WHERE device_id = ANY(%s)",
+            ([d for d, _ in fleet.devices],),
+        ).fetchone()
+        alerts = conn.execute(
+            "SELECT count(*), coalesce(sum(finding_count), 0) FROM alerts"
+            " WHERE patient_id = ANY(%s) AND cause = 'spo2_low'",
+            (fleet.patients,),
+        ).fetchone()
+    assert stored is not None
+    assert alerts is not None
+    return int(stored[0]), int(alerts[0]), int(alerts[1])
+
+
+def run_bench(
+    settings: Settings,
+    *,
+    readings: int,
+    devices: int,
+    latency_readings: int,
+    servers: Servers | None = None,
+) -> dict[str, Any]:
+    """Run the three paths; on ``servers`` when given (they need an embedded broker, whose
+    password file the bench rewrites), else on embedded servers in a temporary folder (never
+    the configured ones, never ``.vigil``)."""
+    own = servers is None
+    tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-pipeline-"))
+    tmp.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
+    started, load_avg = time.monotonic(), os.getloadavg()[0]
+    if servers is None:
+        embedded = settings.model_copy(
+            update={"state_dir": tmp, "database_url": None, "mqtt_url": None, "nats_url": None}
+        )
+        servers = start_servers(embedded)
+    if servers.broker_root is None:
+        raise ValueError("the pipeline bench provisions devices on an embedded broker")
+    try:
+        with psycopg.connect(servers.database_url) as conn:
+            migrate(conn)
+        paths = {
+            path: run_path(
+                path,
+                servers,
+                tmp / "paths",
+                readings=readings,
+                devices=devices,
+                latency=latency_readings,
+            )
+            for path in PATHS
+        }
+    finally:
+        if own:
+            servers.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    base = paths["inprocess"]["readings_per_s"]
+    return {
+        "readings": readings,
+        "devices": devices,
+        "latency_readings": latency_readings,
+        "cores": os.cpu_count(),
+        "load_avg_1m_at_start": round(load_avg, 2),
+        **paths,
+        "stream_1_vs_inprocess": round(paths["stream-1"]["readings_per_s"] / base, 3),
+        "stream_2_vs_inprocess": round(paths["stream-2"]["readings_per_s"] / base, 3),
+        "seconds": round(time.monotonic() - started, 1),
+    }
