@@ -114,11 +114,14 @@ READY = "in-process path running"
 """Logged once ingest is subscribed and detection is running (the bench waits for it)."""
 
 
-def flatten_into(stage: DetectStage) -> Callable[[Sequence[StoredMessage]], None]:
-    """Ingest's sink for the old path: a committed batch's readings, in one hand-off."""
+def flatten_into(stage: DetectStage) -> Callable[[Sequence[StoredMessage]], int]:
+    """Ingest's sink for the old path: a committed batch's readings, in one hand-off. It
+    returns what it handed on (ingest takes a sink's None for "stopped": nothing acknowledged)."""
 
-    def sink(messages: Sequence[StoredMessage]) -> None:
-        stage.submit([r for m in messages for r in m.readings])
+    def sink(messages: Sequence[StoredMessage]) -> int:
+        readings = [r for m in messages for r in m.readings]
+        stage.submit(readings)
+        return len(readings)
 
     return sink
 

@@ -176,6 +176,12 @@ def run_path(
         rate = per_s / 2
         sent, seen = _phase(watch, load, fleet, latency, rate)
         lat = sorted(s - t for s, (_, _, t) in zip(seen, sent, strict=True))
+    except RuntimeError as exc:
+        tails = "".join(f"\n--- {p.name}:\n{''.join(p.tail)}" for p in procs)
+        stored, alerts, findings = _counts(servers, fleet)
+        raise RuntimeError(
+            f"{path}: {exc} (stored {stored}, {alerts} alerts holding {findings} findings){tails}"
+        ) from exc
     finally:
         load.close()
         watch.stop()
