@@ -16,3 +16,4 @@ demo: setup
 
 bench: setup
 	.venv/bin/vigil bench ingest --readings 20000 --json
+	.venv/bin/vigil bench pipeline --json

@@ -186,6 +186,8 @@ def run_path(
         load.close()
         watch.stop()
         for proc in procs:
+            proc.terminate()  # all at once: each takes a few seconds to wind down
+        for proc in procs:
             proc.stop()
     stored, alerts, findings = _counts(servers, fleet)
     return {

@@ -47,6 +47,11 @@ class BenchProcess:
             self.stop()
             raise RuntimeError(f"{self.name} never became ready:\n{''.join(self.tail)}")
 
+    def terminate(self) -> None:
+        """Ask the process to stop (SIGTERM); :meth:`stop` waits for it."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
     def stop(self) -> None:
         proc = self._proc
         if proc is None:
