@@ -244,7 +244,15 @@ OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicat
 class AlertPublic(BaseModel):
     id: UUID
     patient_id: UUID
-    cause: str = Field(examples=["spo2_low"])
+    episode: str = Field(
+        examples=["low_glucose"],
+        description="The physiological state: one unresolved alert per patient and episode",
+    )
+    cause: str = Field(examples=["hypoglycemia"], description="The episode's current cause")
+    causes: list[str] = Field(
+        examples=[["hypoglycemia", "predicted_low"]], description="Every cause it has seen"
+    )
+    worst_value: float | None = Field(description="The episode's worst reading")
     metrics: list[str]
     detector: str
     state: StateName
