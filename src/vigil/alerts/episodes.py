@@ -6,7 +6,10 @@ one unresolved alert per episode: a CGM that predicts a low, then reads 62, then
 ``hypoglycemia_urgent``) and de-escalates as the readings recover, with its worst value and the
 time it started. A cause not listed is an episode of its own.
 
-An episode has **ended** once none of its causes has been found for the rule's ``ends_after``:
+An episode has **ended** once none of its causes has been found for the rule's ``ends_after``
+(at least two measurement intervals of what shows it: an hour of a CGM, two days of a cuff or
+an oximeter used once or twice a day, three days of daily weighings, the span of the
+heart-failure rule):
 the alerts stage then resolves the alert if someone has seen it (acknowledged or snoozed); a
 finding within the policy's quiet period after a resolution reopens it rather than opening a
 new one (:func:`next_step`).
@@ -62,12 +65,21 @@ EPISODES: tuple[EpisodeRule, ...] = (
         "High blood pressure",
         frozenset({"hypertensive_crisis", "bp_above_target"}),
         lower_is_worse=False,
+        ends_after=timedelta(hours=48),
     ),
     EpisodeRule(
         "low_oxygen",
         "Low oxygen saturation",
         frozenset({"spo2_low", "copd_exacerbation"}),
         lower_is_worse=True,
+        ends_after=timedelta(hours=48),
+    ),
+    EpisodeRule(
+        "hf_decompensation",
+        "Heart failure decompensation",
+        frozenset({"hf_decompensation"}),
+        lower_is_worse=False,
+        ends_after=timedelta(hours=72),
     ),
     EpisodeRule(
         "heart_rate_out_of_range",
