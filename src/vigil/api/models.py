@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from vigil.api.access import Role
+from vigil.core.conditions import Condition as ConditionName
 from vigil.core.metrics import Metric
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -110,7 +111,8 @@ class PatientVitals(BaseModel):
 
 # -- patients --------------------------------------------------------------------------------
 
-Condition = Literal["hypertension", "t1d", "t2d", "heart_failure", "copd"]
+Condition = Annotated[ConditionName, AfterValidator(lambda c: c.value)]
+"""One of the closed list (:class:`vigil.core.conditions.Condition`), kept as its name."""
 
 
 class PatientCreate(Strict):
