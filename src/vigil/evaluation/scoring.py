@@ -22,7 +22,9 @@ detects the event's kind (:data:`KIND_CAUSES`) and a data time within
   (``median_delay_data_s``); from the first finding of the matching alert in the event's window,
   whatever its cause (``median_episode_delay_s``: when the nurse was first told of this state,
   e.g. a predicted low before an urgent one); in readings of the event's metric up to the one
-  that raised it;
+  that raised it; for kinds defined by a line (:data:`SHOWN_BY`), also from the first reading
+  that crosses it (``median_delay_from_line_s``, and ``median_episode_delay_from_line_s`` for
+  the episode: negative when the nurse was told of the state before that reading);
 - alerts per event: matching alerts, and their reopenings in the event's window, per detected
   event (a nurse told three times of one episode counts 3);
 - false alerts: alerts matching no event, with their reopenings (what a nurse would be told),
@@ -133,6 +135,8 @@ class Match:
     """When the first matching finding could be seen."""
     episode_seen: datetime
     """When the alert's first finding in the event's window could be seen (any cause)."""
+    episode_first: datetime
+    """Data time of that finding."""
     told: int
     """Notifications (opening, reopenings) of the alert in the event's window, at least 1."""
 
@@ -150,6 +154,7 @@ def _match(alert: EpisodeAlert, event: TruthEvent, config: EvalConfig) -> Match 
         min(f.time for f, _ in matching),
         min(s for _, s in matching),
         min(s for _, s in window),
+        min(f.time for f, _ in window),
         told,
     )
 
@@ -199,6 +204,11 @@ def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = 
             episode = min(m.episode_seen for m in matches)
             stats["episode_delay_s"].append((episode - event.start).total_seconds())
             stats["told"].append(sum(m.told for m in matches))
+            line = _line_crossed(reading_times, event, config)
+            if line is not None:
+                stats["line_delay_s"].append((first - line).total_seconds())
+                episode_first = min(m.episode_first for m in matches)
+                stats["episode_line_delay_s"].append((episode_first - line).total_seconds())
         if event.kind == "hf_decompensation":
             # Seen (not only measured) a day before the event's end.
             stats["early"].append(any(m.seen <= event.end - HF_LEAD for m in matches))
@@ -236,6 +246,9 @@ def _kind_row(
         "n": len(hits),
         "alerts": len(kind_alerts),
     }
+    if kind in SHOWN_BY:
+        row["median_delay_from_line_s"] = _median(stats.get("line_delay_s", []))
+        row["median_episode_delay_from_line_s"] = _median(stats.get("episode_line_delay_s", []))
     if kind == "hf_decompensation":
         row["recall_24h_before_end"] = _ratio(sum(stats.get("early", [])), len(hits))
     return row
@@ -328,6 +341,24 @@ def _readings_until(reading_times: dict[str, Timeline], event: TruthEvent, first
         shown = [t for t, m, v in window if m == metric and (v < line if op == "<" else v >= line)]
         start = min(shown, default=event.start)
     return len({t for t, _, _ in window if t >= start})
+
+
+def _line_crossed(
+    reading_times: dict[str, Timeline], event: TruthEvent, config: EvalConfig
+) -> datetime | None:
+    """Data time of the first reading inside the event's window that crosses the line that
+    defines its kind (:data:`SHOWN_BY`), or None."""
+    rule = SHOWN_BY.get(event.kind)
+    if rule is None:
+        return None
+    metric, op, line = rule
+    times = reading_times.get(event.patient, [])
+    lo = bisect.bisect_left(times, (event.start, "", 0.0))
+    hi = bisect.bisect_right(times, (event.end + config.after, "~", 0.0))
+    return next(
+        (t for t, m, v in times[lo:hi] if m == metric and (v < line if op == "<" else v >= line)),
+        None,
+    )
 
 
 def _ratio(num: int, den: int) -> float | None:
