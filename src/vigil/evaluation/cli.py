@@ -10,7 +10,9 @@ import typer
 
 
 def eval_command(
-    scenario: str | None = typer.Option(None, help="Simulate this device_sim scenario"),
+    scenario: str | None = typer.Option(
+        None, help="Simulate this device_sim scenario (or t1d_minimal_model)"
+    ),
     patients: str = typer.Option(
         "200", help="Simulated patients (a number), or with --readings a patients.jsonl"
     ),
@@ -42,11 +44,15 @@ def eval_command(
         patients_file = None if patients.isdigit() else Path(patients)
         data = EvalData.from_files(readings, truth, patients_file)
     else:
-        from vigil.device_sim import generate
+        from vigil.device_sim import generate, generate_minimal_model
+        from vigil.device_sim.minimal_model import SCENARIO as MINIMAL_MODEL
 
         if not patients.isdigit():
             raise typer.BadParameter("--patients takes a number with --scenario")
-        sim = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
+        if scenario == MINIMAL_MODEL:
+            sim = generate_minimal_model(patients=int(patients), days=days, seed=seed)
+        else:
+            sim = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
         data = EvalData.from_records(sim.patients, sim.messages, sim.truth)
     config = EvalConfig(before=timedelta(hours=before_h), after=timedelta(hours=after_h))
     findings = run_detectors(data, config)
