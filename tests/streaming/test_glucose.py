@@ -39,7 +39,14 @@ def test_one_cgm_point_below_54_is_a_low_until_the_next_confirms_it() -> None:
 
 
 def test_a_noisy_dip_that_recovers_is_never_urgent() -> None:
-    assert "hypoglycemia_urgent" not in feed(GlucoseOutOfRange(), cgm([71, 53, 70, 52, 72, 71]))
+    assert "hypoglycemia_urgent" not in feed(GlucoseOutOfRange(), cgm([71, 53, 70, 72, 74, 52, 72]))
+
+
+def test_two_readings_below_54_within_15_minutes_confirm() -> None:
+    causes = feed(GlucoseOutOfRange(), cgm([60, 53, 55, 52]))  # 10 minutes apart
+    assert causes == ["hypoglycemia", "hypoglycemia", "hypoglycemia", "hypoglycemia_urgent"]
+    later = feed(GlucoseOutOfRange(), cgm([60, 53, 55, 56, 57, 52]))  # 20 minutes apart
+    assert "hypoglycemia_urgent" not in later
 
 
 def test_very_low_and_lone_readings_are_urgent_at_once() -> None:

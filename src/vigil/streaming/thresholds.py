@@ -98,8 +98,8 @@ class GlucoseOutOfRange:
     """Glucose < 70 (hypoglycaemia), < 54 (urgent) or > 250 mg/dL (hyperglycaemia).
 
     An urgent low from a glucose stream (the previous reading less than ``confirm_within``, 15
-    minutes, before: a CGM) needs confirming: the previous reading below 54 too (two readings
-    in a row, the consensus definition's persistence), or the value at or below ``very_low``
+    minutes, before: a CGM) needs confirming: another reading below 54 within those 15 minutes
+    (two readings, the consensus definition's persistence), or the value at or below ``very_low``
     (40 mg/dL, where a CGM reads LOW), when it is urgent at once. An unconfirmed one is a
     hypoglycaemia (level 1) finding that says so: one noisy CGM point at 52 while the blood
     glucose is at 70 must not page a nurse as critical. A lone reading (a finger-stick) is
@@ -116,15 +116,17 @@ class GlucoseOutOfRange:
         self.very_low = very_low
         self.previous: tuple[float, float] | None = None
         """(timestamp, value) of the latest glucose reading learned."""
+        self.last_urgent_low: float | None = None
+        """Timestamp of the latest learned reading below 54."""
 
     def _urgent_confirmed(self, obs: Observation) -> bool:
         if obs.value <= self.very_low or self.previous is None:
             return True
-        t_prev, v_prev = self.previous
-        gap = obs.time.timestamp() - t_prev
-        if gap <= 0 or gap > self.confirm_within.total_seconds():
+        now, within = obs.time.timestamp(), self.confirm_within.total_seconds()
+        gap = now - self.previous[0]
+        if gap <= 0 or gap > within:
             return True  # not a stream (or a late reading): nothing to confirm it against
-        return v_prev < URGENT_GLUCOSE_LOW
+        return self.last_urgent_low is not None and now - self.last_urgent_low <= within
 
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
@@ -175,6 +177,8 @@ class GlucoseOutOfRange:
         t = obs.time.timestamp()
         if self.previous is None or t > self.previous[0]:
             self.previous = (t, obs.value)
+            if obs.value < URGENT_GLUCOSE_LOW:
+                self.last_urgent_low = t
 
 
 class HeartRateOutOfRange:
