@@ -286,3 +286,29 @@ def test_one_low_glucose_episode_is_one_alert() -> None:
     assert urgent["median_episode_delay_s"] < urgent["median_delay_s"]
     assert urgent["median_episode_delay_from_line_s"] < 0
     assert urgent["median_delay_from_line_s"] == 300.0
+
+
+def test_the_next_episode_does_not_count_against_the_previous_event() -> None:
+    """Two lows four hours apart: two alerts, one per event, although the second alert's
+    findings fall inside the first event's matching window (12 h after its end)."""
+    dip = [100, 90, 80, 70, 62, 56, 58, 65, 72, 80, 90]
+    patients, messages, truth = cgm_fixture(dip)
+    later = timedelta(hours=4)
+    shifted = []
+    for m in messages:
+        t = parse(m["payload"]["readings"][0]["ts"])
+        k = (t - later - T0.replace(hour=3)) // timedelta(minutes=5)
+        if 0 <= k < len(dip):
+            m = message("g1", "cgm", t, [glucose(t, dip[k])], delay_s=10)
+        shifted.append(m)
+    first = {k: v for k, v in truth[0].items()}
+    second = {**first, "start": iso(parse(first["start"]) + later)}
+    second["end"] = iso(parse(first["end"]) + later)
+    report = evaluate(EvalData.from_records(patients, shifted, [first, second]))
+    row = report["events"]["hypoglycemia"]
+    assert (row["n"], row["recall"], row["alerts_per_event"]) == (2, 1.0, 1.0)
+    assert report["overall"]["alerts"] == 2
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -25,8 +25,8 @@ detects the event's kind (:data:`KIND_CAUSES`) and a data time within
   that raised it; for kinds defined by a line (:data:`SHOWN_BY`), also from the first reading
   that crosses it (``median_delay_from_line_s``, and ``median_episode_delay_from_line_s`` for
   the episode: negative when the nurse was told of the state before that reading);
-- alerts per event: matching alerts, and their reopenings in the event's window, per detected
-  event (a nurse told three times of one episode counts 3);
+- alerts per event: openings and reopenings of matching alerts from an hour before the event
+  to its end, per detected event (a nurse told three times of one episode counts 3; at least 1);
 - false alerts: alerts matching no event, with their reopenings (what a nurse would be told),
   per patient-day and per patient-week, overall and for CGM patients.
 """
@@ -138,7 +138,8 @@ class Match:
     episode_first: datetime
     """Data time of that finding."""
     told: int
-    """Notifications (opening, reopenings) of the alert in the event's window, at least 1."""
+    """Notifications (opening, reopenings) of the alert from the event's window start to its
+    end (1 if it was open before)."""
 
 
 def _match(alert: EpisodeAlert, event: TruthEvent, config: EvalConfig) -> Match | None:
@@ -148,7 +149,11 @@ def _match(alert: EpisodeAlert, event: TruthEvent, config: EvalConfig) -> Match 
     matching = [(f, s) for f, s in window if f.cause in causes]
     if not matching:
         return None
-    told = max(1, sum(1 for t in alert.notified if lo <= t <= hi))
+    # Told about this event: openings and reopenings up to its end; an alert already open
+    # counts once; one opened after the end is another episode's (0 here, a match for recall).
+    told = sum(1 for t in alert.notified if lo <= t <= event.end)
+    if not told and alert.notified[0] < lo:
+        told = 1
     return Match(
         alert,
         min(f.time for f, _ in matching),
@@ -203,7 +208,7 @@ def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = 
             stats["delay_s"].append((seen - event.start).total_seconds())
             episode = min(m.episode_seen for m in matches)
             stats["episode_delay_s"].append((episode - event.start).total_seconds())
-            stats["told"].append(sum(m.told for m in matches))
+            stats["told"].append(max(1, sum(m.told for m in matches)))
             line = _line_crossed(reading_times, event, config)
             if line is not None:
                 stats["line_delay_s"].append((first - line).total_seconds())
