@@ -110,6 +110,7 @@ def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
     from vigil.api.cli import register as register_api
     from vigil.device_sim.cli import register as register_sim
+    from vigil.evaluation.cli import register as register_eval
     from vigil.ingest.cli import register as register_ingest
     from vigil.servers.cli import register as register_servers
     from vigil.streaming.cli import register as register_streaming
@@ -119,6 +120,7 @@ def _register() -> None:
     register_sim(app)
     register_api(app, bench_app)
     register_streaming(app, bench_app)
+    register_eval(app)
 
 
 def main() -> None:

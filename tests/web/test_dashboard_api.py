@@ -56,7 +56,7 @@ def test_triage_groups_the_care_team_by_what_needs_attention(
     with world.conn() as conn:
         crit = world.a.patient
         bp_high = enrol(conn, world, "BP high", ["hypertension"])
-        lows = enrol(conn, world, "Lows", ["diabetes"])
+        lows = enrol(conn, world, "Lows", ["t2d"])
         hf = enrol(conn, world, "HF gaining", ["heart_failure"])
         silent = enrol(conn, world, "Silent", ["copd"])
         fine = enrol(conn, world, "Fine", ["hypertension"])

@@ -27,12 +27,16 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     ANSWERED_BY_DATA = "answered_by_data"
     """A missing-data alert that a late (backlog) upload answered; resolved by the system."""
+    EPISODE_ENDED = "episode_ended"
+    """A seen (acknowledged or snoozed) alert whose episode ended; resolved by the system."""
 
 
 class ChangeKind(StrEnum):
     OPENED = "opened"
     UPDATED = "updated"
     SEVERITY_RAISED = "severity_raised"
+    CAUSE_CHANGED = "cause_changed"
+    """The episode moved to another of its causes without a higher severity (de-escalation)."""
     REOPENED = "reopened"
     ACKNOWLEDGED = "acknowledged"
     SNOOZED = "snoozed"
@@ -117,6 +121,12 @@ class Alert:
     outcome: Outcome | None
     escalation_level: int
     escalate_at: datetime | None
+    episode: str = ""
+    """The episode key (:mod:`vigil.alerts.episodes`): one unresolved alert per patient and
+    episode; ``cause`` is the episode's current cause."""
+    causes: tuple[str, ...] = ()
+    """Every cause the episode has seen."""
+    worst_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ ALERT_COLUMNS = sql.SQL(
     "id, tenant_id, patient_id, cause, metrics, detector, state, severity, score, finding_count,"
     " first_seen, last_seen, last_value, explanation, data_age_s, opened_at, updated_at,"
     " acknowledged_at, acknowledged_by, snoozed_until, resolved_at, resolved_by, outcome,"
-    " escalation_level, escalate_at"
+    " escalation_level, escalate_at, episode, causes, worst_value"
 )
 _ALERTS_WHERE = sql.SQL("SELECT {} FROM alerts WHERE ").format(ALERT_COLUMNS)
 
@@ -61,6 +61,9 @@ def alert_from_row(row: dict[str, Any]) -> Alert:
         outcome=Outcome(row["outcome"]) if row["outcome"] else None,
         escalation_level=row["escalation_level"],
         escalate_at=row["escalate_at"],
+        episode=row["episode"],
+        causes=tuple(row["causes"]),
+        worst_value=row["worst_value"],
     )
 
 
@@ -79,27 +82,43 @@ def _one(
     return alert_from_row(row) if row else None
 
 
-def lock_unresolved(conn: Conn, *, patient_id: UUID, cause: str) -> Alert | None:
+def lock_unresolved(conn: Conn, *, patient_id: UUID, episode: str) -> Alert | None:
     return _one(
         conn,
         _ALERTS_WHERE
-        + sql.SQL("patient_id = %s AND cause = %s AND state <> 'resolved' FOR UPDATE"),
-        (patient_id, cause),
+        + sql.SQL("patient_id = %s AND episode = %s AND state <> 'resolved' FOR UPDATE"),
+        (patient_id, episode),
     )
 
 
 def lock_recently_resolved(
-    conn: Conn, *, patient_id: UUID, cause: str, since: datetime
+    conn: Conn, *, patient_id: UUID, episode: str, since: datetime
 ) -> Alert | None:
     return _one(
         conn,
         _ALERTS_WHERE
         + sql.SQL(
-            "patient_id = %s AND cause = %s AND state = 'resolved' AND resolved_at >= %s"
+            "patient_id = %s AND episode = %s AND state = 'resolved' AND resolved_at >= %s"
             " AND outcome <> 'answered_by_data' ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE"
         ),
-        (patient_id, cause, since),
+        (patient_id, episode, since),
     )
+
+
+def seen_quiet_since(conn: Conn, *, before: datetime, limit: int = 100) -> list[Alert]:
+    """Acknowledged or snoozed alerts (not about missing data) with no finding since
+    ``before``: candidates for the end of their episode."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _ALERTS_WHERE
+            + sql.SQL(
+                "state IN ('acknowledged', 'snoozed') AND last_seen <= %s AND detector <> %s"
+                " AND cause NOT LIKE 'missing\\_data%%'"
+                " ORDER BY last_seen LIMIT %s FOR UPDATE SKIP LOCKED"
+            ),
+            (before, MISSING_DATA_DETECTOR, limit),
+        ).fetchall()
+    return [alert_from_row(r) for r in rows]
 
 
 def lock_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
@@ -111,11 +130,11 @@ def get_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
 
 
 def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
-    """Insert an open alert; None if another transaction opened one for this cause first."""
+    """Insert an open alert; None if another transaction opened one for this episode first."""
     values = {**values, "explanation": Jsonb(values["explanation"])}
     query = sql.SQL(
         "INSERT INTO alerts ({}) VALUES ({})"
-        " ON CONFLICT (patient_id, cause) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
+        " ON CONFLICT (patient_id, episode) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
     ).format(
         sql.SQL(", ").join(map(sql.Identifier, values)),
         sql.SQL(", ").join(map(sql.Placeholder, values)),

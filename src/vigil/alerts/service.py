@@ -1,9 +1,12 @@
 """The alert lifecycle: findings open or update alerts; people acknowledge, snooze, resolve;
 the clock escalates unacknowledged critical alerts and wakes snoozed ones.
 
-One open alert per patient and cause: later findings update it (count, last value, worst
-severity). A finding within the quiet period after its cause was resolved reopens that alert
-rather than opening a new one, so values flapping around a threshold do not churn alerts.
+One unresolved alert per patient and episode (:mod:`vigil.alerts.episodes`: related causes of
+one physiological state, such as a predicted, a confirmed and an urgent low): later findings
+update it (count, current cause, last and worst value, worst severity). A finding within the
+quiet period after its episode's alert was resolved reopens that alert rather than opening a
+new one, so values flapping around a threshold do not churn alerts. The clock resolves a seen
+alert (acknowledged or snoozed) once its episode has ended.
 """
 
 from __future__ import annotations
@@ -15,6 +18,15 @@ from typing import Any
 from uuid import UUID
 
 from vigil.alerts import repo
+from vigil.alerts.episodes import (
+    DEFAULT_ENDS_AFTER,
+    EPISODES,
+    Step,
+    has_ended,
+    next_step,
+    rule_for,
+    worse,
+)
 from vigil.alerts.lifecycle import CHANNEL, Conn, Lifecycle, explanation_json, now_utc
 from vigil.alerts.models import (
     Alert,
@@ -73,16 +85,25 @@ class AlertService(Lifecycle):
     def _apply_one(
         self, conn: Conn, finding: Finding, patient_id: UUID, tenant_id: UUID, now: datetime
     ) -> AlertChange:
-        alert = repo.lock_unresolved(conn, patient_id=patient_id, cause=finding.cause)
+        episode = rule_for(finding.cause).key
+        alert = repo.lock_unresolved(conn, patient_id=patient_id, episode=episode)
+        recent = None
         if alert is None:
             recent = repo.lock_recently_resolved(
                 conn,
                 patient_id=patient_id,
-                cause=finding.cause,
+                episode=episode,
                 since=now - self.policy.quiet_period,
             )
-            if recent is not None:
-                return self._reopen(conn, recent, finding, now)
+        step = next_step(
+            unresolved=alert is not None,
+            resolved_at=recent.resolved_at if recent is not None else None,
+            now=now,
+            quiet_period=self.policy.quiet_period,
+        )
+        if step is Step.REOPEN and recent is not None:
+            return self._reopen(conn, recent, finding, now)
+        if alert is None:
             alert = repo.insert_alert(conn, values=self._new_values(finding, patient_id, tenant_id))
             if alert is not None:
                 repo.insert_event(
@@ -96,7 +117,7 @@ class AlertService(Lifecycle):
                 self._notify(conn, alert, ChangeKind.OPENED, level=0)
                 return self._change(alert, ChangeKind.OPENED, now)
             # Another transaction opened it between our look and our insert: update that one.
-            alert = repo.lock_unresolved(conn, patient_id=patient_id, cause=finding.cause)
+            alert = repo.lock_unresolved(conn, patient_id=patient_id, episode=episode)
             assert alert is not None
         return self._update(conn, alert, finding, now)
 
@@ -105,7 +126,10 @@ class AlertService(Lifecycle):
         return {
             "tenant_id": tenant_id,
             "patient_id": patient_id,
+            "episode": rule_for(finding.cause).key,
             "cause": finding.cause,
+            "causes": [finding.cause],
+            "worst_value": finding.explanation.value,
             "metrics": list(finding.metrics),
             "detector": finding.detector,
             "severity": int(finding.severity),
@@ -118,10 +142,24 @@ class AlertService(Lifecycle):
             "escalate_at": now_utc() + self.policy.escalate_after if critical else None,
         }
 
+    @staticmethod
+    def _episode_values(alert: Alert, finding: Finding) -> dict[str, Any]:
+        """The episode's share of an update: its causes, worst value and current cause."""
+        values: dict[str, Any] = {}
+        if finding.cause not in alert.causes:
+            values["causes"] = sorted({*alert.causes, finding.cause})
+        rank = (int(alert.severity), alert.score)
+        if worse(rule_for(alert.episode), alert.worst_value, rank, finding):
+            values["worst_value"] = finding.explanation.value
+        if finding.time >= alert.last_seen and finding.cause != alert.cause:
+            values["cause"] = finding.cause
+        return values
+
     def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
         values: dict[str, Any] = {
             "finding_count": alert.finding_count + 1,
             "first_seen": min(alert.first_seen, finding.time),
+            **self._episode_values(alert, finding),
         }
         if finding.time >= alert.last_seen:
             values.update(
@@ -130,7 +168,7 @@ class AlertService(Lifecycle):
                 score=finding.score,
                 data_age_s=finding.age_s,
             )
-        kind = ChangeKind.UPDATED
+        kind = ChangeKind.CAUSE_CHANGED if "cause" in values else ChangeKind.UPDATED
         if finding.severity > alert.severity:
             kind = ChangeKind.SEVERITY_RAISED
             values.update(severity=int(finding.severity), explanation=explanation_json(finding))
@@ -139,7 +177,7 @@ class AlertService(Lifecycle):
             if finding.severity >= Severity.CRITICAL:
                 values["escalate_at"] = now + self.policy.escalate_after
         updated = repo.update_alert(conn, alert_id=alert.id, values=values)
-        if kind is ChangeKind.SEVERITY_RAISED:
+        if kind is not ChangeKind.UPDATED:
             repo.insert_event(
                 conn,
                 alert_id=alert.id,
@@ -147,8 +185,13 @@ class AlertService(Lifecycle):
                 from_state=alert.state,
                 to_state=updated.state,
                 severity=updated.severity,
-                details={"from_severity": alert.severity.name.lower()},
+                details={
+                    "from_severity": alert.severity.name.lower(),
+                    "from_cause": alert.cause,
+                    "cause": updated.cause,
+                },
             )
+        if kind is ChangeKind.SEVERITY_RAISED:
             self._notify(conn, updated, kind, level=updated.escalation_level)
         return self._change(updated, kind, now)
 
@@ -162,6 +205,8 @@ class AlertService(Lifecycle):
             "acknowledged_at": None,
             "acknowledged_by": None,
             "finding_count": alert.finding_count + 1,
+            **self._episode_values(alert, finding),
+            "cause": finding.cause,
             "last_seen": max(alert.last_seen, finding.time),
             "last_value": finding.explanation.value,
             "severity": int(severity),
@@ -314,8 +359,21 @@ class AlertService(Lifecycle):
                 )
                 self._notify(conn, updated, ChangeKind.UNSNOOZED, level=0)
                 changes.append(self._change(updated, ChangeKind.UNSNOOZED, now))
+            changes += self._end_episodes(conn, now)
             for change in changes:
                 self._announce(conn, change)
+        return changes
+
+    def _end_episodes(self, conn: Conn, now: datetime) -> list[AlertChange]:
+        """Resolve seen alerts whose episode has ended (an unseen one stays for the team)."""
+        shortest = min([DEFAULT_ENDS_AFTER, *(rule.ends_after for rule in EPISODES)])
+        changes = []
+        for alert in repo.seen_quiet_since(conn, before=now - shortest):
+            rule = rule_for(alert.episode)
+            if not has_ended(rule, alert.last_seen, now):
+                continue
+            note = f"no finding for {rule.ends_after}: the episode has ended"
+            changes.append(self._resolve(conn, alert, None, Outcome.EPISODE_ENDED, note, now))
         return changes
 
     def _escalate(self, conn: Conn, alert: Alert, now: datetime) -> AlertChange:

@@ -129,10 +129,10 @@ def load(url: str, *, patients: int, days: int, team_size: int) -> dict[str, Any
                         t += step
         rebuild_latest_readings(conn)
         conn.execute(
-            "INSERT INTO alerts (tenant_id, patient_id, cause, metrics, detector, state, severity,"
-            " first_seen, last_seen, last_value, explanation, opened_at, updated_at,"
+            "INSERT INTO alerts (tenant_id, patient_id, episode, cause, metrics, detector, state,"
+            " severity, first_seen, last_seen, last_value, explanation, opened_at, updated_at,"
             " resolved_at, outcome)"
-            " SELECT %s, p, c, ARRAY['spo2'], 'bench', s, 20 + 10 * (g %% 3),"
+            " SELECT %s, p, c, c, ARRAY['spo2'], 'bench', s, 20 + 10 * (g %% 3),"
             "  now() - g * interval '1 hour', now() - g * interval '1 hour', 88,"
             "  %s, now() - g * interval '1 hour',"
             "  now() - g * interval '1 hour',"

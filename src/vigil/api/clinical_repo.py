@@ -183,7 +183,10 @@ def unit_of(metric: Metric) -> str:
 _ALERT_FIELDS = [
     "id",
     "patient_id",
+    "episode",
     "cause",
+    "causes",
+    "worst_value",
     "metrics",
     "detector",
     "state",

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from vigil.api.access import Role
+from vigil.core.conditions import Condition as ConditionName
 from vigil.core.metrics import Metric
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -110,7 +111,8 @@ class PatientVitals(BaseModel):
 
 # -- patients --------------------------------------------------------------------------------
 
-Condition = Literal["hypertension", "t1d", "t2d", "heart_failure", "copd"]
+Condition = Annotated[ConditionName, AfterValidator(lambda c: c.value)]
+"""One of the closed list (:class:`vigil.core.conditions.Condition`), kept as its name."""
 
 
 class PatientCreate(Strict):
@@ -244,7 +246,15 @@ OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicat
 class AlertPublic(BaseModel):
     id: UUID
     patient_id: UUID
-    cause: str = Field(examples=["spo2_low"])
+    episode: str = Field(
+        examples=["low_glucose"],
+        description="The physiological state: one unresolved alert per patient and episode",
+    )
+    cause: str = Field(examples=["hypoglycemia"], description="The episode's current cause")
+    causes: list[str] = Field(
+        examples=[["hypoglycemia", "predicted_low"]], description="Every cause it has seen"
+    )
+    worst_value: float | None = Field(description="The episode's worst reading")
     metrics: list[str]
     detector: str
     state: StateName

@@ -6,10 +6,11 @@ streaming stage provides the real one (``create_app(..., replay=...)``); until i
 :func:`threshold_replay` applies the thresholds alone (no personal baselines), and the
 answer says which engine produced it.
 
-Findings become alerts as the alert service would count them: one alert per cause, which
-later findings update; a finding counts as a new alert only when its cause had been quiet for
-longer than ``EPISODE_GAP`` (by then the team would have resolved the first one; how fast a
-team resolves is not in the history, so this is an estimate).
+Findings become alerts by the alerts stage's own rule (:class:`vigil.alerts.episodes.AlertGrouping`,
+the code :class:`~vigil.alerts.AlertService` and ``vigil eval`` use): one alert per episode
+(related causes of one state), which later findings update; it resolves when its episode has
+ended, and a finding within the policy's quiet period after that reopens it. The count assumes
+the team acknowledges every alert (how fast it does is not in the history).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
@@ -18,21 +19,20 @@ team resolves is not in the history, so this is an estimate).
 >>> rs = [StoredReading(t0 + timedelta(hours=h), UUID(int=1), Metric.SPO2, v, "ox", t0)
 ...       for h, v in enumerate([95, 87, 86, 95, 95, 85])]
 >>> found = threshold_replay(rs, conditions=["copd"], thresholds={"spo2": {"low": 88}})
->>> count_alerts(found, gap=timedelta(hours=2))
-{'spo2_low': 2}
+>>> count_alerts(found)
+{'spo2_low': 1}
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
+from vigil.alerts import AlertPolicy
+from vigil.alerts.episodes import AlertGrouping
 from vigil.core.metrics import SPECS
 from vigil.core.models import StoredReading
 from vigil.streaming.findings import Explanation, Finding, Severity
-
-EPISODE_GAP = timedelta(hours=12)
 
 Replay = Callable[..., Sequence[Finding]]
 """``replay(readings, *, conditions, thresholds, targets) -> findings``; thresholds and
@@ -77,13 +77,14 @@ def threshold_replay(
     return findings
 
 
-def count_alerts(findings: Sequence[Finding], *, gap: timedelta = EPISODE_GAP) -> dict[str, int]:
-    """Alerts the findings would have opened, per cause."""
-    last: dict[str, Any] = {}
+def count_alerts(
+    findings: Sequence[Finding], *, policy: AlertPolicy | None = None
+) -> dict[str, int]:
+    """Alerts the findings would have opened, per the cause that opened each."""
+    grouping = AlertGrouping(quiet_period=(policy or AlertPolicy()).quiet_period)
+    grouping.extend(findings)
     counts: dict[str, int] = {}
-    for f in sorted(findings, key=lambda f: f.time):
-        previous = last.get(f.cause)
-        if previous is None or f.time - previous > gap:
-            counts[f.cause] = counts.get(f.cause, 0) + 1
-        last[f.cause] = f.time
+    for alert in grouping.alerts:
+        cause = alert.findings[0].cause
+        counts[cause] = counts.get(cause, 0) + 1
     return dict(sorted(counts.items()))

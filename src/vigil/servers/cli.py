@@ -11,6 +11,7 @@ from uuid import UUID
 import psycopg
 import typer
 
+from vigil.core.conditions import UnknownCondition
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import admin, migrate
@@ -54,13 +55,13 @@ def create_patient(
     with _servers() as servers, psycopg.connect(servers.database_url) as conn:
         migrate(conn)
         tenant_id = admin.tenant_by_name(conn, name=tenant)
-        typer.echo(
-            str(
-                admin.create_patient(
-                    conn, tenant_id=tenant_id, display_name=name, conditions=condition
-                )
+        try:
+            patient_id = admin.create_patient(
+                conn, tenant_id=tenant_id, display_name=name, conditions=condition
             )
-        )
+        except UnknownCondition as e:
+            raise typer.BadParameter(str(e), param_hint="--condition") from None
+        typer.echo(str(patient_id))
 
 
 @admin_app.command("create-device")

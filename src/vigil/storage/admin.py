@@ -11,6 +11,7 @@ from uuid import UUID
 import psycopg
 from psycopg import errors as pg_errors
 
+from vigil.core.conditions import parse_conditions
 from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import Conflict, InvalidInput, NotFound
 from vigil.core.payload import topic_for
@@ -46,6 +47,8 @@ def tenant_by_name(conn: Conn, *, name: str) -> UUID:
 def create_patient(
     conn: Conn, *, tenant_id: UUID, display_name: str, conditions: list[str]
 ) -> UUID:
+    """Enrol a patient; :class:`UnknownCondition` for a condition outside the closed list."""
+    conditions = [c.value for c in parse_conditions(conditions)]
     try:
         row = conn.execute(
             "INSERT INTO patients (tenant_id, display_name, conditions)"

@@ -11,11 +11,15 @@ published guidance that a clinician can override per patient (stored in ``care_p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.core.conditions import Condition, parse_conditions
 from vigil.core.metrics import Metric
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,13 @@ class CarePlan:
     hf_weight_days: float = 3.0
 
     @classmethod
-    def default_for(cls, conditions: set[str] | frozenset[str]) -> CarePlan:
+    def default_for(cls, conditions: Iterable[str]) -> CarePlan:
+        """The guidance defaults for the conditions (:class:`~vigil.core.conditions.Condition`);
+        :class:`~vigil.core.conditions.UnknownCondition` for any other."""
+        conditions = frozenset(c.value for c in parse_conditions(conditions))
         thresholds = dict(DEFAULT_THRESHOLDS)
         targets = dict(DEFAULT_TARGETS)
-        if "copd" in conditions:
+        if Condition.COPD in conditions:
             thresholds[Metric.SPO2] = COPD_SPO2
             targets[Metric.SPO2] = COPD_SPO2_TARGET
         return cls(frozenset(conditions), thresholds, targets)
@@ -84,8 +91,14 @@ class CarePlan:
         thresholds: Mapping[str, Mapping[str, Any]] | None,
         targets: Mapping[str, Mapping[str, Any]] | None,
     ) -> CarePlan:
-        """Defaults for the conditions, overridden metric by metric by the stored care plan."""
-        base = cls.default_for(conditions)
+        """Defaults for the conditions, overridden metric by metric by the stored care plan.
+
+        A stored condition outside the list (enrolled before it was closed) is left out, with a
+        warning: detection goes on with the others."""
+        known = {c.value for c in Condition}
+        if unknown := sorted(set(conditions) - known):
+            log.warning("unknown stored conditions %s left out of the care plan", unknown)
+        base = cls.default_for(set(conditions) & known)
         merged_t = dict(base.thresholds)
         for name, doc in (thresholds or {}).items():
             merged_t[Metric(name)] = _limits(doc)

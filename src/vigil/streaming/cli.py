@@ -1,73 +1,10 @@
-"""`vigil eval` (detection quality against a ground truth) and `vigil bench detect`."""
+"""`vigil bench detect` (`vigil eval` is registered by :mod:`vigil.evaluation.cli`)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import typer
-
-
-def eval_command(
-    scenario: str | None = typer.Option(None, help="Simulate this device_sim scenario"),
-    patients: str = typer.Option(
-        "200", help="Simulated patients (a number), or with --readings a patients.jsonl"
-    ),
-    days: int = typer.Option(30, min=1, help="Simulated days"),
-    seed: int = typer.Option(1, help="Simulator seed"),
-    readings: Path | None = typer.Option(None, help="readings.jsonl to score instead"),
-    truth: Path | None = typer.Option(None, help="truth.jsonl (with --readings)"),
-    before_h: float = typer.Option(1.0, help="Hours before an event's start that still match"),
-    after_h: float = typer.Option(12.0, help="Hours after an event's end that still match"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
-) -> None:
-    """Run readings through the detectors; recall, precision, delay, false alerts per kind.
-
-    Conditions in a patients file set each patient's care plan; without one, defaults apply.
-    """
-    from datetime import timedelta
-
-    from vigil.streaming.eval_data import EvalData
-    from vigil.streaming.evaluation import EvalConfig, evaluate
-
-    if readings is not None:
-        if truth is None:
-            raise typer.BadParameter("--readings needs --truth")
-        patients_file = None if patients.isdigit() else Path(patients)
-        data = EvalData.from_files(readings, truth, patients_file)
-    else:
-        from vigil.device_sim import generate
-
-        if not patients.isdigit():
-            raise typer.BadParameter("--patients takes a number with --scenario")
-        out = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
-        data = EvalData.from_records(out.patients, out.messages, out.truth)
-    config = EvalConfig(before=timedelta(hours=before_h), after=timedelta(hours=after_h))
-    report = evaluate(data, config)
-    if as_json:
-        typer.echo(json.dumps(report))
-    else:
-        typer.echo(format_table(report))
-
-
-def format_table(report: dict[str, Any]) -> str:
-    lines = [f"{'kind':<22}{'n':>5}{'recall':>8}{'prec':>7}{'delay_s':>10}{'delay_rd':>9}"]
-    for kind, row in report["events"].items():
-        lines.append(
-            f"{kind:<22}{row['n']:>5}{_f(row['recall']):>8}{_f(row['precision']):>7}"
-            f"{_f(row['median_delay_s']):>10}{_f(row['median_delay_readings']):>9}"
-        )
-    o = report["overall"]
-    lines.append(
-        f"overall: recall {_f(o['recall'])}, precision {_f(o['precision'])}, "
-        f"false alerts per patient-week {_f(o['false_alerts_per_patient_week'])}"
-    )
-    return "\n".join(lines)
-
-
-def _f(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
 
 
 def bench_detect(
@@ -87,5 +24,4 @@ def bench_detect(
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    app.command("eval")(eval_command)
     bench_app.command("detect")(bench_detect)

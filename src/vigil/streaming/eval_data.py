@@ -4,7 +4,8 @@ Messages become :class:`StoredReading` batches the way ingest would hand them on
 parsed with the same :func:`vigil.core.parse_payload` (malformed messages and rejected items are
 skipped), repeats are dropped (ingest's idempotent insert keys on device, metric and time), and
 the device is attributed to the line's ``patient``. Care plans come from the patients' conditions
-with guidance defaults; without a patients file, every patient gets the default plan.
+with guidance defaults (a condition outside the closed list is an error, not the default plan);
+without a patients file, every patient gets the default plan.
 
 >>> msg = {"publish_at": "2026-01-05T08:00:30Z", "patient": "p1", "device_id": "ox",
 ...        "malformed": False, "payload": {"readings": [
@@ -109,7 +110,10 @@ class EvalData:
         truth: Iterable[Mapping[str, Any]],
     ) -> EvalData:
         plans = {
-            str(p["patient"]): CarePlan.default_for(set(p.get("conditions", ())))
+            # "healthy" is the simulator's word for none of the monitored conditions.
+            str(p["patient"]): CarePlan.default_for(
+                c for c in p.get("conditions", ()) if c != "healthy"
+            )
             for p in patients or ()
         }
         data = cls(plans, [], [TruthEvent.from_json(t) for t in truth], set(plans))

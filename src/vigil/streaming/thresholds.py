@@ -95,17 +95,44 @@ class SpO2Low:
 
 
 class GlucoseOutOfRange:
-    """Glucose < 70 (hypoglycaemia), < 54 (urgent) or > 250 mg/dL (hyperglycaemia)."""
+    """Glucose < 70 (hypoglycaemia), < 54 (urgent) or > 250 mg/dL (hyperglycaemia).
+
+    An urgent low from a glucose stream (the previous reading less than ``confirm_within``, 15
+    minutes, before: a CGM) needs confirming: another reading below 54 within those 15 minutes
+    (two readings, the consensus definition's persistence), or the value at or below ``very_low``
+    (40 mg/dL, where a CGM reads LOW), when it is urgent at once. An unconfirmed one is a
+    hypoglycaemia (level 1) finding that says so: one noisy CGM point at 52 while the blood
+    glucose is at 70 must not page a nurse as critical. A lone reading (a finger-stick) is
+    urgent at once."""
 
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
-    learns: ClassVar[bool] = False
+    learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
+
+    def __init__(
+        self, confirm_within: timedelta = timedelta(minutes=15), very_low: float = 40.0
+    ) -> None:
+        self.confirm_within = confirm_within
+        self.very_low = very_low
+        self.previous: tuple[float, float] | None = None
+        """(timestamp, value) of the latest glucose reading learned."""
+        self.last_urgent_low: float | None = None
+        """Timestamp of the latest learned reading below 54."""
+
+    def _urgent_confirmed(self, obs: Observation) -> bool:
+        if obs.value <= self.very_low or self.previous is None:
+            return True
+        now, within = obs.time.timestamp(), self.confirm_within.total_seconds()
+        gap = now - self.previous[0]
+        if gap <= 0 or gap > within:
+            return True  # not a stream (or a late reading): nothing to confirm it against
+        return self.last_urgent_low is not None and now - self.last_urgent_low <= within
 
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
         low, high = limits.low or 70.0, limits.high or 250.0
         value = fmt(Metric.GLUCOSE, obs.value)
-        if obs.value < URGENT_GLUCOSE_LOW:
+        if obs.value < URGENT_GLUCOSE_LOW and self._urgent_confirmed(obs):
             return finding(
                 obs,
                 detector=self.name,
@@ -117,14 +144,22 @@ class GlucoseOutOfRange:
                 threshold=URGENT_GLUCOSE_LOW,
             )
         if obs.value < low:
+            pending = obs.value < URGENT_GLUCOSE_LOW
+            note = (
+                f" One reading below {URGENT_GLUCOSE_LOW:.0f} mg/dL: urgent if the next confirms."
+                if pending
+                else ""
+            )
             return finding(
                 obs,
                 detector=self.name,
                 cause="hypoglycemia",
                 severity=Severity.HIGH,
                 score=low / obs.value,
-                sentence=f"Glucose {value}, below the {low:.0f} mg/dL hypoglycaemia threshold.",
+                sentence=f"Glucose {value}, below the {low:.0f} mg/dL hypoglycaemia threshold."
+                + note,
                 threshold=low,
+                urgent_unconfirmed=pending,
             )
         if obs.value > high:
             return finding(
@@ -139,7 +174,11 @@ class GlucoseOutOfRange:
         return None
 
     def learn_one(self, obs: Observation) -> None:
-        return None
+        t = obs.time.timestamp()
+        if self.previous is None or t > self.previous[0]:
+            self.previous = (t, obs.value)
+            if obs.value < URGENT_GLUCOSE_LOW:
+                self.last_urgent_low = t
 
 
 class HeartRateOutOfRange:

@@ -170,13 +170,16 @@ class HomeBPAverage:
 
 class PredictedLow:
     """CGM: glucose falling so that a straight line through the last 20 minutes reaches 55 mg/dL
-    within the next 20 minutes (the 'predicted low' alert of CGM systems)."""
+    within the next 20 minutes (the 'predicted low' alert of CGM systems), and the fall goes on:
+    the line through the last ``recent_s`` (10 minutes) reaches it too, so a post-meal fall
+    that levels off is not called a coming low."""
 
     name: ClassVar[str] = "glucose_predicted_low"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False
     horizon_s = 20 * 60.0
     lookback_s = 20 * 60.0
+    recent_s = 10 * 60.0
     level = 55.0
 
     def __init__(self) -> None:
@@ -188,17 +191,15 @@ class PredictedLow:
         if len(pts) < 2 or obs.value < self.level or obs.value > 120:
             return None
         pts.append((now, obs.value))
-        mean_t = sum(t for t, _ in pts) / len(pts)
-        mean_v = sum(v for _, v in pts) / len(pts)
-        var_t = sum((t - mean_t) ** 2 for t, _ in pts)
-        if var_t == 0:
-            return None
-        slope = sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t  # mg/dL per second
-        if slope >= 0:
+        slope = _slope(pts)  # mg/dL per second
+        if slope is None or slope >= 0:
             return None
         predicted = obs.value + slope * self.horizon_s
         if predicted > self.level:
             return None
+        recent = _slope([(t, v) for t, v in pts if now - t <= self.recent_s])
+        if recent is None or obs.value + recent * self.horizon_s > self.level:
+            return None  # the fall is levelling off
         rate = slope * 60
         return finding(
             obs,
@@ -217,3 +218,15 @@ class PredictedLow:
     def learn_one(self, obs: Observation) -> None:
         if not self.points or obs.time.timestamp() > self.points[-1][0]:
             self.points.append((obs.time.timestamp(), obs.value))
+
+
+def _slope(pts: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (time, value) points; None with fewer than two distinct times."""
+    if len(pts) < 2:
+        return None
+    mean_t = sum(t for t, _ in pts) / len(pts)
+    mean_v = sum(v for _, v in pts) / len(pts)
+    var_t = sum((t - mean_t) ** 2 for t, _ in pts)
+    if var_t == 0:
+        return None
+    return sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t

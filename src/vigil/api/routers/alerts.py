@@ -63,6 +63,7 @@ def alert_public(alert: Alert) -> AlertPublic:
         {
             **{f: getattr(alert, f) for f in AlertPublic.model_fields if hasattr(alert, f)},
             "metrics": list(alert.metrics),
+            "causes": list(alert.causes),
             "state": alert.state.value,
             "severity": alert.severity.name.lower(),
             "outcome": alert.outcome.value if alert.outcome else None,

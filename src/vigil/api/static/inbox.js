@@ -14,11 +14,13 @@ async function call(path, options = {}) {
 async function loadAlerts() {
   const alerts = await call("/alerts?limit=100");
   $("alerts").innerHTML = alerts.map((a) => `
-    <tr class="${a.severity}"><td><b>${text(a.cause)}</b> · ${text(a.severity)} ·
-      <a href="/patients/${a.patient_id}">patient</a> ·
+    <tr class="${a.severity}"><td><b>${text(a.episode.replaceAll("_", " "))}</b> ·
+      ${text(a.severity)} · <a href="/patients/${a.patient_id}">patient</a> ·
       ${text(a.state)} <span class="muted">×${a.finding_count}</span><br>
       ${text(a.explanation.sentence)}<br>
-      <span class="muted">${new Date(a.last_seen).toLocaleString()}
+      <span class="muted">now ${text(a.cause.replaceAll("_", " "))}${a.worst_value === null ? "" :
+        ` · worst ${text(a.worst_value)}`} · since ${new Date(a.first_seen).toLocaleString()} ·
+      last ${new Date(a.last_seen).toLocaleString()}
       ${a.explanation.late_note ? " · " + text(a.explanation.late_note) : ""}</span><br>
       ${a.state === "open" ? `<button data-act="acknowledge" data-id="${a.id}">Acknowledge</button>` : ""}
       <button data-act="snooze" data-id="${a.id}">Snooze 1 h</button>

@@ -1,0 +1,284 @@
+"""Type 1 diabetes on Bergman's minimal model: truth from simulated blood glucose, not from the
+detectors' own thresholds (scenario ``t1d_minimal_model``).
+
+Each virtual patient's plasma glucose ``G`` (mg/dL), remote insulin action ``X`` (1/min) and
+plasma insulin ``I`` (mU/L) follow the minimal model with exogenous insulin (Bergman 1979,
+Bergman 2005 review; the T1D form of Fisher 1991 and Roy & Parker 2006)::
+
+    dG/dt = -(p1 + X) G + p1 Gb + Ra(t) / VG + counter-regulation below 70 mg/dL
+    dX/dt = -p2 X + p3 (I - Ib)
+    dI/dt = -n I + Uss(t) / VI
+
+Meals appear through a two-compartment gut (``Ra``, bioavailability 0.8, time to peak 40-60
+min); insulin (a basal rate that holds ``Ib``, a bolus per meal) through two subcutaneous
+compartments (time to peak 55 min). The patient's carbohydrate ratio is the model's own, so a
+well-judged bolus brings glucose back; what makes lows is what makes them at home: carbs
+overestimated (+-30 %), a doubled bolus now and then, an evening of exercise (``p1`` up for
+hours). Below 70 mg/dL the patient, if awake, eats 15-20 g within 10-30 minutes.
+
+The CGM sees interstitial glucose (a 10-minute lag) with a slowly varying multiplicative error
+and white noise, every 5 minutes, reads 40-400 (LOW/HIGH clipped), uploads every 15 minutes,
+drops out now and then (the readings come later in one upload), and at night may read a
+**compression low** (lying on the sensor: 30-50 mg/dL lower for 20-60 minutes, labelled as a
+non-event). Truth: ``hypoglycemia`` while blood glucose is below 70 for 15 minutes or more,
+``hypoglycemia_urgent`` below 54, ``hyperglycemia`` above 250, each ending once 15 minutes are
+back across the line (the international consensus, Battelino 2023).
+
+>>> out = generate_minimal_model(patients=2, days=2, seed=1)
+>>> sorted({m["patient"] for m in out.messages}), out.scenario
+(['m0001', 'm0002'], 't1d_minimal_model')
+>>> all(40 <= r["value"] <= 400 for m in out.messages for r in m["payload"]["readings"])
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vigil.device_sim.models import SimOutput
+
+log = logging.getLogger(__name__)
+
+SCENARIO = "t1d_minimal_model"
+STEP_MIN = 1.0
+CGM_EVERY = 5
+UPLOAD_EVERY = 15
+
+
+@dataclass(slots=True)
+class Params:
+    gb: float
+    """Basal glucose (mg/dL)."""
+    p1: float = 0.028
+    p2: float = 0.025
+    p3: float = 1.3e-5
+    n: float = 0.09
+    vi: float = 12.0
+    """Insulin distribution volume (L)."""
+    vg: float = 117.0
+    """Glucose distribution volume (dL): 1.7 dL/kg at 70 kg."""
+    ib: float = 15.0
+    """Basal plasma insulin (mU/L)."""
+    tau_meal: float = 50.0
+    tau_insulin: float = 55.0
+
+    ratio_p3: float = 1.3e-5
+    """The insulin sensitivity the patient's carb ratio was set for (not quite the real one)."""
+
+    def bolus_for(self, carbs_g: float) -> float:
+        """mU of insulin whose action would clear ``carbs_g`` at basal glucose if the patient's
+        sensitivity were ``ratio_p3`` (the carb ratio)."""
+        rise = carbs_g * 1000 * 0.8 / self.vg  # mg/dL if it all stayed
+        action = self.ratio_p3 / self.p2 / (self.vi * self.n)  # integral of X per mU
+        return rise / self.gb / action
+
+
+def _day_plan(rng: random.Random, day: int) -> list[tuple[float, str, float]]:
+    """(minute of the run, what, amount) for one day: meals, boluses, exercise."""
+    base = day * 1440
+    events: list[tuple[float, str, float]] = []
+    for hour, lo, hi in ((7.5, 30, 60), (12.5, 40, 80), (19.0, 50, 100)):
+        t = base + (hour + rng.uniform(-0.75, 0.75)) * 60
+        carbs = rng.uniform(lo, hi)
+        judged = carbs * rng.uniform(0.5, 1.5)
+        luck = rng.random()
+        if luck < 0.05:
+            judged *= 2.0  # the bolus taken twice
+        elif luck < 0.10:
+            judged = 0.0  # forgotten
+        events.append((t, "meal", carbs))
+        events.append((t - rng.uniform(0, 15), "bolus_for", judged))
+    if rng.random() < 0.3:
+        events.append((base + rng.uniform(16, 20) * 60, "exercise", rng.uniform(45, 120)))
+    if rng.random() < 0.15:
+        events.append((base + rng.uniform(0.5, 5) * 60, "compression", rng.uniform(20, 60)))
+    if rng.random() < 0.1:
+        events.append((base + rng.uniform(0, 24) * 60, "dropout", rng.uniform(30, 150)))
+    return sorted(events)
+
+
+def _episodes(
+    patient: str, bg: list[float], start: datetime, kind: str, below: bool, line: float
+) -> list[dict[str, Any]]:
+    """Truth episodes: across the line for 15 minutes or more, ended by 15 minutes back."""
+    out = []
+    i, n = 0, len(bg)
+    while i < n:
+        if (bg[i] < line) if below else (bg[i] > line):
+            j = i
+            back = 0
+            while j < n and back < 15:
+                inside = (bg[j] < line) if below else (bg[j] > line)
+                back = 0 if inside else back + 1
+                j += 1
+            end = j - back
+            if end - i >= 15:
+                out.append(
+                    {
+                        "patient": patient,
+                        "kind": kind,
+                        "start": _iso(start + timedelta(minutes=i)),
+                        "end": _iso(start + timedelta(minutes=end)),
+                        "severity": "critical" if kind == "hypoglycemia_urgent" else "warning",
+                        "metrics": ["glucose"],
+                        "non_event": False,
+                        "detail": {
+                            "extreme_mg_dl": round(min(bg[i:end]) if below else max(bg[i:end]))
+                        },
+                    }
+                )
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def simulate_patient(
+    name: str, rng: random.Random, days: int, start: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One patient's CGM messages and truth events."""
+    p = Params(gb=rng.uniform(110, 160), p3=1.3e-5 * rng.uniform(0.6, 1.6))
+    plan = []
+    for d in range(days):
+        plan += _day_plan(rng, d)
+    minutes = days * 1440
+    g, x, i_pl = p.gb, 0.0, p.ib
+    gut1 = gut2 = s1 = s2 = 0.0
+    ig = g
+    basal = p.n * p.ib * p.vi  # mU/min that holds Ib
+    exercise_until = compression_until = -1.0
+    compression_depth = 0.0
+    rescue_at: float | None = None
+    bg: list[float] = []
+    cgm: list[tuple[int, float]] = []
+    error = 0.0
+    k = 0
+    for minute in range(minutes):
+        while k < len(plan) and plan[k][0] <= minute:
+            _, what, amount = plan[k]
+            if what == "meal":
+                gut1 += amount * 1000
+            elif what == "bolus_for":
+                s1 += p.bolus_for(amount)
+            elif what == "exercise":
+                exercise_until = minute + amount * 3  # effect lasts beyond the session
+            elif what == "compression":
+                compression_until, compression_depth = minute + amount, rng.uniform(30, 50)
+            k += 1
+        hour = (minute / 60) % 24
+        awake = 7 <= hour < 23
+        if g < 70 and rescue_at is None and (awake or g < 45):
+            rescue_at = minute + rng.uniform(10, 40)
+        if rescue_at is not None and minute >= rescue_at:
+            gut1 += rng.uniform(15, 20) * 1000
+            rescue_at = None if g >= 70 else minute + 20
+        ra = gut2 / p.tau_meal * 0.8  # mg/min
+        p1 = p.p1 * (2.5 if minute < exercise_until else 1.0)
+        counter = 0.2 * (70 - g) if g < 70 else 0.0  # blunted glucagon in T1D
+        dg = -(p1 + x) * g + p.p1 * p.gb + ra / p.vg + counter * 0.05
+        dx = -p.p2 * x + p.p3 * (i_pl - p.ib)
+        di = -p.n * i_pl + (s2 / p.tau_insulin) / p.vi
+        gut1, gut2 = gut1 - gut1 / p.tau_meal, gut2 + gut1 / p.tau_meal - gut2 / p.tau_meal
+        s1, s2 = s1 + basal - s1 / p.tau_insulin, s2 + s1 / p.tau_insulin - s2 / p.tau_insulin
+        g = max(20.0, g + dg * STEP_MIN)
+        x = x + dx * STEP_MIN
+        i_pl = max(0.0, i_pl + di * STEP_MIN)
+        ig += (g - ig) / 10.0
+        error = 0.995 * error + rng.gauss(0.0, 0.004)
+        bg.append(g)
+        if minute % CGM_EVERY == 0:
+            value = ig * (1 + error) + rng.gauss(0.0, 2.0)
+            if minute < compression_until:
+                value -= compression_depth
+            cgm.append((minute, round(min(400.0, max(40.0, value)))))
+    messages = _uploads(name, cgm, start, dropouts=plan)
+    truth = (
+        _episodes(name, bg, start, "hypoglycemia", True, 70.0)
+        + _episodes(name, bg, start, "hypoglycemia_urgent", True, 54.0)
+        + _episodes(name, bg, start, "hyperglycemia", False, 250.0)
+    )
+    for t, what, amount in plan:
+        if what == "compression":
+            truth.append(
+                {
+                    "patient": name,
+                    "kind": "compression_low",
+                    "start": _iso(start + timedelta(minutes=t)),
+                    "end": _iso(start + timedelta(minutes=t + amount)),
+                    "severity": "info",
+                    "metrics": ["glucose"],
+                    "non_event": True,
+                }
+            )
+    return messages, truth
+
+
+def _uploads(
+    name: str,
+    cgm: list[tuple[int, float]],
+    start: datetime,
+    dropouts: list[tuple[float, str, float]],
+) -> list[dict[str, Any]]:
+    """Every 15 minutes the phone uploads what it has; during a dropout (out of the phone's
+    range) nothing goes, and the sensor's readings come with the first upload after it."""
+    gaps = [(t, t + amount) for t, what, amount in dropouts if what == "dropout"]
+    pending: list[dict[str, Any]] = []
+    messages = []
+    for minute, value in cgm:
+        t = start + timedelta(minutes=minute)
+        pending.append({"ts": _iso(t), "metric": "glucose", "value": value, "unit": "mg/dL"})
+        held = any(a <= minute < b for a, b in gaps)
+        if (minute + CGM_EVERY) % UPLOAD_EVERY == 0 and not held:
+            messages.append(
+                {
+                    "publish_at": _iso(t + timedelta(seconds=20)),
+                    "patient": name,
+                    "device_id": f"{name}-cgm",
+                    "malformed": False,
+                    "payload": {"readings": pending},
+                }
+            )
+            pending = []
+    return messages
+
+
+def generate_minimal_model(
+    patients: int, days: int, seed: int, start: datetime | None = None
+) -> SimOutput:
+    """``patients`` virtual type-1 patients for ``days`` days, CGM only."""
+    start = start or datetime(2026, 1, 5, tzinfo=UTC)
+    rng = random.Random(seed)
+    people, messages, truth = [], [], []
+    for n in range(1, patients + 1):
+        name = f"m{n:04d}"
+        people.append(
+            {
+                "patient": name,
+                "conditions": ["t1d"],
+                "devices": [{"device_id": f"{name}-cgm", "kind": "cgm"}],
+            }
+        )
+        m, t = simulate_patient(name, random.Random(rng.getrandbits(64)), days, start)
+        messages += m
+        truth += t
+    messages.sort(key=lambda m: (m["publish_at"], m["patient"]))
+    truth.sort(key=lambda e: (e["start"], e["patient"], e["kind"]))
+    log.info("minimal model: %d patients, %d days, %d truth events", patients, days, len(truth))
+    return SimOutput(
+        patients=people,
+        messages=messages,
+        truth=truth,
+        start=start,
+        end=start + timedelta(days=days),
+        scenario=SCENARIO,
+        seed=seed,
+        stats={"messages": len(messages), "events": len(truth)},
+    )

@@ -1,0 +1,389 @@
+"""Detection quality: run readings through the detectors and score alerts against the truth.
+
+The run is what `vigil serve` does without broker or database: each message's readings are one
+batch for :meth:`StreamEngine.process`, in publish order (so backlog uploads arrive late), and the
+clock ticks every ``tick`` of publish time for the missing-data checks.
+
+Findings become **alerts** by the alerts stage's own rule (:class:`AlertGrouping`, the code
+:class:`~vigil.alerts.AlertService` uses): one alert per patient and episode (related causes of
+one state), updated by later findings; it resolves when its episode has ended (the team is
+assumed to acknowledge every alert it is shown), a finding within the policy's quiet period
+after that reopens it (the nurse is told again), a later one opens a new alert. An alert
+**matches** a truth event of the same patient when one of its findings has a cause that
+detects the event's kind (:data:`KIND_CAUSES`) and a data time within
+``[start - before, end + after]`` (1 h before, 12 h after by default).
+
+- recall per kind: events with a matching alert / events (non-events excluded);
+- precision per kind: alerts with a finding of the kind's causes matching an event of that
+  kind / those alerts, leaving out alerts that matched only events of other kinds;
+- delay, **signed** (negative: before the event started): event start to when the first
+  matching finding could be seen by a nurse, the publish time of the reading that raised it (or
+  the clock tick), so upload lateness counts (``median_delay_s``); the same in data time
+  (``median_delay_data_s``); from the first finding of the matching alert in the event's window,
+  whatever its cause (``median_episode_delay_s``: when the nurse was first told of this state,
+  e.g. a predicted low before an urgent one); in readings of the event's metric up to the one
+  that raised it; for kinds defined by a line (:data:`SHOWN_BY`), also from the first reading
+  that crosses it (``median_delay_from_line_s``, and ``median_episode_delay_from_line_s`` for
+  the episode: negative when the nurse was told of the state before that reading);
+- alerts per event: openings and reopenings of matching alerts from an hour before the event
+  to its end, per detected event (a nurse told three times of one episode counts 3; at least 1);
+- false alerts: alerts matching no event, with their reopenings (what a nurse would be told),
+  per patient-day and per patient-week, overall and for CGM patients.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from vigil.alerts import AlertPolicy
+from vigil.alerts.episodes import AlertGrouping, EpisodeAlert
+from vigil.streaming.engine import StreamEngine
+from vigil.streaming.eval_data import EvalData, TruthEvent
+from vigil.streaming.findings import Finding
+
+KIND_CAUSES: dict[str, frozenset[str]] = {
+    "hypertensive_crisis": frozenset({"hypertensive_crisis"}),
+    "bp_above_target": frozenset({"bp_above_target"}),
+    "hypoglycemia": frozenset({"hypoglycemia", "hypoglycemia_urgent", "predicted_low"}),
+    "hypoglycemia_urgent": frozenset({"hypoglycemia_urgent"}),
+    "hyperglycemia": frozenset({"hyperglycemia"}),
+    "hf_decompensation": frozenset({"hf_decompensation", "news2"}),
+    "copd_exacerbation": frozenset({"copd_exacerbation", "spo2_low", "news2"}),
+    "spo2_low": frozenset({"spo2_low"}),
+    "tachycardia": frozenset({"tachycardia", "news2"}),
+    "bradycardia": frozenset({"bradycardia"}),
+    "fever": frozenset({"fever", "news2"}),
+    "missed_measurements": frozenset({"missed_measurements", "device_silent"}),
+}
+"""The one place that says which alert causes detect which truth kind. The NEWS2-style score
+is an aggregate of vital signs: it detects any deterioration it sees (exacerbation, fever,
+tachycardia, decompensation), so it is mapped to each."""
+
+SHOWN_BY: dict[str, tuple[str, str, float]] = {
+    "hypertensive_crisis": ("bp_systolic", ">=", 180.0),
+    "hypoglycemia_urgent": ("glucose", "<", 54.0),
+    "spo2_low": ("spo2", "<", 88.0),
+}
+"""Kinds whose truth is defined by a reading crossing a line (docs/device_sim.md): their delay
+in readings counts from the first reading that crosses it (1 = alerted on that very reading).
+Diastolic-only crises count from the event start."""
+
+DELAY_METRIC: dict[str, str] = {
+    "hf_decompensation": "body_weight",
+    "copd_exacerbation": "spo2",
+    "fever": "body_temperature",
+    "tachycardia": "heart_rate",
+    "bradycardia": "heart_rate",
+}
+"""For kinds whose truth lists several metrics, the one whose readings the delay counts (an HF
+patient's wearable heart rate would otherwise count hundreds of readings per weighing)."""
+
+HF_LEAD = timedelta(hours=24)
+"""Heart-failure decompensation also counts as detected early when an alert falls at least this
+long before the event's end (the bar: detected a day before the admission it precedes)."""
+
+
+@dataclass(slots=True)
+class EvalConfig:
+    before: timedelta = timedelta(hours=1)
+    """An alert's finding this long before an event's start still matches it."""
+    after: timedelta = timedelta(hours=12)
+    """And this long after its end."""
+    policy: AlertPolicy = field(default_factory=AlertPolicy)
+    """The alerts stage's policy (its quiet period)."""
+    tick: timedelta = timedelta(minutes=15)
+
+
+def run_detectors(data: EvalData, config: EvalConfig | None = None) -> list[Finding]:
+    """Every finding the engine emits on the data, ticks included."""
+    config = config or EvalConfig()
+    engine = StreamEngine(plan_for=data.plan_for)
+    findings: list[Finding] = []
+    next_tick: datetime | None = None
+    for batch in data.batches:
+        if next_tick is None:
+            next_tick = batch.received_at + config.tick
+        while batch.received_at >= next_tick:
+            findings += engine.tick(next_tick)
+            next_tick += config.tick
+        findings += engine.process(batch.readings)
+    if next_tick is not None:
+        findings += engine.tick(next_tick)
+    return findings
+
+
+def group(findings: Iterable[Finding], config: EvalConfig) -> list[EpisodeAlert]:
+    """Alerts as the alerts stage makes them (:class:`AlertGrouping`)."""
+    grouping = AlertGrouping(quiet_period=config.policy.quiet_period)
+    grouping.extend(findings)
+    return grouping.alerts
+
+
+@dataclass(slots=True)
+class Match:
+    alert: EpisodeAlert
+    first: datetime
+    """Data time of the first matching finding."""
+    seen: datetime
+    """When the first matching finding could be seen."""
+    episode_seen: datetime
+    """When the alert's first finding in the event's window could be seen (any cause)."""
+    episode_first: datetime
+    """Data time of that finding."""
+    told: int
+    """Notifications (opening, reopenings) of the alert from the event's window start to its
+    end (1 if it was open before)."""
+
+
+def _match(alert: EpisodeAlert, event: TruthEvent, config: EvalConfig) -> Match | None:
+    causes = KIND_CAUSES.get(event.kind, frozenset())
+    lo, hi = event.start - config.before, event.end + config.after
+    window = [(f, s) for f, s in zip(alert.findings, alert.seen, strict=True) if lo <= f.time <= hi]
+    matching = [(f, s) for f, s in window if f.cause in causes]
+    if not matching:
+        return None
+    # Told about this event: openings and reopenings up to its end; an alert already open
+    # counts once; one opened after the end is another episode's (0 here, a match for recall).
+    told = sum(1 for t in alert.notified if lo <= t <= event.end)
+    if not told and alert.notified[0] < lo:
+        told = 1
+    return Match(
+        alert,
+        min(f.time for f, _ in matching),
+        min(s for _, s in matching),
+        min(s for _, s in window),
+        min(f.time for f, _ in window),
+        told,
+    )
+
+
+def score(
+    data: EvalData, findings: list[Finding], config: EvalConfig | None = None
+) -> dict[str, Any]:
+    """The report: per truth kind and overall (the JSON `vigil eval` prints)."""
+    return assess(data, findings, config).report
+
+
+@dataclass(slots=True)
+class Assessment:
+    report: dict[str, Any]
+    alerts: list[EpisodeAlert]
+    matched_kinds: dict[int, set[str]]
+    """Per alert (``id``): the kinds of the events it matched."""
+
+
+def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = None) -> Assessment:
+    """The report, with the alerts it counted and what each one matched."""
+    config = config or EvalConfig()
+    alerts = group(findings, config)
+    by_patient: dict[str, list[EpisodeAlert]] = defaultdict(list)
+    for a in alerts:
+        by_patient[data.name_of(a.patient_id)].append(a)
+    reading_times = _reading_times(data)
+    events = [e for e in data.truth if not e.non_event]
+    matched_kinds: dict[int, set[str]] = defaultdict(set)
+    per_kind: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for event in events:
+        matches = [
+            m
+            for m in (_match(a, event, config) for a in by_patient.get(event.patient, ()))
+            if m is not None
+        ]
+        for m in matches:
+            matched_kinds[id(m.alert)].add(event.kind)
+        stats = per_kind[event.kind]
+        stats["hit"].append(bool(matches))
+        if matches:
+            first = min(m.first for m in matches)
+            stats["delay_data_s"].append((first - event.start).total_seconds())
+            stats["delay_readings"].append(_readings_until(reading_times, event, first))
+            seen = min(m.seen for m in matches)
+            stats["delay_s"].append((seen - event.start).total_seconds())
+            episode = min(m.episode_seen for m in matches)
+            stats["episode_delay_s"].append((episode - event.start).total_seconds())
+            stats["told"].append(max(1, sum(m.told for m in matches)))
+            line = _line_crossed(reading_times, event, config)
+            if line is not None:
+                stats["line_delay_s"].append((first - line).total_seconds())
+                episode_first = min(m.episode_first for m in matches)
+                stats["episode_line_delay_s"].append((episode_first - line).total_seconds())
+        if event.kind == "hf_decompensation":
+            # Seen (not only measured) a day before the event's end.
+            stats["early"].append(any(m.seen <= event.end - HF_LEAD for m in matches))
+    report: dict[str, Any] = {"events": {}}
+    for kind in sorted(set(KIND_CAUSES) | set(per_kind)):
+        report["events"][kind] = _kind_row(kind, per_kind.get(kind, {}), alerts, matched_kinds)
+    report["overall"] = _overall(data, per_kind, alerts, matched_kinds)
+    return Assessment(report, alerts, matched_kinds)
+
+
+def _kind_row(
+    kind: str,
+    stats: dict[str, list[Any]],
+    alerts: list[EpisodeAlert],
+    matched_kinds: dict[int, set[str]],
+) -> dict[str, Any]:
+    hits = stats.get("hit", [])
+    causes = KIND_CAUSES.get(kind, frozenset())
+    # Alerts with findings of this kind's causes, less those that were right about another
+    # kind only (a spo2_low alert on a spo2_low event says nothing about copd_exacerbation).
+    kind_alerts = [
+        a
+        for a in alerts
+        if causes & set(a.causes) and (kind in matched_kinds[id(a)] or not matched_kinds[id(a)])
+    ]
+    true_alerts = [a for a in kind_alerts if kind in matched_kinds[id(a)]]
+    row: dict[str, Any] = {
+        "recall": _ratio(sum(hits), len(hits)),
+        "precision": _ratio(len(true_alerts), len(kind_alerts)),
+        "median_delay_s": _median(stats.get("delay_s", [])),
+        "median_delay_readings": _median(stats.get("delay_readings", [])),
+        "median_delay_data_s": _median(stats.get("delay_data_s", [])),
+        "median_episode_delay_s": _median(stats.get("episode_delay_s", [])),
+        "alerts_per_event": _mean(stats.get("told", [])),
+        "n": len(hits),
+        "alerts": len(kind_alerts),
+    }
+    if kind in SHOWN_BY:
+        row["median_delay_from_line_s"] = _median(stats.get("line_delay_s", []))
+        row["median_episode_delay_from_line_s"] = _median(stats.get("episode_line_delay_s", []))
+    if kind == "hf_decompensation":
+        row["recall_24h_before_end"] = _ratio(sum(stats.get("early", [])), len(hits))
+    return row
+
+
+def _overall(
+    data: EvalData,
+    per_kind: dict[str, dict[str, list[Any]]],
+    alerts: list[EpisodeAlert],
+    matched_kinds: dict[int, set[str]],
+) -> dict[str, Any]:
+    false_alerts = [a for a in alerts if not matched_kinds[id(a)]]
+    told = sum(len(a.notified) for a in false_alerts)
+    days = len(data.patients) * data.span_s / 86400
+    cgm = cgm_patients(data)
+    cgm_days = len(cgm) * data.span_s / 86400
+    cgm_false = [a for a in false_alerts if data.name_of(a.patient_id) in cgm]
+    cgm_told = sum(len(a.notified) for a in cgm_false)
+    all_hits = [h for s in per_kind.values() for h in s.get("hit", [])]
+    return {
+        "recall": _ratio(sum(all_hits), len(all_hits)),
+        "precision": _ratio(len(alerts) - len(false_alerts), len(alerts)),
+        "median_delay_s": _median([d for s in per_kind.values() for d in s.get("delay_s", [])]),
+        "alerts_per_event": _mean([n for s in per_kind.values() for n in s.get("told", [])]),
+        "false_alerts_per_patient_day": _per(told, days),
+        "false_alerts_per_patient_week": _per(told, days / 7),
+        "alerts": len(alerts),
+        "notifications": sum(len(a.notified) for a in alerts),
+        "false_alerts": len(false_alerts),
+        "false_notifications": told,
+        "false_alerts_by_cause": _count(a.findings[0].cause for a in false_alerts),
+        "cgm": {
+            "patients": len(cgm),
+            "false_alerts_per_patient_day": _per(cgm_told, cgm_days),
+            "false_notifications": cgm_told,
+            "false_by_cause": _count(a.findings[0].cause for a in cgm_false),
+        },
+        "events": len(all_hits),
+        "patients": len(data.patients),
+        "patient_weeks": round(days / 7, 1),
+    }
+
+
+def cgm_patients(data: EvalData) -> set[str]:
+    """Patients with a continuous glucose monitor: glucose readings 15 minutes apart or less
+    (median interval)."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for batch in data.batches:
+        for r in batch.readings:
+            if r.metric.value == "glucose":
+                times[data.name_of(r.patient_id)].append(r.time.timestamp())
+    out = set()
+    for name, ts in times.items():
+        ts.sort()
+        gaps = [b - a for a, b in pairwise(ts) if b > a]
+        if gaps and statistics.median(gaps) <= 15 * 60:
+            out.add(name)
+    return out
+
+
+def evaluate(data: EvalData, config: EvalConfig | None = None) -> dict[str, Any]:
+    return score(data, run_detectors(data, config), config)
+
+
+Timeline = list[tuple[datetime, str, float]]
+
+
+def _reading_times(data: EvalData) -> dict[str, Timeline]:
+    times: dict[str, Timeline] = defaultdict(list)
+    for batch in data.batches:
+        for r in batch.readings:
+            times[data.name_of(r.patient_id)].append((r.time, r.metric.value, r.value))
+    for values in times.values():
+        values.sort()
+    return times
+
+
+def _readings_until(reading_times: dict[str, Timeline], event: TruthEvent, first: datetime) -> int:
+    """Measurements (distinct times) of the event's metrics from its start, or from the first
+    reading that shows it (:data:`SHOWN_BY`), up to ``first``."""
+    times = reading_times.get(event.patient, [])
+    lo = bisect.bisect_left(times, (event.start - timedelta(hours=6), "", 0.0))
+    hi = bisect.bisect_right(times, (first, "~", 0.0))
+    metrics = {DELAY_METRIC[event.kind]} if event.kind in DELAY_METRIC else event.metrics
+    window = [(t, m, v) for t, m, v in times[lo:hi] if not metrics or m in metrics]
+    rule = SHOWN_BY.get(event.kind)
+    start = event.start
+    if rule is not None:
+        metric, op, line = rule
+        shown = [t for t, m, v in window if m == metric and (v < line if op == "<" else v >= line)]
+        start = min(shown, default=event.start)
+    return len({t for t, _, _ in window if t >= start})
+
+
+def _line_crossed(
+    reading_times: dict[str, Timeline], event: TruthEvent, config: EvalConfig
+) -> datetime | None:
+    """Data time of the first reading inside the event's window that crosses the line that
+    defines its kind (:data:`SHOWN_BY`), or None."""
+    rule = SHOWN_BY.get(event.kind)
+    if rule is None:
+        return None
+    metric, op, line = rule
+    times = reading_times.get(event.patient, [])
+    lo = bisect.bisect_left(times, (event.start, "", 0.0))
+    hi = bisect.bisect_right(times, (event.end + config.after, "~", 0.0))
+    return next(
+        (t for t, m, v in times[lo:hi] if m == metric and (v < line if op == "<" else v >= line)),
+        None,
+    )
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 3) if den else None
+
+
+def _mean(values: list[Any]) -> float | None:
+    return round(float(statistics.fmean(values)), 2) if values else None
+
+
+def _per(count: int, span: float) -> float | None:
+    return round(count / span, 3) if span else None
+
+
+def _median(values: list[Any]) -> float | None:
+    return round(float(statistics.median(values)), 1) if values else None
+
+
+def _count(items: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for item in items:
+        out[item] += 1
+    return dict(sorted(out.items()))

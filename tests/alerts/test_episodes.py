@@ -1,0 +1,171 @@
+"""Alert episodes against the real database: one alert per physiological state, escalating and
+de-escalating, ended by the clock once seen; the replay grouping agrees with the service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.alerts.conftest import finding
+from vigil.alerts import AlertPolicy, AlertService, AlertState, ChangeKind, Outcome, repo
+from vigil.alerts.episodes import AlertGrouping, episode_of, rule_for
+from vigil.streaming.findings import Finding, Severity
+
+pytestmark = pytest.mark.integration
+Conn = psycopg.Connection[Any]
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+
+
+def glucose(pid: uuid.UUID, minute: float, cause: str, value: float) -> Finding:
+    severity = {"hypoglycemia_urgent": Severity.CRITICAL}.get(cause, Severity.HIGH)
+    return finding(
+        pid,
+        cause=cause,
+        value=value,
+        severity=severity,
+        time=T0 + timedelta(minutes=minute),
+        detector="glucose_range",
+        metrics=("glucose",),
+    )
+
+
+def alerts_of(conn: Conn, pid: uuid.UUID) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT episode, cause, causes, worst_value, severity, state, first_seen FROM alerts"
+        " WHERE patient_id = %s ORDER BY opened_at",
+        (pid,),
+    ).fetchall()
+
+
+def test_a_low_that_escalates_and_recovers_is_one_alert(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    _, pid = patient
+    svc = AlertService()
+    sequence = [
+        glucose(pid, 0, "predicted_low", 84),
+        glucose(pid, 10, "hypoglycemia", 63),
+        glucose(pid, 20, "hypoglycemia_urgent", 49),
+        glucose(pid, 25, "hypoglycemia_urgent", 47),
+        glucose(pid, 40, "hypoglycemia", 60),
+    ]
+    kinds = [c.kind for f in sequence for c in svc.apply(conn, [f], now=f.time)]
+    assert kinds == [
+        ChangeKind.OPENED,
+        ChangeKind.CAUSE_CHANGED,
+        ChangeKind.SEVERITY_RAISED,
+        ChangeKind.UPDATED,
+        ChangeKind.CAUSE_CHANGED,
+    ]
+    [(episode, cause, causes, worst, severity, state, started)] = alerts_of(conn, pid)
+    assert episode == "low_glucose"
+    assert cause == "hypoglycemia"  # de-escalated: the current state
+    assert causes == ["hypoglycemia", "hypoglycemia_urgent", "predicted_low"]
+    assert (worst, severity, state) == (47, Severity.CRITICAL, "open")
+    assert started == T0
+    [alert_id] = {c.alert_id for c in svc.apply(conn, [glucose(pid, 45, "hypoglycemia", 66)])}
+    events = repo.list_events(conn, alert_id=alert_id)
+    assert [e.kind for e in events] == [
+        "opened",
+        "cause_changed",
+        "severity_raised",
+        "cause_changed",
+    ]
+    assert events[2].details["from_cause"] == "hypoglycemia"
+    assert events[2].details["cause"] == "hypoglycemia_urgent"
+
+
+def test_other_states_stay_apart(conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]) -> None:
+    _, pid = patient
+    svc = AlertService()
+    svc.apply(conn, [glucose(pid, 0, "hypoglycemia", 62)], now=T0)
+    svc.apply(conn, [glucose(pid, 5, "hyperglycemia", 280)], now=T0)
+    svc.apply(conn, [finding(pid, cause="spo2_low", time=T0), finding(pid, cause="fever")])
+    svc.apply(conn, [finding(pid, cause="copd_exacerbation", value=89, time=T0)])
+    episodes = sorted(row[0] for row in alerts_of(conn, pid))
+    assert episodes == ["fever", "hyperglycemia", "low_glucose", "low_oxygen"]
+
+
+def test_the_clock_ends_a_seen_episode_and_keeps_an_unseen_one(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    tenant, pid = patient
+    from vigil.storage import admin
+
+    other = admin.create_patient(conn, tenant_id=tenant, display_name="Q", conditions=["t1d"])
+    svc = AlertService()
+    [seen] = svc.apply(conn, [glucose(pid, 0, "hypoglycemia", 62)], now=T0)
+    [unseen] = svc.apply(conn, [glucose(other, 0, "hypoglycemia_urgent", 45)], now=T0)
+    svc.acknowledge(conn, alert_id=seen.alert_id, user_id=None)
+    ends = rule_for("low_glucose").ends_after
+    svc.tick(conn, now=T0 + ends - timedelta(minutes=1))
+    before = repo.get_alert(conn, alert_id=seen.alert_id)
+    assert before is not None
+    assert before.state is AlertState.ACKNOWLEDGED
+    changes = svc.tick(conn, now=T0 + ends)
+    ended = [c for c in changes if c.alert_id == seen.alert_id]
+    assert [c.kind for c in ended] == [ChangeKind.RESOLVED]
+    alert = repo.get_alert(conn, alert_id=seen.alert_id)
+    assert alert is not None
+    assert alert.outcome is Outcome.EPISODE_ENDED
+    assert alert.resolved_by is None
+    still = repo.get_alert(conn, alert_id=unseen.alert_id)
+    assert still is not None
+    assert still.state is AlertState.OPEN
+    # Within the quiet period the same row reopens (after it, a new one opens: see below).
+    quiet = svc.policy.quiet_period
+    [reopened] = svc.apply(conn, [glucose(pid, 70, "hypoglycemia", 64)], now=T0 + ends + quiet / 2)
+    assert (reopened.kind, reopened.alert_id) == (ChangeKind.REOPENED, seen.alert_id)
+
+
+def test_missing_data_alerts_are_not_ended_by_the_clock(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    _, pid = patient
+    svc = AlertService()
+    [gap] = svc.apply(
+        conn,
+        [finding(pid, cause="missed_measurements", detector="missing_data", time=T0)],
+        now=T0,
+    )
+    svc.acknowledge(conn, alert_id=gap.alert_id, user_id=None)
+    svc.tick(conn, now=T0 + timedelta(days=3))
+    alert = repo.get_alert(conn, alert_id=gap.alert_id)
+    assert alert is not None
+    assert alert.state is AlertState.ACKNOWLEDGED
+
+
+def test_the_replay_grouping_counts_what_the_service_does(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """The same findings, through AlertService (acknowledging each alert when shown, the clock
+    ticking every 5 minutes) and through AlertGrouping: the same alerts and reopenings."""
+    _, pid = patient
+    policy = AlertPolicy(quiet_period=timedelta(minutes=30))
+    svc = AlertService(policy)
+    minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1070, 1100]
+    causes = ["predicted_low", "hypoglycemia", "hypoglycemia_urgent", "hypoglycemia"]
+    sequence = [glucose(pid, m, causes[i % len(causes)], 60 - i) for i, m in enumerate(minutes)]
+    opened = reopened = 0
+    clock = T0
+    for f in sequence:
+        while clock < f.time:  # the clock ticks every 5 minutes, as the alert worker's does
+            svc.tick(conn, now=clock)
+            clock += timedelta(minutes=5)
+        for change in svc.apply(conn, [f], now=f.time):
+            opened += change.kind is ChangeKind.OPENED
+            reopened += change.kind is ChangeKind.REOPENED
+            if change.state is AlertState.OPEN:  # the team sees every alert it is shown
+                svc.acknowledge(conn, alert_id=change.alert_id, user_id=None)
+    grouping = AlertGrouping(quiet_period=policy.quiet_period)
+    grouping.extend(sequence)
+    notified = sum(len(a.notified) for a in grouping.alerts)
+    assert (opened, reopened) == (len(grouping.alerts), notified - len(grouping.alerts))
+    assert len(alerts_of(conn, pid)) == len(grouping.alerts)
+    assert opened >= 2
+    assert reopened >= 1
+    assert {episode_of(f.cause) for f in sequence} == {"low_glucose"}

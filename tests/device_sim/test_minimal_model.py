@@ -1,0 +1,58 @@
+"""The minimal-model scenario: deterministic, truth from simulated blood glucose, CGM artefacts
+labelled, and the detectors scored on it."""
+
+from __future__ import annotations
+
+import doctest
+
+from vigil.device_sim import minimal_model
+from vigil.device_sim.minimal_model import Params, generate_minimal_model
+from vigil.evaluation import evaluate
+from vigil.streaming.eval_data import EvalData, parse_time
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(minimal_model).failed == 0
+
+
+def test_the_carb_ratio_is_plausible_and_runs_repeat() -> None:
+    """The carb ratio is the model's own (a few units for 60 g), and a run is a function of its
+    seed."""
+    import random
+
+    p = Params(gb=120.0)
+    assert 500 < p.bolus_for(60) < 20_000  # mU: a few units for 60 g
+    # Same seed, same run.
+    a = minimal_model.simulate_patient("x", random.Random(7), 2, parse_time("2026-01-05T00:00:00Z"))
+    b = minimal_model.simulate_patient("x", random.Random(7), 2, parse_time("2026-01-05T00:00:00Z"))
+    assert a == b
+
+
+def test_truth_is_blood_glucose_episodes_and_artefacts_are_non_events() -> None:
+    out = generate_minimal_model(patients=12, days=7, seed=2)
+    kinds = {e["kind"] for e in out.truth}
+    assert {"hypoglycemia", "compression_low"} <= kinds
+    for e in out.truth:
+        assert parse_time(e["end"]) > parse_time(e["start"])
+        assert e["non_event"] == (e["kind"] == "compression_low")
+    urgent = [e for e in out.truth if e["kind"] == "hypoglycemia_urgent"]
+    level1 = [e for e in out.truth if e["kind"] == "hypoglycemia"]
+    for u in urgent:  # below 54 lies inside a time below 70
+        assert any(
+            e["patient"] == u["patient"] and e["start"] <= u["start"] and u["end"] <= e["end"]
+            for e in level1
+        ), u
+    values = [r["value"] for m in out.messages for r in m["payload"]["readings"]]
+    assert min(values) >= 40
+    assert max(values) <= 400
+    # Dropouts: some uploads carry more than the 15 minutes' three readings (a backlog).
+    assert any(len(m["payload"]["readings"]) > 3 for m in out.messages)
+
+
+def test_the_detectors_catch_its_lows() -> None:
+    out = generate_minimal_model(patients=12, days=7, seed=2)
+    report = evaluate(EvalData.from_records(out.patients, out.messages, out.truth))
+    row = report["events"]["hypoglycemia"]
+    assert row["n"] >= 5
+    assert row["recall"] >= 0.8, row
+    assert report["overall"]["cgm"]["patients"] == 12

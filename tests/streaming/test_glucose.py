@@ -1,0 +1,72 @@
+"""Confirmation where CGM noise lives: an urgent low from a stream needs a second reading (or
+a very low value), a predicted low needs the fall to go on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.streaming.test_detectors import feed, obs
+
+from vigil.core.metrics import Metric
+from vigil.streaming import CarePlan
+from vigil.streaming.thresholds import GlucoseOutOfRange
+from vigil.streaming.trends import PredictedLow
+
+T1D = CarePlan.default_for({"t1d"})
+
+
+def cgm(values: list[float], every_min: float = 5, start_min: float = 0) -> list:  # type: ignore[type-arg]
+    return [
+        obs(Metric.GLUCOSE, v, timedelta(minutes=start_min + every_min * i), T1D)
+        for i, v in enumerate(values)
+    ]
+
+
+def test_one_cgm_point_below_54_is_a_low_until_the_next_confirms_it() -> None:
+    det = GlucoseOutOfRange()
+    stream = cgm([72, 66, 52, 50, 58])
+    findings = []
+    for o in stream:
+        findings.append(det.score_one(o))
+        det.learn_one(o)
+    causes = [f.cause if f else "" for f in findings]
+    assert causes == ["", "hypoglycemia", "hypoglycemia", "hypoglycemia_urgent", "hypoglycemia"]
+    pending = findings[2]
+    assert pending is not None
+    assert "52 mg/dL" in pending.explanation.sentence
+    assert "urgent if the next confirms" in pending.explanation.sentence
+    assert pending.explanation.details["urgent_unconfirmed"] is True
+
+
+def test_a_noisy_dip_that_recovers_is_never_urgent() -> None:
+    assert "hypoglycemia_urgent" not in feed(GlucoseOutOfRange(), cgm([71, 53, 70, 72, 74, 52, 72]))
+
+
+def test_two_readings_below_54_within_15_minutes_confirm() -> None:
+    causes = feed(GlucoseOutOfRange(), cgm([60, 53, 55, 52]))  # 10 minutes apart
+    assert causes == ["hypoglycemia", "hypoglycemia", "hypoglycemia", "hypoglycemia_urgent"]
+    later = feed(GlucoseOutOfRange(), cgm([60, 53, 55, 56, 57, 52]))  # 20 minutes apart
+    assert "hypoglycemia_urgent" not in later
+
+
+def test_very_low_and_lone_readings_are_urgent_at_once() -> None:
+    assert feed(GlucoseOutOfRange(), cgm([80, 39])) == ["", "hypoglycemia_urgent"]
+    assert feed(GlucoseOutOfRange(), cgm([80, 40])) == ["", "hypoglycemia_urgent"]  # LOW
+    # Finger-sticks hours apart: each reading stands alone.
+    assert feed(GlucoseOutOfRange(), cgm([110, 50], every_min=240)) == ["", "hypoglycemia_urgent"]
+    assert feed(GlucoseOutOfRange(), cgm([50])) == ["hypoglycemia_urgent"]
+
+
+def test_a_steady_fall_is_predicted() -> None:
+    causes = feed(PredictedLow(), cgm([120, 110, 100, 90, 80, 70]))
+    assert "predicted_low" in causes
+
+
+def test_a_fall_that_levels_off_is_not_a_predicted_low() -> None:
+    """A post-meal fall slowing down: the 20-minute line reaches 55 within 20 minutes, the last
+    10 minutes do not."""
+    levelling = cgm([140, 118, 100, 92, 90])  # -2.5 mg/dL/min over 20 min, -1 over the last 10
+    old_rule = PredictedLow()
+    old_rule.recent_s = old_rule.lookback_s  # the rule before: the 20-minute line alone
+    assert feed(old_rule, levelling)[-1] == "predicted_low"
+    assert feed(PredictedLow(), levelling)[-1] == ""
