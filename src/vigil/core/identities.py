@@ -11,7 +11,7 @@ broker's password file is written services first, never with a second line for a
 >>> try:
 ...     check_device_id("vigil-ingest")
 ... except ReservedIdentity as exc:
-...     print(str(exc)[:39])
+...     print(str(exc)[:37])
 device id 'vigil-ingest' is reserved:
 >>> is_service_name("vigil-ingest-2"), is_service_name("VIGIL_x"), is_service_name("vigilant-7")
 (True, True, False)
