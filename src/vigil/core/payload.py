@@ -8,7 +8,9 @@ A device publishes JSON to ``vigil/v1/devices/{device_id}/readings``::
         {"ts": "2026-11-28T07:05:00Z", "metric": "glucose", "value": 6.1, "unit": "mmol/L"}
     ]}
 
-``ts`` is ISO 8601 with an offset (or a ``Z``). ``metric`` is one of :class:`Metric` or
+``ts`` is an RFC 3339 string with an offset (or a ``Z``); a number (an epoch) is refused.
+Values are JSON numbers: a string (``"120"``) or a boolean is refused, a number longer than
+``MAX_NUMBER_DIGITS`` digits too, each with its reason. ``metric`` is one of :class:`Metric` or
 ``blood_pressure``. A batch may carry a backlog of up to ``MAX_BATCH`` readings. Each reading is
 checked on its own: valid readings are accepted even when others in the same batch are rejected.
 
@@ -28,11 +30,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator
 
 from vigil.core.errors import PayloadError
 from vigil.core.metrics import BLOOD_PRESSURE, BP_COMPONENTS, Metric, to_canonical
@@ -56,25 +59,57 @@ def device_from_topic(topic: str) -> str | None:
     return device if device and "/" not in device else None
 
 
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
+)
+MAX_NUMBER_DIGITS = 20
+"""A JSON number longer than this is refused before Python converts it (a 5,001-digit integer
+would otherwise make ``json.loads`` raise, and a 4,000-digit one cost milliseconds)."""
+Number = Annotated[float, Strict()]
+"""A JSON number: ``"120"`` (a string) and ``true`` (a boolean) are not numbers."""
+
+
 class ReadingIn(BaseModel):
     """One reading as a device sends it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     ts: datetime
     metric: str
     unit: str
-    value: float | None = None
-    systolic: float | None = None
-    diastolic: float | None = None
-    pulse: float | None = None
+    value: Number | None = None
+    systolic: Number | None = None
+    diastolic: Number | None = None
+    pulse: Number | None = None
 
-    @field_validator("ts")
+    @field_validator("value", "systolic", "diastolic", "pulse", mode="before")
     @classmethod
-    def _aware(cls, ts: datetime) -> datetime:
-        if ts.tzinfo is None or ts.utcoffset() is None:
+    def _number(cls, v: object) -> object:
+        if isinstance(v, bool):
+            raise ValueError(f"{str(v).lower()} is a boolean, not a number")
+        if isinstance(v, str):
+            raise ValueError(f"{v[:20]!r} is a string, not a number")
+        return v
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _rfc3339(cls, ts: object) -> datetime:
+        if not isinstance(ts, str):
+            raise ValueError(
+                f"timestamp must be an RFC 3339 string with an offset (2026-11-28T07:00:00Z),"
+                f" not {type(ts).__name__}"
+            )
+        match = RFC3339.match(ts)
+        if match is None:
+            raise ValueError(
+                "timestamp must be an RFC 3339 string with an offset (2026-11-28T07:00:00Z)"
+            )
+        if match["offset"] is None:
             raise ValueError("timestamp needs a UTC offset or 'Z'")
-        return ts.astimezone(UTC)
+        try:
+            return datetime.fromisoformat(ts.upper().replace(" ", "T")).astimezone(UTC)
+        except ValueError as exc:
+            raise ValueError(f"timestamp is not a valid date and time: {exc}") from None
 
     @field_validator("value", "systolic", "diastolic", "pulse")
     @classmethod
@@ -161,12 +196,18 @@ def parse_payload(
         result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds 1 MiB"))
         return result
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)
+    except _TooLong as exc:
+        result.rejections.append(Rejection(str(exc)))
+        return result
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         result.rejections.append(Rejection(f"not JSON: {exc}"))
         return result
     except RecursionError:
         result.rejections.append(Rejection("not JSON: nested too deeply"))
+        return result
+    except ValueError as exc:  # anything else json refuses: a reason, never an exception
+        result.rejections.append(Rejection(f"not JSON: {exc}"[:500]))
         return result
     try:
         payload = PayloadIn.model_validate(doc)
@@ -205,6 +246,28 @@ def parse_payload(
         except PayloadError as exc:
             result.rejections.append(Rejection(str(exc), index, _dump(item_doc)))
     return result
+
+
+class _TooLong(ValueError):
+    pass
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _TooLong(
+            f"number with {len(text.lstrip('-'))} digits is too large"
+            f" (at most {MAX_NUMBER_DIGITS} digits)"
+        )
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    digits = sum(c.isdigit() for c in text.split("e")[0].split("E")[0])
+    if digits > MAX_NUMBER_DIGITS + 10:
+        raise _TooLong(
+            f"number with {digits} digits is too long (at most {MAX_NUMBER_DIGITS + 10})"
+        )
+    return float(text)
 
 
 def _dump(item: Any) -> str:
