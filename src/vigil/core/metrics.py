@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from vigil.core.errors import ImplausibleValue, UnknownUnit
 
@@ -137,6 +138,18 @@ BP_COMPONENTS: dict[str, Metric] = {
 }
 
 
+Censored = Literal["below", "above"]
+CGM_LOW_MGDL = 40.0
+"""A CGM's LOW: below its range (Dexcom: under 40 mg/dL); stored as 40 with censored 'below'."""
+CGM_HIGH_MGDL = 400.0
+"""A CGM's HIGH: above its range (over 400 mg/dL); stored as 400 with censored 'above'."""
+CENSORED_MARKS: dict[str, tuple[float, Censored]] = {
+    "LOW": (CGM_LOW_MGDL, "below"),
+    "HIGH": (CGM_HIGH_MGDL, "above"),
+}
+"""A glucose ``value`` a CGM may send instead of a number (compared case-insensitively)."""
+
+
 def unit_name(metric: Metric, unit: str) -> str | None:
     """The accepted spelling ``unit`` stands for: exact first, then case-insensitively, as
     UCUM's case-insensitive form allows (``mg/dl``, ``MMOL/L``, ``MM[HG]``); no two accepted
@@ -161,17 +174,26 @@ there; meters show HI from about 27.8-33.3 mmol/L). A genuine reading above is k
 rejection with its reason, not lost."""
 
 
+GLUCOSE_MMOL_PLAUSIBLE = (1.1, 33.3)
+GLUCOSE_MGDL_PLAUSIBLE = (20.0, 600.0)
+"""What meters and CGMs report in each unit: a value is called a mix-up only when it reads as
+plausible in the other unit (else the plausibility range gives the reason)."""
+
+
 def _check_glucose_unit(value: float, unit: str) -> None:
-    if unit == "mg/dL" and 0 < value < GLUCOSE_MGDL_FLOOR:
+    low, high = GLUCOSE_MMOL_PLAUSIBLE
+    if unit == "mg/dL" and value < GLUCOSE_MGDL_FLOOR and low <= value <= high:
         raise ImplausibleValue(
             f"glucose {value:g} mg/dL is a probable unit mix-up: it fits mmol/L"
             f" ({value:g} mmol/L = {_mmol_to_mgdl(value):.0f} mg/dL); values below"
             f" {GLUCOSE_MGDL_FLOOR:g} mg/dL are refused"
         )
-    if unit == "mmol/L" and value > GLUCOSE_MMOL_CEILING:
+    low, high = GLUCOSE_MGDL_PLAUSIBLE
+    if unit == "mmol/L" and value > GLUCOSE_MMOL_CEILING and low <= value <= high:
         raise ImplausibleValue(
             f"glucose {value:g} mmol/L ({_mmol_to_mgdl(value):.0f} mg/dL) is a probable unit"
-            f" mix-up: it fits mg/dL; values above {GLUCOSE_MMOL_CEILING:g} mmol/L are refused"
+            f" mix-up: it fits mg/dL ({value:g} mg/dL); values above"
+            f" {GLUCOSE_MMOL_CEILING:g} mmol/L are refused"
         )
 
 
@@ -185,12 +207,12 @@ def to_canonical(metric: Metric, value: float, unit: str) -> float:
     if name is None:
         accepted = ", ".join(spec.units)
         raise UnknownUnit(f"unit {unit!r} is not accepted for {metric}; use one of {accepted}")
+    if metric is Metric.GLUCOSE:
+        _check_glucose_unit(value, name)
     canonical = round(spec.units[name](value), spec.decimals + 2)
     if not spec.low <= canonical <= spec.high:
         raise ImplausibleValue(
             f"{metric} {canonical:g} {spec.ucum} is outside the physiologically possible "
             f"range {spec.low:g}-{spec.high:g} {spec.ucum}"
         )
-    if metric is Metric.GLUCOSE:
-        _check_glucose_unit(value, name)
     return canonical

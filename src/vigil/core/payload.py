@@ -33,12 +33,26 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from vigil.core.errors import PayloadError
-from vigil.core.metrics import BLOOD_PRESSURE, BP_COMPONENTS, Metric, to_canonical
+from vigil.core.metrics import (
+    BLOOD_PRESSURE,
+    BP_COMPONENTS,
+    CENSORED_MARKS,
+    Metric,
+    to_canonical,
+    unit_name,
+)
 from vigil.core.models import Reading, Rejection
 
 MAX_PAYLOAD_BYTES = 1_048_576
@@ -65,6 +79,7 @@ RFC3339 = re.compile(
 MAX_NUMBER_DIGITS = 20
 """A JSON number longer than this is refused before Python converts it (a 5,001-digit integer
 would otherwise make ``json.loads`` raise, and a 4,000-digit one cost milliseconds)."""
+CensoredMark = Literal["LOW", "HIGH"]
 Number = Annotated[float, Strict()]
 """A JSON number: ``"120"`` (a string) and ``true`` (a boolean) are not numbers."""
 
@@ -77,14 +92,16 @@ class ReadingIn(BaseModel):
     ts: datetime
     metric: str
     unit: str
-    value: Number | None = None
+    value: Number | CensoredMark | None = None
     systolic: Number | None = None
     diastolic: Number | None = None
     pulse: Number | None = None
 
     @field_validator("value", "systolic", "diastolic", "pulse", mode="before")
     @classmethod
-    def _number(cls, v: object) -> object:
+    def _number(cls, v: object, info: ValidationInfo) -> object:
+        if info.field_name == "value" and isinstance(v, str) and v.upper() in CENSORED_MARKS:
+            return v.upper()
         if isinstance(v, bool):
             raise ValueError(f"{str(v).lower()} is a boolean, not a number")
         if isinstance(v, str):
@@ -113,8 +130,8 @@ class ReadingIn(BaseModel):
 
     @field_validator("value", "systolic", "diastolic", "pulse")
     @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
+    def _finite(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, float) and not math.isfinite(v):
             raise ValueError("value must be a finite number")
         return v
 
@@ -176,6 +193,15 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
         v is not None for v in (item.systolic, item.diastolic, item.pulse)
     ):
         raise PayloadError(f"{metric} takes a single 'value'")
+    if isinstance(item.value, str):
+        if metric is not Metric.GLUCOSE:
+            raise PayloadError(
+                f"{item.value!r} is a CGM's out-of-range mark, accepted only for glucose"
+            )
+        if unit_name(metric, item.unit) is None:
+            to_canonical(metric, 100.0, item.unit)  # raises the unknown-unit reason
+        bound, side = CENSORED_MARKS[item.value]
+        return [Reading(item.ts, metric, bound, device_id, side)]
     return [Reading(item.ts, metric, to_canonical(metric, item.value, item.unit), device_id)]
 
 
