@@ -25,6 +25,7 @@ from vigil.core.identities import InvalidIdentity, ReservedIdentity, check_devic
 from vigil.ingest import DevicePublisher, Ingest
 from vigil.servers import EmbeddedMosquitto, MqttTarget
 from vigil.servers.credentials import password_file_users
+from vigil.servers.mosquitto import MAX_PACKET_SIZE, broker_refusals
 from vigil.settings import Settings
 from vigil.storage import admin
 
@@ -234,3 +235,58 @@ def test_ingest_target_carries_the_mount_point(broker: EmbeddedMosquitto) -> Non
     assert target.mount_point == "edge/"
     assert target.port == broker.service_port
     assert MqttTarget.from_url("mqtt://u:p@h:1883").mount_point == ""
+
+
+def test_an_oversized_message_is_refused_at_the_broker_and_counted(harness: Harness) -> None:
+    """The broker refuses a PUBLISH past its packet limit and logs it; the other devices'
+    readings still all arrive."""
+    ingest = Ingest(harness.settings(), database_url=harness.db_url, mqtt=harness.ingest_target)
+    ingest.start()
+    assert ingest.transport.subscribed.wait(10)
+    try:
+        _, big = harness.patient_with_device()
+        _, ok = harness.patient_with_device()
+        before = broker_refusals(harness.broker.root)[big.device_id]
+        flooder = DevicePublisher("127.0.0.1", harness.broker.port, big.device_id, big.password)
+        flooder.connect()
+        flooder.publish(b"{" + b" " * (MAX_PACKET_SIZE + 10) + b"}")
+        deadline = time.monotonic() + 20
+        while broker_refusals(harness.broker.root)[big.device_id] <= before:
+            assert time.monotonic() < deadline, "no trace of the refusal in the broker's log"
+            time.sleep(0.1)
+        flooder.client.loop_stop()
+        flooder.client.disconnect()
+        pub = DevicePublisher("127.0.0.1", harness.broker.port, ok.device_id, ok.password)
+        pub.connect()
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        attempted = 200
+        infos = [
+            pub.publish(
+                json.dumps(
+                    {
+                        "readings": [
+                            {
+                                "ts": (start + timedelta(seconds=i)).isoformat(),
+                                "metric": "spo2",
+                                "value": 96,
+                                "unit": "%",
+                            }
+                        ]
+                    }
+                ).encode()
+            )
+            for i in range(attempted)
+        ]
+        for info in infos:
+            info.wait_for_publish(10)
+        pub.close()
+        deadline = time.monotonic() + 30
+        while harness.count("SELECT count(*) FROM readings") < attempted:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        ingest.stop()
+    refusals = broker_refusals(harness.broker.root)[big.device_id] - before
+    print(f"\noversize: refused {refusals} time(s) at the broker, other device {attempted} stored")
+    assert harness.count("SELECT count(*) FROM readings WHERE device_id = %s", big.device_id) == 0
+    assert harness.count("SELECT count(*) FROM readings") == attempted

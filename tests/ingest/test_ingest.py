@@ -16,12 +16,16 @@ from tests.conftest import Harness
 
 from vigil.core import StoredReading
 from vigil.core.models import StoredMessage
+from vigil.core.payload import MAX_PAYLOAD_BYTES
 from vigil.ingest import DevicePublisher, Ingest
 
 CORPUS = [
-    json.loads(line)
+    case
     for line in (Path(__file__).parent / "malformed_corpus.jsonl").read_text().splitlines()
+    if len(base64.b64decode((case := json.loads(line))["payload_b64"])) <= MAX_PAYLOAD_BYTES
 ]
+"""The corpus the broker lets through (a larger payload is refused at the broker's edge:
+test_device_edge.py); the parser meets all of it in tests/core/test_payload.py."""
 
 
 class Collected:

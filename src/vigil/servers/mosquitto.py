@@ -5,17 +5,20 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import ServerStartError
 from vigil.core.identities import check_service_name
+from vigil.core.payload import MAX_PAYLOAD_BYTES
 from vigil.servers.credentials import (
     DEVICE_MOUNT_POINT,
     write_device_acl_file,
@@ -37,6 +40,22 @@ AUTOSAVE_INTERVAL_S = 5
 """How often the in-memory store is written to disk (a broker crash can lose at most this)."""
 
 
+MAX_PACKET_SIZE = MAX_PAYLOAD_BYTES + 65_536
+"""The contract's 1 MiB payload plus room for the topic and properties: the broker refuses a
+larger PUBLISH at the edge (it disconnects the client, as MQTT 5 says; a client that resends
+it on every reconnect stays stuck on it) and logs it, counted by :func:`broker_refusals`."""
+OVERSIZE = re.compile(r"Client (\S+) disconnected due to oversize packet")
+
+
+def broker_refusals(root: Path) -> Counter[str]:
+    """Oversize packets the broker refused, per client, from its log (the operator's trace)."""
+    try:
+        text = (root / "mosquitto.log").read_text(errors="replace")
+    except FileNotFoundError:
+        return Counter()
+    return Counter(m.group(1) for m in OVERSIZE.finditer(text))
+
+
 def config_text(*, root: Path, port: int, service_port: int) -> str:
     """Two listeners: devices on ``port`` (their own password file and ACL, under the mount
     point), Vigil's services on ``service_port`` (theirs). A device's credentials do not work
@@ -54,7 +73,7 @@ def config_text(*, root: Path, port: int, service_port: int) -> str:
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
             "max_queued_bytes 0",
             f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
-            "max_packet_size 2097152",
+            f"max_packet_size {MAX_PACKET_SIZE}",
             "retain_available false",
             "set_tcp_nodelay true",
             f"pid_file {root / 'mosquitto.pid'}",
@@ -62,7 +81,9 @@ def config_text(*, root: Path, port: int, service_port: int) -> str:
             "log_type error",
             "log_type warning",
             "log_type notice",
-            "connection_messages false",
+            # On: a client disconnected for an oversize packet is logged only as a connection
+            # message ("disconnected due to oversize packet"), the refusal's one trace.
+            "connection_messages true",
             "",
             "# devices",
             f"listener {port} 127.0.0.1",
