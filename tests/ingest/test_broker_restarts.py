@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Harness
 
 from vigil.ingest import DevicePublisher, Ingest
-from vigil.servers import EmbeddedMosquitto
+from vigil.servers import EmbeddedMosquitto, EmbeddedNats
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,8 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedMosquitto]:
 
 
 @pytest.fixture
-def edge(db_url: str, own_broker: EmbeddedMosquitto) -> Harness:
-    return Harness(db_url, own_broker)
+def edge(db_url: str, own_broker: EmbeddedMosquitto, nats_server: EmbeddedNats) -> Harness:
+    return Harness(db_url, own_broker, nats_server)
 
 
 def _ingest(edge: Harness, group: str | None) -> Ingest:
