@@ -177,7 +177,7 @@ def _demo_body(
         sim,
         enrolment.devices,
         host=servers.mqtt.host,
-        port=servers.mqtt.port,
+        port=servers.device_port,
         speed=speed,
         sleep=progress.sleep,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigil.core.identities import check_service_name
 
 
 class Settings(BaseSettings):
@@ -40,12 +42,16 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(
         default="vigil-ingest",
         description="Fixed client id (and broker user) of this ingest instance; "
-        "persistent session, so it must be stable across restarts",
+        "persistent session, so it must be stable across restarts. Must begin with 'vigil-' "
+        "or 'vigil_', the service namespace no device id can take",
     )
     mqtt_password: SecretStr | None = Field(default=None, description="Ingest user's password")
     mqtt_shared_group: str | None = Field(
-        default="vigil-ingest",
-        description="MQTT 5 shared-subscription group; None subscribes directly",
+        default=None,
+        description="MQTT 5 shared-subscription group, for several ingest instances; unset "
+        "(the single-instance default), ingest subscribes directly: a persistent non-shared "
+        "subscription, which Mosquitto restores after a restart and queues for while ingest is "
+        "away (it does not restore shared ones: docs/ingest.md)",
     )
     mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
@@ -175,3 +181,8 @@ class Settings(BaseSettings):
 
     db_pool_min: int = 1
     db_pool_max: int = 10
+
+    @field_validator("mqtt_client_id")
+    @classmethod
+    def _service_namespace(cls, name: str) -> str:
+        return check_service_name(name)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.api.conftest import LiveServer, World, make_app
@@ -82,8 +83,8 @@ def _eventually(broker: EmbeddedMosquitto, device_id: str, password: str, *, ok:
     return True
 
 
-def _password_file_users(root: Path) -> set[str]:
-    return {line.split(":", 1)[0] for line in (root / "passwd").read_text().splitlines()}
+def _password_file_users(root: Path, name: str = "passwd") -> set[str]:
+    return {line.split(":", 1)[0] for line in (root / name).read_text().splitlines()}
 
 
 def test_concurrent_provisions_all_reach_the_password_file(world: World, tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_concurrent_provisions_all_reach_the_password_file(world: World, tmp_pat
     drop a device committed meanwhile)."""
     root = tmp_path / "broker"
     root.mkdir()
-    for service in ("ingest", "alerts"):
+    for service in ("vigil-ingest", "vigil-alerts"):
         (root / f"{service}.secret").write_text(f"{service}-password-for-the-test\n")
 
     def sync(conn: Any) -> None:
@@ -123,7 +124,7 @@ def test_concurrent_provisions_all_reach_the_password_file(world: World, tmp_pat
     )
     assert len(created) == attempts, answers
     assert not missing, sorted(missing)
-    assert {"ingest", "alerts"} <= listed
+    assert {"vigil-ingest", "vigil-alerts"} <= _password_file_users(root, "services.passwd")
 
 
 def test_broker_not_updated_is_an_error_not_a_201(world: World, tmp_path: Path) -> None:
@@ -153,3 +154,20 @@ def test_broker_not_updated_is_an_error_not_a_201(world: World, tmp_path: Path) 
         ).fetchone()
     assert stored == (1,)
     assert audited == (1,)
+
+
+def test_the_api_refuses_a_service_name(world: World, broker: EmbeddedMosquitto) -> None:
+    app = make_app(
+        world.db_url, sync_broker=lambda conn: sync_broker_credentials(conn, broker.root)
+    )
+    with LiveServer(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        for device_id in ["vigil-ingest", "VIGIL-INGEST", "vigil_admin"]:
+            r = client.post(
+                "/api/v1/devices",
+                json={"kind": "oximeter", "device_id": device_id},
+                headers=world.headers("admin"),
+            )
+            assert r.status_code == 422, r.text
+            assert "reserved" in r.text
+    with psycopg.connect(world.db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM devices").fetchone() == (0,)

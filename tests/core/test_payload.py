@@ -22,7 +22,7 @@ CORPUS = [
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CORPUS) >= 50
+    assert len(CORPUS) >= 300
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c["name"] for c in CORPUS])
@@ -120,3 +120,162 @@ def test_parser_never_raises_on_reading_shaped_input(items: list[dict[str, Any]]
     assert len(parsed.rejections) + len(parsed.readings) >= 1
     for reading in parsed.readings:
         assert reading.time.tzinfo is not None
+
+
+def _one(**reading: Any) -> bytes:
+    return json.dumps({"readings": [{"ts": "2026-11-28T07:00:00Z", **reading}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("mark", "value", "side"), [("LOW", 40.0, "below"), ("high", 400.0, "above")]
+)
+def test_cgm_out_of_range_marks_are_stored_censored_at_the_bound(
+    mark: str, value: float, side: str
+) -> None:
+    parsed = parse_payload(
+        _one(metric="glucose", value=mark, unit="mg/dL"), device_id="cgm-1", received_at=NOW
+    )
+    assert parsed.rejections == []
+    [reading] = parsed.readings
+    assert (reading.value, reading.censored) == (value, side)
+
+
+@pytest.mark.parametrize(
+    ("unit", "value"), [("mg/dl", 110.0), ("MMOL/L", 99.09), ("mmol/l", 99.09)]
+)
+def test_units_match_case_insensitively(unit: str, value: float) -> None:
+    raw_value = 110 if "mg" in unit.lower() else 5.5
+    parsed = parse_payload(
+        _one(metric="glucose", value=raw_value, unit=unit), device_id="g-1", received_at=NOW
+    )
+    assert parsed.rejections == []
+    assert parsed.readings[0].value == pytest.approx(value)
+
+
+@pytest.mark.parametrize(("value", "unit"), [(13, "mg/dL"), (30, "mmol/L")])
+def test_glucose_unit_mix_ups_are_rejected_with_the_reason(value: float, unit: str) -> None:
+    parsed = parse_payload(
+        _one(metric="glucose", value=value, unit=unit), device_id="g-1", received_at=NOW
+    )
+    assert parsed.readings == []
+    assert "probable unit mix-up" in parsed.rejections[0].reason
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+SINGLE_UNITS = {"heart_rate": "/min", "spo2": "%", "glucose": "mg/dL", "body_weight": "kg"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(SINGLE_UNITS)),
+    st.one_of(
+        st.booleans(), st.text(max_size=12).filter(lambda s: s.upper() not in ("LOW", "HIGH"))
+    ),
+)
+def test_strings_and_booleans_are_never_numbers(metric: str, value: object) -> None:
+    parsed = parse_payload(
+        _one(metric=metric, value=value, unit=SINGLE_UNITS[metric]),
+        device_id="d-1",
+        received_at=NOW,
+    )
+    assert parsed.readings == []
+    assert "not a number" in parsed.rejections[0].reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.integers(min_value=-(10**19), max_value=10**19),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+    )
+)
+def test_a_timestamp_that_is_not_a_string_is_refused(ts: object) -> None:
+    raw = json.dumps({"readings": [{"ts": ts, "metric": "spo2", "value": 95, "unit": "%"}]})
+    parsed = parse_payload(raw.encode(), device_id="d-1", received_at=NOW)
+    assert parsed.readings == []
+    assert "wrong schema: ts" in parsed.rejections[0].reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(2026, 1, 1),  # noqa: DTZ001 (hypothesis takes naive bounds)
+        max_value=datetime(2026, 11, 28),  # noqa: DTZ001
+        timezones=st.timezones(),
+    ),
+    st.booleans(),
+)
+def test_any_rfc3339_time_with_an_offset_is_read_as_that_instant(ts: datetime, as_z: bool) -> None:
+    text = ts.astimezone(UTC).isoformat().replace("+00:00", "Z") if as_z else ts.isoformat()
+    parsed = parse_payload(
+        _one(metric="spo2", value=95, unit="%").replace(b"2026-11-28T07:00:00Z", text.encode()),
+        device_id="d-1",
+        received_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    assert parsed.rejections == [], text
+    assert parsed.readings[0].time == ts.astimezone(UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.from_regex(r"-?[1-9][0-9]{20,6000}", fullmatch=True),
+    st.sampled_from(["value", "systolic", "item", "top"]),
+)
+def test_huge_numbers_are_rejected_with_a_reason(digits: str, where: str) -> None:
+    """Never an exception (a 5,001-digit integer used to make json raise), always the reason."""
+    item = '{"ts": "2026-11-28T07:00:00Z", "metric": "spo2", "value": 95, "unit": "%"}'
+    if where == "value":
+        item = item.replace("95", digits)
+    elif where == "systolic":
+        item = item.replace('"unit"', f'"systolic": {digits}, "unit"')
+    elif where == "item":
+        item = digits
+    top = f', "n": {digits}' if where == "top" else ""
+    raw = f'{{"readings": [{item}]{top}}}'
+    parsed = parse_payload(raw.encode(), device_id="d-1", received_at=NOW)
+    assert parsed.readings == []
+    assert "digits is too large" in parsed.rejections[0].reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            ("glucose", "mg/dL"),
+            ("glucose", "mmol/L"),
+            ("body_weight", "[lb_av]"),
+            ("body_temperature", "[degF]"),
+            ("bp", "mm[Hg]"),
+        ]
+    ),
+    st.randoms(),
+)
+def test_a_unit_in_any_case_reads_as_the_unit(pair: tuple[str, str], rnd: Any) -> None:
+    metric, unit = pair
+    mixed = "".join(c.upper() if rnd.random() < 0.5 else c.lower() for c in unit)
+    values = {
+        "glucose": 100 if unit == "mg/dL" else 5.5,
+        "body_weight": 170,
+        "body_temperature": 98.6,
+    }
+    if metric == "bp":
+        item = {"metric": "blood_pressure", "systolic": 130, "diastolic": 80}
+    else:
+        item = {"metric": metric, "value": values[metric]}
+    exact = parse_payload(_one(**item, unit=unit), device_id="d-1", received_at=NOW)
+    folded = parse_payload(_one(**item, unit=mixed), device_id="d-1", received_at=NOW)
+    assert folded.rejections == [], mixed
+    assert [r.value for r in folded.readings] == [r.value for r in exact.readings]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=1.1, max_value=19.99))
+def test_glucose_that_reads_as_mmol_is_never_stored_as_mg_dl(value: float) -> None:
+    parsed = parse_payload(
+        _one(metric="glucose", value=value, unit="mg/dL"), device_id="g-1", received_at=NOW
+    )
+    assert parsed.readings == []
+    assert "probable unit mix-up" in parsed.rejections[0].reason

@@ -16,12 +16,16 @@ from tests.conftest import Harness
 
 from vigil.core import StoredReading
 from vigil.core.models import StoredMessage
+from vigil.core.payload import MAX_PAYLOAD_BYTES
 from vigil.ingest import DevicePublisher, Ingest
 
 CORPUS = [
-    json.loads(line)
+    case
     for line in (Path(__file__).parent / "malformed_corpus.jsonl").read_text().splitlines()
+    if len(base64.b64decode((case := json.loads(line))["payload_b64"])) <= MAX_PAYLOAD_BYTES
 ]
+"""The corpus the broker lets through (a larger payload is refused at the broker's edge:
+test_device_edge.py); the parser meets all of it in tests/core/test_payload.py."""
 
 
 class Collected:
@@ -113,7 +117,7 @@ def test_malformed_corpus_is_rejected_and_interleaved_valid_readings_stored(
     ingest, _ = running
     patient, creds = harness.patient_with_device()
     pub = publisher(harness, creds.device_id, creds.password)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=len(CORPUS) + 60)
     infos = []
     for i, case in enumerate(CORPUS):
         good = {
@@ -243,3 +247,33 @@ def test_a_conflicting_reading_is_kept_as_rejected_with_both_values(
         patient,
     )
     assert latest == 96
+
+
+def test_cgm_low_and_high_are_stored_as_censored_readings(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, sink = running
+    patient, creds = harness.patient_with_device(kind="cgm")
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = {
+        "readings": [
+            reading(now - timedelta(minutes=10), metric="glucose", value="LOW", unit="mg/dL"),
+            reading(now - timedelta(minutes=5), metric="glucose", value=120, unit="mg/dl"),
+            reading(now, metric="glucose", value="HIGH", unit="mmol/L"),
+        ]
+    }
+    pub = publisher(harness, creds.device_id, creds.password)
+    pub.publish(json.dumps(body).encode()).wait_for_publish(5)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 1)
+    with psycopg.connect(harness.db_url) as conn:
+        rows = conn.execute(
+            "SELECT value, censored FROM readings WHERE patient_id = %s ORDER BY time", (patient,)
+        ).fetchall()
+        latest = conn.execute(
+            "SELECT value, censored FROM latest_readings WHERE patient_id = %s", (patient,)
+        ).fetchone()
+    assert rows == [(40.0, "below"), (120.0, None), (400.0, "above")]
+    assert latest == (400.0, "above")
+    assert [(r.value, r.censored) for r in sink.readings] == rows
+    assert ingest.service.stats.rejected == 0

@@ -85,7 +85,7 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
         assert creds["topic"] == f"vigil/v1/devices/{creds['device_id']}/readings"
         # The broker reloaded its password file: the new device can connect at once.
         pub = DevicePublisher(
-            servers.mqtt.host, servers.mqtt.port, creds["username"], creds["password"]
+            servers.mqtt.host, servers.device_port, creds["username"], creds["password"]
         )
         pub.connect()
         pub.close()
@@ -106,7 +106,7 @@ async def jetstream_streams(url: str) -> int:
 
 
 def test_broker_config_is_made_for_no_loss(tmp_path: Path) -> None:
-    text = config_text(root=tmp_path, port=1883)
+    text = config_text(root=tmp_path, port=1883, service_port=1884)
     assert "allow_anonymous false" in text
     assert "persistence true" in text
     assert "use_username_as_clientid true" in text

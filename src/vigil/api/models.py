@@ -6,10 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from vigil.api.access import Role
 from vigil.core.conditions import Condition as ConditionName
+from vigil.core.identities import DEVICE_ID_RE, check_device_id
 from vigil.core.metrics import Metric
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -186,9 +195,17 @@ DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "oximeter", "scale", "therm
 class DeviceCreate(Strict):
     kind: DeviceKind = Field(examples=["oximeter"])
     device_id: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_-]{3,64}$", examples=["ox-0001"]
+        default=None,
+        pattern=DEVICE_ID_RE.pattern,
+        examples=["ox-0001"],
+        description="Ids beginning with 'vigil-' or 'vigil_' are reserved for Vigil's services",
     )
     patient_id: UUID | None = Field(default=None, description="Assign from now on")
+
+    @field_validator("device_id")
+    @classmethod
+    def _not_reserved(cls, device_id: str | None) -> str | None:
+        return None if device_id is None else check_device_id(device_id)
 
 
 class DeviceCredentialsPublic(BaseModel):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from vigil.core.errors import ImplausibleValue, UnknownUnit
 
@@ -45,7 +46,7 @@ class MetricSpec:
     high: float
     decimals: int
     units: Mapping[str, Callable[[float], float]]
-    """Accepted unit spellings (compared case-sensitively, UCUM first) to canonical converters."""
+    """Accepted unit spellings (UCUM first) to canonical converters; see :func:`unit_name`."""
 
 
 def _same(v: float) -> float:
@@ -137,17 +138,78 @@ BP_COMPONENTS: dict[str, Metric] = {
 }
 
 
+Censored = Literal["below", "above"]
+CGM_LOW_MGDL = 40.0
+"""A CGM's LOW: below its range (Dexcom: under 40 mg/dL); stored as 40 with censored 'below'."""
+CGM_HIGH_MGDL = 400.0
+"""A CGM's HIGH: above its range (over 400 mg/dL); stored as 400 with censored 'above'."""
+CENSORED_MARKS: dict[str, tuple[float, Censored]] = {
+    "LOW": (CGM_LOW_MGDL, "below"),
+    "HIGH": (CGM_HIGH_MGDL, "above"),
+}
+"""A glucose ``value`` a CGM may send instead of a number (compared case-insensitively)."""
+
+
+def unit_name(metric: Metric, unit: str) -> str | None:
+    """The accepted spelling ``unit`` stands for: exact first, then case-insensitively, as
+    UCUM's case-insensitive form allows (``mg/dl``, ``MMOL/L``, ``MM[HG]``); no two accepted
+    spellings of one metric differ only in case, so the match is never ambiguous.
+
+    >>> unit_name(Metric.GLUCOSE, "mg/dl"), unit_name(Metric.GLUCOSE, "mmol/l")
+    ('mg/dL', 'mmol/L')
+    """
+    units = SPECS[metric].units
+    if unit in units:
+        return unit
+    folded = unit.casefold()
+    return next((name for name in units if name.casefold() == folded), None)
+
+
+GLUCOSE_MGDL_FLOOR = 20.0
+"""Below this, a mg/dL value is a probable mmol/L one (meters and CGMs report nothing lower in
+mg/dL; mmol/L values run 1-33)."""
+GLUCOSE_MMOL_CEILING = 27.8
+"""Above this (500 mg/dL), a mmol/L value is a probable mg/dL one (ordinary mg/dL values start
+there; meters show HI from about 27.8-33.3 mmol/L). A genuine reading above is kept as a
+rejection with its reason, not lost."""
+
+
+GLUCOSE_MMOL_PLAUSIBLE = (1.1, 33.3)
+GLUCOSE_MGDL_PLAUSIBLE = (20.0, 600.0)
+"""What meters and CGMs report in each unit: a value is called a mix-up only when it reads as
+plausible in the other unit (else the plausibility range gives the reason)."""
+
+
+def _check_glucose_unit(value: float, unit: str) -> None:
+    low, high = GLUCOSE_MMOL_PLAUSIBLE
+    if unit == "mg/dL" and value < GLUCOSE_MGDL_FLOOR and low <= value <= high:
+        raise ImplausibleValue(
+            f"glucose {value:g} mg/dL is a probable unit mix-up: it fits mmol/L"
+            f" ({value:g} mmol/L = {_mmol_to_mgdl(value):.0f} mg/dL); values below"
+            f" {GLUCOSE_MGDL_FLOOR:g} mg/dL are refused"
+        )
+    low, high = GLUCOSE_MGDL_PLAUSIBLE
+    if unit == "mmol/L" and value > GLUCOSE_MMOL_CEILING and low <= value <= high:
+        raise ImplausibleValue(
+            f"glucose {value:g} mmol/L ({_mmol_to_mgdl(value):.0f} mg/dL) is a probable unit"
+            f" mix-up: it fits mg/dL ({value:g} mg/dL); values above"
+            f" {GLUCOSE_MMOL_CEILING:g} mmol/L are refused"
+        )
+
+
 def to_canonical(metric: Metric, value: float, unit: str) -> float:
     """Convert ``value`` in ``unit`` to the metric's canonical unit and check plausibility.
 
     Raises :class:`UnknownUnit` or :class:`ImplausibleValue` with a reason an operator can read.
     """
     spec = SPECS[metric]
-    convert = spec.units.get(unit)
-    if convert is None:
+    name = unit_name(metric, unit)
+    if name is None:
         accepted = ", ".join(spec.units)
         raise UnknownUnit(f"unit {unit!r} is not accepted for {metric}; use one of {accepted}")
-    canonical = round(convert(value), spec.decimals + 2)
+    if metric is Metric.GLUCOSE:
+        _check_glucose_unit(value, name)
+    canonical = round(spec.units[name](value), spec.decimals + 2)
     if not spec.low <= canonical <= spec.high:
         raise ImplausibleValue(
             f"{metric} {canonical:g} {spec.ucum} is outside the physiologically possible "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from vigil.core.metrics import Metric
+from vigil.core.metrics import Censored, Metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,9 @@ class Reading:
     metric: Metric
     value: float
     device_id: str
+    censored: Censored | None = None
+    """'below' or 'above' for a device's out-of-range mark (a CGM's LOW/HIGH): ``value`` is then
+    the device's bound, the true value at most / at least that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class StoredReading:
     value: float
     device_id: str
     received_at: datetime
+    censored: Censored | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ A device publishes JSON to ``vigil/v1/devices/{device_id}/readings``::
         {"ts": "2026-11-28T07:05:00Z", "metric": "glucose", "value": 6.1, "unit": "mmol/L"}
     ]}
 
-``ts`` is ISO 8601 with an offset (or a ``Z``). ``metric`` is one of :class:`Metric` or
+``ts`` is an RFC 3339 string with an offset (or a ``Z``); a number (an epoch) is refused.
+Values are JSON numbers: a string (``"120"``) or a boolean is refused, a number longer than
+``MAX_NUMBER_DIGITS`` digits too, each with its reason. ``metric`` is one of :class:`Metric` or
 ``blood_pressure``. A batch may carry a backlog of up to ``MAX_BATCH`` readings. Each reading is
 checked on its own: valid readings are accepted even when others in the same batch are rejected.
 
@@ -28,14 +30,29 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from vigil.core.errors import PayloadError
-from vigil.core.metrics import BLOOD_PRESSURE, BP_COMPONENTS, Metric, to_canonical
+from vigil.core.metrics import (
+    BLOOD_PRESSURE,
+    BP_COMPONENTS,
+    CENSORED_MARKS,
+    Metric,
+    to_canonical,
+    unit_name,
+)
 from vigil.core.models import Reading, Rejection
 
 MAX_PAYLOAD_BYTES = 1_048_576
@@ -56,30 +73,65 @@ def device_from_topic(topic: str) -> str | None:
     return device if device and "/" not in device else None
 
 
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
+)
+MAX_NUMBER_DIGITS = 20
+"""A JSON number longer than this is refused before Python converts it (a 5,001-digit integer
+would otherwise make ``json.loads`` raise, and a 4,000-digit one cost milliseconds)."""
+CensoredMark = Literal["LOW", "HIGH"]
+Number = Annotated[float, Strict()]
+"""A JSON number: ``"120"`` (a string) and ``true`` (a boolean) are not numbers."""
+
+
 class ReadingIn(BaseModel):
     """One reading as a device sends it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     ts: datetime
     metric: str
     unit: str
-    value: float | None = None
-    systolic: float | None = None
-    diastolic: float | None = None
-    pulse: float | None = None
+    value: Number | CensoredMark | None = None
+    systolic: Number | None = None
+    diastolic: Number | None = None
+    pulse: Number | None = None
 
-    @field_validator("ts")
+    @field_validator("value", "systolic", "diastolic", "pulse", mode="before")
     @classmethod
-    def _aware(cls, ts: datetime) -> datetime:
-        if ts.tzinfo is None or ts.utcoffset() is None:
+    def _number(cls, v: object, info: ValidationInfo) -> object:
+        if info.field_name == "value" and isinstance(v, str) and v.upper() in CENSORED_MARKS:
+            return v.upper()
+        if isinstance(v, bool):
+            raise ValueError(f"{str(v).lower()} is a boolean, not a number")
+        if isinstance(v, str):
+            raise ValueError(f"{v[:20]!r} is a string, not a number")
+        return v
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _rfc3339(cls, ts: object) -> datetime:
+        if not isinstance(ts, str):
+            raise ValueError(
+                f"timestamp must be an RFC 3339 string with an offset (2026-11-28T07:00:00Z),"
+                f" not {type(ts).__name__}"
+            )
+        match = RFC3339.match(ts)
+        if match is None:
+            raise ValueError(
+                "timestamp must be an RFC 3339 string with an offset (2026-11-28T07:00:00Z)"
+            )
+        if match["offset"] is None:
             raise ValueError("timestamp needs a UTC offset or 'Z'")
-        return ts.astimezone(UTC)
+        try:
+            return datetime.fromisoformat(ts.upper().replace(" ", "T")).astimezone(UTC)
+        except ValueError as exc:
+            raise ValueError(f"timestamp is not a valid date and time: {exc}") from None
 
     @field_validator("value", "systolic", "diastolic", "pulse")
     @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
+    def _finite(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, float) and not math.isfinite(v):
             raise ValueError("value must be a finite number")
         return v
 
@@ -141,6 +193,15 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
         v is not None for v in (item.systolic, item.diastolic, item.pulse)
     ):
         raise PayloadError(f"{metric} takes a single 'value'")
+    if isinstance(item.value, str):
+        if metric is not Metric.GLUCOSE:
+            raise PayloadError(
+                f"{item.value!r} is a CGM's out-of-range mark, accepted only for glucose"
+            )
+        if unit_name(metric, item.unit) is None:
+            to_canonical(metric, 100.0, item.unit)  # raises the unknown-unit reason
+        bound, side = CENSORED_MARKS[item.value]
+        return [Reading(item.ts, metric, bound, device_id, side)]
     return [Reading(item.ts, metric, to_canonical(metric, item.value, item.unit), device_id)]
 
 
@@ -161,12 +222,18 @@ def parse_payload(
         result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds 1 MiB"))
         return result
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)
+    except _TooLong as exc:
+        result.rejections.append(Rejection(str(exc)))
+        return result
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         result.rejections.append(Rejection(f"not JSON: {exc}"))
         return result
     except RecursionError:
         result.rejections.append(Rejection("not JSON: nested too deeply"))
+        return result
+    except ValueError as exc:  # anything else json refuses: a reason, never an exception
+        result.rejections.append(Rejection(f"not JSON: {exc}"[:500]))
         return result
     try:
         payload = PayloadIn.model_validate(doc)
@@ -205,6 +272,28 @@ def parse_payload(
         except PayloadError as exc:
             result.rejections.append(Rejection(str(exc), index, _dump(item_doc)))
     return result
+
+
+class _TooLong(ValueError):
+    pass
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _TooLong(
+            f"number with {len(text.lstrip('-'))} digits is too large"
+            f" (at most {MAX_NUMBER_DIGITS} digits)"
+        )
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    digits = sum(c.isdigit() for c in text.split("e")[0].split("E")[0])
+    if digits > MAX_NUMBER_DIGITS + 10:
+        raise _TooLong(
+            f"number with {digits} digits is too long (at most {MAX_NUMBER_DIGITS + 10})"
+        )
+    return float(text)
 
 
 def _dump(item: Any) -> str:

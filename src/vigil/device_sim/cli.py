@@ -93,7 +93,7 @@ def _publish(out: object, *, speed: float | None, run_id: str) -> None:
         finally:
             provisioner.close()
         report = publish(
-            out, enrolment.devices, host=servers.mqtt.host, port=servers.mqtt.port, speed=speed
+            out, enrolment.devices, host=servers.mqtt.host, port=servers.device_port, speed=speed
         )
         typer.echo(
             json.dumps(

@@ -22,8 +22,8 @@ BATCH_PERIOD = {"cgm": 15 * MINUTE, "hr_wearable": HOUR}
 """Continuous devices upload through a phone app in periodic batches."""
 BACKLOG_CHUNK = 100
 BAD_UNIT = {
-    "blood_pressure": "mmhg",
-    "glucose": "mg/dl",
+    "blood_pressure": "cmH2O",
+    "glucose": "mg",
     "body_weight": "kgs",
     "body_temperature": "C",
     "spo2": "percent",

@@ -76,7 +76,7 @@ def _publish(servers: Servers, devices: list[BenchDevice], start: datetime, n: i
         target=_publish_process,
         args=(
             servers.mqtt.host,
-            servers.mqtt.port,
+            servers.device_port,
             [(d.device_id, d.password) for d in devices],
             start.isoformat(),
             n,
@@ -130,9 +130,10 @@ def _ceiling(
     client.username_pw_set(target.username, target.password)
     client.max_inflight_messages_set(1000)
     subscribed = threading.Event()
-    client.on_connect = lambda c, *_: c.subscribe(READINGS_FILTER, qos=1)
+    mount = target.mount_point
+    client.on_connect = lambda c, *_: c.subscribe(f"{mount}{READINGS_FILTER}", qos=1)
     client.on_subscribe = lambda *_: subscribed.set()
-    client.on_message = lambda c, u, m: inbox.put((m.topic, bytes(m.payload)))
+    client.on_message = lambda c, u, m: inbox.put((m.topic[len(mount) :], bytes(m.payload)))
     client.connect(target.host, target.port)
     client.loop_start()
     subscribed.wait(10)

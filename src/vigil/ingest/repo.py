@@ -91,10 +91,12 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
     conn.execute(_STAGE)
     with conn.cursor() as cur:
         with cur.copy(
-            "COPY readings_stage (time, patient_id, metric, value, unit, device_id, received_at)"
-            " FROM STDIN (FORMAT BINARY)"
+            "COPY readings_stage (time, patient_id, metric, value, unit, device_id, received_at,"
+            " censored) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz"])
+            copy.set_types(
+                ["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz", "text"]
+            )
             for r in rows:
                 copy.write_row(
                     (
@@ -105,16 +107,17 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                         SPECS[r.metric].ucum,
                         r.device_id,
                         r.received_at,
+                        r.censored,
                     )
                 )
         cur.execute(
             "INSERT INTO readings SELECT * FROM readings_stage"
             " ON CONFLICT (device_id, metric, time) DO NOTHING"
-            " RETURNING time, patient_id, metric, value, device_id, received_at"
+            " RETURNING time, patient_id, metric, value, device_id, received_at, censored"
         )
         inserted = [
-            StoredReading(t, p, Metric(m), v, d, rc)  # type: ignore[arg-type]
-            for t, p, m, v, d, rc in cur.fetchall()
+            StoredReading(t, p, Metric(m), v, d, rc, c)  # type: ignore[arg-type]
+            for t, p, m, v, d, rc, c in cur.fetchall()
         ]
         existing: dict[ReadingKey, tuple[float, datetime]] = {}
         if len(inserted) < len(rows):
@@ -144,11 +147,13 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
         # Latest value per patient and metric, in a consistent row order (no deadlocks between
         # ingest instances); an older backlog reading never replaces a newer value.
         cur.execute(
-            "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id)"
+            "INSERT INTO latest_readings"
+            " (patient_id, metric, time, value, unit, device_id, censored)"
             " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
-            " device_id FROM readings_stage ORDER BY patient_id, metric, time DESC"
+            " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
             " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
-            " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id"
+            " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
+            " censored = EXCLUDED.censored"
             " WHERE latest_readings.time < EXCLUDED.time"
         )
     notify_new_readings(conn, {r.patient_id for r in inserted})

@@ -329,6 +329,7 @@ class IngestService:
                     reading.value,
                     device_id,
                     message.received_at,
+                    reading.censored,
                 )
             )
         if unassigned:

@@ -44,14 +44,17 @@ class MqttTransport:
     ) -> None:
         self.target = target
         self.inbox = inbox
-        self.topic_filter = (
-            f"$share/{shared_group}/{READINGS_FILTER}" if shared_group else READINGS_FILTER
-        )
+        self.mount_point = target.mount_point
+        readings = f"{target.mount_point}{READINGS_FILTER}"
+        self.topic_filter = f"$share/{shared_group}/{readings}" if shared_group else readings
         self.receive_maximum = receive_maximum
         self.session_expiry_s = session_expiry_s
         self.generation = 0
         self.connected = threading.Event()
         self.callback_errors = 0
+        self.subscriptions = 0
+        """Granted SUBSCRIBEs: one per connection (every connect subscribes again, since
+        Mosquitto 2.0 does not restore a persisted session's shared subscription)."""
         self._stopping = False
         self._lock = threading.Lock()
         self.client = mqtt.Client(
@@ -136,6 +139,7 @@ class MqttTransport:
             log.error("subscription to %s refused: %s", self.topic_filter, failed)
             return
         log.info("subscribed to %s", self.topic_filter)
+        self.subscriptions += 1
         self.subscribed.set()
 
     def _on_disconnect(
@@ -147,14 +151,18 @@ class MqttTransport:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self.subscribed.clear()  # set again when this session's next connection has subscribed
         if reason.is_failure and not self._stopping:
             log.warning("disconnected from broker: %s; paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
+            topic = msg.topic
+            if self.mount_point and topic.startswith(self.mount_point):
+                topic = topic[len(self.mount_point) :]
             self.inbox.put(
                 InboundMessage(
-                    topic=msg.topic,
+                    topic=topic,
                     payload=bytes(msg.payload),
                     mid=msg.mid,
                     qos=msg.qos,

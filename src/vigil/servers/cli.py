@@ -12,6 +12,7 @@ import psycopg
 import typer
 
 from vigil.core.conditions import UnknownCondition
+from vigil.core.identities import InvalidIdentity, check_device_id
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import admin, migrate
@@ -72,6 +73,11 @@ def create_device(
     device_id: str | None = typer.Option(None, "--id", help="Device id (default: generated)"),
 ) -> None:
     """Provision a device; prints its MQTT credentials (shown once) and topic."""
+    if device_id is not None:
+        try:
+            check_device_id(device_id)
+        except InvalidIdentity as exc:
+            raise typer.BadParameter(str(exc), param_hint="--id") from None
     with _servers() as servers, psycopg.connect(servers.database_url) as conn:
         migrate(conn)
         tenant_id = admin.tenant_by_name(conn, name=tenant)
@@ -90,7 +96,7 @@ def create_device(
                     "username": creds.device_id,
                     "password": creds.password,
                     "topic": creds.topic,
-                    "broker": f"{servers.mqtt.host}:{servers.mqtt.port}",
+                    "broker": f"{servers.mqtt.host}:{servers.device_port}",
                 }
             )
         )

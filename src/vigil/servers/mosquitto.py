@@ -5,17 +5,26 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import ServerStartError
-from vigil.servers.credentials import write_acl_file, write_password_file
+from vigil.core.identities import check_service_name
+from vigil.core.payload import MAX_PAYLOAD_BYTES
+from vigil.servers.credentials import (
+    DEVICE_MOUNT_POINT,
+    write_device_acl_file,
+    write_password_file,
+    write_service_acl_file,
+)
 from vigil.servers.process import free_port
 
 log = logging.getLogger(__name__)
@@ -31,18 +40,32 @@ AUTOSAVE_INTERVAL_S = 5
 """How often the in-memory store is written to disk (a broker crash can lose at most this)."""
 
 
-def config_text(*, root: Path, port: int) -> str:
+MAX_PACKET_SIZE = MAX_PAYLOAD_BYTES + 65_536
+"""The contract's 1 MiB payload plus room for the topic and properties: the broker refuses a
+larger PUBLISH at the edge (it disconnects the client, as MQTT 5 says; a client that resends
+it on every reconnect stays stuck on it) and logs it, counted by :func:`broker_refusals`."""
+OVERSIZE = re.compile(r"Client (\S+) disconnected due to oversize packet")
+
+
+def broker_refusals(root: Path) -> Counter[str]:
+    """Oversize packets the broker refused, per client, from its log (the operator's trace)."""
+    try:
+        text = (root / "mosquitto.log").read_text(errors="replace")
+    except FileNotFoundError:
+        return Counter()
+    return Counter(m.group(1) for m in OVERSIZE.finditer(text))
+
+
+def config_text(*, root: Path, port: int, service_port: int) -> str:
+    """Two listeners: devices on ``port`` (their own password file and ACL, under the mount
+    point), Vigil's services on ``service_port`` (theirs). A device's credentials do not work
+    on the service listener, nor a service's on the device listener."""
     return "\n".join(
         [
-            "per_listener_settings false",
+            "per_listener_settings true",
             # Run as whoever started us (Mosquitto would otherwise switch to its own user when
             # started as root and could not read the files it is given).
             f"user {getpass.getuser()}",
-            f"listener {port} 127.0.0.1",
-            "allow_anonymous false",
-            f"password_file {root / 'passwd'}",
-            f"acl_file {root / 'acl'}",
-            "use_username_as_clientid true",
             "persistence true",
             f"persistence_location {root}/",
             f"autosave_interval {AUTOSAVE_INTERVAL_S}",
@@ -50,7 +73,7 @@ def config_text(*, root: Path, port: int) -> str:
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
             "max_queued_bytes 0",
             f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
-            "max_packet_size 2097152",
+            f"max_packet_size {MAX_PACKET_SIZE}",
             "retain_available false",
             "set_tcp_nodelay true",
             f"pid_file {root / 'mosquitto.pid'}",
@@ -58,7 +81,24 @@ def config_text(*, root: Path, port: int) -> str:
             "log_type error",
             "log_type warning",
             "log_type notice",
-            "connection_messages false",
+            # On: a client disconnected for an oversize packet is logged only as a connection
+            # message ("disconnected due to oversize packet"), the refusal's one trace.
+            "connection_messages true",
+            "",
+            "# devices",
+            f"listener {port} 127.0.0.1",
+            f"mount_point {DEVICE_MOUNT_POINT}",
+            "allow_anonymous false",
+            f"password_file {root / 'passwd'}",
+            f"acl_file {root / 'acl'}",
+            "use_username_as_clientid true",
+            "",
+            "# Vigil's services (ingest)",
+            f"listener {service_port} 127.0.0.1",
+            "allow_anonymous false",
+            f"password_file {root / 'services.passwd'}",
+            f"acl_file {root / 'services.acl'}",
+            "use_username_as_clientid true",
             "",
         ]
     )
@@ -70,11 +110,16 @@ class EmbeddedMosquitto:
 
     root: Path
     port: int = 0
+    """The device listener."""
+    service_port: int = 0
+    """The service listener (ingest and other Vigil services)."""
     service_users: dict[str, str] = field(default_factory=dict)
     """Service user name -> password (plain, kept in ``root``, mode 0600)."""
     _proc: subprocess.Popen[bytes] | None = None
 
     def service_password(self, name: str) -> str:
+        """The password of service user ``name`` (made and kept in ``root`` on first use)."""
+        check_service_name(name)
         if name not in self.service_users:
             secret_file = self.root / f"{name}.secret"
             if secret_file.exists():
@@ -87,43 +132,60 @@ class EmbeddedMosquitto:
         return self.service_users[name]
 
     def url(self, user: str) -> str:
-        return f"mqtt://{user}:{self.service_password(user)}@127.0.0.1:{self.port}"
+        """Service ``user``'s URL: the service listener, and the devices' mount point as path."""
+        return (
+            f"mqtt://{user}:{self.service_password(user)}@127.0.0.1:{self.service_port}"
+            f"/{DEVICE_MOUNT_POINT}"
+        )
 
     def write_auth(self, device_users: list[BrokerUser]) -> None:
-        """Write the password file and ACL: service users plus the given device users."""
+        """Write both listeners' password files and ACLs: service users, and the device users."""
         self.root.mkdir(parents=True, exist_ok=True)
         services = [
             BrokerUser(name, hash_password(self.service_password(name)), service=True)
             for name in sorted(self.service_users)
         ]
-        write_password_file(self.root / "passwd", [*services, *device_users])
-        write_acl_file(self.root / "acl", [u.name for u in services])
+        write_password_file(self.root / "services.passwd", services)
+        write_service_acl_file(self.root / "services.acl", [u.name for u in services])
+        write_password_file(self.root / "passwd", [u for u in device_users if not u.service])
+        write_device_acl_file(self.root / "acl")
 
     def start(self) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.root.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
             self.port = free_port()
-        if not (self.root / "passwd").exists():
+        if self.service_port == 0:
+            self.service_port = free_port()
+        if not (self.root / "services.passwd").exists():
             self.write_auth([])
-        (self.root / "mosquitto.conf").write_text(config_text(root=self.root, port=self.port))
-        log.info("starting Mosquitto on 127.0.0.1:%d", self.port)
+        (self.root / "mosquitto.conf").write_text(
+            config_text(root=self.root, port=self.port, service_port=self.service_port)
+        )
+        log.info(
+            "starting Mosquitto: devices on 127.0.0.1:%d, services on 127.0.0.1:%d",
+            self.port,
+            self.service_port,
+        )
         self._proc = subprocess.Popen(
             [exe, "-c", str(self.root / "mosquitto.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 15
+        waiting = [self.port, self.service_port]
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode() if self._proc.stderr else ""
                 raise ServerStartError(f"mosquitto exited: {err.strip()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+                    if not waiting:
+                        return
             except OSError:
                 time.sleep(0.05)
-        raise ServerStartError(f"mosquitto did not listen on port {self.port} within 15 s")
+        raise ServerStartError(f"mosquitto did not listen on port(s) {waiting} within 15 s")
 
     def reload(self) -> None:
         """Mosquitto re-reads its password file and ACL on SIGHUP."""
@@ -143,24 +205,36 @@ class EmbeddedMosquitto:
             self._proc.stderr.close()
         self._proc = None
 
-    def running_port(self) -> int | None:
-        """Port of a broker already running from this folder (another Vigil process)."""
+    def running_ports(self) -> tuple[int, int] | None:
+        """Device and service ports of a broker already running from this folder (another
+        Vigil process)."""
         try:
             os.kill(int((self.root / "mosquitto.pid").read_text().strip()), 0)
-            for line in (self.root / "mosquitto.conf").read_text().splitlines():
-                if line.startswith("listener "):
-                    return int(line.split()[1])
+            ports = [
+                int(line.split()[1])
+                for line in (self.root / "mosquitto.conf").read_text().splitlines()
+                if line.startswith("listener ")
+            ]
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return None
-        return None
+        return (ports[0], ports[1]) if len(ports) == 2 else None
+
+    def kill(self) -> None:
+        """SIGKILL the broker (a crash: what it had not autosaved is gone). For fault tests."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            if self._proc.stderr:
+                self._proc.stderr.close()
+            self._proc = None
 
     def __enter__(self) -> EmbeddedMosquitto:
-        running = self.running_port()
+        running = self.running_ports()
         if running is None:
             self.start()
         else:
-            self.port = running
-            log.info("using the Mosquitto already running on port %d", running)
+            self.port, self.service_port = running
+            log.info("using the Mosquitto already running on ports %d/%d", *running)
         return self
 
     def __exit__(self, *exc: object) -> None:

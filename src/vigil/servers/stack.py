@@ -21,17 +21,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class MqttTarget:
+    """Where a Vigil service connects, and under which prefix the devices' topics appear there.
+
+    ``mqtt://user:pass@host:port/edge/``: the path is the mount point of the broker's device
+    listener (the embedded broker's is ``edge/``); none for a broker without one."""
+
     host: str
     port: int
     username: str
     password: str
+    mount_point: str = ""
 
     @classmethod
     def from_url(cls, url: str) -> MqttTarget:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise ValueError(f"broker URL must look like mqtt://user:pass@host:port, got {url!r}")
-        return cls(parts.hostname, parts.port or 1883, parts.username or "", parts.password or "")
+        mount = parts.path.lstrip("/")
+        if mount and not mount.endswith("/"):
+            mount += "/"
+        return cls(
+            parts.hostname, parts.port or 1883, parts.username or "", parts.password or "", mount
+        )
 
 
 @dataclass
@@ -40,6 +51,9 @@ class Servers:
     mqtt: MqttTarget
     nats_url: str
     """nats://user:password@host:port (comma-separated for a cluster: see ``split_servers``)."""
+    device_port: int
+    """The port devices connect to (the embedded broker's device listener; for a configured
+    broker, the port of its URL)."""
     broker_root: Path | None = None
     """Folder of the embedded broker (password file, ACL), None for an external broker."""
     _stack: ExitStack = field(default_factory=ExitStack)
@@ -66,12 +80,18 @@ def start_servers(settings: Settings) -> Servers:
             broker.write_auth(_device_users(db_url))
             stack.enter_context(broker)
             mqtt = MqttTarget.from_url(broker.url(settings.mqtt_client_id))
+            device_port = broker.port
         else:
             mqtt = MqttTarget.from_url(settings.mqtt_url)
             if settings.mqtt_password is not None:
                 mqtt = MqttTarget(
-                    mqtt.host, mqtt.port, mqtt.username, settings.mqtt_password.get_secret_value()
+                    mqtt.host,
+                    mqtt.port,
+                    mqtt.username,
+                    settings.mqtt_password.get_secret_value(),
+                    mqtt.mount_point,
                 )
+            device_port = mqtt.port
         nats_url = settings.nats_url
         if nats_url:
             split_servers(nats_url)  # a malformed URL fails here, not at the first publish
@@ -83,7 +103,7 @@ def start_servers(settings: Settings) -> Servers:
     except BaseException:
         stack.close()
         raise
-    return Servers(db_url, mqtt, nats_url, broker_root, stack)
+    return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack)
 
 
 def _device_users(db_url: str) -> list[BrokerUser]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +12,11 @@ from psycopg import errors as pg_errors
 
 from vigil.core.conditions import parse_conditions
 from vigil.core.credentials import BrokerUser, hash_password, new_password
-from vigil.core.errors import Conflict, InvalidInput, NotFound
+from vigil.core.errors import Conflict, NotFound
+from vigil.core.identities import check_device_id
 from vigil.core.payload import topic_for
 
 Conn = psycopg.Connection[tuple[object, ...]]
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +62,11 @@ def create_patient(
 def provision_device(
     conn: Conn, *, tenant_id: UUID, kind: str, device_id: str | None = None
 ) -> DeviceCredentials:
-    """Register a device and return its MQTT credentials (the password is not stored)."""
-    device_id = device_id or f"{kind[:12]}-{secrets.token_hex(6)}"
-    if not DEVICE_ID.match(device_id):
-        raise InvalidInput("device id must be 3-64 letters, digits, '-' or '_'")
+    """Register a device and return its MQTT credentials (the password is not stored).
+
+    Raises :class:`~vigil.core.identities.InvalidIdentity` for an id no device may have (a
+    reserved service name among them)."""
+    device_id = check_device_id(device_id or f"{kind[:12]}-{secrets.token_hex(6)}")
     password = new_password()
     try:
         conn.execute(

@@ -20,11 +20,12 @@ from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
+from vigil.core.identities import DEVICE_ID_RE
 from vigil.storage import admin
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/devices", tags=["devices"])
-DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
+DeviceId = Annotated[str, Path(pattern=DEVICE_ID_RE.pattern)]
 BROKER_SYNC_LOCK = 0x76_69_67_69_6C_62_72_6B
 """The advisory lock that one broker sync at a time holds, in every API process."""
 
