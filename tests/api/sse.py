@@ -11,7 +11,7 @@ import httpx
 
 
 class SseReader:
-    def __init__(self, url: str, headers: dict[str, str], *, read_timeout: float = 1.0) -> None:
+    def __init__(self, url: str, headers: dict[str, str], *, read_timeout: float = 10.0) -> None:
         self.url = url
         self.headers = headers
         self.read_timeout = read_timeout
@@ -25,7 +25,7 @@ class SseReader:
 
     def __enter__(self) -> SseReader:
         self.thread.start()
-        assert self.connected.wait(10), "the SSE stream did not connect"
+        assert self.connected.wait(30), "the SSE stream did not connect"
         return self
 
     def __exit__(self, *exc: object) -> None:

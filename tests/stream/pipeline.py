@@ -10,6 +10,7 @@ raised / doubled / lost.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import ClassVar
 
@@ -152,6 +154,17 @@ class Pipeline:
     def process(self, kind: str, **overrides: str) -> VigilProcess:
         return VigilProcess(kind, self.env(**overrides), self.tmp)
 
+    def stream_messages(self) -> int:
+        conn = NatsConnection(self.nats_url, name="check", layout=self.layout).open()
+        try:
+
+            async def count() -> int:
+                return int((await conn.js.stream_info(self.layout.stream)).state.messages)
+
+            return conn.call(count, timeout_s=10)
+        finally:
+            conn.close()
+
     def consumer_done(self, consumer: str, *, messages: int) -> bool:
         """The stream holds ``messages`` messages, and every one was delivered to ``consumer``
         and acknowledged by it."""
@@ -168,6 +181,65 @@ class Pipeline:
             return False
         finally:
             conn.close()
+
+
+def reading_value(p: int, i: int) -> float:
+    """Patient ``p``'s ``i``-th SpO2: every fourth one low."""
+    return 80.0 + (i % 5) if (i + p) % 4 == 0 else 95.0 + (i % 3)
+
+
+def reading_time(t0: datetime, i: int) -> datetime:
+    return t0 + timedelta(minutes=10 * i)
+
+
+def connected(port: int, device_id: str, password: str) -> DevicePublisher:
+    """A connected publisher; the broker may still be reloading its password file (it does so
+    asynchronously after a sync), so a refusal or a slow answer is tried again for a while."""
+    deadline = time.monotonic() + 60
+    while True:
+        pub = DevicePublisher("127.0.0.1", port, device_id, password)
+        try:
+            pub.connect()
+            return pub
+        except ConnectionError:
+            pub.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def publish_waves(
+    port: int,
+    devices: list[tuple[str, str]],
+    t0_iso: str,
+    per_patient: int,
+    wave: int,
+    out: Connection,
+) -> None:
+    """Child process: each device publishes its readings in time order, ``wave`` at a time."""
+    t0 = datetime.fromisoformat(t0_iso)
+    sent = 0
+    try:
+        for first in range(0, len(devices), wave):
+            pubs = [connected(port, d, pw) for d, pw in devices[first : first + wave]]
+            infos = []
+            for i in range(per_patient):
+                for p, pub in enumerate(pubs, start=first):
+                    reading = {
+                        "ts": reading_time(t0, i).isoformat(),
+                        "metric": "spo2",
+                        "value": reading_value(p, i),
+                        "unit": "%",
+                    }
+                    infos.append(pub.publish(json.dumps({"readings": [reading]}).encode()))
+            for info in infos:
+                info.wait_for_publish(120)
+                sent += 1
+            for pub in pubs:
+                pub.close()
+        out.send(("ok", sent))
+    except BaseException as exc:
+        out.send(("error", f"after {sent} PUBACKed: {exc!r}"))
 
 
 def enrol(harness: Harness, count: int) -> list[tuple[uuid.UUID, DeviceCredentials]]:
@@ -209,10 +281,10 @@ class Scenario:
         self.error: BaseException | None = None
 
     def value(self, p: int, i: int) -> float:
-        return 80.0 + (i % 5) if (i + p) % 4 == 0 else 95.0 + (i % 3)
+        return reading_value(p, i)
 
     def time(self, i: int) -> datetime:
-        return self.t0 + timedelta(minutes=10 * i)
+        return reading_time(self.t0, i)
 
     @property
     def attempted(self) -> int:
@@ -233,58 +305,40 @@ class Scenario:
         return found
 
     def publish(self, *, background: bool = True) -> None:
-        def run() -> None:
+        """Publish every reading from a process of its own (the devices' paho threads then
+        never compete with this one's), each device at QoS 1, ``wave`` devices at a time."""
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=publish_waves,
+            args=(
+                self.harness.broker.port,
+                [(c.device_id, c.password) for _, c in self.fleet],
+                self.t0.isoformat(),
+                self.per_patient,
+                self.wave,
+                child,
+            ),
+        )
+        proc.start()
+
+        def wait() -> None:
             try:
-                for first in range(0, len(self.fleet), self.wave):
-                    self._publish_wave(first, self.fleet[first : first + self.wave])
-            except BaseException as exc:
-                self.error = exc
+                kind, what = parent.recv()
+                if kind == "ok":
+                    self.published = int(what)
+                else:
+                    self.error = AssertionError(what)
+            except EOFError:
+                self.error = AssertionError("the publisher process died")
             finally:
+                proc.join(10)
                 self.done.set()
 
         if background:
-            threading.Thread(target=run, daemon=True).start()
+            threading.Thread(target=wait, daemon=True).start()
         else:
-            run()
-
-    def _publish_wave(self, first: int, fleet: list[tuple[uuid.UUID, DeviceCredentials]]) -> None:
-        pubs = [self._connected(c) for _, c in fleet]
-        infos = []
-        for i in range(self.per_patient):
-            for p, pub in enumerate(pubs, start=first):
-                body = {
-                    "readings": [
-                        {
-                            "ts": self.time(i).isoformat(),
-                            "metric": "spo2",
-                            "value": self.value(p, i),
-                            "unit": "%",
-                        }
-                    ]
-                }
-                infos.append(pub.publish(json.dumps(body).encode()))
-                self.published += 1
-        for info in infos:
-            info.wait_for_publish(120)
-        for pub in pubs:
-            pub.close()
-
-    def _connected(self, creds: DeviceCredentials) -> DevicePublisher:
-        """A connected publisher; the broker may still be reloading its password file (it does
-        so asynchronously after a sync), so a refusal is tried again for a while."""
-        deadline = time.monotonic() + 60
-        while True:
-            pub = DevicePublisher(
-                "127.0.0.1", self.harness.broker.port, creds.device_id, creds.password
-            )
-            try:
-                pub.connect()
-                return pub
-            except ConnectionError:
-                pub.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+            wait()
 
     def stored(self) -> int:
         if self.error is not None:

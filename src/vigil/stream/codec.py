@@ -7,6 +7,9 @@
 >>> r = StoredReading(t, p, Metric.SPO2, 93.0, "ox-1", t)
 >>> decode_readings(p, encode_readings((r,))) == (r,)
 True
+>>> low = StoredReading(t, p, Metric.GLUCOSE, 40.0, "cgm-1", t, "below")
+>>> decode_readings(p, encode_readings((low,))) == (low,)
+True
 >>> message_key(p, "ox-1", [r]) == message_key(p, "ox-1", [r, r])
 True
 """
@@ -32,9 +35,11 @@ def message_key(patient_id: UUID, device_id: str, readings: Iterable[StoredReadi
 
 
 def encode_readings(readings: Iterable[StoredReading]) -> bytes:
+    """One array per reading; a censored one (a CGM's LOW or HIGH) carries its mark last."""
     return json.dumps(
         [
             [r.time.isoformat(), r.metric.value, r.value, r.device_id, r.received_at.isoformat()]
+            + ([r.censored] if r.censored is not None else [])
             for r in readings
         ],
         separators=(",", ":"),
@@ -50,6 +55,7 @@ def decode_readings(patient_id: UUID, data: bytes) -> tuple[StoredReading, ...]:
             float(v),
             str(d),
             datetime.fromisoformat(rc),
+            *mark,
         )
-        for t, m, v, d, rc in json.loads(data)
+        for t, m, v, d, rc, *mark in json.loads(data)
     )
