@@ -18,7 +18,11 @@ def test_every_path_alerts_every_reading(
     db_url: str, broker: EmbeddedMosquitto, nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
     servers = Servers(
-        db_url, MqttTarget.from_url(broker.url(INGEST_USER)), nats_server.url, broker.root
+        db_url,
+        MqttTarget.from_url(broker.url(INGEST_USER)),
+        nats_server.url,
+        device_port=broker.port,
+        broker_root=broker.root,
     )
     result = run_bench(
         Settings(state_dir=tmp_path),

@@ -78,7 +78,7 @@ def provision(servers: Servers, *, name: str, count: int) -> Fleet:
         conn.commit()
         sync_broker_credentials(conn, servers.broker_root)
     # Mosquitto reloads on SIGHUP, asynchronously: wait until it knows the new users.
-    connect_device(servers.mqtt.host, servers.mqtt.port, *devices[0]).close()
+    connect_device(servers.mqtt.host, servers.device_port, *devices[0]).close()
     return Fleet(devices, patients)
 
 
@@ -87,7 +87,10 @@ def _env(servers: Servers, state: Path, *, user: str, password: str, stream: str
     return {
         **env,
         "VIGIL_DATABASE_URL": servers.database_url,
-        "VIGIL_MQTT_URL": f"mqtt://{user}:{password}@{servers.mqtt.host}:{servers.mqtt.port}",
+        "VIGIL_MQTT_URL": (
+            f"mqtt://{user}:{password}@{servers.mqtt.host}:{servers.mqtt.port}"
+            f"/{servers.mqtt.mount_point}"
+        ),
         "VIGIL_MQTT_CLIENT_ID": user,
         "VIGIL_MQTT_SHARED_GROUP": user,
         "VIGIL_NATS_URL": servers.nats_url,
@@ -154,13 +157,13 @@ def run_path(
     path: str, servers: Servers, state: Path, *, readings: int, devices: int, latency: int
 ) -> dict[str, Any]:
     assert servers.broker_root is not None
-    user = f"bench-{path}-{uuid.uuid4().hex[:6]}"
+    user = f"vigil-bench-{path}-{uuid.uuid4().hex[:6]}"
     password = EmbeddedMosquitto(servers.broker_root).service_password(user)
     fleet = provision(servers, name=path, count=devices)
     procs = path_processes(path, servers, state / path, user=user, password=password)
     per_device = 1 + -(-readings // devices) + -(-latency // devices)
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=per_device + 60)
-    load = BenchDevices(servers.mqtt.host, servers.mqtt.port, fleet.devices, base=base)
+    load = BenchDevices(servers.mqtt.host, servers.device_port, fleet.devices, base=base)
     watch = AlertWatch(servers.database_url, fleet.patients)
     try:
         for proc in procs:
