@@ -62,15 +62,8 @@ def main() -> None:
             tenant = admin.create_tenant(conn, name="flood")
             fleet = []
             for name in ("flooder", "quiet"):
-                patient = admin.create_patient(
-                    conn, tenant_id=tenant, display_name=name, conditions=[]
-                )
-                creds = admin.provision_device(conn, tenant_id=tenant, kind="wearable")
-                admin.assign_device(
-                    conn,
-                    device_id=creds.device_id,
-                    patient_id=patient,
-                    valid_from=datetime.now(UTC) - timedelta(days=30),
+                _, creds = admin.enrol_with_device(
+                    conn, tenant_id=tenant, display_name=name, kind="wearable"
                 )
                 fleet.append(creds)
             conn.commit()

@@ -165,23 +165,18 @@ class Harness:
     def patient_with_device(
         self, *, kind: str = "oximeter", conditions: list[str] | None = None
     ) -> tuple[uuid.UUID, DeviceCredentials]:
-        from datetime import UTC, datetime, timedelta
+        from datetime import timedelta
 
         from vigil.storage import admin
 
         with psycopg.connect(self.db_url) as conn:
-            patient = admin.create_patient(
+            patient, creds = admin.enrol_with_device(
                 conn,
                 tenant_id=self.tenant_id,
                 display_name="Test patient",
-                conditions=conditions or [],
-            )
-            creds = admin.provision_device(conn, tenant_id=self.tenant_id, kind=kind)
-            admin.assign_device(
-                conn,
-                device_id=creds.device_id,
-                patient_id=patient,
-                valid_from=datetime.now(UTC) - timedelta(days=200),
+                kind=kind,
+                conditions=conditions,
+                assigned_since=timedelta(days=200),
             )
         self.sync()
         return patient, creds

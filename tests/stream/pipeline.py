@@ -249,17 +249,11 @@ def enrol(harness: Harness, count: int) -> list[tuple[uuid.UUID, DeviceCredentia
     fleet = []
     with psycopg.connect(harness.db_url) as conn:
         for i in range(count):
-            patient = admin.create_patient(
-                conn, tenant_id=harness.tenant_id, display_name=f"Patient {i}", conditions=[]
+            fleet.append(
+                admin.enrol_with_device(
+                    conn, tenant_id=harness.tenant_id, display_name=f"Patient {i}", kind="oximeter"
+                )
             )
-            creds = admin.provision_device(conn, tenant_id=harness.tenant_id, kind="oximeter")
-            admin.assign_device(
-                conn,
-                device_id=creds.device_id,
-                patient_id=patient,
-                valid_from=datetime.now(UTC) - timedelta(days=30),
-            )
-            fleet.append((patient, creds))
     harness.sync()
     return fleet
 

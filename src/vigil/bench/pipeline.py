@@ -63,15 +63,8 @@ def provision(servers: Servers, *, name: str, count: int) -> Fleet:
     with psycopg.connect(servers.database_url) as conn:
         tenant = admin.create_tenant(conn, name=f"bench {name} {uuid.uuid4().hex[:6]}")
         for i in range(count):
-            patient = admin.create_patient(
-                conn, tenant_id=tenant, display_name=f"Bench {name} {i}", conditions=[]
-            )
-            creds = admin.provision_device(conn, tenant_id=tenant, kind="oximeter")
-            admin.assign_device(
-                conn,
-                device_id=creds.device_id,
-                patient_id=patient,
-                valid_from=datetime.now(UTC) - timedelta(days=30),
+            patient, creds = admin.enrol_with_device(
+                conn, tenant_id=tenant, display_name=f"Bench {name} {i}", kind="oximeter"
             )
             devices.append((creds.device_id, creds.password))
             patients.append(patient)

@@ -220,15 +220,12 @@ def _provision(servers: Servers, count: int) -> list[BenchDevice]:
         migrate(conn)
         tenant = admin.create_tenant(conn, name=f"bench-{time.time_ns()}")
         for i in range(count):
-            patient = admin.create_patient(
-                conn, tenant_id=tenant, display_name=f"Bench {i}", conditions=["copd"]
-            )
-            creds = admin.provision_device(conn, tenant_id=tenant, kind="oximeter")
-            admin.assign_device(
+            patient, creds = admin.enrol_with_device(
                 conn,
-                device_id=creds.device_id,
-                patient_id=patient,
-                valid_from=datetime.now(UTC) - timedelta(days=30),
+                tenant_id=tenant,
+                display_name=f"Bench {i}",
+                kind="oximeter",
+                conditions=["copd"],
             )
             out.append(BenchDevice(creds.device_id, creds.password, patient))
         conn.commit()

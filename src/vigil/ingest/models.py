@@ -27,6 +27,11 @@ class RejectedRow:
     item: int | None
     reason: str
 
+    @classmethod
+    def whole(cls, message: InboundMessage, device_id: str | None, reason: str) -> RejectedRow:
+        """The whole of ``message`` kept as rejected, with its raw payload."""
+        return cls(message.received_at, message.topic, device_id, message.payload, None, reason)
+
 
 @dataclass(slots=True)
 class IngestStats:

@@ -177,12 +177,9 @@ class IngestService:
                     repo.store_rejections(
                         conn,
                         rows=[
-                            RejectedRow(
-                                message.received_at,
-                                message.topic,
+                            RejectedRow.whole(
+                                message,
                                 device_from_topic(message.topic),
-                                message.payload,
-                                None,
                                 f"internal error while storing: {type(exc).__name__}: {exc}"[:500],
                             )
                         ],
@@ -236,12 +233,9 @@ class IngestService:
             for index, what in sorted(conflicts.items()):
                 message = batch[index]
                 rejected.append(
-                    RejectedRow(
-                        message.received_at,
-                        message.topic,
+                    RejectedRow.whole(
+                        message,
                         device_from_topic(message.topic),
-                        message.payload,
-                        None,
                         f"conflicts with {len(what)} stored reading(s) of the same device,"
                         f" metric and time ({'; '.join(what[:5])})"[:1000],
                     )

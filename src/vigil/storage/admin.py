@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import psycopg
@@ -119,6 +119,31 @@ def assign_device(conn: Conn, *, device_id: str, patient_id: UUID, valid_from: d
         )
     except pg_errors.ExclusionViolation:
         raise Conflict(f"device {device_id!r} is already assigned from that time") from None
+
+
+def enrol_with_device(
+    conn: Conn,
+    *,
+    tenant_id: UUID,
+    display_name: str,
+    kind: str,
+    conditions: list[str] | None = None,
+    assigned_since: timedelta = timedelta(days=30),
+) -> tuple[UUID, DeviceCredentials]:
+    """Enrol a patient and provision a device assigned to them from ``assigned_since`` ago (a
+    backlog of that age is theirs): what a clinic does for a new patient, in the caller's
+    transaction."""
+    patient = create_patient(
+        conn, tenant_id=tenant_id, display_name=display_name, conditions=conditions or []
+    )
+    creds = provision_device(conn, tenant_id=tenant_id, kind=kind)
+    assign_device(
+        conn,
+        device_id=creds.device_id,
+        patient_id=patient,
+        valid_from=datetime.now(UTC) - assigned_since,
+    )
+    return patient, creds
 
 
 def list_broker_users(conn: Conn) -> list[BrokerUser]:
