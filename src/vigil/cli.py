@@ -35,6 +35,14 @@ def serve() -> None:
 
 
 @app.command()
+def api() -> None:
+    """Run the API and dashboard alone (stateless: run as many as needed behind a balancer)."""
+    from vigil.serve import serve_api
+
+    serve_api(load_settings())
+
+
+@app.command()
 def ingest() -> None:
     """Run ingest alone: MQTT -> TimescaleDB -> the readings stream. Several, each with its own
     VIGIL_MQTT_CLIENT_ID, share the devices' messages."""

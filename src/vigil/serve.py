@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import uvicorn
 
-from vigil.alerts import AlertWorker
+from vigil.alerts import AlertService, AlertWorker
 from vigil.api import create_app
 from vigil.api.app import tune_gc_for_serving
 from vigil.api.serving import api_scheme, uvicorn_options
@@ -93,6 +93,46 @@ class Running:
         return f"{api_scheme(self.settings)}://{self.settings.api_host}:{self.settings.api_port}"
 
 
+def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
+    """The API and dashboard (pool created closed: the app's lifespan opens it)."""
+    root = servers.broker_root
+    pool = create_pool(
+        servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    return create_app(
+        settings,
+        pool,
+        alert_service=alerts,
+        replay=replay,
+        sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
+    )
+
+
+def run_http(settings: Settings, app: Any) -> None:
+    tune_gc_for_serving()
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),  # no server banner; TLS when a certificate is set
+    )
+
+
+def serve_api(settings: Settings) -> None:
+    """`vigil api`: the API and dashboard alone, one of K stateless replicas (alert changes
+    reach each replica's SSE streams through PostgreSQL NOTIFY)."""
+    exit_on_sigterm()
+    servers = start_servers(settings)
+    try:
+        prepare_database(settings, servers.database_url)
+        log.info("Vigil API on http://%s:%d", settings.api_host, settings.api_port)
+        run_http(settings, api_app(settings, servers, alert_service(settings)))
+    finally:
+        servers.close()
+
+
 @contextmanager
 def running_stages(settings: Settings) -> Iterator[Running]:
     """Start servers (embedded unless configured) and every stage but the HTTP server."""
@@ -114,17 +154,7 @@ def running_stages(settings: Settings) -> Iterator[Running]:
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
         worker = alert_worker(settings, alerts, servers.database_url)
-        root = servers.broker_root
-        pool = create_pool(
-            servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-        )
-        app = create_app(
-            settings,
-            pool,
-            alert_service=alerts,
-            replay=replay,
-            sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
-        )
+        app = api_app(settings, servers, alerts)
         retention = (
             RetentionLoop(servers.database_url, settings.retention_days)
             if settings.retention_days is not None
@@ -163,12 +193,4 @@ def serve(settings: Settings) -> None:
     exit_on_sigterm()
     with running_stages(settings) as running:
         log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
-        tune_gc_for_serving()
-        uvicorn.run(
-            running.app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-            **uvicorn_options(settings),  # no server banner; TLS when a certificate is set
-        )
+        run_http(settings, running.app)
