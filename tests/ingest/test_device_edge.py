@@ -32,6 +32,38 @@ from vigil.storage import admin
 RESERVED = ["vigil-ingest", "VIGIL-INGEST", "vigil_admin", "Vigil-bench-1"]
 
 
+def publish_spo2(
+    harness: Harness, creds: admin.DeviceCredentials, count: int, *, hours_ago: int, value: float
+) -> int:
+    """``count`` one-reading SpO2 messages, a second apart from ``hours_ago``; how many the
+    broker PUBACKed."""
+    pub = DevicePublisher("127.0.0.1", harness.broker.port, creds.device_id, creds.password)
+    pub.connect()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+    infos = [
+        pub.publish(
+            json.dumps(
+                {
+                    "readings": [
+                        {
+                            "ts": (start + timedelta(seconds=i)).isoformat(),
+                            "metric": "spo2",
+                            "value": value,
+                            "unit": "%",
+                        }
+                    ]
+                }
+            ).encode()
+        )
+        for i in range(count)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    pubacked = sum(info.is_published() for info in infos)
+    pub.close()
+    return pubacked
+
+
 @pytest.mark.parametrize("device_id", RESERVED)
 def test_provisioning_refuses_a_service_name(db: psycopg.Connection[Any], device_id: str) -> None:
     tenant = admin.create_tenant(db, name="Clinic")
@@ -185,31 +217,8 @@ def test_no_device_subscription_takes_anything_from_ingest(harness: Harness, sha
         subacks = sorted({rc for rcs in thief.granted.values() for rc in rcs})
         thief.close()  # its session, and its subscriptions, persist
         thief = Subscriber(harness.broker, attacker.device_id, attacker.password)
-        pub = DevicePublisher("127.0.0.1", harness.broker.port, victim.device_id, victim.password)
-        pub.connect()
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
         attempted = 1000
-        infos = [
-            pub.publish(
-                json.dumps(
-                    {
-                        "readings": [
-                            {
-                                "ts": (start + timedelta(seconds=i)).isoformat(),
-                                "metric": "spo2",
-                                "value": 95,
-                                "unit": "%",
-                            }
-                        ]
-                    }
-                ).encode()
-            )
-            for i in range(attempted)
-        ]
-        for info in infos:
-            info.wait_for_publish(10)
-        pubacked = sum(info.is_published() for info in infos)
-        pub.close()
+        pubacked = publish_spo2(harness, victim, attempted, hours_ago=3, value=95)
         deadline = time.monotonic() + 60
         while ingest.service.stats.messages < attempted:
             assert time.monotonic() < deadline, (
@@ -256,30 +265,8 @@ def test_an_oversized_message_is_refused_at_the_broker_and_counted(harness: Harn
             time.sleep(0.1)
         flooder.client.loop_stop()
         flooder.client.disconnect()
-        pub = DevicePublisher("127.0.0.1", harness.broker.port, ok.device_id, ok.password)
-        pub.connect()
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         attempted = 200
-        infos = [
-            pub.publish(
-                json.dumps(
-                    {
-                        "readings": [
-                            {
-                                "ts": (start + timedelta(seconds=i)).isoformat(),
-                                "metric": "spo2",
-                                "value": 96,
-                                "unit": "%",
-                            }
-                        ]
-                    }
-                ).encode()
-            )
-            for i in range(attempted)
-        ]
-        for info in infos:
-            info.wait_for_publish(10)
-        pub.close()
+        publish_spo2(harness, ok, attempted, hours_ago=1, value=96)
         deadline = time.monotonic() + 30
         while harness.count("SELECT count(*) FROM readings") < attempted:
             assert time.monotonic() < deadline
