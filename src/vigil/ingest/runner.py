@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 class Ingest:
-    """The ingest stage: subscribe, store, acknowledge, hand on."""
+    """The ingest stage: subscribe, store, hand on (the sink takes each committed batch), then
+    acknowledge."""
 
     def __init__(
         self,

@@ -1,8 +1,8 @@
-"""The engine as `vigil serve` runs it: care plans from the database, state rebuilt from history.
+"""The engine a detect worker runs: care plans from the database.
 
-A restart neither forgets baselines (history of the last ``restore_days`` is replayed into the
-detectors without emitting findings) nor re-fires old alerts (nothing is emitted on replay, and
-the alerts stage keeps one open alert per patient and cause).
+Its state is rebuilt on a restart by replay without findings: by the detect worker from the
+readings stream (``restore_days=0`` here), or here from stored history for callers without a
+stream (the last ``restore_days``). Either way baselines survive and old alarms do not re-fire.
 """
 
 from __future__ import annotations
