@@ -31,6 +31,7 @@ from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
+from vigil.ingest.limits import DeviceRateLimiter
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 from vigil.storage import LoopConnection
@@ -68,6 +69,12 @@ class IngestService:
         self._stop = threading.Event()
         self._db = LoopConnection(database_url)
         self._thread: threading.Thread | None = None
+        self.limiter = DeviceRateLimiter(
+            rate_per_s=settings.ingest_device_rate_per_s, burst=settings.ingest_device_burst
+        )
+        self._admitted: dict[int, bool] = {}
+        """This batch's rate-limit decisions by message: a retried or isolated batch is
+        decided once, not charged again."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="vigil-ingest", daemon=True)
@@ -109,6 +116,7 @@ class IngestService:
         return batch
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
+        self._admitted = {}
         try:
             stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
             faults.reached("ingest_after_commit")
@@ -305,7 +313,16 @@ class IngestService:
             received_at=message.received_at,
             future_tolerance_s=self.settings.ingest_future_tolerance_s,
             max_age_days=self.settings.ingest_max_age_days,
+            max_bytes=self.settings.ingest_max_message_bytes,
+            max_readings=self.settings.ingest_max_readings,
         )
+        admitted = self._admitted.get(id(message))
+        if admitted is None:
+            newest = max((r.time for r in parsed.readings), default=None)
+            admitted = self.limiter.admit(device_id, message.received_at, newest)
+            self._admitted[id(message)] = admitted
+        if not admitted:
+            return reject(self.limiter.reason(device_id))
         for rejection in parsed.rejections:
             raw = rejection.raw_item.encode() if rejection.raw_item is not None else None
             reject(rejection.reason, rejection.item, raw)
