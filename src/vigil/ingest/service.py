@@ -46,6 +46,14 @@ acknowledged; raises if it could not (they are offered again, nothing is acknowl
 Acker = Callable[[InboundMessage], object]
 
 
+def _shown(value: float, censored: str | None, unit: str) -> str:
+    """A value as the conflict reason shows it: a censored one says so (a CGM's LOW is
+    stored as 40, censored below)."""
+    if censored is None:
+        return f"{value:g} {unit}"
+    return f"{value:g} {unit} censored {censored} ({'LOW' if censored == 'below' else 'HIGH'})"
+
+
 class _Stopped(Exception):
     """Ingest was stopped while a step was being retried."""
 
@@ -221,12 +229,14 @@ class IngestService:
             for r in rows:
                 unique.setdefault(repo.reading_key(r), r)
             outcome = repo.store_readings(conn, rows=list(unique.values()))
-            kept = {k: (r.value, r.received_at) for k, r in unique.items()} | outcome.existing
+            kept = {
+                k: (r.value, r.censored, r.received_at) for k, r in unique.items()
+            } | outcome.existing
             groups: dict[tuple[int, UUID], list[StoredReading]] = {}
             conflicts: dict[int, list[str]] = {}
             for r, index in zip(rows, owner, strict=True):
-                value, received_at = kept[repo.reading_key(r)]
-                if value == r.value:
+                value, censored, received_at = kept[repo.reading_key(r)]
+                if (value, censored) == (r.value, r.censored):
                     # As storage has it (a repeat keeps its first arrival time).
                     same = (
                         r if received_at == r.received_at else replace(r, received_at=received_at)
@@ -235,8 +245,9 @@ class IngestService:
                 else:
                     unit = SPECS[r.metric].ucum
                     conflicts.setdefault(index, []).append(
-                        f"{r.metric.value} at {r.time.isoformat()}: stored {value:g} {unit},"
-                        f" this message {r.value:g} {unit}"
+                        f"{r.metric.value} at {r.time.isoformat()}: stored"
+                        f" {_shown(value, censored, unit)}, this message"
+                        f" {_shown(r.value, r.censored, unit)}"
                     )
             for index, what in sorted(conflicts.items()):
                 message = batch[index]
