@@ -78,14 +78,14 @@ class Settings(BaseSettings):
         " as rejected (kind too_large)",
     )
     ingest_device_rate_per_s: float = Field(
-        default=2.0,
+        default=5.0,
         ge=0,
         description="Messages a second one device may send, sustained (0: no limit). A CGM sends"
-        " every 1-5 min, a wearable about 1/s; a backlog recorded at the device's pace is not"
-        " limited (docs/ingest.md). Beyond it, messages are kept as rejected (rate_limited)",
+        " every 1-5 min, a wearable about 1/s (a few metrics, maybe one message each); a"
+        " backlog recorded at the device's pace is not limited (docs/ingest.md). Beyond it, messages are kept as rejected (rate_limited)",
     )
     ingest_device_burst: int = Field(
-        default=300,
+        default=600,
         ge=1,
         description="Messages one device may send at once above its rate before it is limited",
     )

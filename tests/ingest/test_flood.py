@@ -1,0 +1,156 @@
+"""A flooding device beside a quiet one, real broker and database: every PUBACKed message ends
+stored once or rejected with a reason (the flood's excess as rate limited), and the quiet
+device's readings are all stored. Delay is a figure (scripts/flood_bench.py), not asserted."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from tests.conftest import Harness
+
+from vigil.ingest import DevicePublisher, Ingest, metrics
+
+FLOOD = 5_000
+QUIET = 20
+
+
+def _body(ts: datetime, value: int, n: int = 1) -> bytes:
+    readings = [
+        {
+            "ts": (ts + timedelta(minutes=k)).isoformat(),
+            "metric": "heart_rate",
+            "value": value,
+            "unit": "/min",
+        }
+        for k in range(n)
+    ]
+    return json.dumps({"readings": readings}).encode()
+
+
+def _rate_limited() -> float:
+    return metrics.REJECTED.labels("rate_limited")._value.get()  # type: ignore[no-any-return]
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not met in time: {what}")
+        time.sleep(0.1)
+
+
+def test_a_flood_is_rate_limited_with_reasons_and_the_quiet_device_is_stored(
+    harness: Harness,
+) -> None:
+    settings = harness.settings()
+    assert settings.ingest_device_rate_per_s > 0, "the limit is on by default"
+    _, flooder = harness.patient_with_device(kind="wearable")
+    _, quiet = harness.patient_with_device(kind="wearable")
+    limited_before = _rate_limited()
+    ingest = Ingest(settings, database_url=harness.db_url, mqtt=harness.ingest_target)
+    ingest.start()
+    try:
+        assert ingest.transport.subscribed.wait(15), "ingest never subscribed"
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+        flood = DevicePublisher(
+            "127.0.0.1", harness.broker.port, flooder.device_id, flooder.password, inflight=1000
+        )
+        calm = DevicePublisher("127.0.0.1", harness.broker.port, quiet.device_id, quiet.password)
+        flood.connect()
+        calm.connect()
+        # The flood's readings 10 ms apart on its own clock too: faster than any home device.
+        infos = [
+            flood.publish(_body(base + timedelta(milliseconds=10 * i), 60 + i % 50))
+            for i in range(FLOOD)
+        ]
+        calm_infos = []
+        for i in range(QUIET):
+            calm_infos.append(calm.publish(_body(base + timedelta(days=1, minutes=i), 70)))
+            time.sleep(0.05)
+        for info in infos + calm_infos:
+            info.wait_for_publish(120)
+        pubacked = sum(i.is_published() for i in infos) - len(flood.refused)
+        calm_pubacked = sum(i.is_published() for i in calm_infos) - len(calm.refused)
+        flood.close()
+        calm.close()
+
+        def counts() -> tuple[int, int, int, int]:
+            with psycopg.connect(harness.db_url) as conn:
+                row = conn.execute(
+                    "SELECT (SELECT count(*) FROM readings WHERE device_id = %(f)s),"
+                    " (SELECT count(*) FROM rejected_messages WHERE device_id = %(f)s),"
+                    " (SELECT count(*) FROM readings WHERE device_id = %(q)s),"
+                    " (SELECT count(*) FROM rejected_messages WHERE device_id = %(q)s)",
+                    {"f": flooder.device_id, "q": quiet.device_id},
+                ).fetchone()
+            assert row is not None
+            return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+        _wait(
+            lambda: (c := counts())[0] + c[1] >= pubacked and c[2] >= calm_pubacked,
+            180,
+            "every PUBACKed message stored or rejected",
+        )
+        stored, rejected, quiet_stored, quiet_rejected = counts()
+        with psycopg.connect(harness.db_url) as conn:
+            reasons = conn.execute(
+                "SELECT reason, count(*) FROM rejected_messages WHERE device_id = %s GROUP BY 1",
+                (flooder.device_id,),
+            ).fetchall()
+            doubled = conn.execute(
+                "SELECT count(*) - count(DISTINCT (device_id, metric, time)) FROM readings"
+                " WHERE device_id = ANY(%s)",
+                ([flooder.device_id, quiet.device_id],),
+            ).fetchone()
+    finally:
+        ingest.stop()
+    print(
+        f"\nflood: attempted={FLOOD} pubacked={pubacked} stored={stored} rejected={rejected}"
+        f" lost={pubacked - stored - rejected} doubled={doubled}; quiet: {QUIET} sent,"
+        f" {quiet_stored} stored"
+    )
+    assert pubacked == FLOOD
+    assert stored + rejected == pubacked, "0 lost, 0 silently dropped"
+    assert doubled == (0,)
+    assert stored >= settings.ingest_device_burst, "a burst is taken before the limit"
+    assert rejected > FLOOD // 2, "the flood's excess is limited"
+    [(reason, n)] = reasons
+    assert n == rejected
+    assert str(reason).startswith("rate limited:")
+    assert _rate_limited() - limited_before == rejected, "the operator sees the count"
+    assert ingest.service.stats.by_reason == {"rate_limited": rejected}
+    assert (calm_pubacked, quiet_stored, quiet_rejected) == (QUIET, QUIET, 0)
+
+
+def test_a_message_over_the_size_limits_is_kept_as_rejected(harness: Harness) -> None:
+    settings = harness.settings(ingest_max_readings=5, ingest_max_message_bytes=4096)
+    patient, creds = harness.patient_with_device(kind="wearable")
+    ingest = Ingest(settings, database_url=harness.db_url, mqtt=harness.ingest_target)
+    ingest.start()
+    try:
+        assert ingest.transport.subscribed.wait(15)
+        pub = DevicePublisher("127.0.0.1", harness.broker.port, creds.device_id, creds.password)
+        pub.connect()
+        t = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        for body in (_body(t, 70, n=6), _body(t, 70, n=5), _body(t, 70, n=1) + b" " * 5000):
+            pub.publish(body).wait_for_publish(10)
+        pub.close()
+        _wait(lambda: ingest.service.stats.messages >= 3, 30, "three messages")
+    finally:
+        ingest.stop()
+    with psycopg.connect(harness.db_url) as conn:
+        reasons = sorted(
+            str(r)
+            for (r,) in conn.execute(
+                "SELECT reason FROM rejected_messages WHERE device_id = %s", (creds.device_id,)
+            ).fetchall()
+        )
+    assert reasons == [
+        "batch of 6 readings exceeds 5",
+        f"payload of {len(_body(t, 70, n=1)) + 5000} bytes exceeds the limit of 4096 bytes",
+    ]
+    assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == 5
+    assert ingest.service.stats.by_reason == {"too_large": 2}
