@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Messages a second one device may send, sustained (0: no limit). A CGM sends"
         " every 1-5 min, a wearable about 1/s (a few metrics, maybe one message each); a"
-        " backlog recorded at the device's pace is not limited (docs/ingest.md). Beyond it, messages are kept as rejected (rate_limited)",
+        " backlog recorded at the device's pace is not limited (docs/ingest.md). Beyond it,"
+        " messages are kept as rejected (rate_limited)",
     )
     ingest_device_burst: int = Field(
         default=600,
