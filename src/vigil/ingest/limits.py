@@ -16,8 +16,33 @@ has its own, and a device's allowance is multiplied by the number of instances.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+
+def newest_time(payload: bytes) -> datetime | None:
+    """The newest well-formed ``ts`` in a payload, read cheaply (no validation: the limiter
+    decides before the full parse, so a flood's excess costs a JSON read, not a parse)."""
+    try:
+        doc: Any = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    items = doc.get("readings") if isinstance(doc, dict) else None
+    newest: datetime | None = None
+    if isinstance(items, list):
+        for item in items:
+            ts = item.get("ts") if isinstance(item, dict) else None
+            if not isinstance(ts, str):
+                continue
+            try:
+                t = datetime.fromisoformat(ts)
+            except ValueError:
+                continue
+            if t.tzinfo is not None and (newest is None or t > newest):
+                newest = t
+    return newest
 
 
 @dataclass(slots=True)

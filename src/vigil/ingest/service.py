@@ -31,7 +31,7 @@ from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
-from vigil.ingest.limits import DeviceRateLimiter
+from vigil.ingest.limits import DeviceRateLimiter, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 from vigil.storage import LoopConnection
@@ -318,6 +318,13 @@ class IngestService:
             return reject(f"unknown device {device_id!r}")
         if device.revoked_at is not None and device.revoked_at <= message.received_at:
             return reject(f"device {device_id!r} was revoked")
+        admitted = self._admitted.get(id(message))
+        if admitted is None:
+            newest = newest_time(message.payload) if self.limiter.enabled else None
+            admitted = self.limiter.admit(device_id, message.received_at, newest)
+            self._admitted[id(message)] = admitted
+        if not admitted:
+            return reject(self.limiter.reason(device_id))
         parsed = parse_payload(
             message.payload,
             device_id=device_id,
@@ -327,13 +334,6 @@ class IngestService:
             max_bytes=self.settings.ingest_max_message_bytes,
             max_readings=self.settings.ingest_max_readings,
         )
-        admitted = self._admitted.get(id(message))
-        if admitted is None:
-            newest = max((r.time for r in parsed.readings), default=None)
-            admitted = self.limiter.admit(device_id, message.received_at, newest)
-            self._admitted[id(message)] = admitted
-        if not admitted:
-            return reject(self.limiter.reason(device_id))
         for rejection in parsed.rejections:
             raw = rejection.raw_item.encode() if rejection.raw_item is not None else None
             reject(rejection.reason, rejection.item, raw)
