@@ -53,7 +53,10 @@ def _flood(port: int, device_id: str, password: str, n: int, start: str, out: An
 def _counts(conn: psycopg.Connection[Any], flooder: str, quiet: Any) -> tuple[int, int, int, int]:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM readings WHERE device_id = %s),"
-        " (SELECT count(*) FROM rejected_messages WHERE device_id = %s),"
+        # A batch's rate-limited messages of a device share one row; count the messages.
+        " (SELECT coalesce(sum(CASE WHEN reason LIKE 'rate limited:%%' THEN jsonb_array_length("
+        "convert_from(payload, 'UTF8')::jsonb -> 'rate_limited_messages') ELSE 1 END), 0)"
+        " FROM rejected_messages WHERE device_id = %s),"
         " (SELECT count(*) - count(DISTINCT (metric, time)) FROM readings WHERE device_id = %s),"
         " (SELECT count(*) FROM readings WHERE device_id = %s)",
         (flooder, flooder, flooder, quiet.device_id),
@@ -148,7 +151,7 @@ def main() -> None:
                 time.sleep(0.2)
             reasons = conn.execute(
                 "SELECT left(reason, 12), count(*) FROM rejected_messages WHERE device_id = %s"
-                " GROUP BY 1",
+                " GROUP BY 1",  # rows
                 (flooder.device_id,),
             ).fetchall()
         ingest.stop()
@@ -161,7 +164,7 @@ def main() -> None:
                     "flood_pubacked": flood_pubacked,
                     "flood_stored": stored,
                     "flood_rejected": rejected,
-                    "flood_rejected_reasons": {str(k): int(v) for k, v in reasons},
+                    "flood_rejected_rows": {str(k): int(v) for k, v in reasons},
                     "flood_lost": flood_pubacked - stored - rejected,
                     "flood_doubled": doubled,
                     "rate_per_s": args.rate,

@@ -8,7 +8,9 @@ recorded at its usual pace, delivered all at once after an outage of the device,
 ingest) earns its tokens from its readings' times and is never limited, while a device that
 sends faster than ``rate`` on both clocks (a flood, whatever the readings say) is limited once
 its burst is spent. A limited message is not parsed further nor stored as readings: it is kept
-whole in ``rejected_messages`` (kind ``rate_limited``) with the reason, and acknowledged.
+whole in ``rejected_messages`` (kind ``rate_limited``) with the reason, and acknowledged; a
+batch's limited messages of one device share one row (:func:`bundle`), so a flood's excess
+costs a JSON read a message and one row a batch.
 
 The buckets live in one ingest process: with several ingest instances in a shared group, each
 has its own, and a device's allowance is multiplied by the number of instances.
@@ -16,6 +18,7 @@ has its own, and a device's allowance is multiplied by the number of instances.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,3 +95,21 @@ class DeviceRateLimiter:
             f"rate limited: device {device_id!r} sent more than {self.rate:g} message(s)/s"
             f" beyond a burst of {self.burst:g}, by arrival and by its readings' times"
         )
+
+
+def bundle(messages: list[tuple[datetime, int, bytes]]) -> bytes:
+    """The payload of the one rejected row that keeps a batch's rate-limited messages of a
+    device: JSON, each message's arrival time, MQTT mid and raw payload (base64), in order."""
+    return json.dumps(
+        {
+            "rate_limited_messages": [
+                {
+                    "received_at": at.isoformat(),
+                    "mid": mid,
+                    "payload_b64": base64.b64encode(payload).decode(),
+                }
+                for at, mid, payload in messages
+            ]
+        },
+        separators=(",", ":"),
+    ).encode()

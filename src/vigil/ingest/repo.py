@@ -183,8 +183,8 @@ _REJECT_STAGE = (
 def store_rejections(conn: Conn, *, rows: Sequence[RejectedRow]) -> int:
     """Insert rejected messages in bulk (COPY; a replay of the same message is kept once).
 
-    Must run inside the caller's transaction: a flood's rate-limited messages are thousands of
-    rows a second, so they take one COPY per batch rather than a statement each."""
+    Must run inside the caller's transaction, once (the stage empties at commit): a batch's
+    rejections take one COPY rather than a statement each."""
     if not rows:
         return 0
     conn.execute(_REJECT_STAGE)
@@ -213,5 +213,4 @@ def store_rejections(conn: Conn, *, rows: Sequence[RejectedRow]) -> int:
             " reason, dedup_key FROM rejected_stage ORDER BY dedup_key"
             " ON CONFLICT (dedup_key) DO NOTHING"
         )
-        cur.execute("TRUNCATE rejected_stage")
     return len(rows)

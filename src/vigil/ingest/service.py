@@ -31,7 +31,7 @@ from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
-from vigil.ingest.limits import DeviceRateLimiter, newest_time
+from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 from vigil.storage import LoopConnection
@@ -216,13 +216,14 @@ class IngestService:
         rows: list[StoredReading] = []
         owner: list[int] = []
         rejected: list[RejectedRow] = []
+        limited: dict[str, list[InboundMessage]] = {}
         with conn.transaction():
             devices = repo.load_devices(
                 conn, device_ids={d for m in batch if (d := device_from_topic(m.topic))}
             )
             for index, message in enumerate(batch):
                 before = len(rows)
-                self._parse(message, devices, rows, rejected)
+                self._parse(message, devices, rows, rejected, limited)
                 owner += [index] * (len(rows) - before)
             # One row per key goes to storage; a repeat inside the batch is a repeat like any.
             unique: dict[repo.ReadingKey, StoredReading] = {}
@@ -259,6 +260,20 @@ class IngestService:
                         f" metric and time ({'; '.join(what[:5])})"[:1000],
                     )
                 )
+            for device_id, kept_messages in limited.items():
+                rejected.append(
+                    RejectedRow(
+                        kept_messages[0].received_at,
+                        kept_messages[0].topic,
+                        device_id,
+                        bundle([(m.received_at, m.mid, m.payload) for m in kept_messages]),
+                        None,
+                        f"{self.limiter.reason(device_id)}: {len(kept_messages)} message(s)"
+                        " kept in this row (payload: each message's arrival time, mid and"
+                        " payload, base64)",
+                        len(kept_messages),
+                    )
+                )
             repo.store_rejections(conn, rows=rejected)
         stored = outcome.inserted
         now = datetime.now(UTC)
@@ -267,12 +282,12 @@ class IngestService:
         self.stats.readings_stored += len(stored)
         duplicates = len(rows) - len(stored) - sum(map(len, conflicts.values()))
         self.stats.readings_duplicate += duplicates
-        self.stats.rejected += len(rejected)
+        self.stats.rejected += sum(row.messages for row in rejected)
         self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
         for row in rejected:
             kind = metrics.rejection_kind(row.reason)
-            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
-            metrics.REJECTED.labels(kind).inc()
+            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + row.messages
+            metrics.REJECTED.labels(kind).inc(row.messages)
         metrics.MESSAGES.inc(len(batch))
         metrics.READINGS_STORED.inc(len(stored))
         metrics.READINGS_DUPLICATE.inc(duplicates)
@@ -294,6 +309,7 @@ class IngestService:
         devices: dict[str, repo.DeviceInfo],
         rows: list[StoredReading],
         rejected: list[RejectedRow],
+        limited: dict[str, list[InboundMessage]],
     ) -> None:
         device_id = device_from_topic(message.topic)
 
@@ -324,7 +340,8 @@ class IngestService:
             admitted = self.limiter.admit(device_id, message.received_at, newest)
             self._admitted[id(message)] = admitted
         if not admitted:
-            return reject(self.limiter.reason(device_id))
+            limited.setdefault(device_id, []).append(message)  # kept in one row a batch
+            return
         parsed = parse_payload(
             message.payload,
             device_id=device_id,
