@@ -13,6 +13,7 @@ import psycopg
 from tests.conftest import Harness
 
 from vigil.ingest import DevicePublisher, Ingest, metrics
+from vigil.ingest.limits import DeviceRateLimiter, newest_time
 
 FLOOD = 5_000
 QUIET = 20
@@ -164,3 +165,26 @@ def test_a_message_over_the_size_limits_is_kept_as_rejected(harness: Harness) ->
     ]
     assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == 5
     assert ingest.service.stats.by_reason == {"too_large": 2}
+
+
+def test_the_limiter_spares_a_backlog_at_the_devices_pace_and_limits_a_flood() -> None:
+    limiter = DeviceRateLimiter(rate_per_s=5, burst=10)
+    now = datetime.now(UTC)
+    # A wearable's hour offline, 1 reading/s, delivered in one instant: earned by its clock.
+    backlog = [now - timedelta(hours=1) + timedelta(seconds=i) for i in range(3600)]
+    assert all(limiter.admit("wearable", now, t) for t in backlog)
+    # A flood 1 ms apart on its clock, all at once: the burst, then (almost) nothing.
+    flood = [limiter.admit("flooder", now, now + timedelta(milliseconds=i)) for i in range(1000)]
+    assert 10 <= sum(flood) <= 15
+    assert sum(flood[20:]) <= 5, "its clock earns 5 a second of readings"
+    # The arrival clock refills too: a second later, 5 more.
+    later = now + timedelta(seconds=1)
+    assert sum(limiter.admit("flooder", later, now) for _ in range(10)) == 5
+    assert DeviceRateLimiter(rate_per_s=0, burst=1).admit("x", now, None), "0: no limit"
+
+
+def test_newest_time_reads_the_latest_ts_and_ignores_what_it_cannot_read() -> None:
+    body = _body(datetime(2026, 1, 1, tzinfo=UTC), 70, n=3)
+    assert newest_time(body) == datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
+    for junk in (b"not json", b"[]", b'{"readings": [{"ts": 5}, {"ts": "2026-01-01T00:00"}]}'):
+        assert newest_time(junk) is None
