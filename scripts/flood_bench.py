@@ -6,8 +6,10 @@ Embedded PostgreSQL and Mosquitto in a temporary folder, Vigil's ingest in this 
 subscription, the default). A separate process publishes ``--flood`` one-reading QoS 1 messages
 as fast as the broker takes them from one device; meanwhile a second device publishes one
 reading every 100 ms, and each of its readings' delay (publish to commit) is recorded. Prints
-the flood's attempted / PUBACKed / stored / lost and the second device's delay percentiles,
-as JSON. A figure, not a test: nothing is asserted on timing.
+the flood's attempted / PUBACKed / stored / rejected (rate limited, with a reason) / lost /
+doubled and the second device's delay percentiles, as JSON. A figure, not a test: nothing is
+asserted on timing. ``--rate 0`` turns the per-device rate limit off (the behaviour before it);
+``--rate`` and ``--burst`` otherwise default to the settings' defaults.
 """
 
 from __future__ import annotations
@@ -48,13 +50,33 @@ def _flood(port: int, device_id: str, password: str, n: int, start: str, out: An
     pub.close()
 
 
+def _counts(conn: psycopg.Connection[Any], flooder: str, quiet: Any) -> tuple[int, int, int, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM readings WHERE device_id = %s),"
+        # A batch's rate-limited messages of a device share one row; count the messages.
+        " (SELECT coalesce(sum(CASE WHEN reason LIKE 'rate limited:%%' THEN jsonb_array_length("
+        "convert_from(payload, 'UTF8')::jsonb -> 'rate_limited_messages') ELSE 1 END), 0)"
+        " FROM rejected_messages WHERE device_id = %s),"
+        " (SELECT count(*) - count(DISTINCT (metric, time)) FROM readings WHERE device_id = %s),"
+        " (SELECT count(*) FROM readings WHERE device_id = %s)",
+        (flooder, flooder, flooder, quiet.device_id),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood", type=int, default=50_000)
+    defaults = Settings()
+    parser.add_argument("--rate", type=float, default=defaults.ingest_device_rate_per_s)
+    parser.add_argument("--burst", type=int, default=defaults.ingest_device_burst)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vigil-flood-"))
     tmp.chmod(0o755)
-    settings = Settings(state_dir=tmp)
+    settings = Settings(
+        state_dir=tmp, ingest_device_rate_per_s=args.rate, ingest_device_burst=args.burst
+    )
     servers = start_servers(settings)
     try:
         with psycopg.connect(servers.database_url) as conn:
@@ -74,12 +96,13 @@ def main() -> None:
         committed: dict[str, float] = {}
         lock = threading.Lock()
 
-        def sink(readings: Any) -> None:
+        def sink(messages: Any) -> None:
             now = time.monotonic()
             with lock:
-                for r in readings:
-                    if r.device_id == quiet.device_id:
-                        committed[r.time.isoformat()] = now
+                for m in messages:
+                    if m.device_id == quiet.device_id:
+                        for r in m.readings:
+                            committed[r.time.isoformat()] = now
 
         ingest = Ingest(settings, database_url=servers.database_url, mqtt=servers.mqtt, sink=sink)
         ingest.start()
@@ -119,10 +142,18 @@ def main() -> None:
                     break
             time.sleep(0.1)
         with psycopg.connect(servers.database_url) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM readings WHERE device_id = %s", (flooder.device_id,)
-            ).fetchone()
-        flood_stored = int(row[0]) if row else 0
+            # Every PUBACKed message ends as a stored reading or a rejected row with a reason;
+            # wait until they add up (or 300 s), then count.
+            while time.monotonic() < deadline:
+                stored, rejected, doubled, quiet_stored = _counts(conn, flooder.device_id, quiet)
+                if stored + rejected >= flood_pubacked:
+                    break
+                time.sleep(0.2)
+            reasons = conn.execute(
+                "SELECT left(reason, 12), count(*) FROM rejected_messages WHERE device_id = %s"
+                " GROUP BY 1",  # rows
+                (flooder.device_id,),
+            ).fetchall()
         ingest.stop()
         delays = sorted(committed[k] - sent[k] for k in sent if k in committed)
         q = statistics.quantiles(delays, n=100) if len(delays) > 1 else delays * 99
@@ -131,11 +162,17 @@ def main() -> None:
                 {
                     "flood_attempted": args.flood,
                     "flood_pubacked": flood_pubacked,
-                    "flood_stored": flood_stored,
-                    "flood_lost": flood_pubacked - flood_stored,
+                    "flood_stored": stored,
+                    "flood_rejected": rejected,
+                    "flood_rejected_rows": {str(k): int(v) for k, v in reasons},
+                    "flood_lost": flood_pubacked - stored - rejected,
+                    "flood_doubled": doubled,
+                    "rate_per_s": args.rate,
+                    "burst": args.burst,
                     "flood_duration_s": round(time.monotonic() - t_start, 1),
                     "quiet_sent": len(sent),
-                    "quiet_stored": len(delays),
+                    "quiet_stored": quiet_stored,
+                    "quiet_seen_by_sink": len(delays),
                     "quiet_delay_p50_ms": round(q[49] * 1000, 1),
                     "quiet_delay_p99_ms": round(q[98] * 1000, 1),
                     "quiet_delay_max_ms": round(delays[-1] * 1000, 1),

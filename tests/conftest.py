@@ -189,9 +189,10 @@ class Harness:
             "nats_url": self.nats.url,
             # Each test its own readings stream on the shared NATS server.
             "stream_name": self.stream_name,
-            # Each test its own group: a shared subscription round-robins over every session
-            # in the group, including the persistent sessions of earlier tests' ingest users.
-            "mqtt_shared_group": self.ingest_user,
+            # Direct subscription, the deployment default (each test its own ingest user, so
+            # its own persistent session). Tests of shared groups pass mqtt_shared_group; a
+            # group of their own, as a group round-robins over every session in it, including
+            # the persistent sessions of earlier tests' ingest users.
         }
         return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -63,6 +63,33 @@ class Settings(BaseSettings):
         default=600, ge=0, description="How far in the future a device clock may be"
     )
     ingest_max_age_days: int = Field(default=365, ge=1, description="Oldest reading accepted")
+    ingest_max_message_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_048_576,
+        description="Largest payload ingest stores readings from (the contract's 1 MiB at most);"
+        " a larger one is kept as rejected (kind too_large)",
+    )
+    ingest_max_readings: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000,
+        description="Most readings in one message (the contract's 10,000 at most); more is kept"
+        " as rejected (kind too_large)",
+    )
+    ingest_device_rate_per_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Messages a second one device may send, sustained (0: no limit). A CGM sends"
+        " every 1-5 min, a wearable about 1/s (a few metrics, maybe one message each); a"
+        " backlog recorded at the device's pace is not limited (docs/ingest.md). Beyond it,"
+        " messages are kept as rejected (rate_limited)",
+    )
+    ingest_device_burst: int = Field(
+        default=600,
+        ge=1,
+        description="Messages one device may send at once above its rate before it is limited",
+    )
 
     stream_name: str = Field(
         default="vigil",

@@ -277,3 +277,35 @@ def test_cgm_low_and_high_are_stored_as_censored_readings(
     assert latest == (400.0, "above")
     assert [(r.value, r.censored) for r in sink.readings] == rows
     assert ingest.service.stats.rejected == 0
+
+
+def test_a_cgm_low_and_a_measured_40_conflict_and_a_repeated_low_is_a_duplicate(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    """LOW is stored as 40 censored below: a measured 40 at the same time is another reading
+    (a conflict, kept with both), while the same LOW again is a repeat."""
+    ingest, sink = running
+    patient, creds = harness.patient_with_device(kind="cgm")
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    pub = publisher(harness, creds.device_id, creds.password)
+    low = {"readings": [reading(t, metric="glucose", value="LOW", unit="mg/dL")]}
+    measured = {"readings": [reading(t, metric="glucose", value=40, unit="mg/dL")]}
+    for n, body in enumerate((low, measured, low), start=1):
+        pub.publish(json.dumps(body).encode()).wait_for_publish(5)
+        wait_for(lambda n=n: ingest.service.stats.messages >= n, what=f"message {n}")
+    pub.close()
+    with psycopg.connect(harness.db_url) as conn:
+        rows = conn.execute(
+            "SELECT value, censored FROM readings WHERE patient_id = %s", (patient,)
+        ).fetchall()
+        reasons = conn.execute(
+            "SELECT reason FROM rejected_messages WHERE device_id = %s", (creds.device_id,)
+        ).fetchall()
+    assert rows == [(40.0, "below")], "the stored LOW is kept, never replaced by a 40"
+    [(reason,)] = reasons
+    assert "stored 40 mg/dL censored below (LOW)" in str(reason)
+    assert "this message 40 mg/dL)" in str(reason)
+    assert ingest.service.stats.by_reason == {"conflict": 1}
+    assert ingest.service.stats.readings_duplicate == 1
+    # The LOW (twice: a repeat is handed on again, the stream drops it) and never the 40.
+    assert {(r.value, r.censored) for r in sink.readings} == {(40.0, "below")}

@@ -39,12 +39,14 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
     second = f"{harness.ingest_user}-b"
     harness.broker.service_password(second)
     harness.sync()
+    group = harness.ingest_user  # two ingest processes share the load: a shared group
     ingests = [
-        pipeline.process("ingest"),
+        pipeline.process("ingest", VIGIL_MQTT_SHARED_GROUP=group),
         pipeline.process(
             "ingest",
             VIGIL_MQTT_URL=harness.broker.url(second),
             VIGIL_MQTT_CLIENT_ID=second,
+            VIGIL_MQTT_SHARED_GROUP=group,
         ),
     ]
     detects = [

@@ -212,14 +212,18 @@ def parse_payload(
     received_at: datetime,
     future_tolerance_s: int = 600,
     max_age_days: int = 365,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+    max_readings: int = MAX_BATCH,
 ) -> ParsedPayload:
     """Parse one MQTT payload into canonical readings and per-item rejections.
 
     Never raises on bad input: every problem becomes a :class:`Rejection` with a reason.
+    ``max_bytes`` and ``max_readings`` may tighten the contract's limits (a deployment's own).
     """
     result = ParsedPayload()
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds 1 MiB"))
+    if len(raw) > min(max_bytes, MAX_PAYLOAD_BYTES):
+        limit = "1 MiB" if max_bytes >= MAX_PAYLOAD_BYTES else f"the limit of {max_bytes} bytes"
+        result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds {limit}"))
         return result
     try:
         doc = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)
@@ -250,9 +254,11 @@ def parse_payload(
     if not payload.readings:
         result.rejections.append(Rejection("wrong schema: readings is empty"))
         return result
-    if len(payload.readings) > MAX_BATCH:
+    if len(payload.readings) > min(max_readings, MAX_BATCH):
         result.rejections.append(
-            Rejection(f"batch of {len(payload.readings)} readings exceeds {MAX_BATCH}")
+            Rejection(
+                f"batch of {len(payload.readings)} readings exceeds {min(max_readings, MAX_BATCH)}"
+            )
         )
         return result
     seen: set[tuple[datetime, Metric]] = set()

@@ -33,6 +33,8 @@ def rejection_kind(reason: str) -> str:
         ("retained", "retained"),
         ("internal error", "internal"),
         ("conflicts with", "conflict"),
+        ("rate limited", "rate_limited"),
+        ("exceeds", "too_large"),
     ):
         if marker in reason:
             return kind

@@ -26,6 +26,8 @@ class RejectedRow:
     payload: bytes
     item: int | None
     reason: str
+    messages: int = 1
+    """How many MQTT messages this row keeps (a rate-limited device's batch is kept in one)."""
 
     @classmethod
     def whole(cls, message: InboundMessage, device_id: str | None, reason: str) -> RejectedRow:

@@ -74,9 +74,9 @@ def reading_key(r: StoredReading) -> ReadingKey:
 class StoreOutcome:
     inserted: list[StoredReading]
     """Readings newly stored by this call."""
-    existing: dict[ReadingKey, tuple[float, datetime]]
-    """For each offered reading that was stored before, the value storage holds and when it
-    was first received."""
+    existing: dict[ReadingKey, tuple[float, str | None, datetime]]
+    """For each offered reading that was stored before, the value and censored mark storage
+    holds and when it was first received."""
 
 
 def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome:
@@ -84,7 +84,9 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
 
     Must run inside the caller's transaction. A replayed reading (same device, metric and
     time) inserts nothing; the value already stored is returned for it, so the caller can tell
-    a repeat from a conflict. Only readings that agree with storage update the latest values.
+    a repeat from a conflict. A censored reading (a CGM's LOW stored as 40, censored below)
+    and a measured 40 are different readings: value and mark both make a reading the same.
+    Only readings that agree with storage update the latest values.
     """
     if not rows:
         return StoreOutcome([], {})
@@ -119,19 +121,22 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
             StoredReading(t, p, Metric(m), v, d, rc, c)  # type: ignore[arg-type]
             for t, p, m, v, d, rc, c in cur.fetchall()
         ]
-        existing: dict[ReadingKey, tuple[float, datetime]] = {}
+        existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
             repeats = [reading_key(r) for r in rows if reading_key(r) not in new]
             cur.execute(
-                "SELECT r.device_id, r.metric, r.time, r.value, r.received_at FROM readings r"
+                "SELECT r.device_id, r.metric, r.time, r.value, r.censored, r.received_at"
+                " FROM readings r"
                 " JOIN unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(device_id, metric,"
                 " time) ON (r.device_id, r.metric, r.time) = (k.device_id, k.metric, k.time)",
                 ([k[0] for k in repeats], [k[1] for k in repeats], [k[2] for k in repeats]),
             )
-            existing = {(d, m, t): (v, rc) for d, m, t, v, rc in cur.fetchall()}  # type: ignore[misc]
+            existing = {(d, m, t): (v, c, rc) for d, m, t, v, c, rc in cur.fetchall()}  # type: ignore[misc]
             conflicting = [
-                k for r in rows if (k := reading_key(r)) in existing and existing[k][0] != r.value
+                k
+                for r in rows
+                if (k := reading_key(r)) in existing and existing[k][:2] != (r.value, r.censored)
             ]
             if conflicting:
                 cur.execute(
@@ -169,26 +174,43 @@ def rejection_key(topic: str, payload: bytes, item: int | None) -> bytes:
     return h.digest()
 
 
+_REJECT_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS rejected_stage"
+    " (LIKE rejected_messages INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+
+
 def store_rejections(conn: Conn, *, rows: Sequence[RejectedRow]) -> int:
-    """Insert rejected messages (a replay of the same message is kept once)."""
+    """Insert rejected messages in bulk (COPY; a replay of the same message is kept once).
+
+    Must run inside the caller's transaction, once (the stage empties at commit): a batch's
+    rejections take one COPY rather than a statement each."""
     if not rows:
         return 0
+    conn.execute(_REJECT_STAGE)
     with conn.cursor() as cur:
-        cur.executemany(
+        with cur.copy(
+            "COPY rejected_stage (received_at, topic, device_id, payload, item, reason,"
+            " dedup_key) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["timestamptz", "text", "text", "bytea", "int4", "text", "bytea"])
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.received_at,
+                        r.topic,
+                        r.device_id,
+                        r.payload,
+                        r.item,
+                        r.reason,
+                        rejection_key(r.topic, r.payload, r.item),
+                    )
+                )
+        cur.execute(
             "INSERT INTO rejected_messages"
             " (received_at, topic, device_id, payload, item, reason, dedup_key)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
-            [
-                (
-                    r.received_at,
-                    r.topic,
-                    r.device_id,
-                    r.payload,
-                    r.item,
-                    r.reason,
-                    rejection_key(r.topic, r.payload, r.item),
-                )
-                for r in rows
-            ],
+            " SELECT DISTINCT ON (dedup_key) received_at, topic, device_id, payload, item,"
+            " reason, dedup_key FROM rejected_stage ORDER BY dedup_key"
+            " ON CONFLICT (dedup_key) DO NOTHING"
         )
     return len(rows)

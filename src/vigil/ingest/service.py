@@ -31,6 +31,7 @@ from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
+from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 from vigil.storage import LoopConnection
@@ -43,6 +44,14 @@ ReadingSink = Callable[[Sequence[StoredMessage]], object]
 """Takes each committed batch's stored readings, per message and patient, before the batch is
 acknowledged; raises if it could not (they are offered again, nothing is acknowledged)."""
 Acker = Callable[[InboundMessage], object]
+
+
+def _shown(value: float, censored: str | None, unit: str) -> str:
+    """A value as the conflict reason shows it: a censored one says so (a CGM's LOW is
+    stored as 40, censored below)."""
+    if censored is None:
+        return f"{value:g} {unit}"
+    return f"{value:g} {unit} censored {censored} ({'LOW' if censored == 'below' else 'HIGH'})"
 
 
 class _Stopped(Exception):
@@ -68,6 +77,12 @@ class IngestService:
         self._stop = threading.Event()
         self._db = LoopConnection(database_url)
         self._thread: threading.Thread | None = None
+        self.limiter = DeviceRateLimiter(
+            rate_per_s=settings.ingest_device_rate_per_s, burst=settings.ingest_device_burst
+        )
+        self._admitted: dict[int, bool] = {}
+        """This batch's rate-limit decisions by message: a retried or isolated batch is
+        decided once, not charged again."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="vigil-ingest", daemon=True)
@@ -109,6 +124,7 @@ class IngestService:
         return batch
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
+        self._admitted = {}
         try:
             stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
             faults.reached("ingest_after_commit")
@@ -200,25 +216,28 @@ class IngestService:
         rows: list[StoredReading] = []
         owner: list[int] = []
         rejected: list[RejectedRow] = []
+        limited: dict[str, list[InboundMessage]] = {}
         with conn.transaction():
             devices = repo.load_devices(
                 conn, device_ids={d for m in batch if (d := device_from_topic(m.topic))}
             )
             for index, message in enumerate(batch):
                 before = len(rows)
-                self._parse(message, devices, rows, rejected)
+                self._parse(message, devices, rows, rejected, limited)
                 owner += [index] * (len(rows) - before)
             # One row per key goes to storage; a repeat inside the batch is a repeat like any.
             unique: dict[repo.ReadingKey, StoredReading] = {}
             for r in rows:
                 unique.setdefault(repo.reading_key(r), r)
             outcome = repo.store_readings(conn, rows=list(unique.values()))
-            kept = {k: (r.value, r.received_at) for k, r in unique.items()} | outcome.existing
+            kept = {
+                k: (r.value, r.censored, r.received_at) for k, r in unique.items()
+            } | outcome.existing
             groups: dict[tuple[int, UUID], list[StoredReading]] = {}
             conflicts: dict[int, list[str]] = {}
             for r, index in zip(rows, owner, strict=True):
-                value, received_at = kept[repo.reading_key(r)]
-                if value == r.value:
+                value, censored, received_at = kept[repo.reading_key(r)]
+                if (value, censored) == (r.value, r.censored):
                     # As storage has it (a repeat keeps its first arrival time).
                     same = (
                         r if received_at == r.received_at else replace(r, received_at=received_at)
@@ -227,8 +246,9 @@ class IngestService:
                 else:
                     unit = SPECS[r.metric].ucum
                     conflicts.setdefault(index, []).append(
-                        f"{r.metric.value} at {r.time.isoformat()}: stored {value:g} {unit},"
-                        f" this message {r.value:g} {unit}"
+                        f"{r.metric.value} at {r.time.isoformat()}: stored"
+                        f" {_shown(value, censored, unit)}, this message"
+                        f" {_shown(r.value, r.censored, unit)}"
                     )
             for index, what in sorted(conflicts.items()):
                 message = batch[index]
@@ -240,6 +260,20 @@ class IngestService:
                         f" metric and time ({'; '.join(what[:5])})"[:1000],
                     )
                 )
+            for device_id, kept_messages in limited.items():
+                rejected.append(
+                    RejectedRow(
+                        kept_messages[0].received_at,
+                        kept_messages[0].topic,
+                        device_id,
+                        bundle([(m.received_at, m.mid, m.payload) for m in kept_messages]),
+                        None,
+                        f"{self.limiter.reason(device_id)}: {len(kept_messages)} message(s)"
+                        " kept in this row (payload: each message's arrival time, mid and"
+                        " payload, base64)",
+                        len(kept_messages),
+                    )
+                )
             repo.store_rejections(conn, rows=rejected)
         stored = outcome.inserted
         now = datetime.now(UTC)
@@ -248,12 +282,12 @@ class IngestService:
         self.stats.readings_stored += len(stored)
         duplicates = len(rows) - len(stored) - sum(map(len, conflicts.values()))
         self.stats.readings_duplicate += duplicates
-        self.stats.rejected += len(rejected)
+        self.stats.rejected += sum(row.messages for row in rejected)
         self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
         for row in rejected:
             kind = metrics.rejection_kind(row.reason)
-            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
-            metrics.REJECTED.labels(kind).inc()
+            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + row.messages
+            metrics.REJECTED.labels(kind).inc(row.messages)
         metrics.MESSAGES.inc(len(batch))
         metrics.READINGS_STORED.inc(len(stored))
         metrics.READINGS_DUPLICATE.inc(duplicates)
@@ -275,6 +309,7 @@ class IngestService:
         devices: dict[str, repo.DeviceInfo],
         rows: list[StoredReading],
         rejected: list[RejectedRow],
+        limited: dict[str, list[InboundMessage]],
     ) -> None:
         device_id = device_from_topic(message.topic)
 
@@ -299,12 +334,22 @@ class IngestService:
             return reject(f"unknown device {device_id!r}")
         if device.revoked_at is not None and device.revoked_at <= message.received_at:
             return reject(f"device {device_id!r} was revoked")
+        admitted = self._admitted.get(id(message))
+        if admitted is None:
+            newest = newest_time(message.payload) if self.limiter.enabled else None
+            admitted = self.limiter.admit(device_id, message.received_at, newest)
+            self._admitted[id(message)] = admitted
+        if not admitted:
+            limited.setdefault(device_id, []).append(message)  # kept in one row a batch
+            return
         parsed = parse_payload(
             message.payload,
             device_id=device_id,
             received_at=message.received_at,
             future_tolerance_s=self.settings.ingest_future_tolerance_s,
             max_age_days=self.settings.ingest_max_age_days,
+            max_bytes=self.settings.ingest_max_message_bytes,
+            max_readings=self.settings.ingest_max_readings,
         )
         for rejection in parsed.rejections:
             raw = rejection.raw_item.encode() if rejection.raw_item is not None else None
