@@ -29,7 +29,18 @@ from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_han
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
 from vigil.api.reads import AccessGate, ReadCache, read_pool
-from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, patients, teams
+from vigil.api.routers import (
+    admin,
+    alerts,
+    auth,
+    console,
+    devices,
+    fhir,
+    health,
+    me,
+    patients,
+    teams,
+)
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
@@ -129,7 +140,7 @@ def create_app(
     # order, and every router passed on the way cost a cached read a tenth of a millisecond.
     for module in (alerts, teams, patients):
         api.include_router(module.hot)
-    for module in (auth, patients, fhir, teams, devices, alerts, me, admin):
+    for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
