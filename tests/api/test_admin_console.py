@@ -40,7 +40,8 @@ def test_another_tenants_admin_a_clinician_and_a_patient_are_refused(
             assert r.status_code == 403, (who, method, path, r.text)
     # Tenant-wide lists show only the caller's tenant.
     status = client.get("/api/v1/webhooks/status", headers=world.headers("admin", "b"))
-    assert status.status_code == 200 and status.json() == []
+    assert status.status_code == 200
+    assert status.json() == []
     assert client.get("/api/v1/webhooks/status", headers=world.headers("clinician")).is_client_error
     audit = client.get("/api/v1/audit", headers=world.headers("admin", "b"))
     assert {e["actor_user_id"] for e in audit.json()} <= {str(u) for u in world.b.users.values()}
@@ -57,7 +58,8 @@ def test_another_tenants_admin_a_clinician_and_a_patient_are_refused(
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied' AND actor_user_id = %s",
             (world.b.users["admin"],),
         ).fetchone()
-        assert denied is not None and denied[0] >= len(calls)
+        assert denied is not None
+        assert denied[0] >= len(calls)
 
 
 def test_admin_changes_users_teams_and_discharges_a_patient(
@@ -66,7 +68,8 @@ def test_admin_changes_users_teams_and_discharges_a_patient(
     a, h = world.a, world.headers("admin")
     # Disable a clinician: their token stops working at once, and they are listed as disabled.
     r = client.patch(f"/api/v1/users/{a.users['outsider']}", json={"disabled": True}, headers=h)
-    assert r.status_code == 200 and r.json()["disabled_at"] is not None
+    assert r.status_code == 200
+    assert r.json()["disabled_at"] is not None
     assert client.get("/api/v1/patients", headers=world.headers("outsider")).status_code == 401
     listed = {u["id"]: u for u in client.get("/api/v1/users", headers=h).json()}
     assert listed[str(a.users["outsider"])]["disabled_at"] is not None
@@ -75,7 +78,8 @@ def test_admin_changes_users_teams_and_discharges_a_patient(
         json={"disabled": False, "role": "admin", "display_name": "Dr Outsider"},
         headers=h,
     )
-    assert r.json()["disabled_at"] is None and r.json()["role"] == "admin"
+    assert r.json()["disabled_at"] is None
+    assert r.json()["role"] == "admin"
     assert r.json()["display_name"] == "Dr Outsider"
     # Refused: a patient's role, one's own role, disabling oneself.
     for user, body in (
@@ -90,7 +94,8 @@ def test_admin_changes_users_teams_and_discharges_a_patient(
     path = f"/api/v1/care-teams/{a.team}/members/{a.users['clinician']}"
     assert client.delete(path, headers=h).status_code == 204
     assert client.delete(path, headers=h).status_code == 404
-    assert client.get(f"/api/v1/patients/{a.patient}", headers=world.headers("clinician")).status_code == 404  # fmt: skip
+    gone = client.get(f"/api/v1/patients/{a.patient}", headers=world.headers("clinician"))
+    assert gone.status_code == 404
 
     # Discharge: the device's assignment ends; a second discharge is refused.
     with world.conn() as conn:
@@ -122,27 +127,27 @@ def test_audit_filters_and_paging_and_webhook_status(world: World, client: httpx
         client.get(f"/api/v1/patients/{a.patient}", headers=world.headers("clinician"))
     client.get(f"/api/v1/patients/{a.other_patient}", headers=world.headers("clinician"))  # 404
 
-    def audit(**params: object) -> list[dict[str, object]]:
+    def audit(**params: str | int) -> list[dict[str, object]]:
         r = client.get("/api/v1/audit", params=params, headers=h)
         assert r.status_code == 200, r.text
         rows: list[dict[str, object]] = r.json()
         return rows
 
-    mine = audit(actor_user_id=a.users["clinician"], action="get_patient")
-    assert len(mine) == 4 and {e["actor_email"] for e in mine} == {
-        f"clinician.{a.id.hex[:6]}@clinic.example"
-    }
-    assert [e["outcome"] for e in audit(actor_user_id=a.users["clinician"], outcome="denied")] == [
-        "denied"
-    ]
-    assert len(audit(patient_id=a.patient, action="get_patient")) == 3
-    first = audit(actor_user_id=a.users["clinician"], limit=2)
-    second = audit(actor_user_id=a.users["clinician"], limit=2, before_id=first[-1]["id"])
-    assert len(first) == 2 and len(second) == 2
+    mine = audit(actor_user_id=str(a.users["clinician"]), action="get_patient")
+    assert len(mine) == 4
+    assert {e["actor_email"] for e in mine} == {f"clinician.{a.id.hex[:6]}@clinic.example"}
+    assert [
+        e["outcome"] for e in audit(actor_user_id=str(a.users["clinician"]), outcome="denied")
+    ] == ["denied"]
+    assert len(audit(patient_id=str(a.patient), action="get_patient")) == 3
+    first = audit(actor_user_id=str(a.users["clinician"]), limit=2)
+    second = audit(actor_user_id=str(a.users["clinician"]), limit=2, before_id=str(first[-1]["id"]))
+    assert len(first) == 2
+    assert len(second) == 2
     assert max(int(str(e["id"])) for e in second) < min(int(str(e["id"])) for e in first)
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert audit(since=future) == []
-    assert len(audit(until=future, actor_user_id=a.users["clinician"])) == 4
+    assert len(audit(until=future, actor_user_id=str(a.users["clinician"]))) == 4
     assert client.get("/api/v1/audit", params={"since": "yesterday"}, headers=h).status_code == 422
 
     with world.conn() as conn:
@@ -153,7 +158,8 @@ def test_audit_filters_and_paging_and_webhook_status(world: World, client: httpx
         ).fetchone()
     assert hook is not None
     [status] = client.get("/api/v1/webhooks/status", headers=h).json()
-    assert status["id"] == str(hook[0]) and status["active"] is True
+    assert status["id"] == str(hook[0])
+    assert status["active"] is True
     assert (status["pending"], status["delivered"], status["dead"]) == (0, 0, 0)
     r = client.patch(f"/api/v1/webhooks/{hook[0]}", json={"active": False}, headers=h)
     assert r.status_code == 204
