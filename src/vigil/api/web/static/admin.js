@@ -11,7 +11,7 @@ const admin = {
   when(iso) {
     if (!iso) return "";
     return new Date(iso).toLocaleString(admin.lang === "ko" ? "ko-KR" : "en-GB",
-      { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+      { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
   },
   say(message) { $("error").textContent = ""; $("status").textContent = message; },
   fail(err) { $("status").textContent = ""; $("error").textContent = admin.m("failed", { reason: err.message }); },

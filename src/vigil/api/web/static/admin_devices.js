@@ -19,7 +19,7 @@ adminBoot(async () => {
         <td>${text(d.patient_id ? names[d.patient_id] ?? d.patient_id : admin.m("devices.unassigned"))}</td>
         <td>${text(revoked ? admin.m("devices.revoked_on", { when: admin.when(d.revoked_at) }) : admin.m("state.active"))}</td>
         <td class="acts">${assign}</td></tr>`;
-    }).join("");
+    }).join("") || `<tr><td colspan="5" class="muted">${text(admin.m("devices.none"))}</td></tr>`;
   }
   $("devices").addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -13,7 +13,8 @@ adminBoot(async () => {
       <td>${text(p.discharged_at ? admin.m("patients.discharged_on", { when: admin.when(p.discharged_at) }) : admin.m("state.active"))}</td>
       <td><button type="button" class="small" data-edit="${p.id}" aria-label="${text(admin.m("patients.edit_named", { name: p.display_name }))}">${text(admin.m("edit"))}</button>
       ${p.discharged_at ? "" : `<button type="button" class="small danger" data-discharge="${p.id}"
-        aria-label="${text(admin.m("patients.discharge_named", { name: p.display_name }))}">${text(admin.m("patients.discharge"))}</button>`}</td></tr>`).join("");
+        aria-label="${text(admin.m("patients.discharge_named", { name: p.display_name }))}">${text(admin.m("patients.discharge"))}</button>`}</td></tr>`).join("") ||
+      `<tr><td colspan="5" class="muted">${text(admin.m("patients.none"))}</td></tr>`;
   }
   $("patients").addEventListener("click", async (ev) => {
     const edit = ev.target.closest("button[data-edit]"), out = ev.target.closest("button[data-discharge]");
