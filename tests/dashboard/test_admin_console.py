@@ -74,7 +74,8 @@ def axe_serious(page: Page) -> list[dict[str, Any]]:
 
 WIDEST = """[...document.querySelectorAll('body *')].filter((e) =>
   e.getBoundingClientRect().right > 361 && !e.parentElement.closest('.scroll'))
-  .slice(0, 6).map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+  .slice(0, 6).map((e) => e.tagName + '#' + e.id + ' '
+    + Math.round(e.getBoundingClientRect().right))"""
 
 
 def loaded(page: Page, section: str) -> None:
