@@ -8,21 +8,17 @@ string is in the ``admin`` namespace of the message catalogue, in Korean and Eng
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from vigil.api.models import DeviceKind, SeverityName
-from vigil.api.web import i18n
+from vigil.api.web.pages import render
 from vigil.core.conditions import Condition
 from vigil.core.errors import NotFound
 
 SECTIONS = ("users", "teams", "patients", "devices", "webhooks", "audit")
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals["t"] = i18n.t
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,20 +32,13 @@ def admin_home() -> RedirectResponse:
 def admin_page(section: str, request: Request) -> HTMLResponse:
     if section not in SECTIONS:
         raise NotFound(f"no admin page {section!r}")
-    lang = i18n.negotiate(request)
-    response = templates.TemplateResponse(
+    return render(
         request,
         f"admin/{section}.html",
-        {
-            "lang": lang,
-            "section": section,
-            "sections": SECTIONS,
-            "messages": i18n.catalogue(lang, "admin"),
-            "conditions": [c.value for c in Condition],
-            "device_kinds": get_args(DeviceKind),
-            "severities": get_args(SeverityName),
-        },
+        ("admin",),
+        section=section,
+        sections=SECTIONS,
+        conditions=[c.value for c in Condition],
+        device_kinds=get_args(DeviceKind),
+        severities=get_args(SeverityName),
     )
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
-    return response

@@ -2,17 +2,9 @@
 // The admin console's shared part: messages in the page's language, the signed-in check,
 // option lists, times with the time zone, and one helper for form submissions.
 const admin = {
-  lang: document.body.dataset.lang,
-  messages: JSON.parse($("messages").textContent),
-  m(key, params = {}) {
-    const s = admin.messages["admin." + key] ?? key;
-    return s.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ""));
-  },
-  when(iso) {
-    if (!iso) return "";
-    return new Date(iso).toLocaleString(admin.lang === "ko" ? "ko-KR" : "en-GB",
-      { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
-  },
+  m(key, params = {}) { return vigil.t("admin." + key, params); },
+  // In the clinic's time zone, named in the page's header.
+  when(iso) { return iso ? vigil.dateTime(iso) : ""; },
   say(message) { $("error").textContent = ""; $("status").textContent = message; },
   fail(err) { $("status").textContent = ""; $("error").textContent = admin.m("failed", { reason: err.message }); },
   options(select, items, { blank } = {}) {
@@ -40,10 +32,8 @@ async function adminBoot(init) {
     });
     return;
   }
-  const me = await vigil.call("/me");
-  $("who").textContent = `${me.display_name} (${admin.m("role." + me.role)})`;
-  $("logout").hidden = false;
-  $("logout").addEventListener("click", async () => { await vigil.signOut(); location.reload(); });
+  const me = await vigil.guard("staff");  // who is signed in, sign-out; a patient is sent away
+  if (!me) return;
   if (me.role !== "admin") { $("refused").hidden = false; return; }
   $("content").hidden = false;
   try { await init(me); } catch (e) { admin.fail(e); }
