@@ -164,7 +164,9 @@ def audit_log(
     patient_id: UUID | None = None,
     actor_user_id: UUID | None = None,
     outcome: Literal["allowed", "denied"] | None = None,
-    action: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    action: Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")
+    ] = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
