@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,8 +40,8 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return 0, b""
 
 
-def login(base: str) -> str | None:
-    body = json.dumps({"email": "nurse@demo.vigil.example", "password": "vigil-demo"}).encode()
+def login(base: str, email: str = "nurse@demo.vigil.example") -> str | None:
+    body = json.dumps({"email": email, "password": "vigil-demo"}).encode()
     request = urllib.request.Request(
         f"{base}/api/v1/auth/token", data=body, headers={"Content-Type": "application/json"}
     )
@@ -49,6 +50,27 @@ def login(base: str) -> str | None:
             return str(json.load(response)["access_token"])
     except OSError:
         return None
+
+
+LOGIN_LINE = re.compile(r"^  ([A-Za-z ]+):\s+(\S+@\S+) / vigil-demo$", re.MULTILINE)
+
+
+def printed_logins_work(base: str, output: str) -> bool | None:
+    """Every login the demo printed signs in, and there is an admin, a clinician and a
+    patient among them; None until the demo has printed them."""
+    found = LOGIN_LINE.findall(output)
+    if not found:
+        return None
+    kinds = {what for what, _ in found}
+    if not {"Admin console", "Clinician", "Patient feed"} <= kinds:
+        print(f"check_demo: logins printed: {found}")
+        return False
+    for what, email in found:
+        if login(base, email) is None:
+            print(f"check_demo: the printed {what} login {email} does not sign in")
+            return False
+    print(f"check_demo: {len(found)} printed logins sign in ({', '.join(sorted(kinds))})")
+    return True
 
 
 def main() -> int:
@@ -76,6 +98,7 @@ def main() -> int:
     )
     deadline = time.monotonic() + args.timeout
     checks = {"dashboard": False, "alert": False}
+    logins: bool | None = None
     try:
         token = None
         while time.monotonic() < deadline and proc.poll() is None:
@@ -90,7 +113,9 @@ def main() -> int:
                     alert = json.loads(body)[0]
                     print(f"check_demo: first alert: {alert['cause']} ({alert['severity']})")
                     checks["alert"] = True
-            if all(checks.values()):
+            if logins is None:
+                logins = printed_logins_work(base, log_path.read_text())
+            if all(checks.values()) and logins is not None:
                 break
             time.sleep(1)
     finally:
@@ -103,6 +128,7 @@ def main() -> int:
         log.close()
     output = log_path.read_text()
     checks["stopped cleanly"] = "Vigil stopped." in output and "Traceback" not in output
+    checks["logins"] = bool(logins)
     print(f"check_demo: {checks}")
     if not all(checks.values()):
         print(output[-4000:])

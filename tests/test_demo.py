@@ -1,5 +1,6 @@
-"""`make demo` works: the check script runs it with a time limit, sees the dashboard answer and
-an alert appear, stops it with Ctrl-C and finds nothing left running."""
+"""`make demo` works: the check script runs it with a time limit, sees the dashboard answer,
+an alert appear and every printed login sign in, stops it with Ctrl-C and finds nothing left
+running."""
 
 from __future__ import annotations
 
@@ -23,4 +24,5 @@ def test_make_demo_shows_the_dashboard_and_an_alert_then_stops_cleanly() -> None
         timeout=400,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "'dashboard': True, 'alert': True, 'stopped cleanly': True" in proc.stdout
+    checks = "'dashboard': True, 'alert': True, 'stopped cleanly': True, 'logins': True"
+    assert checks in proc.stdout

@@ -33,42 +33,44 @@ from vigil.settings import Settings
 log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "vigil-demo"  # noqa: S105 - printed for the demo's throw-away accounts
-NURSE = "nurse@demo.vigil.example"
+ADMIN = "admin@demo.vigil.example"
+NURSES = ("nurse@demo.vigil.example", "nurse2@demo.vigil.example")
 PATIENT = "patient@demo.vigil.example"
+PATIENTS = (PATIENT, "patient2@demo.vigil.example")
+NURSE = NURSES[0]
 
 
-def _users(database_url: str, tenant_id: UUID, patients: list[UUID]) -> None:
+def _users(database_url: str, tenant_id: UUID, patients: list[UUID]) -> list[tuple[str, str]]:
+    """The demo's care team (two nurses, every patient), two patient logins and the admin;
+    returns every login as (what it is, e-mail), in the order the demo prints them."""
     digest = hash_password(DEMO_PASSWORD)
+    logins: list[tuple[str, str]] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def user(email: str, name: str, role: Role, patient: UUID | None = None) -> UUID:
+            return api_repo.create_user(
+                conn,
+                tenant_id=tenant_id,
+                email=email,
+                display_name=name,
+                role=role,
+                password_hash=digest,
+                patient_id=patient,
+            )
+
+        user(ADMIN, "Demo Admin", Role.ADMIN)
+        logins.append(("Admin console", ADMIN))
         team = api_repo.create_team(conn, tenant_id=tenant_id, name="Demo care team")
-        nurse = api_repo.create_user(
-            conn,
-            tenant_id=tenant_id,
-            email=NURSE,
-            display_name="Demo Nurse",
-            role=Role.CLINICIAN,
-            password_hash=digest,
-        )
-        api_repo.add_member(conn, team_id=team, user_id=nurse, tenant_id=tenant_id)
+        for i, email in enumerate(NURSES, 1):
+            nurse = user(email, f"Demo Nurse {i}", Role.CLINICIAN)
+            api_repo.add_member(conn, team_id=team, user_id=nurse, tenant_id=tenant_id)
+            logins.append(("Clinician", email))
         for patient in patients:
             api_repo.add_team_patient(conn, team_id=team, patient_id=patient, tenant_id=tenant_id)
-        api_repo.create_user(
-            conn,
-            tenant_id=tenant_id,
-            email=PATIENT,
-            display_name="Demo Patient",
-            role=Role.PATIENT,
-            password_hash=digest,
-            patient_id=patients[0],
-        )
-        api_repo.create_user(
-            conn,
-            tenant_id=tenant_id,
-            email="admin@demo.vigil.example",
-            display_name="Demo Admin",
-            role=Role.ADMIN,
-            password_hash=digest,
-        )
+        for i, (email, patient) in enumerate(zip(PATIENTS, patients, strict=False), 1):
+            user(email, f"Demo Patient {i}", Role.PATIENT, patient)
+            logins.append(("Patient feed", email))
+    return logins
 
 
 class _Progress:
@@ -158,13 +160,13 @@ def _demo_body(
     finally:
         provisioner.close()
     patient_ids = [enrolment.patients[p["patient"]] for p in sim.patients]
-    _users(servers.database_url, enrolment.tenant_id, patient_ids)
+    logins = _users(servers.database_url, enrolment.tenant_id, patient_ids)
     url = running.url
     out.write(
         f"\nVigil is running.\n"
         f"  Dashboard:     {url}/\n"
-        f"  Clinician:     {NURSE} / {DEMO_PASSWORD}\n"
-        f"  Patient feed:  {PATIENT} / {DEMO_PASSWORD}\n"
+        f"  Admin console: {url}/admin\n"
+        + "".join(f"  {what + ':':<15}{email} / {DEMO_PASSWORD}\n" for what, email in logins)
         + (f"  API document:  {url}/api/v1/openapi.json\n" if running.settings.api_openapi else "")
         + "\n"
         f"Publishing {days} days of history for {patients} simulated patients "

@@ -15,7 +15,7 @@ from vigil.api.repo import Conn
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 
-PATIENT_COLUMNS = "id, display_name, conditions, created_at"
+PATIENT_COLUMNS = "id, display_name, conditions, created_at, discharged_at"
 
 
 def list_patients(
@@ -24,9 +24,9 @@ def list_patients(
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             sql.SQL(
-                "SELECT id, display_name, conditions, created_at FROM patients"
+                "SELECT {} FROM patients"
                 " WHERE id IN ({}) ORDER BY created_at, id LIMIT %(limit)s OFFSET %(offset)s"
-            ).format(VISIBLE_PATIENTS_SQL),
+            ).format(sql.SQL(PATIENT_COLUMNS), VISIBLE_PATIENTS_SQL),
             {**scope_params(principal), "limit": limit, "offset": offset},
         ).fetchall()
 
@@ -34,7 +34,8 @@ def list_patients(
 def get_patient(conn: Conn, *, patient_id: UUID) -> dict[str, Any]:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            "SELECT id, display_name, conditions, created_at FROM patients WHERE id = %s",
+            "SELECT id, display_name, conditions, created_at, discharged_at FROM patients"
+            " WHERE id = %s",
             (patient_id,),
         ).fetchone()
     if row is None:

@@ -69,6 +69,7 @@ class UserPublic(BaseModel):
     role: Role
     patient_id: UUID | None = None
     created_at: datetime | None = None
+    disabled_at: datetime | None = None
 
 
 class MePublic(UserPublic):
@@ -140,6 +141,7 @@ class PatientPublic(BaseModel):
     display_name: str
     conditions: list[str]
     created_at: datetime
+    discharged_at: datetime | None = None
 
 
 class Range(Strict):
@@ -388,6 +390,7 @@ class AuditEntry(BaseModel):
     outcome: Literal["allowed", "denied"]
     status: int
     detail: dict[str, Any]
+    actor_email: str | None = None
 
 
 class BurdenRow(BaseModel):

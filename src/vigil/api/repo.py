@@ -98,7 +98,7 @@ def principal_for_token(conn: Conn, *, digest: bytes) -> tuple[Principal, float]
 def list_users(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT id, email, display_name, role, patient_id, created_at FROM users"
+            "SELECT id, email, display_name, role, patient_id, created_at, disabled_at FROM users"
             " WHERE tenant_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s",
             (tenant_id, limit, offset),
         ).fetchall()
@@ -225,36 +225,3 @@ def record_audit(
             Jsonb(detail or {}),
         ),
     )
-
-
-def list_audit(
-    conn: Conn,
-    *,
-    tenant_id: UUID,
-    patient_id: UUID | None,
-    actor_user_id: UUID | None,
-    outcome: str | None,
-    limit: int,
-    before_id: int | None,
-) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT id, at, actor_user_id, actor_role, action, method, path, patient_id,"
-            " outcome, status, detail FROM audit_log WHERE tenant_id = %s"
-            " AND (%s::uuid IS NULL OR patient_id = %s)"
-            " AND (%s::uuid IS NULL OR actor_user_id = %s)"
-            " AND (%s::text IS NULL OR outcome = %s)"
-            " AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
-            (
-                tenant_id,
-                patient_id,
-                patient_id,
-                actor_user_id,
-                actor_user_id,
-                outcome,
-                outcome,
-                before_id,
-                before_id,
-                limit,
-            ),
-        ).fetchall()

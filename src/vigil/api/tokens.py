@@ -42,3 +42,9 @@ class TokenCache:
     def drop(self, digest: bytes) -> None:
         with self._lock:
             self._entries.pop(digest, None)
+
+    def drop_user(self, user_id: object) -> None:
+        """Forget every token of a user (disabled, or their role changed) in this process."""
+        with self._lock:
+            for digest in [d for d, (_, p) in self._entries.items() if p.user_id == user_id]:
+                del self._entries[digest]

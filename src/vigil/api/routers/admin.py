@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
 from psycopg.rows import dict_row
+from pydantic import AwareDatetime
 
 from vigil.alerts import (
     DeliveryState,
@@ -16,7 +17,7 @@ from vigil.alerts import (
     check_destination,
     list_deliveries,
 )
-from vigil.api import clinical_repo, repo
+from vigil.api import clinical_repo, console_repo, repo
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
@@ -124,12 +125,12 @@ def list_webhooks(
             (user.tenant_id, limit, offset),
         ).fetchall()
     return [
-        WebhookPublic.model_validate({**r, "min_severity": _severity_name(r["min_severity"])})
+        WebhookPublic.model_validate({**r, "min_severity": severity_name(r["min_severity"])})
         for r in rows
     ]
 
 
-def _severity_name(value: int) -> str:
+def severity_name(value: int) -> str:
     known = [s for s in Severity if s <= value]
     return (known[-1] if known else Severity.INFO).name.lower()
 
@@ -163,17 +164,27 @@ def audit_log(
     patient_id: UUID | None = None,
     actor_user_id: UUID | None = None,
     outcome: Literal["allowed", "denied"] | None = None,
+    action: Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")
+    ] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Limit = 100,
 ) -> list[AuditEntry]:
-    """Who read or changed what, when, about which patient; refused attempts included."""
+    """Who read or changed what, when, about which patient; refused attempts included.
+    Newest first; page back with ``before_id`` = the last id seen. ``action`` matches the
+    start of the action name; ``[since, until)`` bounds the time."""
     check_patient_filter(conn, request, user, patient_id)
-    rows = repo.list_audit(
+    rows = console_repo.list_audit(
         conn,
         tenant_id=user.tenant_id,
         patient_id=patient_id,
         actor_user_id=actor_user_id,
         outcome=outcome,
+        action=action,
+        since=since,
+        until=until,
         limit=limit,
         before_id=before_id,
     )

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from vigil.api.web import feed, pages, triage
+from vigil.api.web import admin, feed, pages, triage
 
 api = APIRouter(prefix="/api/v1")
 api.include_router(triage.router)
@@ -11,5 +11,6 @@ api.include_router(feed.router)
 router = APIRouter()
 router.include_router(api)
 router.include_router(pages.router)
+router.include_router(admin.router)
 
 __all__ = ["router"]

@@ -1,0 +1,42 @@
+"""Request and response bodies of the admin console's endpoints (vigil.api.routers.console)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from vigil.api.access import Role
+from vigil.api.models import SeverityName, Strict, Text
+
+
+class UserUpdate(Strict):
+    display_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = Field(default=None, description="admin or clinician (staff only)")
+    disabled: bool | None = Field(
+        default=None, description="true: cannot sign in, tokens revoked; false: enabled again"
+    )
+
+
+class DischargePublic(BaseModel):
+    patient_id: UUID
+    discharged_at: datetime
+    devices_unassigned: list[str] = Field(description="Devices whose assignment ended now")
+
+
+class WebhookStatus(BaseModel):
+    id: UUID
+    url: str
+    level: int
+    min_severity: SeverityName
+    active: bool
+    pending: int
+    delivered: int
+    dead: int
+    last_delivered_at: datetime | None
+    last_error: str | None
+
+
+class WebhookUpdate(Strict):
+    active: bool
