@@ -137,6 +137,10 @@ class Settings(BaseSettings):
             )
         return self
 
+    clinic_time_zone: str = Field(
+        default="Asia/Seoul",
+        description="The clinic's time zone (IANA name): the pages show times in it, named",
+    )
     api_read_cache_s: float = Field(
         default=1.0,
         ge=0,

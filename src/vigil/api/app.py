@@ -11,12 +11,11 @@ import gc
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import ConnectionPool
@@ -33,11 +32,12 @@ from vigil.api.routers import admin, alerts, auth, devices, fhir, health, me, pa
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
+from vigil.api.web.pages import STATIC as WEB_STATIC
 from vigil.core.errors import NotFound
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
-STATIC = Path(__file__).parent / "static"
+
 
 
 def tune_gc_for_serving() -> None:
@@ -135,22 +135,7 @@ def create_app(
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)
 
-    @app.get("/", include_in_schema=False)
-    def dashboard() -> FileResponse:
-        """The care team's dashboard: alert inbox (live over SSE) and the patient list."""
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    @app.get("/patients/{patient_id}", include_in_schema=False)
-    def patient_page(patient_id: str) -> FileResponse:
-        """A patient's charts, alerts and care plan (the data comes from the API, scoped)."""
-        return FileResponse(STATIC / "patient.html", media_type="text/html")
-
-    @app.get("/feed", include_in_schema=False)
-    def feed_page() -> FileResponse:
-        """The patient's own feed, phone-sized."""
-        return FileResponse(STATIC / "feed.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
     registry = registry_for(pool)
 

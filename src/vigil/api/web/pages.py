@@ -1,43 +1,73 @@
-"""Pages of the dashboard served from this package (templates and assets live beside it)."""
+"""Pages of the dashboard: Jinja templates beside this package, one layout (base.html), the
+message catalogue (i18n) for every string, assets under static/ served at /static."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
-from vigil.core.errors import NotFound
+from vigil.api.web import i18n
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
-ASSETS = {p.name: p for p in STATIC.iterdir() if p.suffix in (".js", ".css")}
-MEDIA = {".js": "text/javascript", ".css": "text/css"}
+
+
+@pass_context
+def _t(ctx: Context, key: str, **params: Any) -> str:
+    return i18n.translate(ctx["lang"], key, **params)
+
+
+templates.env.globals["t"] = _t
 
 router = APIRouter(include_in_schema=False)
 
-GROUP_LABELS = (
-    ("critical", "Open critical alerts"),
-    ("out_of_target", "Out of target"),
-    ("not_measuring", "Not measuring"),
-    ("stable", "Stable"),
-)
+GROUPS = ("critical", "out_of_target", "not_measuring", "stable")
+
+
+def render(
+    request: Request, name: str, spaces: tuple[str, ...], **context: Any
+) -> HTMLResponse:
+    """The template ``name`` in the negotiated language, with the messages its scripts need
+    embedded; a ``?lang=`` choice is kept in the ``vigil_lang`` cookie."""
+    lang = i18n.negotiate(request)
+    zone = request.app.state.settings.clinic_time_zone
+    messages = i18n.messages_for(lang, spaces)
+    page = {"lang": lang, "zone": zone, "messages": {"lang": lang, "zone": zone, **messages}}
+    response = templates.TemplateResponse(request, name, {**page, "spaces": spaces, **context})
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie(
+            i18n.COOKIE, lang, max_age=365 * 86400, samesite="strict", path="/"
+        )
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def inbox_page(request: Request) -> HTMLResponse:
+    """The care team's dashboard: alert inbox (live over SSE) and the patient list."""
+    return render(request, "inbox.html", ("inbox", "alerts", "metrics"))
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, patient_id: UUID) -> HTMLResponse:
+    """A patient's charts, alerts and care plan (the data comes from the API, scoped)."""
+    return render(request, "patient.html", ("patient", "alerts", "metrics"))
+
+
+@router.get("/feed", response_class=HTMLResponse)
+def feed_page(request: Request) -> HTMLResponse:
+    """The patient's own feed, phone-sized."""
+    return render(request, "feed.html", ("feed", "metrics"))
 
 
 @router.get("/triage", response_class=HTMLResponse)
 def triage_page(request: Request) -> HTMLResponse:
     """Who needs the care team first (the data comes from ``/api/v1/triage``, scoped)."""
-    return templates.TemplateResponse(
-        request, "triage.html", {"groups": GROUP_LABELS, "window_days": 14}
-    )
-
-
-@router.get("/web-static/{name}")
-def asset(name: str) -> FileResponse:
-    """This package's scripts and styles (a fixed list: no path from the caller is opened)."""
-    path = ASSETS.get(name)
-    if path is None:
-        raise NotFound(f"no asset {name}")
-    return FileResponse(path, media_type=MEDIA[path.suffix])
+    return render(request, "triage.html", ("triage", "metrics"), groups=GROUPS, window_days=14)

@@ -5,9 +5,10 @@ const PAGE = 50;
 const state = { group: "critical", offset: 0, counts: {} };
 
 function ago(iso) {
-  if (!iso) return "never";
+  if (!iso) return vigil.t("triage.never");
   const h = (Date.now() - new Date(iso).getTime()) / 3.6e6;
-  return h < 1 ? "within the hour" : h < 48 ? `${Math.round(h)} h ago` : `${Math.round(h / 24)} days ago`;
+  return h < 1 ? vigil.t("triage.within_hour") : h < 48 ? vigil.t("triage.hours_ago", { n: Math.round(h) })
+    : vigil.t("triage.days_ago", { n: Math.round(h / 24) });
 }
 
 // A sparkline (inline SVG) of daily averages; the last point is drawn as a dot.
@@ -19,8 +20,7 @@ function spark(p) {
     H - 3 - ((y - lo) / span) * (H - 6)]);
   const [lx, ly] = pts[pts.length - 1];
   return `<svg class="spark" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"
-    data-metric="${p.spark_metric}" role="img"><title>${text(vigil.names[p.spark_metric] ||
-    p.spark_metric)}: ${v.join(", ")}</title><polyline points="${pts.map((x) => x.join(",")).join(" ")}"/>
+    data-metric="${p.spark_metric}" role="img"><title>${text(vigil.metricName(p.spark_metric))}: ${v.join(", ")}</title><polyline points="${pts.map((x) => x.join(",")).join(" ")}"/>
     <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${v[v.length - 1]}</span>`;
 }
 
@@ -35,7 +35,7 @@ async function load(pick) {
     el.textContent = state.counts[el.dataset.count] ?? 0;
   });
   document.querySelectorAll(".tab").forEach((el) => {
-    el.setAttribute("aria-selected", String(el.dataset.group === state.group));
+    el.setAttribute("aria-pressed", String(el.dataset.group === state.group));
   });
   const group = all.groups.find((g) => g.group === state.group);
   $("rows").innerHTML = group.patients.map((p) => `<tr class="${p.group}" data-patient="${p.id}">
@@ -43,16 +43,17 @@ async function load(pick) {
     <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
     <td>${p.reasons.map((r) => `<span class="reason">${text(r)}</span>`).join("") || "—"}</td>
     <td>${spark(p)}</td><td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
-    || `<tr><td colspan="6" class="muted">No one in this group.</td></tr>`;
+    || `<tr><td colspan="6" class="muted">${text(vigil.t("triage.nobody"))}</td></tr>`;
   const last = Math.min(state.offset + PAGE, group.count);
-  $("page").textContent = group.count ? `${state.offset + 1}-${last} of ${group.count}` : "";
+  $("page").textContent = group.count
+    ? vigil.t("triage.page", { first: state.offset + 1, last, count: group.count }) : "";
   $("prev").disabled = state.offset === 0;
   $("next").disabled = last >= group.count;
 }
 
 function show(error) {
   $("refused").hidden = false;
-  $("refused").textContent = error.status === 403 ? "Triage is for the care team." : error.message;
+  $("refused").textContent = error.status === 403 ? vigil.t("triage.staff_only") : error.message;
 }
 
 document.querySelectorAll(".tab").forEach((el) => el.addEventListener("click", () => {
@@ -62,8 +63,7 @@ $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.off
 $("next").addEventListener("click", () => { state.offset += PAGE; load().catch(show); });
 
 async function start() {
-  const me = await vigil.call("/me");
-  $("who").textContent = me.display_name;
+  if (!(await vigil.guard("staff"))) return;
   await load(true);  // open on the most urgent group that has anyone in it
 }
 if (!vigil.signedIn()) { location.href = "/"; } else { start().catch(show); }

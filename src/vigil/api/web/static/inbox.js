@@ -14,19 +14,21 @@ async function call(path, options = {}) {
 async function loadAlerts() {
   const alerts = await call("/alerts?limit=100");
   $("alerts").innerHTML = alerts.map((a) => `
-    <tr class="${a.severity}"><td><b>${text(a.episode.replaceAll("_", " "))}</b> ·
-      ${text(a.severity)} · <a href="/patients/${a.patient_id}">patient</a> ·
-      ${text(a.state)} <span class="muted">×${a.finding_count}</span><br>
+    <tr class="sev-${a.severity}"><td><b>${text(a.episode.replaceAll("_", " "))}</b> ·
+      <span class="badge ${a.severity}">${text(vigil.t(`alerts.sev_${a.severity}`))}</span> ·
+      <a href="/patients/${a.patient_id}">${text(vigil.t("alerts.patient"))}</a> ·
+      ${text(vigil.t(`alerts.state_${a.state}`))} <span class="muted">×${a.finding_count}</span><br>
       ${text(a.explanation.sentence)}<br>
       <span class="muted">now ${text(a.cause.replaceAll("_", " "))}${a.worst_value === null ? "" :
-        ` · worst ${text(a.worst_value)}`} · since ${new Date(a.first_seen).toLocaleString()} ·
-      last ${new Date(a.last_seen).toLocaleString()}
+        ` · ${text(vigil.t("alerts.worst", { value: a.worst_value }))}`} ·
+      ${text(vigil.t("alerts.since", { time: vigil.dateTime(a.first_seen) }))} ·
+      ${text(vigil.t("alerts.last", { time: vigil.dateTime(a.last_seen) }))}
       ${a.explanation.late_note ? " · " + text(a.explanation.late_note) : ""}</span><br>
-      ${a.state === "open" ? `<button data-act="acknowledge" data-id="${a.id}">Acknowledge</button>` : ""}
-      <button data-act="snooze" data-id="${a.id}">Snooze 1 h</button>
-      <button data-act="resolve" data-id="${a.id}" data-outcome="actionable">Resolve: actionable</button>
-      <button data-act="resolve" data-id="${a.id}" data-outcome="not_actionable">Not actionable</button>
-    </td></tr>`).join("") || "<tr><td class=muted>No open alerts</td></tr>";
+      ${a.state === "open" ? `<button data-act="acknowledge" data-id="${a.id}">${text(vigil.t("alerts.acknowledge"))}</button>` : ""}
+      <button data-act="snooze" data-id="${a.id}">${text(vigil.t("alerts.snooze"))}</button>
+      <button data-act="resolve" data-id="${a.id}" data-outcome="actionable">${text(vigil.t("alerts.resolve_actionable"))}</button>
+      <button data-act="resolve" data-id="${a.id}" data-outcome="not_actionable">${text(vigil.t("alerts.resolve_not_actionable"))}</button>
+    </td></tr>`).join("") || `<tr><td class="muted">${text(vigil.t("inbox.no_alerts"))}</td></tr>`;
 }
 
 async function loadPatients() {
@@ -38,14 +40,14 @@ async function loadPatients() {
   const stale = (p) => !p.vitals.length ||
     Math.max(...p.vitals.map((v) => new Date(v.time).getTime())) < now - 3 * 86400e3;
   const groups = [
-    ["Open alerts", rows.filter((p) => p.open_alerts > 0)],
-    ["Not measuring (nothing in 3 days)", rows.filter((p) => !p.open_alerts && stale(p))],
-    ["Stable", rows.filter((p) => !p.open_alerts && !stale(p))],
+    [vigil.t("inbox.group_alerts"), rows.filter((p) => p.open_alerts > 0)],
+    [vigil.t("inbox.group_not_measuring"), rows.filter((p) => !p.open_alerts && stale(p))],
+    [vigil.t("inbox.group_stable"), rows.filter((p) => !p.open_alerts && !stale(p))],
   ];
   const row = (p) => `
-    <tr class="${p.open_alerts ? "high" : ""}"><td><a href="/patients/${p.patient_id}">${text(p.display_name)}</a></td>
+    <tr class="${p.open_alerts ? "sev-high" : ""}"><td><a href="/patients/${p.patient_id}">${text(p.display_name)}</a></td>
     <td>${p.open_alerts}</td>
-    <td>${p.vitals.map((v) => `${text(v.metric)} ${v.value} ${text(v.unit)}`).join(", ")}</td></tr>`;
+    <td>${p.vitals.map((v) => `${text(vigil.metricName(v.metric))} ${text(v.value)} ${text(vigil.units[v.unit] || v.unit)}`).join(", ")}</td></tr>`;
   $("patients").innerHTML = groups.filter(([, list]) => list.length).map(([name, list]) =>
     `<tr><th colspan="3">${text(name)} (${list.length})</th></tr>` +
     list.slice(0, 200).map(row).join("")).join("");
@@ -68,7 +70,7 @@ async function listen() {
       const r = await fetch(`${api}/alerts/stream`, { credentials: "same-origin", signal: stream.signal });
       if (r.status === 401) { signOut(); return; }
       if (!r.ok) throw new Error(String(r.status));
-      $("live").textContent = "live";
+      $("live").textContent = vigil.t("common.live");
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -83,7 +85,7 @@ async function listen() {
       }
     } catch (e) { /* reconnect below */ }
     if (!vigil.signedIn()) break;
-    $("live").textContent = "reconnecting…";
+    $("live").textContent = vigil.t("common.reconnecting");
     await new Promise((done) => setTimeout(done, 3000));
     if (vigil.signedIn()) { loadAlerts().catch(() => {}); }
   }
@@ -92,9 +94,12 @@ async function listen() {
 
 async function start() {
   $("login").hidden = true; $("app").hidden = false;
-  const me = await call("/me");
-  if (me.role === "patient") { location.href = "/feed"; return; }
-  $("who").textContent = `${me.display_name} (${me.role})`;
+  const me = await vigil.guard("staff");
+  if (!me) return;
+  $("logout").onclick = async () => {
+    if (stream) { stream.abort(); stream = null; }
+    await vigil.signOut(); signOut();
+  };
   const teams = await call("/care-teams");
   $("team").innerHTML = teams.map((t) => `<option value="${t.id}">${text(t.name)}</option>`).join("");
   await Promise.all([loadAlerts(), loadPatients()]);
@@ -104,7 +109,7 @@ async function start() {
 function signOut() {
   vigil.forget();
   if (stream) { stream.abort(); stream = null; }
-  $("app").hidden = true; $("login").hidden = false;
+  $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true;
 }
 
 $("login").addEventListener("submit", async (event) => {
@@ -114,10 +119,6 @@ $("login").addEventListener("submit", async (event) => {
   } catch (e) { $("error").textContent = e.message; return; }
   $("error").textContent = "";
   start().catch((e) => { $("error").textContent = e.message; });
-});
-$("logout").addEventListener("click", async () => {
-  if (stream) { stream.abort(); stream = null; }
-  await vigil.signOut(); signOut();
 });
 $("alerts").addEventListener("click", (e) => { if (e.target.dataset.act) act(e.target); });
 $("team").addEventListener("change", loadPatients);

@@ -29,10 +29,52 @@ const vigil = {
     await vigil.call("/auth/logout", { method: "POST" }).catch(() => {});
     vigil.forget();
   },
-  names: { heart_rate: "Heart rate", spo2: "Oxygen saturation", bp_systolic: "Systolic BP",
-    bp_diastolic: "Diastolic BP", glucose: "Glucose", body_weight: "Weight",
-    body_temperature: "Temperature", respiratory_rate: "Breathing rate" },
+  // The page's messages (the catalogue's namespaces it needs) and the clinic's zone.
+  messages: JSON.parse(document.getElementById("vigil-messages").textContent),
+  t(key, params = {}) {
+    const m = vigil.messages[key] ?? key;
+    return m.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
+  },
+  metricName(metric) { return vigil.messages[`metrics.${metric}`] ?? metric; },
   units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", kg: "kg", Cel: "°C" },
+  // Times as the locale writes them, in the clinic's time zone (named once in the header).
+  dateTime(iso) {
+    return new Intl.DateTimeFormat(vigil.messages.lang, { dateStyle: "medium", timeStyle: "short",
+      timeZone: vigil.messages.zone }).format(new Date(iso));
+  },
+  date(iso) {
+    return new Intl.DateTimeFormat(vigil.messages.lang, { dateStyle: "medium",
+      timeZone: vigil.messages.zone }).format(new Date(iso));
+  },
+  time(iso) {
+    return new Intl.DateTimeFormat(vigil.messages.lang, { hour: "2-digit", minute: "2-digit",
+      timeZone: vigil.messages.zone }).format(new Date(iso));
+  },
+  // Staff pages send a patient to their feed with a message, and the feed sends staff back.
+  async guard(want) {
+    const me = await vigil.call("/me");
+    const isPatient = me.role === "patient";
+    if ((want === "staff") === isPatient) {
+      const main = document.getElementById("main");
+      const [msg, href, label] = isPatient ? ["common.staff_only", "/feed", "common.go_feed"]
+        : ["common.patients_only", "/", "common.go_inbox"];
+      main.innerHTML = `<div class="refused" role="alert"><p>${text(vigil.t(msg))}</p>
+        <a href="${href}">${text(vigil.t(label))}</a></div>`;
+      return null;
+    }
+    const who = document.getElementById("who");
+    if (who) {
+      who.textContent = vigil.t("common.role", { name: me.display_name,
+        role: vigil.t(`common.role_${me.role}`) });
+    }
+    const out = document.getElementById("logout");
+    if (out) {
+      out.hidden = false;
+      out.onclick = async () => { await vigil.signOut(); location.href = "/"; };
+    }
+    document.querySelectorAll("[data-role-nav=staff]").forEach((a) => { a.hidden = isPatient; });
+    return me;
+  },
 };
 
 // A line chart (inline SVG): min-max band and average per bucket, target or threshold lines,
@@ -53,7 +95,7 @@ function chartSvg(rollup, lines, markers, range) {
   const avg = b.map((p) => `${x(p.bucket)},${y(p.avg)}`).join(" ");
   const dots = b.map((p) => `<circle class="pt" cx="${x(p.bucket)}" cy="${y(p.avg)}" r="2.5"
     data-time="${p.bucket}" data-min="${p.min}" data-max="${p.max}" data-avg="${p.avg}">
-    <title>${new Date(p.bucket).toLocaleString()}: ${p.min === p.max ? p.avg : `${p.min}-${p.max}`}</title></circle>`).join("");
+    <title>${vigil.dateTime(p.bucket)}: ${p.min === p.max ? p.avg : `${p.min}-${p.max}`}</title></circle>`).join("");
   const guide = lines.map((l) => `<line x1="${L}" x2="${W - R}" y1="${y(l.value)}" y2="${y(l.value)}"
     class="${l.kind}"/><text x="${W - R - 2}" y="${y(l.value) - 3}" text-anchor="end" class="lbl">${text(l.label)}</text>`).join("");
   const marks = markers.filter((m) => new Date(m.time).getTime() >= t0).map((m) => `<line
@@ -64,7 +106,7 @@ function chartSvg(rollup, lines, markers, range) {
   return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img">
     <polygon points="${band}" class="band"/>${guide}${marks}
     <polyline points="${avg}" class="avg"/>${dots}${ticks}
-    <text x="${L}" y="${H - 6}" class="lbl">${range.start.toLocaleDateString()}</text>
-    <text x="${W - R}" y="${H - 6}" text-anchor="end" class="lbl">${range.end.toLocaleDateString()}</text>
+    <text x="${L}" y="${H - 6}" class="lbl">${vigil.date(range.start)}</text>
+    <text x="${W - R}" y="${H - 6}" text-anchor="end" class="lbl">${vigil.date(range.end)}</text>
   </svg>`;
 }

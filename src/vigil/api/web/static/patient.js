@@ -15,10 +15,10 @@ function limitsFor(metric) {
     ? { low: 88 } : DEFAULTS[metric]) || {};
   const g = plan.targets[metric] || TARGETS[metric] || {};
   const lines = [];
-  if (t.low != null) lines.push({ value: t.low, kind: "threshold", label: `alert < ${t.low}` });
-  if (t.high != null) lines.push({ value: t.high, kind: "threshold", label: `alert ≥ ${t.high}` });
-  if (g.low != null) lines.push({ value: g.low, kind: "target", label: `target ≥ ${g.low}` });
-  if (g.high != null) lines.push({ value: g.high, kind: "target", label: `target ≤ ${g.high}` });
+  if (t.low != null) lines.push({ value: t.low, kind: "threshold", label: vigil.t("patient.alert_below", { v: t.low }) });
+  if (t.high != null) lines.push({ value: t.high, kind: "threshold", label: vigil.t("patient.alert_above", { v: t.high }) });
+  if (g.low != null) lines.push({ value: g.low, kind: "target", label: vigil.t("patient.target_above", { v: g.low }) });
+  if (g.high != null) lines.push({ value: g.high, kind: "target", label: vigil.t("patient.target_below", { v: g.high }) });
   return lines;
 }
 
@@ -33,20 +33,22 @@ async function loadCharts(alerts) {
     const markers = alerts.filter((a) => (a.metrics || []).includes(metric))
       .map((a) => ({ time: a.first_seen, severity: a.severity, title: a.explanation.sentence }));
     const last = r.buckets[r.buckets.length - 1];
-    return `<div class="metric" data-metric="${metric}"><h3>${text(vigil.names[metric])}
-      <span class="muted">latest ${last.avg} ${text(vigil.units[r.unit] || r.unit)}</span></h3>
+    return `<div class="metric" data-metric="${metric}"><h3>${text(vigil.metricName(metric))}
+      <span class="muted">${text(vigil.t("patient.latest", { value: `${last.avg} ${vigil.units[r.unit] || r.unit}` }))}</span></h3>
       ${chartSvg(r, limitsFor(metric), markers, { start, end })}</div>`;
   }));
-  $("charts").innerHTML = boxes.join("") || `<p class="muted">No readings in this range.</p>`;
+  $("charts").innerHTML = boxes.join("") || `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
 }
 
 function planRows() {
   $("plan-rows").innerHTML = METRICS.map((m) => {
     const t = plan.thresholds[m] || {};
-    return `<tr><td>${text(vigil.names[m])}</td>
+    return `<tr><td>${text(vigil.metricName(m))}</td>
       <td><input name="${m}.low" type="number" step="any" value="${t.low ?? ""}"
+        aria-label="${text(vigil.metricName(m))} · ${text(vigil.t("patient.col_below"))}"
         placeholder="${(DEFAULTS[m] || {}).low ?? ""}"></td>
       <td><input name="${m}.high" type="number" step="any" value="${t.high ?? ""}"
+        aria-label="${text(vigil.metricName(m))} · ${text(vigil.t("patient.col_above"))}"
         placeholder="${(DEFAULTS[m] || {}).high ?? ""}"></td></tr>`;
   }).join("");
 }
@@ -63,11 +65,12 @@ function formPlan() {
 
 async function load() {
   try {
+    if (!(await vigil.guard("staff"))) return;
     patient = await vigil.call(`/patients/${patientId}`);
   } catch (e) {
     $("refused").hidden = false;
     $("refused").textContent = e.status === 403 || e.status === 404
-      ? "You cannot open this patient's page." : e.message;
+      ? vigil.t("patient.refused") : e.message;
     document.querySelectorAll("section").forEach((s) => { s.hidden = true; });
     return;
   }
@@ -77,9 +80,9 @@ async function load() {
   planRows();
   const alerts = await vigil.call(`/alerts?patient_id=${patientId}&limit=100`);
   $("alerts").innerHTML = alerts.map((a) => `<div class="alert ${a.severity}">
-    <b>${text(a.cause.replaceAll("_", " "))}</b> · ${text(a.state)} ·
-    <span class="muted">${new Date(a.first_seen).toLocaleString()}</span><br>
-    ${text(a.explanation.sentence)}</div>`).join("") || `<p class="muted">No alerts.</p>`;
+    <b>${text(a.cause.replaceAll("_", " "))}</b> · ${text(vigil.t(`alerts.state_${a.state}`))} ·
+    <span class="muted">${vigil.dateTime(a.first_seen)}</span><br>
+    ${text(a.explanation.sentence)}</div>`).join("") || `<p class="muted">${text(vigil.t("alerts.none"))}</p>`;
   await loadCharts(alerts);
 }
 
@@ -88,16 +91,16 @@ $("preview").addEventListener("click", async () => {
   const r = await vigil.call(`/patients/${patientId}/care-plan/preview`,
     { method: "POST", body: JSON.stringify({ thresholds: formPlan().thresholds }) });
   const causes = (o) => Object.entries(o.by_cause).map(([c, n]) => `${n} ${c.replaceAll("_", " ")}`)
-    .join(", ") || "none";
-  $("plan-msg").textContent = `Over the last ${r.days} days (${r.readings} readings): today's ` +
-    `plan ${r.current.alerts} alerts (${causes(r.current)}); proposed ${r.proposed.alerts} ` +
-    `(${causes(r.proposed)}).`;
+    .join(", ") || vigil.t("patient.none");
+  const count = (o) => `${vigil.t("patient.alert_count", { n: o.alerts })} (${causes(o)})`;
+  $("plan-msg").textContent = vigil.t("patient.preview_result", { days: r.days,
+    readings: r.readings, current: count(r.current), proposed: count(r.proposed) });
 });
 $("plan").addEventListener("submit", async (e) => {
   e.preventDefault();
   plan = await vigil.call(`/patients/${patientId}/care-plan`,
     { method: "PUT", body: JSON.stringify(formPlan()) });
-  $("plan-msg").textContent = "Saved: the detectors use it from the next reading on.";
+  $("plan-msg").textContent = vigil.t("patient.saved");
   load();
 });
 if (!vigil.signedIn()) { location.href = "/"; } else { load(); }

@@ -1,0 +1,39 @@
+"use strict";
+// The patient's own feed: weekly summaries in plain words against their own targets
+// (defaults from guidance: home BP under 135/85, glucose 70-180 mg/dL, 70 % of readings).
+const DIGITS = { body_weight: 1, body_temperature: 1 };
+function plain(w) {
+  const unit = vigil.units[w.unit] || w.unit || "";
+  const value = `${w.avg.toFixed(DIGITS[w.metric] ?? 0)} ${unit}`.trim();
+  return vigil.t("feed.avg", { name: vigil.metricName(w.metric), value });
+}
+function target(w) {
+  if (w.in_target_share == null) return "";
+  const pct = Math.round(w.in_target_share * 100);
+  const goal = w.metric === "glucose" ? 70 : 75;
+  return pct >= goal
+    ? `<div class="good">${text(vigil.t("feed.in_target", { pct }))}</div>`
+    : `<div class="note">${text(vigil.t("feed.below_target", { pct, goal }))}</div>`;
+}
+async function load() {
+  if (!(await vigil.guard("patient"))) return;
+  // Stored coaching items (weekly summaries, trends, streak, reminders), newest first.
+  const items = await vigil.call("/me/feed/items?limit=8");
+  $("items").innerHTML = items.map((i) => `
+    <div class="card item ${text(i.tone)}"><h2>${text(i.title)}</h2><p>${text(i.body)}</p>
+    <div class="muted">${vigil.date(i.time)}</div></div>`).join("");
+  const feed = await vigil.call("/me/feed");
+  $("reminders-card").hidden = !feed.reminders.length;
+  $("reminders").innerHTML = feed.reminders.map((r) => `<p>${text(r)}</p>`).join("");
+  $("week").innerHTML = feed.week.map((w) => `<p>${text(plain(w))}
+    <span class="muted">${text(vigil.t("feed.readings", { n: w.readings }))}</span>${target(w)}</p>`).join("")
+    || `<p class="muted">${text(vigil.t("feed.no_week"))}</p>`;
+  $("today").innerHTML = feed.today.slice(0, 30).map((r) => `<div class="reading">
+    <span>${text(vigil.metricName(r.metric))}</span>
+    <span>${text(r.value)} ${text(vigil.units[r.unit] || r.unit)}
+    <span class="muted">${vigil.time(r.time)}</span></span>
+    </div>`).join("") || `<p class="muted">${text(vigil.t("feed.no_today"))}</p>`;
+}
+if (!vigil.signedIn()) { location.href = "/"; } else {
+  load().catch((e) => { $("items").textContent = e.message; });
+}
