@@ -103,3 +103,18 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip_quiet -e '.[dev]'
     echo "$WANT" > "$STAMP"
 fi
+
+# 4. Browser-test assets from npm, pinned, into a gitignored folder: axe-core (the
+#    accessibility checks of tests/browser.py). Skipped when already at the pinned version.
+AXE_VERSION=4.10.2
+NODE_DIR=.vigil-node
+if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
+    command -v npm >/dev/null || apt_install npm
+    if [ "$(cat "$NODE_DIR/node_modules/axe-core/package.json" 2>/dev/null \
+        | sed -n 's/^  "version": "\(.*\)",$/\1/p')" != "$AXE_VERSION" ]; then
+        log "installing axe-core $AXE_VERSION from npm"
+        mkdir -p "$NODE_DIR"
+        npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" \
+            "axe-core@$AXE_VERSION" >/dev/null
+    fi
+fi
