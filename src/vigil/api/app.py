@@ -39,7 +39,6 @@ from vigil.settings import Settings
 API_PREFIX = "/api/v1"
 
 
-
 def tune_gc_for_serving() -> None:
     """Keep the garbage collector's pauses short in a serving process (call it once, when
     everything is started): what start-up built (modules, routes, schemas) moves out of its

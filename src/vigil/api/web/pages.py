@@ -32,9 +32,7 @@ router = APIRouter(include_in_schema=False)
 GROUPS = ("critical", "out_of_target", "not_measuring", "stable")
 
 
-def render(
-    request: Request, name: str, spaces: tuple[str, ...], **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, spaces: tuple[str, ...], **context: Any) -> HTMLResponse:
     """The template ``name`` in the negotiated language, with the messages its scripts need
     embedded; a ``?lang=`` choice is kept in the ``vigil_lang`` cookie."""
     lang = i18n.negotiate(request)
@@ -43,9 +41,7 @@ def render(
     page = {"lang": lang, "zone": zone, "messages": {"lang": lang, "zone": zone, **messages}}
     response = templates.TemplateResponse(request, name, {**page, "spaces": spaces, **context})
     if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie(
-            i18n.COOKIE, lang, max_age=365 * 86400, samesite="strict", path="/"
-        )
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="strict", path="/")
     return response
 
 
