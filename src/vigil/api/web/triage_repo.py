@@ -44,7 +44,8 @@ a AS (
   WHERE patient_id IN (SELECT id FROM vis) AND state IN ('open', 'acknowledged')
   GROUP BY patient_id)
 SELECT p.id, p.display_name, p.conditions, cp.targets,
-  top.cause AS top_cause, top.severity AS top_severity, coalesce(top.metrics, ARRAY[]::text[]) AS top_metrics,
+  top.cause AS top_cause, top.severity AS top_severity,
+  coalesce(top.metrics, ARRAY[]::text[]) AS top_metrics,
   coalesce(top.worst_value, top.last_value) AS top_value,
   coalesce(a.critical_alerts, 0) AS critical_alerts, coalesce(a.open_alerts, 0) AS open_alerts,
   r.glucose_n, r.glucose_below, r.glucose_in, r.bp_n, r.systolic_avg, r.diastolic_avg,
