@@ -36,7 +36,7 @@ apt_install "postgresql-$PG_VERSION" "postgresql-contrib-$PG_VERSION" 2>/dev/nul
     || apt_install "postgresql-$PG_VERSION"
 apt_install mosquitto mosquitto-clients python3-venv
 if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
-    apt_install chromium
+    apt_install chromium fonts-nanum  # Korean glyphs for the pages in Korean
 fi
 PG_LIB="$(/usr/lib/postgresql/$PG_VERSION/bin/pg_config --pkglibdir)"
 

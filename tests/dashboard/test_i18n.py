@@ -24,7 +24,8 @@ def test_every_key_exists_in_both_languages_with_the_same_parameters() -> None:
     assert en, "the English catalogue is empty"
     assert set(en) == set(ko), {"only en": set(en) - set(ko), "only ko": set(ko) - set(en)}
     for key in en:
-        assert en[key].strip() and ko[key].strip(), key
+        assert en[key].strip(), key
+        assert ko[key].strip(), key
         assert params(en[key]) == params(ko[key]), key
 
 

@@ -78,7 +78,8 @@ def test_every_page_has_no_serious_accessibility_violation(
 def test_the_language_switch_sticks_and_korean_is_the_default(
     chromium: Browser, base: str, world: World
 ) -> None:
-    context = signed_in(chromium, base, world, "clinician")
+    # A Korean browser gets Korean; English, once chosen, sticks (the vigil_lang cookie).
+    context = signed_in(chromium, base, world, "clinician", locale="ko-KR")
     page = context.new_page()
     page.goto(f"{base}/triage")
     expect(page.locator("html")).to_have_attribute("lang", "ko")

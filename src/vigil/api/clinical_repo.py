@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
 from vigil.core.errors import NotFound
@@ -228,9 +229,9 @@ def alerts_inbox_query(
     offset: int,
 ) -> JsonQuery:
     """The inbox as a JSON array of AlertPublic: visible alerts, most severe and most
-    recently changed first."""
+    recently changed first, in the clinical urgency order (vigil.alerts.urgency)."""
     query = sql.SQL(
-        "SELECT coalesce(json_agg({obj} ORDER BY a.severity DESC, a.updated_at DESC, a.id),"
+        "SELECT coalesce(json_agg({obj} ORDER BY {order}),"
         " '[]')::text FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
         " AND (%(admin)s OR a.patient_id IN (SELECT ctp.patient_id FROM care_team_patients ctp"
         "  JOIN care_team_members m ON m.team_id = ctp.team_id WHERE m.user_id = %(user)s))"
@@ -238,9 +239,9 @@ def alerts_inbox_query(
         " AND (cardinality(%(severities)s::smallint[]) = 0"
         "  OR a.severity = ANY(%(severities)s::smallint[]))"
         " AND (%(patient)s::uuid IS NULL OR a.patient_id = %(patient)s)"
-        " ORDER BY a.severity DESC, a.updated_at DESC, a.id LIMIT %(limit)s OFFSET %(offset)s"
+        " ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
         ") a"
-    ).format(obj=_ALERT_JSON)
+    ).format(obj=_ALERT_JSON, order=urgency_order("a"))
     return query, {
         **scope_params(principal),
         "states": states,

@@ -1,6 +1,7 @@
 """Triage: the care team's patients grouped by what needs attention first.
 
-Groups, in order: open critical alerts; out of target over the last 14 days (time below
+Groups, in order: open alerts of any severity (the patient's most urgent one named with its
+value, in the inbox's order, vigil.alerts.urgency); out of target over the last 14 days (time below
 70 mg/dL over 4 %, time in range under 70 %, home BP average at or over target, weight up
 1 kg or more on the week before); not measuring as planned (nothing in 3 days); stable.
 Each patient is in the first group that fits, with the reasons in words.
@@ -15,6 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from vigil.alerts.urgency import tier
 from vigil.api.deps import ConnDep, StaffUser, audit_allowed
 from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
@@ -42,6 +44,10 @@ class TriagePatient(BaseModel):
     """Daily averages of ``spark_metric`` over the window, oldest first."""
     open_alerts: int
     critical_alerts: int
+    top_cause: str | None = None
+    """The patient's most urgent open alert (vigil.alerts.urgency), its severity and metrics."""
+    top_severity: int | None = None
+    top_metrics: list[str] = []
     last_reading: datetime | None
 
 
@@ -96,8 +102,8 @@ def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str], floa
     """The first group that fits the patient, why, and how far out of target they are."""
     found = out_of_target(row)
     excess = round(sum(e for _, e in found), 3)
-    if row["critical_alerts"]:
-        return "critical", [f"{row['critical_alerts']} open critical alert(s)"], excess
+    if row["open_alerts"]:  # any open alert, of any severity, leaves "stable"
+        return "critical", [alert_reason(row)], excess
     if found:
         return "out_of_target", [r for r, _ in found], excess
     last = row.get("last_reading")
@@ -108,11 +114,23 @@ def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str], floa
     return "stable", [], 0.0
 
 
+def alert_reason(row: dict[str, Any]) -> str:
+    """The patient's most urgent open alert, named, with its value
+    (``hypoglycemia urgent: glucose 40``)."""
+    cause = str(row["top_cause"]).replace("_", " ")
+    value, metrics = row.get("top_value"), row.get("top_metrics") or []
+    if value is None or not metrics:
+        return cause
+    return f"{cause}: {metrics[0].replace('_', ' ')} {value:g}"
+
+
 def _urgency(p: TriagePatient) -> tuple[float, ...]:
     last = p.last_reading.timestamp() if p.last_reading else 0.0
     if p.group == "not_measuring":
         return (last,)  # longest silent first
-    return (-p.critical_alerts, -p.excess, -p.open_alerts, last)
+    if p.group == "critical":  # the inbox's order, by each patient's most urgent alert
+        return (tier(p.top_cause or ""), -(p.top_severity or 0), -p.open_alerts, -p.excess)
+    return (-p.excess, -p.open_alerts, last)
 
 
 @router.get("", response_model=TriagePublic)
@@ -158,7 +176,9 @@ def triage(
     daily = daily_averages(conn, patient_ids=[p.id for p in page], since=now - WINDOW)
     for p in page:
         series = daily.get(p.id, {})
-        p.spark_metric = _spark_metric(p.reasons, series)
+        p.spark_metric = _spark_metric(
+            p.reasons, series, p.top_metrics if p.group == "critical" else []
+        )
         p.spark = series.get(p.spark_metric or "", [])
     return TriagePublic(window_days=WINDOW.days, groups=groups)
 
@@ -166,8 +186,14 @@ def triage(
 SPARK_FOR = (("BP", "bp_systolic"), ("time ", "glucose"), ("weight", "body_weight"))
 
 
-def _spark_metric(reasons: list[str], series: dict[str, list[float]]) -> str | None:
-    """The metric behind the first reason, else the one measured on most days."""
+def _spark_metric(
+    reasons: list[str], series: dict[str, list[float]], alert_metrics: list[str]
+) -> str | None:
+    """The metric behind the first reason (the top alert's own metric when it has one),
+    else the one measured on most days."""
+    for metric in alert_metrics:
+        if metric in series:
+            return metric
     for reason in reasons:
         for word, metric in SPARK_FOR:
             if word in reason and metric in series:

@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 
 Conn = psycopg.Connection[Any]
@@ -43,6 +44,9 @@ a AS (
   WHERE patient_id IN (SELECT id FROM vis) AND state IN ('open', 'acknowledged')
   GROUP BY patient_id)
 SELECT p.id, p.display_name, p.conditions, cp.targets,
+  top.cause AS top_cause, top.severity AS top_severity,
+  coalesce(top.metrics, ARRAY[]::text[]) AS top_metrics,
+  coalesce(top.worst_value, top.last_value) AS top_value,
   coalesce(a.critical_alerts, 0) AS critical_alerts, coalesce(a.open_alerts, 0) AS open_alerts,
   r.glucose_n, r.glucose_below, r.glucose_in, r.bp_n, r.systolic_avg, r.diastolic_avg,
   r.weight_change, r.last_reading
@@ -50,6 +54,9 @@ FROM patients p
 LEFT JOIN r ON r.patient_id = p.id
 LEFT JOIN a ON a.patient_id = p.id
 LEFT JOIN care_plans cp ON cp.patient_id = p.id
+LEFT JOIN LATERAL (
+  SELECT * FROM alerts x WHERE x.patient_id = p.id AND x.state IN ('open', 'acknowledged')
+  ORDER BY {order} LIMIT 1) top ON true
 WHERE p.id IN (SELECT id FROM vis)
 """
 )
@@ -69,7 +76,7 @@ def triage_rows(
     readings scan is bounded by patient and time, which the readings index serves."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            TRIAGE_SQL.format(visible=VISIBLE_PATIENTS_SQL),
+            TRIAGE_SQL.format(visible=VISIBLE_PATIENTS_SQL, order=urgency_order("x")),
             {
                 **scope_params(principal),
                 "now": now,

@@ -5,7 +5,9 @@ const DIGITS = { body_weight: 1, body_temperature: 1 };
 function plain(w) {
   const unit = vigil.units[w.unit] || w.unit || "";
   const value = `${w.avg.toFixed(DIGITS[w.metric] ?? 0)} ${unit}`.trim();
-  return vigil.t("feed.avg", { name: vigil.metricName(w.metric), value });
+  const key = `feed.avg_${w.metric}`;
+  return key in vigil.messages ? vigil.t(key, { value })
+    : vigil.t("feed.avg", { name: vigil.metricName(w.metric), value });
 }
 function target(w) {
   if (w.in_target_share == null) return "";

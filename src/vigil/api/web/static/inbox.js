@@ -94,6 +94,8 @@ async function listen() {
 
 async function start() {
   $("login").hidden = true; $("app").hidden = false;
+  // A patient signing in here is taken to their own page.
+  if ((await call("/me")).role === "patient") { location.href = "/feed"; return; }
   const me = await vigil.guard("staff");
   if (!me) return;
   $("logout").onclick = async () => {
