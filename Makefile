@@ -7,6 +7,7 @@ lint: setup
 	.venv/bin/ruff check src tests
 	.venv/bin/ruff format --check src tests
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 test: setup lint
 	.venv/bin/pytest --doctest-modules src/vigil tests
