@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "vigil"
+PIP = (sys.executable, "-m", "pip")
 
 CHECK = """
 import sys, vigil, vigil.api, vigil.cli
@@ -59,8 +60,7 @@ def test_the_wheel_installs_imports_and_runs(tmp_path: Path) -> None:
         shutil.copy(ROOT / name, tree / name)
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(dist), str(tree)],
+        [*PIP, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(tree)],
         check=True,
     )
     (wheel,) = dist.glob("vigil-*.whl")
@@ -71,8 +71,7 @@ def test_the_wheel_installs_imports_and_runs(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
-        + ["--no-index", str(wheel)],
+        [*PIP, "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
     )
     site = subprocess.run(
