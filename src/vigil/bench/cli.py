@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -24,11 +25,7 @@ def bench_pipeline(
     result = run_bench(
         Settings(), readings=readings, devices=devices, latency_readings=latency_readings
     )
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key:>24}: {value}")
+    _print(result, as_json=as_json, width=24)
 
 
 def bench_api(
@@ -77,11 +74,7 @@ def bench_ingest(
     from vigil.bench.ingest import run_bench
 
     result = run_bench(Settings(), readings=readings, devices=devices)
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key:>28}: {value}")
+    _print(result, as_json=as_json, width=28)
 
 
 def bench_detect(
@@ -93,11 +86,15 @@ def bench_detect(
     from vigil.bench.detect import run_bench
 
     result = run_bench(patients=patients, days=days)
+    _print(result, as_json=as_json, width=24)
+
+
+def _print(result: dict[str, Any], *, as_json: bool, width: int) -> None:
     if as_json:
         typer.echo(json.dumps(result))
     else:
         for key, value in result.items():
-            typer.echo(f"{key:>24}: {value}")
+            typer.echo(f"{key:>{width}}: {value}")
 
 
 def register(bench_app: typer.Typer) -> None:
