@@ -1,4 +1,4 @@
-.PHONY: setup test lint demo bench
+.PHONY: setup test test-fast lint demo bench
 
 setup:
 	@bash scripts/setup.sh
@@ -7,9 +7,14 @@ lint: setup
 	.venv/bin/ruff check src tests
 	.venv/bin/ruff format --check src tests
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 test: setup lint
 	.venv/bin/pytest --doctest-modules src/vigil tests
+
+# Unit tests and doctests: no server, no browser, nothing slow (under a minute).
+test-fast: setup
+	.venv/bin/pytest -q -m "not integration and not slow" --doctest-modules src/vigil tests
 
 demo: setup
 	.venv/bin/vigil demo $(DEMO_ARGS)

@@ -6,7 +6,6 @@ PostgreSQL refuses to run as root). A server that cannot start fails the run; no
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -130,8 +129,15 @@ def ingest_target(broker: EmbeddedMosquitto) -> MqttTarget:
     return MqttTarget.from_url(broker.url(INGEST_USER))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("VIGIL_TEST", "1")
+# Fixtures that start a real server (or a browser): a test using any of them, directly or
+# through another fixture, is an integration test. `make test-fast` runs the others.
+SERVER_FIXTURES = frozenset({"pg_server", "broker", "nats_server", "nats_cluster", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 class Harness:

@@ -1,5 +1,6 @@
 """The ``vigil`` command line. Each stage contributes its own commands from its ``cli`` module;
-the instruments that measure several stages (``vigil.bench``) are registered here."""
+the instruments (``vigil bench ...`` from :mod:`vigil.bench.cli`, ``vigil eval``) register theirs
+from their own packages, above the product's."""
 
 from __future__ import annotations
 
@@ -89,45 +90,18 @@ def demo(
         typer.echo("stopped")
 
 
-@bench_app.command("pipeline")
-def bench_pipeline(
-    readings: int = typer.Option(6000, min=1, help="Readings published as fast as possible"),
-    devices: int = typer.Option(100, min=1, help="Simulated devices (one patient each)"),
-    latency_readings: int = typer.Option(
-        2000, min=1, help="Readings paced at half the measured throughput, for latency"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
-) -> None:
-    """MQTT publish -> alert change: the stream path (1 and 2 detect workers) against the old
-    in-process path, on embedded servers in a temporary folder."""
-    import json
-
-    from vigil.bench.pipeline import run_bench
-
-    result = run_bench(
-        load_settings(), readings=readings, devices=devices, latency_readings=latency_readings
-    )
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key:>24}: {value}")
-
-
 def _register() -> None:
     # Imported here so that `vigil --help` stays fast and each stage owns its commands.
     from vigil.api.cli import register as register_api
+    from vigil.bench.cli import register as register_bench
     from vigil.device_sim.cli import register as register_sim
     from vigil.evaluation.cli import register as register_eval
-    from vigil.ingest.cli import register as register_ingest
     from vigil.servers.cli import register as register_servers
-    from vigil.streaming.cli import register as register_streaming
 
     register_servers(app)
-    register_ingest(app, bench_app)
     register_sim(app)
-    register_api(app, bench_app)
-    register_streaming(app, bench_app)
+    register_api(app)
+    register_bench(bench_app)
     register_eval(app)
 
 

@@ -8,7 +8,6 @@ at a speed where clinical events (and their alerts) appear within a minute or tw
 
 from __future__ import annotations
 
-import logging
 import shutil
 import sys
 import threading
@@ -29,8 +28,6 @@ from vigil.device_sim.cli import live_start
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
-
-log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "vigil-demo"  # noqa: S105 - printed for the demo's throw-away accounts
 ADMIN = "admin@demo.vigil.example"

@@ -73,6 +73,7 @@ def test_start_defaults_to_a_fixed_date_and_must_be_utc() -> None:
         generate("nope", patients=1, days=1, seed=0)
 
 
+@pytest.mark.slow
 def test_two_hundred_patients_for_a_month() -> None:
     began = time.perf_counter()
     out = generate("standard", patients=200, days=30, seed=2)

@@ -8,7 +8,7 @@ import doctest
 from vigil.device_sim import minimal_model
 from vigil.device_sim.minimal_model import Params, generate_minimal_model
 from vigil.evaluation import evaluate
-from vigil.streaming.eval_data import EvalData, parse_time
+from vigil.evaluation.data import EvalData, parse_time
 
 
 def test_doctests() -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from vigil.evaluation import KIND_CAUSES, evaluate
 from vigil.evaluation.cli import register
-from vigil.streaming.eval_data import EvalData
+from vigil.evaluation.data import EvalData
 
 T0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
 

@@ -21,6 +21,8 @@ from vigil.servers.mosquitto import config_text
 from vigil.servers.nats import EmbeddedNats
 from vigil.settings import Settings
 
+pytestmark = pytest.mark.integration  # its tests start their own servers
+
 
 @pytest.fixture
 def state_dir() -> Iterator[Path]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from vigil.device_sim import generate
+from vigil.evaluation.data import EvalData
 from vigil.streaming import StreamEngine
-from vigil.streaming.eval_data import EvalData
 
 
 def test_restore_then_process_gives_the_findings_of_an_engine_that_never_stopped() -> None:

@@ -1,49 +1,10 @@
-"""`vigil bench api` and `vigil user add` (the first administrator of a tenant)."""
+"""`vigil user add` (the first administrator of a tenant)."""
 
 from __future__ import annotations
-
-import json
 
 import typer
 
 from vigil.settings import Settings
-
-
-def bench_api(
-    patients: int = typer.Option(1000, help="Simulated patients"),
-    days: int = typer.Option(30, help="Days of history per patient"),
-    team_size: int = typer.Option(100, help="Patients per care team"),
-    clients: int = typer.Option(50, help="Concurrent clients (closed loop)"),
-    requests: int = typer.Option(10_000, help="Requests per endpoint"),
-    processes: int = typer.Option(2, help="API server processes (clients spread over them)"),
-    cache: bool = typer.Option(
-        True, help="Serve from the read cache (--no-cache: every read from the database)"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
-) -> None:
-    """p50/p99 latency and requests/s of the alert inbox, a 30-day hourly rollup and a care
-    team's latest-vitals list."""
-    from vigil.api.bench import run_bench
-
-    result = run_bench(
-        Settings(),
-        patients=patients,
-        days=days,
-        team_size=team_size,
-        clients=clients,
-        requests=requests,
-        processes=processes,
-        cache=cache,
-    )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for name, figures in result["endpoints"].items():
-        typer.echo(
-            f"{name:>20}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms,"
-            f" {figures['rps']} req/s"
-        )
-    typer.echo(f"{'setup':>20}: {json.dumps(result['setup'])}")
 
 
 def add_user(
@@ -83,8 +44,7 @@ def add_user(
         servers.close()
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    bench_app.command("api")(bench_api)
+def register(app: typer.Typer) -> None:
     user_app = typer.Typer(no_args_is_help=True, help="API users.")
     user_app.command("add")(add_user)
     app.add_typer(user_app, name="user")

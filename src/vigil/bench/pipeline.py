@@ -19,7 +19,6 @@ device (opens the alerts, loads care plans; not counted), then
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import statistics
@@ -42,8 +41,6 @@ from vigil.servers.mosquitto import EmbeddedMosquitto
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import admin, migrate
-
-log = logging.getLogger(__name__)
 
 PATHS = ("inprocess", "stream-1", "stream-2")
 

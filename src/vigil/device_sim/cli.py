@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +12,6 @@ import typer
 from vigil.device_sim.generate import generate
 from vigil.device_sim.output import generate_to_folder
 from vigil.device_sim.scenarios import SCENARIOS
-
-log = logging.getLogger(__name__)
 
 
 def sim(

@@ -34,9 +34,9 @@ def eval_command(
     """
     from datetime import timedelta
 
+    from vigil.evaluation.data import EvalData
     from vigil.evaluation.listing import write_listing
     from vigil.evaluation.scoring import EvalConfig, assess, run_detectors
-    from vigil.streaming.eval_data import EvalData
 
     if readings is not None:
         if truth is None:

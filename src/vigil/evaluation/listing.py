@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vigil.alerts.episodes import episode_of
+from vigil.evaluation.data import EvalData
 from vigil.evaluation.scoring import Assessment
-from vigil.streaming.eval_data import EvalData
 from vigil.streaming.findings import Finding
 
 

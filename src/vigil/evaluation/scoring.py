@@ -44,8 +44,8 @@ from typing import Any
 
 from vigil.alerts import AlertPolicy
 from vigil.alerts.episodes import AlertGrouping, EpisodeAlert
+from vigil.evaluation.data import EvalData, TruthEvent
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.eval_data import EvalData, TruthEvent
 from vigil.streaming.findings import Finding
 
 KIND_CAUSES: dict[str, frozenset[str]] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 
 from vigil.ingest.models import InboundMessage
@@ -10,8 +9,6 @@ from vigil.ingest.service import IngestService, ReadingSink
 from vigil.ingest.transport import MqttTransport
 from vigil.servers.stack import MqttTarget
 from vigil.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class Ingest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,6 @@ from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
 from vigil.servers.nats import EmbeddedNats, split_servers
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

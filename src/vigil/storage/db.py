@@ -59,7 +59,8 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
-    """Apply every migration not yet applied, in order, each in its own transaction."""
+    """Apply every migration not yet applied, in order, all in one transaction under an advisory
+    lock: concurrent migrators wait, and a failing migration leaves none of this run applied."""
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

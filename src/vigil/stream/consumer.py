@@ -9,7 +9,6 @@ or recognised as already applied.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,8 +22,6 @@ from vigil.core.models import StoredReading
 from vigil.stream.codec import decode_readings
 from vigil.stream.connection import NatsConnection, StreamUnavailable
 from vigil.stream.subjects import partition_of, patient_of
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ old the data was. Missing data is checked by the clock (``tick``), not only by a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +31,6 @@ from vigil.streaming.thresholds import (
     SpO2Low,
 )
 from vigil.streaming.trends import HomeBPAverage, PredictedLow, WeightGain
-
-log = logging.getLogger(__name__)
 
 PatientKey = UUID | str
 

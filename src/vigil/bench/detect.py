@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from vigil.evaluation.data import EvalData
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.eval_data import EvalData
 
 
 def run_bench(

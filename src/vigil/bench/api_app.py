@@ -1,4 +1,4 @@
-"""An app factory for uvicorn (``vigil.api.bench_app:create --factory``): settings from the
+"""An app factory for uvicorn (``vigil.bench.api_app:create --factory``): settings from the
 environment, a pool sized from them."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vigil.streaming.bench import run_bench
+from vigil.bench.detect import run_bench
 
 
 def test_bench_prints_cost_per_reading_and_state_per_patient() -> None:

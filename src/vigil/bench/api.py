@@ -177,7 +177,7 @@ def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[li
         for _ in range(processes):
             port = free_port()
             cmd = [
-                sys.executable, "-m", "uvicorn", "vigil.api.bench_app:create", "--factory",
+                sys.executable, "-m", "uvicorn", "vigil.bench.api_app:create", "--factory",
                 "--host", "127.0.0.1", "--port", str(port),
                 "--no-access-log", "--log-level", "warning", "--no-server-header",
             ]  # fmt: skip

@@ -9,7 +9,6 @@ full path is Vigil's ingest. Latency is publish to commit, per message (one cloc
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing as mp
 import queue
 import statistics
@@ -32,9 +31,6 @@ from vigil.ingest.transport import READINGS_FILTER
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import admin, migrate
-
-log = logging.getLogger(__name__)
-
 
 _TYPES = ["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz"]
 

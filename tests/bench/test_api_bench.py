@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.api.bench import run_bench
+from vigil.bench.api import run_bench
 from vigil.settings import Settings
 
 

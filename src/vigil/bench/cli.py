@@ -1,0 +1,104 @@
+"""`vigil bench ...`: each benchmark prints its figures (``--json`` for one JSON object)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from vigil.settings import Settings
+
+
+def bench_pipeline(
+    readings: int = typer.Option(6000, min=1, help="Readings published as fast as possible"),
+    devices: int = typer.Option(100, min=1, help="Simulated devices (one patient each)"),
+    latency_readings: int = typer.Option(
+        2000, min=1, help="Readings paced at half the measured throughput, for latency"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """MQTT publish -> alert change: the stream path (1 and 2 detect workers) against the old
+    in-process path, on embedded servers in a temporary folder."""
+    from vigil.bench.pipeline import run_bench
+
+    result = run_bench(
+        Settings(), readings=readings, devices=devices, latency_readings=latency_readings
+    )
+    _print(result, as_json=as_json, width=24)
+
+
+def bench_api(
+    patients: int = typer.Option(1000, help="Simulated patients"),
+    days: int = typer.Option(30, help="Days of history per patient"),
+    team_size: int = typer.Option(100, help="Patients per care team"),
+    clients: int = typer.Option(50, help="Concurrent clients (closed loop)"),
+    requests: int = typer.Option(10_000, help="Requests per endpoint"),
+    processes: int = typer.Option(2, help="API server processes (clients spread over them)"),
+    cache: bool = typer.Option(
+        True, help="Serve from the read cache (--no-cache: every read from the database)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """p50/p99 latency and requests/s of the alert inbox, a 30-day hourly rollup and a care
+    team's latest-vitals list."""
+    from vigil.bench.api import run_bench
+
+    result = run_bench(
+        Settings(),
+        patients=patients,
+        days=days,
+        team_size=team_size,
+        clients=clients,
+        requests=requests,
+        processes=processes,
+        cache=cache,
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for name, figures in result["endpoints"].items():
+        typer.echo(
+            f"{name:>20}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms,"
+            f" {figures['rps']} req/s"
+        )
+    typer.echo(f"{'setup':>20}: {json.dumps(result['setup'])}")
+
+
+def bench_ingest(
+    readings: int = typer.Option(20_000, help="Readings to publish"),
+    devices: int = typer.Option(50, help="Simulated devices publishing at once"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Publish N readings through the real broker; full ingest path versus a bare ceiling."""
+    from vigil.bench.ingest import run_bench
+
+    result = run_bench(Settings(), readings=readings, devices=devices)
+    _print(result, as_json=as_json, width=28)
+
+
+def bench_detect(
+    patients: int = typer.Option(100, min=1, help="Simulated patients in the mix"),
+    days: int = typer.Option(14, min=1, help="Simulated days"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Microseconds per reading and state bytes per patient for the full detector set."""
+    from vigil.bench.detect import run_bench
+
+    result = run_bench(patients=patients, days=days)
+    _print(result, as_json=as_json, width=24)
+
+
+def _print(result: dict[str, Any], *, as_json: bool, width: int) -> None:
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>{width}}: {value}")
+
+
+def register(bench_app: typer.Typer) -> None:
+    bench_app.command("pipeline")(bench_pipeline)
+    bench_app.command("api")(bench_api)
+    bench_app.command("ingest")(bench_ingest)
+    bench_app.command("detect")(bench_detect)
