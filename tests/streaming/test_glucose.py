@@ -70,3 +70,23 @@ def test_a_fall_that_levels_off_is_not_a_predicted_low() -> None:
     old_rule.recent_s = old_rule.lookback_s  # the rule before: the 20-minute line alone
     assert feed(old_rule, levelling)[-1] == "predicted_low"
     assert feed(PredictedLow(), levelling)[-1] == ""
+
+
+def test_censored_low_and_high_are_shown_as_the_cgm_showed_them() -> None:
+    from dataclasses import replace
+
+    det = GlucoseOutOfRange(very_low=30.0)  # 40 alone would not be urgent at once here
+    before, low = cgm([80, 40])
+    det.learn_one(before)
+    plain = det.score_one(low)
+    assert plain is not None
+    assert plain.cause == "hypoglycemia"
+    marked = det.score_one(replace(low, censored="below"))
+    assert marked is not None
+    assert marked.cause == "hypoglycemia_urgent"
+    assert marked.explanation.sentence.startswith("Glucose LOW")
+    assert "Glucose 40" not in marked.explanation.sentence
+    high = det.score_one(replace(cgm([400])[0], censored="above"))
+    assert high is not None
+    assert high.cause == "hyperglycemia"
+    assert high.explanation.sentence.startswith("Glucose HIGH")

@@ -167,5 +167,7 @@ def _batch(msg: Mapping[str, Any], seen: set[tuple[str, Metric, datetime]]) -> B
         if key in seen:
             continue
         seen.add(key)
-        readings.append(StoredReading(r.time, patient, r.metric, r.value, device_id, received_at))
+        readings.append(
+            StoredReading(r.time, patient, r.metric, r.value, device_id, received_at, r.censored)
+        )
     return Batch(received_at, readings) if readings else None

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import ClassVar, Protocol
 from uuid import UUID
 
-from vigil.core.metrics import SPECS, Metric
+from vigil.core.metrics import SPECS, Censored, Metric
 from vigil.streaming.careplan import CarePlan
 from vigil.streaming.findings import Explanation, Finding, Severity
 
@@ -30,6 +30,9 @@ class Observation:
     plan: CarePlan
     latest: Mapping[Metric, tuple[datetime, float]]
     """The patient's latest value of every metric, this observation included."""
+    censored: Censored | None = None
+    """'below' / 'above' for a device's LOW / HIGH mark: ``value`` is its bound (at most / at
+    least it)."""
 
     @property
     def age_s(self) -> float:

@@ -158,6 +158,7 @@ class StreamEngine:
             reading.received_at,
             state.plan,
             latest,
+            reading.censored,
         )
         detectors = state.by_metric.get(reading.metric, ())
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]

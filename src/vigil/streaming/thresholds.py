@@ -120,7 +120,7 @@ class GlucoseOutOfRange:
         """Timestamp of the latest learned reading below 54."""
 
     def _urgent_confirmed(self, obs: Observation) -> bool:
-        if obs.value <= self.very_low or self.previous is None:
+        if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
             return True
         now, within = obs.time.timestamp(), self.confirm_within.total_seconds()
         gap = now - self.previous[0]
@@ -131,7 +131,7 @@ class GlucoseOutOfRange:
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
         low, high = limits.low or 70.0, limits.high or 250.0
-        value = fmt(Metric.GLUCOSE, obs.value)
+        value = _glucose_shown(obs)
         if obs.value < URGENT_GLUCOSE_LOW and self._urgent_confirmed(obs):
             return finding(
                 obs,
@@ -179,6 +179,15 @@ class GlucoseOutOfRange:
             self.previous = (t, obs.value)
             if obs.value < URGENT_GLUCOSE_LOW:
                 self.last_urgent_low = t
+
+
+def _glucose_shown(obs: Observation) -> str:
+    """The value as the device showed it: a CGM's LOW / HIGH mark is not a number."""
+    if obs.censored == "below":
+        return f"LOW (under {fmt(Metric.GLUCOSE, obs.value)})"
+    if obs.censored == "above":
+        return f"HIGH (over {fmt(Metric.GLUCOSE, obs.value)})"
+    return fmt(Metric.GLUCOSE, obs.value)
 
 
 class HeartRateOutOfRange:
