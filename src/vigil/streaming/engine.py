@@ -183,7 +183,7 @@ class StreamEngine:
                 if not (found and det.learns):
                     det.learn_one(obs)
             state.unusual.remember(reading.metric, direction)
-            if not found:
+            if not found and state.unusual.learnable(reading.metric):
                 state.usual.learn(reading.metric, reading.time, reading.value, zone)
         return found
 

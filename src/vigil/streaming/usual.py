@@ -214,9 +214,11 @@ def _ko(part: str, name: str, value: str) -> str:
 class Unusual:
     """A low-severity "unusual for this patient" finding: a reading at least ``k`` SDs (and
     :data:`MIN_DEPARTURE`) away from the patient's usual value at this time of day, on two
-    readings of the metric in a row, in the same direction (one odd reading is noise)."""
+    readings of the metric in a row, in the same direction (one odd reading is noise). Departures
+stay out of the baseline until ``new_normal`` of them in a row."""
 
     k: float = 3.0
+    new_normal: int = 6
     streak: dict[Metric, int] = field(default_factory=dict)
     """Per metric: +n / -n readings in a row above / below the usual range."""
 
@@ -231,6 +233,12 @@ class Unusual:
     def confirmed(self, metric: Metric, direction: int) -> bool:
         previous = self.streak.get(metric, 0)
         return direction != 0 and previous * direction > 0
+
+    def learnable(self, metric: Metric) -> bool:
+        """Whether the reading just remembered may enter the baseline: not a departure, unless
+        ``new_normal`` departures in a row say the patient's normal has moved (a new drug)."""
+        run = abs(self.streak.get(metric, 0))
+        return run == 0 or run >= self.new_normal
 
     def remember(self, metric: Metric, direction: int) -> None:
         previous = self.streak.get(metric, 0)
