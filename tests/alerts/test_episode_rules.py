@@ -84,7 +84,7 @@ def test_missed_measurements_and_a_silent_device_are_one_absence() -> None:
     g.extend(
         [
             vital(0, "device_silent", "glucose", 24, Severity.WARNING),
-            vital(30, "missed_measurements", "bp_systolic", 72, Severity.WARNING),
+            vital(48, "missed_measurements", "bp_systolic", 72, Severity.WARNING),  # 24 h, 72 h
         ]
     )
     [alert] = g.alerts
