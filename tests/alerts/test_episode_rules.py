@@ -79,18 +79,6 @@ def test_a_copd_exacerbation_with_fever_is_one_deterioration_alert() -> None:
     assert alert.severity is Severity.CRITICAL
 
 
-def test_missed_measurements_and_a_silent_device_are_one_absence() -> None:
-    g = AlertGrouping(quiet_period=timedelta(minutes=30))
-    g.extend(
-        [
-            vital(0, "device_silent", "glucose", 24, Severity.WARNING),
-            vital(48, "missed_measurements", "bp_systolic", 72, Severity.WARNING),  # 24 h, 72 h
-        ]
-    )
-    [alert] = g.alerts
-    assert (alert.rule.key, len(alert.notified)) == ("missing_data", 1)
-
-
 def test_other_states_stay_their_own_episodes() -> None:
     g = AlertGrouping(quiet_period=timedelta(minutes=30))
     g.extend(
@@ -99,13 +87,19 @@ def test_other_states_stay_their_own_episodes() -> None:
             vital(1, "hypertensive_crisis", "bp_systolic", 186, Severity.CRITICAL),
             vital(2, "tachycardia", "heart_rate", 130, Severity.HIGH),
             vital(3, "hf_decompensation", "body_weight", 84, Severity.HIGH),
+            vital(4, "device_silent", "glucose", 24, Severity.WARNING),
+            vital(5, "missed_measurements", "bp_systolic", 72, Severity.WARNING),
         ]
     )
+    # A silent device and a patient's missed measurements stay apart: data from one device
+    # answers its own absence only (the alerts stage resolves them by device).
     assert sorted(a.rule.key for a in g.alerts) == [
         "deterioration",
+        "device_silent",
         "heart_rate_out_of_range",
         "hf_decompensation",
         "high_blood_pressure",
+        "missed_measurements",
     ]
     # A deterioration ends two days after its last finding: a new one opens after that.
     g.add(vital(0 + 48 + 1, "news2", "spo2", 5, Severity.HIGH))

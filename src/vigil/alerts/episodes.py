@@ -79,16 +79,6 @@ EPISODES: tuple[EpisodeRule, ...] = (
         ends_after=timedelta(hours=48),
     ),
     EpisodeRule(
-        # Data that does not arrive: a patient's missed measurements and a device gone
-        # silent are one absence to chase (1.4 alerts per missed-measurement event apart).
-        # Longer than the 48 h between a device's silence (24 h) and the patient's missed
-        # measurements (72 h) of one gap, which a 48 h end split in two.
-        "missing_data",
-        "Missing data",
-        frozenset({"missed_measurements", "device_silent"}),
-        ends_after=timedelta(hours=72),
-    ),
-    EpisodeRule(
         "hf_decompensation",
         "Heart failure decompensation",
         frozenset({"hf_decompensation"}),
