@@ -213,9 +213,9 @@ def _ko(part: str, name: str, value: str) -> str:
 @dataclass(slots=True)
 class Unusual:
     """A low-severity "unusual for this patient" finding: a reading at least ``k`` SDs (and
-        :data:`MIN_DEPARTURE`) away from the patient's usual value at this time of day, on two
-        readings of the metric in a row, in the same direction (one odd reading is noise). Departures
-    stay out of the baseline until ``new_normal`` of them in a row."""
+    :data:`MIN_DEPARTURE`) away from the patient's usual value at this time of day, on two
+    readings of the metric in a row, in the same direction (one odd reading is noise).
+    Departures stay out of the baseline until ``new_normal`` of them in a row."""
 
     k: float = 3.0
     new_normal: int = 6
