@@ -51,3 +51,56 @@ def test_a_finding_soon_after_the_end_reopens_the_alert() -> None:
     [alert] = g.alerts
     assert len(alert.notified) == 2  # told twice: counted as a reopening, not a new alert
     assert alert.worst_value == 62
+
+
+def vital(hours: float, cause: str, metric: str, value: float, severity: Severity) -> Finding:
+    return Finding(
+        "p1", cause, (metric,), T0 + timedelta(hours=hours), cause, severity, 1.0,
+        Explanation(cause, value=value),
+    )  # fmt: skip
+
+
+def test_a_copd_exacerbation_with_fever_is_one_deterioration_alert() -> None:
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.extend(
+        [
+            vital(0, "copd_exacerbation", "spo2", 89, Severity.HIGH),
+            vital(6, "fever", "body_temperature", 38.4, Severity.WARNING),
+            vital(12, "news2", "respiratory_rate", 6, Severity.HIGH),
+            vital(30, "spo2_low", "spo2", 86, Severity.CRITICAL),
+            vital(70, "news2", "respiratory_rate", 5, Severity.HIGH),  # within 48 h of the last
+        ]
+    )
+    [alert] = g.alerts
+    assert alert.rule.key == "deterioration"
+    assert alert.causes == ["copd_exacerbation", "fever", "news2", "spo2_low"]
+    assert len(alert.notified) == 1
+    assert alert.worst_value == 86  # the most severe finding's value
+    assert alert.severity is Severity.CRITICAL
+
+
+def test_other_states_stay_their_own_episodes() -> None:
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.extend(
+        [
+            vital(0, "spo2_low", "spo2", 86, Severity.CRITICAL),
+            vital(1, "hypertensive_crisis", "bp_systolic", 186, Severity.CRITICAL),
+            vital(2, "tachycardia", "heart_rate", 130, Severity.HIGH),
+            vital(3, "hf_decompensation", "body_weight", 84, Severity.HIGH),
+            vital(4, "device_silent", "glucose", 24, Severity.WARNING),
+            vital(5, "missed_measurements", "bp_systolic", 72, Severity.WARNING),
+        ]
+    )
+    # A silent device and a patient's missed measurements stay apart: data from one device
+    # answers its own absence only (the alerts stage resolves them by device).
+    assert sorted(a.rule.key for a in g.alerts) == [
+        "deterioration",
+        "device_silent",
+        "heart_rate_out_of_range",
+        "hf_decompensation",
+        "high_blood_pressure",
+        "missed_measurements",
+    ]
+    # A deterioration ends two days after its last finding: a new one opens after that.
+    g.add(vital(0 + 48 + 1, "news2", "spo2", 5, Severity.HIGH))
+    assert [a.rule.key for a in g.alerts].count("deterioration") == 2

@@ -42,10 +42,10 @@ def test_alert_inbox_actions_events_and_stream(
         assert [a["id"] for a in inbox] == [str(opened.alert_id)]
         assert inbox[0]["severity"] == "critical"
         assert inbox[0]["explanation"]["sentence"] == "SpO2 85 % is below 90 %"
-        assert (inbox[0]["episode"], inbox[0]["causes"]) == ("low_oxygen", ["spo2_low"])
+        assert (inbox[0]["episode"], inbox[0]["causes"]) == ("deterioration", ["spo2_low"])
         assert inbox[0]["worst_value"] == 85
         one = client.get(f"/api/v1/alerts/{opened.alert_id}", headers=nurse).json()
-        assert (one["episode"], one["worst_value"]) == ("low_oxygen", 85)
+        assert (one["episode"], one["worst_value"]) == ("deterioration", 85)
         assert len(client.get("/api/v1/alerts", headers=world.headers("admin")).json()) == 2
         assert client.get("/api/v1/alerts", headers=world.headers("outsider")).json() == []
 

@@ -212,8 +212,8 @@ def test_cli_eval_scores_files(tmp_path: Path) -> None:
     matched = sorted((a["patient"], a["episode"], a["matched"]) for a in listed["alerts"])
     assert matched == [
         ("p1", "high_blood_pressure", ["hypertensive_crisis"]),
-        ("p2", "low_oxygen", []),  # the misworn oximeter: a false alert
-        ("p2", "low_oxygen", ["spo2_low"]),
+        ("p2", "deterioration", []),  # the misworn oximeter: a false alert
+        ("p2", "deterioration", ["spo2_low"]),
     ]
 
 

@@ -26,6 +26,9 @@ def eval_command(
         None, help="Write findings.jsonl, alerts.jsonl and report.json in this folder"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    unusual: bool = typer.Option(
+        False, help="Also raise the low-severity 'unusual for this patient' findings"
+    ),
 ) -> None:
     """Run readings through the detectors; recall, precision, signed delay, alerts per event,
     false alerts per patient-day and per patient-week.
@@ -54,7 +57,9 @@ def eval_command(
         else:
             sim = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
         data = EvalData.from_records(sim.patients, sim.messages, sim.truth)
-    config = EvalConfig(before=timedelta(hours=before_h), after=timedelta(hours=after_h))
+    config = EvalConfig(
+        before=timedelta(hours=before_h), after=timedelta(hours=after_h), unusual=unusual
+    )
     findings = run_detectors(data, config)
     assessment = assess(data, findings, config)
     if out is not None:

@@ -22,10 +22,11 @@ without a patients file, every patient gets the default plan.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
@@ -111,8 +112,9 @@ class EvalData:
     ) -> EvalData:
         plans = {
             # "healthy" is the simulator's word for none of the monitored conditions.
-            str(p["patient"]): CarePlan.default_for(
-                c for c in p.get("conditions", ()) if c != "healthy"
+            str(p["patient"]): dataclasses.replace(
+                CarePlan.default_for(c for c in p.get("conditions", ()) if c != "healthy"),
+                time_zone=timezone(timedelta(hours=float(p.get("utc_offset_hours", 0)))),
             )
             for p in patients or ()
         }

@@ -64,7 +64,19 @@ KIND_CAUSES: dict[str, frozenset[str]] = {
 }
 """The one place that says which alert causes detect which truth kind. The NEWS2-style score
 is an aggregate of vital signs: it detects any deterioration it sees (exacerbation, fever,
-tachycardia, decompensation), so it is mapped to each."""
+tachycardia, decompensation), so it is mapped to each. The optional "unusual for this patient"
+finding (a vital far from the patient's own usual value) is a true alert when it falls in an
+event it could show (not the critical kinds: it never counts towards their recall)."""
+for _kind in (
+    "bp_above_target",
+    "hf_decompensation",
+    "copd_exacerbation",
+    "tachycardia",
+    "bradycardia",
+    "fever",
+    "hyperglycemia",
+):
+    KIND_CAUSES[_kind] = KIND_CAUSES[_kind] | {"unusual_for_patient"}
 
 SHOWN_BY: dict[str, tuple[str, str, float]] = {
     "hypertensive_crisis": ("bp_systolic", ">=", 180.0),
@@ -99,12 +111,14 @@ class EvalConfig:
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     """The alerts stage's policy (its quiet period)."""
     tick: timedelta = timedelta(minutes=15)
+    unusual: bool = False
+    """Raise the low-severity "unusual for this patient" findings too (off by default)."""
 
 
 def run_detectors(data: EvalData, config: EvalConfig | None = None) -> list[Finding]:
     """Every finding the engine emits on the data, ticks included."""
     config = config or EvalConfig()
-    engine = StreamEngine(plan_for=data.plan_for)
+    engine = StreamEngine(plan_for=data.plan_for, unusual=config.unusual)
     findings: list[Finding] = []
     next_tick: datetime | None = None
     for batch in data.batches:

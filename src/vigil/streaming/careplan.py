@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 
 from vigil.core.conditions import Condition, parse_conditions
@@ -71,6 +72,8 @@ class CarePlan:
     hf_weight_gain_kg: float = 2.0
     """Heart failure: a gain of this much within ``hf_weight_days`` days alarms (HFSA/ESC)."""
     hf_weight_days: float = 3.0
+    time_zone: tzinfo = UTC
+    """Where the patient lives: the parts of their day (personal baselines by time of day)."""
 
     @classmethod
     def default_for(cls, conditions: Iterable[str]) -> CarePlan:

@@ -10,17 +10,19 @@ old the data was. Missing data is checked by the clock (``tick``), not only by a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from uuid import UUID
 
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.streaming.base import Detector, Observation
+from vigil.streaming.base import Detector, Observation, fmt
+from vigil.streaming.base import finding as make_finding
 from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
 from vigil.streaming.careplan import CarePlan
-from vigil.streaming.findings import Finding
+from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.missing import MissingData
 from vigil.streaming.news2 import News2
 from vigil.streaming.thresholds import (
@@ -31,6 +33,7 @@ from vigil.streaming.thresholds import (
     SpO2Low,
 )
 from vigil.streaming.trends import HomeBPAverage, PredictedLow, WeightGain
+from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual
 
 PatientKey = UUID | str
 
@@ -57,6 +60,9 @@ class PatientState:
     plan: CarePlan
     by_metric: dict[Metric, list[Detector]]
     latest: dict[Metric, tuple[datetime, float]] = field(default_factory=dict)
+    usual: PersonalBaselines = field(default_factory=PersonalBaselines)
+    """What is usual for this patient (every vital): in every finding's explanation."""
+    unusual: Unusual = field(default_factory=Unusual)
 
     @classmethod
     def fresh(cls, plan: CarePlan, detectors: list[Detector]) -> PatientState:
@@ -76,8 +82,12 @@ class StreamEngine:
         plan_for: Callable[[PatientKey], CarePlan] | None = None,
         detectors: Callable[[], list[Detector]] = default_detectors,
         missing: MissingData | None = None,
+        unusual: bool = False,
     ) -> None:
+        """``unusual``: also raise low-severity "unusual for this patient" findings (off by
+        default: docs/detectors.md has what they cost in false alerts)."""
         self.plan_for = plan_for or (lambda _patient: CarePlan())
+        self.unusual = unusual
         self.make_detectors = detectors
         self.missing = missing or MissingData()
         self.patients: dict[PatientKey, PatientState] = {}
@@ -162,11 +172,55 @@ class StreamEngine:
         )
         detectors = state.by_metric.get(reading.metric, ())
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
+        zone = state.plan.time_zone
+        usual = state.usual.usual(reading.metric, reading.time, zone)
+        direction = state.unusual.departure(usual, reading.value)
+        confirmed = state.unusual.confirmed(reading.metric, direction)
+        if self.unusual and learn and not found and usual is not None and confirmed:
+            found.append(_unusual_finding(obs, usual))
+        found = [_with_usual(f, state.usual, zone) for f in found]
         if learn:
             for det in detectors:
                 if not (found and det.learns):
                     det.learn_one(obs)
+            state.unusual.remember(reading.metric, direction)
+            if not found and state.unusual.learnable(reading.metric):
+                state.usual.learn(reading.metric, reading.time, reading.value, zone)
         return found
+
+
+def _with_usual(f: Finding, baselines: PersonalBaselines, zone: tzinfo) -> Finding:
+    """The finding, its explanation saying what is usual for this patient."""
+    metrics = tuple(Metric(m) for m in f.metrics if m in _METRIC_VALUES)
+    usual = baselines.describe(metrics, f.time, zone)
+    if not usual:
+        return f
+    explanation = dataclasses.replace(
+        f.explanation,
+        sentence=f"{f.explanation.sentence} {usual['en']}",
+        details={**f.explanation.details, "usual": usual},
+    )
+    return dataclasses.replace(f, explanation=explanation)
+
+
+_METRIC_VALUES = frozenset(m.value for m in Metric)
+
+
+def _unusual_finding(obs: Observation, usual: Usual) -> Finding:
+    delta = obs.value - usual.mean
+    word = "above" if delta > 0 else "below"
+    name = NAMES[obs.metric][0]
+    return make_finding(
+        obs,
+        detector="personal_baseline",
+        cause="unusual_for_patient",
+        severity=Severity.INFO,
+        score=abs(delta) / max(usual.sd, 1e-6),
+        sentence=f"{name[0].upper()}{name[1:]} {fmt(obs.metric, obs.value)}, "
+        f"{fmt(obs.metric, abs(delta))} {word} what is usual for this patient (two readings in a "
+        "row).",
+        baseline=usual.mean,
+    )
 
 
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
