@@ -94,3 +94,56 @@ def test_device_password_is_stored_hashed(db_url: str) -> None:
     assert creds.password not in row[0]
     assert verify_password(creds.password, row[0])
     assert creds.topic == "vigil/v1/devices/cgm-0001/readings"
+
+
+def test_alerts_under_the_old_oxygen_and_fever_episodes_move_to_deterioration(
+    db_url: str,
+) -> None:
+    """Migration 0031, run again over rows written under the old keys: a patient's most
+    recently seen unresolved one moves (one unresolved alert per episode), resolved ones move,
+    another patient's and other episodes' alerts stay."""
+    from importlib import resources
+
+    sql = (
+        resources.files("vigil.storage") / "migrations" / "0031_deterioration_episode.sql"
+    ).read_text(encoding="utf-8")
+    with psycopg.connect(db_url) as conn:
+        tenant = admin.create_tenant(conn, name="t")
+        one = admin.create_patient(conn, tenant_id=tenant, display_name="a", conditions=[])
+        two = admin.create_patient(conn, tenant_id=tenant, display_name="b", conditions=[])
+        now = datetime.now(UTC)
+        rows = [  # patient, episode, state, hours ago
+            (one, "low_oxygen", "open", 3),
+            (one, "fever", "acknowledged", 1),
+            (one, "news2", "resolved", 30),
+            (one, "low_glucose", "open", 2),
+            (two, "low_oxygen", "open", 5),
+        ]
+        for patient, episode, state, hours in rows:
+            conn.execute(
+                "INSERT INTO alerts (tenant_id, patient_id, cause, detector, severity,"
+                " first_seen, last_seen, explanation, episode, state, resolved_at)"
+                " VALUES (%s, %s, %s, 'test', 2, %s, %s, '{}', %s, %s,"
+                " CASE WHEN %s = 'resolved' THEN now() END)",
+                (
+                    tenant,
+                    patient,
+                    episode,
+                    *(2 * [now - timedelta(hours=hours)]),
+                    episode,
+                    state,
+                    state,
+                ),
+            )
+        conn.execute(sql.encode())
+        got = sorted(
+            (str(r[0] == one), str(r[1]), str(r[2]))
+            for r in conn.execute("SELECT patient_id, cause, episode FROM alerts")
+        )
+    assert got == [
+        ("False", "low_oxygen", "deterioration"),
+        ("True", "fever", "deterioration"),
+        ("True", "low_glucose", "low_glucose"),
+        ("True", "low_oxygen", "low_oxygen"),
+        ("True", "news2", "deterioration"),
+    ]
