@@ -238,9 +238,17 @@ class ReadCache:
       ingest stores new ones.
     """
 
-    def __init__(self, *, ttl_s: float, max_bytes: int = 64 << 20) -> None:
-        # max_bytes counts the plain bodies; their gzip copies add about a tenth.
+    def __init__(
+        self,
+        *,
+        ttl_s: float,
+        max_bytes: int = 64 << 20,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # max_bytes counts the plain bodies; their gzip copies add about a tenth. ``clock``
+        # (seconds, never going back) is there for tests that move time themselves.
         self.ttl_s = ttl_s
+        self._clock = clock
         self.max_bytes = max_bytes
         self.bytes = 0
         self.everything = 0
@@ -282,7 +290,7 @@ class ReadCache:
         ttl = self.ttl_s if ttl_s is None else ttl_s
         if ttl <= 0:
             return Body(await compute(), cached=False)
-        now = time.monotonic()
+        now = self._clock()
         stamp = self._stamp(patient_id)
         entry = self._entries.get(key)
         if entry is not None and entry.stamp == stamp and entry.expires > now:
@@ -297,6 +305,11 @@ class ReadCache:
         self.misses += 1
         return await asyncio.shield(self._fill(key, compute, stamp, ttl))
 
+    async def settled(self) -> None:
+        """Return once the queries in flight (background refreshes too) have finished."""
+        while self._pending:
+            await asyncio.wait([task for _, task in self._pending.values()])
+
     def _fill(
         self,
         key: Hashable,
@@ -305,7 +318,7 @@ class ReadCache:
         ttl: float,
     ) -> asyncio.Task[Body]:
         async def fill() -> Body:
-            started = time.monotonic()
+            started = self._clock()
             try:
                 body = Body(await compute(), cached=True)
             finally:
