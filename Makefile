@@ -14,7 +14,8 @@ test: setup lint
 
 # Unit tests and doctests: no server, no browser, nothing slow (under a minute).
 test-fast: setup
-	.venv/bin/pytest -q -m "not integration and not slow" --doctest-modules src/vigil tests
+	.venv/bin/pytest -q -m "not integration and not slow" --hypothesis-profile=fast \
+		--doctest-modules src/vigil tests
 
 demo: setup
 	.venv/bin/vigil demo $(DEMO_ARGS)

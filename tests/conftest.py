@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Browser
 
 from vigil.servers import EmbeddedMosquitto, EmbeddedNats, EmbeddedPostgres, MqttTarget, NatsCluster
@@ -24,6 +25,12 @@ from vigil.storage import migrate
 from vigil.storage.admin import DeviceCredentials
 
 INGEST_USER = "vigil-ingest"
+
+# Property tests: many examples in `make test` ("full", the default here), a few in the fast
+# loop (`make test-fast` passes --hypothesis-profile=fast). No deadline: the machine is shared.
+hypothesis_settings.register_profile("full", max_examples=300, deadline=None)
+hypothesis_settings.register_profile("fast", max_examples=25, deadline=None)
+hypothesis_settings.load_profile("full")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import logging
 
 import typer
 
+from vigil.core import logs
 from vigil.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Vigil remote monitoring.")
@@ -17,10 +18,7 @@ app.add_typer(bench_app, name="bench")
 
 @app.callback()
 def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging")) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(logging.DEBUG if verbose else logging.INFO)
 
 
 def load_settings() -> Settings:

@@ -83,11 +83,22 @@ def test_a_drop_is_not_answered_by_an_older_query() -> None:
     run(scenario)
 
 
+class Clock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_entry_is_never_served_past_its_ttl() -> None:
     async def scenario() -> None:
-        cache, source = ReadCache(ttl_s=0.2), Source()
+        clock = Clock()
+        cache, source = ReadCache(ttl_s=10, clock=clock), Source()
         assert await get(cache, "k", source) == b"body 1"
-        await asyncio.sleep(0.25)
+        clock.now += 10
         assert await get(cache, "k", source) == b"body 2"
         assert source.calls == 2
 
@@ -96,11 +107,16 @@ def test_an_entry_is_never_served_past_its_ttl() -> None:
 
 def test_a_busy_key_is_refreshed_in_the_background_before_it_expires() -> None:
     async def scenario() -> None:
-        cache, source = ReadCache(ttl_s=0.5), Source(delay_s=0.02)
+        clock = Clock()
+        cache, source = ReadCache(ttl_s=10, clock=clock), Source(delay_s=0.02)
         assert await get(cache, "k", source) == b"body 1"
-        await asyncio.sleep(0.47)  # past 90 % of the life: the hit answers at once ...
+        clock.now += 6.9  # before 70 % of the life: a plain hit
         assert await get(cache, "k", source) == b"body 1"
-        await asyncio.sleep(0.1)  # ... and the refresh it started has replaced the entry
+        await cache.settled()
+        assert source.calls == 1
+        clock.now += 2.2  # past 90 % of the life: the hit answers at once ...
+        assert await get(cache, "k", source) == b"body 1"
+        await cache.settled()  # ... and the refresh it started has replaced the entry
         assert await get(cache, "k", source) == b"body 2"
         assert source.calls == 2
 

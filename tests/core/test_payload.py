@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.core import Metric, device_from_topic, parse_payload, topic_for
@@ -105,14 +105,12 @@ reading_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())))
 def test_parser_never_raises_on_random_bytes(raw: bytes) -> None:
     parsed = parse_payload(raw, device_id="dev-1", received_at=NOW)
     assert parsed.readings or parsed.rejections
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(reading_like, min_size=1, max_size=5))
 def test_parser_never_raises_on_reading_shaped_input(items: list[dict[str, Any]]) -> None:
     raw = json.dumps({"readings": items}, default=str).encode()
@@ -166,7 +164,6 @@ def test_glucose_unit_mix_ups_are_rejected_with_the_reason(value: float, unit: s
 SINGLE_UNITS = {"heart_rate": "/min", "spo2": "%", "glucose": "mg/dL", "body_weight": "kg"}
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(sorted(SINGLE_UNITS)),
     st.one_of(
@@ -183,7 +180,6 @@ def test_strings_and_booleans_are_never_numbers(metric: str, value: object) -> N
     assert "not a number" in parsed.rejections[0].reason
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     st.one_of(
         st.integers(min_value=-(10**19), max_value=10**19),
@@ -199,7 +195,6 @@ def test_a_timestamp_that_is_not_a_string_is_refused(ts: object) -> None:
     assert "wrong schema: ts" in parsed.rejections[0].reason
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.datetimes(
         min_value=datetime(2026, 1, 1),  # noqa: DTZ001 (hypothesis takes naive bounds)
@@ -219,7 +214,6 @@ def test_any_rfc3339_time_with_an_offset_is_read_as_that_instant(ts: datetime, a
     assert parsed.readings[0].time == ts.astimezone(UTC)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     st.from_regex(r"-?[1-9][0-9]{20,6000}", fullmatch=True),
     st.sampled_from(["value", "systolic", "item", "top"]),
@@ -240,7 +234,6 @@ def test_huge_numbers_are_rejected_with_a_reason(digits: str, where: str) -> Non
     assert "digits is too large" in parsed.rejections[0].reason
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(
         [
@@ -271,7 +264,6 @@ def test_a_unit_in_any_case_reads_as_the_unit(pair: tuple[str, str], rnd: Any) -
     assert [r.value for r in folded.readings] == [r.value for r in exact.readings]
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=1.1, max_value=19.99))
 def test_glucose_that_reads_as_mmol_is_never_stored_as_mg_dl(value: float) -> None:
     parsed = parse_payload(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import doctest
 
+import pytest
+
 from vigil.device_sim import minimal_model
 from vigil.device_sim.minimal_model import Params, generate_minimal_model
 from vigil.evaluation import evaluate
@@ -49,6 +51,7 @@ def test_truth_is_blood_glucose_episodes_and_artefacts_are_non_events() -> None:
     assert any(len(m["payload"]["readings"]) > 3 for m in out.messages)
 
 
+@pytest.mark.slow  # a whole simulation through every detector
 def test_the_detectors_catch_its_lows() -> None:
     out = generate_minimal_model(patients=12, days=7, seed=2)
     report = evaluate(EvalData.from_records(out.patients, out.messages, out.truth))

@@ -107,7 +107,11 @@ def _values(out: SimOutput) -> dict[tuple[str, str], list[tuple[float, float]]]:
     return values
 
 
-@pytest.fixture(scope="module", params=[11, 12, 13])
+# Seeds 12 and 13 each generate a whole run of their own: in `make test`, not the fast loop.
+@pytest.fixture(
+    scope="module",
+    params=[11, pytest.param(12, marks=pytest.mark.slow), pytest.param(13, marks=pytest.mark.slow)],
+)
 def values(
     request: pytest.FixtureRequest, standard: SimOutput
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:

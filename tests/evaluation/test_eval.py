@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from vigil.evaluation import KIND_CAUSES, evaluate
@@ -217,6 +218,7 @@ def test_cli_eval_scores_files(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # a whole simulation through every detector
 def test_eval_on_the_simulator_finds_the_critical_events() -> None:
     from vigil.device_sim import generate
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from vigil.device_sim import generate
 from vigil.evaluation.data import EvalData
 from vigil.streaming import StreamEngine
 
 
+@pytest.mark.slow  # a whole simulation through every detector
 def test_restore_then_process_gives_the_findings_of_an_engine_that_never_stopped() -> None:
     out = generate("standard", patients=24, days=12, seed=7)
     data = EvalData.from_records(out.patients, out.messages, out.truth)

@@ -33,10 +33,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from vigil.api.access import API_ROLE, Principal
+from vigil.api.access import API_ROLE, Principal, patient_visible, team_visible
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,13 @@ REFRESH_AT = 0.8
 """A hit on an entry past this share of its life starts a background refresh."""
 PATIENT_SLOTS = 1 << 16
 
-_DECIDE_AND_RECORD = """
+# The caller's tenant, role and id, from each request row: the access rules are access.py's.
+_CALLER = {
+    "tenant": sql.Identifier("r", "tenant"),
+    "admin": sql.Identifier("r", "admin"),
+    "user": sql.Identifier("r", "usr"),
+}
+_DECIDE_AND_RECORD = sql.SQL("""
 WITH req AS (
     SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
         ord int, tenant uuid, usr uuid, role text, admin bool, action text, path text,
@@ -53,15 +60,11 @@ WITH req AS (
 ), decided AS (
     SELECT r.*, CASE
         WHEN r.patient IS NOT NULL THEN EXISTS (
-            SELECT 1 FROM patients p WHERE p.id = r.patient AND p.tenant_id = r.tenant
-            AND (r.admin OR EXISTS (
-                SELECT 1 FROM care_team_patients ctp
-                JOIN care_team_members m ON m.team_id = ctp.team_id
-                WHERE ctp.patient_id = p.id AND m.user_id = r.usr)))
+            SELECT 1 FROM patients p WHERE p.id = r.patient
+            AND {patient})
         WHEN r.team IS NOT NULL THEN EXISTS (
-            SELECT 1 FROM care_teams t WHERE t.id = r.team AND t.tenant_id = r.tenant
-            AND (r.admin OR EXISTS (
-                SELECT 1 FROM care_team_members m WHERE m.team_id = t.id AND m.user_id = r.usr)))
+            SELECT 1 FROM care_teams t WHERE t.id = r.team
+            AND {team})
         ELSE true END AS allowed
     FROM req r
 ), recorded AS (
@@ -70,12 +73,15 @@ WITH req AS (
     SELECT tenant, usr, role, action, 'GET', path, patient,
            CASE WHEN allowed THEN 'allowed' ELSE 'denied' END,
            CASE WHEN allowed THEN 200 ELSE 404 END,
-           CASE WHEN allowed THEN coalesce(detail, '{}')
+           CASE WHEN allowed THEN coalesce(detail, '{{}}')
                 ELSE jsonb_build_object('reason', refusal) END
     FROM decided
 )
 SELECT ord, allowed FROM decided
-"""
+""").format(
+    patient=patient_visible("p", **_CALLER),
+    team=team_visible("t", **_CALLER),
+)
 """One statement per batch: the requests arrive as one JSON array (one parameter to send),
 each is decided, and every decision is recorded."""
 
@@ -238,9 +244,17 @@ class ReadCache:
       ingest stores new ones.
     """
 
-    def __init__(self, *, ttl_s: float, max_bytes: int = 64 << 20) -> None:
-        # max_bytes counts the plain bodies; their gzip copies add about a tenth.
+    def __init__(
+        self,
+        *,
+        ttl_s: float,
+        max_bytes: int = 64 << 20,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # max_bytes counts the plain bodies; their gzip copies add about a tenth. ``clock``
+        # (seconds, never going back) is there for tests that move time themselves.
         self.ttl_s = ttl_s
+        self._clock = clock
         self.max_bytes = max_bytes
         self.bytes = 0
         self.everything = 0
@@ -282,7 +296,7 @@ class ReadCache:
         ttl = self.ttl_s if ttl_s is None else ttl_s
         if ttl <= 0:
             return Body(await compute(), cached=False)
-        now = time.monotonic()
+        now = self._clock()
         stamp = self._stamp(patient_id)
         entry = self._entries.get(key)
         if entry is not None and entry.stamp == stamp and entry.expires > now:
@@ -297,6 +311,11 @@ class ReadCache:
         self.misses += 1
         return await asyncio.shield(self._fill(key, compute, stamp, ttl))
 
+    async def settled(self) -> None:
+        """Return once the queries in flight (background refreshes too) have finished."""
+        while self._pending:
+            await asyncio.wait([task for _, task in self._pending.values()])
+
     def _fill(
         self,
         key: Hashable,
@@ -305,7 +324,7 @@ class ReadCache:
         ttl: float,
     ) -> asyncio.Task[Body]:
         async def fill() -> Body:
-            started = time.monotonic()
+            started = self._clock()
             try:
                 body = Body(await compute(), cached=True)
             finally:

@@ -12,7 +12,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, Role, scope_params
+from vigil.api.access import (
+    VISIBLE_PATIENTS_SQL,
+    VISIBLE_TEAMS,
+    Principal,
+    Role,
+    scope_params,
+)
 from vigil.core.errors import Conflict, NotFound
 
 Conn = psycopg.Connection[Any]
@@ -151,12 +157,12 @@ def list_teams(
 ) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT t.id, t.name, t.created_at,"
-            " (SELECT count(*) FROM care_team_patients c WHERE c.team_id = t.id) AS patients,"
-            " (SELECT count(*) FROM care_team_members c WHERE c.team_id = t.id) AS members"
-            " FROM care_teams t WHERE t.tenant_id = %(tenant)s AND (%(admin)s OR EXISTS ("
-            "  SELECT 1 FROM care_team_members m WHERE m.team_id = t.id AND m.user_id = %(user)s))"
-            " ORDER BY t.name LIMIT %(limit)s OFFSET %(offset)s",
+            sql.SQL(
+                "SELECT t.id, t.name, t.created_at,"
+                " (SELECT count(*) FROM care_team_patients c WHERE c.team_id = t.id) AS patients,"
+                " (SELECT count(*) FROM care_team_members c WHERE c.team_id = t.id) AS members"
+                " FROM care_teams t WHERE {} ORDER BY t.name LIMIT %(limit)s OFFSET %(offset)s"
+            ).format(VISIBLE_TEAMS),
             {**scope_params(principal), "limit": limit, "offset": offset},
         ).fetchall()
 

@@ -25,6 +25,7 @@ from typing import Protocol
 import psycopg
 
 from vigil.alerts import AlertService
+from vigil.core import logs
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.streaming.findings import Finding
 
@@ -133,7 +134,7 @@ def main() -> None:
     from vigil.settings import Settings
     from vigil.streaming import LiveEngine
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(logging.INFO)
     settings = Settings()
     if settings.database_url is None or settings.mqtt_url is None:
         raise SystemExit("VIGIL_DATABASE_URL and VIGIL_MQTT_URL are required")

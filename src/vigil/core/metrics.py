@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from vigil.core.errors import ImplausibleValue, UnknownUnit
+from vigil.core.errors import ImplausibleValue, RejectionKind, UnknownUnit
 
 
 class Metric(StrEnum):
@@ -186,14 +186,16 @@ def _check_glucose_unit(value: float, unit: str) -> None:
         raise ImplausibleValue(
             f"glucose {value:g} mg/dL is a probable unit mix-up: it fits mmol/L"
             f" ({value:g} mmol/L = {_mmol_to_mgdl(value):.0f} mg/dL); values below"
-            f" {GLUCOSE_MGDL_FLOOR:g} mg/dL are refused"
+            f" {GLUCOSE_MGDL_FLOOR:g} mg/dL are refused",
+            kind=RejectionKind.UNIT,
         )
     low, high = GLUCOSE_MGDL_PLAUSIBLE
     if unit == "mmol/L" and value > GLUCOSE_MMOL_CEILING and low <= value <= high:
         raise ImplausibleValue(
             f"glucose {value:g} mmol/L ({_mmol_to_mgdl(value):.0f} mg/dL) is a probable unit"
             f" mix-up: it fits mg/dL ({value:g} mg/dL); values above"
-            f" {GLUCOSE_MMOL_CEILING:g} mmol/L are refused"
+            f" {GLUCOSE_MMOL_CEILING:g} mmol/L are refused",
+            kind=RejectionKind.UNIT,
         )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from vigil.core.errors import RejectionKind
 from vigil.core.metrics import Censored, Metric
 
 
@@ -37,8 +38,10 @@ class StoredReading:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why a message, or one reading inside it, was not accepted."""
+    """Why a message, or one reading inside it, was not accepted: the kind, and the reason in
+    words for whoever reads the rejected message."""
 
+    kind: RejectionKind
     reason: str
     item: int | None = None
     """Index of the rejected reading in the payload's batch; None when the whole message failed."""

@@ -44,7 +44,7 @@ from pydantic import (
     field_validator,
 )
 
-from vigil.core.errors import PayloadError
+from vigil.core.errors import ImplausibleValue, PayloadError, RejectionKind, UnknownMetric
 from vigil.core.metrics import (
     BLOOD_PRESSURE,
     BP_COMPONENTS,
@@ -160,10 +160,14 @@ def _check_time(ts: datetime, received_at: datetime, future_s: int, max_age_days
     if ts > received_at + timedelta(seconds=future_s):
         raise PayloadError(
             f"timestamp {ts.isoformat()} is {(ts - received_at).total_seconds():.0f} s in the "
-            f"future (device clock wrong?)"
+            f"future (device clock wrong?)",
+            kind=RejectionKind.TIMESTAMP,
         )
     if ts < received_at - timedelta(days=max_age_days):
-        raise PayloadError(f"timestamp {ts.isoformat()} is older than {max_age_days} days")
+        raise PayloadError(
+            f"timestamp {ts.isoformat()} is older than {max_age_days} days",
+            kind=RejectionKind.TIMESTAMP,
+        )
 
 
 def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
@@ -173,7 +177,7 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
         if item.systolic is None or item.diastolic is None:
             raise PayloadError("blood_pressure needs both systolic and diastolic")
         if item.systolic <= item.diastolic:
-            raise PayloadError(
+            raise ImplausibleValue(
                 f"systolic {item.systolic:g} is not above diastolic {item.diastolic:g}"
             )
         out = []
@@ -188,7 +192,7 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
         metric = Metric(item.metric)
     except ValueError:
         known = ", ".join([*(m.value for m in Metric), BLOOD_PRESSURE])
-        raise PayloadError(f"unknown metric {item.metric!r}; known: {known}") from None
+        raise UnknownMetric(f"unknown metric {item.metric!r}; known: {known}") from None
     if item.value is None or any(
         v is not None for v in (item.systolic, item.diastolic, item.pulse)
     ):
@@ -223,41 +227,47 @@ def parse_payload(
     result = ParsedPayload()
     if len(raw) > min(max_bytes, MAX_PAYLOAD_BYTES):
         limit = "1 MiB" if max_bytes >= MAX_PAYLOAD_BYTES else f"the limit of {max_bytes} bytes"
-        result.rejections.append(Rejection(f"payload of {len(raw)} bytes exceeds {limit}"))
+        result.rejections.append(
+            Rejection(RejectionKind.TOO_LARGE, f"payload of {len(raw)} bytes exceeds {limit}")
+        )
         return result
     try:
         doc = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)
     except _TooLong as exc:
-        result.rejections.append(Rejection(str(exc)))
+        result.rejections.append(Rejection(RejectionKind.TOO_LARGE, str(exc)))
         return result
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        result.rejections.append(Rejection(f"not JSON: {exc}"))
+        result.rejections.append(Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"))
         return result
     except RecursionError:
-        result.rejections.append(Rejection("not JSON: nested too deeply"))
+        result.rejections.append(Rejection(RejectionKind.NOT_JSON, "not JSON: nested too deeply"))
         return result
     except ValueError as exc:  # anything else json refuses: a reason, never an exception
-        result.rejections.append(Rejection(f"not JSON: {exc}"[:500]))
+        result.rejections.append(Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"[:500]))
         return result
     try:
         payload = PayloadIn.model_validate(doc)
     except ValidationError as exc:
-        result.rejections.append(Rejection(f"wrong schema: {_pydantic_reason(exc)}"))
+        result.rejections.append(
+            Rejection(RejectionKind.SCHEMA, f"wrong schema: {_pydantic_reason(exc)}")
+        )
         return result
     if payload.device_id is not None and payload.device_id != device_id:
         result.rejections.append(
             Rejection(
-                f"payload claims device {payload.device_id!r} on the topic of device {device_id!r}"
+                RejectionKind.OTHER,
+                f"payload claims device {payload.device_id!r} on the topic of device {device_id!r}",
             )
         )
         return result
     if not payload.readings:
-        result.rejections.append(Rejection("wrong schema: readings is empty"))
+        result.rejections.append(Rejection(RejectionKind.SCHEMA, "wrong schema: readings is empty"))
         return result
     if len(payload.readings) > min(max_readings, MAX_BATCH):
         result.rejections.append(
             Rejection(
-                f"batch of {len(payload.readings)} readings exceeds {min(max_readings, MAX_BATCH)}"
+                RejectionKind.TOO_LARGE,
+                f"batch of {len(payload.readings)} readings exceeds {min(max_readings, MAX_BATCH)}",
             )
         )
         return result
@@ -273,10 +283,15 @@ def parse_payload(
                 result.readings.append(reading)
         except ValidationError as exc:
             result.rejections.append(
-                Rejection(f"wrong schema: {_pydantic_reason(exc)}", index, _dump(item_doc))
+                Rejection(
+                    RejectionKind.SCHEMA,
+                    f"wrong schema: {_pydantic_reason(exc)}",
+                    index,
+                    _dump(item_doc),
+                )
             )
         except PayloadError as exc:
-            result.rejections.append(Rejection(str(exc), index, _dump(item_doc)))
+            result.rejections.append(Rejection(exc.kind, str(exc), index, _dump(item_doc)))
     return result
 
 

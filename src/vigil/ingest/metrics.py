@@ -18,29 +18,6 @@ COMMIT_LAG = Histogram(
 )
 
 
-def rejection_kind(reason: str) -> str:
-    """A small, bounded label set for rejection reasons (the full reason is in the table)."""
-    for marker, kind in (
-        ("not JSON", "not_json"),
-        ("wrong schema", "schema"),
-        ("physiologically", "implausible"),
-        ("unit ", "unit"),
-        ("unknown metric", "metric"),
-        ("unknown device", "unknown_device"),
-        ("not assigned", "unassigned"),
-        ("revoked", "revoked"),
-        ("timestamp", "timestamp"),
-        ("retained", "retained"),
-        ("internal error", "internal"),
-        ("conflicts with", "conflict"),
-        ("rate limited", "rate_limited"),
-        ("exceeds", "too_large"),
-    ):
-        if marker in reason:
-            return kind
-    return "other"
-
-
 HANDOFF_ERRORS = Counter(
     "vigil_ingest_handoff_errors_total", "Batches retried: the readings stream did not take them"
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from vigil.core.errors import RejectionKind
+
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
@@ -25,14 +27,19 @@ class RejectedRow:
     device_id: str | None
     payload: bytes
     item: int | None
+    kind: RejectionKind
     reason: str
     messages: int = 1
     """How many MQTT messages this row keeps (a rate-limited device's batch is kept in one)."""
 
     @classmethod
-    def whole(cls, message: InboundMessage, device_id: str | None, reason: str) -> RejectedRow:
+    def whole(
+        cls, message: InboundMessage, device_id: str | None, kind: RejectionKind, reason: str
+    ) -> RejectedRow:
         """The whole of ``message`` kept as rejected, with its raw payload."""
-        return cls(message.received_at, message.topic, device_id, message.payload, None, reason)
+        return cls(
+            message.received_at, message.topic, device_id, message.payload, None, kind, reason
+        )
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from uuid import UUID
 import psycopg
 
 from vigil.core import faults
-from vigil.core.errors import VigilError
+from vigil.core.errors import RejectionKind, VigilError
 from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
@@ -196,6 +196,7 @@ class IngestService:
                             RejectedRow.whole(
                                 message,
                                 device_from_topic(message.topic),
+                                RejectionKind.INTERNAL,
                                 f"internal error while storing: {type(exc).__name__}: {exc}"[:500],
                             )
                         ],
@@ -256,6 +257,7 @@ class IngestService:
                     RejectedRow.whole(
                         message,
                         device_from_topic(message.topic),
+                        RejectionKind.CONFLICT,
                         f"conflicts with {len(what)} stored reading(s) of the same device,"
                         f" metric and time ({'; '.join(what[:5])})"[:1000],
                     )
@@ -268,6 +270,7 @@ class IngestService:
                         device_id,
                         bundle([(m.received_at, m.mid, m.payload) for m in kept_messages]),
                         None,
+                        RejectionKind.RATE_LIMITED,
                         f"{self.limiter.reason(device_id)}: {len(kept_messages)} message(s)"
                         " kept in this row (payload: each message's arrival time, mid and"
                         " payload, base64)",
@@ -285,9 +288,8 @@ class IngestService:
         self.stats.rejected += sum(row.messages for row in rejected)
         self.stats.last_commit_lag_s = (now - batch[0].received_at).total_seconds()
         for row in rejected:
-            kind = metrics.rejection_kind(row.reason)
-            self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + row.messages
-            metrics.REJECTED.labels(kind).inc(row.messages)
+            self.stats.by_reason[row.kind] = self.stats.by_reason.get(row.kind, 0) + row.messages
+            metrics.REJECTED.labels(row.kind.value).inc(row.messages)
         metrics.MESSAGES.inc(len(batch))
         metrics.READINGS_STORED.inc(len(stored))
         metrics.READINGS_DUPLICATE.inc(duplicates)
@@ -313,7 +315,9 @@ class IngestService:
     ) -> None:
         device_id = device_from_topic(message.topic)
 
-        def reject(reason: str, item: int | None = None, raw: bytes | None = None) -> None:
+        def reject(
+            kind: RejectionKind, reason: str, item: int | None = None, raw: bytes | None = None
+        ) -> None:
             rejected.append(
                 RejectedRow(
                     message.received_at,
@@ -321,19 +325,20 @@ class IngestService:
                     device_id,
                     message.payload if raw is None else raw,
                     item,
+                    kind,
                     reason,
                 )
             )
 
         if device_id is None:
-            return reject("topic is not a device readings topic")
+            return reject(RejectionKind.OTHER, "topic is not a device readings topic")
         if message.retain:
-            return reject("retained message: readings must not be retained")
+            return reject(RejectionKind.RETAINED, "retained message: readings must not be retained")
         device = devices.get(device_id)
         if device is None:
-            return reject(f"unknown device {device_id!r}")
+            return reject(RejectionKind.UNKNOWN_DEVICE, f"unknown device {device_id!r}")
         if device.revoked_at is not None and device.revoked_at <= message.received_at:
-            return reject(f"device {device_id!r} was revoked")
+            return reject(RejectionKind.REVOKED, f"device {device_id!r} was revoked")
         admitted = self._admitted.get(id(message))
         if admitted is None:
             newest = newest_time(message.payload) if self.limiter.enabled else None
@@ -353,7 +358,7 @@ class IngestService:
         )
         for rejection in parsed.rejections:
             raw = rejection.raw_item.encode() if rejection.raw_item is not None else None
-            reject(rejection.reason, rejection.item, raw)
+            reject(rejection.kind, rejection.reason, rejection.item, raw)
         unassigned: list[str] = []
         for reading in parsed.readings:
             patient_id = device.patient_at(reading.time)
@@ -374,6 +379,7 @@ class IngestService:
         if unassigned:
             unassigned.sort()
             reject(
+                RejectionKind.UNASSIGNED,
                 f"device {device_id!r} is not assigned to a patient at the time of "
-                f"{len(unassigned)} reading(s) ({unassigned[0]} to {unassigned[-1]})"
+                f"{len(unassigned)} reading(s) ({unassigned[0]} to {unassigned[-1]})",
             )
