@@ -7,7 +7,10 @@ def test_bench_prints_cost_per_reading_and_state_per_patient() -> None:
     result = run_bench(patients=6, days=3, rounds=1)
     assert result["readings"] > 100
     # A figure the bench prints, not a bar a test holds (on a shared machine it varies).
-    assert 0 < result["us_per_reading"] < float("inf")
-    assert 500 < result["state_bytes_per_patient"] < 16_384
+    assert result["us_per_reading"] > 0
+    # A budget, not a timing: the personal baselines (streaming/usual.py) keep statistics per
+    # vital and part of day (16.4 KB measured with them); 32 KiB a patient keeps 10,000
+    # patients of one detect worker near 330 MB.
+    assert 500 < result["state_bytes_per_patient"] < 32_768
     assert result["state_measure"] == "deep sizeof"
     assert 0 < result["pickled_bytes_per_patient"] < result["state_bytes_per_patient"]
