@@ -62,24 +62,26 @@ def update_user(
     return get_user(conn, tenant_id=tenant_id, user_id=user_id)
 
 
-def list_members(conn: Conn, *, team_id: UUID) -> list[dict[str, Any]]:
+def list_members(conn: Conn, *, team_id: UUID, limit: int, offset: int = 0) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT u.id, u.email, u.display_name, u.role, u.patient_id, u.created_at,"
             " u.disabled_at FROM users u"
             " JOIN care_team_members m ON m.user_id = u.id WHERE m.team_id = %s"
-            " ORDER BY u.display_name, u.id",
-            (team_id,),
+            " ORDER BY u.display_name, u.id LIMIT %s OFFSET %s",
+            (team_id, limit, offset),
         ).fetchall()
 
 
-def list_team_patients(conn: Conn, *, team_id: UUID) -> list[dict[str, Any]]:
+def list_team_patients(
+    conn: Conn, *, team_id: UUID, limit: int, offset: int = 0
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT p.id, p.display_name, p.conditions, p.created_at, p.discharged_at"
             " FROM patients p JOIN care_team_patients c ON c.patient_id = p.id"
-            " WHERE c.team_id = %s ORDER BY p.display_name, p.id",
-            (team_id,),
+            " WHERE c.team_id = %s ORDER BY p.display_name, p.id LIMIT %s OFFSET %s",
+            (team_id, limit, offset),
         ).fetchall()
 
 

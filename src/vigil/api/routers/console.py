@@ -24,6 +24,8 @@ router = APIRouter(tags=["administration"])
 UserId = Annotated[UUID, Path(description="The user")]
 TeamId = Annotated[UUID, Path(description="The care team")]
 PatientId = Annotated[UUID, Path(description="The patient")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
+Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 
 
 def _user(conn: ConnDep, request: Request, admin: AdminUser, user_id: UUID) -> None:
@@ -76,10 +78,16 @@ def update_user(
 
 @router.get("/care-teams/{team_id}/members", response_model=list[UserPublic])
 def team_members(
-    team_id: TeamId, conn: ConnDep, user: AdminUser, request: Request
+    team_id: TeamId,
+    conn: ConnDep,
+    user: AdminUser,
+    request: Request,
+    limit: Limit = 1000,
+    offset: Offset = 0,
 ) -> list[UserPublic]:
     _team(conn, request, user, team_id)
-    return [UserPublic.model_validate(r) for r in console_repo.list_members(conn, team_id=team_id)]
+    rows = console_repo.list_members(conn, team_id=team_id, limit=limit, offset=offset)
+    return [UserPublic.model_validate(r) for r in rows]
 
 
 @router.delete("/care-teams/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -92,10 +100,15 @@ def remove_member(
 
 @router.get("/care-teams/{team_id}/patients", response_model=list[PatientPublic])
 def team_patients(
-    team_id: TeamId, conn: ConnDep, user: AdminUser, request: Request
+    team_id: TeamId,
+    conn: ConnDep,
+    user: AdminUser,
+    request: Request,
+    limit: Limit = 1000,
+    offset: Offset = 0,
 ) -> list[PatientPublic]:
     _team(conn, request, user, team_id)
-    rows = console_repo.list_team_patients(conn, team_id=team_id)
+    rows = console_repo.list_team_patients(conn, team_id=team_id, limit=limit, offset=offset)
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
     return [PatientPublic.model_validate(r) for r in rows]
 
