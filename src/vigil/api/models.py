@@ -185,6 +185,9 @@ class CarePlanDefaults(BaseModel):
 
     thresholds: dict[Metric, Range]
     targets: dict[Metric, Range]
+    bounds: dict[Metric, Range] = Field(
+        description="What a value can be (the plan's checks and ingest's plausibility range)"
+    )
 
 
 class CarePlanPublic(CarePlan):

@@ -34,7 +34,7 @@ from vigil.api.models import (
 )
 from vigil.api.preview import Replay, opened_alerts, threshold_replay
 from vigil.core.errors import NotFound
-from vigil.core.metrics import Metric
+from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.storage import admin
 from vigil.streaming.careplan import CarePlan as DetectorPlan
@@ -178,7 +178,8 @@ def _defaults(conn: Any, patient_id: Any) -> dict[str, dict[str, dict[str, float
 @router.get("/{patient_id}/care-plan/defaults", response_model=CarePlanDefaults)
 def get_care_plan_defaults(scope: PatientDep, conn: ConnDep) -> CarePlanDefaults:
     """What the detectors use for this patient where the care plan sets nothing."""
-    return CarePlanDefaults.model_validate(_defaults(conn, scope.patient_id))
+    bounds = {m: {"low": s.low, "high": s.high} for m, s in SPECS.items()}
+    return CarePlanDefaults.model_validate(_defaults(conn, scope.patient_id) | {"bounds": bounds})
 
 
 @router.put("/{patient_id}/care-plan", response_model=CarePlanPublic)
