@@ -21,7 +21,7 @@ function spread(ys, gap, top, bottom) {
 }
 
 function chartSvg(series, lines, markers, range, width) {
-  const W = Math.max(320, Math.round(width || 640)), H = 200, L = 48, R = 130, T = 10, B = 24;
+  const W = Math.max(320, Math.round(width || 640)), H = 200, L = 48, R = 170, T = 10, B = 24;
   const all = series.flatMap((s) => s.buckets.map((p) => ({ ...p, metric: s.metric })));
   if (!all.length) return `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
   const d = (metric, v) => vigil.toDisplay(metric, v);
@@ -61,15 +61,16 @@ function chartSvg(series, lines, markers, range, width) {
     maximumFractionDigits: digits, useGrouping: false });
   const yticks = yt.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"
     class="grid"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end" class="lbl ytick">${fmt.format(v)}</text>`).join("");
-  // Time ticks about every 110 px; a label equal to the one before (same day) is left out.
+  // Time ticks in the middle of equal spans (none at the edges, where a label would overhang
+  // its neighbour), about one per 110 px (170 px with times); a label equal to the one before
+  // (the same day) is left out.
   const short = t1 - t0 <= 2.5 * 86400e3, n = Math.max(2, Math.floor((W - L - R) / (short ? 170 : 110)));
   const seen = new Set();
-  const xticks = Array.from({ length: n + 1 }, (_, i) => t0 + ((t1 - t0) * i) / n).map((t, i) => {
+  const xticks = Array.from({ length: n }, (_, i) => t0 + ((t1 - t0) * (i + 0.5)) / n).map((t) => {
     const label = short ? `${vigil.date(new Date(t))} ${vigil.time(new Date(t))}` : vigil.date(new Date(t));
     if (seen.has(label)) return "";
     seen.add(label);
-    const anchor = i === 0 ? "start" : i === n ? "end" : "middle";
-    return `<text x="${x(t)}" y="${H - 6}" text-anchor="${anchor}" class="lbl xtick">${text(label)}</text>`;
+    return `<text x="${x(t)}" y="${H - 6}" text-anchor="middle" class="lbl xtick">${text(label)}</text>`;
   }).join("");
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" class="chart" role="img"
     aria-label="${text(series.map((s) => vigil.metricName(s.metric)).join(", "))}">
