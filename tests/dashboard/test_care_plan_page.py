@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -92,6 +93,8 @@ def test_values_read_as_written_and_ticks_never_repeat(
         ticks = chart.locator(".ytick").all_text_contents()
         assert len(ticks) >= 2, ticks
         assert len(ticks) == len(set(ticks)), ticks
+        steps = {round(float(b) - float(a), 6) for a, b in pairwise(ticks)}
+        assert len(steps) == 1, ticks  # evenly spaced as written: no label rounded (92.5 -> 93)
         dates = chart.locator(".xtick").all_text_contents()
         assert len(dates) == len(set(dates)), dates
     width = page.locator("svg.chart").first.bounding_box()

@@ -6,7 +6,7 @@
 
 function niceStep(span, count) {
   const raw = span / Math.max(count, 1), mag = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  return [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
 }
 
 // Labels at y, at least gap apart, in order, kept within [top, bottom].
@@ -54,7 +54,9 @@ function chartSvg(series, lines, markers, range, width) {
   const marks = markers.filter((m) => new Date(m.time).getTime() >= t0).map((m) => `<line
     x1="${x(m.time)}" x2="${x(m.time)}" y1="${T}" y2="${H - B}" class="alert-mark ${m.severity}">
     <title>${text(m.title)}</title></line>`).join("");
-  const digits = step < 1 ? (step < 0.1 ? 2 : 1) : 0;
+  // A step of 1, 2 or 5 times a power of ten: as many decimals as the step has, so a label
+  // is never rounded into its neighbour's (92.5 shown as 93).
+  const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   const yt = [];
   for (let v = lo; v <= hi + step / 2; v += step) yt.push(v);
   const fmt = new Intl.NumberFormat(vigil.messages.lang, { minimumFractionDigits: digits,
