@@ -104,9 +104,11 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     echo "$WANT" > "$STAMP"
 fi
 
-# 4. Browser-test assets from npm, pinned, into a gitignored folder: axe-core (the
-#    accessibility checks of tests/browser.py). Skipped when already at the pinned version.
+# 4. Browser assets from npm, pinned, into a gitignored folder: axe-core (the
+#    accessibility checks of tests/browser.py) and swagger-ui-dist (the API docs page,
+#    vigil.api.docs). Each skipped when already at the pinned version.
 AXE_VERSION=4.10.2
+SWAGGER_UI_VERSION=5.35.0
 NODE_DIR=.vigil-node
 if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
     command -v npm >/dev/null || apt_install npm
@@ -116,5 +118,12 @@ if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
         mkdir -p "$NODE_DIR"
         npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" \
             "axe-core@$AXE_VERSION" >/dev/null
+    fi
+    if [ "$(cat "$NODE_DIR/node_modules/swagger-ui-dist/package.json" 2>/dev/null \
+        | sed -n 's/^  "version": "\(.*\)",$/\1/p')" != "$SWAGGER_UI_VERSION" ]; then
+        log "installing swagger-ui-dist $SWAGGER_UI_VERSION from npm"
+        mkdir -p "$NODE_DIR"
+        npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" \
+            "swagger-ui-dist@$SWAGGER_UI_VERSION" >/dev/null
     fi
 fi

@@ -77,8 +77,10 @@ def test_care_plan_and_its_preview(client: httpx.Client, world: World, history: 
     preview = r.json()
     assert preview["readings"] == 10
     # Below today's 88 %: 87, 86 and 85, within hours of each other: one alert. Below 85: none.
-    assert preview["current"] == {"alerts": 1, "by_cause": {"spo2_low": 1}}
-    assert preview["proposed"] == {"alerts": 0, "by_cause": {}}
+    assert preview["current"]["alerts"] == 1
+    assert preview["current"]["by_cause"] == {"spo2_low": 1}
+    assert preview["proposed"] == {"alerts": 0, "by_cause": {}, "opened": []}
+    assert [a["cause"] for a in preview["gone"]] == ["spo2_low"]
     assert preview["engine"] == "thresholds only"
 
 

@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import BearerDep
+from vigil.api.docs import install_docs
 from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
@@ -102,8 +103,8 @@ def create_app(
         summary="Remote chronic-disease monitoring: patients, readings, alerts.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
-        # The document maps every operation for an attacker too: served only when set. No
-        # interactive docs page: FastAPI's loads its script from a CDN.
+        # The document maps every operation for an attacker too: served only when set, with
+        # the docs page (vigil.api.docs: Vigil's own Swagger UI; FastAPI's uses a CDN).
         openapi_url=f"{API_PREFIX}/openapi.json" if settings.api_openapi else None,
         docs_url=None,
         redoc_url=None,
@@ -146,6 +147,8 @@ def create_app(
     app.include_router(health.router)
 
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
+    if settings.api_openapi:
+        install_docs(app, API_PREFIX)
 
     registry = registry_for(pool)
 

@@ -19,7 +19,7 @@ from pydantic import (
 from vigil.api.access import Role
 from vigil.core.conditions import Condition as ConditionName
 from vigil.core.identities import DEVICE_ID_RE, check_device_id
-from vigil.core.metrics import Metric
+from vigil.core.metrics import SPECS, Metric
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 """Text without NUL characters (PostgreSQL cannot store them), as the spec says."""
@@ -149,36 +149,73 @@ class Range(Strict):
     high: float | None = Field(default=None, examples=[100])
 
 
+def check_limits(limits: dict[Metric, Range]) -> dict[Metric, Range]:
+    """Low below high, both within what the metric can physiologically be (the plausibility
+    range ingest applies, in canonical units): a plan no reading could ever cross is a typo."""
+    for metric, r in limits.items():
+        spec = SPECS[metric]
+        for side, v in (("low", r.low), ("high", r.high)):
+            if v is not None and not spec.low <= v <= spec.high:
+                raise ValueError(
+                    f"{metric.value} {side} {v:g} is outside {spec.low:g}-{spec.high:g} {spec.ucum}"
+                )
+        if r.low is not None and r.high is not None and r.low >= r.high:
+            raise ValueError(f"{metric.value}: low {r.low:g} must be below high {r.high:g}")
+    return limits
+
+
+CheckedLimits = Annotated[dict[Metric, Range], AfterValidator(check_limits)]
+
+
 class CarePlan(Strict):
-    targets: dict[Metric, Range] = Field(
+    targets: CheckedLimits = Field(
         default_factory=dict,
         description="What the patient aims for, shown in their feed",
         examples=[{"spo2": {"low": 92}}],
     )
-    thresholds: dict[Metric, Range] = Field(
+    thresholds: CheckedLimits = Field(
         default_factory=dict,
         description="Alert thresholds the detectors use for this patient",
         examples=[{"spo2": {"low": 88}}],
     )
 
 
+class CarePlanDefaults(BaseModel):
+    """What the detectors use where the plan sets nothing, for the patient's conditions."""
+
+    thresholds: dict[Metric, Range]
+    targets: dict[Metric, Range]
+    bounds: dict[Metric, Range] = Field(
+        description="What a value can be (the plan's checks and ingest's plausibility range)"
+    )
+
+
 class CarePlanPublic(CarePlan):
     model_config = ConfigDict(extra="ignore")
+    # As stored: a plan saved before the checks existed still reads.
+    targets: dict[Metric, Range] = Field(default_factory=dict)
+    thresholds: dict[Metric, Range] = Field(default_factory=dict)
     patient_id: UUID
     updated_at: datetime | None = None
     updated_by: UUID | None = None
 
 
 class CarePlanPreviewIn(Strict):
-    thresholds: dict[Metric, Range] = Field(
+    thresholds: CheckedLimits = Field(
         description="The proposed thresholds", examples=[{"spo2": {"low": 86}}]
     )
     days: int = Field(default=30, ge=1, le=90, description="History to replay")
 
 
+class PreviewAlert(BaseModel):
+    cause: str
+    time: datetime = Field(description="When the alert would have opened")
+
+
 class PreviewOutcome(BaseModel):
     alerts: int
     by_cause: dict[str, int] = Field(examples=[{"spo2_low": 3}])
+    opened: list[PreviewAlert] = Field(default_factory=list, description="Oldest first")
 
 
 class CarePlanPreview(BaseModel):
@@ -187,6 +224,12 @@ class CarePlanPreview(BaseModel):
     engine: str = Field(description="Which detectors replayed the history")
     current: PreviewOutcome = Field(description="With today's thresholds")
     proposed: PreviewOutcome
+    new: list[PreviewAlert] = Field(
+        default_factory=list, description="Alerts the proposal opens that today's plan does not"
+    )
+    gone: list[PreviewAlert] = Field(
+        default_factory=list, description="Alerts today's plan opens that the proposal does not"
+    )
 
 
 # -- devices ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ the team acknowledges every alert (how fast it does is not in the history).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from vigil.alerts import AlertPolicy
@@ -77,14 +78,22 @@ def threshold_replay(
     return findings
 
 
+def opened_alerts(
+    findings: Sequence[Finding], *, policy: AlertPolicy | None = None
+) -> list[tuple[str, datetime]]:
+    """The alerts the findings would have opened: the cause that opened each and when, oldest
+    first."""
+    grouping = AlertGrouping(quiet_period=(policy or AlertPolicy()).quiet_period)
+    grouping.extend(findings)
+    return sorted(((a.findings[0].cause, a.findings[0].time) for a in grouping.alerts),
+                  key=lambda o: o[1])  # fmt: skip
+
+
 def count_alerts(
     findings: Sequence[Finding], *, policy: AlertPolicy | None = None
 ) -> dict[str, int]:
     """Alerts the findings would have opened, per the cause that opened each."""
-    grouping = AlertGrouping(quiet_period=(policy or AlertPolicy()).quiet_period)
-    grouping.extend(findings)
     counts: dict[str, int] = {}
-    for alert in grouping.alerts:
-        cause = alert.findings[0].cause
+    for cause, _ in opened_alerts(findings, policy=policy):
         counts[cause] = counts.get(cause, 0) + 1
     return dict(sorted(counts.items()))

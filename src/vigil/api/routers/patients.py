@@ -20,21 +20,25 @@ from vigil.api.deps import (
 )
 from vigil.api.models import (
     CarePlan,
+    CarePlanDefaults,
     CarePlanPreview,
     CarePlanPreviewIn,
     CarePlanPublic,
     PatientCreate,
     PatientPublic,
     PatientUpdate,
+    PreviewAlert,
     PreviewOutcome,
     ReadingPublic,
     RollupPublic,
 )
-from vigil.api.preview import Replay, count_alerts, threshold_replay
+from vigil.api.preview import Replay, opened_alerts, threshold_replay
 from vigil.core.errors import NotFound
-from vigil.core.metrics import Metric
+from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.storage import admin
+from vigil.streaming.careplan import CarePlan as DetectorPlan
+from vigil.streaming.careplan import Limits
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 hot = APIRouter(prefix="/patients", tags=["patients"])
@@ -154,6 +158,30 @@ def get_care_plan(scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
     )
 
 
+def _as_stored(limits: dict[Metric, Limits]) -> dict[str, dict[str, float]]:
+    return {
+        m.value: {k: v for k, v in (("low", x.low), ("high", x.high)) if v is not None}
+        for m, x in limits.items()
+    }
+
+
+def _defaults(conn: Any, patient_id: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """The detectors' own defaults (one source: vigil.streaming.careplan) for the conditions."""
+    conditions = set(clinical_repo.get_patient(conn, patient_id=patient_id)["conditions"])
+    plan = DetectorPlan.from_stored(conditions, None, None)
+    return {
+        "thresholds": _as_stored(dict(plan.thresholds)),
+        "targets": _as_stored(dict(plan.targets)),
+    }
+
+
+@router.get("/{patient_id}/care-plan/defaults", response_model=CarePlanDefaults)
+def get_care_plan_defaults(scope: PatientDep, conn: ConnDep) -> CarePlanDefaults:
+    """What the detectors use for this patient where the care plan sets nothing."""
+    bounds = {m: {"low": s.low, "high": s.high} for m, s in SPECS.items()}
+    return CarePlanDefaults.model_validate(_defaults(conn, scope.patient_id) | {"bounds": bounds})
+
+
 @router.put("/{patient_id}/care-plan", response_model=CarePlanPublic)
 def put_care_plan(body: CarePlan, scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
     dumped = body.model_dump(mode="json", exclude_none=True)
@@ -190,24 +218,35 @@ def preview_care_plan(
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)
     plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
     replay: Replay = request.app.state.replay or threshold_replay
+    # Where a plan sets nothing the detectors use their defaults: both sides replay with them.
+    defaults = _defaults(conn, scope.patient_id)["thresholds"]
     proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
 
     def outcome(thresholds: dict[str, Any]) -> PreviewOutcome:
         found = replay(
             readings,
             conditions=patient["conditions"],
-            thresholds=thresholds,
+            thresholds=defaults | thresholds,
             targets=plan.get("targets") or {},
         )
-        by_cause = count_alerts(found)
-        return PreviewOutcome(alerts=sum(by_cause.values()), by_cause=by_cause)
+        opened = [PreviewAlert(cause=c, time=t) for c, t in opened_alerts(found)]
+        by_cause: dict[str, int] = {}
+        for a in opened:
+            by_cause[a.cause] = by_cause.get(a.cause, 0) + 1
+        return PreviewOutcome(alerts=len(opened), by_cause=dict(sorted(by_cause.items())),
+                              opened=opened)  # fmt: skip
 
+    current, after = outcome(plan.get("thresholds") or {}), outcome(proposed)
+    before = {(a.cause, a.time) for a in current.opened}
+    now_ = {(a.cause, a.time) for a in after.opened}
     return CarePlanPreview(
         days=body.days,
         readings=len(readings),
         engine="streaming" if request.app.state.replay else "thresholds only",
-        current=outcome(plan.get("thresholds") or {}),
-        proposed=outcome(proposed),
+        current=current,
+        proposed=after,
+        new=[a for a in after.opened if (a.cause, a.time) not in before],
+        gone=[a for a in current.opened if (a.cause, a.time) not in now_],
     )
 
 

@@ -14,7 +14,8 @@ const vigil = {
     if (r.status === 401) { vigil.forget(); location.href = "/"; throw new Error("signed out"); }
     if (!r.ok) {
       const e = await r.json().catch(() => ({ error: { message: r.statusText } }));
-      const err = new Error(e.error ? e.error.message : r.statusText); err.status = r.status; throw err;
+      const why = e.error ? [e.error.message, ...(e.error.details || []).map((d) => d.msg)] : [r.statusText];
+      const err = new Error(why.join(": ")); err.status = r.status; throw err;
     }
     return r.status === 204 ? null : r.json();
   },
@@ -36,7 +37,60 @@ const vigil = {
     return m.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
   },
   metricName(metric) { return vigil.messages[`metrics.${metric}`] ?? metric; },
-  units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", kg: "kg", Cel: "°C" },
+  units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", "mmol/L": "mmol/L",
+    kg: "kg", Cel: "°C" },
+  // Values as clinicians write them: every page formats through these (see formatValue).
+  decimals: { heart_rate: 0, respiratory_rate: 0, spo2: 0, bp_systolic: 0, bp_diastolic: 0,
+    glucose: 0, body_weight: 1, body_temperature: 1 },
+  MGDL_PER_MMOL: 18.0,
+  // Glucose in mg/dL or mmol/L: this browser's choice (stored), mg/dL until one is made.
+  glucoseUnit() { return localStorage.getItem("vigil_glucose_unit") === "mmol/L" ? "mmol/L" : "mg/dL"; },
+  setGlucoseUnit(unit) { localStorage.setItem("vigil_glucose_unit", unit); },
+  displayUnit(metric, unit) {
+    return metric === "glucose" ? vigil.glucoseUnit() : vigil.units[unit] ?? unit ?? "";
+  },
+  // A stored (canonical) value in the unit shown, and back (for values typed in a form).
+  toDisplay(metric, v) {
+    return metric === "glucose" && vigil.glucoseUnit() === "mmol/L" ? v / vigil.MGDL_PER_MMOL : v;
+  },
+  fromDisplay(metric, v) {
+    return metric === "glucose" && vigil.glucoseUnit() === "mmol/L"
+      ? Math.round(v * vigil.MGDL_PER_MMOL) : v;
+  },
+  number(metric, v, digits) {
+    const d = digits ?? (metric === "glucose" && vigil.glucoseUnit() === "mmol/L" ? 1
+      : vigil.decimals[metric] ?? 1);
+    return new Intl.NumberFormat(vigil.messages.lang, { minimumFractionDigits: d,
+      maximumFractionDigits: d, useGrouping: false }).format(vigil.toDisplay(metric, Number(v)));
+  },
+  // "36.4 °C", "95 %", "73 /min", "6.0 mmol/L"; a CGM's censored reading as LOW or HIGH.
+  // opts: censored ('below' | 'above'), unit (false: the number alone).
+  formatValue(metric, value, unit, opts = {}) {
+    if (opts.censored === "below") return vigil.t("metrics.low");
+    if (opts.censored === "above") return vigil.t("metrics.high");
+    if (value == null) return "–";
+    const n = vigil.number(metric, value);
+    return opts.unit === false ? n : `${n} ${vigil.displayUnit(metric, unit)}`;
+  },
+  formatBP(systolic, diastolic) {
+    return `${vigil.number("bp_systolic", systolic)}/${vigil.number("bp_diastolic", diastolic)} mmHg`;
+  },
+  // hypoglycemia_urgent -> "Urgent low glucose"; spo2_low -> "SpO₂ below threshold".
+  causeName(cause) {
+    const named = vigil.messages[`metrics.cause_${cause}`];
+    if (named) return named;
+    const m = /^(.+)_(low|high)$/.exec(cause);
+    if (m && vigil.messages[`metrics.${m[1]}`]) {
+      return vigil.t(`metrics.side_${m[2]}`, { name: vigil.metricName(m[1]) });
+    }
+    return cause.replaceAll("_", " ");
+  },
+  // "1 alert", "3 alerts": the catalogue's key_one / key_other as the language's rules pick.
+  plural(key, n, params = {}) {
+    const form = new Intl.PluralRules(vigil.messages.lang).select(n);
+    const k = vigil.messages[`${key}_${form}`] ? `${key}_${form}` : `${key}_other`;
+    return vigil.t(k, { n, ...params });
+  },
   // Times as the locale writes them, in the clinic's time zone (named once in the header).
   dateTime(iso) {
     return new Intl.DateTimeFormat(vigil.messages.lang, { dateStyle: "medium", timeStyle: "short",
@@ -76,37 +130,3 @@ const vigil = {
     return me;
   },
 };
-
-// A line chart (inline SVG): min-max band and average per bucket, target or threshold lines,
-// alert markers. Points keep their data in attributes, so tests and people can read them.
-function chartSvg(rollup, lines, markers, range) {
-  const W = 640, H = 180, L = 44, R = 8, T = 10, B = 22;
-  const b = rollup.buckets;
-  const values = b.flatMap((x) => [x.min, x.max]).concat(lines.map((l) => l.value));
-  if (!b.length) return `<p class="muted">No readings in this range.</p>`;
-  let lo = Math.min(...values), hi = Math.max(...values);
-  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
-  const pad = (hi - lo) * 0.08; lo -= pad; hi += pad;
-  const t0 = range.start.getTime(), t1 = range.end.getTime();
-  const x = (t) => L + ((new Date(t).getTime() - t0) / (t1 - t0)) * (W - L - R);
-  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
-  const band = b.map((p) => `${x(p.bucket)},${y(p.max)}`).join(" ") + " " +
-    b.slice().reverse().map((p) => `${x(p.bucket)},${y(p.min)}`).join(" ");
-  const avg = b.map((p) => `${x(p.bucket)},${y(p.avg)}`).join(" ");
-  const dots = b.map((p) => `<circle class="pt" cx="${x(p.bucket)}" cy="${y(p.avg)}" r="2.5"
-    data-time="${p.bucket}" data-min="${p.min}" data-max="${p.max}" data-avg="${p.avg}">
-    <title>${vigil.dateTime(p.bucket)}: ${p.min === p.max ? p.avg : `${p.min}-${p.max}`}</title></circle>`).join("");
-  const guide = lines.map((l) => `<line x1="${L}" x2="${W - R}" y1="${y(l.value)}" y2="${y(l.value)}"
-    class="${l.kind}"/><text x="${W - R - 2}" y="${y(l.value) - 3}" text-anchor="end" class="lbl">${text(l.label)}</text>`).join("");
-  const marks = markers.filter((m) => new Date(m.time).getTime() >= t0).map((m) => `<line
-    x1="${x(m.time)}" x2="${x(m.time)}" y1="${T}" y2="${H - B}" class="alert-mark ${m.severity}">
-    <title>${text(m.title)}</title></line>`).join("");
-  const ticks = [lo + pad, (lo + hi) / 2, hi - pad].map((v) => `<text x="${L - 4}" y="${y(v) + 4}"
-    text-anchor="end" class="lbl">${v.toFixed(v < 20 ? 1 : 0)}</text>`).join("");
-  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img">
-    <polygon points="${band}" class="band"/>${guide}${marks}
-    <polyline points="${avg}" class="avg"/>${dots}${ticks}
-    <text x="${L}" y="${H - 6}" class="lbl">${vigil.date(range.start)}</text>
-    <text x="${W - R}" y="${H - 6}" text-anchor="end" class="lbl">${vigil.date(range.end)}</text>
-  </svg>`;
-}

@@ -1,10 +1,8 @@
 "use strict";
 // The patient's own feed: weekly summaries in plain words against their own targets
 // (defaults from guidance: home BP under 135/85, glucose 70-180 mg/dL, 70 % of readings).
-const DIGITS = { body_weight: 1, body_temperature: 1 };
 function plain(w) {
-  const unit = vigil.units[w.unit] || w.unit || "";
-  const value = `${w.avg.toFixed(DIGITS[w.metric] ?? 0)} ${unit}`.trim();
+  const value = vigil.formatValue(w.metric, w.avg, w.unit);
   const key = `feed.avg_${w.metric}`;
   return key in vigil.messages ? vigil.t(key, { value })
     : vigil.t("feed.avg", { name: vigil.metricName(w.metric), value });
@@ -32,7 +30,7 @@ async function load() {
     || `<p class="muted">${text(vigil.t("feed.no_week"))}</p>`;
   $("today").innerHTML = feed.today.slice(0, 30).map((r) => `<div class="reading">
     <span>${text(vigil.metricName(r.metric))}</span>
-    <span>${text(r.value)} ${text(vigil.units[r.unit] || r.unit)}
+    <span>${text(vigil.formatValue(r.metric, r.value, r.unit, { censored: r.censored }))}
     <span class="muted">${vigil.time(r.time)}</span></span>
     </div>`).join("") || `<p class="muted">${text(vigil.t("feed.no_today"))}</p>`;
 }

@@ -1,0 +1,80 @@
+"use strict";
+// A line chart (inline SVG) as wide as its box: per series a min-max band and the average per
+// bucket, threshold and target lines, alert markers. Axis ticks are round numbers at a step
+// chosen so no two read the same; guide labels are pushed apart so none overlap. Points keep
+// their data in attributes, so tests and people can read them. Values in the unit shown.
+
+function niceStep(span, count) {
+  const raw = span / Math.max(count, 1), mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+}
+
+// Labels at y, at least gap apart, in order, kept within [top, bottom].
+function spread(ys, gap, top, bottom) {
+  const order = ys.map((y, i) => [y, i]).sort((a, b) => a[0] - b[0]);
+  const out = new Array(ys.length);
+  let prev = -Infinity;
+  for (const [y, i] of order) { prev = Math.max(y, prev + gap, top); out[i] = prev; }
+  const over = prev - bottom;
+  if (over > 0) for (let i = 0; i < out.length; i++) out[i] -= over;
+  return out;
+}
+
+function chartSvg(series, lines, markers, range, width) {
+  const W = Math.max(320, Math.round(width || 640)), H = 200, L = 48, R = 170, T = 10, B = 24;
+  const all = series.flatMap((s) => s.buckets.map((p) => ({ ...p, metric: s.metric })));
+  if (!all.length) return `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
+  const d = (metric, v) => vigil.toDisplay(metric, v);
+  const values = all.flatMap((p) => [d(p.metric, p.min), d(p.metric, p.max)])
+    .concat(lines.map((l) => d(l.metric, l.value)));
+  let lo = Math.min(...values), hi = Math.max(...values);
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  const step = niceStep(hi - lo, 4);
+  lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
+  const t0 = range.start.getTime(), t1 = range.end.getTime();
+  const x = (t) => L + ((new Date(t).getTime() - t0) / (t1 - t0)) * (W - L - R);
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  const parts = series.map((s) => {
+    const b = s.buckets, m = s.metric;
+    if (!b.length) return "";
+    const band = b.map((p) => `${x(p.bucket)},${y(d(m, p.max))}`).join(" ") + " " +
+      b.slice().reverse().map((p) => `${x(p.bucket)},${y(d(m, p.min))}`).join(" ");
+    const avg = b.map((p) => `${x(p.bucket)},${y(d(m, p.avg))}`).join(" ");
+    const dots = b.map((p) => `<circle class="pt" cx="${x(p.bucket)}" cy="${y(d(m, p.avg))}"
+      r="2.5" data-metric="${m}" data-time="${p.bucket}" data-min="${p.min}" data-max="${p.max}"
+      data-avg="${p.avg}"><title>${text(`${vigil.metricName(m)} ${vigil.dateTime(p.bucket)}: ${
+        p.min === p.max ? vigil.formatValue(m, p.avg, s.unit)
+          : `${vigil.formatValue(m, p.min, s.unit, { unit: false })}–${vigil.formatValue(m, p.max, s.unit)}`}`)}</title></circle>`).join("");
+    return `<polygon points="${band}" class="band"/><polyline points="${avg}" class="avg"/>${dots}`;
+  }).join("");
+  const gy = lines.map((l) => y(d(l.metric, l.value)));
+  const ly = spread(gy.map((v) => v + 4), 12, T + 8, H - B);
+  const guide = lines.map((l, i) => `<line x1="${L}" x2="${W - R}" y1="${gy[i]}" y2="${gy[i]}"
+    class="${l.kind}"/><text x="${W - R + 4}" y="${ly[i]}" class="lbl guide">${text(l.label)}</text>`).join("");
+  const marks = markers.filter((m) => new Date(m.time).getTime() >= t0).map((m) => `<line
+    x1="${x(m.time)}" x2="${x(m.time)}" y1="${T}" y2="${H - B}" class="alert-mark ${m.severity}">
+    <title>${text(m.title)}</title></line>`).join("");
+  // A step of 1, 2 or 5 times a power of ten: as many decimals as the step has, so a label
+  // is never rounded into its neighbour's (92.5 shown as 93).
+  const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const yt = [];
+  for (let v = lo; v <= hi + step / 2; v += step) yt.push(v);
+  const fmt = new Intl.NumberFormat(vigil.messages.lang, { minimumFractionDigits: digits,
+    maximumFractionDigits: digits, useGrouping: false });
+  const yticks = yt.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"
+    class="grid"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end" class="lbl ytick">${fmt.format(v)}</text>`).join("");
+  // Time ticks in the middle of equal spans (none at the edges, where a label would overhang
+  // its neighbour), about one per 110 px (170 px with times); a label equal to the one before
+  // (the same day) is left out.
+  const short = t1 - t0 <= 2.5 * 86400e3, n = Math.max(2, Math.floor((W - L - R) / (short ? 170 : 110)));
+  const seen = new Set();
+  const xticks = Array.from({ length: n }, (_, i) => t0 + ((t1 - t0) * (i + 0.5)) / n).map((t) => {
+    const label = short ? `${vigil.date(new Date(t))} ${vigil.time(new Date(t))}` : vigil.date(new Date(t));
+    if (seen.has(label)) return "";
+    seen.add(label);
+    return `<text x="${x(t)}" y="${H - 6}" text-anchor="middle" class="lbl xtick">${text(label)}</text>`;
+  }).join("");
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" class="chart" role="img"
+    aria-label="${text(series.map((s) => vigil.metricName(s.metric)).join(", "))}">
+    ${yticks}${guide}${marks}${parts}${xticks}</svg>`;
+}
