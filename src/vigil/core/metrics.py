@@ -61,8 +61,13 @@ def _g_to_kg(v: float) -> float:
     return v / 1000.0
 
 
+MGDL_PER_MMOL = 18.016
+"""Glucose: mg/dL in one mmol/L (the molar mass of glucose, 180.16 g/mol, over 10). The one
+factor ingest, the simulator and the pages (through each page's embedded messages) convert by."""
+
+
 def _mmol_to_mgdl(v: float) -> float:
-    return v * 18.016
+    return v * MGDL_PER_MMOL
 
 
 def _degf_to_cel(v: float) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.core.metrics import BLOOD_PRESSURE, Metric, to_canonical
+from vigil.core.metrics import BLOOD_PRESSURE, MGDL_PER_MMOL, Metric, to_canonical
 from vigil.device_sim.context import PlanContext
 from vigil.device_sim.models import DAY, Device, Event, Sample, iso
 from vigil.device_sim.physiology import DEVICE_METRICS, NORMAL_BANDS
@@ -20,7 +20,7 @@ LB_PER_KG = 1 / 0.45359237
 def _emit(metric: Metric, value: float, unit: str) -> float | int:
     """The number a device of that unit displays."""
     if unit == "mmol/L":
-        return round(value / 18.016, 1)
+        return round(value / MGDL_PER_MMOL, 1)
     if unit in ("[lb_av]", "lb"):
         return round(value * LB_PER_KG, 1)
     if unit == "[degF]":

@@ -14,6 +14,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from vigil.api.web import i18n
+from vigil.core.metrics import MGDL_PER_MMOL
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -38,7 +39,8 @@ def render(request: Request, name: str, spaces: tuple[str, ...], **context: Any)
     lang = i18n.negotiate(request)
     zone = request.app.state.settings.clinic_time_zone
     messages = i18n.messages_for(lang, spaces)
-    page = {"lang": lang, "zone": zone, "messages": {"lang": lang, "zone": zone, **messages}}
+    shared = {"lang": lang, "zone": zone, "mgdl_per_mmol": MGDL_PER_MMOL}
+    page = {"lang": lang, "zone": zone, "messages": {**shared, **messages}}
     response = templates.TemplateResponse(request, name, {**page, "spaces": spaces, **context})
     if request.query_params.get("lang") in i18n.LANGS:
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="strict", path="/")
