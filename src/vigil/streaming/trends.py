@@ -5,10 +5,12 @@ Memory is bounded: each keeps a :class:`Window` with a maximum length.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
+from vigil.streaming.careplan import sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.window import Window
 
@@ -172,7 +174,12 @@ class PredictedLow:
     """CGM: glucose falling so that a straight line through the last 20 minutes reaches 55 mg/dL
     within the next 20 minutes (the 'predicted low' alert of CGM systems), and the fall goes on:
     the line through the last ``recent_s`` (10 minutes) reaches it too, so a post-meal fall
-    that levels off is not called a coming low."""
+    that levels off is not called a coming low.
+
+    A step down faster than 5 mg/dL per minute between two readings
+    (:func:`~vigil.streaming.careplan.sudden_glucose_fall`) is a sensor artefact, most often a
+    compression low, whose sudden drop a straight line would read as a steep fall: a window
+    holding such a step predicts nothing (a low that is real stays the range detector's)."""
 
     name: ClassVar[str] = "glucose_predicted_low"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
@@ -191,6 +198,8 @@ class PredictedLow:
         if len(pts) < 2 or obs.value < self.level or obs.value > 120:
             return None
         pts.append((now, obs.value))
+        if any(sudden_glucose_fall(a, b) for a, b in pairwise(pts)):
+            return None  # a sudden step: an artefact, not a fall
         slope = _slope(pts)  # mg/dL per second
         if slope is None or slope >= 0:
             return None
