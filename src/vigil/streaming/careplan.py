@@ -59,6 +59,7 @@ def sudden_glucose_fall(before: tuple[float, float], after: tuple[float, float])
     gap = after[0] - before[0]
     return 0 < gap <= 900 and before[1] - after[1] > CGM_MAX_FALL * gap / 60
 
+
 # Targets (what the patient aims for; trend detectors compare averages with them):
 # home BP average < 135/85 (ESH 2023), glucose time in range 70-180 mg/dL, SpO2 88-92 in COPD.
 DEFAULT_TARGETS: dict[Metric, Limits] = {

@@ -12,7 +12,7 @@ from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.careplan import sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
-from vigil.streaming.window import Window
+from vigil.streaming.window import Window, slope
 
 DAY_S = 86_400.0
 
@@ -200,16 +200,16 @@ class PredictedLow:
         pts.append((now, obs.value))
         if any(sudden_glucose_fall(a, b) for a, b in pairwise(pts)):
             return None  # a sudden step: an artefact, not a fall
-        slope = _slope(pts)  # mg/dL per second
-        if slope is None or slope >= 0:
+        fall = slope(pts)  # mg/dL per second
+        if fall is None or fall >= 0:
             return None
-        predicted = obs.value + slope * self.horizon_s
+        predicted = obs.value + fall * self.horizon_s
         if predicted > self.level:
             return None
-        recent = _slope([(t, v) for t, v in pts if now - t <= self.recent_s])
+        recent = slope([(t, v) for t, v in pts if now - t <= self.recent_s])
         if recent is None or obs.value + recent * self.horizon_s > self.level:
             return None  # the fall is levelling off
-        rate = slope * 60
+        rate = fall * 60
         return finding(
             obs,
             detector=self.name,
@@ -227,15 +227,3 @@ class PredictedLow:
     def learn_one(self, obs: Observation) -> None:
         if not self.points or obs.time.timestamp() > self.points[-1][0]:
             self.points.append((obs.time.timestamp(), obs.value))
-
-
-def _slope(pts: list[tuple[float, float]]) -> float | None:
-    """Least-squares slope of (time, value) points; None with fewer than two distinct times."""
-    if len(pts) < 2:
-        return None
-    mean_t = sum(t for t, _ in pts) / len(pts)
-    mean_v = sum(v for _, v in pts) / len(pts)
-    var_t = sum((t - mean_t) ** 2 for t, _ in pts)
-    if var_t == 0:
-        return None
-    return sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t
