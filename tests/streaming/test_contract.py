@@ -36,7 +36,13 @@ def stream(det: Detector, n: int, seed: int) -> list[Observation]:
         metric = rng.choice(sorted(det.metrics))
         mean, spread = TYPICAL[metric]
         spec = SPECS[metric]
-        value = min(spec.high, max(spec.low, rng.gauss(mean, spread)))
+        if metric is Metric.GLUCOSE and metric in latest:
+            # A CGM moves from one reading to the next (a wild jump is a sensor artefact that
+            # the glucose detectors set aside): a wide random walk.
+            value = latest[metric][1] + rng.gauss(0, 10)
+            value = min(400.0, max(40.0, value + 0.02 * (mean - value)))
+        else:
+            value = min(spec.high, max(spec.low, rng.gauss(mean, spread)))
         t = T0 + timedelta(minutes=5 * i)
         latest[metric] = (t, value)
         out.append(Observation("p1", t, metric, value, "dev", t, plan, dict(latest)))

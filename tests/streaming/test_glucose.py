@@ -76,7 +76,7 @@ def test_censored_low_and_high_are_shown_as_the_cgm_showed_them() -> None:
     from dataclasses import replace
 
     det = GlucoseOutOfRange(very_low=30.0)  # 40 alone would not be urgent at once here
-    before, low = cgm([80, 40])
+    before, low = cgm([60, 40])
     det.learn_one(before)
     plain = det.score_one(low)
     assert plain is not None
@@ -90,3 +90,44 @@ def test_censored_low_and_high_are_shown_as_the_cgm_showed_them() -> None:
     assert high is not None
     assert high.cause == "hyperglycemia"
     assert high.explanation.sentence.startswith("Glucose HIGH")
+
+
+def test_a_compression_step_is_neither_a_predicted_nor_a_real_low() -> None:
+    """Lying on the sensor: a sudden 45 mg/dL step down (9 mg/dL per minute, which blood
+    glucose does not do), a plateau, then back. Neither detector calls it a low; a real fall
+    of the same depth at 2 mg/dL per minute is called by both."""
+    compression = cgm([112, 111, 113, 112, 67, 66, 68, 66, 65, 67, 112, 113])
+    assert set(feed(PredictedLow(), compression)) == {""}
+    assert set(feed(GlucoseOutOfRange(), compression)) == {""}
+    real = cgm([112, 102, 92, 82, 72, 66, 62, 60])
+    assert "predicted_low" in feed(PredictedLow(), real)
+    assert "hypoglycemia" in feed(GlucoseOutOfRange(), real)
+
+
+def test_a_compression_low_is_set_aside_for_an_hour_at_most() -> None:
+    """A low that stays after a step down is reported once the hold is over; LOW at once."""
+    stuck = cgm([110, 66] + [66] * 14)  # 70 minutes after the step
+    causes = feed(GlucoseOutOfRange(), stuck)
+    assert causes[:13] == [""] * 13  # up to 60 minutes after the step
+    assert causes[-1] == "hypoglycemia"
+    assert feed(GlucoseOutOfRange(), cgm([100, 40])) == ["", "hypoglycemia_urgent"]
+
+
+def test_falling_just_above_54_is_urgent_after_the_sensor_lag() -> None:
+    """Blood glucose leads the CGM by about 10 minutes: falling 1 mg/dL per minute at 57-59,
+    two readings in a row, blood glucose is already below 54 (a shallow level-2 low the CGM
+    never shows below 54). Levelled off at the same values, it is not."""
+    falling = feed(GlucoseOutOfRange(), cgm([75, 68, 63, 59, 57]))
+    assert falling[-2:] == ["hypoglycemia", "hypoglycemia_urgent"]
+    det = GlucoseOutOfRange()
+    stream = cgm([75, 68, 63, 59, 57])
+    for o in stream[:-1]:
+        det.learn_one(o)
+    urgent = det.score_one(stream[-1])
+    assert urgent is not None
+    assert "lags blood glucose" in urgent.explanation.sentence
+    assert "57 mg/dL" in urgent.explanation.sentence
+    levelled = feed(GlucoseOutOfRange(), cgm([59, 58, 59, 57, 58, 57, 58]))
+    assert "hypoglycemia_urgent" not in levelled
+    no_lag = feed(GlucoseOutOfRange(lag=timedelta(0)), cgm([75, 68, 63, 59, 57]))
+    assert "hypoglycemia_urgent" not in no_lag

@@ -47,6 +47,18 @@ DEFAULT_THRESHOLDS: dict[Metric, Limits] = {
 }
 COPD_SPO2 = Limits(low=88.0)
 URGENT_GLUCOSE_LOW = 54.0
+CGM_MAX_FALL = 5.0
+"""mg/dL per minute: a CGM step down faster than this is not blood glucose (which seldom falls
+faster than 3-4 mg/dL per minute) but a sensor artefact, most often a compression low (lying on
+the sensor: a sudden drop of 30-50 mg/dL that comes back when the patient turns)."""
+
+
+def sudden_glucose_fall(before: tuple[float, float], after: tuple[float, float]) -> bool:
+    """Two (timestamp, mg/dL) CGM readings at most 15 minutes apart, the later one lower by
+    more than :data:`CGM_MAX_FALL` allows."""
+    gap = after[0] - before[0]
+    return 0 < gap <= 900 and before[1] - after[1] > CGM_MAX_FALL * gap / 60
+
 
 # Targets (what the patient aims for; trend detectors compare averages with them):
 # home BP average < 135/85 (ESH 2023), glucose time in range 70-180 mg/dL, SpO2 88-92 in COPD.

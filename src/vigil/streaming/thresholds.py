@@ -16,8 +16,9 @@ from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.careplan import URGENT_GLUCOSE_LOW
+from vigil.streaming.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
+from vigil.streaming.window import Window, slope
 
 
 class HypertensiveCrisis:
@@ -110,37 +111,91 @@ class GlucoseOutOfRange:
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
 
     def __init__(
-        self, confirm_within: timedelta = timedelta(minutes=15), very_low: float = 40.0
+        self,
+        confirm_within: timedelta = timedelta(minutes=15),
+        very_low: float = 40.0,
+        lag: timedelta = timedelta(minutes=10),
+        artefact_hold: timedelta = timedelta(minutes=60),
+        lag_line: float = 60.0,
     ) -> None:
         self.confirm_within = confirm_within
         self.very_low = very_low
-        self.previous: tuple[float, float] | None = None
-        """(timestamp, value) of the latest glucose reading learned."""
+        self.lag = lag
+        self.artefact_hold = artefact_hold
+        self.lag_line = lag_line
+        self.recent: Window = Window(maxlen=4)
+        """(timestamp, value) of the latest glucose readings learned."""
         self.last_urgent_low: float | None = None
         """Timestamp of the latest learned reading below 54."""
+        self.last_lagged_low: float | None = None
+        """Timestamp of the latest learned reading whose lag-corrected value was below 54."""
+        self.artefact: tuple[float, float] | None = None
+        """(since, level before) of a sudden CGM step down not yet come back: a compression."""
 
-    def _urgent_confirmed(self, obs: Observation) -> bool:
-        if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
+    @property
+    def previous(self) -> tuple[float, float] | None:
+        return self.recent[-1] if self.recent else None
+
+    def _lagged(self, now: float, value: float) -> float:
+        """The reading corrected for the CGM's lag behind blood glucose: while it falls, blood
+        glucose is already about ``lag`` x the rate (over the last 15 minutes) lower. Not once
+        it has turned up."""
+        within = self.confirm_within.total_seconds()
+        pts = [(t, v) for t, v in self.recent if 0 < now - t <= within] + [(now, value)]
+        fall = slope(pts) if len(pts) >= 3 and value <= pts[-2][1] else None
+        return value + fall * self.lag.total_seconds() if fall is not None and fall < 0 else value
+
+    def _in_artefact(self, now: float, value: float) -> bool:
+        """A low reached by a sudden step down (:func:`sudden_glucose_fall`) that has not come
+        back (within 15 mg/dL of the level before) and is not older than ``artefact_hold``."""
+        if self.previous is not None and sudden_glucose_fall(self.previous, (now, value)):
             return True
-        now, within = obs.time.timestamp(), self.confirm_within.total_seconds()
-        gap = now - self.previous[0]
-        if gap <= 0 or gap > within:
-            return True  # not a stream (or a late reading): nothing to confirm it against
-        return self.last_urgent_low is not None and now - self.last_urgent_low <= within
+        if self.artefact is None:
+            return False
+        since, before = self.artefact
+        return now - since <= self.artefact_hold.total_seconds() and value < before - 15
+
+    def _urgent(self, obs: Observation) -> bool:
+        if obs.value >= self.lag_line:
+            return False
+        if obs.value < URGENT_GLUCOSE_LOW:
+            if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
+                return True
+            gap = obs.time.timestamp() - self.previous[0]
+            if gap <= 0 or gap > self.confirm_within.total_seconds():
+                return True  # not a stream (or a late reading): nothing to confirm it against
+            if self._recent(obs, self.last_urgent_low):
+                return True
+        # Falling just above or across 54: the lag-corrected value, twice in a row.
+        return self._recent(obs, self.last_lagged_low) and (
+            self._lagged(obs.time.timestamp(), obs.value) < URGENT_GLUCOSE_LOW
+        )
+
+    def _recent(self, obs: Observation, t: float | None) -> bool:
+        return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
 
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
         low, high = limits.low or 70.0, limits.high or 250.0
         value = _glucose_shown(obs)
-        if obs.value < URGENT_GLUCOSE_LOW and self._urgent_confirmed(obs):
+        very_low = obs.censored == "below" or obs.value <= self.very_low
+        if obs.value < low and not very_low and self._in_artefact(obs.time.timestamp(), obs.value):
+            return None  # a compression low: the sensor, not the blood glucose
+        if self._urgent(obs):
             return finding(
                 obs,
                 detector=self.name,
                 cause="hypoglycemia_urgent",
                 severity=Severity.CRITICAL,
                 score=URGENT_GLUCOSE_LOW / obs.value,
-                sentence=f"Glucose {value}, below the {URGENT_GLUCOSE_LOW:.0f} mg/dL "
-                "level of urgent (level 2) hypoglycaemia.",
+                sentence=(
+                    f"Glucose {value}, below the {URGENT_GLUCOSE_LOW:.0f} mg/dL "
+                    "level of urgent (level 2) hypoglycaemia."
+                    if obs.value < URGENT_GLUCOSE_LOW
+                    else f"Glucose {value} and falling: the sensor lags blood glucose by about "
+                    f"{self.lag.total_seconds() / 60:.0f} minutes, which is already below "
+                    f"the {URGENT_GLUCOSE_LOW:.0f} mg/dL level of urgent (level 2) hypoglycaemia."
+                ),
                 threshold=URGENT_GLUCOSE_LOW,
             )
         if obs.value < low:
@@ -175,10 +230,18 @@ class GlucoseOutOfRange:
 
     def learn_one(self, obs: Observation) -> None:
         t = obs.time.timestamp()
-        if self.previous is None or t > self.previous[0]:
-            self.previous = (t, obs.value)
+        if self.previous is not None and t <= self.previous[0]:
+            return
+        if self.previous is not None and sudden_glucose_fall(self.previous, (t, obs.value)):
+            self.artefact = (t, self.previous[1])
+        elif self.artefact is not None and not self._in_artefact(t, obs.value):
+            self.artefact = None
+        if self.artefact is None:
             if obs.value < URGENT_GLUCOSE_LOW:
                 self.last_urgent_low = t
+            if obs.value < self.lag_line and self._lagged(t, obs.value) < URGENT_GLUCOSE_LOW:
+                self.last_lagged_low = t
+        self.recent.append((t, obs.value))
 
 
 def _glucose_shown(obs: Observation) -> str:

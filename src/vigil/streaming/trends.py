@@ -5,12 +5,14 @@ Memory is bounded: each keeps a :class:`Window` with a maximum length.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
+from vigil.streaming.careplan import sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
-from vigil.streaming.window import Window
+from vigil.streaming.window import Window, slope
 
 DAY_S = 86_400.0
 
@@ -172,7 +174,12 @@ class PredictedLow:
     """CGM: glucose falling so that a straight line through the last 20 minutes reaches 55 mg/dL
     within the next 20 minutes (the 'predicted low' alert of CGM systems), and the fall goes on:
     the line through the last ``recent_s`` (10 minutes) reaches it too, so a post-meal fall
-    that levels off is not called a coming low."""
+    that levels off is not called a coming low.
+
+    A step down faster than 5 mg/dL per minute between two readings
+    (:func:`~vigil.streaming.careplan.sudden_glucose_fall`) is a sensor artefact, most often a
+    compression low, whose sudden drop a straight line would read as a steep fall: a window
+    holding such a step predicts nothing (a low that is real stays the range detector's)."""
 
     name: ClassVar[str] = "glucose_predicted_low"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
@@ -191,16 +198,18 @@ class PredictedLow:
         if len(pts) < 2 or obs.value < self.level or obs.value > 120:
             return None
         pts.append((now, obs.value))
-        slope = _slope(pts)  # mg/dL per second
-        if slope is None or slope >= 0:
+        if any(sudden_glucose_fall(a, b) for a, b in pairwise(pts)):
+            return None  # a sudden step: an artefact, not a fall
+        fall = slope(pts)  # mg/dL per second
+        if fall is None or fall >= 0:
             return None
-        predicted = obs.value + slope * self.horizon_s
+        predicted = obs.value + fall * self.horizon_s
         if predicted > self.level:
             return None
-        recent = _slope([(t, v) for t, v in pts if now - t <= self.recent_s])
+        recent = slope([(t, v) for t, v in pts if now - t <= self.recent_s])
         if recent is None or obs.value + recent * self.horizon_s > self.level:
             return None  # the fall is levelling off
-        rate = slope * 60
+        rate = fall * 60
         return finding(
             obs,
             detector=self.name,
@@ -218,15 +227,3 @@ class PredictedLow:
     def learn_one(self, obs: Observation) -> None:
         if not self.points or obs.time.timestamp() > self.points[-1][0]:
             self.points.append((obs.time.timestamp(), obs.value))
-
-
-def _slope(pts: list[tuple[float, float]]) -> float | None:
-    """Least-squares slope of (time, value) points; None with fewer than two distinct times."""
-    if len(pts) < 2:
-        return None
-    mean_t = sum(t for t, _ in pts) / len(pts)
-    mean_v = sum(v for _, v in pts) / len(pts)
-    var_t = sum((t - mean_t) ** 2 for t, _ in pts)
-    if var_t == 0:
-        return None
-    return sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t

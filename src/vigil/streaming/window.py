@@ -48,3 +48,15 @@ class Window:
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
         return zip(self.times, self.values, strict=True)
+
+
+def slope(pts: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (time, value) points; None with fewer than two distinct times."""
+    if len(pts) < 2:
+        return None
+    mean_t = sum(t for t, _ in pts) / len(pts)
+    mean_v = sum(v for _, v in pts) / len(pts)
+    var_t = sum((t - mean_t) ** 2 for t, _ in pts)
+    if var_t == 0:
+        return None
+    return sum((t - mean_t) * (v - mean_v) for t, v in pts) / var_t
