@@ -48,6 +48,25 @@ const alertWork = {
       <div class="trail" data-trail="${id}" hidden></div>
     </article>`;
   },
+  // Re-renders a list (after a change, live or one's own) keeping open trails open and
+  // what was being typed in a note or a comment.
+  async render(container, html) {
+    const open = [...container.querySelectorAll(".trail:not([hidden])")].map((b) => b.dataset.trail);
+    const typed = [...container.querySelectorAll("[data-field=note], [data-field=comment]")]
+      .filter((f) => f.value).map((f) => [f.closest("[data-alert]").dataset.alert, f.dataset.field, f.value]);
+    container.innerHTML = html;
+    await Promise.all(open.map(async (id) => {
+      const box = container.querySelector(`[data-trail="${id}"]`);
+      if (!box) return;
+      box.hidden = false;
+      box.closest("[data-alert]").querySelector("[data-act=trail]").setAttribute("aria-expanded", "true");
+      await alertWork.trail(id, box);
+    }));
+    typed.forEach(([id, field, value]) => {
+      const f = container.querySelector(`[data-alert="${id}"] [data-field=${field}]`);
+      if (f) f.value = value;
+    });
+  },
   async trail(id, box) {
     const events = await vigil.call(`/alerts/${id}/events`);
     box.innerHTML = `<ol class="events">${events.filter((e) => e.note || e.kind !== "updated").map((e) =>

@@ -39,8 +39,8 @@ function showAlerts() {
   if (by === "newest") shown.sort((x, y) => time(y) - time(x));
   if (by === "oldest") shown.sort((x, y) => time(x) - time(y));
   if (by === "patient") shown.sort((x, y) => x.patient_name.localeCompare(y.patient_name));
-  $("alerts").innerHTML = shown.map((a) => alertWork.card(a, { select: true })).join("")
-    || `<p class="muted">${text(vigil.t("inbox.no_alerts"))}</p>`;
+  alertWork.render($("alerts"), shown.map((a) => alertWork.card(a, { select: true })).join("")
+    || `<p class="muted">${text(vigil.t("inbox.no_alerts"))}</p>`);
   $("shown").textContent = vigil.t("alerts.shown", { n: shown.length, total: alerts.length });
 }
 

@@ -24,8 +24,8 @@ const patientAlerts = {
   async alerts() {
     const all = await vigil.call(`/alerts?patient_id=${patientAlerts.id}&limit=100`);
     all.forEach((a) => { a.patient_name = patientAlerts.identity ? patientAlerts.identity.display_name : ""; });
-    $("alerts").innerHTML = all.map((a) => alertWork.card(a, { patientLink: false })).join("")
-      || `<p class="muted">${text(vigil.t("alerts.none"))}</p>`;
+    await alertWork.render($("alerts"), all.map((a) => alertWork.card(a, { patientLink: false })).join("")
+      || `<p class="muted">${text(vigil.t("alerts.none"))}</p>`);
   },
   async start() {
     if (!vigil.signedIn()) return;
