@@ -61,12 +61,12 @@ def staff_in_tenant(conn: Conn, *, user_id: UUID, tenant_id: UUID) -> bool:
     return found is not None
 
 
-def tenant_staff(conn: Conn, *, tenant_id: UUID) -> list[dict[str, Any]]:
+def tenant_staff(conn: Conn, *, tenant_id: UUID, limit: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT id, display_name, role FROM users WHERE tenant_id = %s"
-            " AND role IN ('admin', 'clinician') ORDER BY display_name, id",
-            (tenant_id,),
+            " AND role IN ('admin', 'clinician') ORDER BY display_name, id LIMIT %s",
+            (tenant_id, limit),
         ).fetchall()
 
 

@@ -229,9 +229,9 @@ def _uuid(change: dict[str, Any]) -> UUID | None:
 
 
 @router.get("/assignees", response_model=list[StaffBrief])
-def assignees(user: StaffUser, conn: ConnDep) -> list[StaffBrief]:
+def assignees(user: StaffUser, conn: ConnDep, limit: Limit = 500) -> list[StaffBrief]:
     """Whom an alert may be assigned to: your clinic's admins and clinicians."""
-    rows = identity.tenant_staff(conn, tenant_id=user.tenant_id)
+    rows = identity.tenant_staff(conn, tenant_id=user.tenant_id, limit=limit)
     return [StaffBrief.model_validate(r) for r in rows]
 
 
