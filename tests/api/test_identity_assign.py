@@ -84,7 +84,7 @@ def test_an_alert_is_assigned_only_to_the_tenants_staff(client: httpx.Client, wo
     h = world.headers("clinician")
     for refused in (world.b.users["clinician"], world.a.users["patient"]):
         r = client.post(path, json={"user_id": str(refused)}, headers=h)
-        assert r.status_code == 400, r.text
+        assert r.status_code == 404, r.text
     outsider = client.post(
         path, json={"user_id": str(world.a.users["clinician"])}, headers=world.headers("outsider")
     )

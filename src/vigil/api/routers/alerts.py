@@ -51,7 +51,7 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
-from vigil.core.errors import InvalidInput
+from vigil.core.errors import NotFound
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -316,11 +316,11 @@ def comment(
 def assign(
     body: AssignIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
 ) -> AlertChangePublic:
-    """Assign to an admin or clinician of your tenant (400 for anyone else), or unassign."""
+    """Assign to an admin or clinician of your tenant (404 for anyone else), or unassign."""
     if body.user_id is not None and not identity.staff_in_tenant(
         conn, user_id=body.user_id, tenant_id=scope.principal.tenant_id
     ):
-        raise InvalidInput("the assignee must be a member of your clinic's staff")
+        raise NotFound(f"no staff member {body.user_id} in your clinic")
     change = service.assign(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, assignee=body.user_id
     )
