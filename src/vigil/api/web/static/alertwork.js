@@ -1,22 +1,19 @@
 "use strict";
 // Working an alert, shared by the inbox and the patient page: acknowledge, snooze (its
 // "until" shown), resolve with any outcome and a note, comments and the trail, assignment.
-// vigil.formatValue comes from common.js when present; this minimal one stands in otherwise.
-vigil.formatValue ||= (value, unit) => value === null || value === undefined ? "" :
-  `${new Intl.NumberFormat(vigil.messages.lang, { maximumFractionDigits: 1 }).format(value)}${unit ? ` ${vigil.units[unit] || unit}` : ""}`;
 const OUTCOMES = ["actionable", "not_actionable", "false_reading", "duplicate"];
 const SNOOZE_MINUTES = [30, 60, 240, 1440];
 const alertWork = {
   staff: [],
   async loadStaff() { alertWork.staff = await vigil.call("/alerts/assignees"); },
   staffName(id) { return (alertWork.staff.find((s) => s.id === id) || {}).display_name || ""; },
-  causeName(cause) { return vigil.messages[`alerts.cause_${cause}`] ?? cause.replaceAll("_", " "); },
+  causeName(cause) { return vigil.causeName(cause); },
   // One alert: what, whose, its state (snoozed until …), and its actions.
   card(a, { select = false, patientLink = true } = {}) {
     const t = vigil.t, id = a.id, label = `${alertWork.causeName(a.cause)} · ${a.patient_name || ""}`;
     const state = a.state === "snoozed" && a.snoozed_until
       ? t("alerts.snoozed_until", { time: vigil.dateTime(a.snoozed_until) }) : t(`alerts.state_${a.state}`);
-    const worst = a.worst_value === null ? "" : ` · ${t("alerts.worst", { value: vigil.formatValue(a.worst_value) })}`;
+    const worst = a.worst_value === null ? "" : ` · ${t("alerts.worst", { value: vigil.formatValue(a.metrics[0], a.worst_value) })}`;
     const who = (patientLink && a.patient_name) ? `<a href="/patients/${a.patient_id}">${text(a.patient_name)}</a> · ` : "";
     return `<article class="alert sev-${a.severity} state-${a.state}" data-alert="${id}" data-state="${a.state}"
         aria-label="${text(label)}">
