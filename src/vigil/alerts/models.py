@@ -43,6 +43,7 @@ class ChangeKind(StrEnum):
     UNSNOOZED = "unsnoozed"
     RESOLVED = "resolved"
     COMMENTED = "commented"
+    ASSIGNED = "assigned"
     ESCALATED = "escalated"
 
 

@@ -332,6 +332,26 @@ class AlertService(Lifecycle):
             self._announce(conn, change)
             return change
 
+    def assign(
+        self, conn: Conn, *, alert_id: UUID, user_id: UUID | None, assignee: UUID | None
+    ) -> AlertChange:
+        """Assign the alert to one of the staff (the caller checks the assignee), or nobody."""
+        with conn.transaction():
+            alert = repo.lock_alert(conn, alert_id=alert_id)
+            if alert is None:
+                raise NotFound(f"no alert {alert_id}")
+            repo.insert_event(
+                conn,
+                alert_id=alert.id,
+                kind=ChangeKind.ASSIGNED,
+                actor_user_id=user_id,
+                details={"assignee": str(assignee) if assignee else None},
+            )
+            updated = repo.update_alert(conn, alert_id=alert.id, values={"assigned_to": assignee})
+            change = self._change(updated, ChangeKind.ASSIGNED, now_utc())
+            self._announce(conn, change)
+            return change
+
     # -- from the clock ---------------------------------------------------------------------
 
     def tick(self, conn: Conn, *, now: datetime | None = None) -> list[AlertChange]:

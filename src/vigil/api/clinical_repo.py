@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +16,9 @@ from vigil.api.repo import Conn
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 
-PATIENT_COLUMNS = "id, display_name, conditions, created_at, discharged_at"
+PATIENT_COLUMNS = (
+    "id, display_name, conditions, created_at, discharged_at, birth_date, record_number"
+)
 
 
 def list_patients(
@@ -35,8 +37,7 @@ def list_patients(
 def get_patient(conn: Conn, *, patient_id: UUID) -> dict[str, Any]:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            "SELECT id, display_name, conditions, created_at, discharged_at FROM patients"
-            " WHERE id = %s",
+            sql.SQL("SELECT {} FROM patients WHERE id = %s").format(sql.SQL(PATIENT_COLUMNS)),
             (patient_id,),
         ).fetchone()
     if row is None:
@@ -45,12 +46,19 @@ def get_patient(conn: Conn, *, patient_id: UUID) -> dict[str, Any]:
 
 
 def update_patient(
-    conn: Conn, *, patient_id: UUID, display_name: str | None, conditions: list[str] | None
+    conn: Conn,
+    *,
+    patient_id: UUID,
+    display_name: str | None,
+    conditions: list[str] | None,
+    birth_date: date | None = None,
+    record_number: str | None = None,
 ) -> dict[str, Any]:
     conn.execute(
         "UPDATE patients SET display_name = coalesce(%s, display_name),"
-        " conditions = coalesce(%s, conditions) WHERE id = %s",
-        (display_name, conditions, patient_id),
+        " conditions = coalesce(%s, conditions), birth_date = coalesce(%s, birth_date),"
+        " record_number = coalesce(%s, record_number) WHERE id = %s",
+        (display_name, conditions, birth_date, record_number, patient_id),
     )
     return get_patient(conn, patient_id=patient_id)
 
@@ -208,9 +216,11 @@ _ALERT_FIELDS = [
     "resolved_by",
     "outcome",
     "escalation_level",
+    "assigned_to",
 ]
 _ALERT_JSON = sql.SQL(
-    "json_build_object({fields}, 'severity', CASE WHEN a.severity >= 40 THEN 'critical'"
+    "json_build_object({fields}, 'patient_name', (SELECT p.display_name FROM patients p"
+    " WHERE p.id = a.patient_id), 'severity', CASE WHEN a.severity >= 40 THEN 'critical'"
     " WHEN a.severity >= 30 THEN 'high' WHEN a.severity >= 20 THEN 'warning' ELSE 'info' END)"
 ).format(
     fields=sql.SQL(", ").join(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -134,6 +134,10 @@ class PatientCreate(Strict):
 class PatientUpdate(Strict):
     display_name: Text | None = Field(default=None, min_length=1, max_length=200)
     conditions: list[Condition] | None = Field(default=None, max_length=5)
+    birth_date: date | None = Field(default=None, examples=["1948-03-02"])
+    record_number: Text | None = Field(
+        default=None, min_length=1, max_length=40, examples=["00123456"]
+    )
 
 
 class PatientPublic(BaseModel):
@@ -142,6 +146,8 @@ class PatientPublic(BaseModel):
     conditions: list[str]
     created_at: datetime
     discharged_at: datetime | None = None
+    birth_date: date | None = None
+    record_number: str | None = None
 
 
 class Range(Strict):
@@ -339,6 +345,8 @@ class AlertPublic(BaseModel):
     resolved_by: UUID | None
     outcome: str | None
     escalation_level: int
+    assigned_to: UUID | None = None
+    patient_name: str | None = Field(default=None, description="In the inbox list")
 
 
 class AlertEventPublic(BaseModel):
@@ -364,6 +372,10 @@ class CommentIn(Strict):
 class SnoozeIn(Strict):
     minutes: int = Field(ge=1, le=7 * 24 * 60, examples=[60])
     note: Text | None = Field(default=None, max_length=2000)
+
+
+class AssignIn(Strict):
+    user_id: UUID | None = Field(description="One of the tenant's staff, or null to unassign")
 
 
 class ResolveIn(Strict):

@@ -21,7 +21,7 @@ from vigil.alerts import (
     get_alert,
     list_events,
 )
-from vigil.api import clinical_repo
+from vigil.api import clinical_repo, identity
 from vigil.api.access import API_ROLE, VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
@@ -30,6 +30,7 @@ from vigil.api.deps import (
     CachedStaffUser,
     Conn,
     ConnDep,
+    StaffUser,
     audit_allowed,
     authenticate,
     authorise_read,
@@ -37,10 +38,12 @@ from vigil.api.deps import (
     refuse,
 )
 from vigil.api.errors import ApiError, Forbidden
+from vigil.api.identity import StaffBrief
 from vigil.api.models import (
     AlertChangePublic,
     AlertEventPublic,
     AlertPublic,
+    AssignIn,
     CommentIn,
     NoteIn,
     ResolveIn,
@@ -48,6 +51,7 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
+from vigil.core.errors import NotFound
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -119,6 +123,8 @@ class StreamAccess:
     def __init__(self, principal: Principal, visible: set[UUID]) -> None:
         self.principal = principal
         self.visible = visible
+        self.hidden: set[UUID] = set()
+        """Patients looked up since the last re-check and not visible."""
 
 
 def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
@@ -188,6 +194,7 @@ async def stream(
             if loop.time() >= next_check:
                 if not await _still_allowed(request, credentials, access):
                     return
+                access.hidden.clear()
                 next_check = loop.time() + recheck_s
             try:
                 wait = min(KEEPALIVE_S, max(0.0, next_check - loop.time()))
@@ -196,7 +203,17 @@ async def stream(
                 if loop.time() < next_check:
                     yield ServerSentEvent(comment="keep-alive")
                 continue
-            if change.get("tenant_id") != tenant or _uuid(change) not in access.visible:
+            if change.get("tenant_id") != tenant:
+                continue
+            patient = _uuid(change)
+            if patient not in access.visible and patient not in access.hidden:
+                # A patient enrolled (or added to a team) after the stream opened: look again
+                # now rather than at the next re-check, once per such patient per re-check.
+                if not await _still_allowed(request, credentials, access):
+                    return
+                if patient not in access.visible and patient is not None:
+                    access.hidden.add(patient)
+            if patient not in access.visible:
                 continue
             body = {k: v for k, v in change.items() if k != "tenant_id"}
             yield ServerSentEvent(data=body, event="alert", id=str(change.get("alert_id")))
@@ -209,6 +226,13 @@ def _uuid(change: dict[str, Any]) -> UUID | None:
         return UUID(str(change.get("patient_id")))
     except ValueError:
         return None
+
+
+@router.get("/assignees", response_model=list[StaffBrief])
+def assignees(user: StaffUser, conn: ConnDep, limit: Limit = 500) -> list[StaffBrief]:
+    """Whom an alert may be assigned to: your clinic's admins and clinicians."""
+    rows = identity.tenant_staff(conn, tenant_id=user.tenant_id, limit=limit)
+    return [StaffBrief.model_validate(r) for r in rows]
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
@@ -284,5 +308,20 @@ def comment(
 ) -> AlertChangePublic:
     change = service.comment(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, note=body.note
+    )
+    return change_public(change)
+
+
+@router.post("/{alert_id}/assign", response_model=AlertChangePublic)
+def assign(
+    body: AssignIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+) -> AlertChangePublic:
+    """Assign to an admin or clinician of your tenant (404 for anyone else), or unassign."""
+    if body.user_id is not None and not identity.staff_in_tenant(
+        conn, user_id=body.user_id, tenant_id=scope.principal.tenant_id
+    ):
+        raise NotFound(f"no staff member {body.user_id} in your clinic")
+    change = service.assign(
+        conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, assignee=body.user_id
     )
     return change_public(change)

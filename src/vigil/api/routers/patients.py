@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from vigil.api import clinical_repo, repo
+from vigil.api import clinical_repo, identity, repo
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
@@ -18,6 +19,7 @@ from vigil.api.deps import (
     audit_allowed,
     cached_read,
 )
+from vigil.api.identity import PatientIdentity
 from vigil.api.models import (
     CarePlan,
     CarePlanDefaults,
@@ -146,8 +148,20 @@ def update_patient(body: PatientUpdate, scope: PatientDep, conn: ConnDep) -> Pat
         patient_id=scope.patient_id,
         display_name=body.display_name,
         conditions=list(body.conditions) if body.conditions is not None else None,
+        birth_date=body.birth_date,
+        record_number=body.record_number,
     )
     return PatientPublic.model_validate(row)
+
+
+@router.get("/{patient_id}/identity", response_model=PatientIdentity)
+def get_identity(scope: PatientDep, conn: ConnDep, request: Request) -> PatientIdentity:
+    """The header of every patient view: name, date of birth and age (in the clinic's zone),
+    record number, conditions, devices with their last sync, care teams and their members."""
+    today = datetime.now(ZoneInfo(request.app.state.settings.clinic_time_zone)).date()
+    return PatientIdentity.model_validate(
+        identity.patient_identity(conn, patient_id=scope.patient_id, today=today)
+    )
 
 
 @router.get("/{patient_id}/care-plan", response_model=CarePlanPublic)

@@ -128,6 +128,7 @@ const vigil = {
       out.onclick = async () => { await vigil.signOut(); location.href = "/"; };
     }
     document.querySelectorAll("[data-role-nav=staff]").forEach((a) => { a.hidden = isPatient; });
+    document.querySelectorAll("[data-role-nav=admin]").forEach((a) => { a.hidden = me.role !== "admin"; });
     return me;
   },
 };

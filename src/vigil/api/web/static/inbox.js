@@ -1,6 +1,5 @@
 "use strict";
 // The care team's inbox (index.html); api, $, text and vigil come from common.js.
-let stream = null;  // the open alert stream's AbortController
 
 async function call(path, options = {}) {
   try {
@@ -11,24 +10,38 @@ async function call(path, options = {}) {
   }
 }
 
+let alerts = [];  // as the API ordered them (the urgency order, vigil.alerts.urgency)
+const names = {};  // patient id -> name, for the new-alert signal
+
 async function loadAlerts() {
-  const alerts = await call("/alerts?limit=100");
-  $("alerts").innerHTML = alerts.map((a) => `
-    <tr class="sev-${a.severity}"><td><b>${text(a.episode.replaceAll("_", " "))}</b> ·
-      <span class="badge ${a.severity}">${text(vigil.t(`alerts.sev_${a.severity}`))}</span> ·
-      <a href="/patients/${a.patient_id}">${text(vigil.t("alerts.patient"))}</a> ·
-      ${text(vigil.t(`alerts.state_${a.state}`))} <span class="muted">×${a.finding_count}</span><br>
-      ${text(a.explanation.sentence)}<br>
-      <span class="muted">now ${text(a.cause.replaceAll("_", " "))}${a.worst_value === null ? "" :
-        ` · ${text(vigil.t("alerts.worst", { value: a.worst_value }))}`} ·
-      ${text(vigil.t("alerts.since", { time: vigil.dateTime(a.first_seen) }))} ·
-      ${text(vigil.t("alerts.last", { time: vigil.dateTime(a.last_seen) }))}
-      ${a.explanation.late_note ? " · " + text(a.explanation.late_note) : ""}</span><br>
-      ${a.state === "open" ? `<button data-act="acknowledge" data-id="${a.id}">${text(vigil.t("alerts.acknowledge"))}</button>` : ""}
-      <button data-act="snooze" data-id="${a.id}">${text(vigil.t("alerts.snooze"))}</button>
-      <button data-act="resolve" data-id="${a.id}" data-outcome="actionable">${text(vigil.t("alerts.resolve_actionable"))}</button>
-      <button data-act="resolve" data-id="${a.id}" data-outcome="not_actionable">${text(vigil.t("alerts.resolve_not_actionable"))}</button>
-    </td></tr>`).join("") || `<tr><td class="muted">${text(vigil.t("inbox.no_alerts"))}</td></tr>`;
+  const state = $("f-state").value;
+  alerts = await call(`/alerts?limit=500${state ? `&state=${state}` : ""}`);
+  alerts.forEach((a) => { names[a.patient_id] = a.patient_name; });
+  const keep = (id, values) => {
+    const sel = $(id), now = sel.value;
+    sel.innerHTML = `<option value="">${text(vigil.t("alerts.f_any"))}</option>` + values.map(([v, l]) =>
+      `<option value="${text(v)}">${text(l)}</option>`).join("");
+    sel.value = values.some(([v]) => v === now) ? now : "";
+  };
+  keep("f-cause", [...new Set(alerts.map((a) => a.cause))].sort().map((c) => [c, alertWork.causeName(c)]));
+  keep("f-patient", Object.entries(Object.fromEntries(alerts.map((a) => [a.patient_id, a.patient_name])))
+    .sort((x, y) => x[1].localeCompare(y[1])));
+  showAlerts();
+}
+
+function showAlerts() {
+  const sev = $("f-severity").value, cause = $("f-cause").value, patient = $("f-patient").value;
+  const words = $("f-search").value.trim().toLowerCase();
+  const shown = alerts.filter((a) => (!sev || a.severity === sev) && (!cause || a.cause === cause)
+    && (!patient || a.patient_id === patient) && (!words || [a.patient_name, a.explanation.sentence,
+      alertWork.causeName(a.cause), a.cause].join(" ").toLowerCase().includes(words)));
+  const by = $("f-sort").value, time = (a) => new Date(a.last_seen).getTime();
+  if (by === "newest") shown.sort((x, y) => time(y) - time(x));
+  if (by === "oldest") shown.sort((x, y) => time(x) - time(y));
+  if (by === "patient") shown.sort((x, y) => x.patient_name.localeCompare(y.patient_name));
+  alertWork.render($("alerts"), shown.map((a) => alertWork.card(a, { select: true })).join("")
+    || `<p class="muted">${text(vigil.t("inbox.no_alerts"))}</p>`);
+  $("shown").textContent = vigil.t("alerts.shown", { n: shown.length, total: alerts.length });
 }
 
 async function loadPatients() {
@@ -53,43 +66,10 @@ async function loadPatients() {
     list.slice(0, 200).map(row).join("")).join("");
 }
 
-async function act(button) {
-  const id = button.dataset.id;
-  const body = button.dataset.act === "snooze" ? { minutes: 60 }
-    : button.dataset.act === "resolve" ? { outcome: button.dataset.outcome } : {};
-  await call(`/alerts/${id}/${button.dataset.act}`, { method: "POST", body: JSON.stringify(body) });
+async function ackSelected() {
+  const ids = [...document.querySelectorAll("#alerts .pick:checked")].map((b) => b.dataset.id);
+  await Promise.all(ids.map((id) => call(`/alerts/${id}/acknowledge`, { method: "POST", body: "{}" })));
   await loadAlerts();
-}
-
-async function listen() {
-  // The session cookie goes with the request; fetch (not EventSource) so that signing out
-  // can abort the stream at once.
-  while (vigil.signedIn()) {
-    stream = new AbortController();
-    try {
-      const r = await fetch(`${api}/alerts/stream`, { credentials: "same-origin", signal: stream.signal });
-      if (r.status === 401) { signOut(); return; }
-      if (!r.ok) throw new Error(String(r.status));
-      $("live").textContent = vigil.t("common.live");
-      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
-          if (block.includes("event: alert")) { loadAlerts(); loadPatients(); }
-        }
-      }
-    } catch (e) { /* reconnect below */ }
-    if (!vigil.signedIn()) break;
-    $("live").textContent = vigil.t("common.reconnecting");
-    await new Promise((done) => setTimeout(done, 3000));
-    if (vigil.signedIn()) { loadAlerts().catch(() => {}); }
-  }
-  $("live").textContent = "";
 }
 
 async function start() {
@@ -99,18 +79,21 @@ async function start() {
   const me = await vigil.guard("staff");
   if (!me) return;
   $("logout").onclick = async () => {
-    if (stream) { stream.abort(); stream = null; }
+    vigilLive.stop();
     await vigil.signOut(); signOut();
   };
   const teams = await call("/care-teams");
   $("team").innerHTML = teams.map((t) => `<option value="${t.id}">${text(t.name)}</option>`).join("");
+  await alertWork.loadStaff();
   await Promise.all([loadAlerts(), loadPatients()]);
-  listen();
+  const reload = () => Promise.all([loadAlerts(), loadPatients()]);
+  vigilLive.start({ onChange: reload, onResync: reload,
+    nameOf: (c) => names[c.patient_id] || "" });
 }
 
 function signOut() {
   vigil.forget();
-  if (stream) { stream.abort(); stream = null; }
+  vigilLive.stop();
   $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true;
 }
 
@@ -122,6 +105,14 @@ $("login").addEventListener("submit", async (event) => {
   $("error").textContent = "";
   start().catch((e) => { $("error").textContent = e.message; });
 });
-$("alerts").addEventListener("click", (e) => { if (e.target.dataset.act) act(e.target); });
+alertWork.bind($("alerts"), () => loadAlerts());
+["f-severity", "f-cause", "f-patient", "f-sort"].forEach((id) => $(id).addEventListener("change", showAlerts));
+$("f-search").addEventListener("input", showAlerts);
+$("f-state").addEventListener("change", () => loadAlerts());
+$("filters").addEventListener("submit", (e) => e.preventDefault());
+$("select-all").addEventListener("click", () => {
+  document.querySelectorAll("#alerts .pick:not(:disabled)").forEach((b) => { b.checked = true; });
+});
+$("ack-selected").addEventListener("click", ackSelected);
 $("team").addEventListener("change", loadPatients);
 if (vigil.signedIn()) { start().catch(signOut); } else { signOut(); }

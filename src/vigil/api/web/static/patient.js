@@ -120,16 +120,10 @@ async function load() {
     document.querySelectorAll("section").forEach((s) => { s.hidden = true; });
     return;
   }
-  $("name").textContent = patient.display_name;
-  $("conditions").textContent = patient.conditions.join(", ");
   [plan, defaults] = await Promise.all([vigil.call(`/patients/${patientId}/care-plan`),
     vigil.call(`/patients/${patientId}/care-plan/defaults`)]);
   planRows();
   alerts = await vigil.call(`/alerts?patient_id=${patientId}&limit=100`);
-  $("alerts").innerHTML = alerts.map((a) => `<div class="alert ${a.severity}">
-    <b>${text(vigil.causeName(a.cause))}</b> · ${text(vigil.t(`alerts.state_${a.state}`))} ·
-    <span class="muted">${vigil.dateTime(a.first_seen)}</span><br>
-    ${text(a.explanation.sentence)}</div>`).join("") || `<p class="muted">${text(vigil.t("alerts.none"))}</p>`;
   await loadCharts();
 }
 

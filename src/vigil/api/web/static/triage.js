@@ -65,5 +65,8 @@ $("next").addEventListener("click", () => { state.offset += PAGE; load().catch(s
 async function start() {
   if (!(await vigil.guard("staff"))) return;
   await load(true);  // open on the most urgent group that has anyone in it
+  const again = () => load().catch(show);
+  vigilLive.start({ onChange: again, onResync: again,
+    nameOf: (c) => (document.querySelector(`[data-patient="${c.patient_id}"] a`) || {}).textContent || "" });
 }
 if (!vigil.signedIn()) { location.href = "/"; } else { start().catch(show); }
