@@ -81,7 +81,7 @@ def test_clinician_sees_a_live_alert_acknowledges_it_and_opens_the_chart(
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         page.click(f"#patients a[href='/patients/{patient}']")
-        spo2 = page.locator("[data-metric=spo2]")
+        spo2 = page.locator("div.metric[data-metric=spo2]")
         expect(spo2).to_be_visible(timeout=15_000)
         expect(spo2.locator("circle.pt[data-min='85']")).to_have_count(1)
         expect(spo2.locator(".threshold")).to_have_count(1)  # the COPD 88 % line
