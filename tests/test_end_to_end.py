@@ -109,13 +109,14 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
         assert receiver.received[0][1]["alert"]["cause"] == "spo2_low"
 
         receiver.fail_next = 1  # the next delivery fails once (503), then the retry succeeds
+        # Another state (a fever would join the open low-oxygen alert's deterioration episode).
         publish(
             harness,
-            thermometer,
-            [{"ts": now.isoformat(), "metric": "body_temperature", "value": 39.6, "unit": "Cel"}],
+            oximeter,
+            [{"ts": now.isoformat(), "metric": "heart_rate", "value": 180, "unit": "/min"}],
         )
         wait_until(lambda: len(receiver.received) >= 2, timeout=30)
         assert receiver.fail_next == 0
-        assert receiver.received[1][1]["alert"]["cause"] == "fever"
+        assert receiver.received[1][1]["alert"]["cause"] == "tachycardia"
         time.sleep(1.5)
         assert len(receiver.received) == 2
