@@ -85,7 +85,8 @@ def _changes(world: World, alert_id: uuid.UUID) -> list[Change]:
             "care_plans",
             lambda c, n: c.put(
                 f"/api/v1/patients/{patient}/care-plan",
-                json={"thresholds": {"spo2": {"low": 80 + n}}},
+                # Another valid low each time (80-94 %: the plan is checked against the bounds).
+                json={"thresholds": {"spo2": {"low": 80 + n % 15}}},
                 headers=h,
             ),
         ),
