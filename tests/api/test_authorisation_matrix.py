@@ -33,6 +33,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "snooze_api_v1_alerts__alert_id__snooze_post": {"minutes": 5},
     "resolve_api_v1_alerts__alert_id__resolve_post": {"outcome": "actionable"},
     "comment_api_v1_alerts__alert_id__comments_post": {"note": "x"},
+    "assign_api_v1_alerts__alert_id__assign_post": {"user_id": None},
     "add_patient_api_v1_care_teams__team_id__patients_post": {"patient_id": "{patient_id}"},
     "assign_api_v1_devices__device_id__assignments_post": {"patient_id": "{patient_id}"},
     "create_user_api_v1_users_post": {

@@ -55,7 +55,8 @@ def test_dashboard_page(client: httpx.Client) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert '<script src="/static/inbox.js">' in r.text
-    assert "/alerts/stream" in client.get("/static/inbox.js").text
+    assert '<script src="/static/live.js">' in r.text
+    assert "/alerts/stream" in client.get("/static/live.js").text
 
 
 def test_health_ready_metrics(client: httpx.Client) -> None:
