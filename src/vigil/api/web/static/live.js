@@ -95,5 +95,11 @@ const vigilLive = {
       await new Promise((done) => setTimeout(done, 3000));
     }
   },
-  stop() { if (vigilLive.stream) { vigilLive.stream.abort(); vigilLive.stream = null; } },
+  // Signed out: the stream closed and the header says nothing about a connection.
+  stop() {
+    if (vigilLive.stream) { vigilLive.stream.abort(); vigilLive.stream = null; }
+    const live = $("live");
+    if (live) { live.textContent = ""; delete live.dataset.state; }
+    document.body.classList.remove("stale");
+  },
 };
