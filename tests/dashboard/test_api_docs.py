@@ -3,31 +3,9 @@ and style come from Vigil itself (no CDN), under the app's own Content-Security-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from playwright.sync_api import Browser, Route, expect
 
-import pytest
-from playwright.sync_api import Browser, Route, expect, sync_playwright
-
-from tests.api.conftest import LiveServer, World, build_world, make_app
-from tests.browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.conftest import new_database
-from vigil.servers import EmbeddedPostgres
-
-
-@pytest.fixture(scope="module")
-def base(pg_server: EmbeddedPostgres) -> Iterator[str]:
-    with new_database(pg_server) as url:
-        world: World = build_world(url)
-        with LiveServer(make_app(world.db_url)) as served:
-            yield served
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+from tests.browser import ARTIFACTS
 
 
 def test_the_docs_render_offline_from_vigils_own_assets(chromium: Browser, base: str) -> None:

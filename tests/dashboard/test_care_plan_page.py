@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.api.conftest import LiveServer, World, build_world, make_app
-from tests.browser import ARGS, ARTIFACTS, CHROMIUM, axe_violations
+from tests.api.conftest import World, build_world
+from tests.browser import ARTIFACTS, axe_violations
 from tests.conftest import new_database
-from tests.dashboard.test_pages import signed_in
+from tests.dashboard.conftest import signed_in
 from vigil.servers import EmbeddedPostgres
 from vigil.storage import rebuild_latest_readings
 
@@ -52,20 +52,6 @@ def world(pg_server: EmbeddedPostgres) -> Iterator[World]:
                 )
             rebuild_latest_readings(conn)
         yield w
-
-
-@pytest.fixture(scope="module")
-def base(world: World) -> Iterator[str]:
-    with LiveServer(make_app(world.db_url)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def latest(page: Page, metric: str) -> str:

@@ -9,18 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.alerts.conftest import finding
-from tests.api.conftest import PASSWORD, LiveServer, World, build_world, make_app
-from tests.browser import ARGS, ARTIFACTS, CHROMIUM, axe_violations
+from tests.api.conftest import World, build_world
+from tests.browser import ARTIFACTS, axe_violations
 from tests.conftest import new_database
+from tests.dashboard.conftest import signed_in
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
 from vigil.servers import EmbeddedPostgres
@@ -76,30 +76,6 @@ def urgent(world: World) -> UUID:
     return kim
 
 
-@pytest.fixture(scope="module")
-def base(world: World) -> Iterator[str]:
-    with LiveServer(make_app(world.db_url)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def signed_in(browser: Browser, base: str, world: World, who: str, **kw: Any) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **kw)
-    r = context.request.post(
-        f"{base}/api/v1/auth/session",
-        data={"email": f"{who}.{world.a.id.hex[:6]}@clinic.example", "password": PASSWORD},
-    )
-    assert r.ok, r.text()
-    return context
-
-
 def shot_and_axe(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -111,7 +87,7 @@ def shot_and_axe(page: Page, name: str) -> None:
 def test_the_nurse_finds_the_most_urgent_patient_and_who_they_are(
     chromium: Browser, base: str, world: World, urgent: UUID, lang: str
 ) -> None:
-    context = signed_in(chromium, base, world, "clinician")
+    context = signed_in(chromium, base, world, "clinician", height=900)
     page = context.new_page()
     page.goto(f"{base}/triage?lang={lang}")
     first = page.locator("#rows tr").first
@@ -141,7 +117,7 @@ def test_the_nurse_finds_the_most_urgent_patient_and_who_they_are(
 def test_the_nurse_works_an_alert_end_to_end_from_the_patient_page(
     chromium: Browser, base: str, world: World, urgent: UUID
 ) -> None:
-    context = signed_in(chromium, base, world, "clinician")
+    context = signed_in(chromium, base, world, "clinician", height=900)
     page = context.new_page()
     page.goto(f"{base}/patients/{urgent}?lang=en")
     card = page.locator("#alerts [data-alert]")
@@ -186,7 +162,7 @@ def test_the_nurse_works_an_alert_end_to_end_from_the_patient_page(
 def test_a_new_patients_alert_arrives_live_announced_and_counted(
     chromium: Browser, base: str, world: World, urgent: UUID
 ) -> None:
-    context = signed_in(chromium, base, world, "clinician")
+    context = signed_in(chromium, base, world, "clinician", height=900)
     page = context.new_page()
     page.goto(f"{base}/?lang=en")
     expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=15_000)
@@ -222,7 +198,7 @@ def test_the_header_sign_out_reads_and_the_admin_link_is_for_admins(
     chromium: Browser, base: str, world: World
 ) -> None:
     for who, admin_link in (("clinician", False), ("admin", True)):
-        context = signed_in(chromium, base, world, who)
+        context = signed_in(chromium, base, world, who, height=900)
         page = context.new_page()
         page.goto(f"{base}/triage?lang=en")
         out = page.locator("#logout")

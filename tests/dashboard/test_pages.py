@@ -4,46 +4,14 @@ wrong role says so. One server and one browser for the module; screenshots go to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.api.conftest import PASSWORD, LiveServer, World, build_world, make_app
-from tests.browser import ARGS, ARTIFACTS, CHROMIUM, axe_violations
-from tests.conftest import new_database
-from vigil.servers import EmbeddedPostgres
-
-
-@pytest.fixture(scope="module")
-def world(pg_server: EmbeddedPostgres) -> Iterator[World]:
-    with new_database(pg_server) as url:
-        yield build_world(url)
-
-
-@pytest.fixture(scope="module")
-def base(world: World) -> Iterator[str]:
-    with LiveServer(make_app(world.db_url)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def signed_in(browser: Browser, base: str, world: World, who: str, **kw: Any) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, **kw)
-    r = context.request.post(
-        f"{base}/api/v1/auth/session",
-        data={"email": f"{who}.{world.a.id.hex[:6]}@clinic.example", "password": PASSWORD},
-    )
-    assert r.ok, r.text()
-    return context
+from tests.api.conftest import World
+from tests.browser import ARTIFACTS, axe_violations
+from tests.dashboard.conftest import signed_in
 
 
 def check(page: Page, url: str, ready: str, shot: str) -> None:
