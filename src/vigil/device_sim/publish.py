@@ -230,6 +230,7 @@ def publish(
     clients = {sim_id: _DeviceClient(creds, host, port) for sim_id, creds in devices.items()}
     report = PublishReport()
     began = time.monotonic()
+    interrupted = False
     try:
         for c in clients.values():
             if not c.connected.wait(connect_timeout_s) or c.failure:
@@ -244,8 +245,11 @@ def publish(
             report.messages += 1
             report.malformed += bool(line["malformed"])
             report.per_device[line["device_id"]] = report.per_device.get(line["device_id"], 0) + 1
+    except BaseException:
+        interrupted = True  # Ctrl-C or a failure: count what is unacknowledged, do not wait
+        raise
     finally:
-        deadline = time.monotonic() + ack_timeout_s
+        deadline = time.monotonic() + (0.0 if interrupted else ack_timeout_s)
         for c in clients.values():
             report.unacknowledged += c.finish(deadline)
         report.seconds = time.monotonic() - began

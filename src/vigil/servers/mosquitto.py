@@ -171,6 +171,9 @@ class EmbeddedMosquitto:
             [exe, "-c", str(self.root / "mosquitto.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own session, like NATS and PostgreSQL: a terminal's Ctrl-C reaches Vigil,
+            # which stops the broker after the stages that use it, not before them.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 15
         waiting = [self.port, self.service_port]
