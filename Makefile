@@ -10,7 +10,7 @@ lint: setup
 	.venv/bin/lint-imports
 
 test: setup lint
-	.venv/bin/pytest --doctest-modules src/vigil tests
+	.venv/bin/pytest --durations=30 --doctest-modules src/vigil tests
 
 # Unit tests and doctests: no server, no browser, nothing slow (under a minute).
 test-fast: setup
