@@ -16,7 +16,7 @@ from uuid import UUID
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from vigil.core.models import StoredReading
 from vigil.stream.codec import decode_readings
@@ -91,6 +91,11 @@ class PartitionConsumer:
         try:
             msgs: list[Msg] = await sub.fetch(max_messages, timeout=timeout_s)  # type: ignore[attr-defined]
         except TimeoutError:
+            return []
+        except ServiceUnavailableError:
+            # 503 "no responders": the consumer has no leader at this moment (just created on
+            # a replicated stream, or its leader moving after a node loss); the next fetch
+            # asks again, as after a timeout.
             return []
         out = []
         for msg in msgs:
