@@ -37,6 +37,7 @@ from vigil.api.models import (
     WebhookCreate,
     WebhookPublic,
 )
+from vigil.api.paging import Offset
 from vigil.api.security import hash_password
 from vigil.streaming.findings import Severity
 
@@ -83,7 +84,7 @@ def list_users(
     conn: ConnDep,
     user: AdminUser,
     limit: Limit = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[UserPublic]:
     rows = repo.list_users(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)
     return [UserPublic.model_validate(r) for r in rows]
@@ -116,7 +117,7 @@ def list_webhooks(
     conn: ConnDep,
     user: AdminUser,
     limit: Limit = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[WebhookPublic]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(

@@ -17,6 +17,7 @@ from vigil.api import clinical_repo, console_repo, repo
 from vigil.api.console_models import DischargePublic, UserUpdate, WebhookStatus, WebhookUpdate
 from vigil.api.deps import AdminUser, ConnDep, audit_allowed, check_patient_filter, refuse
 from vigil.api.models import PatientPublic, UserPublic
+from vigil.api.paging import Offset
 from vigil.api.routers.admin import severity_name
 from vigil.core.errors import NotFound
 
@@ -25,7 +26,6 @@ UserId = Annotated[UUID, Path(description="The user")]
 TeamId = Annotated[UUID, Path(description="The care team")]
 PatientId = Annotated[UUID, Path(description="The patient")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 
 
 def _user(conn: ConnDep, request: Request, admin: AdminUser, user_id: UUID) -> None:
@@ -145,7 +145,7 @@ def webhook_status(
     conn: ConnDep,
     user: AdminUser,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[WebhookStatus]:
     """Each destination with its deliveries by state, its last delivery and last error."""
     rows = console_repo.webhook_status(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)

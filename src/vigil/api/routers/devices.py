@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
 from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
+from vigil.api.paging import Offset
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 from vigil.core.identities import DEVICE_ID_RE
@@ -83,7 +84,7 @@ def list_devices(
     conn: ConnDep,
     user: AdminUser,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[DevicePublic]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(

@@ -26,6 +26,7 @@ from vigil.api.models import (
     PatientVitals,
     TeamPatientAdd,
 )
+from vigil.api.paging import Offset
 from vigil.core.errors import NotFound
 
 router = APIRouter(prefix="/care-teams", tags=["care teams"])
@@ -53,7 +54,7 @@ def list_teams(
     conn: ConnDep,
     user: StaffUser,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[CareTeamPublic]:
     """Your care teams (every team of the tenant for an admin), by name."""
     rows = repo.list_teams(conn, principal=user, limit=limit, offset=offset)

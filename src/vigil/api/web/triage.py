@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from vigil.alerts.urgency import tier
 from vigil.api.deps import ConnDep, StaffUser, audit_allowed
+from vigil.api.paging import Offset
 from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
 
@@ -140,7 +141,7 @@ def triage(
     request: Request,
     group: Group | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TriagePublic:
     """Your patients grouped by what needs attention, most urgent first: every group's full
     count, with one page (``limit``/``offset``) of its patients (only ``group``'s if given)."""
