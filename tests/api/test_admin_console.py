@@ -113,6 +113,18 @@ def test_admin_changes_users_teams_and_discharges_a_patient(
     devices = {d["id"]: d for d in client.get("/api/v1/devices", headers=h).json()}
     assert devices[creds.device_id]["patient_id"] is None
     assert client.post(f"/api/v1/patients/{a.patient}/discharge", headers=h).status_code == 409
+    # Monitoring has ended: the patient leaves the care team's list and triage, and stays on
+    # record (their page, and the list with discharged=true, which the admin console reads).
+    # (The clinician left the team above; the admin sees the whole tenant.)
+    listed = {p["id"] for p in client.get("/api/v1/patients", headers=h).json()}
+    assert str(a.patient) not in listed
+    assert str(a.other_patient) in listed
+    everyone = client.get("/api/v1/patients?discharged=true", headers=h).json()
+    assert str(a.patient) in {p["id"] for p in everyone}
+    triage = client.get("/api/v1/triage", headers=h).json()
+    triaged = {p["id"] for g in triage["groups"] for p in g["patients"]}
+    assert str(a.patient) not in triaged
+    assert str(a.other_patient) in triaged
 
     team_patients = client.get(f"/api/v1/care-teams/{a.team}/patients", headers=h).json()
     assert [p["id"] for p in team_patients] == [str(a.patient)]

@@ -22,15 +22,17 @@ PATIENT_COLUMNS = (
 
 
 def list_patients(
-    conn: Conn, *, principal: Principal, limit: int, offset: int
+    conn: Conn, *, principal: Principal, limit: int, offset: int, discharged: bool = False
 ) -> list[dict[str, Any]]:
+    """The visible patients under monitoring, and discharged ones too when ``discharged``."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             sql.SQL(
-                "SELECT {} FROM patients"
-                " WHERE id IN ({}) ORDER BY created_at, id LIMIT %(limit)s OFFSET %(offset)s"
+                "SELECT {} FROM patients WHERE id IN ({})"
+                " AND (%(discharged)s OR discharged_at IS NULL)"
+                " ORDER BY created_at, id LIMIT %(limit)s OFFSET %(offset)s"
             ).format(sql.SQL(PATIENT_COLUMNS), VISIBLE_PATIENTS_SQL),
-            {**scope_params(principal), "limit": limit, "offset": offset},
+            {**scope_params(principal), "limit": limit, "offset": offset, "discharged": discharged},
         ).fetchall()
 
 
@@ -102,7 +104,7 @@ def raw_readings(
 ) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT time, metric, value, unit, device_id FROM readings"
+            "SELECT time, metric, value, unit, device_id, censored FROM readings"
             " WHERE patient_id = %s AND (%s::text IS NULL OR metric = %s)"
             " AND time >= %s AND time < %s ORDER BY time DESC LIMIT %s",
             (patient_id, metric, metric, start, end, limit),
@@ -124,12 +126,15 @@ def rollup_query(
     start: datetime,
     end: datetime,
 ) -> JsonQuery:
-    """A RollupPublic: min / avg / max / count per ``time_bucket``."""
+    """A RollupPublic: min / avg / max / count per ``time_bucket``, and how many of the
+    bucket's readings were the device's LOW / HIGH marks (stored at the bound)."""
     query = sql.SQL(
         "SELECT json_build_object('metric', %(metric)s::text, 'unit', %(unit)s::text,"
         " 'bucket', %(name)s::text, 'buckets', coalesce(json_agg(b ORDER BY b.bucket), '[]'))"
         "::text FROM (SELECT time_bucket(%(bucket)s, time) AS bucket, min(value) AS min,"
-        " avg(value) AS avg, max(value) AS max, count(*) AS count FROM readings"
+        " avg(value) AS avg, max(value) AS max, count(*) AS count,"
+        " count(*) FILTER (WHERE censored = 'below') AS low,"
+        " count(*) FILTER (WHERE censored = 'above') AS high FROM readings"
         " WHERE patient_id = %(patient)s AND metric = %(metric)s AND time >= %(start)s"
         " AND time < %(end)s GROUP BY 1) b"
     )

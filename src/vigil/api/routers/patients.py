@@ -34,6 +34,7 @@ from vigil.api.models import (
     ReadingPublic,
     RollupPublic,
 )
+from vigil.api.paging import Offset
 from vigil.api.preview import Replay, opened_alerts, threshold_replay
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
@@ -55,7 +56,6 @@ BUCKETS = {
 }
 BucketName = Literal["5m", "15m", "1h", "6h", "1d"]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 MAX_SPAN = timedelta(days=366)
 PREVIEW_MAX_READINGS = 50_000
 
@@ -103,10 +103,20 @@ async def rollup_readings(
 
 @router.get("", response_model=list[PatientPublic])
 def list_patients(
-    conn: ConnDep, user: StaffUser, request: Request, limit: Limit = 100, offset: Offset = 0
+    conn: ConnDep,
+    user: StaffUser,
+    request: Request,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    discharged: Annotated[
+        bool, Query(description="Include discharged patients (left out by default)")
+    ] = False,
 ) -> list[PatientPublic]:
-    """The patients you may see: all of your tenant (admin) or your care teams' (clinician)."""
-    rows = clinical_repo.list_patients(conn, principal=user, limit=limit, offset=offset)
+    """The patients you may see under monitoring: all of your tenant (admin) or your care
+    teams' (clinician); ``discharged=true`` adds those whose monitoring has ended."""
+    rows = clinical_repo.list_patients(
+        conn, principal=user, limit=limit, offset=offset, discharged=discharged
+    )
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
     return [PatientPublic.model_validate(r) for r in rows]
 

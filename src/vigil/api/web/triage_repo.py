@@ -57,7 +57,7 @@ LEFT JOIN care_plans cp ON cp.patient_id = p.id
 LEFT JOIN LATERAL (
   SELECT * FROM alerts x WHERE x.patient_id = p.id AND x.state IN ('open', 'acknowledged')
   ORDER BY {order} LIMIT 1) top ON true
-WHERE p.id IN (SELECT id FROM vis)
+WHERE p.id IN (SELECT id FROM vis) AND p.discharged_at IS NULL
 """
 )
 

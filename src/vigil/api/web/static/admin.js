@@ -18,7 +18,7 @@ const admin = {
   submit(form, handler) {
     $(form).addEventListener("submit", async (ev) => { ev.preventDefault(); await handler(ev.target); });
   },
-  async patients() { return vigil.call("/patients?limit=1000"); },
+  async patients() { return vigil.call("/patients?limit=1000&discharged=true"); },
   condition(c) { return admin.m("condition." + c); },
 };
 
