@@ -63,6 +63,42 @@ def test_readings_rollup_fhir_vitals(client: httpx.Client, world: World, history
     assert r.status_code == 404
 
 
+def test_a_cgms_low_and_high_marks_are_said_as_such_in_readings_rollups_and_fhir(
+    client: httpx.Client, world: World
+) -> None:
+    nurse = world.headers("clinician")
+    base = f"/api/v1/patients/{world.a.patient}"
+    at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    rows = [(0, 62.0, None), (5, 40.0, "below"), (10, 40.0, "below"), (15, 400.0, "above")]
+    with world.conn() as conn:
+        for minutes, value, censored in rows:
+            conn.execute(
+                "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
+                " received_at, censored) VALUES (%s, %s, 'glucose', %s, 'mg/dL', 'cgm-1',"
+                " now(), %s)",
+                (at + timedelta(minutes=minutes), world.a.patient, value, censored),
+            )
+    raw = client.get(f"{base}/readings", params={"metric": "glucose"}, headers=nurse).json()
+    assert [(r["value"], r["censored"]) for r in raw] == [
+        (value, censored) for _, value, censored in reversed(rows)
+    ]
+    rollup = client.get(
+        f"{base}/readings/rollup", params={"metric": "glucose", "bucket": "1d"}, headers=nurse
+    ).json()
+    assert sum(b["low"] for b in rollup["buckets"]) == 2
+    assert sum(b["high"] for b in rollup["buckets"]) == 1
+    assert sum(b["count"] for b in rollup["buckets"]) == 4
+    fhir = client.get(
+        f"{base}/fhir/observations", params={"metric": "glucose"}, headers=nurse
+    ).json()
+    quantities = [e["resource"]["valueQuantity"] for e in fhir["entry"]]
+    assert [q.get("comparator") for q in quantities] == [">", "<", "<", None]
+    with world.conn() as conn:
+        conn.execute(
+            "DELETE FROM readings WHERE patient_id = %s AND metric = 'glucose'", (world.a.patient,)
+        )
+
+
 def test_care_plan_and_its_preview(client: httpx.Client, world: World, history: datetime) -> None:
     nurse = world.headers("clinician")
     base = f"/api/v1/patients/{world.a.patient}"

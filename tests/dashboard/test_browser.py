@@ -38,6 +38,14 @@ def test_clinician_sees_a_live_alert_acknowledges_it_and_opens_the_chart(
                 "INSERT INTO readings VALUES (%s, %s, 'spo2', 93, '%%', 'ox-1', now())",
                 (now - timedelta(hours=h), patient),
             )
+        # A CGM showed LOW (stored at its 40 mg/dL bound) between two measured values.
+        for h, value, censored in ((6, 70, None), (5, 40, "below"), (4, 75, None)):
+            conn.execute(
+                "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
+                " received_at, censored) VALUES (%s, %s, 'glucose', %s, 'mg/dL', 'cgm-1',"
+                " now(), %s)",
+                (now - timedelta(hours=h), patient, value, censored),
+            )
         rebuild_latest_readings(conn)
     ARTIFACTS.mkdir(exist_ok=True)
     with LiveServer(make_app(db_url)) as base:
@@ -86,6 +94,11 @@ def test_clinician_sees_a_live_alert_acknowledges_it_and_opens_the_chart(
         expect(spo2.locator("circle.pt[data-min='85']")).to_have_count(1)
         expect(spo2.locator(".threshold")).to_have_count(1)  # the COPD 88 % line
         expect(spo2.locator(".alert-mark")).to_have_count(1)
+        glucose = page.locator("div.metric[data-metric=glucose]")
+        low = glucose.locator("text.censored[data-censored=below]")
+        expect(low).to_have_attribute("data-count", "1")
+        expect(low).to_contain_text("LOW: below the sensor's range")  # the mark and its title
+        expect(glucose.locator("text.censored")).to_have_count(1)
         expect(page.locator("#alerts")).to_contain_text("acknowledged")
         page.screenshot(path=str(ARTIFACTS / "patient.png"), full_page=True)
 

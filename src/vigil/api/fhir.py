@@ -6,6 +6,13 @@
 ...     "metric": "spo2", "value": 85.0, "device_id": "ox-1"})
 >>> obs["code"]["coding"][0]["code"], obs["valueQuantity"]["code"]
 ('59408-5', '%')
+
+A CGM's LOW / HIGH mark is the bound with its comparator (Quantity.comparator):
+
+>>> low = observation(UUID(int=1), {"time": datetime(2026, 11, 28, 7, tzinfo=UTC),
+...     "metric": "glucose", "value": 40.0, "device_id": "cgm-1", "censored": "below"})
+>>> low["valueQuantity"]["comparator"], low["valueQuantity"]["value"]
+('<', 40.0)
 """
 
 from __future__ import annotations
@@ -45,9 +52,17 @@ def observation(patient_id: UUID, reading: dict[str, Any]) -> dict[str, Any]:
             "unit": spec.ucum,
             "system": UCUM,
             "code": spec.ucum,
+            **_COMPARATOR.get(reading.get("censored"), {}),
         },
         "device": {"display": reading["device_id"]},
     }
+
+
+_COMPARATOR: dict[str | None, dict[str, str]] = {
+    "below": {"comparator": "<"},
+    "above": {"comparator": ">"},
+}
+"""A reading censored at the device's range: the true value is below / above the bound."""
 
 
 def bundle(patient_id: UUID, readings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -287,6 +287,9 @@ class ReadingPublic(BaseModel):
     value: float
     unit: str
     device_id: str
+    censored: Literal["below", "above"] | None = None
+    """The device showed LOW (``below``) or HIGH (``above``) its range: ``value`` is the
+    bound (a CGM's 40 or 400 mg/dL), the true value at most or at least that."""
 
 
 class BucketPublic(BaseModel):
@@ -295,6 +298,10 @@ class BucketPublic(BaseModel):
     avg: float
     max: float
     count: int
+    low: int = 0
+    """Readings in the bucket that were the device's LOW mark (counted in min at the bound)."""
+    high: int = 0
+    """Readings in the bucket that were the device's HIGH mark."""
 
 
 class RollupPublic(BaseModel):

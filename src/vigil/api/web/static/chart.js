@@ -45,7 +45,14 @@ function chartSvg(series, lines, markers, range, width) {
       data-avg="${p.avg}"><title>${text(`${vigil.metricName(m)} ${vigil.dateTime(p.bucket)}: ${
         p.min === p.max ? vigil.formatValue(m, p.avg, s.unit)
           : `${vigil.formatValue(m, p.min, s.unit, { unit: false })}–${vigil.formatValue(m, p.max, s.unit)}`}`)}</title></circle>`).join("");
-    return `<polygon points="${band}" class="band"/><polyline points="${avg}" class="avg"/>${dots}`;
+    // A CGM's LOW / HIGH marks are stored at the bound: say so where they fall, as the
+    // device showed them, so a band resting on 40 mg/dL is read as "at most 40".
+    const censored = b.flatMap((p) => [["below", "LOW", p.low, Math.min(y(d(m, p.min)) + 13, H - B - 2)],
+      ["above", "HIGH", p.high, Math.max(y(d(m, p.max)) - 5, T + 9)]]
+      .filter(([, , n]) => n > 0).map(([side, mark, n, ly]) => `<text x="${x(p.bucket)}" y="${ly}"
+      text-anchor="middle" class="lbl censored" data-censored="${side}" data-count="${n}"
+      data-time="${p.bucket}">${mark}<title>${text(vigil.t(`patient.censored_${side}`, { n }))}</title></text>`)).join("");
+    return `<polygon points="${band}" class="band"/><polyline points="${avg}" class="avg"/>${dots}${censored}`;
   }).join("");
   const gy = lines.map((l) => y(d(l.metric, l.value)));
   const ly = spread(gy.map((v) => v + 4), 12, T + 8, H - B);
