@@ -53,7 +53,7 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
         expect(page.locator("#page")).to_have_text("1-50 of 60")
         # Furthest from target first, with the reason in words.
         expect(rows_.first.locator(".reason")).to_have_text(
-            "home BP average 199/80 (target <135/85)"
+            "home BP average 199/80 mmHg (target <135/85 mmHg)"
         )
         expect(rows_.nth(1)).to_contain_text("Patient 58")
         expect(rows_.first.locator("svg.spark[data-metric=bp_systolic] polyline")).to_have_count(1)
@@ -62,6 +62,13 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
         expect(page.locator("#page")).to_have_text("51-60 of 60")
         expect(rows_).to_have_count(10)
 
+        # The same reason in Korean, from the API's code and values (not its English text).
+        page.goto(f"{base}/triage?lang=ko")
+        page.click("button[data-group=out_of_target]")
+        expect(rows_.first.locator(".reason[data-why=bp_average]")).to_have_text(
+            "가정 혈압 평균 199/80 mmHg (목표 <135/85 mmHg)"
+        )
+        page.goto(f"{base}/triage?lang=en")
         page.locator("#rows a").first.click()
         expect(page).to_have_url(re.compile(r"/patients/[0-9a-f-]{36}$"))
 

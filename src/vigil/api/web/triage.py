@@ -21,6 +21,7 @@ from vigil.api.deps import ConnDep, StaffUser, audit_allowed
 from vigil.api.paging import Offset
 from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
+from vigil.core.metrics import SPECS, Metric
 
 router = APIRouter(prefix="/triage", tags=["dashboard"])
 
@@ -32,12 +33,32 @@ MIN_CGM = 24
 MIN_BP = 3
 
 
+class Reason(BaseModel):
+    """One reason, for a page to say in its own language: ``code`` names the sentence and
+    ``values`` fills it (glucose in mg/dL, shares as fractions, weight in kg, times in UTC)."""
+
+    code: Literal[
+        "time_below",
+        "time_in_range",
+        "bp_average",
+        "weight_up",
+        "alert",
+        "no_readings",
+        "silent_since",
+    ]
+    values: dict[str, float | str | None] = {}
+    text: str
+    """The reason in English, as in ``reasons``."""
+
+
 class TriagePatient(BaseModel):
     id: UUID
     display_name: str
     conditions: list[str]
     group: Group
     reasons: list[str]
+    """The reasons in English (``why`` carries them for other languages)."""
+    why: list[Reason] = []
     excess: float
     """How far out of target, summed over the reasons, relative to each target."""
     spark_metric: str | None = None
@@ -63,19 +84,26 @@ class TriagePublic(BaseModel):
     groups: list[TriageGroup]
 
 
-def out_of_target(row: dict[str, Any]) -> list[tuple[str, float]]:
+def out_of_target(row: dict[str, Any]) -> list[tuple[Reason, float]]:
     """Why a patient is out of target over the window, in a nurse's words (empty if not),
     each with how far out it is, relative to its target (0.1: 10 % beyond it)."""
     t = Targets.from_care_plan(row.get("targets"))
-    reasons: list[tuple[str, float]] = []
+    reasons: list[tuple[Reason, float]] = []
     n = row.get("glucose_n") or 0
     if n >= MIN_CGM:
         below, inside = row["glucose_below"] / n, row["glucose_in"] / n
         if below > t.time_below_limit:
             excess = below / t.time_below_limit - 1
-            reasons.append((f"time below {t.glucose_low:.0f} mg/dL {below:.0%}", excess))
+            text = f"time below {t.glucose_low:.0f} mg/dL {below:.0%}"
+            why = Reason(
+                code="time_below", values={"low": t.glucose_low, "share": below}, text=text
+            )
+            reasons.append((why, excess))
         if inside < t.time_in_range_goal:
-            reasons.append((f"time in range {inside:.0%}", 1 - inside / t.time_in_range_goal))
+            why = Reason(
+                code="time_in_range", values={"share": inside}, text=f"time in range {inside:.0%}"
+            )
+            reasons.append((why, 1 - inside / t.time_in_range_goal))
     sys_avg, dia_avg = row.get("systolic_avg"), row.get("diastolic_avg")
     bp_measured = (row.get("bp_n") or 0) >= MIN_BP
     if (
@@ -85,21 +113,26 @@ def out_of_target(row: dict[str, Any]) -> list[tuple[str, float]]:
         and (sys_avg >= t.bp_systolic_high or dia_avg >= t.bp_diastolic_high)
     ):
         excess = max(sys_avg / t.bp_systolic_high, dia_avg / t.bp_diastolic_high) - 1
-        reasons.append(
-            (
-                f"home BP average {sys_avg:.0f}/{dia_avg:.0f} "
-                f"(target <{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f})",
-                excess,
-            )
+        text = (
+            f"home BP average {sys_avg:.0f}/{dia_avg:.0f} "
+            f"(target <{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f})"
         )
+        values = {
+            "systolic": round(sys_avg),
+            "diastolic": round(dia_avg),
+            "systolic_target": t.bp_systolic_high,
+            "diastolic_target": t.bp_diastolic_high,
+        }
+        reasons.append((Reason(code="bp_average", values=values, text=text), excess))
     change = row.get("weight_change")
     if change is not None and change >= t.weight_rise_kg:
         excess = change / t.weight_rise_kg - 1
-        reasons.append((f"weight up {change:.1f} kg on the week before", excess))
+        text = f"weight up {change:.1f} kg on the week before"
+        reasons.append((Reason(code="weight_up", values={"kg": change}, text=text), excess))
     return reasons
 
 
-def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str], float]:
+def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[Reason], float]:
     """The first group that fits the patient, why, and how far out of target they are."""
     found = out_of_target(row)
     excess = round(sum(e for _, e in found), 3)
@@ -109,20 +142,33 @@ def classify(row: dict[str, Any], now: datetime) -> tuple[Group, list[str], floa
         return "out_of_target", [r for r, _ in found], excess
     last = row.get("last_reading")
     if last is None:
-        return "not_measuring", ["no readings in 14 days"], 0.0
+        days = {"days": WINDOW.days}
+        return "not_measuring", [Reason(code="no_readings", values=days, text=NO_READINGS)], 0.0
     if now - last > SILENT_AFTER:
-        return "not_measuring", [f"nothing since {last:%d %b}"], 0.0
+        since = {"since": last.isoformat()}
+        text = f"nothing since {last:%d %b}"
+        return "not_measuring", [Reason(code="silent_since", values=since, text=text)], 0.0
     return "stable", [], 0.0
 
 
-def alert_reason(row: dict[str, Any]) -> str:
+NO_READINGS = f"no readings in {WINDOW.days} days"
+
+
+def _unit(metric: str) -> str | None:
+    known = {m.value: m for m in Metric}
+    return SPECS[known[metric]].ucum if metric in known else None
+
+
+def alert_reason(row: dict[str, Any]) -> Reason:
     """The patient's most urgent open alert, named, with its value
     (``hypoglycemia urgent: glucose 40``)."""
-    cause = str(row["top_cause"]).replace("_", " ")
+    cause = str(row["top_cause"])
     value, metrics = row.get("top_value"), row.get("top_metrics") or []
     if value is None or not metrics:
-        return cause
-    return f"{cause}: {metrics[0].replace('_', ' ')} {value:g}"
+        return Reason(code="alert", values={"cause": cause}, text=cause.replace("_", " "))
+    text = f"{cause.replace('_', ' ')}: {metrics[0].replace('_', ' ')} {value:g}"
+    values = {"cause": cause, "metric": metrics[0], "value": value, "unit": _unit(metrics[0])}
+    return Reason(code="alert", values=values, text=text)
 
 
 def _urgency(p: TriagePatient) -> tuple[float, ...]:
@@ -158,8 +204,9 @@ def triage(
     )
     buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
     for row in rows:
-        g, reasons, excess = classify(row, now)
-        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons, excess=excess))
+        g, why, excess = classify(row, now)
+        reasons = [r.text for r in why]
+        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons, why=why, excess=excess))
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
     groups = [
         TriageGroup(

@@ -41,7 +41,7 @@ async function load(pick) {
   $("rows").innerHTML = group.patients.map((p) => `<tr class="${p.group}" data-patient="${p.id}">
     <td><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
     <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
-    <td>${p.reasons.map((r) => `<span class="reason">${text(r)}</span>`).join("") || "—"}</td>
+    <td>${p.why.map((r) => `<span class="reason" data-why="${r.code}">${text(why(r))}</span>`).join("") || "—"}</td>
     <td>${spark(p)}</td><td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
     || `<tr><td colspan="6" class="muted">${text(vigil.t("triage.nobody"))}</td></tr>`;
   const last = Math.min(state.offset + PAGE, group.count);
@@ -49,6 +49,29 @@ async function load(pick) {
     ? vigil.t("triage.page", { first: state.offset + 1, last, count: group.count }) : "";
   $("prev").disabled = state.offset === 0;
   $("next").disabled = last >= group.count;
+}
+
+// A reason in the page's language, its values as clinicians write them (the API also sends
+// it in English, as text).
+function why(r) {
+  const v = r.values, pct = (x) => new Intl.NumberFormat(vigil.messages.lang,
+    { style: "percent", maximumFractionDigits: 0 }).format(x);
+  switch (r.code) {
+    case "time_below": return vigil.t("triage.why_time_below",
+      { low: vigil.formatValue("glucose", v.low, "mg/dL"), share: pct(v.share) });
+    case "time_in_range": return vigil.t("triage.why_time_in_range", { share: pct(v.share) });
+    case "bp_average": return vigil.t("triage.why_bp_average", {
+      bp: vigil.formatBP(v.systolic, v.diastolic),
+      target: vigil.formatBP(v.systolic_target, v.diastolic_target) });
+    case "weight_up": return vigil.t("triage.why_weight_up",
+      { kg: vigil.formatValue("body_weight", v.kg, "kg") });
+    case "alert": return v.metric == null ? vigil.t("triage.why_alert_plain", { cause: vigil.causeName(v.cause) })
+      : vigil.t("triage.why_alert", { cause: vigil.causeName(v.cause),
+        value: `${vigil.metricName(v.metric)} ${vigil.formatValue(v.metric, v.value, v.unit)}` });
+    case "no_readings": return vigil.t("triage.why_no_readings", { days: v.days });
+    case "silent_since": return vigil.t("triage.why_silent_since", { date: vigil.date(v.since) });
+    default: return r.text;
+  }
 }
 
 function show(error) {
