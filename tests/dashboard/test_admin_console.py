@@ -113,8 +113,17 @@ def test_admin_enrols_a_patient_with_the_keyboard_only(console: Console) -> None
     page.click("#patients tr:has-text('Kim Minji') button[data-edit]")
     expect(page.locator("#edit-h")).to_be_focused()
     page.check("#edit-t2d")
+    page.fill("#e-birth", "1951-04-09")
+    page.fill("#e-record", "00123456")
     page.click("#edit button:not([type])")
     expect(row).to_contain_text("Type 2 diabetes, COPD")
+    with console.world.conn() as conn:
+        identity = conn.execute(
+            "SELECT birth_date::text, record_number FROM patients"
+            " WHERE display_name = 'Kim Minji' AND tenant_id = %s",
+            (console.world.a.id,),
+        ).fetchall()
+    assert identity == [("1951-04-09", "00123456")]
     page.once("dialog", lambda d: d.accept())
     page.click("#patients tr:has-text('Kim Minji') button[data-discharge]")
     expect(row).to_contain_text("Discharged")

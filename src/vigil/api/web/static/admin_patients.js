@@ -21,6 +21,8 @@ adminBoot(async () => {
     if (edit) {
       editing = rows.find((p) => p.id === edit.dataset.edit);
       $("e-name").value = editing.display_name;
+      $("e-birth").value = editing.birth_date || "";
+      $("e-record").value = editing.record_number || "";
       document.querySelectorAll("input[name=edit-condition]").forEach((i) => { i.checked = editing.conditions.includes(i.value); });
       $("edit-box").hidden = false; $("edit-h").focus();
     }
@@ -38,6 +40,8 @@ adminBoot(async () => {
   $("edit-cancel").addEventListener("click", () => { $("edit-box").hidden = true; editing = null; });
   admin.submit("edit", async () => {
     const body = { display_name: $("e-name").value, conditions: checked("edit-condition") };
+    if ($("e-birth").value) body.birth_date = $("e-birth").value;
+    if ($("e-record").value.trim()) body.record_number = $("e-record").value.trim();
     const id = editing.id;
     if (await admin.act(() => vigil.call(`/patients/${id}`, { method: "PATCH", body: JSON.stringify(body) }),
       admin.m("patients.saved", { name: body.display_name }))) {
