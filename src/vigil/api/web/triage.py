@@ -14,14 +14,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from vigil.alerts.urgency import tier
+from vigil.api.clinical_repo import unit_of
 from vigil.api.deps import ConnDep, StaffUser, audit_allowed
 from vigil.api.paging import Offset
 from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
-from vigil.core.metrics import SPECS, Metric
+from vigil.core.metrics import Metric
 
 router = APIRouter(prefix="/triage", tags=["dashboard"])
 
@@ -56,8 +57,6 @@ class TriagePatient(BaseModel):
     display_name: str
     conditions: list[str]
     group: Group
-    reasons: list[str]
-    """The reasons in English (``why`` carries them for other languages)."""
     why: list[Reason] = []
     excess: float
     """How far out of target, summed over the reasons, relative to each target."""
@@ -71,6 +70,12 @@ class TriagePatient(BaseModel):
     top_severity: int | None = None
     top_metrics: list[str] = []
     last_reading: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons in English (``why`` carries them for other languages)."""
+        return [r.text for r in self.why]
 
 
 class TriageGroup(BaseModel):
@@ -155,8 +160,10 @@ NO_READINGS = f"no readings in {WINDOW.days} days"
 
 
 def _unit(metric: str) -> str | None:
-    known = {m.value: m for m in Metric}
-    return SPECS[known[metric]].ucum if metric in known else None
+    try:
+        return unit_of(Metric(metric))
+    except ValueError:  # not a metric of ours (an alert of an older version)
+        return None
 
 
 def alert_reason(row: dict[str, Any]) -> Reason:
@@ -205,8 +212,7 @@ def triage(
     buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
     for row in rows:
         g, why, excess = classify(row, now)
-        reasons = [r.text for r in why]
-        buckets[g].append(TriagePatient(**row, group=g, reasons=reasons, why=why, excess=excess))
+        buckets[g].append(TriagePatient(**row, group=g, why=why, excess=excess))
     audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
     groups = [
         TriageGroup(
@@ -225,17 +231,23 @@ def triage(
     for p in page:
         series = daily.get(p.id, {})
         p.spark_metric = _spark_metric(
-            p.reasons, series, p.top_metrics if p.group == "critical" else []
+            p.why, series, p.top_metrics if p.group == "critical" else []
         )
         p.spark = series.get(p.spark_metric or "", [])
     return TriagePublic(window_days=WINDOW.days, groups=groups)
 
 
-SPARK_FOR = (("BP", "bp_systolic"), ("time ", "glucose"), ("weight", "body_weight"))
+SPARK_FOR = {
+    "bp_average": "bp_systolic",
+    "time_below": "glucose",
+    "time_in_range": "glucose",
+    "weight_up": "body_weight",
+}
+"""The metric a reason is about, for its sparkline."""
 
 
 def _spark_metric(
-    reasons: list[str], series: dict[str, list[float]], alert_metrics: list[str]
+    reasons: list[Reason], series: dict[str, list[float]], alert_metrics: list[str]
 ) -> str | None:
     """The metric behind the first reason (the top alert's own metric when it has one),
     else the one measured on most days."""
@@ -243,7 +255,7 @@ def _spark_metric(
         if metric in series:
             return metric
     for reason in reasons:
-        for word, metric in SPARK_FOR:
-            if word in reason and metric in series:
-                return metric
+        about = SPARK_FOR.get(reason.code)
+        if about in series:
+            return about
     return max(series, key=lambda m: len(series[m]), default=None)
