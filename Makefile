@@ -9,9 +9,9 @@ lint: setup
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
-test: setup lint
 # Two workers, a test module each at a time (its module-scoped servers stay in one process):
 # the suite mostly waits on servers and browsers, so two halve the wall time on two cores.
+test: setup lint
 	.venv/bin/pytest -n 2 --dist loadfile --durations=30 --doctest-modules src/vigil tests
 
 # Unit tests and doctests: no server, no browser, nothing slow (under a minute).

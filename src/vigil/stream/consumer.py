@@ -90,12 +90,10 @@ class PartitionConsumer:
             raise StreamUnavailable("consumer not open")
         try:
             msgs: list[Msg] = await sub.fetch(max_messages, timeout=timeout_s)  # type: ignore[attr-defined]
-        except TimeoutError:
-            return []
-        except ServiceUnavailableError:
-            # 503 "no responders": the consumer has no leader at this moment (just created on
-            # a replicated stream, or its leader moving after a node loss); the next fetch
-            # asks again, as after a timeout.
+        except (TimeoutError, ServiceUnavailableError):
+            # Nothing within the timeout, or 503 "no responders": the consumer has no leader at
+            # this moment (just created on a replicated stream, or its leader moving after a
+            # node loss). Either way the next fetch asks again.
             return []
         out = []
         for msg in msgs:
