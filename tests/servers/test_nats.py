@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import nats
@@ -16,11 +16,14 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, SubjectTransform
+from nats.js.errors import ServiceUnavailableError
 
 from vigil.core.errors import ServerStartError
 from vigil.servers import EmbeddedNats, NatsCluster, split_servers, start_servers
 from vigil.servers.nats import MIN_VERSION, nats_server_binary, server_version
 from vigil.settings import Settings
+
+T = TypeVar("T")
 
 
 def unique(prefix: str) -> str:
@@ -228,6 +231,18 @@ async def publish_until_acked(
             await asyncio.sleep(0.1)
 
 
+async def until_available(call: Callable[[], Awaitable[T]], deadline: float) -> T:
+    """One JetStream API call, asked again while the cluster answers 503 (no leader for the
+    stream or consumer yet: after a kill, a re-election takes a moment)."""
+    while True:
+        try:
+            return await call()
+        except ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
 def local_messages(node: EmbeddedNats, stream: str) -> int | None:
     """Messages of ``stream`` in this node's own store (None: the node does not host it)."""
     for account in node.jsz(accounts="true", streams="true").get("account_details", []):
@@ -284,12 +299,15 @@ def test_r3_stream_survives_kill_9_of_its_leader_and_the_node_catches_up(
         second = await publish(js, range(before, before + after))
         assert nc.connected_url is not None
         moved_to = nc.connected_url.port
-        new_leader = (await js.stream_info(stream)).cluster
-        count = (await js.stream_info(stream)).state.messages
-        sub = await js.pull_subscribe(f"{subject}.>", durable="reader", stream=stream)
+        deadline = time.monotonic() + 60
+        info = await until_available(lambda: js.stream_info(stream), deadline)
+        new_leader, count = info.cluster, info.state.messages
+        sub = await until_available(
+            lambda: js.pull_subscribe(f"{subject}.>", durable="reader", stream=stream), deadline
+        )
         got: list[bytes] = []
         while len(got) < count:
-            for msg in await sub.fetch(100, timeout=5):
+            for msg in await until_available(lambda: sub.fetch(100, timeout=5), deadline):
                 got.append(msg.data)
                 await msg.ack_sync()
         await nc.close()
