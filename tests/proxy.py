@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from contextlib import suppress
+from urllib.parse import urlsplit
 
 
 class TcpProxy:
@@ -19,6 +20,14 @@ class TcpProxy:
         self._lock = threading.Lock()
         self.cuts = 0
         threading.Thread(target=self._accept, daemon=True).start()
+
+    @classmethod
+    def for_url(cls, url: str) -> TcpProxy:
+        """A proxy to the host and port of ``url`` (a database URL, say)."""
+        parts = urlsplit(url)
+        if parts.hostname is None or parts.port is None:
+            raise ValueError(f"no host and port in {url!r}")
+        return cls(parts.hostname, parts.port)
 
     def url_for(self, url: str) -> str:
         """``url`` (host:port of the target in it) rewritten to go through the proxy."""

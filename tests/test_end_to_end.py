@@ -8,30 +8,33 @@ webhook receiver gets exactly one delivery, and one more after a failure and a r
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 
 from tests.alerts.receiver import Receiver
 from tests.api.conftest import LiveServer, build_world
 from tests.api.sse import SseReader
 from tests.conftest import Harness
+from tests.waiting import wait_for
 from vigil.ingest import DevicePublisher
 from vigil.serve import running_stages
 from vigil.storage import admin
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+def settled_deliveries(db_url: str, at_least: int) -> int | None:
+    """The webhook deliveries made, once there are ``at_least`` and none is pending (due or
+    waiting for a retry); None until then."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE state = 'pending'),"
+            " count(*) FILTER (WHERE state = 'delivered') FROM deliveries"
+        ).fetchone()
+    assert row is not None
+    pending, delivered = row
+    return None if pending or delivered < at_least else int(delivered)
 
 
 def publish(
@@ -48,7 +51,7 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
 ) -> None:
     world = build_world(harness.db_url)
     patient = world.a.patient  # COPD, in the clinician's care team
-    with __import__("psycopg").connect(harness.db_url, autocommit=True) as conn:
+    with psycopg.connect(harness.db_url, autocommit=True) as conn:
         oximeter = admin.provision_device(conn, tenant_id=world.a.id, kind="oximeter")
         thermometer = admin.provision_device(conn, tenant_id=world.a.id, kind="thermometer")
         for creds in (oximeter, thermometer):
@@ -103,8 +106,8 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
         events = api.get(f"/api/v1/alerts/{alert['id']}/events", headers=clinician).json()
         assert [e["kind"] for e in events][-1] == "acknowledged"
 
-        wait_until(lambda: len(receiver.received) >= 1)
-        time.sleep(1.5)  # nothing else is due: still exactly one delivery
+        # Once the dispatcher has nothing pending, exactly one delivery was made, and received.
+        assert wait_for(lambda: settled_deliveries(harness.db_url, 1), "deliveries settled") == 1
         assert len(receiver.received) == 1
         assert receiver.received[0][1]["alert"]["cause"] == "spo2_low"
 
@@ -115,8 +118,8 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
             oximeter,
             [{"ts": now.isoformat(), "metric": "heart_rate", "value": 180, "unit": "/min"}],
         )
-        wait_until(lambda: len(receiver.received) >= 2, timeout=30)
+        settled = wait_for(lambda: settled_deliveries(harness.db_url, 2), "deliveries settled", 90)
+        assert settled == 2
         assert receiver.fail_next == 0
-        assert receiver.received[1][1]["alert"]["cause"] == "tachycardia"
-        time.sleep(1.5)
         assert len(receiver.received) == 2
+        assert receiver.received[1][1]["alert"]["cause"] == "tachycardia"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from tests.conftest import Harness
+from tests.waiting import wait_for
 
 from vigil.core import StoredReading
 from vigil.core.models import StoredMessage
@@ -53,15 +53,6 @@ def running(harness: Harness) -> Iterator[tuple[Ingest, Collected]]:
     ingest.stop()
 
 
-def wait_for(predicate, timeout: float = 20.0, what: object = None) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met in time: {what}")
-
-
 def publisher(harness: Harness, device_id: str, password: str) -> DevicePublisher:
     pub = DevicePublisher("127.0.0.1", harness.broker.port, device_id, password)
     pub.connect()
@@ -90,7 +81,7 @@ def test_reading_is_stored_in_canonical_units_and_handed_on(
     pub.publish(json.dumps(payload).encode()).wait_for_publish(5)
     pub.publish(json.dumps(payload).encode()).wait_for_publish(5)  # a device repeating itself
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= 2)
+    wait_for(lambda: ingest.service.stats.messages >= 2, "2 message(s) ingested")
     rows = harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient)
     assert rows == 4
     weight = harness.count(
@@ -128,7 +119,7 @@ def test_malformed_corpus_is_rejected_and_interleaved_valid_readings_stored(
     for info in infos:
         info.wait_for_publish(10)
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= len(infos), what=ingest.service.stats)
+    wait_for(lambda: ingest.service.stats.messages >= len(infos), "every message ingested")
     assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == len(
         CORPUS
     )
@@ -153,7 +144,7 @@ def test_device_cannot_publish_as_another_device(
     )
     info.wait_for_publish(5)
     # The broker's refusal (its PUBACK's reason code) says the message went nowhere.
-    wait_for(lambda: pub.refused, what="the broker's refusal of the forged topic")
+    wait_for(lambda: pub.refused, "the broker's refusal of the forged topic")
     pub.close()
     assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", victim) == 0
     assert ingest.service.stats.messages == 0
@@ -181,7 +172,7 @@ def test_unassigned_reading_and_unknown_device_are_rejected(
     }
     pub.publish(json.dumps(bad_time).encode()).wait_for_publish(5)
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= 1)
+    wait_for(lambda: ingest.service.stats.messages >= 1, "1 message(s) ingested")
     with __import__("psycopg").connect(harness.db_url) as conn:
         row = conn.execute("SELECT device_id, reason FROM rejected_messages").fetchone()
     assert row is not None
@@ -200,7 +191,7 @@ def test_latest_readings_follow_the_newest_value_not_a_late_backlog(
         body = {"readings": [reading(ts, metric="spo2", value=value, unit="%")]}
         pub.publish(json.dumps(body).encode()).wait_for_publish(5)
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= 2)
+    wait_for(lambda: ingest.service.stats.messages >= 2, "2 message(s) ingested")
     latest = harness.count(
         "SELECT value::int FROM latest_readings WHERE patient_id = %s AND metric = 'spo2'",
         patient,
@@ -217,7 +208,7 @@ def test_a_conflicting_reading_is_kept_as_rejected_with_both_values(
     pub = publisher(harness, creds.device_id, creds.password)
     first = {"readings": [reading(t, metric="spo2", value=97, unit="%")]}
     pub.publish(json.dumps(first).encode()).wait_for_publish(5)
-    wait_for(lambda: ingest.service.stats.messages >= 1)
+    wait_for(lambda: ingest.service.stats.messages >= 1, "1 message(s) ingested")
     # The same device, metric and instant with another value, alone and beside a new reading.
     other = {
         "readings": [
@@ -227,7 +218,7 @@ def test_a_conflicting_reading_is_kept_as_rejected_with_both_values(
     }
     pub.publish(json.dumps(other).encode()).wait_for_publish(5)
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= 2)
+    wait_for(lambda: ingest.service.stats.messages >= 2, "2 message(s) ingested")
     assert harness.count("SELECT count(*) FROM readings WHERE patient_id = %s", patient) == 2
     stored = harness.count(
         "SELECT value::int FROM readings WHERE patient_id = %s AND time = %s", patient, t
@@ -266,7 +257,7 @@ def test_cgm_low_and_high_are_stored_as_censored_readings(
     pub = publisher(harness, creds.device_id, creds.password)
     pub.publish(json.dumps(body).encode()).wait_for_publish(5)
     pub.close()
-    wait_for(lambda: ingest.service.stats.messages >= 1)
+    wait_for(lambda: ingest.service.stats.messages >= 1, "1 message(s) ingested")
     with psycopg.connect(harness.db_url) as conn:
         rows = conn.execute(
             "SELECT value, censored FROM readings WHERE patient_id = %s ORDER BY time", (patient,)
@@ -293,7 +284,7 @@ def test_a_cgm_low_and_a_measured_40_conflict_and_a_repeated_low_is_a_duplicate(
     measured = {"readings": [reading(t, metric="glucose", value=40, unit="mg/dL")]}
     for n, body in enumerate((low, measured, low), start=1):
         pub.publish(json.dumps(body).encode()).wait_for_publish(5)
-        wait_for(lambda n=n: ingest.service.stats.messages >= n, what=f"message {n}")
+        wait_for(lambda n=n: ingest.service.stats.messages >= n, f"message {n}")
     pub.close()
     with psycopg.connect(harness.db_url) as conn:
         rows = conn.execute(

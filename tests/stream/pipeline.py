@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import psycopg
 
+from tests import waiting
 from tests.conftest import Harness
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
@@ -40,11 +41,8 @@ from vigil.streaming import LiveEngine
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -> float:
     """Poll until ``predicate()``; returns the seconds it took."""
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(0.1)
-    raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
+    waiting.wait_for(predicate, what, timeout)
+    return time.monotonic() - start
 
 
 class VigilProcess:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -97,10 +96,7 @@ def test_kill_9_at_a_named_point_mid_burst_loses_and_doubles_nothing(
 def test_postgresql_gone_during_alert_applies_loses_and_doubles_nothing(
     harness: Harness, pipeline: Pipeline, processes: list[VigilProcess]
 ) -> None:
-    db = urlsplit(harness.db_url)
-    assert db.hostname is not None
-    assert db.port is not None
-    proxy = TcpProxy(db.hostname, db.port)
+    proxy = TcpProxy.for_url(harness.db_url)
     try:
         ingest = pipeline.process("ingest")
         detect = pipeline.process("detect", VIGIL_DATABASE_URL=proxy.url_for(harness.db_url))
