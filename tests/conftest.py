@@ -172,8 +172,7 @@ class Harness:
         from vigil.servers import sync_broker_credentials
 
         with psycopg.connect(self.db_url) as conn:
-            assert sync_broker_credentials(conn, self.broker.root)
-        time.sleep(0.2)  # Mosquitto reloads its password file on SIGHUP, asynchronously
+            assert sync_broker_credentials(conn, self.broker.root)  # returns once reloaded
 
     def patient_with_device(
         self, *, kind: str = "oximeter", conditions: list[str] | None = None

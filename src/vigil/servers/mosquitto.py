@@ -81,6 +81,7 @@ def config_text(*, root: Path, port: int, service_port: int) -> str:
             "log_type error",
             "log_type warning",
             "log_type notice",
+            "log_type information",  # its reload line: reload_broker waits for it
             # On: a client disconnected for an oversize packet is logged only as a connection
             # message ("disconnected due to oversize packet"), the refusal's one trace.
             "connection_messages true",
@@ -244,12 +245,34 @@ class EmbeddedMosquitto:
         self.stop()
 
 
-def reload_broker(root: Path) -> bool:
-    """SIGHUP the Mosquitto whose pid file is in ``root``; False if none is running there."""
+RELOADED = b"Reloading config."
+"""What Mosquitto logs (at "information") as its main loop takes a SIGHUP, just before it reads
+its password file and ACLs again in that same iteration: a CONNECT it handles after the line is
+checked against the new files."""
+RELOAD_WAIT_S = 10.0
+
+
+def reload_broker(root: Path, *, wait_s: float = RELOAD_WAIT_S) -> bool:
+    """SIGHUP the Mosquitto whose pid file is in ``root`` and wait (up to ``wait_s``) until it
+    has taken the new password file and ACLs, so that a device provisioned a moment ago can
+    connect at once; False if no broker is running there."""
     pid_file = root / "mosquitto.pid"
+    log_file = root / "mosquitto.log"
     try:
         pid = int(pid_file.read_text().strip())
+        offset = log_file.stat().st_size if log_file.exists() else 0
         os.kill(pid, signal.SIGHUP)
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return False
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            with log_file.open("rb") as f:
+                f.seek(offset)
+                if RELOADED in f.read():
+                    return True
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    log.warning("mosquitto (pid %d) did not log its reload within %.0f s", pid, wait_s)
     return True
