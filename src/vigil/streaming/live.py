@@ -17,7 +17,7 @@ import psycopg
 from vigil.core.models import StoredReading
 from vigil.streaming import repo
 from vigil.streaming.careplan import CarePlan
-from vigil.streaming.engine import PatientKey, StreamEngine
+from vigil.streaming.engine import StreamEngine
 from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,15 @@ class LiveEngine:
             self._conn = psycopg.connect(self.database_url, autocommit=True)
         return self._conn
 
-    def _plan_for(self, patient_id: PatientKey) -> CarePlan:
+    def _plan_for(self, patient_id: UUID) -> CarePlan:
         """The patient's plan. A database that cannot be reached raises: scoring a patient
         against default thresholds instead of their own plan would change what is alerted
         (the detect worker rebuilds its state and tries again)."""
-        preloaded = self._preloaded.pop(UUID(str(patient_id)), None)
+        preloaded = self._preloaded.pop(patient_id, None)
         if preloaded is not None:
             return preloaded
         try:
-            return repo.load_care_plan(self._connection(), patient_id=UUID(str(patient_id)))
+            return repo.load_care_plan(self._connection(), patient_id=patient_id)
         except psycopg.OperationalError:
             self.close()
             raise
