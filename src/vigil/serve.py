@@ -30,7 +30,6 @@ from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
 from vigil.stream import connect_stream
-from vigil.streaming import replay
 from vigil.streaming.worker import DetectWorker
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,6 @@ def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
         settings,
         pool,
         alert_service=alerts,
-        replay=replay,
         sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
     )
 

@@ -117,7 +117,7 @@ def test_care_plan_and_its_preview(client: httpx.Client, world: World, history: 
     assert preview["current"]["by_cause"] == {"spo2_low": 1}
     assert preview["proposed"] == {"alerts": 0, "by_cause": {}, "opened": []}
     assert [a["cause"] for a in preview["gone"]] == ["spo2_low"]
-    assert preview["engine"] == "thresholds only"
+    assert preview["engine"] == "streaming"  # the detect stage's replay, the full detector set
 
 
 def test_the_patients_own_feed(client: httpx.Client, world: World, history: datetime) -> None:
@@ -132,25 +132,3 @@ def test_the_patients_own_feed(client: httpx.Client, world: World, history: date
     assert feed["streak_days"] >= 1
     other = client.get("/api/v1/me/readings", headers=world.headers("other_patient")).json()
     assert other == []
-
-
-def test_preview_with_the_streaming_detectors(world: World, history: datetime) -> None:
-    from tests.api.conftest import LiveServer, make_app
-    from vigil.streaming import replay
-
-    nurse = world.headers("clinician")
-    base = f"/api/v1/patients/{world.a.patient}"
-    with (
-        LiveServer(make_app(world.db_url, replay=replay)) as url,
-        httpx.Client(base_url=url, timeout=10) as client,
-    ):
-        plan = {"thresholds": {"spo2": {"low": 88}}}
-        assert client.put(f"{base}/care-plan", json=plan, headers=nurse).is_success
-        r = client.post(
-            f"{base}/care-plan/preview", json={"thresholds": {"spo2": {"low": 80}}}, headers=nurse
-        )
-        assert r.status_code == 200, r.text
-        preview = r.json()
-    assert preview["engine"] == "streaming"
-    assert preview["current"]["by_cause"].get("spo2_low", 0) >= 1
-    assert preview["proposed"]["by_cause"].get("spo2_low", 0) == 0

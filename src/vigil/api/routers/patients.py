@@ -35,11 +35,12 @@ from vigil.api.models import (
     RollupPublic,
 )
 from vigil.api.paging import Offset
-from vigil.api.preview import Replay, opened_alerts, threshold_replay
+from vigil.api.preview import opened_alerts
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.storage import admin
+from vigil.streaming import replay
 from vigil.streaming.careplan import CarePlan as DetectorPlan
 from vigil.streaming.careplan import Limits
 
@@ -241,7 +242,6 @@ def preview_care_plan(
     ]  # fmt: skip
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)
     plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
-    replay: Replay = request.app.state.replay or threshold_replay
     # Where a plan sets nothing the detectors use their defaults: both sides replay with them.
     defaults = _defaults(conn, scope.patient_id)["thresholds"]
     proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
@@ -266,7 +266,7 @@ def preview_care_plan(
     return CarePlanPreview(
         days=body.days,
         readings=len(readings),
-        engine="streaming" if request.app.state.replay else "thresholds only",
+        engine="streaming",
         current=current,
         proposed=after,
         new=[a for a in after.opened if (a.cause, a.time) not in before],
