@@ -124,7 +124,7 @@ def test_the_patients_own_feed(client: httpx.Client, world: World, history: date
     with world.conn() as conn:
         conn.execute(
             "INSERT INTO care_plans (patient_id, targets) VALUES (%s, %s)",
-            (world.a.patient, '{"spo2": {"low": 92}}'),
+            (world.a.patient, '{"spo2": {"low": 92, "high": 100}}'),
         )
     feed = client.get("/api/v1/me/feed", headers=world.headers("patient")).json()
     [week] = feed["week"]

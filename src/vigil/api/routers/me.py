@@ -65,7 +65,8 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     )
     conditions, plan_targets = patient_profile(conn, patient_id=scope.patient_id)
     today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
-    week = _week(rows, now - timedelta(days=7), _targets(conditions, plan_targets))
+    plan = CarePlan.from_stored(set(conditions), None, plan_targets)
+    week = _week(rows, now - timedelta(days=7), plan)
     # Counted as the coaching items count it: ending today, or yesterday if nothing yet today.
     streak = streak_days([Point(r["time"], r["metric"], r["value"]) for r in rows], now)
     reminders = []
@@ -77,25 +78,16 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     return FeedPublic(today=today, week=week, streak_days=streak, reminders=reminders)
 
 
-def _targets(conditions: frozenset[str], plan_targets: dict[str, Any]) -> dict[str, Any]:
-    """The patient's targets: the care plan's, else the defaults from guidance for their
-    conditions (home BP under 135/85, glucose 70-180 mg/dL, SpO2 88-92 % in COPD)."""
-    defaults = CarePlan.default_for(conditions).targets
-    merged = {m.value: {"low": t.low, "high": t.high} for m, t in defaults.items()}
-    merged.update(plan_targets)
-    return merged
-
-
-def _week(
-    rows: list[dict[str, Any]], since: datetime, targets: dict[str, Any]
-) -> list[WeeklySummary]:
+def _week(rows: list[dict[str, Any]], since: datetime, plan: CarePlan) -> list[WeeklySummary]:
+    """Each metric's week against the patient's targets (the care plan's over the guidance
+    defaults for their conditions, merged as the detectors merge them)."""
     out = []
     for metric in sorted({r["metric"] for r in rows}):
         values = [r["value"] for r in rows if r["metric"] == metric and r["time"] >= since]
         if not values:
             continue
-        target = targets.get(metric) or {}
-        low, high = target.get("low"), target.get("high")
+        target = plan.target(Metric(metric))
+        low, high = target.low, target.high
         share = None
         if low is not None or high is not None:
             inside = [
