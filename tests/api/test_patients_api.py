@@ -129,6 +129,8 @@ def test_the_patients_own_feed(client: httpx.Client, world: World, history: date
     feed = client.get("/api/v1/me/feed", headers=world.headers("patient")).json()
     [week] = feed["week"]
     assert (week["metric"], week["readings"], week["in_target_share"]) == ("spo2", 10, 0.7)
+    assert week["goal"] == 0.75  # the page praises a week at or above it
+    assert "reminders" not in feed  # one reminder rule: coaching's items (/me/feed/items)
     assert feed["streak_days"] >= 1
     other = client.get("/api/v1/me/readings", headers=world.headers("other_patient")).json()
     assert other == []

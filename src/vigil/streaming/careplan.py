@@ -85,6 +85,9 @@ TIME_IN_RANGE_GOAL = 0.70
 on time in range, Battelino 2019)."""
 TIME_BELOW_LIMIT = 0.04
 """Share of CGM time below the range's low end to stay under (same consensus)."""
+IN_TARGET_GOAL = 0.75
+"""Share of a week's readings within target that the patient's feed praises, for metrics with
+no consensus goal of their own (glucose has :data:`TIME_IN_RANGE_GOAL`)."""
 
 
 def merged_limits(
