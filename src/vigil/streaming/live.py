@@ -15,6 +15,7 @@ from uuid import UUID
 import psycopg
 
 from vigil.core.models import StoredReading
+from vigil.storage import LoopConnection
 from vigil.streaming import repo
 from vigil.streaming.careplan import CarePlan
 from vigil.streaming.engine import StreamEngine
@@ -31,7 +32,7 @@ class LiveEngine:
         """``restore_days`` of stored history rebuild the detectors' state; 0 leaves that to
         the caller (a detect worker replays its partitions of the stream instead)."""
         self.database_url = database_url
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._db = LoopConnection(database_url, autocommit=True)
         self._preloaded: dict[UUID, CarePlan] = {}
         self.engine = StreamEngine(plan_for=self._plan_for)
         self._plans_checked = datetime.now(UTC)
@@ -46,9 +47,7 @@ class LiveEngine:
                 log.info("detector state rebuilt from %d stored readings", restored)
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, autocommit=True)
-        return self._conn
+        return self._db.get()
 
     def _plan_for(self, patient_id: UUID) -> CarePlan:
         """The patient's plan. A database that cannot be reached raises: scoring a patient
@@ -64,9 +63,7 @@ class LiveEngine:
             raise
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.drop()
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         return self.engine.process(readings)
