@@ -73,9 +73,11 @@ def sudden_glucose_fall(before: tuple[float, float], after: tuple[float, float])
 
 # Targets (what the patient aims for; trend detectors compare averages with them):
 # home BP average < 135/85 (ESH 2023), glucose time in range 70-180 mg/dL, SpO2 88-92 in COPD.
+HOME_BP_TARGET = (135.0, 85.0)
+"""Home blood pressure average to stay under, systolic and diastolic (mmHg)."""
 DEFAULT_TARGETS: dict[Metric, Limits] = {
-    Metric.BP_SYSTOLIC: Limits(high=135.0),
-    Metric.BP_DIASTOLIC: Limits(high=85.0),
+    Metric.BP_SYSTOLIC: Limits(high=HOME_BP_TARGET[0]),
+    Metric.BP_DIASTOLIC: Limits(high=HOME_BP_TARGET[1]),
     Metric.GLUCOSE: Limits(low=70.0, high=180.0),
     Metric.SPO2: Limits(low=92.0),
 }
