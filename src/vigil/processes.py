@@ -52,7 +52,7 @@ def alert_service(settings: Settings) -> AlertService:
 
 def alert_worker(settings: Settings, alerts: AlertService, database_url: str) -> AlertWorker:
     return AlertWorker(
-        connect=lambda: psycopg.connect(database_url, autocommit=True),
+        database_url=database_url,
         tick=alerts.tick,
         dispatcher=WebhookDispatcher(
             policy=DispatchPolicy(max_attempts=settings.webhook_max_attempts),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,13 +23,13 @@ from vigil.api import create_app
 from vigil.api.app import tune_gc_for_serving
 from vigil.api.serving import api_scheme, uvicorn_options
 from vigil.core import faults
+from vigil.core.worker import Worker
 from vigil.ingest import Ingest
 from vigil.processes import alert_service, alert_worker, detect_worker, ingest_stage
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
 from vigil.stream import connect_stream
-from vigil.streaming import replay
 from vigil.streaming.worker import DetectWorker
 
 log = logging.getLogger(__name__)
@@ -51,30 +50,21 @@ def prepare_database(settings: Settings, database_url: str) -> None:
             conn.commit()
 
 
-class RetentionLoop:
+class RetentionLoop(Worker):
     """Drop readings chunks past ``VIGIL_RETENTION_DAYS`` every few hours (``drop_chunks``
-    works under every TimescaleDB license; the community edition's policies are not needed)."""
+    works under every TimescaleDB license; the community edition's policies are not needed).
+    The first run is ``every_s`` after start: start-up has just applied it."""
 
     def __init__(self, database_url: str, days: int, every_s: float = 6 * 3600) -> None:
+        super().__init__("retention")
         self.database_url, self.days, self.every_s = database_url, days, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vigil-retention", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            try:
-                with psycopg.connect(self.database_url) as conn:
-                    dropped = apply_retention(conn, days=self.days)
-                log.info("retention: dropped %d chunks older than %d days", dropped, self.days)
-            except psycopg.Error:
-                log.exception("retention run failed; will try again")
+    def step(self) -> None:
+        if self.wait(self.every_s):
+            return
+        with psycopg.connect(self.database_url) as conn:
+            dropped = apply_retention(conn, days=self.days)
+        log.info("retention: dropped %d chunks older than %d days", dropped, self.days)
 
 
 @dataclass
@@ -103,7 +93,6 @@ def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
         settings,
         pool,
         alert_service=alerts,
-        replay=replay,
         sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
     )
 

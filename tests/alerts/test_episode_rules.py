@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from vigil.alerts import episodes
 from vigil.alerts.episodes import AlertGrouping, rule_for
@@ -13,9 +14,10 @@ from vigil.api.preview import count_alerts
 from vigil.streaming.findings import Explanation, Finding, Severity
 
 T0 = datetime(2026, 1, 5, 3, tzinfo=UTC)
+P1, P2 = UUID(int=1), UUID(int=2)
 
 
-def low(minute: float, cause: str, value: float, patient: str = "p1") -> Finding:
+def low(minute: float, cause: str, value: float, patient: UUID = P1) -> Finding:
     return Finding(
         patient, cause, ("glucose",), T0 + timedelta(minutes=minute), "glucose_range",
         Severity.HIGH, 1.0, Explanation("low", value=value),
@@ -33,7 +35,7 @@ def test_the_preview_counts_one_alert_per_episode() -> None:
         low(10, "hypoglycemia", 62),
         low(20, "hypoglycemia_urgent", 50),
         low(30, "hypoglycemia", 60),
-        low(20, "hypoglycemia", 61, patient="p2"),
+        low(20, "hypoglycemia", 61, patient=P2),
     ]
     assert count_alerts(findings) == {"hypoglycemia": 1, "predicted_low": 1}
     # After the episode ended and the quiet period passed, a new one.
@@ -55,7 +57,7 @@ def test_a_finding_soon_after_the_end_reopens_the_alert() -> None:
 
 def vital(hours: float, cause: str, metric: str, value: float, severity: Severity) -> Finding:
     return Finding(
-        "p1", cause, (metric,), T0 + timedelta(hours=hours), cause, severity, 1.0,
+        P1, cause, (metric,), T0 + timedelta(hours=hours), cause, severity, 1.0,
         Explanation(cause, value=value),
     )  # fmt: skip
 

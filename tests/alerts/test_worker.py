@@ -36,7 +36,7 @@ def test_escalation_runs_while_a_receiver_hangs(
         rx.delay_s = 3.0
         add_webhook(conn, tenant_id=tenant, url=rx.url, secret="k", level=0, min_severity=0)
         worker = AlertWorker(
-            connect=lambda: psycopg.connect(db_url, autocommit=True),
+            database_url=db_url,
             tick=service.tick,
             dispatcher=WebhookDispatcher(
                 policy=DispatchPolicy(timeout_s=5),

@@ -80,7 +80,7 @@ def test_the_preview_names_the_alerts_a_change_opens(client: httpx.Client, world
     assert (p["current"]["alerts"], p["proposed"]["alerts"]) == (2, 1)
     assert p["new"] == []
     [gone] = p["gone"]
-    assert gone["cause"] == "glucose_low"
+    assert gone["cause"] == "hypoglycemia"  # the detectors' cause for a low below the line
     assert datetime.fromisoformat(gone["time"]) == start + timedelta(hours=1)
     assert [datetime.fromisoformat(a["time"]) for a in p["proposed"]["opened"]] == [
         start + timedelta(hours=49)

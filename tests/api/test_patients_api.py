@@ -117,40 +117,20 @@ def test_care_plan_and_its_preview(client: httpx.Client, world: World, history: 
     assert preview["current"]["by_cause"] == {"spo2_low": 1}
     assert preview["proposed"] == {"alerts": 0, "by_cause": {}, "opened": []}
     assert [a["cause"] for a in preview["gone"]] == ["spo2_low"]
-    assert preview["engine"] == "thresholds only"
+    assert preview["engine"] == "streaming"  # the detect stage's replay, the full detector set
 
 
 def test_the_patients_own_feed(client: httpx.Client, world: World, history: datetime) -> None:
     with world.conn() as conn:
         conn.execute(
             "INSERT INTO care_plans (patient_id, targets) VALUES (%s, %s)",
-            (world.a.patient, '{"spo2": {"low": 92}}'),
+            (world.a.patient, '{"spo2": {"low": 92, "high": 100}}'),
         )
     feed = client.get("/api/v1/me/feed", headers=world.headers("patient")).json()
     [week] = feed["week"]
     assert (week["metric"], week["readings"], week["in_target_share"]) == ("spo2", 10, 0.7)
+    assert week["goal"] == 0.75  # the page praises a week at or above it
+    assert "reminders" not in feed  # one reminder rule: coaching's items (/me/feed/items)
     assert feed["streak_days"] >= 1
     other = client.get("/api/v1/me/readings", headers=world.headers("other_patient")).json()
     assert other == []
-
-
-def test_preview_with_the_streaming_detectors(world: World, history: datetime) -> None:
-    from tests.api.conftest import LiveServer, make_app
-    from vigil.streaming import replay
-
-    nurse = world.headers("clinician")
-    base = f"/api/v1/patients/{world.a.patient}"
-    with (
-        LiveServer(make_app(world.db_url, replay=replay)) as url,
-        httpx.Client(base_url=url, timeout=10) as client,
-    ):
-        plan = {"thresholds": {"spo2": {"low": 88}}}
-        assert client.put(f"{base}/care-plan", json=plan, headers=nurse).is_success
-        r = client.post(
-            f"{base}/care-plan/preview", json={"thresholds": {"spo2": {"low": 80}}}, headers=nurse
-        )
-        assert r.status_code == 200, r.text
-        preview = r.json()
-    assert preview["engine"] == "streaming"
-    assert preview["current"]["by_cause"].get("spo2_low", 0) >= 1
-    assert preview["proposed"]["by_cause"].get("spo2_low", 0) == 0

@@ -125,7 +125,7 @@ def test_a_plan_change_refused_previewed_and_saved(
     page.click("#preview")
     msg = page.locator("#plan-msg")
     expect(msg).to_contain_text("4 alerts instead of 2")
-    expect(msg).to_contain_text("New: Glucose below threshold")
+    expect(msg).to_contain_text("New: Low glucose")  # the detectors' own cause
     text = msg.inner_text()
     for h in (31, 91):  # the two new alerts, with their times as the page writes them
         when = page.evaluate(

@@ -6,6 +6,7 @@ import pickle
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 
@@ -14,6 +15,7 @@ from vigil.streaming import CarePlan, Detector, Observation, default_detectors
 from vigil.streaming.missing import MissingData
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
+P1, P2 = UUID(int=1), UUID(int=2)
 CONDITIONS = {"hypertension", "t1d", "heart_failure", "copd"}
 TYPICAL = {
     Metric.HEART_RATE: (72, 25),
@@ -45,7 +47,7 @@ def stream(det: Detector, n: int, seed: int) -> list[Observation]:
             value = min(spec.high, max(spec.low, rng.gauss(mean, spread)))
         t = T0 + timedelta(minutes=5 * i)
         latest[metric] = (t, value)
-        out.append(Observation("p1", t, metric, value, "dev", t, plan, dict(latest)))
+        out.append(Observation(P1, t, metric, value, "dev", t, plan, dict(latest)))
     return out
 
 
@@ -104,8 +106,8 @@ def test_memory_is_bounded(det: Detector) -> None:
 def test_missing_data_findings_name_the_gap_and_the_allowance() -> None:
     clock = MissingData()
     for i in range(40):
-        clock.seen("p1", "cgm", T0 + timedelta(minutes=5 * i))
-    clock.seen("p2", "cuff", T0)
+        clock.seen(P1, "cgm", T0 + timedelta(minutes=5 * i))
+    clock.seen(P2, "cuff", T0)
     found = clock.check(T0 + timedelta(days=4))
     assert {f.cause for f in found} == {"missed_measurements"}
     found += MissingData().check(T0)  # nothing known: nothing to say

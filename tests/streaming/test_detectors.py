@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from river import stats
 
@@ -15,12 +16,13 @@ from vigil.streaming.thresholds import HeartRateOutOfRange
 from vigil.streaming.trends import WeightGain
 
 T0 = datetime(2026, 1, 5, 7, tzinfo=UTC)
+P1 = UUID(int=1)
 HF = CarePlan.default_for({"heart_failure"})
 
 
 def obs(metric: Metric, value: float, at: timedelta, plan: CarePlan = HF) -> Observation:
     t = T0 + at
-    return Observation("p", t, metric, value, "dev", t, plan, {metric: (t, value)})
+    return Observation(P1, t, metric, value, "dev", t, plan, {metric: (t, value)})
 
 
 def feed(det: object, stream: list[Observation]) -> list[str]:
@@ -99,17 +101,17 @@ def test_a_cuff_twice_a_day_is_not_a_continuous_device() -> None:
     for day in range(5):
         for minute in (0, 2):  # a session: two readings two minutes apart, morning and evening
             for hour in (7, 19):
-                clock.seen("p", "cuff", T0 + timedelta(days=day, hours=hour - 7, minutes=minute))
+                clock.seen(P1, "cuff", T0 + timedelta(days=day, hours=hour - 7, minutes=minute))
     assert clock.check(T0 + timedelta(days=5, hours=1)) == []
 
 
 def test_a_silent_cgm_is_reported_once_after_a_day() -> None:
     clock = MissingData()
     for i in range(50):
-        clock.seen("p", "cgm", T0 + timedelta(minutes=5 * i))
+        clock.seen(P1, "cgm", T0 + timedelta(minutes=5 * i))
     last = T0 + timedelta(minutes=5 * 49)
-    clock.seen("p", "scale", last)  # the patient still measures: only the device is silent
-    clock.seen("p", "scale", last + timedelta(hours=20))
+    clock.seen(P1, "scale", last)  # the patient still measures: only the device is silent
+    clock.seen(P1, "scale", last + timedelta(hours=20))
     assert clock.check(last + timedelta(hours=12)) == []
     found = clock.check(last + timedelta(hours=25))
     assert [f.cause for f in found] == ["device_silent"]

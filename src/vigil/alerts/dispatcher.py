@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +26,8 @@ from vigil.alerts.destinations import (
     check_destination,
 )
 from vigil.alerts.models import DispatchPolicy
+from vigil.core.worker import Backoff, Worker
+from vigil.storage import LoopConnection
 
 log = logging.getLogger(__name__)
 
@@ -149,62 +150,68 @@ class WebhookDispatcher:
 
 
 class AlertWorker:
-    """Two background threads, each with its own connection: the alert clock (escalate,
-    wake snoozed alerts) and webhook delivery, so slow receivers never delay an escalation.
+    """Two background loops, each with its own connection: the alert clock (escalate, wake
+    snoozed alerts) and webhook delivery, so slow receivers never delay an escalation.
 
-    Errors are logged with context and counted; the loops keep going.
+    Each is a :class:`~vigil.core.worker.Worker`: errors are logged with context and counted
+    (``errors``), the connection dropped and opened again, and the loop keeps going.
     """
 
     def __init__(
         self,
         *,
-        connect: Callable[[], psycopg.Connection[Any]],
+        database_url: str,
         tick: Callable[[repo.Conn], object],
         dispatcher: WebhookDispatcher,
         interval_s: float = 0.5,
     ) -> None:
-        self.connect = connect
         self.tick = tick
         self.dispatcher = dispatcher
-        self.interval_s = interval_s
-        self.errors = 0
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.loops = [
+            _ConnectionLoop("alerts-clock", database_url, self._clock, interval_s),
+            _ConnectionLoop("alerts-webhooks", database_url, self._deliver, interval_s),
+        ]
+
+    @property
+    def errors(self) -> int:
+        return sum(loop.errors for loop in self.loops)
 
     def start(self) -> None:
-        for name, step in (("clock", self._clock), ("webhooks", self._deliver)):
-            thread = threading.Thread(
-                target=self._loop, args=(name, step), name=f"vigil-alerts-{name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        for loop in self.loops:
+            loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout)
+        for loop in self.loops:
+            loop.stop(timeout)
         self.dispatcher.close()
 
     def _clock(self, conn: psycopg.Connection[Any]) -> None:
         self.tick(conn)
 
     def _deliver(self, conn: psycopg.Connection[Any]) -> None:
-        while self.dispatcher.dispatch_due(conn) and not self._stop.is_set():
+        while self.dispatcher.dispatch_due(conn) and not self.loops[1].stopping:
             pass
 
-    def _loop(self, name: str, step: Callable[[psycopg.Connection[Any]], None]) -> None:
-        conn: psycopg.Connection[Any] | None = None
-        while not self._stop.is_set():
-            try:
-                if conn is None or conn.closed:
-                    conn = self.connect()
-                step(conn)
-            except Exception:
-                self.errors += 1
-                log.exception("alert worker step failed", extra={"loop": name})
-                if conn is not None:
-                    conn.close()
-                conn = None
-            self._stop.wait(self.interval_s)
-        if conn is not None:
-            conn.close()
+
+class _ConnectionLoop(Worker):
+    """``step(conn)`` every ``interval_s`` on a connection of its own (autocommit)."""
+
+    def __init__(
+        self,
+        name: str,
+        database_url: str,
+        step: Callable[[psycopg.Connection[Any]], None],
+        interval_s: float,
+    ) -> None:
+        super().__init__(name, backoff=Backoff(max_s=5.0), interval_s=interval_s)
+        self._step = step
+        self._db = LoopConnection(database_url, autocommit=True)
+
+    def step(self) -> None:
+        self._step(self._db.get())
+
+    def after_error(self) -> None:
+        self._db.drop()
+
+    def close(self) -> None:
+        self._db.drop()

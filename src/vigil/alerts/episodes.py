@@ -149,7 +149,7 @@ def has_ended(rule: EpisodeRule, last_seen: datetime, now: datetime) -> bool:
 class EpisodeAlert:
     """An alert as a replay groups it: the findings it gathered and when a nurse was told."""
 
-    patient_id: UUID | str
+    patient_id: UUID
     rule: EpisodeRule
     findings: list[Finding] = field(default_factory=list)
     seen: list[datetime] = field(default_factory=list)
@@ -184,10 +184,11 @@ class AlertGrouping:
     """Findings into alerts by the rule above, without a database.
 
     >>> from datetime import UTC, datetime
+    >>> from uuid import uuid4
     >>> from vigil.streaming.findings import Explanation
-    >>> t0 = datetime(2026, 1, 5, 3, tzinfo=UTC)
+    >>> t0, patient = datetime(2026, 1, 5, 3, tzinfo=UTC), uuid4()
     >>> def low(minute, cause, value):
-    ...     return Finding("p1", cause, ("glucose",), t0 + timedelta(minutes=minute), "d",
+    ...     return Finding(patient, cause, ("glucose",), t0 + timedelta(minutes=minute), "d",
     ...                    Severity.HIGH, 1.0, Explanation("low", value=value))
     >>> g = AlertGrouping(quiet_period=timedelta(minutes=30))
     >>> g.extend([low(0, "predicted_low", 80), low(10, "hypoglycemia", 62),

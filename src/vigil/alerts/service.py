@@ -69,10 +69,10 @@ class AlertService(Lifecycle):
                 changes += self._answer_missing_data(conn, readings, now)
             ordered = sorted(findings, key=lambda f: (str(f.patient_id), f.cause, f.time))
             tenants = repo.patient_tenants(
-                conn, patient_ids=sorted({UUID(str(f.patient_id)) for f in ordered}, key=str)
+                conn, patient_ids=sorted({f.patient_id for f in ordered}, key=str)
             )
             for finding in ordered:
-                patient_id = UUID(str(finding.patient_id))
+                patient_id = finding.patient_id
                 tenant_id = tenants.get(patient_id)
                 if tenant_id is None:
                     log.warning("finding for unknown patient %s dropped", patient_id)

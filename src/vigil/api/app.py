@@ -27,7 +27,6 @@ from vigil.api.docs import install_docs
 from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
-from vigil.api.preview import Replay
 from vigil.api.reads import AccessGate, ReadCache, read_pool
 from vigil.api.routers import (
     admin,
@@ -68,14 +67,12 @@ def create_app(
     alert_service: AlertService | None = None,
     sync_broker: Callable[[Any], object] | None = None,
     manage_pool: bool = True,
-    replay: Replay | None = None,
 ) -> FastAPI:
     """Build the app.
 
     ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
     rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
-    ``manage_pool`` opens and closes ``pool`` with the app's lifespan. ``replay`` is the
-    streaming stage's history replay for care-plan previews (see :mod:`vigil.api.preview`).
+    ``manage_pool`` opens and closes ``pool`` with the app's lifespan.
     """
     conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
     broadcaster = AlertBroadcaster(conninfo)
@@ -131,7 +128,6 @@ def create_app(
     app.state.alert_service = alert_service or AlertService()
     app.state.broadcaster = broadcaster
     app.state.sync_broker = sync_broker
-    app.state.replay = replay
     install_error_handlers(app)
     app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 

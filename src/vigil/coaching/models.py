@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from vigil.core.metrics import Metric
+from vigil.streaming.careplan import (
+    DEFAULT_TARGETS,
+    TIME_BELOW_LIMIT,
+    TIME_IN_RANGE_GOAL,
+    CarePlan,
+    Limits,
+)
 
 Tone = Literal["good", "note", "neutral"]
 
@@ -18,39 +28,48 @@ class Point:
     value: float
 
 
+def _end(limits: Limits, side: str) -> float:
+    """One end of a target that every plan carries (the guidance defaults set it, and a stored
+    plan can only replace it: :func:`vigil.streaming.careplan.merged_limits`)."""
+    value = getattr(limits, side)
+    if value is None:
+        raise ValueError(f"no {side} end in target {limits}")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """A patient's own targets; the defaults come from guidance.
+    """What the feed and triage compare a patient's week with: their care plan's targets
+    (:meth:`from_care_plan`: the one merge of stored targets over the guidance defaults,
+    :mod:`vigil.streaming.careplan`) and the time-in-range goals from the same module.
 
-    Home BP average under 135/85 mmHg (NICE NG136 / ESH home thresholds); glucose 70-180
-    mg/dL with at least 70 % of the time in range and under 4 % below 70 (ADA/ATTD
-    international consensus on time in range); a weight rise of 1 kg over a week is worth a
-    word in heart failure (the alarm itself is the streaming stage's 2 kg in 3 days).
+    A weight rise of 1 kg over a week is worth a word in heart failure (coaching's own line; the
+    alarm itself is the streaming stage's 2 kg in 3 days).
     """
 
-    bp_systolic_high: float = 135.0
-    bp_diastolic_high: float = 85.0
-    glucose_low: float = 70.0
-    glucose_high: float = 180.0
-    time_in_range_goal: float = 0.70
-    time_below_limit: float = 0.04
+    bp_systolic_high: float = _end(DEFAULT_TARGETS[Metric.BP_SYSTOLIC], "high")
+    bp_diastolic_high: float = _end(DEFAULT_TARGETS[Metric.BP_DIASTOLIC], "high")
+    glucose_low: float = _end(DEFAULT_TARGETS[Metric.GLUCOSE], "low")
+    glucose_high: float = _end(DEFAULT_TARGETS[Metric.GLUCOSE], "high")
+    time_in_range_goal: float = TIME_IN_RANGE_GOAL
+    time_below_limit: float = TIME_BELOW_LIMIT
     weight_rise_kg: float = 1.0
 
     @classmethod
-    def from_care_plan(cls, targets: dict[str, Any] | None) -> Targets:
+    def from_care_plan(
+        cls, targets: Mapping[str, Mapping[str, Any]] | None, conditions: Iterable[str] = ()
+    ) -> Targets:
         """The care plan's stored targets (``{"bp_systolic": {"high": 130}, ...}``) over the
-        defaults; a limit the plan leaves unset keeps its default."""
-        t, d = targets or {}, cls()
+        defaults for the conditions, as the detectors merge them (:meth:`CarePlan.from_stored`)."""
+        return cls.from_plan(CarePlan.from_stored(set(conditions), None, targets))
 
-        def pick(metric: str, end: str, default: float) -> float:
-            value = (t.get(metric) or {}).get(end)
-            return float(value) if value is not None else default
-
+    @classmethod
+    def from_plan(cls, plan: CarePlan) -> Targets:
         return cls(
-            bp_systolic_high=pick("bp_systolic", "high", d.bp_systolic_high),
-            bp_diastolic_high=pick("bp_diastolic", "high", d.bp_diastolic_high),
-            glucose_low=pick("glucose", "low", d.glucose_low),
-            glucose_high=pick("glucose", "high", d.glucose_high),
+            bp_systolic_high=_end(plan.target(Metric.BP_SYSTOLIC), "high"),
+            bp_diastolic_high=_end(plan.target(Metric.BP_DIASTOLIC), "high"),
+            glucose_low=_end(plan.target(Metric.GLUCOSE), "low"),
+            glucose_high=_end(plan.target(Metric.GLUCOSE), "high"),
         )
 
 

@@ -22,7 +22,10 @@ def refresh_feed(conn: repo.Conn, *, patient_id: UUID, now: datetime) -> list[Fe
     conditions, plan_targets = repo.patient_profile(conn, patient_id=patient_id)
     points = repo.patient_points(conn, patient_id=patient_id, start=now - HISTORY, end=now)
     items = coach(
-        points, now=now, targets=Targets.from_care_plan(plan_targets), conditions=conditions
+        points,
+        now=now,
+        targets=Targets.from_care_plan(plan_targets, conditions),
+        conditions=conditions,
     )
     repo.store_feed_items(conn, patient_id=patient_id, items=items)
     log.debug("feed refreshed", extra={"patient_id": str(patient_id), "items": len(items)})

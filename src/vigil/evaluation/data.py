@@ -141,14 +141,11 @@ class EvalData:
             read_jsonl(truth),
         )
 
-    def name_of(self, patient_id: UUID | str) -> str:
-        return (
-            self.names.get(patient_id, str(patient_id))
-            if isinstance(patient_id, UUID)
-            else patient_id
-        )
+    def name_of(self, patient_id: UUID) -> str:
+        """The file's name of a patient, for display (detection only sees the UUID)."""
+        return self.names.get(patient_id, str(patient_id))
 
-    def plan_for(self, patient_id: UUID | str) -> CarePlan:
+    def plan_for(self, patient_id: UUID) -> CarePlan:
         plan = self.plans.get(self.name_of(patient_id))
         return plan if plan is not None else CarePlan.default_for(set())
 

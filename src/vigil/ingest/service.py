@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ from vigil.core.errors import RejectionKind, VigilError
 from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
+from vigil.core.worker import Backoff, Stopped, Worker
 from vigil.ingest import metrics, repo
 from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
@@ -54,11 +54,7 @@ def _shown(value: float, censored: str | None, unit: str) -> str:
     return f"{value:g} {unit} censored {censored} ({'LOW' if censored == 'below' else 'HIGH'})"
 
 
-class _Stopped(Exception):
-    """Ingest was stopped while a step was being retried."""
-
-
-class IngestService:
+class IngestService(Worker):
     def __init__(
         self,
         *,
@@ -68,15 +64,14 @@ class IngestService:
         ack: Acker,
         sink: ReadingSink | None = None,
     ) -> None:
+        super().__init__("ingest", backoff=Backoff(max_s=settings.ingest_retry_max_s))
         self.settings = settings
         self.database_url = database_url
         self.inbox = inbox
         self.ack = ack
         self.sink = sink
         self.stats = IngestStats()
-        self._stop = threading.Event()
         self._db = LoopConnection(database_url)
-        self._thread: threading.Thread | None = None
         self.limiter = DeviceRateLimiter(
             rate_per_s=settings.ingest_device_rate_per_s, burst=settings.ingest_device_burst
         )
@@ -84,27 +79,17 @@ class IngestService:
         """This batch's rate-limit decisions by message: a retried or isolated batch is
         decided once, not charged again."""
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="vigil-ingest", daemon=True)
-        self._thread.start()
+    def step(self) -> None:
+        batch = self._next_batch()
+        if batch:
+            self._process_with_retry(batch)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def after_error(self) -> None:
+        # Unacknowledged messages are redelivered on the next connection; keep going.
+        self.stats.internal_errors += 1
+
+    def close(self) -> None:
         self._db.drop()
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                batch = self._next_batch()
-                if batch:
-                    self._process_with_retry(batch)
-            except Exception:
-                # Unacknowledged messages are redelivered on the next connection; keep going.
-                self.stats.internal_errors += 1
-                log.exception("ingest loop error; continuing")
-                self._stop.wait(1.0)
 
     def _next_batch(self) -> list[InboundMessage]:
         try:
@@ -133,35 +118,29 @@ class IngestService:
                 self._retry("stream", lambda: sink(stored), len(batch))
                 self.stats.handed_on += sum(len(m.readings) for m in stored)
                 faults.reached("ingest_after_publish")
-        except _Stopped:
+        except Stopped:
             return  # nothing acknowledged: the broker redelivers to the next ingest
         for message in batch:
             self.ack(message)
 
     def _retry(self, what: str, step: Callable[[], T], pending: int) -> T:
-        """Run ``step`` until it succeeds; :class:`_Stopped` if ingest is stopped first."""
-        delay = 0.2
-        while True:
-            try:
-                return step()
-            except (psycopg.OperationalError, psycopg.InterfaceError, VigilError) as exc:
-                if what == "database":
-                    self.stats.db_errors += 1
-                    metrics.DB_ERRORS.inc()
-                    self._drop_connection()
-                else:
-                    self.stats.handoff_errors += 1
-                    metrics.HANDOFF_ERRORS.inc()
-                log.warning(
-                    "%s unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
-                    what,
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                    pending,
-                    delay,
-                )
-                if self._stop.wait(delay):
-                    raise _Stopped from exc
-                delay = min(delay * 2, self.settings.ingest_retry_max_s)
+        """Run ``step`` until it succeeds; :class:`Stopped` if ingest is stopped first."""
+
+        def failed(_exc: BaseException) -> None:
+            if what == "database":
+                self.stats.db_errors += 1
+                metrics.DB_ERRORS.inc()
+                self._drop_connection()
+            else:
+                self.stats.handoff_errors += 1
+                metrics.HANDOFF_ERRORS.inc()
+
+        return self.retry(
+            f"{what} unavailable, {pending} messages kept unacknowledged",
+            step,
+            retry_on=(psycopg.OperationalError, psycopg.InterfaceError, VigilError),
+            on_error=failed,
+        )
 
     def _process_or_isolate(self, batch: list[InboundMessage]) -> list[StoredMessage]:
         """Process a batch; if it fails for a reason other than the database being unreachable

@@ -21,17 +21,21 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
 
 
 class LoopConnection:
-    """The one connection of a background loop (ingest, a detect worker): opened on first use,
+    """The one connection of a background loop (ingest, a detect worker, the alert loops, live
+    plan loading): opened on first use,
     dropped after an error (closing a broken one quietly), opened again on the next use."""
 
-    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 5, autocommit: bool = False) -> None:
         self.url = url
         self.connect_timeout = connect_timeout
+        self.autocommit = autocommit
         self._conn: psycopg.Connection[Any] | None = None
 
     def get(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout)
+            self._conn = psycopg.connect(
+                self.url, connect_timeout=self.connect_timeout, autocommit=self.autocommit
+            )
         return self._conn
 
     def drop(self) -> None:

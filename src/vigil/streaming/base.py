@@ -21,7 +21,7 @@ from vigil.streaming.findings import Explanation, Finding, Severity
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    patient_id: UUID | str
+    patient_id: UUID
     time: datetime
     metric: Metric
     value: float

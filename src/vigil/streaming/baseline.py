@@ -5,12 +5,13 @@ warm-up (``grace_period`` readings), and the engine never lets them learn from a
 raised an alarm, so an exacerbation does not become the new normal.
 
 >>> from datetime import UTC, datetime, timedelta
+>>> from uuid import uuid4
 >>> from vigil.streaming.careplan import CarePlan
 >>> det, plan = SpO2Drop(grace_period=3), CarePlan.default_for({"copd"})
->>> t0 = datetime(2026, 1, 5, tzinfo=UTC)
+>>> t0, patient = datetime(2026, 1, 5, tzinfo=UTC), uuid4()
 >>> def obs(i, v):
 ...     t = t0 + timedelta(hours=12 * i)
-...     return Observation("p", t, Metric.SPO2, v, "ox", t, plan, {Metric.SPO2: (t, v)})
+...     return Observation(patient, t, Metric.SPO2, v, "ox", t, plan, {Metric.SPO2: (t, v)})
 >>> for i, v in enumerate([94, 95, 94, 95]):
 ...     assert det.score_one(obs(i, v)) is None
 ...     det.learn_one(obs(i, v))

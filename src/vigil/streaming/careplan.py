@@ -1,5 +1,11 @@
-"""A patient's care plan as the detectors read it: thresholds and targets, with defaults from
-published guidance that a clinician can override per patient (stored in ``care_plans``).
+"""A patient's care plan: thresholds and targets, with defaults from published guidance that a
+clinician can override per patient (stored in ``care_plans``).
+
+The one home of these defaults and of how a stored plan is laid over them
+(:meth:`CarePlan.from_stored`): detection, the care-plan preview, coaching, triage and the
+patient's feed all read a plan built here. A stored limit replaces its default; a limit the plan
+leaves unset (absent or null) keeps the default, so setting a low threshold never drops the
+high one.
 
 >>> plan = CarePlan.default_for({"copd"})
 >>> plan.threshold(Metric.SPO2).low, CarePlan.default_for(set()).threshold(Metric.SPO2).low
@@ -7,6 +13,11 @@ published guidance that a clinician can override per patient (stored in ``care_p
 >>> CarePlan.from_stored({"hypertension"}, {"bp_systolic": {"high": 170}}, {}).threshold(
 ...     Metric.BP_SYSTOLIC).high
 170.0
+>>> CarePlan.from_stored(set(), {"glucose": {"low": 75, "high": None}}, None).threshold(
+...     Metric.GLUCOSE)
+Limits(low=75.0, high=250.0)
+>>> as_stored(CarePlan.default_for({"copd"}).targets)["spo2"]
+{'low': 88.0, 'high': 92.0}
 """
 
 from __future__ import annotations
@@ -62,18 +73,47 @@ def sudden_glucose_fall(before: tuple[float, float], after: tuple[float, float])
 
 # Targets (what the patient aims for; trend detectors compare averages with them):
 # home BP average < 135/85 (ESH 2023), glucose time in range 70-180 mg/dL, SpO2 88-92 in COPD.
+HOME_BP_TARGET = (135.0, 85.0)
+"""Home blood pressure average to stay under, systolic and diastolic (mmHg)."""
 DEFAULT_TARGETS: dict[Metric, Limits] = {
-    Metric.BP_SYSTOLIC: Limits(high=135.0),
-    Metric.BP_DIASTOLIC: Limits(high=85.0),
+    Metric.BP_SYSTOLIC: Limits(high=HOME_BP_TARGET[0]),
+    Metric.BP_DIASTOLIC: Limits(high=HOME_BP_TARGET[1]),
     Metric.GLUCOSE: Limits(low=70.0, high=180.0),
     Metric.SPO2: Limits(low=92.0),
 }
 COPD_SPO2_TARGET = Limits(low=88.0, high=92.0)
+TIME_IN_RANGE_GOAL = 0.70
+"""Share of CGM time with glucose within the target range to aim for (international consensus
+on time in range, Battelino 2019)."""
+TIME_BELOW_LIMIT = 0.04
+"""Share of CGM time below the range's low end to stay under (same consensus)."""
+IN_TARGET_GOAL = 0.75
+"""Share of a week's readings within target that the patient's feed praises, for metrics with
+no consensus goal of their own (glucose has :data:`TIME_IN_RANGE_GOAL`)."""
 
 
-def _limits(doc: Mapping[str, Any]) -> Limits:
-    low, high = doc.get("low"), doc.get("high")
-    return Limits(None if low is None else float(low), None if high is None else float(high))
+def merged_limits(
+    defaults: Mapping[Metric, Limits], stored: Mapping[str, Mapping[str, Any]] | None
+) -> dict[Metric, Limits]:
+    """``stored`` (``{"glucose": {"low": 75}}``) over ``defaults``, limit by limit: a stored
+    limit replaces its default, an unset one (absent or null) keeps it."""
+    merged = dict(defaults)
+    for name, doc in (stored or {}).items():
+        metric = Metric(name)
+        base = merged.get(metric, Limits())
+        low, high = doc.get("low"), doc.get("high")
+        merged[metric] = Limits(
+            base.low if low is None else float(low), base.high if high is None else float(high)
+        )
+    return merged
+
+
+def as_stored(limits: Mapping[Metric, Limits]) -> dict[str, dict[str, float]]:
+    """Limits as a care plan stores them (``{"spo2": {"low": 88.0}}``), unset ends left out."""
+    return {
+        m.value: {k: v for k, v in (("low", x.low), ("high", x.high)) if v is not None}
+        for m, x in limits.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +146,8 @@ class CarePlan:
         thresholds: Mapping[str, Mapping[str, Any]] | None,
         targets: Mapping[str, Mapping[str, Any]] | None,
     ) -> CarePlan:
-        """Defaults for the conditions, overridden metric by metric by the stored care plan.
+        """Defaults for the conditions, overridden limit by limit by the stored care plan
+        (:func:`merged_limits`).
 
         A stored condition outside the list (enrolled before it was closed) is left out, with a
         warning: detection goes on with the others."""
@@ -114,13 +155,11 @@ class CarePlan:
         if unknown := sorted(set(conditions) - known):
             log.warning("unknown stored conditions %s left out of the care plan", unknown)
         base = cls.default_for(set(conditions) & known)
-        merged_t = dict(base.thresholds)
-        for name, doc in (thresholds or {}).items():
-            merged_t[Metric(name)] = _limits(doc)
-        merged_g = dict(base.targets)
-        for name, doc in (targets or {}).items():
-            merged_g[Metric(name)] = _limits(doc)
-        return cls(base.conditions, merged_t, merged_g)
+        return cls(
+            base.conditions,
+            merged_limits(base.thresholds, thresholds),
+            merged_limits(base.targets, targets),
+        )
 
     def threshold(self, metric: Metric) -> Limits:
         return self.thresholds.get(metric, Limits())

@@ -35,8 +35,6 @@ from vigil.streaming.thresholds import (
 from vigil.streaming.trends import HomeBPAverage, PredictedLow, WeightGain
 from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual
 
-PatientKey = UUID | str
-
 
 def default_detectors() -> list[Detector]:
     """The full detector set, fresh state (one list per patient)."""
@@ -79,7 +77,7 @@ class StreamEngine:
     def __init__(
         self,
         *,
-        plan_for: Callable[[PatientKey], CarePlan] | None = None,
+        plan_for: Callable[[UUID], CarePlan] | None = None,
         detectors: Callable[[], list[Detector]] = default_detectors,
         missing: MissingData | None = None,
         unusual: bool = False,
@@ -90,23 +88,23 @@ class StreamEngine:
         self.unusual = unusual
         self.make_detectors = detectors
         self.missing = missing or MissingData()
-        self.patients: dict[PatientKey, PatientState] = {}
+        self.patients: dict[UUID, PatientState] = {}
 
-    def _state(self, patient_id: PatientKey) -> PatientState:
+    def _state(self, patient_id: UUID) -> PatientState:
         state = self.patients.get(patient_id)
         if state is None:
             state = PatientState.fresh(self.plan_for(patient_id), self.make_detectors())
             self.patients[patient_id] = state
         return state
 
-    def set_care_plan(self, patient_id: PatientKey, plan: CarePlan) -> None:
+    def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
         """A clinician changed the plan: thresholds apply from the next reading on."""
         self._state(patient_id).plan = plan
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
         findings: list[Finding] = []
-        seen: set[tuple[PatientKey, str, datetime]] = set()
+        seen: set[tuple[UUID, str, datetime]] = set()
         for group in _measurements(readings):
             for f in self._measurement(group, emit=True):
                 key = (f.patient_id, f.cause, f.time)

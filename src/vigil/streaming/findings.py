@@ -33,7 +33,7 @@ class Explanation:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    patient_id: UUID | str
+    patient_id: UUID
     cause: str
     """Stable key of the condition found (e.g. ``hypertensive_crisis``): one open alert per
     patient and cause."""

@@ -15,9 +15,10 @@ from uuid import UUID
 import psycopg
 
 from vigil.core.models import StoredReading
+from vigil.storage import LoopConnection
 from vigil.streaming import repo
 from vigil.streaming.careplan import CarePlan
-from vigil.streaming.engine import PatientKey, StreamEngine
+from vigil.streaming.engine import StreamEngine
 from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class LiveEngine:
         """``restore_days`` of stored history rebuild the detectors' state; 0 leaves that to
         the caller (a detect worker replays its partitions of the stream instead)."""
         self.database_url = database_url
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._db = LoopConnection(database_url, autocommit=True)
         self._preloaded: dict[UUID, CarePlan] = {}
         self.engine = StreamEngine(plan_for=self._plan_for)
         self._plans_checked = datetime.now(UTC)
@@ -46,27 +47,23 @@ class LiveEngine:
                 log.info("detector state rebuilt from %d stored readings", restored)
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, autocommit=True)
-        return self._conn
+        return self._db.get()
 
-    def _plan_for(self, patient_id: PatientKey) -> CarePlan:
+    def _plan_for(self, patient_id: UUID) -> CarePlan:
         """The patient's plan. A database that cannot be reached raises: scoring a patient
         against default thresholds instead of their own plan would change what is alerted
         (the detect worker rebuilds its state and tries again)."""
-        preloaded = self._preloaded.pop(UUID(str(patient_id)), None)
+        preloaded = self._preloaded.pop(patient_id, None)
         if preloaded is not None:
             return preloaded
         try:
-            return repo.load_care_plan(self._connection(), patient_id=UUID(str(patient_id)))
+            return repo.load_care_plan(self._connection(), patient_id=patient_id)
         except psycopg.OperationalError:
             self.close()
             raise
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.drop()
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         return self.engine.process(readings)

@@ -1,9 +1,10 @@
 """Missing data, driven by the clock: a patient who stopped measuring, a device gone silent.
 
 >>> from datetime import UTC, datetime, timedelta
+>>> from uuid import uuid4
 >>> clock = MissingData()
 >>> t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
->>> clock.seen("p1", "scale-1", t0)
+>>> clock.seen(uuid4(), "scale-1", t0)
 >>> clock.check(t0 + timedelta(hours=60)), len(clock.check(t0 + timedelta(hours=73)))
 ([], 1)
 >>> clock.check(t0 + timedelta(hours=80))   # one finding per gap, not one per tick
@@ -57,9 +58,9 @@ class MissingData:
     ) -> None:
         self.patient_gap = patient_gap
         self.device_gap = device_gap
-        self.patients: dict[UUID | str, _PatientClock] = {}
+        self.patients: dict[UUID, _PatientClock] = {}
 
-    def seen(self, patient_id: UUID | str, device_id: str, time: datetime) -> None:
+    def seen(self, patient_id: UUID, device_id: str, time: datetime) -> None:
         clock = self.patients.get(patient_id)
         if clock is None:
             clock = self.patients[patient_id] = _PatientClock(time)
@@ -122,7 +123,7 @@ class MissingData:
 
 
 def _finding(
-    patient_id: UUID | str,
+    patient_id: UUID,
     cause: str,
     now: datetime,
     sentence: str,

@@ -1,9 +1,10 @@
 """Threshold detectors: a single reading against the care plan's limits.
 
 >>> from datetime import UTC, datetime
+>>> from uuid import uuid4
 >>> from vigil.streaming.careplan import CarePlan
 >>> t = datetime(2026, 1, 5, 8, tzinfo=UTC)
->>> obs = Observation("p1", t, Metric.SPO2, 86.0, "ox-1", t, CarePlan.default_for({"copd"}),
+>>> obs = Observation(uuid4(), t, Metric.SPO2, 86.0, "ox-1", t, CarePlan.default_for({"copd"}),
 ...                   {Metric.SPO2: (t, 86.0)})
 >>> print(SpO2Low().score_one(obs).explanation.sentence)
 SpO2 86%, below the patient's 88% threshold (COPD target range 88-92%).

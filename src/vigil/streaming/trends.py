@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.careplan import sudden_glucose_fall
+from vigil.streaming.careplan import HOME_BP_TARGET, sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.window import Window, slope
 
@@ -105,8 +105,9 @@ class HomeBPAverage:
         if self.dia and self.dia[-1][0] >= now:
             dia_extra = None  # this instant's diastolic was learned already: count it once
         dia_mean, _ = self._mean(self.dia, now, dia_extra)
-        sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or 135.0
-        dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or 85.0
+        # A bare CarePlan() (a patient unknown to the database) carries no targets.
+        sys_target = obs.plan.target(Metric.BP_SYSTOLIC).high or HOME_BP_TARGET[0]
+        dia_target = obs.plan.target(Metric.BP_DIASTOLIC).high or HOME_BP_TARGET[1]
         shift = -self.margin if self.above else self.margin
         if n < self.min_readings or (
             sys_mean <= sys_target + shift and dia_mean <= dia_target + shift

@@ -20,7 +20,6 @@ recognised by their sequence).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ import psycopg
 
 from vigil.core import faults
 from vigil.core.models import StoredReading
+from vigil.core.worker import Backoff, Worker
 from vigil.storage import LoopConnection
 from vigil.stream import NatsConnection, PartitionConsumer, StreamMessage
 from vigil.streaming import repo
@@ -58,7 +58,7 @@ class FindingsSink(Protocol):
     ) -> object: ...
 
 
-class DetectWorker:
+class DetectWorker(Worker):
     def __init__(
         self,
         *,
@@ -73,16 +73,15 @@ class DetectWorker:
         fetch_max: int = 500,
         retry_max_s: float = 5.0,
     ) -> None:
+        super().__init__(name, backoff=Backoff(max_s=retry_max_s))
         self.database_url = database_url
         self.make_engine = engine
         self.engine = engine()
         self.sink = sink
         self.partitions = sorted(partitions)
-        self.name = name
         self.restore_days = restore_days
         self.tick_interval_s = tick_interval_s
         self.fetch_max = fetch_max
-        self.retry_max_s = retry_max_s
         self.consumer = PartitionConsumer(nats, name=name, partitions=self.partitions)
         self.stream = nats.layout.stream
         self.applied: dict[int, tuple[int, datetime]] = {}
@@ -96,42 +95,27 @@ class DetectWorker:
         self.scored = 0
         self.replayed = 0
         self.findings = 0
-        self.errors = 0
         self.apply_retries = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._db = LoopConnection(database_url)
 
     # -- life --------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"vigil-{self.name}", daemon=True)
-        self._thread.start()
+    def step(self) -> None:
+        """Open (replaying what is needed) and consume until stopped; after a failure the
+        worker's loop drops the connection, waits and opens again."""
+        if self._dirty:
+            self._rebuild()
+        self._open()
+        self._consume()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def after_error(self) -> None:
+        self._drop_connection()
+
+    def close(self) -> None:
         self._db.drop()
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
-
-    def run(self) -> None:
-        delay = 0.2
-        while not self._stop.is_set():
-            try:
-                if self._dirty:
-                    self._rebuild()
-                self._open()
-                delay = 0.2
-                self._consume()
-            except Exception:
-                self.errors += 1
-                log.exception("detect worker %s: consuming failed; reopening", self.name)
-                self._drop_connection()
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.retry_max_s)
 
     def _rebuild(self) -> None:
         """Forget the detectors' state: the next open replays exactly what was applied."""
@@ -164,7 +148,7 @@ class DetectWorker:
 
     def _consume(self) -> None:
         next_tick = time.monotonic() + self.tick_interval_s
-        while not self._stop.is_set():
+        while not self.stopping:
             batch = self.consumer.fetch(max_messages=self.fetch_max, timeout_s=1.0)
             if batch:
                 self._handle(batch)
@@ -224,30 +208,20 @@ class DetectWorker:
     ) -> None:
         """Findings, their alert changes and the progress, in one transaction; retried until
         it commits (or the worker is stopped: then nothing is acknowledged)."""
-        delay = 0.2
-        while True:
-            try:
-                conn = self._connection()
-                with conn.transaction():
-                    self.sink.apply(conn, findings, readings=readings)
-                    repo.record_progress(conn, stream=self.stream, applied=progress)
-                break
-            except Exception as exc:
-                self.errors += 1
-                self.apply_retries += 1
-                log.warning(
-                    "detect worker %s: applying %d findings failed (%s); retrying in %.1f s",
-                    self.name,
-                    len(findings),
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                    delay,
-                )
-                self._drop_connection()
-                if self._stop.wait(delay):
-                    raise
-                if messages:
-                    self.consumer.in_progress(messages)
-                delay = min(delay * 2, self.retry_max_s)
+
+        def commit() -> None:
+            conn = self._connection()
+            with conn.transaction():
+                self.sink.apply(conn, findings, readings=readings)
+                repo.record_progress(conn, stream=self.stream, applied=progress)
+
+        def failed(_exc: BaseException) -> None:
+            self.apply_retries += 1
+            self._drop_connection()
+            if messages:
+                self.consumer.in_progress(messages)  # still ours while we retry
+
+        self.retry(f"applying {len(findings)} findings failed", commit, on_error=failed)
         self.applied.update(progress)
         self.findings += len(findings)
 

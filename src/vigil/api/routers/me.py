@@ -1,4 +1,8 @@
-"""A patient's own view: their readings and their feed."""
+"""A patient's own view: their readings, and the feed's numbers beside its coaching items.
+
+The feed is one page: the coaching items (``/me/feed/items``: weekly summaries, streak and the
+reminders, by coaching's one reminder rule) above this week's averages and today's readings
+(``/me/feed``)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from vigil.api.routers.patients import time_range
 from vigil.coaching import Point, patient_profile, streak_days
 from vigil.core.metrics import SPECS, Metric
 from vigil.streaming import CarePlan
+from vigil.streaming.careplan import IN_TARGET_GOAL, TIME_IN_RANGE_GOAL
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -25,13 +30,13 @@ class WeeklySummary(BaseModel):
     readings: int
     avg: float
     in_target_share: float | None = Field(description="Share within the care plan's target")
+    goal: float = Field(description="The share of readings in target to aim for")
 
 
 class FeedPublic(BaseModel):
     today: list[ReadingPublic]
     week: list[WeeklySummary]
     streak_days: int = Field(description="Consecutive days (up to today) with a reading")
-    reminders: list[str]
 
 
 @router.get("/readings", response_model=list[ReadingPublic])
@@ -52,7 +57,8 @@ def my_readings(
 
 @router.get("/feed", response_model=FeedPublic)
 def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
-    """Today's readings, this week against your targets, your streak, gentle reminders."""
+    """Today's readings, this week against your targets, your streak (reminders are coaching
+    items: ``/me/feed/items``)."""
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = clinical_repo.raw_readings(
@@ -65,37 +71,23 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     )
     conditions, plan_targets = patient_profile(conn, patient_id=scope.patient_id)
     today = [ReadingPublic.model_validate(r) for r in rows if r["time"] >= midnight]
-    week = _week(rows, now - timedelta(days=7), _targets(conditions, plan_targets))
+    plan = CarePlan.from_stored(set(conditions), None, plan_targets)
+    week = _week(rows, now - timedelta(days=7), plan)
     # Counted as the coaching items count it: ending today, or yesterday if nothing yet today.
     streak = streak_days([Point(r["time"], r["metric"], r["value"]) for r in rows], now)
-    reminders = []
-    for metric in sorted({r["metric"] for r in rows}):
-        latest = max(r["time"] for r in rows if r["metric"] == metric)
-        if now - latest > timedelta(hours=36):
-            name = SPECS[Metric(metric)].display.lower()
-            reminders.append(f"No {name} since {latest:%A}: please measure today.")
-    return FeedPublic(today=today, week=week, streak_days=streak, reminders=reminders)
+    return FeedPublic(today=today, week=week, streak_days=streak)
 
 
-def _targets(conditions: frozenset[str], plan_targets: dict[str, Any]) -> dict[str, Any]:
-    """The patient's targets: the care plan's, else the defaults from guidance for their
-    conditions (home BP under 135/85, glucose 70-180 mg/dL, SpO2 88-92 % in COPD)."""
-    defaults = CarePlan.default_for(conditions).targets
-    merged = {m.value: {"low": t.low, "high": t.high} for m, t in defaults.items()}
-    merged.update(plan_targets)
-    return merged
-
-
-def _week(
-    rows: list[dict[str, Any]], since: datetime, targets: dict[str, Any]
-) -> list[WeeklySummary]:
+def _week(rows: list[dict[str, Any]], since: datetime, plan: CarePlan) -> list[WeeklySummary]:
+    """Each metric's week against the patient's targets (the care plan's over the guidance
+    defaults for their conditions, merged as the detectors merge them)."""
     out = []
     for metric in sorted({r["metric"] for r in rows}):
         values = [r["value"] for r in rows if r["metric"] == metric and r["time"] >= since]
         if not values:
             continue
-        target = targets.get(metric) or {}
-        low, high = target.get("low"), target.get("high")
+        target = plan.target(Metric(metric))
+        low, high = target.low, target.high
         share = None
         if low is not None or high is not None:
             inside = [
@@ -109,6 +101,7 @@ def _week(
                 readings=len(values),
                 avg=round(sum(values) / len(values), 2),
                 in_target_share=share,
+                goal=TIME_IN_RANGE_GOAL if metric == Metric.GLUCOSE.value else IN_TARGET_GOAL,
             )
         )
     return out

@@ -35,13 +35,14 @@ from vigil.api.models import (
     RollupPublic,
 )
 from vigil.api.paging import Offset
-from vigil.api.preview import Replay, opened_alerts, threshold_replay
+from vigil.api.preview import opened_alerts
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.storage import admin
+from vigil.streaming import replay
 from vigil.streaming.careplan import CarePlan as DetectorPlan
-from vigil.streaming.careplan import Limits
+from vigil.streaming.careplan import as_stored
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 hot = APIRouter(prefix="/patients", tags=["patients"])
@@ -182,28 +183,17 @@ def get_care_plan(scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
     )
 
 
-def _as_stored(limits: dict[Metric, Limits]) -> dict[str, dict[str, float]]:
-    return {
-        m.value: {k: v for k, v in (("low", x.low), ("high", x.high)) if v is not None}
-        for m, x in limits.items()
-    }
-
-
-def _defaults(conn: Any, patient_id: Any) -> dict[str, dict[str, dict[str, float]]]:
-    """The detectors' own defaults (one source: vigil.streaming.careplan) for the conditions."""
-    conditions = set(clinical_repo.get_patient(conn, patient_id=patient_id)["conditions"])
-    plan = DetectorPlan.from_stored(conditions, None, None)
-    return {
-        "thresholds": _as_stored(dict(plan.thresholds)),
-        "targets": _as_stored(dict(plan.targets)),
-    }
-
-
 @router.get("/{patient_id}/care-plan/defaults", response_model=CarePlanDefaults)
 def get_care_plan_defaults(scope: PatientDep, conn: ConnDep) -> CarePlanDefaults:
-    """What the detectors use for this patient where the care plan sets nothing."""
+    """What the detectors use for this patient where the care plan sets nothing (one source:
+    vigil.streaming.careplan, for the patient's conditions)."""
+    conditions = set(clinical_repo.get_patient(conn, patient_id=scope.patient_id)["conditions"])
+    plan = DetectorPlan.from_stored(conditions, None, None)
     bounds = {m: {"low": s.low, "high": s.high} for m, s in SPECS.items()}
-    return CarePlanDefaults.model_validate(_defaults(conn, scope.patient_id) | {"bounds": bounds})
+    return CarePlanDefaults.model_validate(
+        {"thresholds": as_stored(plan.thresholds), "targets": as_stored(plan.targets)}
+        | {"bounds": bounds}
+    )
 
 
 @router.put("/{patient_id}/care-plan", response_model=CarePlanPublic)
@@ -241,16 +231,13 @@ def preview_care_plan(
     ]  # fmt: skip
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)
     plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
-    replay: Replay = request.app.state.replay or threshold_replay
-    # Where a plan sets nothing the detectors use their defaults: both sides replay with them.
-    defaults = _defaults(conn, scope.patient_id)["thresholds"]
     proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
 
     def outcome(thresholds: dict[str, Any]) -> PreviewOutcome:
         found = replay(
             readings,
             conditions=patient["conditions"],
-            thresholds=defaults | thresholds,
+            thresholds=thresholds,
             targets=plan.get("targets") or {},
         )
         opened = [PreviewAlert(cause=c, time=t) for c, t in opened_alerts(found)]
@@ -266,7 +253,7 @@ def preview_care_plan(
     return CarePlanPreview(
         days=body.days,
         readings=len(readings),
-        engine="streaming" if request.app.state.replay else "thresholds only",
+        engine="streaming",
         current=current,
         proposed=after,
         new=[a for a in after.opened if (a.cause, a.time) not in before],

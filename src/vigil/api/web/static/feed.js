@@ -1,6 +1,7 @@
 "use strict";
-// The patient's own feed: weekly summaries in plain words against their own targets
-// (defaults from guidance: home BP under 135/85, glucose 70-180 mg/dL, 70 % of readings).
+// The patient's own feed, one page: the coaching items (weekly summaries, streak, reminders)
+// above the week's averages against their own targets and today's readings. Targets and goals
+// come from the API (one source: vigil.streaming.careplan).
 function plain(w) {
   const value = vigil.formatValue(w.metric, w.avg, w.unit);
   const key = `feed.avg_${w.metric}`;
@@ -10,7 +11,7 @@ function plain(w) {
 function target(w) {
   if (w.in_target_share == null) return "";
   const pct = Math.round(w.in_target_share * 100);
-  const goal = w.metric === "glucose" ? 70 : 75;
+  const goal = Math.round(w.goal * 100);
   return pct >= goal
     ? `<div class="good">${text(vigil.t("feed.in_target", { pct }))}</div>`
     : `<div class="note">${text(vigil.t("feed.below_target", { pct, goal }))}</div>`;
@@ -23,8 +24,6 @@ async function load() {
     <div class="card item ${text(i.tone)}"><h2>${text(i.title)}</h2><p>${text(i.body)}</p>
     <div class="muted">${vigil.date(i.time)}</div></div>`).join("");
   const feed = await vigil.call("/me/feed");
-  $("reminders-card").hidden = !feed.reminders.length;
-  $("reminders").innerHTML = feed.reminders.map((r) => `<p>${text(r)}</p>`).join("");
   $("week").innerHTML = feed.week.map((w) => `<p>${text(plain(w))}
     <span class="muted">${text(vigil.t("feed.readings", { n: w.readings }))}</span>${target(w)}</p>`).join("")
     || `<p class="muted">${text(vigil.t("feed.no_week"))}</p>`;
