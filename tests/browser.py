@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 """Screenshots written by the browser tests."""
@@ -20,6 +20,11 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+EXPECT_TIMEOUT_MS = 15_000
+"""How long an ``expect`` waits for the page (Playwright's default is 5 s): the pages wait on the
+API, which on a busy CI machine can take longer (triage over 60 patients did)."""
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 AXE = Path(__file__).resolve().parent.parent / ".vigil-node/node_modules/axe-core/axe.min.js"
 """axe-core, installed from npm by scripts/setup.sh (pinned there)."""
