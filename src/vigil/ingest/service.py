@@ -14,9 +14,7 @@ already stored and are handed on again (the stream drops what it already has).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,6 +29,7 @@ from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.ingest import metrics, repo
+from vigil.ingest.inbox import FairInbox
 from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
@@ -64,7 +63,7 @@ class IngestService:
         *,
         settings: Settings,
         database_url: str,
-        inbox: queue.Queue[InboundMessage],
+        inbox: FairInbox,
         ack: Acker,
         sink: ReadingSink | None = None,
     ) -> None:
@@ -107,21 +106,13 @@ class IngestService:
                 self._stop.wait(1.0)
 
     def _next_batch(self) -> list[InboundMessage]:
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
-        while len(batch) < self.settings.ingest_batch_max:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(
-                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
-                )
-            except queue.Empty:
-                break
-        return batch
+        """Up to ``ingest_batch_max`` messages, taken round-robin across devices (so one
+        device's backlog does not delay the others' next batch)."""
+        return self.inbox.take(
+            self.settings.ingest_batch_max,
+            wait_s=0.2,
+            fill_s=self.settings.ingest_batch_wait_ms / 1000,
+        )
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
         self._admitted = {}
