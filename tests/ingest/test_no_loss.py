@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from vigil.servers import EmbeddedPostgres
 pytestmark = pytest.mark.slow
 
 READINGS_PER_MESSAGE = 2  # spo2 and heart rate from one oximeter measurement
+HELD = re.compile(r"(\d+) messages kept unacknowledged \((\d+) more received")
+"""Ingest's database retry log: the batch it retries and what else it has received."""
 
 
 class Burst:
@@ -109,6 +112,8 @@ class IngestProcess:
 
     def __init__(self, harness: Harness, state_dir: str) -> None:
         settings = harness.settings()
+        self.held = 0
+        """Messages the process last said it holds unacknowledged (its database retry log)."""
         self.env = {
             **os.environ,
             "VIGIL_DATABASE_URL": harness.db_url,
@@ -138,6 +143,8 @@ class IngestProcess:
             for line in proc.stderr:
                 if "subscribed to" in line:
                     subscribed.set()
+                elif held := HELD.search(line):
+                    self.held = int(held.group(1)) + int(held.group(2))
 
         threading.Thread(target=pump, daemon=True).start()
         assert subscribed.wait(30), "ingest process never subscribed"
@@ -179,6 +186,32 @@ def test_kill_9_mid_burst_loses_nothing(harness: Harness, ingest_process: Ingest
     burst.wait_stored(burst.readings, timeout=120)
     stored, lost, duplicated = burst.report("kill -9 of ingest mid-burst")
     assert killed_at < burst.readings
+    assert (stored, lost, duplicated) == (burst.readings, 0, 0)
+
+
+def test_kill_9_with_thousands_unacknowledged_in_its_queues_loses_nothing(
+    harness: Harness, ingest_process: IngestProcess, pg_server: EmbeddedPostgres
+) -> None:
+    """Ingest takes everything the broker holds into its per-device queues, unacknowledged:
+    killed then, the broker redelivers it all from the persistent session."""
+    burst = Burst(harness, readings=10_000, devices=10)
+    messages = burst.readings // READINGS_PER_MESSAGE
+    ingest_process.start()
+    pg_server.stop("immediate")  # from now on it receives, cannot store, acknowledges nothing
+    burst.start()
+    assert burst.done.wait(120)
+    assert burst.error is None
+    deadline = time.monotonic() + 120
+    while ingest_process.held < messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # Far more than the broker's own window (max_inflight_messages 1000) is in ingest's queues.
+    assert ingest_process.held == messages
+    ingest_process.kill()
+    pg_server.start()
+    assert burst.stored() == 0
+    ingest_process.start()
+    burst.wait_stored(burst.readings, timeout=120)
+    stored, lost, duplicated = burst.report("kill -9 with 5,000 messages unacknowledged")
     assert (stored, lost, duplicated) == (burst.readings, 0, 0)
 
 

@@ -144,10 +144,12 @@ class IngestService:
                     self.stats.handoff_errors += 1
                     metrics.HANDOFF_ERRORS.inc()
                 log.warning(
-                    "%s unavailable (%s); %d messages kept unacknowledged, retry in %.1fs",
+                    "%s unavailable (%s); %d messages kept unacknowledged (%d more received,"
+                    " queued), retry in %.1fs",
                     what,
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                     pending,
+                    len(self.inbox),
                     delay,
                 )
                 if self._stop.wait(delay):
