@@ -8,7 +8,8 @@ as fast as the broker takes them from one device; meanwhile a second device publ
 reading every 100 ms, and each of its readings' delay (publish to commit) is recorded. Prints
 the flood's attempted / PUBACKed / stored / rejected (rate limited, with a reason) / lost /
 doubled and the second device's delay percentiles, as JSON. A figure, not a test: nothing is
-asserted on timing. ``--rate 0`` turns the per-device rate limit off (the behaviour before it);
+asserted on timing. It also prints the delay's part up to ingest's receipt (arrival) and the
+load average at the end. ``--rate 0`` turns the per-device rate limit off (the behaviour before it);
 ``--rate`` and ``--burst`` otherwise default to the settings' defaults.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import shutil
 import statistics
 import tempfile
@@ -94,6 +96,8 @@ def main() -> None:
         time.sleep(0.5)  # the broker reloads its password file asynchronously
         flooder, quiet = fleet
         committed: dict[str, float] = {}
+        received: dict[str, float] = {}
+        """The quiet readings' arrival at ingest (wall clock): their delay's broker part."""
         lock = threading.Lock()
 
         def sink(messages: Any) -> None:
@@ -103,6 +107,7 @@ def main() -> None:
                     if m.device_id == quiet.device_id:
                         for r in m.readings:
                             committed[r.time.isoformat()] = now
+                        received[r.time.isoformat()] = r.received_at.timestamp()
 
         ingest = Ingest(settings, database_url=servers.database_url, mqtt=servers.mqtt, sink=sink)
         ingest.start()
@@ -123,12 +128,14 @@ def main() -> None:
         pub = DevicePublisher("127.0.0.1", servers.device_port, quiet.device_id, quiet.password)
         pub.connect()
         sent: dict[str, float] = {}
+        sent_wall: dict[str, float] = {}
         t_start = time.monotonic()
         proc.start()
         i = 0
         while proc.is_alive() or i < 20:
             ts = base + timedelta(days=1, seconds=i)
             sent[ts.isoformat()] = time.monotonic()
+            sent_wall[ts.isoformat()] = time.time()
             pub.publish(_body(ts, 70))
             i += 1
             time.sleep(0.1)
@@ -157,6 +164,8 @@ def main() -> None:
         ingest.stop()
         delays = sorted(committed[k] - sent[k] for k in sent if k in committed)
         q = statistics.quantiles(delays, n=100) if len(delays) > 1 else delays * 99
+        arrivals = sorted(received[k] - sent_wall[k] for k in sent if k in received)
+        qa = statistics.quantiles(arrivals, n=100) if len(arrivals) > 1 else arrivals * 99
         print(
             json.dumps(
                 {
@@ -176,6 +185,10 @@ def main() -> None:
                     "quiet_delay_p50_ms": round(q[49] * 1000, 1),
                     "quiet_delay_p99_ms": round(q[98] * 1000, 1),
                     "quiet_delay_max_ms": round(delays[-1] * 1000, 1),
+                    # Publish to ingest's receipt: the part spent in the broker and its queue.
+                    "quiet_arrival_p50_ms": round(qa[49] * 1000, 1),
+                    "quiet_arrival_p99_ms": round(qa[98] * 1000, 1),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
                 }
             )
         )

@@ -53,10 +53,29 @@ class Settings(BaseSettings):
         "subscription, which Mosquitto restores after a restart and queues for while ingest is "
         "away (it does not restore shared ones: docs/ingest.md)",
     )
-    mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    mqtt_receive_maximum: int = Field(
+        default=65_535,
+        ge=1,
+        le=65_535,
+        description="Unacknowledged messages the broker may send ingest (MQTT 5 Receive"
+        " Maximum). Large, so a flooding device's backlog waits in ingest's per-device queues"
+        " instead of ahead of other devices in the broker's single queue (docs/ingest.md)",
+    )
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
+    ingest_inbox_max_messages: int = Field(
+        default=100_000,
+        ge=1,
+        description="Messages received and not yet stored that ingest holds; past it (or the"
+        " byte cap) receiving pauses and the broker holds the rest",
+    )
+    ingest_inbox_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=2 * 1024 * 1024,
+        description="Bytes of received, not yet stored messages ingest holds (payload, topic"
+        " and 256 bytes each)",
+    )
     ingest_batch_wait_ms: int = Field(default=20, ge=0, description="Max wait to fill a batch")
     ingest_retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling")
     ingest_future_tolerance_s: int = Field(

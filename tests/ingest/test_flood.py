@@ -5,6 +5,7 @@ device's readings are all stored. Delay is a figure (scripts/flood_bench.py), no
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from tests.conftest import Harness
 
-from vigil.ingest import DevicePublisher, Ingest, metrics
+from vigil.ingest import DevicePublisher, InboundMessage, Ingest, MqttTransport, metrics
+from vigil.ingest.inbox import FairInbox
 from vigil.ingest.limits import DeviceRateLimiter, newest_time
 
 FLOOD = 5_000
@@ -188,3 +190,132 @@ def test_newest_time_reads_the_latest_ts_and_ignores_what_it_cannot_read() -> No
     assert newest_time(body) == datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
     for junk in (b"not json", b"[]", b'{"readings": [{"ts": 5}, {"ts": "2026-01-01T00:00"}]}'):
         assert newest_time(junk) is None
+
+
+def test_a_reading_queued_behind_5000_of_a_flood_is_stored_in_the_first_batch(
+    harness: Harness,
+) -> None:
+    """Ingest takes far more than the broker's window (1000) off the broker, unacknowledged,
+    and batches round-robin across devices: the quiet device does not wait for the flood."""
+    settings = harness.settings(ingest_device_rate_per_s=0)  # fairness alone, no limit
+    _, flooder = harness.patient_with_device(kind="wearable")
+    _, quiet = harness.patient_with_device(kind="wearable")
+    batches: list[set[str]] = []
+    ingest = Ingest(
+        settings,
+        database_url=harness.db_url,
+        mqtt=harness.ingest_target,
+        sink=lambda stored: batches.append({m.device_id for m in stored}),
+    )
+    ingest.transport.start()  # receiving only: the service starts once all is queued
+    try:
+        assert ingest.transport.subscribed.wait(15), "ingest never subscribed"
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+        flood = DevicePublisher(
+            "127.0.0.1", harness.broker.port, flooder.device_id, flooder.password, inflight=1000
+        )
+        calm = DevicePublisher("127.0.0.1", harness.broker.port, quiet.device_id, quiet.password)
+        flood.connect()
+        calm.connect()
+        infos = [
+            flood.publish(_body(base + timedelta(seconds=i), 60 + i % 50)) for i in range(FLOOD)
+        ]
+        for info in infos:
+            info.wait_for_publish(120)
+        calm.publish(_body(base + timedelta(days=1), 70)).wait_for_publish(30)
+        flood.close()
+        calm.close()
+        _wait(lambda: len(ingest.inbox) == FLOOD + 1, 120, "all received, none acknowledged")
+        ingest.service.start()
+        _wait(
+            lambda: (
+                harness.count(
+                    "SELECT count(*) FROM readings WHERE device_id = ANY(%s)",
+                    [flooder.device_id, quiet.device_id],
+                )
+                == FLOOD + 1
+            ),
+            180,
+            "all stored",
+        )
+    finally:
+        ingest.stop()
+    assert quiet.device_id in batches[0], "the quiet reading is in the first batch"
+    assert len(batches) >= FLOOD // settings.ingest_batch_max, "the flood took its own batches"
+    assert (
+        harness.count(
+            "SELECT count(*) - count(DISTINCT (metric, time)) FROM readings WHERE device_id = %s",
+            flooder.device_id,
+        )
+        == 0
+    )
+
+
+def test_acks_out_of_order_settle_exactly_the_acknowledged_messages(harness: Harness) -> None:
+    """Fair batches acknowledge out of arrival order; Mosquitto matches each PUBACK by its mid,
+    so what was acknowledged is settled and what was not is redelivered."""
+    devices = [harness.patient_with_device(kind="wearable")[1] for _ in range(2)]
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+
+    def connect() -> tuple[MqttTransport, FairInbox]:
+        inbox = FairInbox()
+        transport = MqttTransport(harness.ingest_target, client_id=harness.ingest_user, inbox=inbox)
+        transport.start()
+        assert transport.subscribed.wait(15), "never subscribed"
+        return transport, inbox
+
+    def key(m: InboundMessage) -> str:
+        return str(json.loads(m.payload)["readings"][0]["ts"])
+
+    transport, inbox = connect()
+    pubs = [
+        DevicePublisher("127.0.0.1", harness.broker.port, d.device_id, d.password, inflight=200)
+        for d in devices
+    ]
+    for p in pubs:
+        p.connect()
+    infos = [pubs[i % 2].publish(_body(base + timedelta(seconds=i), 70)) for i in range(600)]
+    for info in infos:
+        info.wait_for_publish(60)
+    _wait(lambda: len(inbox) == 600, 60, "all 600 received")
+    received = inbox.take(600, wait_s=0, fill_s=0)
+    order = list(range(600))
+    random.Random(7).shuffle(order)
+    kept = {key(received[i]) for i in order if i % 7 == 0}
+    for i in order:
+        if i % 7:
+            assert transport.ack(received[i])
+    transport.stop()
+    # A new connection at once takes the session over before the broker has read the old
+    # one's last acks (their messages then come again); wait until it has seen the DISCONNECT.
+    log = harness.broker.root / "mosquitto.log"
+    _wait(
+        lambda: f"Client {harness.ingest_user} disconnected" in log.read_text(errors="replace"),
+        30,
+        "the broker closed the first connection",
+    )
+
+    # On the next connection the broker redelivers what is unacknowledged before anything new:
+    # a marker published now arrives after every redelivery.
+    transport, inbox = connect()
+    pubs[0].publish(_body(base + timedelta(hours=2), 71)).wait_for_publish(30)
+    marker = (base + timedelta(hours=2)).isoformat()
+    _wait(
+        lambda: marker in {key(m) for m in list(inbox._queues.get(pubs[0].topic, []))},
+        60,
+        "the marker",
+    )
+    again = inbox.take(1000, wait_s=0, fill_s=0)
+    for m in again:
+        transport.ack(m)
+    transport.stop()
+    for p in pubs:
+        p.close()
+    redelivered = {key(m) for m in again} - {marker}
+    print(
+        f"\nout-of-order acks: 600 received, {600 - len(kept)} acknowledged shuffled,"
+        f" {len(kept)} not; redelivered {len(redelivered & kept)} of those,"
+        f" {len(redelivered - kept)} acknowledged ones"
+    )
+    assert kept <= redelivered, "every unacknowledged message is redelivered"
+    assert not redelivered - kept, "an acknowledged one is settled, whatever the order"

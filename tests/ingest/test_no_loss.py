@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from tests.conftest import Harness
@@ -26,6 +28,8 @@ from vigil.ingest import DevicePublisher, Ingest
 pytestmark = pytest.mark.slow
 
 READINGS_PER_MESSAGE = 2  # spo2 and heart rate from one oximeter measurement
+HELD = re.compile(r"(\d+) messages kept unacknowledged \((\d+) more received")
+"""Ingest's database retry log: the batch it retries and what else it has received."""
 
 
 class Burst:
@@ -108,11 +112,13 @@ class Burst:
 class IngestProcess:
     """`vigil ingest` as a separate OS process, so that it can be killed with SIGKILL."""
 
-    def __init__(self, harness: Harness, state_dir: str) -> None:
+    def __init__(self, harness: Harness, state_dir: str, database_url: str | None = None) -> None:
         settings = harness.settings()
+        self.held = 0
+        """Messages the process last said it holds unacknowledged (its database retry log)."""
         self.env = {
             **os.environ,
-            "VIGIL_DATABASE_URL": harness.db_url,
+            "VIGIL_DATABASE_URL": database_url or harness.db_url,
             "VIGIL_MQTT_URL": settings.mqtt_url or "",
             "VIGIL_MQTT_CLIENT_ID": settings.mqtt_client_id,
             "VIGIL_MQTT_SHARED_GROUP": settings.mqtt_shared_group or "",
@@ -139,6 +145,8 @@ class IngestProcess:
             for line in proc.stderr:
                 if "subscribed to" in line:
                     subscribed.set()
+                elif held := HELD.search(line):
+                    self.held = int(held.group(1)) + int(held.group(2))
 
         threading.Thread(target=pump, daemon=True).start()
         assert subscribed.wait(30), "ingest process never subscribed"
@@ -181,6 +189,44 @@ def test_kill_9_mid_burst_loses_nothing(harness: Harness, ingest_process: Ingest
     stored, lost, duplicated = burst.report("kill -9 of ingest mid-burst")
     assert killed_at < burst.readings
     assert (stored, lost, duplicated) == (burst.readings, 0, 0)
+
+
+def test_kill_9_with_thousands_unacknowledged_in_its_queues_loses_nothing(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Ingest takes everything the broker holds into its per-device queues, unacknowledged:
+    killed then, the broker redelivers it all from the persistent session."""
+    burst = Burst(harness, readings=10_000, devices=10)
+    messages = burst.readings // READINGS_PER_MESSAGE
+    proxy = TcpProxy.for_url(harness.db_url)
+    ingest_process = IngestProcess(
+        harness, str(tmp_path), database_url=proxy.url_for(harness.db_url)
+    )
+    try:
+        _kill_with_a_full_inbox(burst, messages, ingest_process, proxy)
+    finally:
+        ingest_process.terminate()
+        proxy.close()
+    stored, lost, duplicated = burst.report("kill -9 with 5,000 messages unacknowledged")
+    assert (stored, lost, duplicated) == (burst.readings, 0, 0)
+
+
+def _kill_with_a_full_inbox(
+    burst: Burst, messages: int, ingest_process: IngestProcess, proxy: TcpProxy
+) -> None:
+    ingest_process.start()
+    proxy.cut()  # from now on it receives, cannot store, acknowledges nothing
+    burst.start()
+    assert burst.done.wait(120)
+    assert burst.error is None
+    wait_for(lambda: ingest_process.held >= messages, "every message held by ingest", 120)
+    # Far more than the broker's own window (max_inflight_messages 1000) is in ingest's queues.
+    assert ingest_process.held == messages
+    ingest_process.kill()
+    proxy.restore()
+    assert burst.stored() == 0
+    ingest_process.start()
+    burst.wait_stored(burst.readings, timeout=120)
 
 
 def test_database_unreachable_mid_burst_loses_nothing(harness: Harness) -> None:

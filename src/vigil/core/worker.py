@@ -115,14 +115,15 @@ class Worker:
 
     def retry(
         self,
-        what: str,
+        what: str | Callable[[], str],
         action: Callable[[], T],
         *,
         retry_on: tuple[type[BaseException], ...] = (Exception,),
         on_error: Callable[[BaseException], None] | None = None,
     ) -> T:
         """``action()`` until it succeeds, waiting by the backoff policy between attempts (each
-        failure counted, logged as ``what`` with its first line, then passed to ``on_error``);
+        failure counted, logged as ``what`` (or what it returns, when it is called then) with the
+        error's first line, then passed to ``on_error``);
         raises :class:`Stopped` if the worker is stopped while waiting."""
         delay = self.backoff.initial_s
         while True:
@@ -133,12 +134,12 @@ class Worker:
                 log.warning(
                     "%s: %s (%s); retry in %.1f s",
                     self.name,
-                    what,
+                    what() if callable(what) else what,
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                     delay,
                 )
                 if on_error is not None:
                     on_error(exc)
                 if self.wait(delay):
-                    raise Stopped(what) from exc
+                    raise Stopped(what() if callable(what) else what) from exc
                 delay = self.backoff.after(delay)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import queue
-
-from vigil.ingest.models import InboundMessage
+from vigil.ingest.inbox import FairInbox
 from vigil.ingest.service import IngestService, ReadingSink
 from vigil.ingest.transport import MqttTransport
 from vigil.servers.stack import MqttTarget
@@ -23,12 +21,15 @@ class Ingest:
         mqtt: MqttTarget,
         sink: ReadingSink | None = None,
     ) -> None:
-        # Bounded by the broker's flow control (receive maximum), not by this queue.
-        inbox: queue.Queue[InboundMessage] = queue.Queue()
+        # Bounded by the broker's flow control (the receive maximum) and the inbox's own caps.
+        self.inbox = FairInbox(
+            max_messages=settings.ingest_inbox_max_messages,
+            max_bytes=settings.ingest_inbox_max_bytes,
+        )
         self.transport = MqttTransport(
             mqtt,
             client_id=settings.mqtt_client_id,
-            inbox=inbox,
+            inbox=self.inbox,
             shared_group=settings.mqtt_shared_group,
             receive_maximum=settings.mqtt_receive_maximum,
             session_expiry_s=settings.mqtt_session_expiry_s,
@@ -36,7 +37,7 @@ class Ingest:
         self.service = IngestService(
             settings=settings,
             database_url=database_url,
-            inbox=inbox,
+            inbox=self.inbox,
             ack=self.transport.ack,
             sink=sink,
         )
@@ -46,5 +47,6 @@ class Ingest:
         self.transport.start()
 
     def stop(self) -> None:
+        self.inbox.close()  # a network thread waiting for room must not hold up the stop
         self.transport.stop()
         self.service.stop()

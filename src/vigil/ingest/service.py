@@ -14,8 +14,6 @@ already stored and are handed on again (the stream drops what it already has).
 from __future__ import annotations
 
 import logging
-import queue
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,6 +29,7 @@ from vigil.core.models import StoredMessage, StoredReading
 from vigil.core.payload import device_from_topic, parse_payload
 from vigil.core.worker import Backoff, Stopped, Worker
 from vigil.ingest import metrics, repo
+from vigil.ingest.inbox import FairInbox
 from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
@@ -60,7 +59,7 @@ class IngestService(Worker):
         *,
         settings: Settings,
         database_url: str,
-        inbox: queue.Queue[InboundMessage],
+        inbox: FairInbox,
         ack: Acker,
         sink: ReadingSink | None = None,
     ) -> None:
@@ -92,21 +91,13 @@ class IngestService(Worker):
         self._db.drop()
 
     def _next_batch(self) -> list[InboundMessage]:
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
-        while len(batch) < self.settings.ingest_batch_max:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(
-                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
-                )
-            except queue.Empty:
-                break
-        return batch
+        """Up to ``ingest_batch_max`` messages, taken round-robin across devices (so one
+        device's backlog does not delay the others' next batch)."""
+        return self.inbox.take(
+            self.settings.ingest_batch_max,
+            wait_s=0.2,
+            fill_s=self.settings.ingest_batch_wait_ms / 1000,
+        )
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
         self._admitted = {}
@@ -136,7 +127,10 @@ class IngestService(Worker):
                 metrics.HANDOFF_ERRORS.inc()
 
         return self.retry(
-            f"{what} unavailable, {pending} messages kept unacknowledged",
+            lambda: (
+                f"{what} unavailable, {pending} messages kept unacknowledged"
+                f" ({len(self.inbox)} more received, queued)"
+            ),
             step,
             retry_on=(psycopg.OperationalError, psycopg.InterfaceError, VigilError),
             on_error=failed,

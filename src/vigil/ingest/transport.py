@@ -2,14 +2,16 @@
 
 No-loss choices: MQTT 5 with a fixed client id, clean start off and a session expiry, so the
 broker keeps queueing while Vigil is down; QoS 1; manual acknowledgements, sent only after the
-readings are committed; a bounded receive maximum so a slow database applies back-pressure to
-the broker instead of growing memory here.
+readings are committed. The receive maximum is large (65,535, MQTT's most) so that the broker
+sends ingest everything it holds at once and a flooding device's backlog waits in ingest's
+per-device queues (:mod:`vigil.ingest.inbox`), not ahead of other devices in the broker's single
+queue; unacknowledged, so the broker still redelivers them if ingest dies. Memory is bounded by
+the inbox's caps, past which receiving pauses and the broker holds the rest.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +23,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from vigil.core.payload import TOPIC_PREFIX, TOPIC_SUFFIX
+from vigil.ingest.inbox import FairInbox
 from vigil.ingest.models import InboundMessage
 from vigil.servers.stack import MqttTarget
 
@@ -30,16 +33,17 @@ READINGS_FILTER = f"{TOPIC_PREFIX}+{TOPIC_SUFFIX}"
 
 
 class MqttTransport:
-    """Connects, (re)subscribes, and puts every inbound message on ``inbox``."""
+    """Connects, (re)subscribes, and puts every inbound message in ``inbox`` (which may make
+    paho's network thread wait while the inbox is full)."""
 
     def __init__(
         self,
         target: MqttTarget,
         *,
         client_id: str,
-        inbox: queue.Queue[InboundMessage],
+        inbox: FairInbox,
         shared_group: str | None = None,
-        receive_maximum: int = 1000,
+        receive_maximum: int = 65_535,
         session_expiry_s: int = 7 * 24 * 3600,
     ) -> None:
         self.target = target

@@ -35,7 +35,8 @@ MAX_QUEUED_MESSAGES = 10_000_000
 """Per offline/slow subscriber: weeks of readings for a large fleet before anything is dropped.
 Devices never subscribe, so only Vigil's own ingest sessions ever hold queues."""
 MAX_INFLIGHT_MESSAGES = 1000
-"""Unacknowledged QoS 1 messages in flight to one client (matches ingest's receive maximum)."""
+"""Unacknowledged QoS 1 messages in flight from a device to the broker (and to an MQTT 3 client);
+an MQTT 5 client's own Receive Maximum sets its window instead (ingest asks for 65,535)."""
 AUTOSAVE_INTERVAL_S = 5
 """How often the in-memory store is written to disk (a broker crash can lose at most this)."""
 
