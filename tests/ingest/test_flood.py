@@ -16,6 +16,7 @@ from tests.conftest import Harness
 from vigil.ingest import DevicePublisher, InboundMessage, Ingest, MqttTransport, metrics
 from vigil.ingest.inbox import FairInbox
 from vigil.ingest.limits import DeviceRateLimiter, newest_time
+from vigil.storage.admin import DeviceCredentials
 
 FLOOD = 5_000
 QUIET = 20
@@ -37,6 +38,18 @@ def _body(ts: datetime, value: int, n: int = 1) -> bytes:
         for k in range(n)
     ]
     return json.dumps({"readings": readings}).encode()
+
+
+def _connected(
+    harness: Harness, flooder: DeviceCredentials, quiet: DeviceCredentials
+) -> tuple[DevicePublisher, DevicePublisher]:
+    """The flooding device's publisher (a wide in-flight window) and the quiet one's, connected."""
+    port = harness.broker.port
+    flood = DevicePublisher("127.0.0.1", port, flooder.device_id, flooder.password, inflight=1000)
+    calm = DevicePublisher("127.0.0.1", port, quiet.device_id, quiet.password)
+    flood.connect()
+    calm.connect()
+    return flood, calm
 
 
 def _rate_limited() -> float:
@@ -64,12 +77,7 @@ def test_a_flood_is_rate_limited_with_reasons_and_the_quiet_device_is_stored(
     try:
         assert ingest.transport.subscribed.wait(15), "ingest never subscribed"
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
-        flood = DevicePublisher(
-            "127.0.0.1", harness.broker.port, flooder.device_id, flooder.password, inflight=1000
-        )
-        calm = DevicePublisher("127.0.0.1", harness.broker.port, quiet.device_id, quiet.password)
-        flood.connect()
-        calm.connect()
+        flood, calm = _connected(harness, flooder, quiet)
         # The flood's readings 10 ms apart on its own clock too: faster than any home device.
         infos = [
             flood.publish(_body(base + timedelta(milliseconds=10 * i), 60 + i % 50))
@@ -211,12 +219,7 @@ def test_a_reading_queued_behind_5000_of_a_flood_is_stored_in_the_first_batch(
     try:
         assert ingest.transport.subscribed.wait(15), "ingest never subscribed"
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
-        flood = DevicePublisher(
-            "127.0.0.1", harness.broker.port, flooder.device_id, flooder.password, inflight=1000
-        )
-        calm = DevicePublisher("127.0.0.1", harness.broker.port, quiet.device_id, quiet.password)
-        flood.connect()
-        calm.connect()
+        flood, calm = _connected(harness, flooder, quiet)
         infos = [
             flood.publish(_body(base + timedelta(seconds=i), 60 + i % 50)) for i in range(FLOOD)
         ]
