@@ -199,8 +199,9 @@ class PredictedLow:
     >>> for i, v in enumerate([97, 92, 86]):
     ...     det.learn_one(at(i, v))
     >>> found = det.score_one(at(3, 80))
-    >>> print(found.explanation.sentence)
-    Glucose 80 mg/dL and falling 1.1 mg/dL per minute: the blood glucose, about 10 minutes ahead of the sensor, is predicted below 54 mg/dL (urgent low) within 20 minutes.
+    >>> print(found.explanation.sentence)  # doctest: +NORMALIZE_WHITESPACE
+    Glucose 80 mg/dL and falling 1.1 mg/dL per minute: the blood glucose, about 10 minutes
+    ahead of the sensor, is predicted below 54 mg/dL (urgent low) within 20 minutes.
     >>> found.explanation.details["predicted_mg_dl"], found.explanation.details["lag_min"]
     (46, 10.0)
     """
