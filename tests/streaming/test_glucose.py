@@ -63,13 +63,35 @@ def test_a_steady_fall_is_predicted() -> None:
 
 
 def test_a_fall_that_levels_off_is_not_a_predicted_low() -> None:
-    """A post-meal fall slowing down: the 20-minute line reaches 55 within 20 minutes, the last
-    10 minutes do not."""
-    levelling = cgm([140, 118, 100, 92, 90])  # -2.5 mg/dL/min over 20 min, -1 over the last 10
+    """A fall slowing down: the 20-minute line reaches 54 within 30 minutes, the last 10
+    minutes do not."""
+    levelling = cgm([100, 92, 85, 80, 78])  # -1.1 mg/dL/min over 20 min, -0.7 over the last 10
     old_rule = PredictedLow()
-    old_rule.recent_s = old_rule.lookback_s  # the rule before: the 20-minute line alone
+    old_rule.recent_s = old_rule.lookback_s  # the 20-minute line alone
     assert feed(old_rule, levelling)[-1] == "predicted_low"
     assert feed(PredictedLow(), levelling)[-1] == ""
+
+
+def test_urgent_low_soon_counts_the_sensor_lag_and_waits_below_85() -> None:
+    """Falling 1.1 mg/dL per minute at 80: the sensor's line reaches 54 in 24 minutes, which
+    the 10 minutes the blood runs ahead of the sensor bring within the 20 minutes. Without the
+    lag it is not predicted; a steeper fall at 95-120 (after a meal) is not predicted at all
+    until it reaches 85."""
+    falling = cgm([97, 92, 86, 80])
+    assert feed(PredictedLow(), falling)[-1] == "predicted_low"
+    no_lag = PredictedLow()
+    no_lag.lag_s = 0.0
+    assert feed(no_lag, falling)[-1] == ""
+    det = PredictedLow()
+    for o in falling[:-1]:
+        det.learn_one(o)
+    found = det.score_one(falling[-1])
+    assert found is not None
+    assert "10 minutes ahead of the sensor" in found.explanation.sentence
+    assert found.explanation.details["predicted_mg_dl"] < 54
+    high = feed(PredictedLow(), cgm([140, 130, 120, 110, 100, 90, 84]))
+    assert high[:-1] == [""] * 6
+    assert high[-1] == "predicted_low"
 
 
 def test_censored_low_and_high_are_shown_as_the_cgm_showed_them() -> None:

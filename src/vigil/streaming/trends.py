@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.careplan import HOME_BP_TARGET, sudden_glucose_fall
+from vigil.streaming.careplan import HOME_BP_TARGET, URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.window import Window, slope
 
@@ -172,23 +172,50 @@ class HomeBPAverage:
 
 
 class PredictedLow:
-    """CGM: glucose falling so that a straight line through the last 20 minutes reaches 55 mg/dL
-    within the next 20 minutes (the 'predicted low' alert of CGM systems), and the fall goes on:
-    the line through the last ``recent_s`` (10 minutes) reaches it too, so a post-meal fall
-    that levels off is not called a coming low.
+    """CGM, **urgent low soon**: the blood glucose predicted below 54 mg/dL (level 2) within
+    the next 20 minutes, while the sensor reads at most ``approach`` (15) mg/dL above the
+    patient's low threshold (70, so 85 by default).
+
+    The prediction is the 'urgent low soon' of CGM systems (a straight line through the last 20
+    minutes) with the sensor's lag added: interstitial glucose, which the sensor reads, follows
+    the blood by about ``lag_s`` (10 minutes), so while it falls the blood is already about
+    10 minutes further down the line: the line must reach 54 within 20 + 10 minutes. The fall
+    must go on: the line through the last ``recent_s`` (10 minutes) reaches it too, so a fall
+    that levels off is not called a coming low. Higher up the line is not trusted: falls from
+    the 100s and 120s after a meal mostly level off in the 80s and 90s, and a prediction from
+    there was a false alarm more often than an early one (docs/detectors.md).
 
     A step down faster than 5 mg/dL per minute between two readings
     (:func:`~vigil.streaming.careplan.sudden_glucose_fall`) is a sensor artefact, most often a
     compression low, whose sudden drop a straight line would read as a steep fall: a window
-    holding such a step predicts nothing (a low that is real stays the range detector's)."""
+    holding such a step predicts nothing (a low that is real stays the range detector's).
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from vigil.streaming.careplan import CarePlan
+    >>> t0, plan = datetime(2026, 1, 5, 17, tzinfo=UTC), CarePlan.default_for({"t1d"})
+    >>> def at(i, v):
+    ...     t = t0 + timedelta(minutes=5 * i)
+    ...     return Observation("p1", t, Metric.GLUCOSE, v, "cgm-1", t, plan, {})
+    >>> det = PredictedLow()
+    >>> for i, v in enumerate([97, 92, 86]):
+    ...     det.learn_one(at(i, v))
+    >>> found = det.score_one(at(3, 80))
+    >>> print(found.explanation.sentence)  # doctest: +NORMALIZE_WHITESPACE
+    Glucose 80 mg/dL and falling 1.1 mg/dL per minute: the blood glucose, about 10 minutes
+    ahead of the sensor, is predicted below 54 mg/dL (urgent low) within 20 minutes.
+    >>> found.explanation.details["predicted_mg_dl"], found.explanation.details["lag_min"]
+    (46, 10.0)
+    """
 
     name: ClassVar[str] = "glucose_predicted_low"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False
     horizon_s = 20 * 60.0
+    lag_s = 10 * 60.0
     lookback_s = 20 * 60.0
     recent_s = 10 * 60.0
-    level = 55.0
+    level = URGENT_GLUCOSE_LOW
+    approach = 15.0
 
     def __init__(self) -> None:
         self.points: Window = Window(maxlen=6)
@@ -196,20 +223,20 @@ class PredictedLow:
     def score_one(self, obs: Observation) -> Finding | None:
         now = obs.time.timestamp()
         pts = [(t, v) for t, v in self.points if 0 < now - t <= self.lookback_s]
-        if len(pts) < 2 or obs.value < self.level or obs.value > 120:
+        ceiling = (obs.plan.threshold(Metric.GLUCOSE).low or 70.0) + self.approach
+        if len(pts) < 2 or obs.value < self.level or obs.value > ceiling:
             return None
         pts.append((now, obs.value))
         if any(sudden_glucose_fall(a, b) for a, b in pairwise(pts)):
             return None  # a sudden step: an artefact, not a fall
         fall = slope(pts)  # mg/dL per second
-        if fall is None or fall >= 0:
-            return None
-        predicted = obs.value + fall * self.horizon_s
-        if predicted > self.level:
-            return None
         recent = slope([(t, v) for t, v in pts if now - t <= self.recent_s])
-        if recent is None or obs.value + recent * self.horizon_s > self.level:
-            return None  # the fall is levelling off
+        ahead = self.horizon_s + self.lag_s
+        if fall is None or recent is None or fall >= 0:
+            return None
+        predicted = obs.value + fall * ahead
+        if predicted > self.level or obs.value + recent * ahead > self.level:
+            return None  # not that low that soon, or the fall is levelling off
         rate = fall * 60
         return finding(
             obs,
@@ -218,11 +245,16 @@ class PredictedLow:
             severity=Severity.HIGH,
             score=self.level / max(predicted, 1.0),
             sentence=f"Glucose {fmt(Metric.GLUCOSE, obs.value)} and falling {abs(rate):.1f} "
-            f"mg/dL per minute: predicted to reach {self.level:.0f} mg/dL within 20 minutes.",
+            f"mg/dL per minute: the blood glucose, about {self.lag_s / 60:.0f} minutes ahead of "
+            f"the sensor, is predicted below {self.level:.0f} mg/dL (urgent low) within "
+            f"{self.horizon_s / 60:.0f} minutes.",
             threshold=self.level,
             window_s=self.lookback_s,
             contributing=tuple((obs.time.fromtimestamp(t, obs.time.tzinfo), v) for t, v in pts),
             rate_mg_dl_per_min=round(rate, 2),
+            predicted_mg_dl=round(predicted),
+            horizon_min=self.horizon_s / 60,
+            lag_min=self.lag_s / 60,
         )
 
     def learn_one(self, obs: Observation) -> None:
