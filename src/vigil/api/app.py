@@ -41,6 +41,7 @@ from vigil.api.routers import (
     patients,
     teams,
 )
+from vigil.api.state import VigilState
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
@@ -109,29 +110,33 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.pool = pool
-    app.state.db_slots = asyncio.Semaphore(pool.max_size)
     hot_pool = read_pool(conninfo, max_size=4)
     gate_pool = read_pool(conninfo, max_size=1)  # its own: queries never delay a decision
-    app.state.read_pool = hot_pool
     access_gate = AccessGate(gate_pool)
-    app.state.access_gate = access_gate
-    app.state.read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
-    broadcaster.on_change = app.state.read_cache.drop_lists
-    broadcaster.on_readings = app.state.read_cache.drop_patients
-    broadcaster.on_listening = app.state.read_cache.drop_all
-    app.state.tokens = TokenCache()
-    app.state.sign_in_throttle = SignInThrottle(
-        ThrottlePolicy(
-            free_per_account_address=settings.api_sign_in_free_failures,
-            max_delay_s=settings.api_sign_in_max_delay_s,
-        )
+    read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
+    broadcaster.on_change = read_cache.drop_lists
+    broadcaster.on_readings = read_cache.drop_patients
+    broadcaster.on_listening = read_cache.drop_all
+    app.state.vigil = VigilState(
+        settings=settings,
+        pool=pool,
+        db_slots=asyncio.Semaphore(pool.max_size),
+        read_pool=hot_pool,
+        gate_pool=gate_pool,
+        access_gate=access_gate,
+        read_cache=read_cache,
+        tokens=TokenCache(),
+        sign_in_throttle=SignInThrottle(
+            ThrottlePolicy(
+                free_per_account_address=settings.api_sign_in_free_failures,
+                max_delay_s=settings.api_sign_in_max_delay_s,
+            )
+        ),
+        alert_service=alert_service or AlertService(),
+        broadcaster=broadcaster,
+        sync_broker=sync_broker,
+        replay=replay,
     )
-    app.state.alert_service = alert_service or AlertService()
-    app.state.broadcaster = broadcaster
-    app.state.sync_broker = sync_broker
-    app.state.replay = replay
     install_error_handlers(app)
     app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 

@@ -25,6 +25,7 @@ from vigil.api.errors import ApiError, Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.sessions import SessionOrBearer
+from vigil.api.state import state_of
 from vigil.api.tokens import TokenCache
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
@@ -49,7 +50,7 @@ async def _db_slot(request: Request) -> AsyncIterator[None]:
     connections could find no thread to finish in, and everything would stall until the
     pool's timeout. Admitting only as many requests as there are connections avoids that.
     """
-    async with request.app.state.db_slots:
+    async with state_of(request.app).db_slots:
         yield
 
 
@@ -66,7 +67,7 @@ def get_conn(
     lose the audit rows of the last reads, never data). Changes commit synchronously.
     """
     read = request.method in ("GET", "HEAD")
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).pool.connection() as conn:
         conn.execute(_READ_SETUP if read else _WRITE_SETUP)
         yield conn
         if not read and not getattr(request.state, "audited", False):
@@ -86,7 +87,7 @@ def get_conn(
         commit(conn, action=_action(request))
     if not read:
         # Committed: this process's cached reads may predate the change (vigil.api.reads).
-        request.app.state.read_cache.drop_lists()
+        state_of(request.app).read_cache.drop_lists()
 
 
 ConnDep = Annotated[Conn, Depends(get_conn, scope="function")]
@@ -166,7 +167,7 @@ def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Princi
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise refuse(conn, request, None, Unauthenticated())
     digest = token_digest(credentials.credentials)
-    cache: TokenCache = request.app.state.tokens
+    cache: TokenCache = state_of(request.app).tokens
     principal = cache.get(digest)
     if principal is None:
         found = repo.principal_for_token(conn, digest=digest)
@@ -306,7 +307,7 @@ def check_alert_filter(
 def _staff_from_database(
     request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).pool.connection() as conn:
         conn.execute(_READ_SETUP)
         return require_staff(conn, request, authenticate(conn, request, credentials))
 
@@ -315,12 +316,12 @@ async def get_staff_cached(request: Request, credentials: BearerDep) -> Principa
     """:func:`get_staff` for the hot reads: a token already checked costs no thread and no
     query; anything else (unknown token, refusal) takes the ordinary path."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        cache: TokenCache = request.app.state.tokens
+        cache: TokenCache = state_of(request.app).tokens
         principal = cache.get(token_digest(credentials.credentials))
         if principal is not None and principal.is_staff:
             request.state.principal = principal
             return principal
-    async with request.app.state.db_slots:
+    async with state_of(request.app).db_slots:
         return await to_thread.run_sync(_staff_from_database, request, credentials)
 
 
@@ -341,7 +342,7 @@ async def authorise_read(
         refusal = f"no patient {patient_id} that you may see"
     else:
         refusal = f"no care team {team_id} of yours"
-    gate: AccessGate = request.app.state.access_gate
+    gate: AccessGate = state_of(request.app).access_gate
     check = ReadCheck(
         principal=principal,
         action=_action(request),
@@ -383,14 +384,14 @@ async def cached_read(
     (as the API's role); gzip-encoded, once per cached body, for clients that accept it."""
 
     async def compute() -> bytes:
-        pool: AsyncConnectionPool[Any] = request.app.state.read_pool
+        pool: AsyncConnectionPool[Any] = state_of(request.app).read_pool
         async with pool.connection() as conn:
             cursor = await conn.execute(*query())
             row = await cursor.fetchone()
         assert row is not None
         return str(row[0]).encode()
 
-    cache: ReadCache = request.app.state.read_cache
+    cache: ReadCache = state_of(request.app).read_cache
     body = await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
     headers = {"Vary": "Accept-Encoding"}
     accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")

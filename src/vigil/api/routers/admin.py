@@ -39,6 +39,7 @@ from vigil.api.models import (
 )
 from vigil.api.paging import Offset
 from vigil.api.security import hash_password
+from vigil.api.state import state_of
 from vigil.streaming.findings import Severity
 
 router = APIRouter(tags=["administration"])
@@ -98,7 +99,7 @@ def create_webhook(
 
     https only, and never an address inside (loopback, link-local, private, multicast):
     checked now and again at every delivery (400 when refused)."""
-    check_destination(body.url, DestinationPolicy.from_settings(request.app.state.settings))
+    check_destination(body.url, DestinationPolicy.from_settings(state_of(request.app).settings))
     webhook_id = add_webhook(
         conn,
         tenant_id=user.tenant_id,

@@ -19,6 +19,7 @@ from vigil.api.deps import AdminUser, ConnDep, audit_allowed, check_patient_filt
 from vigil.api.models import PatientPublic, UserPublic
 from vigil.api.paging import Offset
 from vigil.api.routers.admin import severity_name
+from vigil.api.state import state_of
 from vigil.core.errors import NotFound
 
 router = APIRouter(tags=["administration"])
@@ -72,7 +73,7 @@ def update_user(
     )
     # Its tokens are revoked in the database (console_repo.update_user); this process stops
     # honouring them now, others within the token cache's lifetime.
-    request.app.state.tokens.drop_user(user_id)
+    state_of(request.app).tokens.drop_user(user_id)
     return UserPublic.model_validate(row)
 
 

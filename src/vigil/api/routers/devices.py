@@ -19,6 +19,7 @@ from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
 from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
 from vigil.api.paging import Offset
+from vigil.api.state import state_of
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 from vigil.core.identities import DEVICE_ID_RE
@@ -51,7 +52,7 @@ def _commit_and_sync_broker(request: Request, conn: ConnDep) -> None:
     written would lack the other's device (a 201 whose credentials the broker refuses).
     """
     commit(conn, action=request.url.path)
-    sync = request.app.state.sync_broker
+    sync = state_of(request.app).sync_broker
     if sync is None:
         return
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (BROKER_SYNC_LOCK,))

@@ -36,6 +36,7 @@ from vigil.api.models import (
 )
 from vigil.api.paging import Offset
 from vigil.api.preview import Replay, opened_alerts, threshold_replay
+from vigil.api.state import state_of
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
@@ -96,7 +97,7 @@ async def rollup_readings(
             start=lo,
             end=hi,
         ),
-        ttl_s=request.app.state.settings.api_chart_cache_s,
+        ttl_s=state_of(request.app).settings.api_chart_cache_s,
         patient_id=scope.patient_id,
     )
 
@@ -168,7 +169,7 @@ def update_patient(body: PatientUpdate, scope: PatientDep, conn: ConnDep) -> Pat
 def get_identity(scope: PatientDep, conn: ConnDep, request: Request) -> PatientIdentity:
     """The header of every patient view: name, date of birth and age (in the clinic's zone),
     record number, conditions, devices with their last sync, care teams and their members."""
-    today = datetime.now(ZoneInfo(request.app.state.settings.clinic_time_zone)).date()
+    today = datetime.now(ZoneInfo(state_of(request.app).settings.clinic_time_zone)).date()
     return PatientIdentity.model_validate(
         identity.patient_identity(conn, patient_id=scope.patient_id, today=today)
     )
@@ -241,7 +242,7 @@ def preview_care_plan(
     ]  # fmt: skip
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)
     plan = clinical_repo.get_care_plan(conn, patient_id=scope.patient_id)
-    replay: Replay = request.app.state.replay or threshold_replay
+    replay: Replay = state_of(request.app).replay or threshold_replay
     # Where a plan sets nothing the detectors use their defaults: both sides replay with them.
     defaults = _defaults(conn, scope.patient_id)["thresholds"]
     proposed = body.model_dump(mode="json", exclude_none=True)["thresholds"]
@@ -266,7 +267,7 @@ def preview_care_plan(
     return CarePlanPreview(
         days=body.days,
         readings=len(readings),
-        engine="streaming" if request.app.state.replay else "thresholds only",
+        engine="streaming" if state_of(request.app).replay else "thresholds only",
         current=current,
         proposed=after,
         new=[a for a in after.opened if (a.cause, a.time) not in before],
