@@ -1,7 +1,9 @@
-"""The FastAPI application: ``create_app(settings, pool)``, lifespan-friendly.
+"""The FastAPI application: ``create_app(settings, request_pool)``, lifespan-friendly.
 
-The pool is created closed by the caller and opened here, in the lifespan; the alert-change
-listener (for SSE) starts and stops with it.
+Three pools, one per purpose (vigil.api.state): the request pool (created closed by the
+caller, opened here, in the lifespan: every request's transaction), the dashboard's live-read
+pool and the access gate's pool (both made and opened here). The alert-change listener (for
+SSE) starts and stops with them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.preview import Replay
-from vigil.api.reads import AccessGate, ReadCache, read_pool
+from vigil.api.reads import AccessGate, ReadCache, api_role_pool
 from vigil.api.routers import (
     admin,
     alerts,
@@ -64,7 +66,7 @@ def tune_gc_for_serving() -> None:
 
 def create_app(
     settings: Settings,
-    pool: ConnectionPool[Any],
+    request_pool: ConnectionPool[Any],
     *,
     alert_service: AlertService | None = None,
     sync_broker: Callable[[Any], object] | None = None,
@@ -75,28 +77,30 @@ def create_app(
 
     ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
     rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
-    ``manage_pool`` opens and closes ``pool`` with the app's lifespan. ``replay`` is the
+    ``manage_pool`` opens and closes ``request_pool`` with the app's lifespan. ``replay`` is the
     streaming stage's history replay for care-plan previews (see :mod:`vigil.api.preview`).
     """
-    conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+    conninfo = (
+        request_pool.conninfo if isinstance(request_pool.conninfo, str) else request_pool.conninfo()
+    )
     broadcaster = AlertBroadcaster(conninfo)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_pool:
-            await to_thread.run_sync(lambda: pool.open(wait=True, timeout=30.0))
-        await hot_pool.open(wait=True, timeout=30.0)
-        await gate_pool.open(wait=True, timeout=30.0)
+            await to_thread.run_sync(lambda: request_pool.open(wait=True, timeout=30.0))
+        await live_read_pool.open(wait=True, timeout=30.0)
+        await access_gate_pool.open(wait=True, timeout=30.0)
         await broadcaster.start()
         try:
             yield
         finally:
             await broadcaster.stop()
             await access_gate.stop()
-            await hot_pool.close()
-            await gate_pool.close()
+            await live_read_pool.close()
+            await access_gate_pool.close()
             if manage_pool:
-                await to_thread.run_sync(pool.close)
+                await to_thread.run_sync(request_pool.close)
 
     app = FastAPI(
         title="Vigil",
@@ -110,19 +114,20 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    hot_pool = read_pool(conninfo, max_size=4)
-    gate_pool = read_pool(conninfo, max_size=1)  # its own: queries never delay a decision
-    access_gate = AccessGate(gate_pool)
+    live_read_pool = api_role_pool(conninfo, max_size=4, name="vigil-live-reads")
+    # The gate's own: the live reads' queries never delay a decision.
+    access_gate_pool = api_role_pool(conninfo, max_size=1, name="vigil-access-gate")
+    access_gate = AccessGate(access_gate_pool)
     read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
     broadcaster.on_change = read_cache.drop_lists
     broadcaster.on_readings = read_cache.drop_patients
     broadcaster.on_listening = read_cache.drop_all
     app.state.vigil = VigilState(
         settings=settings,
-        pool=pool,
-        db_slots=asyncio.Semaphore(pool.max_size),
-        read_pool=hot_pool,
-        gate_pool=gate_pool,
+        request_pool=request_pool,
+        request_slots=asyncio.Semaphore(request_pool.max_size),
+        live_read_pool=live_read_pool,
+        access_gate_pool=access_gate_pool,
         access_gate=access_gate,
         read_cache=read_cache,
         tokens=TokenCache(),
@@ -141,10 +146,10 @@ def create_app(
     app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 
     api = APIRouter(prefix=API_PREFIX)
-    # The dashboard's hot reads first, each in a router of its own: routes are matched in
+    # The dashboard's live reads first, each in a router of its own: routes are matched in
     # order, and every router passed on the way cost a cached read a tenth of a millisecond.
     for module in (alerts, teams, patients):
-        api.include_router(module.hot)
+        api.include_router(module.live_reads)
     for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
         api.include_router(module.router)
     app.include_router(api)
@@ -155,7 +160,7 @@ def create_app(
     if settings.api_openapi:
         install_docs(app, API_PREFIX)
 
-    registry = registry_for(pool)
+    registry = registry_for(request_pool)
 
     scrape_token = settings.metrics_token
 

@@ -50,7 +50,7 @@ async def _db_slot(request: Request) -> AsyncIterator[None]:
     connections could find no thread to finish in, and everything would stall until the
     pool's timeout. Admitting only as many requests as there are connections avoids that.
     """
-    async with state_of(request.app).db_slots:
+    async with state_of(request.app).request_slots:
         yield
 
 
@@ -67,7 +67,7 @@ def get_conn(
     lose the audit rows of the last reads, never data). Changes commit synchronously.
     """
     read = request.method in ("GET", "HEAD")
-    with state_of(request.app).pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(_READ_SETUP if read else _WRITE_SETUP)
         yield conn
         if not read and not getattr(request.state, "audited", False):
@@ -301,19 +301,19 @@ def check_alert_filter(
         raise refuse(conn, request, principal, error, patient_id=patient_id)
 
 
-# -- the hot reads (vigil.api.reads): no worker thread unless the database is needed ---------
+# -- the live reads (vigil.api.reads): no worker thread unless the database is needed ---------
 
 
 def _staff_from_database(
     request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    with state_of(request.app).pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(_READ_SETUP)
         return require_staff(conn, request, authenticate(conn, request, credentials))
 
 
 async def get_staff_cached(request: Request, credentials: BearerDep) -> Principal:
-    """:func:`get_staff` for the hot reads: a token already checked costs no thread and no
+    """:func:`get_staff` for the live reads: a token already checked costs no thread and no
     query; anything else (unknown token, refusal) takes the ordinary path."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         cache: TokenCache = state_of(request.app).tokens
@@ -321,7 +321,7 @@ async def get_staff_cached(request: Request, credentials: BearerDep) -> Principa
         if principal is not None and principal.is_staff:
             request.state.principal = principal
             return principal
-    async with state_of(request.app).db_slots:
+    async with state_of(request.app).request_slots:
         return await to_thread.run_sync(_staff_from_database, request, credentials)
 
 
@@ -361,7 +361,7 @@ async def get_patient_read(
     principal: CachedStaffUser,
     patient_id: Annotated[UUID, Path(description="The patient")],
 ) -> PatientScope:
-    """:func:`get_patient_scope` for the hot reads, decided by the access gate. A dependency,
+    """:func:`get_patient_scope` for the live reads, decided by the access gate. A dependency,
     so the decision (and its audit row) comes before the endpoint's own parameters are
     checked: a refused caller learns nothing from a validation error."""
     await authorise_read(request, principal, patient_id=patient_id)
@@ -379,12 +379,12 @@ async def cached_read(
     ttl_s: float | None = None,
     patient_id: UUID | None = None,
 ) -> Response:
-    """The JSON response of a hot read: its body from the app's
-    :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the hot reads' pool
+    """The JSON response of a live read: its body from the app's
+    :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the live reads' pool
     (as the API's role); gzip-encoded, once per cached body, for clients that accept it."""
 
     async def compute() -> bytes:
-        pool: AsyncConnectionPool[Any] = state_of(request.app).read_pool
+        pool: AsyncConnectionPool[Any] = state_of(request.app).live_read_pool
         async with pool.connection() as conn:
             cursor = await conn.execute(*query())
             row = await cursor.fetchone()

@@ -30,10 +30,18 @@ STREAM_RECHECK_S = 10.0
 @dataclass(slots=True, kw_only=True)
 class VigilState:
     settings: Settings
-    pool: ConnectionPool[Any]
-    db_slots: asyncio.Semaphore
-    read_pool: AsyncConnectionPool[Any]
-    gate_pool: AsyncConnectionPool[Any]
+    request_pool: ConnectionPool[Any]
+    """Every request's one transaction (vigil.api.deps.get_conn), the SSE stream's access
+    checks, readiness and the metrics scrape: synchronous, used from worker threads."""
+    request_slots: asyncio.Semaphore
+    """As many as the request pool has connections: a request waits for one in the event
+    loop, never holding a worker thread (vigil.api.deps)."""
+    live_read_pool: AsyncConnectionPool[Any]
+    """The dashboard's live reads (inbox, a team's latest vitals, charts; vigil.api.reads):
+    asyncio, autocommit, on the event loop."""
+    access_gate_pool: AsyncConnectionPool[Any]
+    """The access gate's one connection (its group-committed decisions and audit rows), apart
+    from the live reads' so their queries never delay a decision."""
     access_gate: AccessGate
     read_cache: ReadCache
     tokens: TokenCache

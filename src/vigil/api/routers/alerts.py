@@ -56,8 +56,8 @@ from vigil.core.errors import NotFound
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-hot = APIRouter(prefix="/alerts", tags=["alerts"])
-"""The dashboard's hot read, included before every other route (vigil.api.app)."""
+live_reads = APIRouter(prefix="/alerts", tags=["alerts"])
+"""The dashboard's live read, included before every other route (vigil.api.app)."""
 Limit = Annotated[int, Query(ge=1, le=500)]
 KEEPALIVE_S = 15.0
 
@@ -87,7 +87,7 @@ def _service(request: Request) -> AlertService:
 ServiceDep = Annotated[AlertService, Depends(_service)]
 
 
-@hot.get("", response_model=list[AlertPublic])
+@live_reads.get("", response_model=list[AlertPublic])
 async def inbox(
     user: CachedStaffUser,
     request: Request,
@@ -129,7 +129,7 @@ class StreamAccess:
 
 def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
     """Authenticate and snapshot the visible patients, then give the connection back."""
-    with state_of(request.app).pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
         principal = authenticate(conn, request, credentials)
         if not principal.is_staff:
@@ -147,7 +147,7 @@ def _recheck(
     request: Request, credentials: HTTPAuthorizationCredentials | None, principal: Principal
 ) -> set[UUID]:
     """The patients an open stream may carry now (raises, audited, if the token is gone)."""
-    with state_of(request.app).pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
         authenticate(conn, request, credentials)  # a token still cached costs no query
         return _visible(conn, principal)
@@ -159,7 +159,7 @@ async def _still_allowed(
     """Re-check an open stream: a signed-out token ends it, and a care-team change narrows or
     widens what it carries."""
     try:
-        async with state_of(request.app).db_slots:
+        async with state_of(request.app).request_slots:
             access.visible = await to_thread.run_sync(
                 _recheck, request, credentials, access.principal
             )

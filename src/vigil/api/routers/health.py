@@ -30,7 +30,7 @@ def health() -> Health:
 def ready(request: Request) -> Health:
     """The database answers and the alert-change listener is connected."""
     try:
-        with state_of(request.app).pool.connection(timeout=2.0) as conn:
+        with state_of(request.app).request_pool.connection(timeout=2.0) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
         raise NotReady(f"database not reachable: {type(exc).__name__}") from None

@@ -45,8 +45,8 @@ from vigil.streaming.careplan import CarePlan as DetectorPlan
 from vigil.streaming.careplan import Limits
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-hot = APIRouter(prefix="/patients", tags=["patients"])
-"""The dashboard's hot read, included before every other route (vigil.api.app)."""
+live_reads = APIRouter(prefix="/patients", tags=["patients"])
+"""The dashboard's live read, included before every other route (vigil.api.app)."""
 
 BUCKETS = {
     "5m": timedelta(minutes=5),
@@ -75,7 +75,7 @@ def time_range(
     return max(start, earliest), end
 
 
-@hot.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
+@live_reads.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
 async def rollup_readings(
     scope: PatientReadDep,
     request: Request,
