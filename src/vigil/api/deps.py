@@ -111,8 +111,8 @@ def refuse(
     if patient_id is None:
         patient_id = _path_patient(conn, request)
     status = error.status if isinstance(error, ApiError) else 404
-    # Refusals may be decided on the event loop (authentication): never wait for a WAL flush
-    # there, whatever the method.
+    # A refusal stores nothing but its audit row: like a read's, its commit does not wait
+    # for the WAL flush, whatever the method.
     conn.execute("SET LOCAL synchronous_commit = off")
     repo.record_audit(
         conn,
@@ -179,9 +179,12 @@ def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Princi
     return principal
 
 
-async def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
-    # Async on purpose: a known token costs no I/O (cache), so hopping to a worker thread would
-    # cost more than the check; a cache miss is one indexed lookup.
+def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    """The signed-in caller (401, audited, otherwise).
+
+    A plain ``def``, like every dependency that may touch the database: FastAPI runs it in a
+    worker thread, so a token-cache miss (a query) or a refusal (a commit) never blocks the
+    event loop, and with it every SSE stream and live read of the process."""
     return authenticate(conn, request, credentials)
 
 
@@ -194,11 +197,13 @@ def require_staff(conn: Conn, request: Request, principal: Principal) -> Princip
     return principal
 
 
-async def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
-    return require_staff(conn, request, principal)
+def get_staff(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    # Authenticates itself rather than depending on get_principal: one worker thread, not two.
+    return require_staff(conn, request, authenticate(conn, request, credentials))
 
 
-async def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+def get_admin(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    principal = authenticate(conn, request, credentials)
     if not principal.is_admin:
         raise refuse(conn, request, principal, Forbidden("this endpoint is for administrators"))
     return principal
