@@ -1,8 +1,8 @@
 """Request dependencies as ``Annotated`` aliases: a connection, the caller, what they may see.
 
-Every decision about a patient's data is audited: allowed reads and changes in the request's
-transaction (so a change and its audit row commit together), refusals committed at once (so a
-refused attempt is recorded even though the request fails).
+Every decision is audited through :mod:`vigil.api.audit`: allowed reads and changes in the
+request's transaction (so a change and its audit row commit together), refusals committed at
+once (so a refused attempt is recorded even though the request fails).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from vigil.api import repo
 from vigil.api.access import API_ROLE, Principal
+from vigil.api.audit import action_of, audit_allowed, audit_change, refuse
 from vigil.api.clinical_repo import JsonQuery
-from vigil.api.errors import ApiError, Forbidden, Unauthenticated
+from vigil.api.errors import Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.sessions import SessionOrBearer
@@ -70,21 +71,9 @@ def get_conn(
     with state_of(request.app).request_pool.connection() as conn:
         conn.execute(_READ_SETUP if read else _WRITE_SETUP)
         yield conn
-        if not read and not getattr(request.state, "audited", False):
-            # Every change is audited: those about a patient were recorded by their scope
-            # check; the others (care teams, users, webhooks, sign-in) are recorded here, in
-            # the change's own transaction.
-            repo.record_audit(
-                conn,
-                principal=getattr(request.state, "principal", None),
-                action=_action(request),
-                method=request.method,
-                path=request.url.path,
-                patient_id=None,
-                allowed=True,
-                status=200,
-            )
-        commit(conn, action=_action(request))
+        if not read:
+            audit_change(conn, request)
+        commit(conn, action=action_of(request))
     if not read:
         # Committed: this process's cached reads may predate the change (vigil.api.reads).
         state_of(request.app).read_cache.drop_lists()
@@ -92,75 +81,6 @@ def get_conn(
 
 ConnDep = Annotated[Conn, Depends(get_conn, scope="function")]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def _action(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "name", None) or request.url.path)
-
-
-def refuse(
-    conn: Conn,
-    request: Request,
-    principal: Principal | None,
-    error: ApiError | NotFound,
-    *,
-    patient_id: UUID | None = None,
-) -> ApiError | NotFound:
-    """Record a refused attempt (committed now) and return the error to raise."""
-    if patient_id is None:
-        patient_id = _path_patient(conn, request)
-    status = error.status if isinstance(error, ApiError) else 404
-    # A refusal stores nothing but its audit row: like a read's, its commit does not wait
-    # for the WAL flush, whatever the method.
-    conn.execute("SET LOCAL synchronous_commit = off")
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=_action(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=False,
-        status=status,
-        detail={"reason": str(error)[:300]},
-    )
-    conn.commit()
-    return error
-
-
-def _path_patient(conn: Conn, request: Request) -> UUID | None:
-    params = request.path_params
-    try:
-        if "patient_id" in params:
-            return UUID(str(params["patient_id"]))
-        if "alert_id" in params:
-            return repo.alert_patient(conn, alert_id=UUID(str(params["alert_id"])))
-    except ValueError:
-        return None
-    return None
-
-
-def audit_allowed(
-    conn: Conn,
-    request: Request,
-    principal: Principal,
-    *,
-    patient_id: UUID | None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    request.state.audited = True
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=_action(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=True,
-        status=200,
-        detail=detail,
-    )
 
 
 def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Principal:
@@ -350,7 +270,7 @@ async def authorise_read(
     gate: AccessGate = state_of(request.app).access_gate
     check = ReadCheck(
         principal=principal,
-        action=_action(request),
+        action=action_of(request),
         path=request.url.path,
         patient_id=patient_id,
         team_id=team_id,

@@ -18,11 +18,11 @@ from vigil.alerts import (
     list_deliveries,
 )
 from vigil.api import clinical_repo, console_repo, repo
+from vigil.api.audit import audit_allowed
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
     StaffUser,
-    audit_allowed,
     check_alert_filter,
     check_patient_filter,
 )

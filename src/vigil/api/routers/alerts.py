@@ -23,6 +23,7 @@ from vigil.alerts import (
 )
 from vigil.api import clinical_repo, identity
 from vigil.api.access import API_ROLE, VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
     AlertDep,
@@ -31,11 +32,9 @@ from vigil.api.deps import (
     Conn,
     ConnDep,
     StaffUser,
-    audit_allowed,
     authenticate,
     authorise_read,
     cached_read,
-    refuse,
 )
 from vigil.api.errors import ApiError, Forbidden
 from vigil.api.identity import StaffBrief

@@ -8,7 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 
 from vigil.api import repo
-from vigil.api.deps import BearerDep, Conn, ConnDep, CurrentUser, audit_allowed
+from vigil.api.audit import audit_allowed
+from vigil.api.deps import (
+    BearerDep,
+    Conn,
+    ConnDep,
+    CurrentUser,
+)
 from vigil.api.errors import ApiError, ErrorResponse, TooManyAttempts, Unauthenticated
 from vigil.api.models import MePublic, SessionPublic, TokenPublic, TokenRequest
 from vigil.api.security import DUMMY_HASH, new_token, token_digest, verify_password

@@ -14,8 +14,13 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, status
 
 from vigil.api import clinical_repo, console_repo, repo
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.console_models import DischargePublic, UserUpdate, WebhookStatus, WebhookUpdate
-from vigil.api.deps import AdminUser, ConnDep, audit_allowed, check_patient_filter, refuse
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+    check_patient_filter,
+)
 from vigil.api.models import PatientPublic, UserPublic
 from vigil.api.paging import Offset
 from vigil.api.routers.admin import severity_name

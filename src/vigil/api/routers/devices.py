@@ -15,7 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, status
 from psycopg.rows import dict_row
 
-from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
+from vigil.api.audit import audit_allowed, refuse
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+)
 from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
 from vigil.api.paging import Offset

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo, identity, repo
+from vigil.api.audit import audit_allowed
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
     PatientDep,
     PatientReadDep,
     StaffUser,
-    audit_allowed,
     cached_read,
 )
 from vigil.api.identity import PatientIdentity

@@ -9,15 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from vigil.api import clinical_repo, repo
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.deps import (
     AdminUser,
     CachedStaffUser,
     ConnDep,
     StaffUser,
-    audit_allowed,
     authorise_read,
     cached_read,
-    refuse,
 )
 from vigil.api.models import (
     CareTeamCreate,
