@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
-from psycopg.rows import dict_row
 from pydantic import AwareDatetime
 
 from vigil.alerts import (
@@ -49,11 +48,8 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 @router.get("/tenant", response_model=TenantPublic)
 def my_tenant(conn: ConnDep, user: StaffUser) -> TenantPublic:
     """The tenant (clinic or health system) you belong to."""
-    row = conn.execute(
-        "SELECT id, name, created_at FROM tenants WHERE id = %s", (user.tenant_id,)
-    ).fetchone()
-    assert row is not None
-    return TenantPublic(id=row[0], name=row[1], created_at=row[2])
+    tenant_id, name, created_at = console_repo.get_tenant(conn, tenant_id=user.tenant_id)
+    return TenantPublic(id=tenant_id, name=name, created_at=created_at)
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
@@ -120,12 +116,7 @@ def list_webhooks(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[WebhookPublic]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
-            " ORDER BY created_at, id LIMIT %s OFFSET %s",
-            (user.tenant_id, limit, offset),
-        ).fetchall()
+    rows = console_repo.list_webhooks(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)
     return [
         WebhookPublic.model_validate({**r, "min_severity": severity_name(r["min_severity"])})
         for r in rows
