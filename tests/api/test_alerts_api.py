@@ -13,6 +13,7 @@ from tests.alerts.conftest import finding
 from tests.api.conftest import LiveServer, World, make_app
 from tests.api.sse import SseReader
 from vigil.alerts import AlertService
+from vigil.api.state import state_of
 from vigil.streaming.findings import Severity
 
 pytestmark = pytest.mark.integration
@@ -78,7 +79,7 @@ def test_alert_inbox_actions_events_and_stream(
 
 def test_an_open_stream_follows_care_team_changes_and_ends_at_sign_out(world: World) -> None:
     app = make_app(world.db_url)
-    app.state.stream_recheck_s = 0.2
+    state_of(app).stream_recheck_s = 0.2
     clinician = world.a.users["clinician"]
 
     def open_alert(cause: str) -> None:

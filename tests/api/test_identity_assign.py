@@ -14,6 +14,7 @@ from tests.api.conftest import LiveServer, World, make_app
 from tests.api.sse import SseReader
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
+from vigil.api.state import state_of
 from vigil.storage import admin, rebuild_latest_readings
 
 pytestmark = pytest.mark.integration
@@ -105,7 +106,7 @@ def test_an_alert_is_assigned_only_to_the_tenants_staff(client: httpx.Client, wo
 
 def test_the_stream_carries_a_patient_enrolled_after_it_opened(world: World) -> None:
     app = make_app(world.db_url)
-    app.state.stream_recheck_s = 3600.0  # the periodic re-check would not come in time
+    state_of(app).stream_recheck_s = 3600.0  # the periodic re-check would not come in time
     with (
         LiveServer(app) as url,
         SseReader(

@@ -1,4 +1,4 @@
-"""The hot reads: the read cache's rules, and that caching never skips authorisation or audit
+"""The live reads: the read cache's rules, and that caching never skips authorisation or audit
 and never hides a change made through the API."""
 
 from __future__ import annotations

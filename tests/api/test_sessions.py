@@ -18,6 +18,7 @@ from tests.api.conftest import PASSWORD, LiveServer, World, make_app
 from tests.api.sse import SseReader
 from vigil.api import sessions
 from vigil.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, start_session
+from vigil.api.state import state_of
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def app_and_base(world: World) -> Iterator[tuple[Any, str]]:
     app = make_app(world.db_url)
-    app.state.stream_recheck_s = 0.3
+    state_of(app).stream_recheck_s = 0.3
     with LiveServer(app) as url:
         yield app, url
 

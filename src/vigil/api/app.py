@@ -1,7 +1,9 @@
-"""The FastAPI application: ``create_app(settings, pool)``, lifespan-friendly.
+"""The FastAPI application: ``create_app(settings, request_pool)``, lifespan-friendly.
 
-The pool is created closed by the caller and opened here, in the lifespan; the alert-change
-listener (for SSE) starts and stops with it.
+Three pools, one per purpose (vigil.api.state): the request pool (created closed by the
+caller, opened here, in the lifespan: every request's transaction), the dashboard's live-read
+pool and the access gate's pool (both made and opened here). The alert-change listener (for
+SSE) starts and stops with them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from vigil.api.docs import install_docs
 from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
-from vigil.api.reads import AccessGate, ReadCache, read_pool
+from vigil.api.reads import AccessGate, ReadCache, api_role_pool
 from vigil.api.routers import (
     admin,
     alerts,
@@ -40,6 +42,7 @@ from vigil.api.routers import (
     patients,
     teams,
 )
+from vigil.api.state import VigilState
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
@@ -62,7 +65,7 @@ def tune_gc_for_serving() -> None:
 
 def create_app(
     settings: Settings,
-    pool: ConnectionPool[Any],
+    request_pool: ConnectionPool[Any],
     *,
     alert_service: AlertService | None = None,
     sync_broker: Callable[[Any], object] | None = None,
@@ -72,27 +75,29 @@ def create_app(
 
     ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
     rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
-    ``manage_pool`` opens and closes ``pool`` with the app's lifespan.
+    ``manage_pool`` opens and closes ``request_pool`` with the app's lifespan.
     """
-    conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+    conninfo = (
+        request_pool.conninfo if isinstance(request_pool.conninfo, str) else request_pool.conninfo()
+    )
     broadcaster = AlertBroadcaster(conninfo)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_pool:
-            await to_thread.run_sync(lambda: pool.open(wait=True, timeout=30.0))
-        await hot_pool.open(wait=True, timeout=30.0)
-        await gate_pool.open(wait=True, timeout=30.0)
+            await to_thread.run_sync(lambda: request_pool.open(wait=True, timeout=30.0))
+        await live_read_pool.open(wait=True, timeout=30.0)
+        await access_gate_pool.open(wait=True, timeout=30.0)
         await broadcaster.start()
         try:
             yield
         finally:
             await broadcaster.stop()
             await access_gate.stop()
-            await hot_pool.close()
-            await gate_pool.close()
+            await live_read_pool.close()
+            await access_gate_pool.close()
             if manage_pool:
-                await to_thread.run_sync(pool.close)
+                await to_thread.run_sync(request_pool.close)
 
     app = FastAPI(
         title="Vigil",
@@ -106,36 +111,41 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.pool = pool
-    app.state.db_slots = asyncio.Semaphore(pool.max_size)
-    hot_pool = read_pool(conninfo, max_size=4)
-    gate_pool = read_pool(conninfo, max_size=1)  # its own: queries never delay a decision
-    app.state.read_pool = hot_pool
-    access_gate = AccessGate(gate_pool)
-    app.state.access_gate = access_gate
-    app.state.read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
-    broadcaster.on_change = app.state.read_cache.drop_lists
-    broadcaster.on_readings = app.state.read_cache.drop_patients
-    broadcaster.on_listening = app.state.read_cache.drop_all
-    app.state.tokens = TokenCache()
-    app.state.sign_in_throttle = SignInThrottle(
-        ThrottlePolicy(
-            free_per_account_address=settings.api_sign_in_free_failures,
-            max_delay_s=settings.api_sign_in_max_delay_s,
-        )
+    live_read_pool = api_role_pool(conninfo, max_size=4, name="vigil-live-reads")
+    # The gate's own: the live reads' queries never delay a decision.
+    access_gate_pool = api_role_pool(conninfo, max_size=1, name="vigil-access-gate")
+    access_gate = AccessGate(access_gate_pool)
+    read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
+    broadcaster.on_change = read_cache.drop_lists
+    broadcaster.on_readings = read_cache.drop_patients
+    broadcaster.on_listening = read_cache.drop_all
+    app.state.vigil = VigilState(
+        settings=settings,
+        request_pool=request_pool,
+        request_slots=asyncio.Semaphore(request_pool.max_size),
+        live_read_pool=live_read_pool,
+        access_gate_pool=access_gate_pool,
+        access_gate=access_gate,
+        read_cache=read_cache,
+        tokens=TokenCache(),
+        sign_in_throttle=SignInThrottle(
+            ThrottlePolicy(
+                free_per_account_address=settings.api_sign_in_free_failures,
+                max_delay_s=settings.api_sign_in_max_delay_s,
+            )
+        ),
+        alert_service=alert_service or AlertService(),
+        broadcaster=broadcaster,
+        sync_broker=sync_broker,
     )
-    app.state.alert_service = alert_service or AlertService()
-    app.state.broadcaster = broadcaster
-    app.state.sync_broker = sync_broker
     install_error_handlers(app)
     app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 
     api = APIRouter(prefix=API_PREFIX)
-    # The dashboard's hot reads first, each in a router of its own: routes are matched in
+    # The dashboard's live reads first, each in a router of its own: routes are matched in
     # order, and every router passed on the way cost a cached read a tenth of a millisecond.
     for module in (alerts, teams, patients):
-        api.include_router(module.hot)
+        api.include_router(module.live_reads)
     for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
         api.include_router(module.router)
     app.include_router(api)
@@ -146,7 +156,7 @@ def create_app(
     if settings.api_openapi:
         install_docs(app, API_PREFIX)
 
-    registry = registry_for(pool)
+    registry = registry_for(request_pool)
 
     scrape_token = settings.metrics_token
 

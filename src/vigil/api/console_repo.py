@@ -189,3 +189,52 @@ def list_audit(
                 "limit": limit,
             },
         ).fetchall()
+
+
+# -- the tenant, its webhooks and devices (routers/admin.py, routers/devices.py) ------------
+
+
+def get_tenant(conn: Conn, *, tenant_id: UUID) -> tuple[UUID, str, datetime]:
+    row = conn.execute(
+        "SELECT id, name, created_at FROM tenants WHERE id = %s", (tenant_id,)
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+def list_webhooks(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
+            " ORDER BY created_at, id LIMIT %s OFFSET %s",
+            (tenant_id, limit, offset),
+        ).fetchall()
+
+
+def list_devices(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT d.id, d.kind, d.created_at, d.revoked_at, a.patient_id FROM devices d"
+            " LEFT JOIN device_assignments a ON a.device_id = d.id AND a.valid @> now()"
+            " WHERE d.tenant_id = %s ORDER BY d.created_at, d.id LIMIT %s OFFSET %s",
+            (tenant_id, limit, offset),
+        ).fetchall()
+
+
+def device_in_tenant(conn: Conn, *, device_id: str, tenant_id: UUID) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM devices WHERE id = %s AND tenant_id = %s", (device_id, tenant_id)
+    ).fetchone()
+    return row is not None
+
+
+def patient_in_tenant(conn: Conn, *, patient_id: Any, tenant_id: UUID) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM patients WHERE id = %s AND tenant_id = %s", (patient_id, tenant_id)
+    ).fetchone()
+    return row is not None
+
+
+def lock_broker_sync(conn: Conn, *, key: int) -> None:
+    """One broker sync at a time, across API processes (released at the commit)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))

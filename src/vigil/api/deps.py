@@ -1,8 +1,8 @@
 """Request dependencies as ``Annotated`` aliases: a connection, the caller, what they may see.
 
-Every decision about a patient's data is audited: allowed reads and changes in the request's
-transaction (so a change and its audit row commit together), refusals committed at once (so a
-refused attempt is recorded even though the request fails).
+Every decision is audited through :mod:`vigil.api.audit`: allowed reads and changes in the
+request's transaction (so a change and its audit row commit together), refusals committed at
+once (so a refused attempt is recorded even though the request fails).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from vigil.api import repo
 from vigil.api.access import API_ROLE, Principal
+from vigil.api.audit import action_of, audit_allowed, audit_change, refuse
 from vigil.api.clinical_repo import JsonQuery
-from vigil.api.errors import ApiError, Forbidden, Unauthenticated
+from vigil.api.errors import Forbidden, Unauthenticated
 from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.sessions import SessionOrBearer
+from vigil.api.state import state_of
 from vigil.api.tokens import TokenCache
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
@@ -49,7 +51,7 @@ async def _db_slot(request: Request) -> AsyncIterator[None]:
     connections could find no thread to finish in, and everything would stall until the
     pool's timeout. Admitting only as many requests as there are connections avoids that.
     """
-    async with request.app.state.db_slots:
+    async with state_of(request.app).request_slots:
         yield
 
 
@@ -66,107 +68,26 @@ def get_conn(
     lose the audit rows of the last reads, never data). Changes commit synchronously.
     """
     read = request.method in ("GET", "HEAD")
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(_READ_SETUP if read else _WRITE_SETUP)
         yield conn
-        if not read and not getattr(request.state, "audited", False):
-            # Every change is audited: those about a patient were recorded by their scope
-            # check; the others (care teams, users, webhooks, sign-in) are recorded here, in
-            # the change's own transaction.
-            repo.record_audit(
-                conn,
-                principal=getattr(request.state, "principal", None),
-                action=_action(request),
-                method=request.method,
-                path=request.url.path,
-                patient_id=None,
-                allowed=True,
-                status=200,
-            )
-        commit(conn, action=_action(request))
+        if not read:
+            audit_change(conn, request)
+        commit(conn, action=action_of(request))
     if not read:
         # Committed: this process's cached reads may predate the change (vigil.api.reads).
-        request.app.state.read_cache.drop_lists()
+        state_of(request.app).read_cache.drop_lists()
 
 
 ConnDep = Annotated[Conn, Depends(get_conn, scope="function")]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _action(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "name", None) or request.url.path)
-
-
-def refuse(
-    conn: Conn,
-    request: Request,
-    principal: Principal | None,
-    error: ApiError | NotFound,
-    *,
-    patient_id: UUID | None = None,
-) -> ApiError | NotFound:
-    """Record a refused attempt (committed now) and return the error to raise."""
-    if patient_id is None:
-        patient_id = _path_patient(conn, request)
-    status = error.status if isinstance(error, ApiError) else 404
-    # Refusals may be decided on the event loop (authentication): never wait for a WAL flush
-    # there, whatever the method.
-    conn.execute("SET LOCAL synchronous_commit = off")
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=_action(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=False,
-        status=status,
-        detail={"reason": str(error)[:300]},
-    )
-    conn.commit()
-    return error
-
-
-def _path_patient(conn: Conn, request: Request) -> UUID | None:
-    params = request.path_params
-    try:
-        if "patient_id" in params:
-            return UUID(str(params["patient_id"]))
-        if "alert_id" in params:
-            return repo.alert_patient(conn, alert_id=UUID(str(params["alert_id"])))
-    except ValueError:
-        return None
-    return None
-
-
-def audit_allowed(
-    conn: Conn,
-    request: Request,
-    principal: Principal,
-    *,
-    patient_id: UUID | None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    request.state.audited = True
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=_action(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=True,
-        status=200,
-        detail=detail,
-    )
-
-
 def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise refuse(conn, request, None, Unauthenticated())
     digest = token_digest(credentials.credentials)
-    cache: TokenCache = request.app.state.tokens
+    cache: TokenCache = state_of(request.app).tokens
     principal = cache.get(digest)
     if principal is None:
         found = repo.principal_for_token(conn, digest=digest)
@@ -178,9 +99,12 @@ def authenticate(conn: Conn, request: Request, credentials: BearerDep) -> Princi
     return principal
 
 
-async def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
-    # Async on purpose: a known token costs no I/O (cache), so hopping to a worker thread would
-    # cost more than the check; a cache miss is one indexed lookup.
+def get_principal(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    """The signed-in caller (401, audited, otherwise).
+
+    A plain ``def``, like every dependency that may touch the database: FastAPI runs it in a
+    worker thread, so a token-cache miss (a query) or a refusal (a commit) never blocks the
+    event loop, and with it every SSE stream and live read of the process."""
     return authenticate(conn, request, credentials)
 
 
@@ -193,11 +117,13 @@ def require_staff(conn: Conn, request: Request, principal: Principal) -> Princip
     return principal
 
 
-async def get_staff(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
-    return require_staff(conn, request, principal)
+def get_staff(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    # Authenticates itself rather than depending on get_principal: one worker thread, not two.
+    return require_staff(conn, request, authenticate(conn, request, credentials))
 
 
-async def get_admin(conn: ConnDep, request: Request, principal: CurrentUser) -> Principal:
+def get_admin(conn: ConnDep, request: Request, credentials: BearerDep) -> Principal:
+    principal = authenticate(conn, request, credentials)
     if not principal.is_admin:
         raise refuse(conn, request, principal, Forbidden("this endpoint is for administrators"))
     return principal
@@ -300,27 +226,27 @@ def check_alert_filter(
         raise refuse(conn, request, principal, error, patient_id=patient_id)
 
 
-# -- the hot reads (vigil.api.reads): no worker thread unless the database is needed ---------
+# -- the live reads (vigil.api.reads): no worker thread unless the database is needed ---------
 
 
 def _staff_from_database(
     request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(_READ_SETUP)
         return require_staff(conn, request, authenticate(conn, request, credentials))
 
 
 async def get_staff_cached(request: Request, credentials: BearerDep) -> Principal:
-    """:func:`get_staff` for the hot reads: a token already checked costs no thread and no
+    """:func:`get_staff` for the live reads: a token already checked costs no thread and no
     query; anything else (unknown token, refusal) takes the ordinary path."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        cache: TokenCache = request.app.state.tokens
+        cache: TokenCache = state_of(request.app).tokens
         principal = cache.get(token_digest(credentials.credentials))
         if principal is not None and principal.is_staff:
             request.state.principal = principal
             return principal
-    async with request.app.state.db_slots:
+    async with state_of(request.app).request_slots:
         return await to_thread.run_sync(_staff_from_database, request, credentials)
 
 
@@ -341,10 +267,10 @@ async def authorise_read(
         refusal = f"no patient {patient_id} that you may see"
     else:
         refusal = f"no care team {team_id} of yours"
-    gate: AccessGate = request.app.state.access_gate
+    gate: AccessGate = state_of(request.app).access_gate
     check = ReadCheck(
         principal=principal,
-        action=_action(request),
+        action=action_of(request),
         path=request.url.path,
         patient_id=patient_id,
         team_id=team_id,
@@ -360,7 +286,7 @@ async def get_patient_read(
     principal: CachedStaffUser,
     patient_id: Annotated[UUID, Path(description="The patient")],
 ) -> PatientScope:
-    """:func:`get_patient_scope` for the hot reads, decided by the access gate. A dependency,
+    """:func:`get_patient_scope` for the live reads, decided by the access gate. A dependency,
     so the decision (and its audit row) comes before the endpoint's own parameters are
     checked: a refused caller learns nothing from a validation error."""
     await authorise_read(request, principal, patient_id=patient_id)
@@ -378,19 +304,19 @@ async def cached_read(
     ttl_s: float | None = None,
     patient_id: UUID | None = None,
 ) -> Response:
-    """The JSON response of a hot read: its body from the app's
-    :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the hot reads' pool
+    """The JSON response of a live read: its body from the app's
+    :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the live reads' pool
     (as the API's role); gzip-encoded, once per cached body, for clients that accept it."""
 
     async def compute() -> bytes:
-        pool: AsyncConnectionPool[Any] = request.app.state.read_pool
+        pool: AsyncConnectionPool[Any] = state_of(request.app).live_read_pool
         async with pool.connection() as conn:
             cursor = await conn.execute(*query())
             row = await cursor.fetchone()
         assert row is not None
         return str(row[0]).encode()
 
-    cache: ReadCache = request.app.state.read_cache
+    cache: ReadCache = state_of(request.app).read_cache
     body = await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
     headers = {"Vary": "Accept-Encoding"}
     accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")

@@ -2,7 +2,7 @@
 and internal errors answered as a 500 with a correlation id (logged with the traceback).
 
 One pure ASGI middleware (no ``BaseHTTPMiddleware``: that one costs a task and a stream per
-request); its cost on a cached hot read is measured in docs/api.md.
+request); its cost on a cached live read is measured in docs/api.md.
 """
 
 from __future__ import annotations

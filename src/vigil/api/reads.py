@@ -1,4 +1,4 @@
-"""The dashboard's hot reads: authorised and audited per request, group-committed, cached briefly.
+"""The dashboard's live reads: authorised and audited per request, group-committed, cached briefly.
 
 A care team's dashboard asks for the same few things over and over (the alert inbox, the team's
 latest vitals, a patient's charts). Two parts keep that cheap without weakening the rules:
@@ -108,9 +108,9 @@ async def _as_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.execute(f"SET ROLE {API_ROLE}; SET synchronous_commit = off")
 
 
-def read_pool(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool[Any]:
-    """The hot reads' own small pool (opened by the app's lifespan): asyncio connections in
-    autocommit, as the API's role, used on the event loop with no worker thread."""
+def api_role_pool(conninfo: str, *, max_size: int, name: str) -> AsyncConnectionPool[Any]:
+    """A small pool for the event loop (the live reads', the access gate's; opened by the
+    app's lifespan): asyncio connections in autocommit, as the API's role, no worker thread."""
     return AsyncConnectionPool(
         conninfo,
         min_size=1,
@@ -119,7 +119,7 @@ def read_pool(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool[Any]:
         configure=_as_api_role,
         timeout=5.0,  # then 503: a dashboard should hear the database is away, not hang
         open=False,
-        name="vigil-hot-reads",
+        name=name,
     )
 
 

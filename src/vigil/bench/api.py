@@ -1,4 +1,4 @@
-"""`vigil bench api`: latency and throughput of the dashboard's three hot reads.
+"""`vigil bench api`: latency and throughput of the dashboard's three live reads.
 
 Loads ``patients`` simulated patients with ``days`` of history (heart rate and SpO2 hourly,
 blood pressure twice a day, glucose three times, weight daily) and a few alerts each into a

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
-from psycopg.rows import dict_row
 from pydantic import AwareDatetime
 
 from vigil.alerts import (
@@ -18,11 +17,11 @@ from vigil.alerts import (
     list_deliveries,
 )
 from vigil.api import clinical_repo, console_repo, repo
+from vigil.api.audit import audit_allowed
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
     StaffUser,
-    audit_allowed,
     check_alert_filter,
     check_patient_filter,
 )
@@ -39,6 +38,7 @@ from vigil.api.models import (
 )
 from vigil.api.paging import Offset
 from vigil.api.security import hash_password
+from vigil.api.state import state_of
 from vigil.streaming.findings import Severity
 
 router = APIRouter(tags=["administration"])
@@ -48,11 +48,8 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 @router.get("/tenant", response_model=TenantPublic)
 def my_tenant(conn: ConnDep, user: StaffUser) -> TenantPublic:
     """The tenant (clinic or health system) you belong to."""
-    row = conn.execute(
-        "SELECT id, name, created_at FROM tenants WHERE id = %s", (user.tenant_id,)
-    ).fetchone()
-    assert row is not None
-    return TenantPublic(id=row[0], name=row[1], created_at=row[2])
+    tenant_id, name, created_at = console_repo.get_tenant(conn, tenant_id=user.tenant_id)
+    return TenantPublic(id=tenant_id, name=name, created_at=created_at)
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
@@ -98,7 +95,7 @@ def create_webhook(
 
     https only, and never an address inside (loopback, link-local, private, multicast):
     checked now and again at every delivery (400 when refused)."""
-    check_destination(body.url, DestinationPolicy.from_settings(request.app.state.settings))
+    check_destination(body.url, DestinationPolicy.from_settings(state_of(request.app).settings))
     webhook_id = add_webhook(
         conn,
         tenant_id=user.tenant_id,
@@ -119,12 +116,7 @@ def list_webhooks(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[WebhookPublic]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
-            " ORDER BY created_at, id LIMIT %s OFFSET %s",
-            (user.tenant_id, limit, offset),
-        ).fetchall()
+    rows = console_repo.list_webhooks(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)
     return [
         WebhookPublic.model_validate({**r, "min_severity": severity_name(r["min_severity"])})
         for r in rows

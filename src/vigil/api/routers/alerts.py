@@ -23,6 +23,7 @@ from vigil.alerts import (
 )
 from vigil.api import clinical_repo, identity
 from vigil.api.access import API_ROLE, VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
     AlertDep,
@@ -31,11 +32,9 @@ from vigil.api.deps import (
     Conn,
     ConnDep,
     StaffUser,
-    audit_allowed,
     authenticate,
     authorise_read,
     cached_read,
-    refuse,
 )
 from vigil.api.errors import ApiError, Forbidden
 from vigil.api.identity import StaffBrief
@@ -51,15 +50,15 @@ from vigil.api.models import (
     SnoozeIn,
     StateName,
 )
+from vigil.api.state import state_of
 from vigil.core.errors import NotFound
 from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-hot = APIRouter(prefix="/alerts", tags=["alerts"])
-"""The dashboard's hot read, included before every other route (vigil.api.app)."""
+live_reads = APIRouter(prefix="/alerts", tags=["alerts"])
+"""The dashboard's live read, included before every other route (vigil.api.app)."""
 Limit = Annotated[int, Query(ge=1, le=500)]
 KEEPALIVE_S = 15.0
-RECHECK_S = 10.0
 
 
 def alert_public(alert: Alert) -> AlertPublic:
@@ -80,14 +79,14 @@ def change_public(change: AlertChange) -> AlertChangePublic:
 
 
 def _service(request: Request) -> AlertService:
-    service: AlertService = request.app.state.alert_service
+    service: AlertService = state_of(request.app).alert_service
     return service
 
 
 ServiceDep = Annotated[AlertService, Depends(_service)]
 
 
-@hot.get("", response_model=list[AlertPublic])
+@live_reads.get("", response_model=list[AlertPublic])
 async def inbox(
     user: CachedStaffUser,
     request: Request,
@@ -129,7 +128,7 @@ class StreamAccess:
 
 def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
     """Authenticate and snapshot the visible patients, then give the connection back."""
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
         principal = authenticate(conn, request, credentials)
         if not principal.is_staff:
@@ -147,7 +146,7 @@ def _recheck(
     request: Request, credentials: HTTPAuthorizationCredentials | None, principal: Principal
 ) -> set[UUID]:
     """The patients an open stream may carry now (raises, audited, if the token is gone)."""
-    with request.app.state.pool.connection() as conn:
+    with state_of(request.app).request_pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
         authenticate(conn, request, credentials)  # a token still cached costs no query
         return _visible(conn, principal)
@@ -159,7 +158,7 @@ async def _still_allowed(
     """Re-check an open stream: a signed-out token ends it, and a care-team change narrows or
     widens what it carries."""
     try:
-        async with request.app.state.db_slots:
+        async with state_of(request.app).request_slots:
             access.visible = await to_thread.run_sync(
                 _recheck, request, credentials, access.principal
             )
@@ -182,8 +181,8 @@ async def stream(
 
     The caller's access is checked again every ``stream_recheck_s`` (10 s): the stream ends
     when the token is no longer valid, and follows care-team changes."""
-    broadcaster: AlertBroadcaster = request.app.state.broadcaster
-    recheck_s: float = getattr(request.app.state, "stream_recheck_s", RECHECK_S)
+    broadcaster: AlertBroadcaster = state_of(request.app).broadcaster
+    recheck_s: float = state_of(request.app).stream_recheck_s
     queue = broadcaster.subscribe()
     tenant = str(access.principal.tenant_id)
     loop = asyncio.get_running_loop()

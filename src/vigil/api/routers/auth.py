@@ -8,11 +8,18 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 
 from vigil.api import repo
-from vigil.api.deps import BearerDep, Conn, ConnDep, CurrentUser, audit_allowed
+from vigil.api.audit import audit_allowed
+from vigil.api.deps import (
+    BearerDep,
+    Conn,
+    ConnDep,
+    CurrentUser,
+)
 from vigil.api.errors import ApiError, ErrorResponse, TooManyAttempts, Unauthenticated
 from vigil.api.models import MePublic, SessionPublic, TokenPublic, TokenRequest
 from vigil.api.security import DUMMY_HASH, new_token, token_digest, verify_password
 from vigil.api.sessions import end_session, start_session
+from vigil.api.state import state_of
 from vigil.api.throttle import SignInThrottle
 
 router = APIRouter(tags=["auth"])
@@ -52,7 +59,7 @@ def start_browser_session(
 
 
 def _sign_in(body: TokenRequest, conn: Conn, request: Request) -> tuple[str, datetime]:
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    throttle: SignInThrottle = state_of(request.app).sign_in_throttle
     address = request.client.host if request.client else "unknown"
     found = repo.user_for_login(conn, email=body.email)
     wait = throttle.retry_after_s(account=body.email, address=address)
@@ -116,7 +123,7 @@ def logout(
     assert credentials is not None
     digest = token_digest(credentials.credentials)
     repo.revoke_token(conn, digest=digest)
-    request.app.state.tokens.drop(digest)
+    state_of(request.app).tokens.drop(digest)
     end_session(request, response)
 
 

@@ -14,11 +14,17 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, status
 
 from vigil.api import clinical_repo, console_repo, repo
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.console_models import DischargePublic, UserUpdate, WebhookStatus, WebhookUpdate
-from vigil.api.deps import AdminUser, ConnDep, audit_allowed, check_patient_filter, refuse
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+    check_patient_filter,
+)
 from vigil.api.models import PatientPublic, UserPublic
 from vigil.api.paging import Offset
 from vigil.api.routers.admin import severity_name
+from vigil.api.state import state_of
 from vigil.core.errors import NotFound
 
 router = APIRouter(tags=["administration"])
@@ -72,7 +78,7 @@ def update_user(
     )
     # Its tokens are revoked in the database (console_repo.update_user); this process stops
     # honouring them now, others within the token cache's lifetime.
-    request.app.state.tokens.drop_user(user_id)
+    state_of(request.app).tokens.drop_user(user_id)
     return UserPublic.model_validate(row)
 
 

@@ -13,12 +13,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
-from psycopg.rows import dict_row
 
-from vigil.api.deps import AdminUser, ConnDep, audit_allowed, refuse
+from vigil.api import console_repo
+from vigil.api.audit import audit_allowed, refuse
+from vigil.api.deps import (
+    AdminUser,
+    ConnDep,
+)
 from vigil.api.errors import ApiError
 from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
 from vigil.api.paging import Offset
+from vigil.api.state import state_of
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 from vigil.core.identities import DEVICE_ID_RE
@@ -51,10 +56,10 @@ def _commit_and_sync_broker(request: Request, conn: ConnDep) -> None:
     written would lack the other's device (a 201 whose credentials the broker refuses).
     """
     commit(conn, action=request.url.path)
-    sync = request.app.state.sync_broker
+    sync = state_of(request.app).sync_broker
     if sync is None:
         return
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (BROKER_SYNC_LOCK,))
+    console_repo.lock_broker_sync(conn, key=BROKER_SYNC_LOCK)
     try:
         sync(conn)
     except Exception as exc:
@@ -64,18 +69,12 @@ def _commit_and_sync_broker(request: Request, conn: ConnDep) -> None:
 
 
 def _own_device(conn: ConnDep, request: Request, user: AdminUser, device_id: str) -> None:
-    row = conn.execute(
-        "SELECT 1 FROM devices WHERE id = %s AND tenant_id = %s", (device_id, user.tenant_id)
-    ).fetchone()
-    if row is None:
+    if not console_repo.device_in_tenant(conn, device_id=device_id, tenant_id=user.tenant_id):
         raise refuse(conn, request, user, NotFound(f"no device {device_id!r}"))
 
 
 def _patient_in_tenant(conn: ConnDep, request: Request, user: AdminUser, patient: Any) -> None:
-    row = conn.execute(
-        "SELECT 1 FROM patients WHERE id = %s AND tenant_id = %s", (patient, user.tenant_id)
-    ).fetchone()
-    if row is None:
+    if not console_repo.patient_in_tenant(conn, patient_id=patient, tenant_id=user.tenant_id):
         raise refuse(conn, request, user, NotFound(f"no patient {patient}"), patient_id=patient)
 
 
@@ -86,13 +85,7 @@ def list_devices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[DevicePublic]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT d.id, d.kind, d.created_at, d.revoked_at, a.patient_id FROM devices d"
-            " LEFT JOIN device_assignments a ON a.device_id = d.id AND a.valid @> now()"
-            " WHERE d.tenant_id = %s ORDER BY d.created_at, d.id LIMIT %s OFFSET %s",
-            (user.tenant_id, limit, offset),
-        ).fetchall()
+    rows = console_repo.list_devices(conn, tenant_id=user.tenant_id, limit=limit, offset=offset)
     return [DevicePublic.model_validate(r) for r in rows]
 
 

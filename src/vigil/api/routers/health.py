@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from vigil.api.errors import ApiError
 from vigil.api.models import Health
+from vigil.api.state import state_of
 
 router = APIRouter(tags=["health"])
 
@@ -29,10 +30,10 @@ def health() -> Health:
 def ready(request: Request) -> Health:
     """The database answers and the alert-change listener is connected."""
     try:
-        with request.app.state.pool.connection(timeout=2.0) as conn:
+        with state_of(request.app).request_pool.connection(timeout=2.0) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
         raise NotReady(f"database not reachable: {type(exc).__name__}") from None
-    if not request.app.state.broadcaster.listening.is_set():
+    if not state_of(request.app).broadcaster.listening.is_set():
         raise NotReady("alert listener not connected")
     return Health()

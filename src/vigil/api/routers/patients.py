@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo, identity, repo
+from vigil.api.audit import audit_allowed
 from vigil.api.deps import (
     AdminUser,
     ConnDep,
     PatientDep,
     PatientReadDep,
     StaffUser,
-    audit_allowed,
     cached_read,
 )
 from vigil.api.identity import PatientIdentity
@@ -36,6 +36,7 @@ from vigil.api.models import (
 )
 from vigil.api.paging import Offset
 from vigil.api.preview import opened_alerts
+from vigil.api.state import state_of
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
@@ -45,8 +46,8 @@ from vigil.streaming.careplan import CarePlan as DetectorPlan
 from vigil.streaming.careplan import as_stored
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-hot = APIRouter(prefix="/patients", tags=["patients"])
-"""The dashboard's hot read, included before every other route (vigil.api.app)."""
+live_reads = APIRouter(prefix="/patients", tags=["patients"])
+"""The dashboard's live read, included before every other route (vigil.api.app)."""
 
 BUCKETS = {
     "5m": timedelta(minutes=5),
@@ -75,7 +76,7 @@ def time_range(
     return max(start, earliest), end
 
 
-@hot.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
+@live_reads.get("/{patient_id}/readings/rollup", response_model=RollupPublic)
 async def rollup_readings(
     scope: PatientReadDep,
     request: Request,
@@ -97,7 +98,7 @@ async def rollup_readings(
             start=lo,
             end=hi,
         ),
-        ttl_s=request.app.state.settings.api_chart_cache_s,
+        ttl_s=state_of(request.app).settings.api_chart_cache_s,
         patient_id=scope.patient_id,
     )
 
@@ -169,7 +170,7 @@ def update_patient(body: PatientUpdate, scope: PatientDep, conn: ConnDep) -> Pat
 def get_identity(scope: PatientDep, conn: ConnDep, request: Request) -> PatientIdentity:
     """The header of every patient view: name, date of birth and age (in the clinic's zone),
     record number, conditions, devices with their last sync, care teams and their members."""
-    today = datetime.now(ZoneInfo(request.app.state.settings.clinic_time_zone)).date()
+    today = datetime.now(ZoneInfo(state_of(request.app).settings.clinic_time_zone)).date()
     return PatientIdentity.model_validate(
         identity.patient_identity(conn, patient_id=scope.patient_id, today=today)
     )

@@ -9,15 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from vigil.api import clinical_repo, repo
+from vigil.api.audit import audit_allowed, refuse
 from vigil.api.deps import (
     AdminUser,
     CachedStaffUser,
     ConnDep,
     StaffUser,
-    audit_allowed,
     authorise_read,
     cached_read,
-    refuse,
 )
 from vigil.api.models import (
     CareTeamCreate,
@@ -30,13 +29,13 @@ from vigil.api.paging import Offset
 from vigil.core.errors import NotFound
 
 router = APIRouter(prefix="/care-teams", tags=["care teams"])
-hot = APIRouter(prefix="/care-teams", tags=["care teams"])
-"""The dashboard's hot read, included before every other route (vigil.api.app)."""
+live_reads = APIRouter(prefix="/care-teams", tags=["care teams"])
+"""The dashboard's live read, included before every other route (vigil.api.app)."""
 TeamId = Annotated[UUID, Path(description="The care team")]
 VITALS_WINDOW = timedelta(days=30)
 
 
-@hot.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
+@live_reads.get("/{team_id}/latest-vitals", response_model=list[PatientVitals])
 async def latest_vitals(team_id: TeamId, user: CachedStaffUser, request: Request) -> Response:
     """Every patient of the team with the latest value of each metric (last 30 days) and the
     number of unresolved alerts: the dashboard's patient list, in one call."""

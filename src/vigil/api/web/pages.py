@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from vigil.api.state import state_of
 from vigil.api.web import i18n
 from vigil.core.metrics import MGDL_PER_MMOL
 
@@ -37,7 +38,7 @@ def render(request: Request, name: str, spaces: tuple[str, ...], **context: Any)
     """The template ``name`` in the negotiated language, with the messages its scripts need
     embedded; a ``?lang=`` choice is kept in the ``vigil_lang`` cookie."""
     lang = i18n.negotiate(request)
-    zone = request.app.state.settings.clinic_time_zone
+    zone = state_of(request.app).settings.clinic_time_zone
     messages = i18n.messages_for(lang, spaces)
     shared = {"lang": lang, "zone": zone, "mgdl_per_mmol": MGDL_PER_MMOL}
     page = {"lang": lang, "zone": zone, "messages": {**shared, **messages}}

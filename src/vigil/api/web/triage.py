@@ -17,8 +17,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, computed_field
 
 from vigil.alerts.urgency import tier
+from vigil.api.audit import audit_allowed
 from vigil.api.clinical_repo import unit_of
-from vigil.api.deps import ConnDep, StaffUser, audit_allowed
+from vigil.api.deps import (
+    ConnDep,
+    StaffUser,
+)
 from vigil.api.paging import Offset
 from vigil.api.web.triage_repo import daily_averages, triage_rows
 from vigil.coaching import Targets
