@@ -46,17 +46,8 @@ def refuse(
     # A refusal stores nothing but its audit row: like a read's, its commit does not wait
     # for the WAL flush, whatever the method.
     conn.execute("SET LOCAL synchronous_commit = off")
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=action_of(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=False,
-        status=status,
-        detail={"reason": str(error)[:300]},
-    )
+    _record(conn, request, principal, patient_id, allowed=False, status=status,
+            detail={"reason": str(error)[:300]})  # fmt: skip
     conn.commit()
     return error
 
@@ -82,17 +73,7 @@ def audit_allowed(
     detail: dict[str, Any] | None = None,
 ) -> None:
     request.state.audited = True
-    repo.record_audit(
-        conn,
-        principal=principal,
-        action=action_of(request),
-        method=request.method,
-        path=request.url.path,
-        patient_id=patient_id,
-        allowed=True,
-        status=200,
-        detail=detail,
-    )
+    _record(conn, request, principal, patient_id, allowed=True, status=200, detail=detail)
 
 
 def audit_change(conn: Conn, request: Request) -> None:
@@ -100,13 +81,29 @@ def audit_change(conn: Conn, request: Request) -> None:
     in the change's own transaction; those about a patient were recorded by their check."""
     if getattr(request.state, "audited", False):
         return
+    principal = getattr(request.state, "principal", None)
+    _record(conn, request, principal, None, allowed=True, status=200)
+
+
+def _record(
+    conn: Conn,
+    request: Request,
+    principal: Principal | None,
+    patient_id: UUID | None,
+    *,
+    allowed: bool,
+    status: int,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One audit row for this request: who, which route, about which patient, the outcome."""
     repo.record_audit(
         conn,
-        principal=getattr(request.state, "principal", None),
+        principal=principal,
         action=action_of(request),
         method=request.method,
         path=request.url.path,
-        patient_id=None,
-        allowed=True,
-        status=200,
+        patient_id=patient_id,
+        allowed=allowed,
+        status=status,
+        detail=detail,
     )
