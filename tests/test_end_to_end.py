@@ -54,7 +54,8 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
     with psycopg.connect(harness.db_url, autocommit=True) as conn:
         oximeter = admin.provision_device(conn, tenant_id=world.a.id, kind="oximeter")
         thermometer = admin.provision_device(conn, tenant_id=world.a.id, kind="thermometer")
-        for creds in (oximeter, thermometer):
+        cuff = admin.provision_device(conn, tenant_id=world.a.id, kind="bp_cuff")
+        for creds in (oximeter, thermometer, cuff):
             admin.assign_device(
                 conn,
                 device_id=creds.device_id,
@@ -112,14 +113,18 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
         assert receiver.received[0][1]["alert"]["cause"] == "spo2_low"
 
         receiver.fail_next = 1  # the next delivery fails once (503), then the retry succeeds
-        # Another state (a fever would join the open low-oxygen alert's deterioration episode).
+        # Another state (a fever or a fast heart rate would join the open low-oxygen alert's
+        # deterioration episode).
         publish(
             harness,
-            oximeter,
-            [{"ts": now.isoformat(), "metric": "heart_rate", "value": 180, "unit": "/min"}],
+            cuff,
+            [
+                {"ts": now.isoformat(), "metric": "bp_systolic", "value": 192, "unit": "mmHg"},
+                {"ts": now.isoformat(), "metric": "bp_diastolic", "value": 124, "unit": "mmHg"},
+            ],
         )
         settled = wait_for(lambda: settled_deliveries(harness.db_url, 2), "deliveries settled", 90)
         assert settled == 2
         assert receiver.fail_next == 0
         assert len(receiver.received) == 2
-        assert receiver.received[1][1]["alert"]["cause"] == "tachycardia"
+        assert receiver.received[1][1]["alert"]["cause"] == "hypertensive_crisis"

@@ -87,22 +87,75 @@ def test_other_states_stay_their_own_episodes() -> None:
         [
             vital(0, "spo2_low", "spo2", 86, Severity.CRITICAL),
             vital(1, "hypertensive_crisis", "bp_systolic", 186, Severity.CRITICAL),
-            vital(2, "tachycardia", "heart_rate", 130, Severity.HIGH),
             vital(3, "hf_decompensation", "body_weight", 84, Severity.HIGH),
             vital(4, "device_silent", "glucose", 24, Severity.WARNING),
             vital(5, "missed_measurements", "bp_systolic", 72, Severity.WARNING),
         ]
     )
     # A silent device and a patient's missed measurements stay apart: data from one device
-    # answers its own absence only (the alerts stage resolves them by device).
+    # answers its own absence only (the alerts stage resolves them by device); the detector
+    # tells a whole patient's silence once, as missed measurements.
     assert sorted(a.rule.key for a in g.alerts) == [
         "deterioration",
         "device_silent",
-        "heart_rate_out_of_range",
         "hf_decompensation",
         "high_blood_pressure",
         "missed_measurements",
     ]
-    # A deterioration ends two days after its last finding: a new one opens after that.
-    g.add(vital(0 + 48 + 1, "news2", "spo2", 5, Severity.HIGH))
+    # A deterioration ends three days after its last finding: a new one opens after that.
+    g.add(vital(0 + 72 - 1, "news2", "spo2", 5, Severity.HIGH))
+    assert [a.rule.key for a in g.alerts].count("deterioration") == 1
+    g.add(vital(71 + 72 + 1, "news2", "spo2", 5, Severity.HIGH))
     assert [a.rule.key for a in g.alerts].count("deterioration") == 2
+
+
+def test_a_tachycardia_with_the_early_warning_score_it_raised_is_one_alert() -> None:
+    """NEWS2 sums the vital signs: the heart rate that scored 3 in it and the tachycardia
+    alert are one deteriorating patient, one row, escalating to the worst finding."""
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.extend(
+        [
+            vital(0, "news2", "heart_rate", 5, Severity.HIGH),
+            vital(0.5, "tachycardia", "heart_rate", 130, Severity.HIGH),
+            vital(6, "fever", "body_temperature", 38.6, Severity.WARNING),
+            vital(20, "tachycardia", "heart_rate", 176, Severity.CRITICAL),
+        ]
+    )
+    [alert] = g.alerts
+    assert alert.rule.key == "deterioration"
+    assert alert.causes == ["fever", "news2", "tachycardia"]
+    assert (len(alert.notified), alert.severity, alert.worst_value) == (1, Severity.CRITICAL, 176)
+
+
+def test_a_heart_rate_alone_ends_after_two_hours_as_before() -> None:
+    """A wearable's tachycardia with no other vital involved keeps its own short end: a bout
+    the next day is told again; once a slower cause joined, the slowest end holds."""
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.extend(
+        [
+            vital(0, "tachycardia", "heart_rate", 128, Severity.HIGH),
+            vital(1.5, "tachycardia", "heart_rate", 131, Severity.HIGH),  # the same bout
+            vital(20, "bradycardia", "heart_rate", 38, Severity.HIGH),  # hours later: another
+        ]
+    )
+    assert [(a.causes, len(a.findings)) for a in g.alerts] == [
+        (["tachycardia"], 2),
+        (["bradycardia"], 1),
+    ]
+    rule = rule_for("tachycardia")
+    assert episodes.ends_after(rule, ["tachycardia"]) == timedelta(hours=2)
+    assert episodes.ends_after(rule, ["tachycardia", "news2"]) == timedelta(hours=72)
+    assert episodes.shortest_end() == timedelta(hours=1)  # the low glucose's
+
+
+def test_home_blood_pressure_above_target_waits_three_days() -> None:
+    """A weekly average interrupted by two days at target mid-episode stays one alert."""
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.extend(
+        [
+            vital(0, "bp_above_target", "bp_systolic", 138, Severity.WARNING),
+            vital(61, "bp_above_target", "bp_systolic", 146, Severity.WARNING),
+            vital(61 + 73, "bp_above_target", "bp_systolic", 139, Severity.WARNING),
+        ]
+    )
+    assert [(len(a.findings), a.worst_value) for a in g.alerts] == [(2, 146), (1, 139)]

@@ -123,6 +123,45 @@ def test_the_clock_ends_a_seen_episode_and_keeps_an_unseen_one(
     assert (reopened.kind, reopened.alert_id) == (ChangeKind.REOPENED, seen.alert_id)
 
 
+def test_a_heart_rate_alone_ends_sooner_than_a_deterioration_it_joined(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """The clock ends a seen deterioration by the slowest of the causes it holds: two hours
+    for a tachycardia alone, three days once the early-warning score it raised has joined."""
+    tenant, pid = patient
+    from vigil.storage import admin
+
+    other = admin.create_patient(conn, tenant_id=tenant, display_name="R", conditions=["copd"])
+    svc = AlertService()
+
+    def rate(p: uuid.UUID, cause: str, value: float) -> Finding:
+        return finding(
+            p, cause=cause, value=value, time=T0, detector=cause, metrics=("heart_rate",)
+        )
+
+    [alone] = svc.apply(conn, [rate(pid, "tachycardia", 130)], now=T0)
+    [joined, same] = svc.apply(
+        conn, [rate(other, "news2", 5), rate(other, "tachycardia", 131)], now=T0
+    )
+    assert same.alert_id == joined.alert_id  # one row: the score and the rate that raised it
+    for change in (alone, joined):
+        svc.acknowledge(conn, alert_id=change.alert_id, user_id=None)
+    svc.tick(conn, now=T0 + timedelta(hours=2))
+    states = {
+        a: got.state
+        for a in (alone.alert_id, joined.alert_id)
+        if (got := repo.get_alert(conn, alert_id=a)) is not None
+    }
+    assert states == {
+        alone.alert_id: AlertState.RESOLVED,
+        joined.alert_id: AlertState.ACKNOWLEDGED,
+    }
+    svc.tick(conn, now=T0 + timedelta(hours=72))
+    ended = repo.get_alert(conn, alert_id=joined.alert_id)
+    assert ended is not None
+    assert (ended.state, ended.outcome) == (AlertState.RESOLVED, Outcome.EPISODE_ENDED)
+
+
 def test_missing_data_alerts_are_not_ended_by_the_clock(
     conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
 ) -> None:

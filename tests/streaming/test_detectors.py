@@ -119,6 +119,34 @@ def test_a_silent_cgm_is_reported_once_after_a_day() -> None:
     assert clock.check(last + timedelta(hours=30)) == []
 
 
+def test_a_patient_silent_on_every_device_is_one_gap_told_once() -> None:
+    """The CGM and the cuff stop together (a phone off, a stay away): one missed-measurements
+    finding when the CGM's day of silence is up, none at 72 h, none when the cuff is back and
+    the CGM still quiet (its silence was told); a new silence of the CGM alone is its own."""
+    clock = MissingData()
+    for i in range(50):
+        clock.seen("p", "cgm", T0 + timedelta(minutes=5 * i))
+    last = T0 + timedelta(minutes=5 * 49)
+    clock.seen("p", "cuff", last - timedelta(hours=3))
+    clock.seen("p", "cuff", last + timedelta(minutes=20))  # within the hour: went quiet together
+    assert clock.check(last + timedelta(hours=20)) == []
+    [found] = clock.check(last + timedelta(hours=25))
+    assert found.cause == "missed_measurements"
+    assert found.explanation.details == {"unit": "hours", "continuous_device": "cgm"}
+    assert "No readings for 1.0 days" in found.explanation.sentence
+    assert "cgm, which usually reports every 5 minutes" in found.explanation.sentence
+    assert clock.check(last + timedelta(hours=30)) == []
+    assert clock.check(last + timedelta(hours=80)) == []  # the same gap: not told again at 72 h
+    clock.seen("p", "cuff", last + timedelta(hours=81))
+    assert clock.check(last + timedelta(hours=82)) == []
+    back = last + timedelta(hours=90)
+    for i in range(10):
+        clock.seen("p", "cgm", back + timedelta(minutes=5 * i))
+    clock.seen("p", "cuff", back + timedelta(hours=12))  # the patient measures; the CGM does not
+    [device] = clock.check(back + timedelta(hours=25))
+    assert (device.cause, device.explanation.details["device_id"]) == ("device_silent", "cgm")
+
+
 def test_crisis_readings_stay_out_of_the_weekly_bp_average() -> None:
     from vigil.streaming.trends import HomeBPAverage
 

@@ -7,9 +7,12 @@ one unresolved alert per episode: a CGM that predicts a low, then reads 62, then
 time it started. A cause not listed is an episode of its own.
 
 An episode has **ended** once none of its causes has been found for the rule's ``ends_after``
-(at least two measurement intervals of what shows it: an hour of a CGM, two days of a cuff or
-an oximeter used once or twice a day, three days of daily weighings, the span of the
-heart-failure rule):
+(at least two measurement intervals of what shows it: an hour of a CGM, two hours of a
+wearable's heart rate, three days of daily weighings, the span of the heart-failure rule; three
+days for home blood pressure and a deterioration, which last days to weeks and go quiet for two
+days in their middle, measured on ``standard``). A cause may end sooner than its episode
+(``cause_ends``): a heart rate out of range alone ends after two hours; once a slower cause has
+joined, the episode waits for the slowest of the causes it holds (:func:`ends_after`):
 the alerts stage then resolves the alert if someone has seen it (acknowledged or snoozed); a
 finding within the policy's quiet period after a resolution reopens it rather than opening a
 new one (:func:`next_step`).
@@ -18,8 +21,11 @@ new one (:func:`next_step`).
 evaluation, the care-plan preview), assuming the team acknowledges every alert, so each one
 resolves when its episode ends.
 
->>> episode_of("hypoglycemia_urgent"), episode_of("predicted_low"), episode_of("news2")
+>>> episode_of("hypoglycemia_urgent"), episode_of("predicted_low"), episode_of("tachycardia")
 ('low_glucose', 'low_glucose', 'deterioration')
+>>> deterioration = rule_for("news2")
+>>> ends_after(deterioration, ["tachycardia"]), ends_after(deterioration, ["tachycardia", "news2"])
+(datetime.timedelta(seconds=7200), datetime.timedelta(days=3))
 >>> from datetime import UTC, datetime
 >>> t = datetime(2026, 1, 5, 3, tzinfo=UTC)
 >>> next_step(unresolved=False, resolved_at=t, now=t + timedelta(minutes=20),
@@ -50,6 +56,8 @@ class EpisodeRule:
     value of the most severe, highest-scoring finding."""
     ends_after: timedelta = DEFAULT_ENDS_AFTER
     """The state has ended when none of the causes has been found for this long."""
+    cause_ends: tuple[tuple[str, timedelta], ...] = ()
+    """Causes that end sooner than ``ends_after`` when the episode holds no other cause."""
 
 
 EPISODES: tuple[EpisodeRule, ...] = (
@@ -61,22 +69,32 @@ EPISODES: tuple[EpisodeRule, ...] = (
         ends_after=timedelta(hours=1),
     ),
     EpisodeRule(
+        # A 7-day home average stays above target for days; its finding also needs the last
+        # day above, which a day or two of readings at target interrupts mid-episode (gaps of
+        # 59-61 h inside one labelled episode split it in two with a 48 h end).
         "high_blood_pressure",
         "High blood pressure",
         frozenset({"hypertensive_crisis", "bp_above_target"}),
         lower_is_worse=False,
-        ends_after=timedelta(hours=48),
+        ends_after=timedelta(hours=72),
     ),
     EpisodeRule(
-        # One deterioration of the chest or an infection, seen several ways at once: low
-        # SpO2, a drop from the patient's own SpO2, the early-warning score they raise, and
-        # the fever of an infective exacerbation (COPD: 1.6-2.6 alerts per exacerbation when
-        # NEWS2 and low oxygen were two episodes; fever 1.0-1.5 with NEWS2 apart). The worst
-        # value is the most severe finding's: SpO2, score and temperature are not comparable.
+        # One deteriorating patient, seen several ways at once: low SpO2, a drop from the
+        # patient's own SpO2, the fever of an infection, a heart rate out of range, and the
+        # early-warning score that sums exactly these vital signs (COPD: 1.6-2.6 alerts per
+        # exacerbation when NEWS2 and low oxygen were two episodes; fever 1.0-1.5 with NEWS2
+        # apart; a tachycardia and the NEWS2 its heart rate raised were two rows). The worst
+        # value is the most severe finding's: SpO2, score, temperature and rate are not
+        # comparable. Three days: an exacerbation's findings can pause for 49 h mid-episode.
+        # A heart rate out of range alone (a wearable, no other vital involved) ends after two
+        # hours, as it did as an episode of its own, so a new bout the next day is told again.
         "deterioration",
-        "Deterioration: low oxygen, fever, early-warning score",
-        frozenset({"spo2_low", "copd_exacerbation", "news2", "fever"}),
-        ends_after=timedelta(hours=48),
+        "Deterioration: low oxygen, fever, heart rate, early-warning score",
+        frozenset(
+            {"spo2_low", "copd_exacerbation", "news2", "fever", "tachycardia", "bradycardia"}
+        ),
+        ends_after=timedelta(hours=72),
+        cause_ends=(("tachycardia", timedelta(hours=2)), ("bradycardia", timedelta(hours=2))),
     ),
     EpisodeRule(
         "hf_decompensation",
@@ -84,12 +102,6 @@ EPISODES: tuple[EpisodeRule, ...] = (
         frozenset({"hf_decompensation"}),
         lower_is_worse=False,
         ends_after=timedelta(hours=72),
-    ),
-    EpisodeRule(
-        "heart_rate_out_of_range",
-        "Heart rate out of range",
-        frozenset({"tachycardia", "bradycardia"}),
-        ends_after=timedelta(hours=2),
     ),
 )
 _BY_CAUSE = {cause: rule for rule in EPISODES for cause in rule.causes}
@@ -141,8 +153,23 @@ def next_step(
     return Step.OPEN
 
 
-def has_ended(rule: EpisodeRule, last_seen: datetime, now: datetime) -> bool:
-    return now - last_seen >= rule.ends_after
+def ends_after(rule: EpisodeRule, causes: Iterable[str]) -> timedelta:
+    """How long the episode waits after its last finding: the slowest of its causes' ends."""
+    sooner = dict(rule.cause_ends)
+    return max((sooner.get(c, rule.ends_after) for c in causes), default=rule.ends_after)
+
+
+def shortest_end() -> timedelta:
+    """The soonest any episode can end (what the alerts stage's clock looks back over)."""
+    return min(
+        [DEFAULT_ENDS_AFTER]
+        + [rule.ends_after for rule in EPISODES]
+        + [end for rule in EPISODES for _, end in rule.cause_ends]
+    )
+
+
+def has_ended(rule: EpisodeRule, causes: Iterable[str], last_seen: datetime, now: datetime) -> bool:
+    return now - last_seen >= ends_after(rule, causes)
 
 
 @dataclass(slots=True)
@@ -211,9 +238,9 @@ class AlertGrouping:
         if (
             alert is not None
             and alert.resolved_at is None
-            and has_ended(rule, alert.last_seen, now)
+            and has_ended(rule, alert.causes, alert.last_seen, now)
         ):
-            alert.resolved_at = alert.last_seen + rule.ends_after
+            alert.resolved_at = alert.last_seen + ends_after(rule, alert.causes)
         step = next_step(
             unresolved=alert is not None and alert.resolved_at is None,
             resolved_at=alert.resolved_at if alert is not None else None,

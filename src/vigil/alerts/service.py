@@ -19,12 +19,12 @@ from uuid import UUID
 
 from vigil.alerts import repo
 from vigil.alerts.episodes import (
-    DEFAULT_ENDS_AFTER,
-    EPISODES,
     Step,
+    ends_after,
     has_ended,
     next_step,
     rule_for,
+    shortest_end,
     worse,
 )
 from vigil.alerts.lifecycle import CHANNEL, Conn, Lifecycle, explanation_json, now_utc
@@ -386,13 +386,12 @@ class AlertService(Lifecycle):
 
     def _end_episodes(self, conn: Conn, now: datetime) -> list[AlertChange]:
         """Resolve seen alerts whose episode has ended (an unseen one stays for the team)."""
-        shortest = min([DEFAULT_ENDS_AFTER, *(rule.ends_after for rule in EPISODES)])
         changes = []
-        for alert in repo.seen_quiet_since(conn, before=now - shortest):
+        for alert in repo.seen_quiet_since(conn, before=now - shortest_end()):
             rule = rule_for(alert.episode)
-            if not has_ended(rule, alert.last_seen, now):
+            if not has_ended(rule, alert.causes, alert.last_seen, now):
                 continue
-            note = f"no finding for {rule.ends_after}: the episode has ended"
+            note = f"no finding for {ends_after(rule, alert.causes)}: the episode has ended"
             changes.append(self._resolve(conn, alert, None, Outcome.EPISODE_ENDED, note, now))
         return changes
 

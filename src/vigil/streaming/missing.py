@@ -9,6 +9,18 @@
 ([], 1)
 >>> clock.check(t0 + timedelta(hours=80))   # one finding per gap, not one per tick
 []
+
+A patient whose CGM went quiet together with everything else is one gap, the patient's, told
+once when the CGM's silence is long enough (a day), not a "device silent" and then a "missed
+measurements" two days later:
+
+>>> clock = MissingData()
+>>> for i in range(10):
+...     clock.seen("p2", "cgm-1", t0 + timedelta(minutes=5 * i))
+>>> [f.cause for f in clock.check(t0 + timedelta(hours=25))]
+['missed_measurements']
+>>> clock.check(t0 + timedelta(hours=73))
+[]
 """
 
 from __future__ import annotations
@@ -22,6 +34,9 @@ from uuid import UUID
 from vigil.streaming.findings import Explanation, Finding, Severity
 
 MAX_GAPS = 8
+TOGETHER = timedelta(hours=1)
+"""A device that stopped within this of the patient's last reading from any device went quiet
+together with the others: the patient is silent, not the device."""
 
 
 @dataclass(slots=True)
@@ -49,6 +64,15 @@ class MissingData:
     that a cuff's two readings a minute apart twice a day do not look continuous) silent for
     ``device_gap`` or six intervals. A day, not hours: a CGM out of its phone's range for an
     afternoon uploads its backlog later and is the patient's business, not the care team's.
+
+    One finding per gap, and one gap per silence: when a continuous device's silence is long
+    enough but the patient's other devices went quiet with it (nothing from any of them since
+    ``TOGETHER`` after its last reading: a phone off, a stay away from home), the patient is
+    silent, so the finding is ``missed_measurements``, at once (the continuous device shows it
+    sooner than 72 h) and answered by a reading from any device, and no second finding follows
+    at 72 h, nor a ``device_silent`` for that device's silence if the patient measures again
+    without it (its silence was told; its next reading starts a new one). A device that stopped
+    while the others kept reporting is ``device_silent``, answered by that device's own data.
     """
 
     def __init__(
@@ -104,22 +128,52 @@ class MissingData:
                     continue
                 allowed = max(self.device_gap.total_seconds(), 6 * usual)
                 silent = (now - device.last).total_seconds()
-                if silent >= allowed and gap < self.patient_gap:
-                    device.silent_reported = True
-                    found.append(
-                        _finding(
-                            patient_id,
-                            "device_silent",
-                            now,
-                            f"Device {device_id} silent for {silent / 3600:.1f} hours; it "
-                            f"usually reports every {usual / 60:.0f} minutes "
-                            f"(allowed: {allowed / 3600:.0f} hours).",
-                            silent,
-                            allowed,
-                            device_id=device_id,
+                if silent < allowed or gap >= self.patient_gap:
+                    continue
+                device.silent_reported = True
+                if clock.last - device.last <= TOGETHER:
+                    if not clock.missing_reported:
+                        clock.missing_reported = True
+                        found.append(
+                            self._patient_silent(patient_id, clock, now, device_id, usual, allowed)
                         )
+                    continue
+                found.append(
+                    _finding(
+                        patient_id,
+                        "device_silent",
+                        now,
+                        f"Device {device_id} silent for {silent / 3600:.1f} hours; it "
+                        f"usually reports every {usual / 60:.0f} minutes "
+                        f"(allowed: {allowed / 3600:.0f} hours).",
+                        silent,
+                        allowed,
+                        device_id=device_id,
                     )
+                )
         return found
+
+    @staticmethod
+    def _patient_silent(
+        patient_id: UUID,
+        clock: _PatientClock,
+        now: datetime,
+        device_id: str,
+        usual: float,
+        allowed: float,
+    ) -> Finding:
+        gap = (now - clock.last).total_seconds()
+        return _finding(
+            patient_id,
+            "missed_measurements",
+            now,
+            f"No readings for {gap / 86400:.1f} days (last on {clock.last:%d %b %H:%M} UTC) from "
+            f"any device: {device_id}, which usually reports every {usual / 60:.0f} minutes, "
+            f"went quiet with the others (allowed: {allowed / 3600:.0f} hours).",
+            gap,
+            allowed,
+            continuous_device=device_id,
+        )
 
 
 def _finding(
