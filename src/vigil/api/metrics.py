@@ -13,20 +13,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 from psycopg_pool import ConnectionPool
 
-log = logging.getLogger(__name__)
+from vigil.api import repo
 
-_QUERY = """
-SELECT
- (SELECT count(*) FROM readings
-   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
- (SELECT coalesce(extract(epoch FROM avg(received_at - time)), 0) FROM readings
-   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
- (SELECT count(*) FROM rejected_messages),
- (SELECT count(*) FROM alerts),
- (SELECT count(*) FROM alerts WHERE state <> 'resolved'),
- (SELECT count(*) FROM deliveries WHERE state = 'dead'),
- (SELECT count(*) FROM deliveries WHERE state = 'pending')
-"""
+log = logging.getLogger(__name__)
 
 
 class DatabaseCollector(Collector):
@@ -37,13 +26,12 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("vigil_database_up", "1 if the metrics query succeeded")
         try:
             with self.pool.connection(timeout=2.0) as conn:
-                row = conn.execute(_QUERY).fetchone()
+                row = repo.operator_counts(conn)
         except Exception:
             log.exception("metrics query failed")
             up.add_metric([], 0)
             yield up
             return
-        assert row is not None
         up.add_metric([], 1)
         yield up
         rate = GaugeMetricFamily(

@@ -124,6 +124,11 @@ def patient_visibility(conn: Conn, *, principal: Principal, patient_id: UUID) ->
     return bool(row and row[0])
 
 
+def visible_patients(conn: Conn, *, principal: Principal) -> set[UUID]:
+    """Every patient a staff member may see now (an open alert stream's filter)."""
+    return {r[0] for r in conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal))}
+
+
 def alert_patient(conn: Conn, *, alert_id: UUID) -> UUID | None:
     row = conn.execute("SELECT patient_id FROM alerts WHERE id = %s", (alert_id,)).fetchone()
     return row[0] if row else None
@@ -231,3 +236,25 @@ def record_audit(
             Jsonb(detail or {}),
         ),
     )
+
+
+OPERATOR_COUNTS = """
+SELECT
+ (SELECT count(*) FROM readings
+   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
+ (SELECT coalesce(extract(epoch FROM avg(received_at - time)), 0) FROM readings
+   WHERE time > now() - interval '2 days' AND received_at > now() - interval '1 minute'),
+ (SELECT count(*) FROM rejected_messages),
+ (SELECT count(*) FROM alerts),
+ (SELECT count(*) FROM alerts WHERE state <> 'resolved'),
+ (SELECT count(*) FROM deliveries WHERE state = 'dead'),
+ (SELECT count(*) FROM deliveries WHERE state = 'pending')
+"""
+
+
+def operator_counts(conn: Conn) -> tuple[Any, ...]:
+    """What every process agrees on, for the metrics scrape: readings stored in the last minute,
+    their mean delay (s), rejected messages, alerts, open alerts, dead and pending deliveries."""
+    row = conn.execute(OPERATOR_COUNTS).fetchone()
+    assert row is not None
+    return tuple(row)

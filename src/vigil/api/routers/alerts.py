@@ -21,15 +21,14 @@ from vigil.alerts import (
     get_alert,
     list_events,
 )
-from vigil.api import clinical_repo, identity
-from vigil.api.access import API_ROLE, VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.api import clinical_repo, identity, repo
+from vigil.api.access import API_ROLE, Principal
 from vigil.api.audit import audit_allowed, refuse
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.deps import (
     AlertDep,
     BearerDep,
     CachedStaffUser,
-    Conn,
     ConnDep,
     StaffUser,
     authenticate,
@@ -133,13 +132,9 @@ def _stream_access(request: Request, credentials: BearerDep) -> StreamAccess:
         principal = authenticate(conn, request, credentials)
         if not principal.is_staff:
             raise refuse(conn, request, principal, Forbidden("this stream is for care teams"))
-        visible = _visible(conn, principal)
+        visible = repo.visible_patients(conn, principal=principal)
         audit_allowed(conn, request, principal, patient_id=None, detail={"stream": True})
     return StreamAccess(principal, visible)
-
-
-def _visible(conn: Conn, principal: Principal) -> set[UUID]:
-    return {r[0] for r in conn.execute(VISIBLE_PATIENTS_SQL, scope_params(principal))}
 
 
 def _recheck(
@@ -149,7 +144,7 @@ def _recheck(
     with state_of(request.app).request_pool.connection() as conn:
         conn.execute(f"SET LOCAL ROLE {API_ROLE}")
         authenticate(conn, request, credentials)  # a token still cached costs no query
-        return _visible(conn, principal)
+        return repo.visible_patients(conn, principal=principal)
 
 
 async def _still_allowed(
