@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.alerts.conftest import finding
 from tests.api.conftest import PASSWORD, LiveServer, build_world, make_app
@@ -63,11 +63,33 @@ def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(
         expect(rows_).to_have_count(10)
 
         # The same reason in Korean, from the API's code and values (not its English text).
-        page.goto(f"{base}/triage?lang=ko")
+        # The page's opening request (no group: "pick the most urgent") is held until the
+        # group the clinician clicked meanwhile has been drawn; its late answer must not undo
+        # the click (a busy CI machine answered them in that order).
+        held: list[Route] = []
+
+        def hold_the_opening_request(route: Route) -> None:
+            if "group=" in route.request.url or held:
+                route.continue_()
+            else:
+                held.append(route)
+
+        page.route("**/api/v1/triage?*", hold_the_opening_request)
+        with page.expect_request(lambda r: "/api/v1/triage?" in r.url):
+            page.goto(f"{base}/triage?lang=ko")
+        page.evaluate("1")  # one more round trip: the route handler has run by then
+        assert len(held) == 1
         page.click("button[data-group=out_of_target]")
-        expect(rows_.first.locator(".reason[data-why=bp_average]")).to_have_text(
-            "가정 혈압 평균 199/80 mmHg (목표 <135/85 mmHg)"
+        reason = rows_.first.locator(".reason[data-why=bp_average]")
+        expect(reason).to_have_text("가정 혈압 평균 199/80 mmHg (목표 <135/85 mmHg)")
+        with page.expect_response("**/api/v1/triage?*") as opening:
+            held[0].continue_()
+        assert opening.value.ok
+        page.unroute("**/api/v1/triage?*")
+        expect(page.locator("button[data-group=out_of_target]")).to_have_attribute(
+            "aria-pressed", "true"
         )
+        expect(reason).to_have_text("가정 혈압 평균 199/80 mmHg (목표 <135/85 mmHg)")
         page.goto(f"{base}/triage?lang=en")
         page.locator("#rows a").first.click()
         expect(page).to_have_url(re.compile(r"/patients/[0-9a-f-]{36}$"))

@@ -24,11 +24,17 @@ function spark(p) {
     <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${v[v.length - 1]}</span>`;
 }
 
+let latest = 0;
+
 async function load(pick) {
   // One request: every group's count, and this page of the shown group (of each, at first).
+  // Only the latest request draws: a click on a group while the first load (or a live
+  // refresh) is still on its way must not be undone by that older answer arriving after it.
+  const mine = ++latest;
   const q = new URLSearchParams({ limit: PAGE, offset: state.offset });
   if (!pick) q.set("group", state.group);
   const all = await vigil.call(`/triage?${q}`);
+  if (mine !== latest) return;
   all.groups.forEach((g) => { state.counts[g.group] = g.count; });
   if (pick) state.group = (all.groups.find((g) => g.count) || all.groups[0]).group;
   document.querySelectorAll("[data-count]").forEach((el) => {
