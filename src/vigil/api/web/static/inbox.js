@@ -13,9 +13,16 @@ async function call(path, options = {}) {
 let alerts = [];  // as the API ordered them (the urgency order, vigil.alerts.urgency)
 const names = {};  // patient id -> name, for the new-alert signal
 
+let latestAlerts = 0;
+
 async function loadAlerts() {
+  // Only the latest request draws: an older answer (the state filter changed, a live refresh)
+  // arriving after a newer one must not put back what the newer one replaced.
+  const mine = ++latestAlerts;
   const state = $("f-state").value;
-  alerts = await call(`/alerts?limit=500${state ? `&state=${state}` : ""}`);
+  const answer = await call(`/alerts?limit=500${state ? `&state=${state}` : ""}`);
+  if (mine !== latestAlerts) return;
+  alerts = answer;
   alerts.forEach((a) => { names[a.patient_id] = a.patient_name; });
   const keep = (id, values) => {
     const sel = $(id), now = sel.value;
