@@ -167,10 +167,9 @@ class AlertWorker:
     ) -> None:
         self.tick = tick
         self.dispatcher = dispatcher
-        self.loops = [
-            _ConnectionLoop("alerts-clock", database_url, self._clock, interval_s),
-            _ConnectionLoop("alerts-webhooks", database_url, self._deliver, interval_s),
-        ]
+        self.clock = _ConnectionLoop("alerts-clock", database_url, self._clock, interval_s)
+        self.webhooks = _ConnectionLoop("alerts-webhooks", database_url, self._deliver, interval_s)
+        self.loops = [self.clock, self.webhooks]
 
     @property
     def errors(self) -> int:
@@ -189,7 +188,7 @@ class AlertWorker:
         self.tick(conn)
 
     def _deliver(self, conn: psycopg.Connection[Any]) -> None:
-        while self.dispatcher.dispatch_due(conn) and not self.loops[1].stopping:
+        while self.dispatcher.dispatch_due(conn) and not self.webhooks.stopping:
             pass
 
 

@@ -131,15 +131,16 @@ class Worker:
                 return action()
             except retry_on as exc:
                 self.count_error()
+                label = what() if callable(what) else what
                 log.warning(
                     "%s: %s (%s); retry in %.1f s",
                     self.name,
-                    what() if callable(what) else what,
+                    label,
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                     delay,
                 )
                 if on_error is not None:
                     on_error(exc)
                 if self.wait(delay):
-                    raise Stopped(what() if callable(what) else what) from exc
+                    raise Stopped(label) from exc
                 delay = self.backoff.after(delay)
