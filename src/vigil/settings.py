@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
+    ingest_batch_target_ms: int = Field(
+        default=100,
+        ge=0,
+        description="How long a batch should take: batches shrink below ingest_batch_max when"
+        " messages cost more (a busy machine, a flood), so a quiet device's reading never"
+        " waits long behind the batch under way; 0 always takes ingest_batch_max",
+    )
     ingest_inbox_max_messages: int = Field(
         default=100_000,
         ge=1,

@@ -1,6 +1,6 @@
 """A flooding device beside a quiet one, real broker and database: every PUBACKed message ends
 stored once or rejected with a reason (the flood's excess as rate limited), and the quiet
-device's readings are all stored. Delay is a figure (scripts/flood_bench.py), not asserted."""
+device's readings are all stored. Delay is a figure (`vigil bench flood`), not asserted."""
 
 from __future__ import annotations
 

@@ -77,6 +77,26 @@ def bench_ingest(
     _print(result, as_json=as_json, width=28)
 
 
+def bench_flood(
+    flood: int = typer.Option(50_000, min=1, help="Messages the flooding device publishes"),
+    load: int = typer.Option(0, min=0, help="Spinning processes beside the run (a busy machine)"),
+    rate: float | None = typer.Option(
+        None, min=0, help="Per-device rate limit, messages/s (0: off; default: the setting)"
+    ),
+    alone_s: float = typer.Option(5.0, min=0.5, help="Seconds of the quiet device alone first"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """A second device's delay, publish to commit, while one device floods ingest: alone and
+    under the flood in the same run, optionally on a machine made busy on purpose."""
+    from vigil.bench.flood import run_bench
+
+    settings = Settings()
+    if rate is not None:
+        settings = settings.model_copy(update={"ingest_device_rate_per_s": rate})
+    result = run_bench(settings, flood=flood, load=load, alone_s=alone_s)
+    _print(result, as_json=as_json, width=20)
+
+
 def bench_detect(
     patients: int = typer.Option(100, min=1, help="Simulated patients in the mix"),
     days: int = typer.Option(14, min=1, help="Simulated days"),
@@ -101,4 +121,5 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("pipeline")(bench_pipeline)
     bench_app.command("api")(bench_api)
     bench_app.command("ingest")(bench_ingest)
+    bench_app.command("flood")(bench_flood)
     bench_app.command("detect")(bench_detect)

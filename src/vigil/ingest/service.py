@@ -14,6 +14,7 @@ already stored and are handed on again (the stream drops what it already has).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -53,6 +54,48 @@ def _shown(value: float, censored: str | None, unit: str) -> str:
     return f"{value:g} {unit} censored {censored} ({'LOW' if censored == 'below' else 'HIGH'})"
 
 
+class BatchSizer:
+    """How many messages the next batch takes, so that a batch takes about ``target_s``.
+
+    A batch costs a fixed part (about a dozen round trips to the database) and a part per
+    message, and both grow on a busy machine. A batch of ``batch_max`` flood messages took
+    100-200 ms on a quiet machine and several times that on a loaded one, and a quiet device's
+    reading that arrives meanwhile waits for it and for its own (docs/ingest.md, *A flooding
+    device*). So the size follows the measured cost per message (a moving average over batches
+    that did not wait for a retry): target / cost, between ``floor`` and ``batch_max``. Since
+    the cost per message includes the fixed part spread over the batch, the size settles
+    where a batch takes the target.
+
+    >>> sizer = BatchSizer(500, 0.1)
+    >>> sizer.next()
+    500
+    >>> for _ in range(20):
+    ...     sizer.took(sizer.next(), 0.002 + 0.001 * sizer.next())  # 2 ms + 1 ms a message
+    >>> sizer.next()
+    98
+    >>> BatchSizer(500, 0).next()  # no target: always the most
+    500
+    """
+
+    def __init__(self, batch_max: int, target_s: float, *, floor: int = 20) -> None:
+        self.batch_max = batch_max
+        self.target_s = target_s
+        self.floor = min(floor, batch_max)
+        self.per_message_s = 0.0
+
+    def next(self) -> int:
+        if self.target_s <= 0 or self.per_message_s <= 0:
+            return self.batch_max
+        return max(self.floor, min(self.batch_max, int(self.target_s / self.per_message_s)))
+
+    def took(self, messages: int, seconds: float) -> None:
+        if messages <= 0:
+            return
+        per = seconds / messages
+        old = self.per_message_s
+        self.per_message_s = per if old <= 0 else 0.7 * old + 0.3 * per
+
+
 class IngestService(Worker):
     def __init__(
         self,
@@ -77,6 +120,9 @@ class IngestService(Worker):
         self._admitted: dict[int, bool] = {}
         """This batch's rate-limit decisions by message: a retried or isolated batch is
         decided once, not charged again."""
+        self.batch_size = BatchSizer(
+            settings.ingest_batch_max, settings.ingest_batch_target_ms / 1000
+        )
 
     def step(self) -> None:
         batch = self._next_batch()
@@ -94,13 +140,14 @@ class IngestService(Worker):
         """Up to ``ingest_batch_max`` messages, taken round-robin across devices (so one
         device's backlog does not delay the others' next batch)."""
         return self.inbox.take(
-            self.settings.ingest_batch_max,
+            self.batch_size.next(),
             wait_s=0.2,
             fill_s=self.settings.ingest_batch_wait_ms / 1000,
         )
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
         self._admitted = {}
+        started, errors = time.monotonic(), self.stats.db_errors + self.stats.handoff_errors
         try:
             stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
             faults.reached("ingest_after_commit")
@@ -113,6 +160,8 @@ class IngestService(Worker):
             return  # nothing acknowledged: the broker redelivers to the next ingest
         for message in batch:
             self.ack(message)
+        if self.stats.db_errors + self.stats.handoff_errors == errors:  # a retry's wait is no cost
+            self.batch_size.took(len(batch), time.monotonic() - started)
 
     def _retry(self, what: str, step: Callable[[], T], pending: int) -> T:
         """Run ``step`` until it succeeds; :class:`Stopped` if ingest is stopped first."""

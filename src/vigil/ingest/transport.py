@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -30,6 +30,75 @@ from vigil.servers.stack import MqttTarget
 log = logging.getLogger(__name__)
 
 READINGS_FILTER = f"{TOPIC_PREFIX}+{TOPIC_SUFFIX}"
+
+
+class BufferedClient(mqtt.Client):
+    """paho's client, reading its socket up to 64 KiB at a time.
+
+    paho 2.2 reads a packet with at least three ``recv`` calls (the command byte, each byte of
+    the remaining length, the rest) and one packet per ``select``. Every system call releases
+    the GIL, and taking it back waits for the thread that holds it to let go (up to the
+    interpreter's switch interval, 5 ms): while ingest's batch thread is busy, each inbound
+    message cost paho's network thread several such waits, and under a flood the readings of
+    every other device queued in the socket behind the flood (docs/ingest.md, *A flooding
+    device*). Here one ``recv`` takes what the socket holds and paho's packet reader is served
+    from that buffer; every packet complete in it is handled before the next ``select``, at
+    most :attr:`max_packets` at a time so that writes (the acks) are not held back.
+
+    It overrides three of paho's private methods (``_sock_recv``, ``_sock_close``, ``_loop``);
+    the version is pinned and ``tests/ingest/test_transport.py`` checks packets split across
+    reads and a reconnect.
+    """
+
+    chunk = 65_536
+    max_packets = 1000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._rbuf = b""
+        self._rpos = 0
+        super().__init__(*args, **kwargs)
+
+    def buffered(self) -> int:
+        """Bytes read from the socket and not yet handed to paho's packet reader."""
+        return len(self._rbuf) - self._rpos
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(max(bufsize, self.chunk))
+            if len(data) <= bufsize:
+                self._rbuf, self._rpos = b"", 0
+                return data  # b"" (the connection closed) included
+            self._rbuf, self._rpos = data, 0
+        out = self._rbuf[self._rpos : self._rpos + bufsize]
+        self._rpos += len(out)
+        return out
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0  # bytes of a closed connection are never read again
+        super()._sock_close()
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        n = 1
+        while (
+            rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+            and self.buffered()
+            and self._sock is not None
+            and n < self.max_packets
+        ):
+            rc = super().loop_read(1)
+            n += 1
+        return rc
+
+    def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
+        # Packets already read are handled first; select() would not wake for them.
+        if self.buffered() and self._sock is not None:
+            rc = self.loop_read()
+            if rc or self._sock is None:
+                return rc
+            if self.buffered():
+                timeout = 0.0
+        return super()._loop(timeout)
 
 
 class MqttTransport:
@@ -61,7 +130,7 @@ class MqttTransport:
         Mosquitto 2.0 does not restore a persisted session's shared subscription)."""
         self._stopping = False
         self._lock = threading.Lock()
-        self.client = mqtt.Client(
+        self.client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,
