@@ -54,11 +54,17 @@ def messages_for(lang: str, spaces: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, v in catalogue(lang).items() if k.split(".", 1)[0] in wanted}
 
 
+ACCEPTED_RANGES = 32
+"""How many of Accept-Language's ranges are read (a browser sends a handful): a header of a
+megabyte costs no more than one of a line."""
+
+
 def _accepted(header: str) -> list[str]:
     """Accept-Language's languages, highest quality first (``ko-KR;q=0.9`` -> ``ko``); a
-    language at ``q=0`` (refused) or with a quality that is not a number in 0-1 is left out."""
+    language at ``q=0`` (refused) or with a quality that is not a number in 0-1 is left out,
+    and so is all past the first :data:`ACCEPTED_RANGES` ranges."""
     ranked: list[tuple[float, int, str]] = []
-    for i, part in enumerate(header.split(",")):
+    for i, part in enumerate(header.split(",", ACCEPTED_RANGES)[:ACCEPTED_RANGES]):
         tag, _, q = part.strip().partition(";q=")
         try:
             quality = float(q) if q else 1.0
