@@ -53,7 +53,16 @@ def test_time_in_range_against_the_70_percent_goal() -> None:
     good = by_kind(coach(cgm([120.0] * 80 + [200.0] * 20), now=NOW), "tir_week")
     assert good.tone == "good"
     assert "80% of the time" in good.body
-    assert good.data == {"in_range": 0.8, "below": 0.0, "goal": 70}
+    assert good.data == {
+        "in_range": 0.8,
+        "below": 0.0,
+        "goal": 70,
+        "low": 70.0,
+        "high": 180.0,
+        "limit": 0.04,
+        "reached": True,
+        "too_low": False,
+    }
 
     low = by_kind(coach(cgm([120.0] * 90 + [60.0] * 10), now=NOW), "tir_week")
     assert low.tone == "note"

@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.api.conftest import World, build_world
 from tests.browser import ARTIFACTS, axe_violations
 from tests.conftest import new_database
 from tests.dashboard.conftest import signed_in
+from tests.waiting import wait_for
 from vigil.servers import EmbeddedPostgres
 from vigil.storage import rebuild_latest_readings
 
@@ -146,4 +147,45 @@ def test_a_plan_change_refused_previewed_and_saved(
     page.click("#preview")
     expect(page.locator("#plan-msg")).to_contain_text("알림 4건")
     assert axe_violations(page) == []
+    context.close()
+
+
+def test_only_the_latest_range_draws_the_charts(chromium: Browser, base: str, world: World) -> None:
+    """A nurse picks 30 days, then 2 before the 30 days' rollups have come back: the 30 days'
+    late answer must not replace the 2 days drawn (the race triage and the inbox had)."""
+    context = signed_in(chromium, base, world, "clinician")
+    page = context.new_page()
+    page.goto(f"{base}/patients/{world.a.patient}?lang=en")
+    charts = page.locator("#charts")
+    expect(charts).to_have_attribute("data-days", "7")
+    held: list[Route] = []
+
+    def hold_the_30_days(route: Route) -> None:
+        if "bucket=6h" in route.request.url:  # 30 days are read in 6-hour buckets
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/readings/rollup?*", hold_the_30_days)
+    page.select_option("#range", "30")
+    wait_for(lambda: page.evaluate("1") or len(held) == 8, "the 30 days' 8 rollups held")
+    page.select_option("#range", "2")
+    expect(charts).to_have_attribute("data-days", "2")
+    for route in held:
+        route.continue_()
+    # Every late answer received and read by the page (a resource entry is written once a
+    # body has arrived), then one more round trip: the old page would have drawn 30 by then.
+    wait_for(
+        lambda: (
+            page.evaluate(
+                """() => performance.getEntriesByType("resource")
+                 .filter((e) => e.name.includes("bucket=6h")).length"""
+            )
+            == 8
+        ),
+        "the 30 days' answers arrived",
+    )
+    page.evaluate("() => new Promise((done) => setTimeout(done, 0))")
+    assert charts.get_attribute("data-days") == "2"
+    page.unroute("**/readings/rollup?*")
     context.close()

@@ -57,6 +57,17 @@ def test_language_from_query_then_cookie_then_accept_language_else_korean() -> N
     assert i18n.negotiate(request(query="lang=xx", cookie="zz", accept="de")) == "ko"
 
 
+def test_a_refused_or_malformed_accept_language_is_not_chosen() -> None:
+    assert i18n.negotiate(request(accept="en;q=0, *")) == "ko"  # q=0: not acceptable
+    assert i18n.negotiate(request(accept="en;q=nan, en;q=2, en;q=-1, en;q=x")) == "ko"
+    assert i18n.negotiate(request(accept="fr;q=0.9, en;q=0.1")) == "en"
+    # Only the first ranges are read, however long the header.
+    junk = ", ".join(["xx"] * (i18n.ACCEPTED_RANGES - 1))
+    assert i18n.negotiate(request(accept=f"{junk}, en")) == "en"
+    assert i18n.negotiate(request(accept=f"{junk}, xx, en")) == "ko"
+    assert i18n.negotiate(request(accept="xx," * 100_000 + "en")) == "ko"
+
+
 def test_times_in_the_clinic_zone_as_each_locale_writes_them() -> None:
     when = datetime(2026, 12, 2, 5, 5, tzinfo=UTC)
     assert i18n.format_datetime(when, "ko", "Asia/Seoul") == "2026. 12. 2. 14:05 (Asia/Seoul)"

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.alerts.conftest import finding
 from tests.api.conftest import LiveServer, World, build_world, make_app
@@ -128,12 +129,18 @@ def test_patient_feed_items_are_generated_stored_and_only_for_patients(
             ]
         rows.append((NOW - timedelta(days=3), world.a.patient, "spo2", 94.0))
         readings(conn, rows)
-    r = client.get("/api/v1/me/feed/items", headers=world.headers("patient"))
+    english = {**world.headers("patient"), "Accept-Language": "en"}
+    r = client.get("/api/v1/me/feed/items", headers=english)
     assert r.status_code == 200, r.text
     items = {i["kind"]: i for i in r.json()}
     assert set(items) == {"bp_week", "streak", "reminder"}
-    assert "averaged 127/79" in items["bp_week"]["body"]
+    assert "averaged 127/79 mmHg" in items["bp_week"]["body"]
     assert items["reminder"]["body"].startswith("We have not had your oxygen level since")
+    # Korean unless the caller asks for another language (the pages' rule).
+    r = client.get("/api/v1/me/feed/items", headers=world.headers("patient"))
+    items = {i["kind"]: i for i in r.json()}
+    assert "평균 127/79 mmHg였어요" in items["bp_week"]["body"]
+    assert "이후로 산소포화도 기록이 없어요" in items["reminder"]["body"]
     with world.conn() as conn:
         stored = conn.execute(
             "SELECT count(*) FROM feed_items WHERE patient_id = %s", (world.a.patient,)
@@ -142,6 +149,116 @@ def test_patient_feed_items_are_generated_stored_and_only_for_patients(
     assert (
         client.get("/api/v1/me/feed/items", headers=world.headers("clinician")).status_code == 403
     )
+
+
+PAST_WEEK = "bp_week:2026-W01"
+STORED_WEEK: dict[str, Any] = {
+    "key": PAST_WEEK,
+    "kind": "bp_week",
+    "tone": "note",
+    "title": "Your blood pressure this week",
+    "body": "Your home blood pressure averaged 142/88 over the last 7 days (5 readings). ...",
+    "data": {"systolic": 142, "diastolic": 88, "readings": 5, "target": "135/85"},
+}
+"""A past week's card, stored once and never rewritten (refreshing writes this week's)."""
+
+
+def store(conn: psycopg.Connection[Any], patient: uuid.UUID, card: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO feed_items (patient_id, key, kind, time, title, body, tone, data)"
+        " VALUES (%(patient)s, %(key)s, %(kind)s, %(time)s, %(title)s, %(body)s, %(tone)s,"
+        " %(data)s)",
+        {
+            **card,
+            "patient": patient,
+            "time": NOW - timedelta(days=300),
+            "data": Jsonb(card["data"]),
+        },
+    )
+
+
+def feed_items(client: httpx.Client, **kw: Any) -> httpx.Response:
+    r = client.get("/api/v1/me/feed/items", **kw)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def card(r: httpx.Response, key: str) -> dict[str, Any]:
+    [item] = [i for i in r.json() if i["key"] == key]
+    assert isinstance(item, dict)
+    return item
+
+
+def test_the_same_stored_card_comes_back_in_the_callers_language(
+    served: tuple[World, httpx.Client],
+) -> None:
+    world, client = served
+    with world.conn() as conn:
+        store(conn, world.a.patient, STORED_WEEK)
+    me = world.headers("patient")
+    ko_body = (
+        "최근 7일 동안 집에서 잰 혈압은 평균 142/88 mmHg였어요(측정 5회). 목표는 135/85 mmHg "
+        "미만이에요. 진료팀이 함께 살펴보고 있어요. 매일 같은 시간에 재 주시면 전체 흐름을 보는 데 "
+        "도움이 돼요."
+    )
+    en_body = (
+        "Your home blood pressure averaged 142/88 mmHg over the last 7 days (5 readings). "
+        "Your target is under 135/85 mmHg. Your care team looks at this with you; keep "
+        "measuring at the same times each day so they see the full picture."
+    )
+    # The pages' rule: ?lang=, then the vigil_lang cookie, then Accept-Language, else Korean.
+    for headers, params, lang in [
+        ({}, {}, "ko"),
+        ({"Accept-Language": "en-GB,en;q=0.9"}, {}, "en"),
+        ({"Accept-Language": "en", "Cookie": "vigil_lang=ko"}, {}, "ko"),
+        ({"Cookie": "vigil_lang=en"}, {}, "en"),
+        ({"Cookie": "vigil_lang=en"}, {"lang": "ko"}, "ko"),
+        ({"Accept-Language": "ko-KR;q=0.9, en;q=1"}, {}, "en"),
+    ]:
+        r = feed_items(client, headers={**me, **headers}, params=params)
+        item = card(r, PAST_WEEK)
+        assert (item["title"], item["body"], item["lang"]) == (
+            ("이번 주 혈압", ko_body, "ko")
+            if lang == "ko"
+            else ("Your blood pressure this week", en_body, "en")
+        ), (headers, params)
+        assert r.headers["content-language"] == lang
+    with world.conn() as conn:  # read, not rewritten: the stored words are as they were
+        row = conn.execute(
+            "SELECT body FROM feed_items WHERE patient_id = %s AND key = %s",
+            (world.a.patient, PAST_WEEK),
+        ).fetchone()
+    assert row == (STORED_WEEK["body"],)
+
+
+def test_an_unknown_or_absurd_language_gets_the_default_not_an_error(
+    served: tuple[World, httpx.Client],
+) -> None:
+    world, client = served
+    with world.conn() as conn:
+        store(conn, world.a.patient, STORED_WEEK)
+        # A card stored before its data carried its words' values: its stored English.
+        old = {**STORED_WEEK, "key": "tir_week:2026-W01", "kind": "tir_week", "tone": "good"}
+        store(conn, world.a.patient, {**old, "body": "Your glucose was ...", "data": {"goal": 70}})
+    me = world.headers("patient")
+    for headers, params in [
+        ({"Accept-Language": "fr-FR, de;q=0.8"}, {}),
+        ({"Accept-Language": "en;q=0, *"}, {}),  # q=0: English refused
+        ({"Accept-Language": "en;q=nan, en;q=2, en;q=-1, ;;;q=,"}, {}),
+        ({"Cookie": "vigil_lang=../../etc"}, {"lang": "x" * 2000}),
+        ({"Accept-Language": ", ".join(f"x{i}-YY;q=0.{i % 10}" for i in range(500))}, {}),
+    ]:
+        r = feed_items(client, headers={**me, **headers}, params=params)
+        assert r.headers["content-language"] == "ko", headers
+        assert card(r, PAST_WEEK)["title"] == "이번 주 혈압"
+        stale = card(r, "tir_week:2026-W01")
+        assert (stale["body"], stale["lang"]) == ("Your glucose was ...", "en")
+    # A header of 300 KB (the HTTP layer takes it): only its first ranges are read, so the
+    # English far down it is not reached and the answer is the default, at once.
+    huge = {**me, "Accept-Language": "xx-YY;q=0.9, " * 24_000 + "en"}
+    r = feed_items(client, headers=huge)
+    assert r.headers["content-language"] == "ko"
+    assert card(r, PAST_WEEK)["title"] == "이번 주 혈압"
 
 
 def test_triage_of_a_thousand_patients_answers_in_one_query(

@@ -1,5 +1,8 @@
 """Feed items from a patient's own readings: plain words, their targets, no jargon.
 
+The coach decides what each card says (its kind, tone and ``data``); the words, in Korean and
+English, are in :mod:`vigil.coaching.words`. The stored ``title`` and ``body`` are the English.
+
 >>> from datetime import UTC, datetime, timedelta
 >>> now = datetime(2026, 11, 28, 20, tzinfo=UTC)
 >>> points = [Point(now - timedelta(days=d, hours=1), m, v) for d in range(3)
@@ -13,33 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from statistics import fmean
+from typing import Any
 
 from vigil.coaching.models import FeedItem, Point, Targets, Tone
+from vigil.coaching.words import card_words, measure_name, measure_of
 
 WEEK = timedelta(days=7)
 MISSED_AFTER = timedelta(hours=36)
 PLANNED_WINDOW = timedelta(days=14)
 """A metric measured in the last 14 days is one the patient measures as planned."""
-
-WORDS = {
-    "bp_systolic": "blood pressure",
-    "bp_diastolic": "blood pressure",
-    "glucose": "glucose",
-    "body_weight": "weight",
-    "spo2": "oxygen level",
-    "heart_rate": "heart rate",
-    "body_temperature": "temperature",
-    "respiratory_rate": "breathing rate",
-}
-DOING = {
-    "blood pressure": "take your blood pressure",
-    "glucose": "check your glucose",
-    "weight": "weigh yourself",
-    "oxygen level": "check your oxygen level",
-    "heart rate": "check your heart rate",
-    "temperature": "take your temperature",
-    "breathing rate": "check your breathing rate",
-}
 
 
 def coach(
@@ -65,6 +50,15 @@ def coach(
     return items
 
 
+def _card(key: str, kind: str, now: datetime, tone: Tone, data: dict[str, Any]) -> FeedItem:
+    """A card with its stored words: English, days in UTC (readers word it again in theirs)."""
+    words = card_words(kind, data, tone, "en")
+    if words is None:  # the coach must give every card the data its words need
+        raise ValueError(f"{kind} card without the data its words need: {sorted(data)}")
+    title, body = words
+    return FeedItem(key=key, kind=kind, time=now, title=title, body=body, tone=tone, data=data)
+
+
 def _values(pts: Sequence[Point], metric: str, since: datetime) -> list[float]:
     return [p.value for p in pts if p.metric == metric and p.time >= since]
 
@@ -75,29 +69,9 @@ def _blood_pressure(pts: Sequence[Point], now: datetime, t: Targets, week: str) 
         return []
     s, d = round(fmean(sys_v)), round(fmean(dia_v))
     target = f"{t.bp_systolic_high:.0f}/{t.bp_diastolic_high:.0f}"
-    head = (
-        f"Your home blood pressure averaged {s}/{d} over the last 7 days ({len(sys_v)} readings)."
-    )
-    tone: Tone
-    if s < t.bp_systolic_high and d < t.bp_diastolic_high:
-        body, tone = f"{head} That is within your target of under {target}. Well done.", "good"
-    else:
-        body = (
-            f"{head} Your target is under {target}. Your care team looks at this with you; "
-            "keep measuring at the same times each day so they see the full picture."
-        )
-        tone = "note"
-    return [
-        FeedItem(
-            key=f"bp_week:{week}",
-            kind="bp_week",
-            time=now,
-            title="Your blood pressure this week",
-            body=body,
-            tone=tone,
-            data={"systolic": s, "diastolic": d, "readings": len(sys_v), "target": target},
-        )
-    ]
+    tone: Tone = "good" if s < t.bp_systolic_high and d < t.bp_diastolic_high else "note"
+    data = {"systolic": s, "diastolic": d, "readings": len(sys_v), "target": target}
+    return [_card(f"bp_week:{week}", "bp_week", now, tone, data)]
 
 
 def _time_in_range(pts: Sequence[Point], now: datetime, t: Targets, week: str) -> list[FeedItem]:
@@ -106,32 +80,19 @@ def _time_in_range(pts: Sequence[Point], now: datetime, t: Targets, week: str) -
         return []
     inside = sum(t.glucose_low <= v <= t.glucose_high for v in values) / len(values)
     below = sum(v < t.glucose_low for v in values) / len(values)
-    pct, goal = round(inside * 100), round(t.time_in_range_goal * 100)
-    rng = f"{t.glucose_low:.0f}-{t.glucose_high:.0f} mg/dL"
-    head = f"Your glucose was in your range ({rng}) {pct}% of the time over the last 7 days."
-    tone: Tone
-    if inside >= t.time_in_range_goal:
-        body, tone = f"{head} Your goal is {goal}% or more: you reached it. Well done.", "good"
-    else:
-        body = f"{head} Your goal is {goal}% or more. Small steps count; your care team can help."
-        tone = "note"
-    if below >= t.time_below_limit:
-        body += (
-            f" It was under {t.glucose_low:.0f} mg/dL {round(below * 100)}% of the time, more "
-            "than the 4% we aim for: keep a sugary snack close and mention it at your next call."
-        )
-        tone = "note"
-    return [
-        FeedItem(
-            key=f"tir_week:{week}",
-            kind="tir_week",
-            time=now,
-            title="Your glucose this week",
-            body=body,
-            tone=tone,
-            data={"in_range": round(inside, 3), "below": round(below, 3), "goal": goal},
-        )
-    ]
+    reached, too_low = inside >= t.time_in_range_goal, below >= t.time_below_limit
+    tone: Tone = "good" if reached and not too_low else "note"
+    data = {
+        "in_range": round(inside, 3),
+        "below": round(below, 3),
+        "goal": round(t.time_in_range_goal * 100),
+        "low": t.glucose_low,
+        "high": t.glucose_high,
+        "limit": t.time_below_limit,
+        "reached": reached,
+        "too_low": too_low,
+    }
+    return [_card(f"tir_week:{week}", "tir_week", now, tone, data)]
 
 
 def _weight_trend(
@@ -146,33 +107,21 @@ def _weight_trend(
     if len(this) < 2 or not last:
         return []
     change = round(fmean(this) - fmean(last), 1)
-    head = f"Your weight averaged {fmean(this):.1f} kg over the last 7 days"
     tone: Tone
     if change >= t.weight_rise_kg:
-        body = (
-            f"{head}, {change:.1f} kg more than the week before. With your heart, your care team "
-            "watches this closely: please keep weighing each morning, and tell them if your "
-            "ankles swell or you get short of breath."
-        )
-        tone = "note"
+        trend, tone = "up", "note"
     elif change <= -t.weight_rise_kg:
-        body, tone = f"{head}, {-change:.1f} kg less than the week before.", "neutral"
+        trend, tone = "down", "neutral"
     else:
-        body, tone = (
-            f"{head}: steady, within {t.weight_rise_kg:.0f} kg of the week before. Good.",
-            "good",
-        )
-    return [
-        FeedItem(
-            key=f"weight_week:{week}",
-            kind="weight_week",
-            time=now,
-            title="Your weight this week",
-            body=body,
-            tone=tone,
-            data={"change_kg": change, "readings": len(this)},
-        )
-    ]
+        trend, tone = "steady", "good"
+    data = {
+        "change_kg": change,
+        "readings": len(this),
+        "avg_kg": round(fmean(this), 1),
+        "rise_kg": t.weight_rise_kg,
+        "trend": trend,
+    }
+    return [_card(f"weight_week:{week}", "weight_week", now, tone, data)]
 
 
 def streak_days(pts: Sequence[Point], now: datetime) -> int:
@@ -189,41 +138,21 @@ def _streak(pts: Sequence[Point], now: datetime) -> list[FeedItem]:
     n = streak_days(pts, now)
     if n < 2:
         return []
-    return [
-        FeedItem(
-            key=f"streak:{now.date().isoformat()}",
-            kind="streak",
-            time=now,
-            title=f"{n} days in a row",
-            body=f"You have measured {n} days in a row. Keep it going: it helps your care team.",
-            tone="good",
-            data={"days": n},
-        )
-    ]
+    return [_card(f"streak:{now.date().isoformat()}", "streak", now, "good", {"days": n})]
 
 
 def _reminders(pts: Sequence[Point], now: datetime) -> list[FeedItem]:
     latest: dict[str, datetime] = {}
     for p in pts:
         if p.time >= now - PLANNED_WINDOW:
-            word = WORDS.get(p.metric, p.metric.replace("_", " "))
-            latest[word] = max(latest.get(word, p.time), p.time)
+            measure = measure_of(p.metric)
+            latest[measure] = max(latest.get(measure, p.time), p.time)
     items = []
-    for word, last in sorted(latest.items()):
+    for measure, last in sorted(latest.items()):
         if now - last <= MISSED_AFTER:
             continue
-        items.append(
-            FeedItem(
-                key=f"reminder:{word}:{now.date().isoformat()}",
-                kind="reminder",
-                time=now,
-                title="A gentle reminder",
-                body=(
-                    f"We have not had your {word} since {last:%A %-d %B}. When you have a "
-                    f"moment today, please {DOING.get(word, 'measure it')}."
-                ),
-                tone="neutral",
-                data={"last": last.isoformat()},
-            )
-        )
+        # Keyed by the English words, as the cards stored before the data named the measure.
+        key = f"reminder:{measure_name(measure, 'en')}:{now.date().isoformat()}"
+        data = {"last": last.isoformat(), "measure": measure}
+        items.append(_card(key, "reminder", now, "neutral", data))
     return items

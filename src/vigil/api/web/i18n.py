@@ -16,9 +16,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
-LANGS = ("ko", "en")
-DEFAULT_LANG = "ko"
-"""The first deployments are Korean hospitals."""
+from vigil.core import languages
+from vigil.core.languages import Lang, is_lang
+
+LANGS = languages.LANGS
+DEFAULT_LANG = languages.DEFAULT_LANG
+
 COOKIE = "vigil_lang"
 MESSAGES = Path(__file__).parent / "messages"
 
@@ -51,27 +54,36 @@ def messages_for(lang: str, spaces: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, v in catalogue(lang).items() if k.split(".", 1)[0] in wanted}
 
 
+ACCEPTED_RANGES = 32
+"""How many of Accept-Language's ranges are read (a browser sends a handful): a header of a
+megabyte costs no more than one of a line."""
+
+
 def _accepted(header: str) -> list[str]:
-    """Accept-Language's languages, highest quality first (``ko-KR;q=0.9`` -> ``ko``)."""
+    """Accept-Language's languages, highest quality first (``ko-KR;q=0.9`` -> ``ko``); a
+    language at ``q=0`` (refused) or with a quality that is not a number in 0-1 is left out,
+    and so is all past the first :data:`ACCEPTED_RANGES` ranges."""
     ranked: list[tuple[float, int, str]] = []
-    for i, part in enumerate(header.split(",")):
+    for i, part in enumerate(header.split(",", ACCEPTED_RANGES)[:ACCEPTED_RANGES]):
         tag, _, q = part.strip().partition(";q=")
         try:
             quality = float(q) if q else 1.0
         except ValueError:
             continue
+        if not 0 < quality <= 1:  # also NaN
+            continue
         ranked.append((-quality, i, tag.split("-")[0].lower()))
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def negotiate(request: Request) -> str:
+def negotiate(request: Request) -> Lang:
     """The page's language: ``?lang=``, then the ``vigil_lang`` cookie, then Accept-Language,
-    else Korean."""
+    else Korean. The API's words for a person (the patient's feed) follow the same rule."""
     for given in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
-        if given in LANGS:
+        if is_lang(given):
             return given
     for tag in _accepted(request.headers.get("accept-language", "")):
-        if tag in LANGS:
+        if is_lang(tag):
             return tag
     return DEFAULT_LANG
 

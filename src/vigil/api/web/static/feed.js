@@ -18,10 +18,14 @@ function target(w) {
 }
 async function load() {
   if (!(await vigil.guard("patient"))) return;
-  // Stored coaching items (weekly summaries, trends, streak, reminders), newest first.
-  const items = await vigil.call("/me/feed/items?limit=8");
+  // Stored coaching items (weekly summaries, trends, streak, reminders), newest first, worded
+  // by the API in this page's language (asked for by name: the page's and the cards' agree even
+  // where the language cookie is not kept).
+  const q = new URLSearchParams({ limit: 8, lang: vigil.messages.lang });
+  const items = await vigil.call(`/me/feed/items?${q}`);
   $("items").innerHTML = items.map((i) => `
-    <div class="card item ${text(i.tone)}"><h2>${text(i.title)}</h2><p>${text(i.body)}</p>
+    <div class="card item ${text(i.tone)}" data-kind="${text(i.kind)}" lang="${text(i.lang)}">
+    <h2>${text(i.title)}</h2><p>${text(i.body)}</p>
     <div class="muted">${vigil.date(i.time)}</div></div>`).join("");
   const feed = await vigil.call("/me/feed");
   $("week").innerHTML = feed.week.map((w) => `<p>${text(plain(w))}

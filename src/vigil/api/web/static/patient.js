@@ -40,9 +40,15 @@ function draw() {
       ${chartSvg(rollups.map((r, i) => ({ metric: metrics[i], unit: r.unit, buckets: r.buckets })),
         metrics.flatMap((m) => limitsFor(m, current)), markers, drawn.range, width)}</div>`).join("")
     || `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
+  $("charts").dataset.days = drawn.range.days;
 }
 
+let chartsAsked = 0;
+
 async function loadCharts() {
+  // Only the latest request draws: a range picked while an earlier one's rollups are still on
+  // their way must not be replaced by that older answer arriving after it (as on triage).
+  const mine = ++chartsAsked;
   const days = Number($("range").value);
   const end = new Date(), start = new Date(end.getTime() - days * 86400e3);
   const bucket = days <= 2 ? "15m" : days <= 7 ? "1h" : "6h";
@@ -55,8 +61,9 @@ async function loadCharts() {
       .map((a) => ({ time: a.first_seen, severity: a.severity, title: a.explanation.sentence }));
     return { name, metrics, rollups, markers };
   }));
+  if (mine !== chartsAsked) return;
   drawn = got.filter(Boolean);
-  drawn.range = { start, end };
+  drawn.range = { start, end, days };
   draw();
 }
 
