@@ -240,7 +240,9 @@ class CarePlanPreview(BaseModel):
 
 # -- devices ---------------------------------------------------------------------------------
 
-DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "oximeter", "scale", "thermometer", "wearable"]
+DeviceKind = Literal[
+    "bp_cuff", "glucometer", "cgm", "insulin_pump", "oximeter", "scale", "thermometer", "wearable"
+]
 
 
 class DeviceCreate(Strict):
