@@ -26,7 +26,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from vigil.core.conditions import Condition, parse_conditions
 from vigil.core.metrics import Metric
@@ -115,6 +115,16 @@ class InsulinSettings:
 
     sensitivity_mg_dl_per_u: float = 1800.0 / TYPICAL_TOTAL_DAILY_INSULIN_U
     carb_ratio_g_per_u: float = 500.0 / TYPICAL_TOTAL_DAILY_INSULIN_U
+    SENSITIVITY_RANGE: ClassVar[tuple[float, float]] = (1.0, 500.0)
+    """mg/dL per unit a care plan may set: beyond either end it is a typing error."""
+    CARB_RATIO_RANGE: ClassVar[tuple[float, float]] = (1.0, 150.0)
+    """Grams per unit a care plan may set."""
+
+    def as_stored(self) -> dict[str, float]:
+        return {
+            "sensitivity_mg_dl_per_u": self.sensitivity_mg_dl_per_u,
+            "carb_ratio_g_per_u": self.carb_ratio_g_per_u,
+        }
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> InsulinSettings:
