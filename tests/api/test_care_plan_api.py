@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 
 from tests.api.conftest import World
 from vigil.core.metrics import Metric
-from vigil.streaming.careplan import COPD_SPO2, DEFAULT_THRESHOLDS
+from vigil.streaming.careplan import COPD_SPO2, DEFAULT_THRESHOLDS, InsulinSettings
+from vigil.streaming.repo import load_care_plan
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +87,31 @@ def test_the_preview_names_the_alerts_a_change_opens(client: httpx.Client, world
     assert [datetime.fromisoformat(a["time"]) for a in p["proposed"]["opened"]] == [
         start + timedelta(hours=49)
     ]
+
+
+def test_insulin_settings_are_stored_kept_by_a_threshold_edit_and_checked(
+    client: httpx.Client, world: World
+) -> None:
+    nurse = world.headers("clinician")
+    base = f"/api/v1/patients/{world.a.patient}"
+    defaults = client.get(f"{base}/care-plan/defaults", headers=nurse).json()["insulin"]
+    assert defaults == InsulinSettings().as_stored()
+    plan = {"insulin": {"sensitivity_mg_dl_per_u": 55, "carb_ratio_g_per_u": 9.5}}
+    r = client.put(f"{base}/care-plan", json=plan, headers=nurse)
+    assert r.status_code == 200, r.text
+    assert r.json()["insulin"] == {"sensitivity_mg_dl_per_u": 55, "carb_ratio_g_per_u": 9.5}
+    # The dashboard's editor sends thresholds only: the settings stay.
+    r = client.put(f"{base}/care-plan", json={"thresholds": {"spo2": {"low": 89}}}, headers=nurse)
+    assert r.status_code == 200, r.text
+    stored = client.get(f"{base}/care-plan", headers=nurse).json()
+    assert stored["insulin"] == {"sensitivity_mg_dl_per_u": 55, "carb_ratio_g_per_u": 9.5}
+    assert stored["thresholds"] == {"spo2": {"low": 89.0, "high": None}}
+    # Detection reads them (one home: InsulinSettings over the care plan's row).
+    with psycopg.connect(world.db_url) as conn:
+        detector_plan = load_care_plan(conn, patient_id=world.a.patient)
+    assert detector_plan.insulin == InsulinSettings(55.0, 9.5)
+    for bad in ({"carb_ratio_g_per_u": 0}, {"sensitivity_mg_dl_per_u": 900}, {"x": 1}):
+        r = client.put(f"{base}/care-plan", json={"insulin": bad}, headers=nurse)
+        assert r.status_code == 422, (bad, r.text)
+    stored = client.get(f"{base}/care-plan", headers=nurse).json()
+    assert stored["insulin"] == {"sensitivity_mg_dl_per_u": 55, "carb_ratio_g_per_u": 9.5}

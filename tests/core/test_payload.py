@@ -271,3 +271,58 @@ def test_glucose_that_reads_as_mmol_is_never_stored_as_mg_dl(value: float) -> No
     )
     assert parsed.readings == []
     assert "probable unit mix-up" in parsed.rejections[0].reason
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "unit", "stored"),
+    [("insulin", 4.25, "U", 4.25), ("insulin", 0.05, "[iU]", 0.05), ("carbs", 0, "g", 0.0)],
+)
+def test_a_pump_s_bolus_and_carbohydrate_are_readings(
+    metric: str, value: float, unit: str, stored: float
+) -> None:
+    raw = json.dumps(
+        {
+            "readings": [
+                {"ts": "2026-11-28T07:00:00Z", "metric": metric, "value": value, "unit": unit}
+            ]
+        }
+    ).encode()
+    parsed = parse_payload(
+        raw, device_id="pump-1", received_at=datetime(2026, 11, 28, 8, tzinfo=UTC)
+    )
+    assert parsed.rejections == []
+    assert [(r.metric, r.value) for r in parsed.readings] == [(Metric(metric), stored)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "unit", "reason"),
+    [
+        ("insulin", -1, "U", "outside the physiologically possible range 0.05-100"),
+        ("insulin", 0.01, "U", "outside the physiologically possible range 0.05-100"),
+        ("insulin", 250, "U", "outside the physiologically possible range 0.05-100"),
+        ("insulin", "4", "U", "is a string, not a number"),
+        ("insulin", True, "U", "is a boolean, not a number"),
+        ("insulin", 4, "mg", "is not accepted for insulin"),
+        ("insulin", "LOW", "U", "accepted only for glucose"),
+        ("carbs", -10, "g", "outside the physiologically possible range 0-500"),
+        ("carbs", 5000, "g", "outside the physiologically possible range 0-500"),
+        ("carbs", "60", "g", "is a string, not a number"),
+        ("carbs", 60, "kg", "is not accepted for carbs"),
+    ],
+)
+def test_pump_abuse_is_rejected_with_its_reason(
+    metric: str, value: object, unit: str, reason: str
+) -> None:
+    raw = json.dumps(
+        {
+            "readings": [
+                {"ts": "2026-11-28T07:00:00Z", "metric": metric, "value": value, "unit": unit}
+            ]
+        }
+    ).encode()
+    parsed = parse_payload(
+        raw, device_id="pump-1", received_at=datetime(2026, 11, 28, 8, tzinfo=UTC)
+    )
+    assert parsed.readings == []
+    assert len(parsed.rejections) == 1
+    assert reason in parsed.rejections[0].reason

@@ -44,7 +44,8 @@ def test_truth_is_blood_glucose_episodes_and_artefacts_are_non_events() -> None:
             e["patient"] == u["patient"] and e["start"] <= u["start"] and u["end"] <= e["end"]
             for e in level1
         ), u
-    values = [r["value"] for m in out.messages for r in m["payload"]["readings"]]
+    readings = [r for m in out.messages for r in m["payload"]["readings"]]
+    values = [r["value"] for r in readings if r["metric"] == "glucose"]
     assert min(values) >= 40
     assert max(values) <= 400
     # Dropouts: some uploads carry more than the 15 minutes' three readings (a backlog).
@@ -59,3 +60,31 @@ def test_the_detectors_catch_its_lows() -> None:
     assert row["n"] >= 5
     assert row["recall"] >= 0.8, row
     assert report["overall"]["cgm"]["patients"] == 12
+
+
+def test_the_pump_logs_doses_and_entered_carbs_and_the_plan_holds_believed_settings() -> None:
+    """Boluses as injected (a doubled one included), carbohydrate as entered, from the pump's
+    own device in the CGM's uploads; the settings come from the ratio, never the true p3."""
+    out = generate_minimal_model(patients=6, days=7, seed=2)
+    pump = [m for m in out.messages if m["device_id"].endswith("-pump")]
+    assert pump
+    assert all(
+        m["publish_at"] in {c["publish_at"] for c in out.messages if c is not m} for m in pump
+    )
+    doses = [r["value"] for m in pump for r in m["payload"]["readings"] if r["metric"] == "insulin"]
+    carbs = [r["value"] for m in pump for r in m["payload"]["readings"] if r["metric"] == "carbs"]
+    assert all(0.05 <= d <= 100 for d in doses)
+    assert all(0 < c <= 500 for c in carbs)
+    # Dose times carb ratio over entered carbs: 1 for a bolus as calculated, 2 when taken twice.
+    ratio = {p["patient"]: p["insulin"]["carb_ratio_g_per_u"] for p in out.patients}
+    covered = []
+    for m in pump:
+        entered = {r["ts"]: r["value"] for r in m["payload"]["readings"] if r["metric"] == "carbs"}
+        for r in m["payload"]["readings"]:
+            if r["metric"] == "insulin" and r["ts"] in entered:
+                covered.append(r["value"] * ratio[m["patient"]] / entered[r["ts"]])
+    assert sorted(covered)[len(covered) // 2] == pytest.approx(1.0, abs=0.05)
+    assert any(c == pytest.approx(2.0, abs=0.1) for c in covered)
+    assert {d["kind"] for d in out.patients[0]["devices"]} == {"cgm", "insulin_pump"}
+    # Believed settings do not move with the true sensitivity p3.
+    assert Params(gb=130.0).believed_settings() == Params(gb=130.0, p3=2e-5).believed_settings()

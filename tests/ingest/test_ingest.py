@@ -102,6 +102,45 @@ def test_reading_is_stored_in_canonical_units_and_handed_on(
     assert ingest.service.stats.readings_duplicate == 4
 
 
+def test_a_pump_s_bolus_and_carbohydrate_are_stored_and_its_abuse_rejected(
+    harness: Harness, running: tuple[Ingest, Collected]
+) -> None:
+    ingest, sink = running
+    patient, creds = harness.patient_with_device(kind="insulin_pump", conditions=["t1d"])
+    now = datetime.now(UTC).replace(microsecond=0)
+    payload = {
+        "readings": [
+            reading(now, metric="insulin", value=4.25, unit="U"),
+            reading(now, metric="carbs", value=45, unit="g"),
+            reading(now - timedelta(minutes=1), metric="insulin", value=-2, unit="U"),
+            reading(now - timedelta(minutes=2), metric="insulin", value="4", unit="U"),
+            reading(now - timedelta(minutes=3), metric="carbs", value=900, unit="g"),
+        ]
+    }
+    pub = publisher(harness, creds.device_id, creds.password)
+    pub.publish(json.dumps(payload).encode()).wait_for_publish(5)
+    pub.close()
+    wait_for(lambda: ingest.service.stats.messages >= 1, "the pump's message ingested")
+    with psycopg.connect(harness.db_url) as conn:
+        stored = conn.execute(
+            "SELECT metric, value, unit FROM readings WHERE patient_id = %s ORDER BY metric",
+            (patient,),
+        ).fetchall()
+        reasons = [
+            r[0]
+            for r in conn.execute(
+                "SELECT reason FROM rejected_messages WHERE device_id = %s ORDER BY id",
+                (creds.device_id,),
+            )
+        ]
+    assert stored == [("carbs", 45.0, "g"), ("insulin", 4.25, "[iU]")]
+    assert sorted(r.metric.value for r in sink.readings) == ["carbs", "insulin"]
+    assert len(reasons) == 3
+    assert any("insulin -2 [iU] is outside" in r for r in reasons), reasons
+    assert any("is a string, not a number" in r for r in reasons), reasons
+    assert any("carbs 900 g is outside" in r for r in reasons), reasons
+
+
 def test_malformed_corpus_is_rejected_and_interleaved_valid_readings_stored(
     harness: Harness, running: tuple[Ingest, Collected]
 ) -> None:

@@ -26,6 +26,8 @@ TYPICAL = {
     Metric.BODY_WEIGHT: (82, 2.5),
     Metric.BODY_TEMPERATURE: (36.9, 0.8),
     Metric.RESPIRATORY_RATE: (18, 5),
+    Metric.INSULIN: (4, 3),
+    Metric.CARBS: (50, 30),
 }
 
 

@@ -68,11 +68,12 @@ def update_patient(
 def get_care_plan(conn: Conn, *, patient_id: UUID) -> dict[str, Any]:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            "SELECT patient_id, targets, thresholds, updated_at, updated_by FROM care_plans"
+            "SELECT patient_id, targets, thresholds, insulin, updated_at, updated_by"
+            " FROM care_plans"
             " WHERE patient_id = %s",
             (patient_id,),
         ).fetchone()
-    return row or {"patient_id": patient_id, "targets": {}, "thresholds": {}}
+    return row or {"patient_id": patient_id, "targets": {}, "thresholds": {}, "insulin": {}}
 
 
 def put_care_plan(
@@ -82,13 +83,24 @@ def put_care_plan(
     targets: dict[str, Any],
     thresholds: dict[str, Any],
     user_id: UUID,
+    insulin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Targets and thresholds replace the stored ones; ``insulin`` None keeps the stored
+    settings (an editor of thresholds does not wipe a pump user's settings)."""
     conn.execute(
-        "INSERT INTO care_plans (patient_id, targets, thresholds, updated_by)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (patient_id) DO UPDATE SET"
-        " targets = excluded.targets, thresholds = excluded.thresholds,"
+        "INSERT INTO care_plans (patient_id, targets, thresholds, insulin, updated_by)"
+        " VALUES (%s, %s, %s, coalesce(%s, '{}'::jsonb), %s) ON CONFLICT (patient_id) DO UPDATE"
+        " SET targets = excluded.targets, thresholds = excluded.thresholds,"
+        " insulin = coalesce(%s, care_plans.insulin),"
         " updated_by = excluded.updated_by, updated_at = now()",
-        (patient_id, Jsonb(targets), Jsonb(thresholds), user_id),
+        (
+            patient_id,
+            Jsonb(targets),
+            Jsonb(thresholds),
+            None if insulin is None else Jsonb(insulin),
+            user_id,
+            None if insulin is None else Jsonb(insulin),
+        ),
     )
     return get_care_plan(conn, patient_id=patient_id)
 

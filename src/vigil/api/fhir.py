@@ -35,14 +35,15 @@ def observation(patient_id: UUID, reading: dict[str, Any]) -> dict[str, Any]:
     spec = SPECS[metric]
     time: datetime = reading["time"]
     obs_id = uuid.uuid5(_NAMESPACE, f"{patient_id}/{metric.value}/{time.isoformat()}")
-    category = "laboratory" if metric is Metric.GLUCOSE else "vital-signs"
+    category = _CATEGORY.get(metric, "vital-signs")
+    coding = [{"system": LOINC, "code": spec.loinc, "display": spec.display}] if spec.loinc else []
     return {
         "resourceType": "Observation",
         "id": str(obs_id),
         "status": "final",
         "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
         "code": {
-            "coding": [{"system": LOINC, "code": spec.loinc, "display": spec.display}],
+            **({"coding": coding} if coding else {}),
             "text": spec.display,
         },
         "subject": {"reference": f"Patient/{patient_id}"},
@@ -56,6 +57,15 @@ def observation(patient_id: UUID, reading: dict[str, Any]) -> dict[str, Any]:
         },
         "device": {"display": reading["device_id"]},
     }
+
+
+_CATEGORY: dict[Metric, str] = {
+    Metric.GLUCOSE: "laboratory",
+    Metric.INSULIN: "therapy",
+    Metric.CARBS: "therapy",
+}
+"""Observation categories other than vital signs: a pump's insulin and entered carbohydrate
+are what was done for the patient's diabetes (a bolus has no LOINC code of its own: text only)."""
 
 
 _COMPARATOR: dict[str | None, dict[str, str]] = {

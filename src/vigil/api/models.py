@@ -20,6 +20,7 @@ from vigil.api.access import Role
 from vigil.core.conditions import Condition as ConditionName
 from vigil.core.identities import DEVICE_ID_RE, check_device_id
 from vigil.core.metrics import SPECS, Metric
+from vigil.streaming.careplan import InsulinSettings
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 """Text without NUL characters (PostgreSQL cannot store them), as the spec says."""
@@ -173,6 +174,22 @@ def check_limits(limits: dict[Metric, Range]) -> dict[Metric, Range]:
 CheckedLimits = Annotated[dict[Metric, Range], AfterValidator(check_limits)]
 
 
+_ISF = InsulinSettings.SENSITIVITY_RANGE
+_RATIO = InsulinSettings.CARB_RATIO_RANGE
+
+
+class InsulinSettingsIn(Strict):
+    """The patient's bolus-calculator settings, for the insulin-on-board forecast; a setting
+    left out (or null) is the default (:class:`~vigil.streaming.careplan.InsulinSettings`)."""
+
+    sensitivity_mg_dl_per_u: float | None = Field(
+        default=None, ge=_ISF[0], le=_ISF[1], examples=[50], description="mg/dL one unit lowers"
+    )
+    carb_ratio_g_per_u: float | None = Field(
+        default=None, ge=_RATIO[0], le=_RATIO[1], examples=[10], description="grams one unit covers"
+    )
+
+
 class CarePlan(Strict):
     targets: CheckedLimits = Field(
         default_factory=dict,
@@ -184,6 +201,11 @@ class CarePlan(Strict):
         description="Alert thresholds the detectors use for this patient",
         examples=[{"spo2": {"low": 88}}],
     )
+    insulin: InsulinSettingsIn | None = Field(
+        default=None,
+        description="Insulin sensitivity and carb ratio (pump users); left out, the stored"
+        " settings stay as they are",
+    )
 
 
 class CarePlanDefaults(BaseModel):
@@ -194,6 +216,9 @@ class CarePlanDefaults(BaseModel):
     bounds: dict[Metric, Range] = Field(
         description="What a value can be (the plan's checks and ingest's plausibility range)"
     )
+    insulin: dict[str, float] = Field(
+        default_factory=dict, description="The insulin settings' defaults"
+    )
 
 
 class CarePlanPublic(CarePlan):
@@ -201,6 +226,7 @@ class CarePlanPublic(CarePlan):
     # As stored: a plan saved before the checks existed still reads.
     targets: dict[Metric, Range] = Field(default_factory=dict)
     thresholds: dict[Metric, Range] = Field(default_factory=dict)
+    insulin: dict[str, float] | None = Field(default_factory=dict)  # type: ignore[assignment]
     patient_id: UUID
     updated_at: datetime | None = None
     updated_by: UUID | None = None
@@ -240,7 +266,9 @@ class CarePlanPreview(BaseModel):
 
 # -- devices ---------------------------------------------------------------------------------
 
-DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "oximeter", "scale", "thermometer", "wearable"]
+DeviceKind = Literal[
+    "bp_cuff", "glucometer", "cgm", "insulin_pump", "oximeter", "scale", "thermometer", "wearable"
+]
 
 
 class DeviceCreate(Strict):

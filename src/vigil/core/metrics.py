@@ -30,6 +30,10 @@ class Metric(StrEnum):
     BODY_WEIGHT = "body_weight"
     BODY_TEMPERATURE = "body_temperature"
     RESPIRATORY_RATE = "respiratory_rate"
+    INSULIN = "insulin"
+    """A bolus of rapid-acting insulin, as a pump or smart pen records it (units)."""
+    CARBS = "carbs"
+    """Carbohydrate the patient entered for a meal (grams): their estimate, not a measurement."""
 
 
 BLOOD_PRESSURE = "blood_pressure"
@@ -77,6 +81,10 @@ def _degf_to_cel(v: float) -> float:
 def _kpa_to_mmhg(v: float) -> float:
     return v * 7.500616827
 
+
+_INSULIN_UNITS: dict[str, Callable[[float], float]] = {"U": _same, "[iU]": _same, "IU": _same}
+"""Rapid-acting insulin analogues are dosed in units: UCUM's ``U`` (the enzyme unit) is a
+different quantity, but pumps and pens write ``U``; ``[iU]`` is UCUM's international unit."""
 
 _PER_MIN: dict[str, Callable[[float], float]] = {
     "/min": _same,
@@ -133,6 +141,10 @@ SPECS: dict[Metric, MetricSpec] = {
             0,
             {"/min": _same, "{breaths}/min": _same, "1/min": _same},
         ),
+        # A pump delivers in 0.05 U steps; a bolus above 100 U is a typing error, not a dose.
+        MetricSpec(Metric.INSULIN, "Insulin bolus", "[iU]", "", 0.05, 100, 2, _INSULIN_UNITS),
+        # A meal's entered carbohydrate: 0 g (a correction bolus) to 500 g.
+        MetricSpec(Metric.CARBS, "Carbohydrate", "g", "9059-7", 0, 500, 0, {"g": _same}),
     )
 }
 

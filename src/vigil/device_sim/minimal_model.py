@@ -16,6 +16,15 @@ well-judged bolus brings glucose back; what makes lows is what makes them at hom
 overestimated (+-30 %), a doubled bolus now and then, an evening of exercise (``p1`` up for
 hours). Below 70 mg/dL the patient, if awake, eats 15-20 g within 10-30 minutes.
 
+Each patient also has an insulin pump (device ``{patient}-pump``), uploaded through the same
+phone as the CGM: every bolus as an ``insulin`` reading (the dose injected, a doubled one
+included) and every meal's carbohydrate as the patient entered it in the bolus calculator
+(``carbs``: their estimate, not what they ate; a forgotten bolus logs neither). The patient's
+settings, an insulin sensitivity factor and a carb ratio (:meth:`Params.believed_settings`),
+are those their carb ratio was set for (``ratio_p3``), never the true sensitivity, and go in
+the patient's care plan (the patients record's ``insulin``). Rescue carbohydrate and exercise
+are not logged.
+
 The CGM sees interstitial glucose (a 10-minute lag) with a slowly varying multiplicative error
 and white noise, every 5 minutes, reads 40-400 (LOW/HIGH clipped), uploads every 15 minutes,
 drops out now and then (the readings come later in one upload), and at night may read a
@@ -27,8 +36,11 @@ back across the line (the international consensus, Battelino 2023).
 >>> out = generate_minimal_model(patients=2, days=2, seed=1)
 >>> sorted({m["patient"] for m in out.messages}), out.scenario
 (['m0001', 'm0002'], 't1d_minimal_model')
->>> all(40 <= r["value"] <= 400 for m in out.messages for r in m["payload"]["readings"])
+>>> readings = [r for m in out.messages for r in m["payload"]["readings"]]
+>>> all(40 <= r["value"] <= 400 for r in readings if r["metric"] == "glucose")
 True
+>>> sorted({r["metric"] for r in readings}), sorted(out.patients[0]["insulin"])
+(['carbs', 'glucose', 'insulin'], ['carb_ratio_g_per_u', 'sensitivity_mg_dl_per_u'])
 """
 
 from __future__ import annotations
@@ -69,12 +81,50 @@ class Params:
     ratio_p3: float = 1.3e-5
     """The insulin sensitivity the patient's carb ratio was set for (not quite the real one)."""
 
+    def _action_per_mu(self) -> float:
+        """Integral of X per mU of insulin at the sensitivity the carb ratio was set for."""
+        return self.ratio_p3 / self.p2 / (self.vi * self.n)
+
+    def believed_settings(self) -> dict[str, float]:
+        """The patient's pump settings, as their care plan stores them: the carb ratio (grams
+        one unit covers, the one :meth:`bolus_for` doses by) and the insulin sensitivity factor
+        (the most one unit lowers glucose from basal, what a correction bolus showed when the
+        pump was set up: :meth:`_correction_fall`), both at the sensitivity the ratio was set
+        for (``ratio_p3``), never the true ``p3``. On this model a unit's effect passes (glucose
+        effectiveness ``p1`` brings glucose back to basal), so the factor is about a sixth of
+        the ``gb`` times insulin action the carb ratio is reckoned from.
+
+        >>> s = Params(gb=120.0).believed_settings()
+        >>> s["sensitivity_mg_dl_per_u"], s["carb_ratio_g_per_u"]
+        (9.3, 8.4)
+        """
+        return {
+            "sensitivity_mg_dl_per_u": round(self._correction_fall(), 1),
+            "carb_ratio_g_per_u": round(1000 / self.bolus_for(1.0), 1),
+        }
+
+    def _correction_fall(self, minutes: int = 360) -> float:
+        """mg/dL: the lowest glucose after 1 U at basal, below basal, on this model's equations
+        with the sensitivity ``ratio_p3`` (no meal, no exercise)."""
+        basal = self.n * self.ib * self.vi
+        g, x, i_pl = self.gb, 0.0, self.ib
+        s1 = s2 = basal * self.tau_insulin  # the basal's steady state
+        s1 += 1000.0
+        lowest = g
+        for _ in range(minutes):
+            dg = -(self.p1 + x) * g + self.p1 * self.gb
+            dx = -self.p2 * x + self.ratio_p3 * (i_pl - self.ib)
+            di = -self.n * i_pl + (s2 / self.tau_insulin) / self.vi
+            s1, s2 = s1 + basal - s1 / self.tau_insulin, s2 + (s1 - s2) / self.tau_insulin
+            g, x, i_pl = g + dg, x + dx, max(0.0, i_pl + di)
+            lowest = min(lowest, g)
+        return self.gb - lowest
+
     def bolus_for(self, carbs_g: float) -> float:
         """mU of insulin whose action would clear ``carbs_g`` at basal glucose if the patient's
         sensitivity were ``ratio_p3`` (the carb ratio)."""
         rise = carbs_g * 1000 * 0.8 / self.vg  # mg/dL if it all stayed
-        action = self.ratio_p3 / self.p2 / (self.vi * self.n)  # integral of X per mU
-        return rise / self.gb / action
+        return rise / self.gb / self._action_per_mu()
 
 
 def _day_plan(rng: random.Random, day: int) -> list[tuple[float, str, float]]:
@@ -85,13 +135,17 @@ def _day_plan(rng: random.Random, day: int) -> list[tuple[float, str, float]]:
         t = base + (hour + rng.uniform(-0.75, 0.75)) * 60
         carbs = rng.uniform(lo, hi)
         judged = carbs * rng.uniform(0.5, 1.5)
+        entered = judged  # what the bolus calculator was told
         luck = rng.random()
         if luck < 0.05:
             judged *= 2.0  # the bolus taken twice
         elif luck < 0.10:
-            judged = 0.0  # forgotten
+            judged = entered = 0.0  # forgotten
         events.append((t, "meal", carbs))
-        events.append((t - rng.uniform(0, 15), "bolus_for", judged))
+        t_bolus = t - rng.uniform(0, 15)
+        events.append((t_bolus, "bolus_for", judged))
+        if entered > 0:
+            events.append((t_bolus, "carbs_entered", entered))
     if rng.random() < 0.3:
         events.append((base + rng.uniform(16, 20) * 60, "exercise", rng.uniform(45, 120)))
     if rng.random() < 0.15:
@@ -143,8 +197,9 @@ def _iso(t: datetime) -> str:
 
 def simulate_patient(
     name: str, rng: random.Random, days: int, start: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One patient's CGM messages and truth events."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, float]]:
+    """One patient's CGM and pump messages, truth events and pump settings (what they believe:
+    :meth:`Params.believed_settings`)."""
     p = Params(gb=rng.uniform(110, 160), p3=1.3e-5 * rng.uniform(0.6, 1.6))
     plan = []
     for d in range(days):
@@ -159,6 +214,7 @@ def simulate_patient(
     rescue_at: float | None = None
     bg: list[float] = []
     cgm: list[tuple[int, float]] = []
+    pump: list[tuple[int, str, float]] = []
     error = 0.0
     k = 0
     for minute in range(minutes):
@@ -167,7 +223,12 @@ def simulate_patient(
             if what == "meal":
                 gut1 += amount * 1000
             elif what == "bolus_for":
-                s1 += p.bolus_for(amount)
+                dose = p.bolus_for(amount)
+                s1 += dose
+                if dose >= 50:  # mU: a pump's smallest step, 0.05 U
+                    pump.append((minute, "insulin", round(dose / 1000, 2)))
+            elif what == "carbs_entered":
+                pump.append((minute, "carbs", round(amount)))
             elif what == "exercise":
                 exercise_until = minute + amount * 3  # effect lasts beyond the session
             elif what == "compression":
@@ -199,7 +260,7 @@ def simulate_patient(
             if minute < compression_until:
                 value -= compression_depth
             cgm.append((minute, round(min(400.0, max(40.0, value)))))
-    messages = _uploads(name, cgm, start, dropouts=plan)
+    messages = _uploads(name, cgm, pump, start, dropouts=plan)
     truth = (
         _episodes(name, bg, start, "hypoglycemia", True, 70.0)
         + _episodes(name, bg, start, "hypoglycemia_urgent", True, 54.0)
@@ -218,25 +279,49 @@ def simulate_patient(
                     "non_event": True,
                 }
             )
-    return messages, truth
+    return messages, truth, p.believed_settings()
+
+
+PUMP_UNITS = {"insulin": "U", "carbs": "g"}
 
 
 def _uploads(
     name: str,
     cgm: list[tuple[int, float]],
+    pump: list[tuple[int, str, float]],
     start: datetime,
     dropouts: list[tuple[float, str, float]],
 ) -> list[dict[str, Any]]:
     """Every 15 minutes the phone uploads what it has; during a dropout (out of the phone's
-    range) nothing goes, and the sensor's readings come with the first upload after it."""
+    range) nothing goes, and the sensor's readings come with the first upload after it. The
+    pump's records since the last upload go in the same upload, ahead of the CGM's."""
     gaps = [(t, t + amount) for t, what, amount in dropouts if what == "dropout"]
     pending: list[dict[str, Any]] = []
     messages = []
+    k = 0
     for minute, value in cgm:
         t = start + timedelta(minutes=minute)
         pending.append({"ts": _iso(t), "metric": "glucose", "value": value, "unit": "mg/dL"})
         held = any(a <= minute < b for a, b in gaps)
         if (minute + CGM_EVERY) % UPLOAD_EVERY == 0 and not held:
+            doses = []
+            while k < len(pump) and pump[k][0] <= minute:
+                at, metric, amount = pump[k]
+                ts = _iso(start + timedelta(minutes=at))
+                doses.append(
+                    {"ts": ts, "metric": metric, "value": amount, "unit": PUMP_UNITS[metric]}
+                )
+                k += 1
+            if doses:
+                messages.append(
+                    {
+                        "publish_at": _iso(t + timedelta(seconds=20)),
+                        "patient": name,
+                        "device_id": f"{name}-pump",
+                        "malformed": False,
+                        "payload": {"readings": doses},
+                    }
+                )
             messages.append(
                 {
                     "publish_at": _iso(t + timedelta(seconds=20)),
@@ -253,20 +338,25 @@ def _uploads(
 def generate_minimal_model(
     patients: int, days: int, seed: int, start: datetime | None = None
 ) -> SimOutput:
-    """``patients`` virtual type-1 patients for ``days`` days, CGM only."""
+    """``patients`` virtual type-1 patients for ``days`` days: CGM and insulin pump."""
     start = start or datetime(2026, 1, 5, tzinfo=UTC)
     rng = random.Random(seed)
-    people, messages, truth = [], [], []
+    people: list[dict[str, Any]] = []
+    messages, truth = [], []
     for n in range(1, patients + 1):
         name = f"m{n:04d}"
+        m, t, settings = simulate_patient(name, random.Random(rng.getrandbits(64)), days, start)
         people.append(
             {
                 "patient": name,
                 "conditions": ["t1d"],
-                "devices": [{"device_id": f"{name}-cgm", "kind": "cgm"}],
+                "devices": [
+                    {"device_id": f"{name}-cgm", "kind": "cgm"},
+                    {"device_id": f"{name}-pump", "kind": "insulin_pump"},
+                ],
+                "insulin": settings,
             }
         )
-        m, t = simulate_patient(name, random.Random(rng.getrandbits(64)), days, start)
         messages += m
         truth += t
     messages.sort(key=lambda m: (m["publish_at"], m["patient"]))

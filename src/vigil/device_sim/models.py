@@ -13,7 +13,14 @@ from typing import Any, Literal
 from vigil.core.metrics import Metric
 
 DeviceKind = Literal[
-    "bp_cuff", "cgm", "glucometer", "scale", "oximeter", "thermometer", "hr_wearable"
+    "bp_cuff",
+    "cgm",
+    "glucometer",
+    "scale",
+    "oximeter",
+    "thermometer",
+    "hr_wearable",
+    "insulin_pump",
 ]
 Condition = Literal["hypertension", "t1d", "t2d", "heart_failure", "copd", "healthy"]
 Severity = Literal["info", "warning", "critical"]

@@ -34,7 +34,7 @@ from uuid import UUID, uuid5
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.core.payload import parse_payload
-from vigil.streaming.careplan import CarePlan
+from vigil.streaming.careplan import CarePlan, InsulinSettings
 
 __all__ = ["Batch", "EvalData", "TruthEvent", "patient_uuid", "read_jsonl"]
 
@@ -115,6 +115,7 @@ class EvalData:
             str(p["patient"]): dataclasses.replace(
                 CarePlan.default_for(c for c in p.get("conditions", ()) if c != "healthy"),
                 time_zone=timezone(timedelta(hours=float(p.get("utc_offset_hours", 0)))),
+                insulin=InsulinSettings.from_stored(p.get("insulin")),
             )
             for p in patients or ()
         }

@@ -54,8 +54,8 @@ class Detector(Protocol):
 def fmt(metric: Metric, value: float) -> str:
     """A value with its unit as a nurse reads it: ``SpO2 86 %``, ``weight 81.4 kg``."""
     spec = SPECS[metric]
-    unit = {"Cel": "°C", "/min": "/min", "mm[Hg]": "mmHg"}.get(spec.ucum, spec.ucum)
-    decimals = 1 if metric in (Metric.BODY_WEIGHT, Metric.BODY_TEMPERATURE) else 0
+    unit = {"Cel": "°C", "/min": "/min", "mm[Hg]": "mmHg", "[iU]": "U"}.get(spec.ucum, spec.ucum)
+    decimals = 1 if metric in (Metric.BODY_WEIGHT, Metric.BODY_TEMPERATURE, Metric.INSULIN) else 0
     sep = "" if unit in ("%", "°C", "/min") else " "
     return f"{value:.{decimals}f}{sep}{unit}"
 

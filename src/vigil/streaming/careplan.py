@@ -26,7 +26,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from vigil.core.conditions import Condition, parse_conditions
 from vigil.core.metrics import Metric
@@ -92,6 +92,52 @@ IN_TARGET_GOAL = 0.75
 no consensus goal of their own (glucose has :data:`TIME_IN_RANGE_GOAL`)."""
 
 
+TYPICAL_TOTAL_DAILY_INSULIN_U = 40.0
+"""Units a day for an adult with type 1 diabetes (about 0.55 U/kg at 70 kg): what the insulin
+settings' defaults are derived from when the care plan has none of the patient's own."""
+
+
+@dataclass(frozen=True, slots=True)
+class InsulinSettings:
+    """The patient's bolus-calculator settings, as their pump or pen app holds them: what the
+    insulin-on-board forecast (:class:`~vigil.streaming.insulin.InsulinForecast`) predicts by.
+
+    The defaults are the "1800 rule" (sensitivity = 1800 / total daily dose, mg/dL per unit)
+    and the "500 rule" (carb ratio = 500 / total daily dose, grams per unit) of insulin-pump
+    practice (Walsh, *Pumping Insulin*) at a typical total daily dose; a care plan stores the
+    patient's own (``{"sensitivity_mg_dl_per_u": 55, "carb_ratio_g_per_u": 9}``).
+
+    >>> InsulinSettings()
+    InsulinSettings(sensitivity_mg_dl_per_u=45.0, carb_ratio_g_per_u=12.5)
+    >>> InsulinSettings.from_stored({"carb_ratio_g_per_u": 9}).carb_ratio_g_per_u
+    9.0
+    """
+
+    sensitivity_mg_dl_per_u: float = 1800.0 / TYPICAL_TOTAL_DAILY_INSULIN_U
+    carb_ratio_g_per_u: float = 500.0 / TYPICAL_TOTAL_DAILY_INSULIN_U
+    SENSITIVITY_RANGE: ClassVar[tuple[float, float]] = (1.0, 500.0)
+    """mg/dL per unit a care plan may set: beyond either end it is a typing error."""
+    CARB_RATIO_RANGE: ClassVar[tuple[float, float]] = (1.0, 150.0)
+    """Grams per unit a care plan may set."""
+
+    def as_stored(self) -> dict[str, float]:
+        return {
+            "sensitivity_mg_dl_per_u": self.sensitivity_mg_dl_per_u,
+            "carb_ratio_g_per_u": self.carb_ratio_g_per_u,
+        }
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any] | None) -> InsulinSettings:
+        """``stored`` over the defaults, setting by setting (unset or null keeps the default)."""
+        base = cls()
+        doc = stored or {}
+        isf, ratio = doc.get("sensitivity_mg_dl_per_u"), doc.get("carb_ratio_g_per_u")
+        return cls(
+            base.sensitivity_mg_dl_per_u if isf is None else float(isf),
+            base.carb_ratio_g_per_u if ratio is None else float(ratio),
+        )
+
+
 def merged_limits(
     defaults: Mapping[Metric, Limits], stored: Mapping[str, Mapping[str, Any]] | None
 ) -> dict[Metric, Limits]:
@@ -126,6 +172,8 @@ class CarePlan:
     hf_weight_days: float = 3.0
     time_zone: tzinfo = UTC
     """Where the patient lives: the parts of their day (personal baselines by time of day)."""
+    insulin: InsulinSettings = InsulinSettings()
+    """Insulin sensitivity and carb ratio, for patients whose pump or pen uploads boluses."""
 
     @classmethod
     def default_for(cls, conditions: Iterable[str]) -> CarePlan:
@@ -145,9 +193,10 @@ class CarePlan:
         conditions: set[str] | frozenset[str],
         thresholds: Mapping[str, Mapping[str, Any]] | None,
         targets: Mapping[str, Mapping[str, Any]] | None,
+        insulin: Mapping[str, Any] | None = None,
     ) -> CarePlan:
         """Defaults for the conditions, overridden limit by limit by the stored care plan
-        (:func:`merged_limits`).
+        (:func:`merged_limits`), and its insulin settings (:meth:`InsulinSettings.from_stored`).
 
         A stored condition outside the list (enrolled before it was closed) is left out, with a
         warning: detection goes on with the others."""
@@ -159,6 +208,7 @@ class CarePlan:
             base.conditions,
             merged_limits(base.thresholds, thresholds),
             merged_limits(base.targets, targets),
+            insulin=InsulinSettings.from_stored(insulin),
         )
 
     def threshold(self, metric: Metric) -> Limits:

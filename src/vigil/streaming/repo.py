@@ -17,7 +17,7 @@ Conn = psycopg.Connection[Any]
 
 
 _PLANS = (
-    "SELECT p.id, p.conditions, c.thresholds, c.targets FROM patients p"
+    "SELECT p.id, p.conditions, c.thresholds, c.targets, c.insulin FROM patients p"
     " LEFT JOIN care_plans c ON c.patient_id = p.id"
 )
 """Each patient's conditions and stored plan: the defaults for the conditions, overridden by
@@ -26,7 +26,7 @@ the plan (patients without a stored plan get the defaults)."""
 
 def _plans(conn: Conn, where: str, params: tuple[Any, ...]) -> dict[UUID, CarePlan]:
     rows = conn.execute(f"{_PLANS} {where}", params).fetchall()
-    return {r[0]: CarePlan.from_stored(set(r[1] or ()), r[2], r[3]) for r in rows}
+    return {r[0]: CarePlan.from_stored(set(r[1] or ()), r[2], r[3], r[4]) for r in rows}
 
 
 def load_care_plan(conn: Conn, *, patient_id: UUID) -> CarePlan:

@@ -12,6 +12,7 @@ from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.careplan import HOME_BP_TARGET, URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.streaming.findings import Finding, Severity
+from vigil.streaming.insulin import InsulinForecast
 from vigil.streaming.window import Window, slope
 
 DAY_S = 86_400.0
@@ -205,10 +206,31 @@ class PredictedLow:
     ahead of the sensor, is predicted below 54 mg/dL (urgent low) within 20 minutes.
     >>> found.explanation.details["predicted_mg_dl"], found.explanation.details["lag_min"]
     (46, 10.0)
+
+    **From insulin on board.** For a patient whose pump or pen uploads its boluses (``insulin``)
+    and entered carbohydrate (``carbs``), the glucose is also predicted from them
+    (:class:`~vigil.streaming.insulin.InsulinForecast`, with the care plan's insulin
+    sensitivity and carb ratio) over ``insulin_horizon_s`` (40 minutes), from the CGM's value
+    moved ``lag_s`` along its line while it falls. The forecast is trusted only while the CGM
+    agrees: not rising faster than ``rising`` (0.5 mg/dL per minute), no sudden step in the
+    window. A bolus taken twice over a flat CGM:
+
+    >>> det = PredictedLow()
+    >>> def pump(i, metric, v):
+    ...     t = t0 + timedelta(minutes=5 * i)
+    ...     return Observation("p1", t, metric, v, "pump-1", t, plan, {})
+    >>> det.learn_one(pump(0, Metric.INSULIN, 5.0))
+    >>> det.learn_one(pump(0, Metric.CARBS, 60.0))
+    >>> det.learn_one(pump(1, Metric.INSULIN, 5.0))
+    >>> for i, v in enumerate([108, 107, 106, 106]):
+    ...     det.learn_one(at(8 + i, v))
+    >>> print(det.score_one(at(12, 105)).explanation.sentence)  # doctest: +NORMALIZE_WHITESPACE
+    Glucose 105 mg/dL, 7.9 U of insulin on board and 40 g of carbohydrate still to absorb:
+    predicted below 54 mg/dL (urgent low) within 40 minutes.
     """
 
     name: ClassVar[str] = "glucose_predicted_low"
-    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE, Metric.INSULIN, Metric.CARBS})
     learns: ClassVar[bool] = False
     horizon_s = 20 * 60.0
     lag_s = 10 * 60.0
@@ -216,13 +238,27 @@ class PredictedLow:
     recent_s = 10 * 60.0
     level = URGENT_GLUCOSE_LOW
     approach = 15.0
+    insulin_horizon_s = 40 * 60.0
+    rising = 0.5
+    """mg/dL per minute: a CGM rising faster than this disagrees with a forecast of a low."""
 
     def __init__(self) -> None:
         self.points: Window = Window(maxlen=6)
+        self.forecast = InsulinForecast()
 
     def score_one(self, obs: Observation) -> Finding | None:
+        if obs.metric is not Metric.GLUCOSE:
+            return None
         now = obs.time.timestamp()
         pts = [(t, v) for t, v in self.points if 0 < now - t <= self.lookback_s]
+        found = self._from_line(obs, pts)
+        if found is None and self.forecast.active(now):
+            found = self._from_insulin(obs, pts)
+        return found
+
+    def _from_line(self, obs: Observation, pts: list[tuple[float, float]]) -> Finding | None:
+        """The CGM's line alone (every CGM patient)."""
+        now = obs.time.timestamp()
         ceiling = (obs.plan.threshold(Metric.GLUCOSE).low or 70.0) + self.approach
         if len(pts) < 2 or obs.value < self.level or obs.value > ceiling:
             return None
@@ -257,6 +293,58 @@ class PredictedLow:
             lag_min=self.lag_s / 60,
         )
 
+    def _from_insulin(self, obs: Observation, pts: list[tuple[float, float]]) -> Finding | None:
+        """The pump's boluses and carbohydrate, with the CGM agreeing in direction."""
+        now = obs.time.timestamp()
+        if len(pts) < 2 or obs.value < self.level:
+            return None
+        pts = [*pts, (now, obs.value)]
+        if any(sudden_glucose_fall(a, b) for a, b in pairwise(pts)):
+            return None
+        trend = slope(pts)
+        if trend is None or trend * 60 > self.rising:
+            return None
+        glucose = obs.value + min(trend, 0.0) * self.lag_s
+        forecast = self.forecast.predict(
+            now,
+            glucose,
+            obs.plan.insulin,
+            horizon_min=self.insulin_horizon_s / 60,
+            level=self.level,
+        )
+        if forecast.below_at_min is None:
+            return None
+        carbs = forecast.carbs_on_board_g
+        still = f" and {carbs:.0f} g of carbohydrate still to absorb" if carbs >= 1 else ""
+        return finding(
+            obs,
+            detector=self.name,
+            cause="predicted_low",
+            severity=Severity.HIGH,
+            score=self.level / max(forecast.lowest_mg_dl, 1.0),
+            sentence=f"Glucose {fmt(Metric.GLUCOSE, obs.value)}, "
+            f"{forecast.insulin_on_board_u:.1f} U of insulin on board{still}: predicted below "
+            f"{self.level:.0f} mg/dL (urgent low) within {forecast.below_at_min:.0f} minutes.",
+            metrics=(Metric.GLUCOSE,),
+            threshold=self.level,
+            window_s=self.insulin_horizon_s,
+            contributing=tuple((obs.time.fromtimestamp(t, obs.time.tzinfo), v) for t, v in pts),
+            basis="insulin_on_board",
+            rate_mg_dl_per_min=round(trend * 60, 2),
+            predicted_mg_dl=round(forecast.lowest_mg_dl),
+            insulin_on_board_u=round(forecast.insulin_on_board_u, 2),
+            carbs_on_board_g=round(carbs),
+            horizon_min=self.insulin_horizon_s / 60,
+            lag_min=self.lag_s / 60,
+            sensitivity_mg_dl_per_u=obs.plan.insulin.sensitivity_mg_dl_per_u,
+            carb_ratio_g_per_u=obs.plan.insulin.carb_ratio_g_per_u,
+        )
+
     def learn_one(self, obs: Observation) -> None:
-        if not self.points or obs.time.timestamp() > self.points[-1][0]:
-            self.points.append((obs.time.timestamp(), obs.value))
+        t = obs.time.timestamp()
+        if obs.metric is Metric.INSULIN:
+            self.forecast.add_insulin(t, obs.value)
+        elif obs.metric is Metric.CARBS:
+            self.forecast.add_carbs(t, obs.value)
+        elif not self.points or t > self.points[-1][0]:
+            self.points.append((t, obs.value))

@@ -193,7 +193,7 @@ def get_care_plan_defaults(scope: PatientDep, conn: ConnDep) -> CarePlanDefaults
     bounds = {m: {"low": s.low, "high": s.high} for m, s in SPECS.items()}
     return CarePlanDefaults.model_validate(
         {"thresholds": as_stored(plan.thresholds), "targets": as_stored(plan.targets)}
-        | {"bounds": bounds}
+        | {"bounds": bounds, "insulin": plan.insulin.as_stored()}
     )
 
 
@@ -206,6 +206,7 @@ def put_care_plan(body: CarePlan, scope: PatientDep, conn: ConnDep) -> CarePlanP
         targets=dumped["targets"],
         thresholds=dumped["thresholds"],
         user_id=scope.principal.user_id,
+        insulin=dumped.get("insulin"),
     )
     return CarePlanPublic.model_validate(row)
 
