@@ -127,3 +127,16 @@ def test_the_module_example_runs() -> None:
 
     module = importlib.import_module("vigil.coaching.coach")  # the package exports coach()
     assert doctest.testmod(module).failed == 0
+
+
+def test_insulin_and_carbs_are_neither_reminded_nor_counted_as_measuring() -> None:
+    """A pump's boluses and entered carbs are treatments: a feed that said "we have not had
+    your insulin since ..." would be a dose advice no care team gave."""
+    pts = [
+        Point(NOW - timedelta(days=3), "insulin", 4.5),
+        Point(NOW - timedelta(days=3), "carbs", 60),
+    ]
+    pts += [Point(NOW - timedelta(days=d, hours=1), "insulin", 2.0) for d in range(1, 4)]
+    assert coach(pts, now=NOW) == []  # no reminder, and no streak from boluses alone
+    pts += [Point(NOW - timedelta(hours=1), "glucose", 110)]
+    assert [i.kind for i in coach(pts, now=NOW)] == []  # one glucose reading: nothing to say yet

@@ -20,6 +20,7 @@ from typing import Any
 
 from vigil.coaching.models import FeedItem, Point, Targets, Tone
 from vigil.coaching.words import card_words, measure_name, measure_of
+from vigil.core.metrics import TREATMENTS
 
 WEEK = timedelta(days=7)
 MISSED_AFTER = timedelta(hours=36)
@@ -36,9 +37,13 @@ def coach(
 ) -> list[FeedItem]:
     """Every item the patient's data supports at ``now``: the week's blood pressure, time in
     range and weight trend against their targets, their streak, and a reminder per measurement
-    that is missing. Readings after ``now`` are ignored."""
+    that is missing. Readings after ``now`` are ignored, and so are treatments (a pump's
+    insulin and carbs: :data:`~vigil.core.metrics.TREATMENTS`), which are not measurements."""
     t = targets or Targets()
-    pts = sorted((p for p in points if p.time <= now), key=lambda p: p.time)
+    treatments = {m.value for m in TREATMENTS}
+    pts = sorted(
+        (p for p in points if p.time <= now and p.metric not in treatments), key=lambda p: p.time
+    )
     week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
     items = [
         *_blood_pressure(pts, now, t, week),

@@ -36,6 +36,10 @@ class Metric(StrEnum):
     """Carbohydrate the patient entered for a meal (grams): their estimate, not a measurement."""
 
 
+TREATMENTS: frozenset[Metric] = frozenset({Metric.INSULIN, Metric.CARBS})
+"""What was given or eaten, not measured: no reminder asks for it, no streak counts it (a
+reminder to "take your insulin" from a feed would be advice no care team gave)."""
+
 BLOOD_PRESSURE = "blood_pressure"
 """A payload's name for one cuff measurement: systolic, diastolic and (optionally) pulse."""
 
