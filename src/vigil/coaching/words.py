@@ -114,7 +114,8 @@ MEASURES = {
     "body_temperature": "temperature",
     "respiratory_rate": "breathing",
 }
-"""What a reminder is about, per metric (blood pressure's two numbers are one measurement)."""
+"""What a reminder is about, per measured metric (blood pressure's two numbers are one measurement;
+a treatment, :data:`~vigil.core.metrics.TREATMENTS`, is not one)."""
 
 MEASURE_NAMES: dict[str, Words] = {
     "blood_pressure": {"en": "blood pressure", "ko": "혈압"},
