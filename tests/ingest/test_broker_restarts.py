@@ -117,7 +117,9 @@ def _report(kind: str, attempted: int, pubacked: int, stored: int) -> None:
 
 
 @pytest.mark.parametrize("group", [None, "shared"], ids=["direct", "shared-group"])
-def test_broker_restart_while_ingest_is_away(edge: Harness, group: str | None) -> None:
+def test_broker_restart_while_ingest_is_away(
+    edge: Harness, group: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
     group = group and edge.ingest_user
     _, creds = edge.patient_with_device()
     _ingest(edge, group).stop()  # its session and subscription persist
@@ -145,6 +147,10 @@ def test_broker_restart_while_ingest_is_away(edge: Harness, group: str | None) -
         assert stored == pubacked
     else:
         assert stored < pubacked  # Mosquitto 2.0.11: the shared subscription was not restored
+    # The operator is told of the trade-off when a group is configured, and only then.
+    warned = [r for r in caplog.records if "shared group" in r.getMessage()]
+    assert bool(warned) == (group is not None)
+    assert all(r.levelname == "WARNING" for r in warned)
 
 
 def test_broker_killed_after_autosave_while_ingest_is_away(edge: Harness) -> None:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from vigil.ingest.inbox import FairInbox
 from vigil.ingest.service import IngestService, ReadingSink
 from vigil.ingest.transport import MqttTransport
 from vigil.servers.stack import MqttTarget
 from vigil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHARED_GROUP_WARNING = (
+    "ingest subscribes in the shared group %r: with Mosquitto 2.0 a broker restart while every"
+    " instance is away loses what devices publish until one reconnects (the broker does not"
+    " restore shared subscriptions; docs/ingest.md, Scaling out). Unset VIGIL_MQTT_SHARED_GROUP"
+    " for a single instance that loses nothing across restarts"
+)
 
 
 class Ingest:
@@ -43,6 +54,8 @@ class Ingest:
         )
 
     def start(self) -> None:
+        if self.transport.shared_group:
+            log.warning(SHARED_GROUP_WARNING, self.transport.shared_group)
         self.service.start()
         self.transport.start()
 

@@ -118,6 +118,7 @@ class MqttTransport:
         self.target = target
         self.inbox = inbox
         self.mount_point = target.mount_point
+        self.shared_group = shared_group
         readings = f"{target.mount_point}{READINGS_FILTER}"
         self.topic_filter = f"$share/{shared_group}/{readings}" if shared_group else readings
         self.receive_maximum = receive_maximum
