@@ -32,6 +32,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -39,6 +40,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import psycopg
 
 from vigil.core.models import StoredMessage
@@ -60,6 +62,10 @@ COUNTS = (
 """The flood's stored, rejected (messages) and doubled readings; the quiet device's stored."""
 
 
+OUTSTANDING = 50_000
+"""Messages the flooding device has queued and not yet had PUBACKed, at most."""
+
+
 def _body(ts: datetime, value: int) -> bytes:
     reading = {"ts": ts.isoformat(), "metric": "heart_rate", "value": value, "unit": "/min"}
     return json.dumps({"readings": [reading]}).encode()
@@ -73,13 +79,22 @@ def _connect(port: int, device_id: str, password: str, inflight: int) -> DeviceP
 
 def _flood(port: int, device_id: str, password: str, n: int, start: str, out: Connection) -> None:
     """Child process: ``n`` messages as fast as the broker takes them; sends how many were
-    PUBACKed."""
+    PUBACKed. MQTT numbers a client's unacknowledged messages with 16 bits, so past
+    :data:`OUTSTANDING` queued the flooder waits for the oldest (paho refuses more)."""
     pub = _connect(port, device_id, password, 1000)
     t0 = datetime.fromisoformat(start)
-    infos = [pub.publish(_body(t0 + timedelta(milliseconds=i), 60 + i % 50)) for i in range(n)]
-    for info in infos:
+    pending: deque[mqtt.MQTTMessageInfo] = deque()
+    published = 0
+    for i in range(n):
+        if len(pending) >= OUTSTANDING:
+            oldest = pending.popleft()
+            oldest.wait_for_publish(300)
+            published += oldest.is_published()
+        pending.append(pub.publish(_body(t0 + timedelta(milliseconds=i), 60 + i % 50)))
+    for info in pending:
         info.wait_for_publish(300)
-    out.send(sum(info.is_published() for info in infos) - len(pub.refused))
+        published += info.is_published()
+    out.send(published - len(pub.refused))
     pub.close()
 
 
