@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from vigil.ingest import metrics
 from vigil.ingest.inbox import MESSAGE_OVERHEAD_BYTES, FairInbox
 from vigil.ingest.models import InboundMessage
 
@@ -82,8 +83,10 @@ def test_a_full_inbox_pauses_put_until_the_service_takes() -> None:
         inbox.put(_message("quiet", 1))
         done.set()
 
+    paused = metrics.INBOX_FULL._value.get()
     threading.Thread(target=put_fourth, daemon=True).start()
     _until(lambda: inbox.full_waits == 1)
+    assert metrics.INBOX_FULL._value.get() == paused + 1  # the operator sees the pause
     # The fourth put is held until there is room; the cap is never exceeded.
     assert not done.is_set()
     assert len(inbox) == 3

@@ -11,7 +11,7 @@ whatever the flood has queued. Each device's messages stay in arrival order.
 Memory is bounded: past ``max_messages`` or ``max_bytes`` queued, :meth:`FairInbox.put` blocks
 the broker's network thread until the service has taken messages (the broker then holds the
 rest, as it does past the receive maximum), and says so once in the log and in
-:attr:`FairInbox.full_waits`.
+:attr:`FairInbox.full_waits` (and ``vigil_ingest_inbox_full_total``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from vigil.ingest import metrics
 from vigil.ingest.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class FairInbox:
         with self._cond:
             if self._full() and not self._closed:
                 self.full_waits += 1
+                metrics.INBOX_FULL.inc()
                 log.warning(
                     "ingest inbox full (%d messages, %d bytes; caps %d, %d): receiving paused"
                     " until ingest has stored some, the broker holds the rest",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("vigil_ingest_messages_total", "MQTT messages processed (committed)")
 READINGS_STORED = Counter("vigil_ingest_readings_stored_total", "Readings newly stored")
@@ -20,4 +20,16 @@ COMMIT_LAG = Histogram(
 
 HANDOFF_ERRORS = Counter(
     "vigil_ingest_handoff_errors_total", "Batches retried: the readings stream did not take them"
+)
+
+INBOX_MESSAGES = Gauge(
+    "vigil_ingest_inbox_messages",
+    "Messages received from the broker, not yet stored nor acknowledged (after each batch)",
+)
+INBOX_FULL = Counter(
+    "vigil_ingest_inbox_full_total",
+    "Times receiving paused because ingest's inbox reached its cap (the broker held the rest)",
+)
+BATCH_SIZE = Gauge(
+    "vigil_ingest_batch_size", "Messages the next batch may take (sized to the batch target)"
 )

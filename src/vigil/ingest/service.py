@@ -139,8 +139,11 @@ class IngestService(Worker):
     def _next_batch(self) -> list[InboundMessage]:
         """Up to ``ingest_batch_max`` messages, taken round-robin across devices (so one
         device's backlog does not delay the others' next batch)."""
+        size = self.batch_size.next()
+        metrics.BATCH_SIZE.set(size)
+        metrics.INBOX_MESSAGES.set(len(self.inbox))
         return self.inbox.take(
-            self.batch_size.next(),
+            size,
             wait_s=0.2,
             fill_s=self.settings.ingest_batch_wait_ms / 1000,
         )
