@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -53,6 +54,18 @@ class Settings(BaseSettings):
         "subscription, which Mosquitto restores after a restart and queues for while ingest is "
         "away (it does not restore shared ones: docs/ingest.md)",
     )
+    mqtt_device_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded broker's device listener binds to; any but a"
+        " loopback address needs the device TLS pair (devices' passwords and readings never"
+        " cross a network in clear text)",
+    )
+    mqtt_device_tls_certfile: Path | None = Field(
+        default=None,
+        description="PEM certificate (chain): the embedded broker's device listener speaks"
+        " MQTT over TLS only (TLS 1.2 or later)",
+    )
+    mqtt_device_tls_keyfile: Path | None = Field(default=None, description="Its PEM private key")
     mqtt_receive_maximum: int = Field(
         default=65_535,
         ge=1,
@@ -188,6 +201,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set both VIGIL_API_TLS_CERTFILE and VIGIL_API_TLS_KEYFILE, or neither"
             )
+        if (self.mqtt_device_tls_certfile is None) != (self.mqtt_device_tls_keyfile is None):
+            raise ValueError(
+                "set both VIGIL_MQTT_DEVICE_TLS_CERTFILE and VIGIL_MQTT_DEVICE_TLS_KEYFILE,"
+                " or neither"
+            )
+        if self.mqtt_device_tls_certfile is None and not _loopback(self.mqtt_device_host):
+            raise ValueError(
+                f"VIGIL_MQTT_DEVICE_HOST={self.mqtt_device_host} is reachable from other"
+                " machines: set VIGIL_MQTT_DEVICE_TLS_CERTFILE and _KEYFILE so that devices"
+                " connect over TLS, or keep it on 127.0.0.1"
+            )
         return self
 
     clinic_time_zone: str = Field(
@@ -243,3 +267,13 @@ class Settings(BaseSettings):
     @classmethod
     def _service_namespace(cls, name: str) -> str:
         return check_service_name(name)
+
+
+def _loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -19,8 +20,17 @@ class DevicePublisher:
     """Connects as ``device_id`` (user name = client id) and publishes payloads at QoS 1."""
 
     def __init__(
-        self, host: str, port: int, device_id: str, password: str, *, inflight: int = 100
+        self,
+        host: str,
+        port: int,
+        device_id: str,
+        password: str,
+        *,
+        inflight: int = 100,
+        tls_ca: Path | None = None,
     ) -> None:
+        """``tls_ca``: connect over TLS, trusting the broker's certificate from that CA file
+        (host name checked)."""
         self.device_id = device_id
         self.topic = topic_for(device_id)
         self.client = mqtt.Client(
@@ -29,6 +39,8 @@ class DevicePublisher:
             protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(device_id, password)
+        if tls_ca is not None:
+            self.client.tls_set(ca_certs=str(tls_ca))
         self.client.max_inflight_messages_set(inflight)
         self.client.max_queued_messages_set(0)
         self._connected = threading.Event()

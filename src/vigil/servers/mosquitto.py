@@ -57,10 +57,27 @@ def broker_refusals(root: Path) -> Counter[str]:
     return Counter(m.group(1) for m in OVERSIZE.finditer(text))
 
 
-def config_text(*, root: Path, port: int, service_port: int) -> str:
-    """Two listeners: devices on ``port`` (their own password file and ACL, under the mount
-    point), Vigil's services on ``service_port`` (theirs). A device's credentials do not work
+def config_text(
+    *,
+    root: Path,
+    port: int,
+    service_port: int,
+    device_host: str = "127.0.0.1",
+    device_tls: tuple[Path, Path] | None = None,
+) -> str:
+    """Two listeners: devices on ``device_host:port`` (their own password file and ACL, under
+    the mount point; MQTT over TLS only when ``device_tls`` (certificate, key) is given),
+    Vigil's services on loopback ``service_port`` (theirs). A device's credentials do not work
     on the service listener, nor a service's on the device listener."""
+    tls = (
+        [
+            f"certfile {device_tls[0]}",
+            f"keyfile {device_tls[1]}",
+            "tls_version tlsv1.2",  # the oldest accepted; 1.3 is negotiated when both can
+        ]
+        if device_tls
+        else []
+    )
     return "\n".join(
         [
             "per_listener_settings true",
@@ -88,7 +105,8 @@ def config_text(*, root: Path, port: int, service_port: int) -> str:
             "connection_messages true",
             "",
             "# devices",
-            f"listener {port} 127.0.0.1",
+            f"listener {port} {device_host}",
+            *tls,
             f"mount_point {DEVICE_MOUNT_POINT}",
             "allow_anonymous false",
             f"password_file {root / 'passwd'}",
@@ -117,6 +135,10 @@ class EmbeddedMosquitto:
     """The service listener (ingest and other Vigil services)."""
     service_users: dict[str, str] = field(default_factory=dict)
     """Service user name -> password (plain, kept in ``root``, mode 0600)."""
+    device_host: str = "127.0.0.1"
+    """Where the device listener binds (the services' listener is always on loopback)."""
+    device_tls: tuple[Path, Path] | None = None
+    """(certificate, key) in PEM: the device listener speaks MQTT over TLS only."""
     _proc: subprocess.Popen[bytes] | None = None
 
     def service_password(self, name: str) -> str:
@@ -162,11 +184,19 @@ class EmbeddedMosquitto:
         if not (self.root / "services.passwd").exists():
             self.write_auth([])
         (self.root / "mosquitto.conf").write_text(
-            config_text(root=self.root, port=self.port, service_port=self.service_port)
+            config_text(
+                root=self.root,
+                port=self.port,
+                service_port=self.service_port,
+                device_host=self.device_host,
+                device_tls=self.device_tls,
+            )
         )
         log.info(
-            "starting Mosquitto: devices on 127.0.0.1:%d, services on 127.0.0.1:%d",
+            "starting Mosquitto: devices on %s:%d (%s), services on 127.0.0.1:%d",
+            self.device_host,
             self.port,
+            "MQTT over TLS" if self.device_tls else "MQTT",
             self.service_port,
         )
         self._proc = subprocess.Popen(

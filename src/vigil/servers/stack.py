@@ -72,7 +72,12 @@ def start_servers(settings: Settings) -> Servers:
         broker_root = None
         if settings.mqtt_url is None:
             broker_root = settings.state_dir.resolve() / "mosquitto"
-            broker = EmbeddedMosquitto(broker_root)
+            tls = settings.mqtt_device_tls_certfile, settings.mqtt_device_tls_keyfile
+            broker = EmbeddedMosquitto(
+                broker_root,
+                device_host=settings.mqtt_device_host,
+                device_tls=(tls[0].resolve(), tls[1].resolve()) if tls[0] and tls[1] else None,
+            )
             broker.service_password(settings.mqtt_client_id)
             broker.write_auth(_device_users(db_url))
             stack.enter_context(broker)
