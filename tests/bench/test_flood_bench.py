@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import INGEST_USER
 from vigil.bench.flood import run_bench
-from vigil.servers import EmbeddedMosquitto, EmbeddedNats, MqttTarget, Servers
+from vigil.servers import Servers
 from vigil.settings import Settings
 
 
 def test_the_flood_adds_up_and_every_quiet_reading_is_stored(
-    db_url: str, broker: EmbeddedMosquitto, nats_server: EmbeddedNats, tmp_path: Path
+    servers: Servers, tmp_path: Path
 ) -> None:
-    servers = Servers(
-        db_url,
-        MqttTarget.from_url(broker.url(INGEST_USER)),
-        nats_server.url,
-        device_port=broker.port,
-        broker_root=broker.root,
-    )
     settings = Settings(state_dir=tmp_path, ingest_device_rate_per_s=5, ingest_device_burst=100)
     result = run_bench(settings, flood=2000, load=1, alone_s=1.0, servers=servers)
 

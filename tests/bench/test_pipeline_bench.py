@@ -6,24 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import INGEST_USER
 from vigil.bench.pipeline import PATHS, run_bench
-from vigil.servers import EmbeddedMosquitto, EmbeddedNats, MqttTarget, Servers
+from vigil.servers import Servers
 from vigil.settings import Settings
 
 READINGS, DEVICES, LATENCY = 200, 10, 40
 
 
-def test_every_path_alerts_every_reading(
-    db_url: str, broker: EmbeddedMosquitto, nats_server: EmbeddedNats, tmp_path: Path
-) -> None:
-    servers = Servers(
-        db_url,
-        MqttTarget.from_url(broker.url(INGEST_USER)),
-        nats_server.url,
-        device_port=broker.port,
-        broker_root=broker.root,
-    )
+def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> None:
     result = run_bench(
         Settings(state_dir=tmp_path),
         readings=READINGS,

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.core import Metric, device_from_topic, parse_payload, topic_for
+from vigil.core.payload import ParsedPayload
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 CORPUS = [
@@ -273,6 +274,13 @@ def test_glucose_that_reads_as_mmol_is_never_stored_as_mg_dl(value: float) -> No
     assert "probable unit mix-up" in parsed.rejections[0].reason
 
 
+def _pump_reading(metric: str, value: object, unit: str) -> ParsedPayload:
+    """One reading from a pump, parsed as ingest parses it."""
+    reading = {"ts": "2026-11-28T07:00:00Z", "metric": metric, "value": value, "unit": unit}
+    raw = json.dumps({"readings": [reading]}).encode()
+    return parse_payload(raw, device_id="pump-1", received_at=datetime(2026, 11, 28, 8, tzinfo=UTC))
+
+
 @pytest.mark.parametrize(
     ("metric", "value", "unit", "stored"),
     [("insulin", 4.25, "U", 4.25), ("insulin", 0.05, "[iU]", 0.05), ("carbs", 0, "g", 0.0)],
@@ -280,16 +288,7 @@ def test_glucose_that_reads_as_mmol_is_never_stored_as_mg_dl(value: float) -> No
 def test_a_pump_s_bolus_and_carbohydrate_are_readings(
     metric: str, value: float, unit: str, stored: float
 ) -> None:
-    raw = json.dumps(
-        {
-            "readings": [
-                {"ts": "2026-11-28T07:00:00Z", "metric": metric, "value": value, "unit": unit}
-            ]
-        }
-    ).encode()
-    parsed = parse_payload(
-        raw, device_id="pump-1", received_at=datetime(2026, 11, 28, 8, tzinfo=UTC)
-    )
+    parsed = _pump_reading(metric, value, unit)
     assert parsed.rejections == []
     assert [(r.metric, r.value) for r in parsed.readings] == [(Metric(metric), stored)]
 
@@ -313,16 +312,7 @@ def test_a_pump_s_bolus_and_carbohydrate_are_readings(
 def test_pump_abuse_is_rejected_with_its_reason(
     metric: str, value: object, unit: str, reason: str
 ) -> None:
-    raw = json.dumps(
-        {
-            "readings": [
-                {"ts": "2026-11-28T07:00:00Z", "metric": metric, "value": value, "unit": unit}
-            ]
-        }
-    ).encode()
-    parsed = parse_payload(
-        raw, device_id="pump-1", received_at=datetime(2026, 11, 28, 8, tzinfo=UTC)
-    )
+    parsed = _pump_reading(metric, value, unit)
     assert parsed.readings == []
     assert len(parsed.rejections) == 1
     assert reason in parsed.rejections[0].reason
