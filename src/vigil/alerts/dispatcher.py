@@ -204,7 +204,7 @@ class _ConnectionLoop(Worker):
     ) -> None:
         super().__init__(name, backoff=Backoff(max_s=5.0), interval_s=interval_s)
         self._step = step
-        self._db = LoopConnection(database_url, autocommit=True)
+        self._db = LoopConnection(database_url, purpose=name, autocommit=True)
 
     def step(self) -> None:
         self._step(self._db.get())

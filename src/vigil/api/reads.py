@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from vigil.api.access import API_ROLE, Principal, patient_visible, team_visible
+from vigil.storage import application_name
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ def api_role_pool(conninfo: str, *, max_size: int, name: str) -> AsyncConnection
         conninfo,
         min_size=1,
         max_size=max_size,
-        kwargs={"autocommit": True},
+        kwargs={
+            "autocommit": True,
+            "application_name": application_name(f"api {name.removeprefix('vigil-')}"),
+        },
         configure=_as_api_role,
         timeout=5.0,  # then 503: a dashboard should hear the database is away, not hang
         open=False,

@@ -113,7 +113,7 @@ class IngestService(Worker):
         self.ack = ack
         self.sink = sink
         self.stats = IngestStats()
-        self._db = LoopConnection(database_url)
+        self._db = LoopConnection(database_url, purpose=self.name)
         self.limiter = DeviceRateLimiter(
             rate_per_s=settings.ingest_device_rate_per_s, burst=settings.ingest_device_burst
         )

@@ -20,13 +20,24 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     return psycopg.connect(url, autocommit=autocommit)
 
 
+def application_name(purpose: str) -> str:
+    """What a connection says it is in ``pg_stat_activity`` (``vigil ingest``, ``vigil
+    detect-1-of-2``, ``vigil api requests``...), so an operator can tell Vigil's loops and
+    pools apart on the database (PostgreSQL keeps 63 bytes of it)."""
+    return f"vigil {purpose}"[:63]
+
+
 class LoopConnection:
     """The one connection of a background loop (ingest, a detect worker, the alert loops, live
     plan loading): opened on first use,
-    dropped after an error (closing a broken one quietly), opened again on the next use."""
+    dropped after an error (closing a broken one quietly), opened again on the next use.
+    ``purpose`` names it on the database (:func:`application_name`)."""
 
-    def __init__(self, url: str, *, connect_timeout: int = 5, autocommit: bool = False) -> None:
+    def __init__(
+        self, url: str, *, purpose: str, connect_timeout: int = 5, autocommit: bool = False
+    ) -> None:
         self.url = url
+        self.purpose = purpose
         self.connect_timeout = connect_timeout
         self.autocommit = autocommit
         self._conn: psycopg.Connection[Any] | None = None
@@ -34,7 +45,10 @@ class LoopConnection:
     def get(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(
-                self.url, connect_timeout=self.connect_timeout, autocommit=self.autocommit
+                self.url,
+                connect_timeout=self.connect_timeout,
+                autocommit=self.autocommit,
+                application_name=application_name(self.purpose),
             )
         return self._conn
 
@@ -47,9 +61,18 @@ class LoopConnection:
         self._conn = None
 
 
-def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
-    """A pool created closed: open it in the application's lifespan."""
-    return ConnectionPool(url, min_size=min_size, max_size=max_size, open=False)
+def create_pool(
+    url: str, *, min_size: int = 1, max_size: int = 10, purpose: str = "api requests"
+) -> ConnectionPool:
+    """A pool created closed: open it in the application's lifespan. Its connections are named
+    by ``purpose`` on the database (:func:`application_name`)."""
+    return ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        kwargs={"application_name": application_name(purpose)},
+    )
 
 
 def _migrations() -> list[tuple[int, str, str]]:

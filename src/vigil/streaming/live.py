@@ -32,7 +32,7 @@ class LiveEngine:
         """``restore_days`` of stored history rebuild the detectors' state; 0 leaves that to
         the caller (a detect worker replays its partitions of the stream instead)."""
         self.database_url = database_url
-        self._db = LoopConnection(database_url, autocommit=True)
+        self._db = LoopConnection(database_url, purpose="care plans", autocommit=True)
         self._preloaded: dict[UUID, CarePlan] = {}
         self.engine = StreamEngine(plan_for=self._plan_for)
         self._plans_checked = datetime.now(UTC)

@@ -96,7 +96,7 @@ class DetectWorker(Worker):
         self.replayed = 0
         self.findings = 0
         self.apply_retries = 0
-        self._db = LoopConnection(database_url)
+        self._db = LoopConnection(database_url, purpose=self.name)
 
     # -- life --------------------------------------------------------------------------------
 
