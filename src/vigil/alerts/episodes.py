@@ -19,7 +19,8 @@ new one (:func:`next_step`).
 
 :class:`AlertGrouping` applies the same rule to findings without a database, for replays (the
 evaluation, the care-plan preview), assuming the team acknowledges every alert, so each one
-resolves when its episode ends.
+resolves when its episode ends (by the clock, so between uploads: the findings of one upload
+reach the alerts stage together).
 
 >>> episode_of("hypoglycemia_urgent"), episode_of("predicted_low"), episode_of("tachycardia")
 ('low_glucose', 'low_glucose', 'deterioration')
@@ -235,12 +236,18 @@ class AlertGrouping:
         rule = rule_for(f.cause)
         key = (str(f.patient_id), rule.key)
         alert = self._latest.get(key)
+        # The clock ends an episode between uploads, never inside one: a backlog's findings,
+        # hours of data seen at once, reach the alerts stage in one batch and update one alert
+        # (they were opening and reopening it, 14 times for one low after a dropout).
         if (
             alert is not None
             and alert.resolved_at is None
             and has_ended(rule, alert.causes, alert.last_seen, now)
+            and max(alert.seen) < now
         ):
-            alert.resolved_at = alert.last_seen + ends_after(rule, alert.causes)
+            alert.resolved_at = max(
+                alert.last_seen + ends_after(rule, alert.causes), max(alert.seen)
+            )
         step = next_step(
             unresolved=alert is not None and alert.resolved_at is None,
             resolved_at=alert.resolved_at if alert is not None else None,
