@@ -187,7 +187,7 @@ def test_the_replay_grouping_counts_what_the_service_does(
     _, pid = patient
     policy = AlertPolicy(quiet_period=timedelta(minutes=30))
     svc = AlertService(policy)
-    minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1070, 1100]
+    minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1090, 1120]
     causes = ["predicted_low", "hypoglycemia", "hypoglycemia_urgent", "hypoglycemia"]
     sequence = [glucose(pid, m, causes[i % len(causes)], 60 - i) for i, m in enumerate(minutes)]
     opened = reopened = 0
