@@ -55,6 +55,42 @@ def test_a_finding_soon_after_the_end_reopens_the_alert() -> None:
     assert alert.worst_value == 62
 
 
+def test_a_slow_fall_after_a_predicted_low_is_one_alert() -> None:
+    """Predicted low at 80, the CGM then at 70-80 with no finding for an hour of readings
+    (seen up to 15 minutes late), then 67: one low, told once, not ended and reopened."""
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.add(low(0, "predicted_low", 80), seen=T0 + timedelta(minutes=10))
+    g.add(low(60, "hypoglycemia", 67), seen=T0 + timedelta(minutes=70))
+    [alert] = g.alerts
+    assert len(alert.notified) == 1
+    assert alert.causes == ["hypoglycemia", "predicted_low"]
+
+
+def test_a_backlog_seen_at_once_is_one_alert_told_once() -> None:
+    """A phone out of range for two hours uploads its readings together: the findings of two
+    hours of a low reach the alerts stage in one batch, which updates one alert. The episode
+    ends by the clock between uploads only (it opened and reopened 14 times for one low)."""
+    upload = T0 + timedelta(minutes=115)
+    backlog = [low(m, "hypoglycemia", 69 - m / 10) for m in range(0, 115, 5)]
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    for f in backlog:
+        g.add(f, seen=upload)
+    g.add(low(120, "hypoglycemia", 60), seen=upload + timedelta(minutes=10))
+    [alert] = g.alerts
+    assert alert.notified == [upload]
+    assert len(alert.findings) == len(backlog) + 1
+
+
+def test_the_clock_still_ends_a_low_during_a_dropout() -> None:
+    """A low told, then two hours without an upload: the clock ended it an hour after its last
+    finding; the backlog's finding, over the quiet period later, is a new alert."""
+    g = AlertGrouping(quiet_period=timedelta(minutes=30))
+    g.add(low(0, "hypoglycemia", 62), seen=T0)
+    g.add(low(30, "hypoglycemia", 66), seen=T0 + timedelta(minutes=125))
+    assert [len(a.notified) for a in g.alerts] == [1, 1]
+    assert g.alerts[0].resolved_at == T0 + rule_for("low_glucose").ends_after
+
+
 def vital(hours: float, cause: str, metric: str, value: float, severity: Severity) -> Finding:
     return Finding(
         P1, cause, (metric,), T0 + timedelta(hours=hours), cause, severity, 1.0,
@@ -145,7 +181,7 @@ def test_a_heart_rate_alone_ends_after_two_hours_as_before() -> None:
     rule = rule_for("tachycardia")
     assert episodes.ends_after(rule, ["tachycardia"]) == timedelta(hours=2)
     assert episodes.ends_after(rule, ["tachycardia", "news2"]) == timedelta(hours=72)
-    assert episodes.shortest_end() == timedelta(hours=1)  # the low glucose's
+    assert episodes.shortest_end() == rule_for("low_glucose").ends_after
 
 
 def test_home_blood_pressure_above_target_waits_three_days() -> None:

@@ -187,7 +187,7 @@ def test_the_replay_grouping_counts_what_the_service_does(
     _, pid = patient
     policy = AlertPolicy(quiet_period=timedelta(minutes=30))
     svc = AlertService(policy)
-    minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1070, 1100]
+    minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1090, 1120]
     causes = ["predicted_low", "hypoglycemia", "hypoglycemia_urgent", "hypoglycemia"]
     sequence = [glucose(pid, m, causes[i % len(causes)], 60 - i) for i, m in enumerate(minutes)]
     opened = reopened = 0
@@ -209,3 +209,23 @@ def test_the_replay_grouping_counts_what_the_service_does(
     assert opened >= 2
     assert reopened >= 1
     assert {episode_of(f.cause) for f in sequence} == {"low_glucose"}
+
+
+def test_a_backlog_in_one_upload_is_one_alert_in_both(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """Two hours of a low uploaded at once after a dropout: the service updates one alert with
+    the whole batch, and the replay grouping, given the same seen time, counts the same."""
+    _, pid = patient
+    policy = AlertPolicy(quiet_period=timedelta(minutes=30))
+    svc = AlertService(policy)
+    backlog = [glucose(pid, m, "hypoglycemia", 69 - m / 10) for m in range(0, 115, 5)]
+    upload = T0 + timedelta(minutes=115)
+    changes = svc.apply(conn, backlog, now=upload)
+    assert sum(c.kind is ChangeKind.OPENED for c in changes) == 1
+    assert not any(c.kind is ChangeKind.REOPENED for c in changes)
+    grouping = AlertGrouping(quiet_period=policy.quiet_period)
+    for f in backlog:
+        grouping.add(f, seen=upload)
+    assert [len(a.notified) for a in grouping.alerts] == [1]
+    assert len(alerts_of(conn, pid)) == 1
