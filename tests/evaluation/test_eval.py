@@ -316,3 +316,18 @@ def test_the_next_episode_does_not_count_against_the_previous_event() -> None:
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_an_urgent_low_called_on_a_level_1_low_is_counted_as_over_escalated() -> None:
+    """The same dip, with the truth labelling only a level-1 low (the blood glucose stayed
+    above 54): the alert is true (it matched the low) but reached critical severity with no
+    critical event, which per-kind precision does not show; the report counts it."""
+    dip = [100, 90, 80, 70, 62, 56, 50, 47, 46, 48, 52, 58, 65, 72, 80, 90]
+    patients, messages, truth = cgm_fixture(dip)
+    overall = evaluate(EvalData.from_records(patients, messages, truth[:1]))["overall"]
+    assert (overall["alerts"], overall["false_alerts"]) == (1, 0)
+    assert (overall["critical_alerts"], overall["over_escalated"]) == (1, 1)
+    assert overall["over_escalated_per_patient_week"] > 0
+    # With the level-2 event labelled too, the critical alert was right.
+    overall = evaluate(EvalData.from_records(patients, messages, truth))["overall"]
+    assert (overall["critical_alerts"], overall["over_escalated"]) == (1, 0)

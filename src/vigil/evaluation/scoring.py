@@ -46,7 +46,7 @@ from vigil.alerts import AlertPolicy
 from vigil.alerts.episodes import AlertGrouping, EpisodeAlert
 from vigil.evaluation.data import EvalData, TruthEvent
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.findings import Finding
+from vigil.streaming.findings import Finding, Severity
 
 KIND_CAUSES: dict[str, frozenset[str]] = {
     "hypertensive_crisis": frozenset({"hypertensive_crisis"}),
@@ -67,6 +67,12 @@ is an aggregate of vital signs: it detects any deterioration it sees (exacerbati
 tachycardia, decompensation), so it is mapped to each. The optional "unusual for this patient"
 finding (a vital far from the patient's own usual value) is a true alert when it falls in an
 event it could show (not the critical kinds: it never counts towards their recall)."""
+CRITICAL_KINDS = frozenset({"hypertensive_crisis", "hypoglycemia_urgent", "spo2_low"})
+"""The kinds a critical alert is for (the bar's "critical kinds"). An alert that reached
+critical severity without matching one of them was right about something less (an urgent low
+called on a level-1 low, say): counted as ``over_escalated``, since per-kind precision counts
+only alerts that matched nothing at all against a kind."""
+
 for _kind in (
     "bp_above_target",
     "hf_decompensation",
@@ -287,6 +293,8 @@ def _overall(
     cgm_false = [a for a in false_alerts if data.name_of(a.patient_id) in cgm]
     cgm_told = sum(len(a.notified) for a in cgm_false)
     all_hits = [h for s in per_kind.values() for h in s.get("hit", [])]
+    critical = [a for a in alerts if a.severity is Severity.CRITICAL]
+    over = [a for a in critical if not matched_kinds[id(a)] & CRITICAL_KINDS]
     return {
         "recall": _ratio(sum(all_hits), len(all_hits)),
         "precision": _ratio(len(alerts) - len(false_alerts), len(alerts)),
@@ -299,6 +307,9 @@ def _overall(
         "false_alerts": len(false_alerts),
         "false_notifications": told,
         "false_alerts_by_cause": _count(a.findings[0].cause for a in false_alerts),
+        "critical_alerts": len(critical),
+        "over_escalated": len(over),
+        "over_escalated_per_patient_week": _per(len(over), days / 7),
         "cgm": {
             "patients": len(cgm),
             "false_alerts_per_patient_day": _per(cgm_told, cgm_days),
