@@ -68,10 +68,10 @@ tachycardia, decompensation), so it is mapped to each. The optional "unusual for
 finding (a vital far from the patient's own usual value) is a true alert when it falls in an
 event it could show (not the critical kinds: it never counts towards their recall)."""
 CRITICAL_KINDS = frozenset({"hypertensive_crisis", "hypoglycemia_urgent", "spo2_low"})
-"""The kinds a critical alert is for (the bar's "critical kinds"). An alert that reached
+"""The kinds a critical alert is for (the bar's "critical kinds"). A true alert that reached
 critical severity without matching one of them was right about something less (an urgent low
-called on a level-1 low, say): counted as ``over_escalated``, since per-kind precision counts
-only alerts that matched nothing at all against a kind."""
+called on a level-1 low, say): counted as ``over_escalated``, since neither the false alerts
+nor per-kind precision count it."""
 
 for _kind in (
     "bp_above_target",
@@ -294,7 +294,10 @@ def _overall(
     cgm_told = sum(len(a.notified) for a in cgm_false)
     all_hits = [h for s in per_kind.values() for h in s.get("hit", [])]
     critical = [a for a in alerts if a.severity is Severity.CRITICAL]
-    over = [a for a in critical if not matched_kinds[id(a)] & CRITICAL_KINDS]
+    # True alerts (a false one is counted as false) that were critical for a lesser state.
+    over = [
+        a for a in critical if matched_kinds[id(a)] and not matched_kinds[id(a)] & CRITICAL_KINDS
+    ]
     return {
         "recall": _ratio(sum(all_hits), len(all_hits)),
         "precision": _ratio(len(alerts) - len(false_alerts), len(alerts)),
