@@ -253,12 +253,17 @@ def test_an_unknown_or_absurd_language_gets_the_default_not_an_error(
         assert card(r, PAST_WEEK)["title"] == "이번 주 혈압"
         stale = card(r, "tir_week:2026-W01")
         assert (stale["body"], stale["lang"]) == ("Your glucose was ...", "en")
-    # A header of 300 KB (the HTTP layer takes it): only its first ranges are read, so the
-    # English far down it is not reached and the answer is the default, at once.
-    huge = {**me, "Accept-Language": "xx-YY;q=0.9, " * 24_000 + "en"}
-    r = feed_items(client, headers=huge)
+    # A header of 52 KB (under the server's 64 KiB head): only its first ranges are read, so
+    # the English far down it is not reached and the answer is the default, at once.
+    long = {**me, "Accept-Language": "xx-YY;q=0.9, " * 4_000 + "en"}
+    r = feed_items(client, headers=long)
     assert r.headers["content-language"] == "ko"
     assert card(r, PAST_WEEK)["title"] == "이번 주 혈압"
+    # One of 300 KB never reaches the application (vigil.api.serving).
+    huge = {**me, "Accept-Language": "xx-YY;q=0.9, " * 24_000 + "en"}
+    r = client.get("/api/v1/me/feed/items", headers=huge)
+    assert r.status_code == 431
+    assert "request line and headers over" in r.text
 
 
 def test_triage_of_a_thousand_patients_answers_in_one_query(

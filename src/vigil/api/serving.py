@@ -1,20 +1,82 @@
-"""How uvicorn serves the API: no server banner, and TLS when a certificate is set."""
+"""How uvicorn serves the API: no server banner, a bounded request head, and TLS when a
+certificate is set."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 from vigil.settings import Settings
+
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+"""The request line and headers of one request, at most (browsers send a few KiB; nginx's
+default buffers hold 32 KiB)."""
+
+
+SLICE_BYTES = 8 * 1024
+"""What the parser is fed at a time: the head's count is exact to this."""
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a bound on the request head.
+
+    httptools buffers a header until it is complete, however long: a 20 MB header was read
+    whole and answered 200, so a few clients could make the server hold gigabytes. Here the
+    bytes fed to the parser while a request's line and headers are being read are counted, and past
+    :data:`MAX_REQUEST_HEAD_BYTES` the answer is ``431 Request Header Fields Too Large`` and the
+    connection is closed, before the application sees anything.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._in_head = True
+
+    def data_received(self, data: bytes) -> None:
+        # Fed in slices, so that the bytes of a request's head are counted as the parser
+        # reaches them (the head of a request after a body in the same read included).
+        for start in range(0, len(data), SLICE_BYTES):
+            if self.transport.is_closing():
+                return
+            piece = data[start : start + SLICE_BYTES]
+            if self._in_head:
+                self._head_bytes += len(piece)
+                if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+                    self._refuse_head()
+                    return
+            super().data_received(piece)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head, self._head_bytes = True, 0  # the next request on this connection
+        super().on_message_complete()
+
+    def _refuse_head(self) -> None:
+        msg = f"request line and headers over {MAX_REQUEST_HEAD_BYTES} bytes"
+        self.logger.warning("refused a request: %s", msg)
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: text/plain; charset=utf-8\r\n"
+            + f"content-length: {len(msg)}\r\n".encode()
+            + b"connection: close\r\n\r\n"
+            + msg.encode()
+        )
+        self.transport.close()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` beyond the app and address.
 
-    With ``VIGIL_API_TLS_CERTFILE`` and ``_KEYFILE`` set, the API is served over TLS only
+    The request head is bounded (:class:`BoundedHttpToolsProtocol`). With
+    ``VIGIL_API_TLS_CERTFILE`` and ``_KEYFILE`` set, the API is served over TLS only
     (health data must not cross a network in clear text): responses then carry HSTS and the
     session cookies are Secure (vigil.api.edge, vigil.api.sessions).
     """
-    options: dict[str, Any] = {"server_header": False}
+    options: dict[str, Any] = {"server_header": False, "http": BoundedHttpToolsProtocol}
     if settings.api_tls_certfile is not None:
         options["ssl_certfile"] = str(settings.api_tls_certfile)
         options["ssl_keyfile"] = str(settings.api_tls_keyfile)
