@@ -20,8 +20,8 @@ from vigil.servers import EmbeddedPostgres
 from vigil.storage import rebuild_latest_readings
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-BOLUSES = {20: 4.5, 15: 6.0}
-"""Hours before now: units."""
+BOLUSES = {20: 4.5, 0: 6.0}
+"""Hours before now: units (the last in today, which the range cuts at now)."""
 MEAL = (20, 60.0)
 """Hours before now, grams."""
 
@@ -83,6 +83,12 @@ def test_boluses_and_carbs_beside_the_glucose_chart(
     assert sum(float(d["value"] or 0) for d in days) == pytest.approx(sum(BOLUSES.values()))
     assert sum(int(d["count"] or 0) for d in days) == len(BOLUSES)
     assert all(daily in (d["label"] or "") for d in days), days
+    # Today's total is of the day so far (the range ends now), and says so; a whole day not.
+    assert days[-1]["label"] == page.evaluate(
+        "(label) => vigil.t('patient.day_partial', { label })",
+        (days[-1]["label"] or "").split(";")[0],
+    )
+    assert all(";" not in (d["label"] or "") for d in days[:-1]), days
     assert [float(d["value"] or 0) for d in strip(page, "carbs")] == [MEAL[1]]
     assert page.locator(".metric:not([data-metric=glucose]) svg.treatments").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)

@@ -102,9 +102,11 @@ function treatmentSvg(items, range, width, daily) {
     const mine = items.filter((i) => i.metric === metric);
     if (!mine.length) return "";
     const unit = mine[0].unit;
-    const marks = daily ? dailyTotals(mine, t0, t1).map((d) => ({ ...d, label: vigil.t(
-      `patient.${metric}_day`, { date: vigil.date(new Date(d.day)), v: vigil.formatValue(metric, d.value, unit),
-        count: vigil.plural(`patient.${metric}_count`, d.count) }) }))
+    const total = (d) => vigil.t(`patient.${metric}_day`, { date: vigil.date(new Date(d.day)),
+      v: vigil.formatValue(metric, d.value, unit), count: vigil.plural(`patient.${metric}_count`, d.count) });
+    // The range's first and last days are cut (the range ends now): their totals say so.
+    const marks = daily ? dailyTotals(mine, t0, t1).map((d) => ({ ...d, label: d.partial
+      ? vigil.t("patient.day_partial", { label: total(d) }) : total(d) }))
       : mine.map((i) => ({ time: new Date(i.time).getTime(), value: i.value, label: vigil.t(
         `patient.${metric}_one`, { time: vigil.dateTime(i.time), v: vigil.formatValue(metric, i.value, unit) }) }));
     marks.sort((a, b) => a.time - b.time);
@@ -143,6 +145,6 @@ function dailyTotals(items, t0, t1) {
     d.value += Number(i.value); d.count += 1;
     days.set(day, d);
   }
-  return [...days.values()].map((d) => ({ ...d,
+  return [...days.values()].map((d) => ({ ...d, partial: d.day < t0 || d.day + 86400e3 > t1,
     time: (Math.max(d.day, t0) + Math.min(d.day + 86400e3, t1)) / 2 }));
 }
