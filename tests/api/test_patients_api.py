@@ -1,5 +1,6 @@
 """Patients' data through the API: readings, rollups, FHIR, the dashboard list, the care plan
-and its preview, and the patient's own feed."""
+and its preview, and the patient's own feed; treatments (a bolus, a meal) read raw, not as
+vitals."""
 
 from __future__ import annotations
 
@@ -61,6 +62,31 @@ def test_readings_rollup_fhir_vitals(client: httpx.Client, world: World, history
         f"/api/v1/care-teams/{world.a.team}/latest-vitals", headers=world.headers("outsider")
     )
     assert r.status_code == 404
+
+
+def test_a_bolus_and_a_meal_are_read_raw_for_the_chart_not_listed_as_vitals(
+    client: httpx.Client, world: World, history: datetime
+) -> None:
+    """The patient page reads a pump's entries raw (its glucose strip); the care team's list
+    of latest vitals leaves them out (a bolus is not a measurement)."""
+    with world.conn() as conn:
+        for metric, value, unit in (("insulin", 4.5, "[iU]"), ("carbs", 60, "g")):
+            conn.execute(
+                "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
+                " received_at) VALUES (%s, %s, %s, %s, %s, 'pump-1', now())",
+                (history + timedelta(hours=9, minutes=30), world.a.patient, metric, value, unit),
+            )
+        rebuild_latest_readings(conn)
+    path = f"/api/v1/patients/{world.a.patient}/readings"
+    raw = client.get(path, params={"metric": "insulin"}, headers=world.headers("clinician"))
+    assert [(r["value"], r["unit"]) for r in raw.json()] == [(4.5, "[iU]")]
+    for who, tenant in (("outsider", "a"), ("other_patient", "a"), ("admin", "b")):
+        refused = client.get(path, params={"metric": "insulin"}, headers=world.headers(who, tenant))
+        assert refused.status_code in (403, 404), (who, tenant, refused.status_code)
+    vitals = client.get(
+        f"/api/v1/care-teams/{world.a.team}/latest-vitals", headers=world.headers("clinician")
+    ).json()
+    assert [v["metric"] for v in vitals[0]["vitals"]] == ["spo2"]
 
 
 def test_a_cgms_low_and_high_marks_are_said_as_such_in_readings_rollups_and_fhir(

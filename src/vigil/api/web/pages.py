@@ -15,7 +15,7 @@ from jinja2.runtime import Context
 
 from vigil.api.state import state_of
 from vigil.api.web import i18n
-from vigil.core.metrics import MGDL_PER_MMOL
+from vigil.core.metrics import MGDL_PER_MMOL, TREATMENTS
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -40,7 +40,12 @@ def render(request: Request, name: str, spaces: tuple[str, ...], **context: Any)
     lang = i18n.negotiate(request)
     zone = state_of(request.app).settings.clinic_time_zone
     messages = i18n.messages_for(lang, spaces)
-    shared = {"lang": lang, "zone": zone, "mgdl_per_mmol": MGDL_PER_MMOL}
+    shared = {
+        "lang": lang,
+        "zone": zone,
+        "mgdl_per_mmol": MGDL_PER_MMOL,
+        "treatments": sorted(m.value for m in TREATMENTS),
+    }
     page = {"lang": lang, "zone": zone, "messages": {**shared, **messages}}
     response = templates.TemplateResponse(request, name, {**page, "spaces": spaces, **context})
     if request.query_params.get("lang") in i18n.LANGS:

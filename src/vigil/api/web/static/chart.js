@@ -20,8 +20,11 @@ function spread(ys, gap, top, bottom) {
   return out;
 }
 
+// The plot's left and right margins: the treatment strip below a chart keeps its time axis.
+const PLOT = { L: 48, R: 170 };
+
 function chartSvg(series, lines, markers, range, width) {
-  const W = Math.max(320, Math.round(width || 640)), H = 200, L = 48, R = 170, T = 10, B = 24;
+  const W = Math.max(320, Math.round(width || 640)), H = 200, { L, R } = PLOT, T = 10, B = 24;
   const all = series.flatMap((s) => s.buckets.map((p) => ({ ...p, metric: s.metric })));
   if (!all.length) return `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
   const d = (metric, v) => vigil.toDisplay(metric, v);
@@ -84,4 +87,64 @@ function chartSvg(series, lines, markers, range, width) {
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" class="chart" role="img"
     aria-label="${text(series.map((s) => vigil.metricName(s.metric)).join(", "))}">
     ${yticks}${guide}${marks}${parts}${xticks}</svg>`;
+}
+
+// A pump's boluses and entered carbohydrate on a strip under a chart, on the chart's time
+// axis: a row each, a marker with its value beside it ("4.5 U", "60 g"), or per day its total
+// when `daily` (single markers would crowd: about 150 px a day at 7 days). Each marker is an
+// image with its own label, so a screen reader hears every dose; labels in a row are pushed
+// apart so none overlap. items: [{ metric, time, value, unit }] in stored units.
+function treatmentSvg(items, range, width, daily) {
+  const W = Math.max(320, Math.round(width || 640)), { L, R } = PLOT, ROW = 22, H = 2 * ROW + 4;
+  const t0 = range.start.getTime(), t1 = range.end.getTime();
+  const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
+  const rows = ["insulin", "carbs"].map((metric, row) => {
+    const mine = items.filter((i) => i.metric === metric);
+    if (!mine.length) return "";
+    const unit = mine[0].unit;
+    const total = (d) => vigil.t(`patient.${metric}_day`, { date: vigil.date(new Date(d.day)),
+      v: vigil.formatValue(metric, d.value, unit), count: vigil.plural(`patient.${metric}_count`, d.count) });
+    // The range's first and last days are cut (the range ends now): their totals say so.
+    const marks = daily ? dailyTotals(mine, t0, t1).map((d) => ({ ...d, label: d.partial
+      ? vigil.t("patient.day_partial", { label: total(d) }) : total(d) }))
+      : mine.map((i) => ({ time: new Date(i.time).getTime(), value: i.value, label: vigil.t(
+        `patient.${metric}_one`, { time: vigil.dateTime(i.time), v: vigil.formatValue(metric, i.value, unit) }) }));
+    marks.sort((a, b) => a.time - b.time);
+    const cy = 4 + row * ROW + ROW / 2, xs = marks.map((m) => x(m.time));
+    const lx = spread(xs.map((v) => v + 6), daily ? 34 : 40, L, W - R + 40);
+    const shape = metric === "insulin"
+      ? (cx) => `<path d="M${cx - 5},${cy - 5}h10l-5,9z" class="mark"/>`
+      : (cx) => `<circle cx="${cx}" cy="${cy}" r="4.5" class="mark"/>`;
+    const name = text(vigil.t(`patient.${metric}_row${daily ? "_daily" : ""}`));  // "U/day": a total
+    return `<text x="${L - 4}" y="${cy + 4}" text-anchor="end" class="lbl">${name}</text>` +
+      marks.map((m, i) => `<g class="treat ${metric}" role="img" aria-label="${text(m.label)}"
+      data-metric="${metric}" data-time="${new Date(m.time).toISOString()}" data-value="${m.value}"
+      ${daily ? `data-count="${m.count}"` : ""}>${shape(xs[i])}<text x="${lx[i]}" y="${cy + 4}"
+      class="lbl val" aria-hidden="true">${text(vigil.formatValue(metric, m.value, unit))}</text>
+      <title>${text(m.label)}</title></g>`).join("");
+  }).join("");
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" class="chart treatments"
+    role="group" aria-label="${text(vigil.t(daily ? "patient.treatments_daily" : "patient.treatments"))}">${rows}</svg>`;
+}
+
+// The day (midnight in the clinic's zone) an instant falls in, as a time.
+function zoneMidnight(t) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: vigil.messages.zone,
+    hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+    .formatToParts(new Date(t)).map((p) => [p.type, Number(p.value)]));
+  return t - ((parts.hour * 60 + parts.minute) * 60 + parts.second) * 1000 - (t % 1000);
+}
+
+// Per clinic-zone day: the total and how many entries, placed at the day's middle (kept inside
+// the range for the range's first and last, partly shown, days).
+function dailyTotals(items, t0, t1) {
+  const days = new Map();
+  for (const i of items) {
+    const day = zoneMidnight(new Date(i.time).getTime());
+    const d = days.get(day) || { day, value: 0, count: 0 };
+    d.value += Number(i.value); d.count += 1;
+    days.set(day, d);
+  }
+  return [...days.values()].map((d) => ({ ...d, partial: d.day < t0 || d.day + 86400e3 > t1,
+    time: (Math.max(d.day, t0) + Math.min(d.day + 86400e3, t1)) / 2 }));
 }

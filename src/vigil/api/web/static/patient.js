@@ -5,6 +5,9 @@ const GROUPS = [["bp", ["bp_systolic", "bp_diastolic"]], ["heart_rate", ["heart_
   ["spo2", ["spo2"]], ["glucose", ["glucose"]], ["body_weight", ["body_weight"]],
   ["body_temperature", ["body_temperature"]], ["respiratory_rate", ["respiratory_rate"]]];
 const METRICS = GROUPS.flatMap(([, ms]) => ms);
+// What a pump or pen gave or the patient ate (the server's TREATMENTS, embedded): not a
+// vital, so no chart of its own and no care-plan row; drawn under the glucose chart.
+const TREATMENTS = vigil.messages.treatments;
 const UNIT = { bp_systolic: "mm[Hg]", bp_diastolic: "mm[Hg]", heart_rate: "/min", spo2: "%",
   glucose: "mg/dL", body_weight: "kg", body_temperature: "Cel", respiratory_rate: "/min" };
 // The detectors' defaults and the physiological bounds come from the API (one source).
@@ -38,7 +41,9 @@ function draw() {
     <div class="metric" data-metric="${name}"><h3>${text(vigil.metricName(name))}
       <span class="muted latest">${text(vigil.t("patient.latest", { value: latest(name, rollups) }))}</span></h3>
       ${chartSvg(rollups.map((r, i) => ({ metric: metrics[i], unit: r.unit, buckets: r.buckets })),
-        metrics.flatMap((m) => limitsFor(m, current)), markers, drawn.range, width)}</div>`).join("")
+        metrics.flatMap((m) => limitsFor(m, current)), markers, drawn.range, width)}
+      ${name === "glucose" && drawn.treatments.length
+        ? treatmentSvg(drawn.treatments, drawn.range, width, drawn.range.days > 2) : ""}</div>`).join("")
     || `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
   $("charts").dataset.days = drawn.range.days;
 }
@@ -52,6 +57,10 @@ async function loadCharts() {
   const days = Number($("range").value);
   const end = new Date(), start = new Date(end.getTime() - days * 86400e3);
   const bucket = days <= 2 ? "15m" : days <= 7 ? "1h" : "6h";
+  // A pump's boluses and carbs, raw (a few a day), for the glucose chart's strip.
+  const asked = (metric) => vigil.call(`/patients/${patientId}/readings?${new URLSearchParams({
+    metric, start: start.toISOString(), end: end.toISOString(), limit: "10000" })}`);
+  const treatments = Promise.all(TREATMENTS.map(asked)).then((lists) => lists.flat());
   const got = await Promise.all(GROUPS.map(async ([name, metrics]) => {
     const rollups = await Promise.all(metrics.map((metric) => vigil.call(`/patients/${patientId}/readings/rollup?${
       new URLSearchParams({ metric, bucket, start: start.toISOString(), end: end.toISOString() })}`)
@@ -61,8 +70,10 @@ async function loadCharts() {
       .map((a) => ({ time: a.first_seen, severity: a.severity, title: a.explanation.sentence }));
     return { name, metrics, rollups, markers };
   }));
+  const given = await treatments;
   if (mine !== chartsAsked) return;
   drawn = got.filter(Boolean);
+  drawn.treatments = given;
   drawn.range = { start, end, days };
   draw();
 }
