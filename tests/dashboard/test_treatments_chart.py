@@ -1,6 +1,6 @@
 """A pump's boluses and carbohydrate on the patient page, in Debian's chromium: on a strip
 under the glucose chart, each marker with its value as text and as its accessible label
-(4.5 U, 60 g) over 2 days, daily totals over 7; a patient without any has no strip. Korean and
+(4.50 U, 60 g) over 2 days, daily totals over 7; a patient without any has no strip. Korean and
 English, no serious axe-core violation."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_boluses_and_carbs_beside_the_glucose_chart(
     page.select_option("#range", "2")
     expect(charts).to_have_attribute("data-days", "2")
     doses = strip(page, "insulin")
-    assert [d["text"] for d in doses] == ["4.5 U", "6.0 U"]
+    assert [d["text"] for d in doses] == ["4.50 U", "6.00 U"]  # as delivered: pumps step 0.05 U
     assert [d["count"] for d in doses] == [None, None]
     for d in doses:
         assert (d["label"] or "").startswith(f"{bolus} {d['text']}, "), d

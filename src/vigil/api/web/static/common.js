@@ -41,7 +41,7 @@ const vigil = {
     kg: "kg", Cel: "°C", "[iU]": "U", g: "g" },
   // Values as clinicians write them: every page formats through these (see formatValue).
   decimals: { heart_rate: 0, respiratory_rate: 0, spo2: 0, bp_systolic: 0, bp_diastolic: 0,
-    glucose: 0, body_weight: 1, body_temperature: 1, insulin: 1, carbs: 0 },
+    glucose: 0, body_weight: 1, body_temperature: 1, insulin: 2, carbs: 0 },
   // The server's one conversion factor (vigil.core.metrics.MGDL_PER_MMOL), embedded per page.
   get MGDL_PER_MMOL() { return vigil.messages.mgdl_per_mmol; },
   // Glucose in mg/dL or mmol/L: this browser's choice (stored), mg/dL until one is made.
