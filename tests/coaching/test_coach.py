@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -140,3 +141,35 @@ def test_insulin_and_carbs_are_neither_reminded_nor_counted_as_measuring() -> No
     assert coach(pts, now=NOW) == []  # no reminder, and no streak from boluses alone
     pts += [Point(NOW - timedelta(hours=1), "glucose", 110)]
     assert [i.kind for i in coach(pts, now=NOW)] == []  # one glucose reading: nothing to say yet
+
+
+def test_days_are_the_clinics_days_for_a_seoul_patient() -> None:
+    """08:00 in Seoul is 23:00 UTC the day before: counted in UTC, a patient who measured
+    Monday 08:00 and Tuesday 10:00 (KST) had no streak (UTC Sunday and Tuesday), and a reminder
+    at 08:00 KST shared its key with the previous day's."""
+    seoul = ZoneInfo("Asia/Seoul")
+    monday = datetime(2026, 11, 23, 8, tzinfo=seoul)
+    tuesday = datetime(2026, 11, 24, 10, tzinfo=seoul)
+    pts = [Point(monday, "spo2", 95), Point(tuesday, "spo2", 96)]
+    now = datetime(2026, 11, 24, 11, tzinfo=seoul)
+    assert streak_days(pts, now, seoul) == 2
+    assert streak_days(pts, now) == 1  # the UTC count this replaced
+    [streak] = [i for i in coach(pts, now=now, zone=seoul) if i.kind == "streak"]
+    assert streak.key == "streak:2026-11-24"
+    # A weight last measured days ago: one reminder per Seoul day, keyed by that day.
+    old = [Point(datetime(2026, 11, 20, 8, tzinfo=seoul), "body_weight", 70.0)]
+    early = datetime(2026, 11, 24, 8, 30, tzinfo=seoul)  # 2026-11-23 23:30 UTC
+    [reminder] = [i for i in coach(old, now=early, zone=seoul) if i.kind == "reminder"]
+    assert reminder.key == "reminder:weight:2026-11-24"
+    # A Monday morning in Seoul is still Sunday in UTC: the week's key is Seoul's week.
+    monday_early = datetime(2026, 11, 30, 7, tzinfo=seoul)
+    items = coach(
+        [
+            Point(monday_early - timedelta(hours=h), m, v)
+            for h in (1, 25, 49)
+            for m, v in (("bp_systolic", 128), ("bp_diastolic", 80))
+        ],
+        now=monday_early,
+        zone=seoul,
+    )
+    assert [i.key for i in items if i.kind == "bp_week"] == ["bp_week:2026-W49"]

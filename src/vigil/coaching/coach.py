@@ -14,7 +14,7 @@ English, are in :mod:`vigil.coaching.words`. The stored ``title`` and ``body`` a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from statistics import fmean
 from typing import Any
 
@@ -34,23 +34,27 @@ def coach(
     now: datetime,
     targets: Targets | None = None,
     conditions: frozenset[str] = frozenset(),
+    zone: tzinfo = UTC,
 ) -> list[FeedItem]:
     """Every item the patient's data supports at ``now``: the week's blood pressure, time in
     range and weight trend against their targets, their streak, and a reminder per measurement
-    that is missing. Readings after ``now`` are ignored, and so are treatments (a pump's
-    insulin and carbs: :data:`~vigil.core.metrics.TREATMENTS`), which are not measurements."""
+    that is missing. Days (the streak, a day's reminder, the week's key) are the patient's days
+    in ``zone``, the clinic's time zone. Readings after ``now`` are ignored, and so are
+    treatments (a pump's insulin and carbs: :data:`~vigil.core.metrics.TREATMENTS`), which are
+    not measurements."""
     t = targets or Targets()
     treatments = {m.value for m in TREATMENTS}
     pts = sorted(
         (p for p in points if p.time <= now and p.metric not in treatments), key=lambda p: p.time
     )
-    week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+    local = now.astimezone(zone)
+    week = f"{local.isocalendar().year}-W{local.isocalendar().week:02d}"
     items = [
         *_blood_pressure(pts, now, t, week),
         *_time_in_range(pts, now, t, week),
         *_weight_trend(pts, now, t, week, conditions),
-        *_streak(pts, now),
-        *_reminders(pts, now),
+        *_streak(pts, now, zone),
+        *_reminders(pts, now, zone),
     ]
     return items
 
@@ -129,24 +133,27 @@ def _weight_trend(
     return [_card(f"weight_week:{week}", "weight_week", now, tone, data)]
 
 
-def streak_days(pts: Sequence[Point], now: datetime) -> int:
-    """Days in a row with a reading, ending today (or yesterday, if today has none yet)."""
-    days = {p.time.date() for p in pts}
-    day = now.date() if now.date() in days else now.date() - timedelta(days=1)
+def streak_days(pts: Sequence[Point], now: datetime, zone: tzinfo = UTC) -> int:
+    """Days in a row with a reading, ending today (or yesterday, if today has none yet), days
+    as the clock in ``zone`` counts them."""
+    days = {p.time.astimezone(zone).date() for p in pts}
+    today = now.astimezone(zone).date()
+    day = today if today in days else today - timedelta(days=1)
     n = 0
     while day in days:
         n, day = n + 1, day - timedelta(days=1)
     return n
 
 
-def _streak(pts: Sequence[Point], now: datetime) -> list[FeedItem]:
-    n = streak_days(pts, now)
+def _streak(pts: Sequence[Point], now: datetime, zone: tzinfo) -> list[FeedItem]:
+    n = streak_days(pts, now, zone)
     if n < 2:
         return []
-    return [_card(f"streak:{now.date().isoformat()}", "streak", now, "good", {"days": n})]
+    today = now.astimezone(zone).date().isoformat()
+    return [_card(f"streak:{today}", "streak", now, "good", {"days": n})]
 
 
-def _reminders(pts: Sequence[Point], now: datetime) -> list[FeedItem]:
+def _reminders(pts: Sequence[Point], now: datetime, zone: tzinfo) -> list[FeedItem]:
     latest: dict[str, datetime] = {}
     for p in pts:
         if p.time >= now - PLANNED_WINDOW:
@@ -157,7 +164,7 @@ def _reminders(pts: Sequence[Point], now: datetime) -> list[FeedItem]:
         if now - last <= MISSED_AFTER:
             continue
         # Keyed by the English words, as the cards stored before the data named the measure.
-        key = f"reminder:{measure_name(measure, 'en')}:{now.date().isoformat()}"
+        key = f"reminder:{measure_name(measure, 'en')}:{now.astimezone(zone).date().isoformat()}"
         data = {"last": last.isoformat(), "measure": measure}
         items.append(_card(key, "reminder", now, "neutral", data))
     return items

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from uuid import UUID
 
 from vigil.coaching import repo
@@ -16,9 +16,12 @@ HISTORY = timedelta(days=21)
 """Two full weeks for the weight trend, plus the planned-measurement window."""
 
 
-def refresh_feed(conn: repo.Conn, *, patient_id: UUID, now: datetime) -> list[FeedItem]:
+def refresh_feed(
+    conn: repo.Conn, *, patient_id: UUID, now: datetime, zone: tzinfo = UTC
+) -> list[FeedItem]:
     """Generate the patient's feed items at ``now`` from their stored readings, their
-    conditions and their care plan's targets, and store them. Returns the items written."""
+    conditions and their care plan's targets, and store them, days counted in ``zone`` (the
+    clinic's). Returns the items written."""
     conditions, plan_targets = repo.patient_profile(conn, patient_id=patient_id)
     points = repo.patient_points(conn, patient_id=patient_id, start=now - HISTORY, end=now)
     items = coach(
@@ -26,6 +29,7 @@ def refresh_feed(conn: repo.Conn, *, patient_id: UUID, now: datetime) -> list[Fe
         now=now,
         targets=Targets.from_care_plan(plan_targets, conditions),
         conditions=conditions,
+        zone=zone,
     )
     repo.store_feed_items(conn, patient_id=patient_id, items=items)
     log.debug("feed refreshed", extra={"patient_id": str(patient_id), "items": len(items)})

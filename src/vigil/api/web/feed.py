@@ -46,7 +46,7 @@ def my_feed_items(
     module and kept, so past weeks stay readable."""
     lang = i18n.negotiate(request)
     zone = i18n.clinic_zone(state_of(request.app).settings.clinic_time_zone)
-    refresh_feed(conn, patient_id=scope.patient_id, now=datetime.now(UTC))
+    refresh_feed(conn, patient_id=scope.patient_id, now=datetime.now(UTC), zone=zone)
     rows = list_feed_items(conn, patient_id=scope.patient_id, limit=limit)
     response.headers["Content-Language"] = lang
     response.headers["Vary"] = "Accept-Language, Cookie"
