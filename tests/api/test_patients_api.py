@@ -89,6 +89,27 @@ def test_a_bolus_and_a_meal_are_read_raw_for_the_chart_not_listed_as_vitals(
     assert [v["metric"] for v in vitals[0]["vitals"]] == ["spo2"]
 
 
+def test_the_team_list_says_a_latest_low_is_a_cgms_low_mark(
+    client: httpx.Client, world: World, history: datetime
+) -> None:
+    """A CGM's LOW is stored as 40 mg/dL, censored below: the team's latest vitals carry the
+    mark, so the list says LOW rather than a measured 40 (and a measured value has none)."""
+    with world.conn() as conn:
+        conn.execute(
+            "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
+            " received_at, censored) VALUES (%s, %s, 'glucose', 40, 'mg/dL', 'cgm-1', now(),"
+            " 'below')",
+            (history + timedelta(hours=9, minutes=30), world.a.patient),
+        )
+        rebuild_latest_readings(conn)
+    vitals = client.get(
+        f"/api/v1/care-teams/{world.a.team}/latest-vitals", headers=world.headers("clinician")
+    ).json()
+    marks = {v["metric"]: (v["value"], v["censored"]) for v in vitals[0]["vitals"]}
+    assert marks["glucose"] == (40, "below")
+    assert marks["spo2"][1] is None
+
+
 def test_a_cgms_low_and_high_marks_are_said_as_such_in_readings_rollups_and_fhir(
     client: httpx.Client, world: World
 ) -> None:

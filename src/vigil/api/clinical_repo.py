@@ -176,7 +176,7 @@ def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
         # json_agg of rows, not json(b)_build_object per row: half the query's time went to
         # the latter's per-call type lookups.
         " coalesce((SELECT json_agg(x ORDER BY x.metric) FROM ("
-        "  SELECT l.metric, l.time, l.value, l.unit FROM latest_readings l"
+        "  SELECT l.metric, l.time, l.value, l.unit, l.censored FROM latest_readings l"
         "  WHERE l.patient_id = p.id AND l.metric = ANY(%(metrics)s) AND l.time >= %(since)s) x),"
         "  '[]'::json) AS vitals"
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"

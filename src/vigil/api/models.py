@@ -111,6 +111,10 @@ class VitalPublic(BaseModel):
     time: datetime
     value: float
     unit: str
+    censored: Literal["below", "above"] | None = Field(
+        default=None,
+        description="A CGM's LOW (below its range, value 40 mg/dL) or HIGH (above, 400)",
+    )
 
 
 class PatientVitals(BaseModel):

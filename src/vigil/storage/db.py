@@ -147,13 +147,14 @@ def notify_new_readings(conn: psycopg.Connection[Any], patient_ids: Iterable[obj
 
 
 def rebuild_latest_readings(conn: psycopg.Connection[tuple[object, ...]]) -> int:
-    """Recompute ``latest_readings`` from ``readings``: for data loaded around ingest (bulk
-    imports, benchmarks, tests); ingest keeps it current by itself."""
+    """Recompute ``latest_readings`` from ``readings``, a CGM's LOW/HIGH mark included: for
+    data loaded around ingest (bulk imports, benchmarks, tests); ingest keeps it current by
+    itself."""
     conn.execute("DELETE FROM latest_readings")
     cur = conn.execute(
-        "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id)"
+        "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id, censored)"
         " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
-        " device_id FROM readings ORDER BY patient_id, metric, time DESC"
+        " device_id, censored FROM readings ORDER BY patient_id, metric, time DESC"
     )
     return cur.rowcount
 

@@ -67,7 +67,8 @@ async function loadPatients() {
   const row = (p) => `
     <tr class="${p.open_alerts ? "sev-high" : ""}"><td><a href="/patients/${p.patient_id}">${text(p.display_name)}</a></td>
     <td>${p.open_alerts}</td>
-    <td>${p.vitals.map((v) => `${text(vigil.metricName(v.metric))} ${text(v.value)} ${text(vigil.units[v.unit] || v.unit)}`).join(", ")}</td></tr>`;
+    <td>${p.vitals.map((v) => `${text(vigil.metricName(v.metric))} ${
+      text(vigil.formatValue(v.metric, v.value, v.unit, { censored: v.censored }))}`).join(", ")}</td></tr>`;
   $("patients").innerHTML = groups.filter(([, list]) => list.length).map(([name, list]) =>
     `<tr><th colspan="3">${text(name)} (${list.length})</th></tr>` +
     list.slice(0, 200).map(row).join("")).join("");
