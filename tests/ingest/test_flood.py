@@ -15,16 +15,11 @@ from tests.conftest import Harness
 
 from vigil.ingest import DevicePublisher, InboundMessage, Ingest, MqttTransport, metrics
 from vigil.ingest.inbox import FairInbox
-from vigil.ingest.limits import DeviceRateLimiter, newest_time
+from vigil.ingest.limits import KEPT_MESSAGES_SQL, DeviceRateLimiter, newest_time
 from vigil.storage.admin import DeviceCredentials
 
 FLOOD = 5_000
 QUIET = 20
-KEPT = (
-    "coalesce(sum(CASE WHEN reason LIKE 'rate limited:%%' THEN jsonb_array_length("
-    "convert_from(payload, 'UTF8')::jsonb -> 'rate_limited_messages') ELSE 1 END), 0)"
-)
-"""Messages kept in rejected rows (a batch's rate-limited messages of a device share a row)."""
 
 
 def _body(ts: datetime, value: int, n: int = 1) -> bytes:
@@ -98,9 +93,9 @@ def test_a_flood_is_rate_limited_with_reasons_and_the_quiet_device_is_stored(
             with psycopg.connect(harness.db_url) as conn:
                 row = conn.execute(
                     "SELECT (SELECT count(*) FROM readings WHERE device_id = %(f)s),"  # noqa: S608
-                    f" (SELECT {KEPT} FROM rejected_messages WHERE device_id = %(f)s),"
+                    f" (SELECT {KEPT_MESSAGES_SQL} FROM rejected_messages WHERE device_id = %(f)s),"
                     " (SELECT count(*) FROM readings WHERE device_id = %(q)s),"
-                    f" (SELECT {KEPT} FROM rejected_messages WHERE device_id = %(q)s)",
+                    f" (SELECT {KEPT_MESSAGES_SQL} FROM rejected_messages WHERE device_id = %(q)s)",
                     {"f": flooder.device_id, "q": quiet.device_id},
                 ).fetchone()
             assert row is not None

@@ -42,23 +42,22 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
+from psycopg import sql
 
+from vigil.bench.load import connect_device
 from vigil.core.models import StoredMessage
-from vigil.ingest.publisher import DevicePublisher
+from vigil.ingest.limits import KEPT_MESSAGES_SQL
 from vigil.ingest.runner import Ingest
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import admin, migrate
 
-COUNTS = (
+COUNTS = sql.SQL(
     "SELECT (SELECT count(*) FROM readings WHERE device_id = %(f)s),"
-    # A batch's rate-limited messages of a device share one rejected row: count the messages.
-    " (SELECT coalesce(sum(CASE WHEN reason LIKE 'rate limited:%%' THEN jsonb_array_length("
-    "convert_from(payload, 'UTF8')::jsonb -> 'rate_limited_messages') ELSE 1 END), 0)"
-    " FROM rejected_messages WHERE device_id = %(f)s),"
+    " (SELECT {kept} FROM rejected_messages WHERE device_id = %(f)s),"
     " (SELECT count(*) - count(DISTINCT (metric, time)) FROM readings WHERE device_id = %(f)s),"
     " (SELECT count(*) FROM readings WHERE device_id = %(q)s)"
-)
+).format(kept=sql.SQL(KEPT_MESSAGES_SQL))
 """The flood's stored, rejected (messages) and doubled readings; the quiet device's stored."""
 
 
@@ -71,17 +70,11 @@ def _body(ts: datetime, value: int) -> bytes:
     return json.dumps({"readings": [reading]}).encode()
 
 
-def _connect(port: int, device_id: str, password: str, inflight: int) -> DevicePublisher:
-    pub = DevicePublisher("127.0.0.1", port, device_id, password, inflight=inflight)
-    pub.connect()
-    return pub
-
-
 def _flood(port: int, device_id: str, password: str, n: int, start: str, out: Connection) -> None:
     """Child process: ``n`` messages as fast as the broker takes them; sends how many were
     PUBACKed. MQTT numbers a client's unacknowledged messages with 16 bits, so past
     :data:`OUTSTANDING` queued the flooder waits for the oldest (paho refuses more)."""
-    pub = _connect(port, device_id, password, 1000)
+    pub = connect_device("127.0.0.1", port, device_id, password, inflight=1000)
     t0 = datetime.fromisoformat(start)
     pending: deque[mqtt.MQTTMessageInfo] = deque()
     published = 0
@@ -102,7 +95,7 @@ def _quiet(port: int, device_id: str, password: str, start: str, pipe: Connectio
     """Child process: for each phase the parent sends (``every_s``), one reading every
     ``every_s`` until the parent says stop; sends back (reading time, publish wall time) per
     reading. ``None`` ends the process."""
-    pub = _connect(port, device_id, password, 100)
+    pub = connect_device("127.0.0.1", port, device_id, password, inflight=100)
     pipe.send("ready")
     t0, k = datetime.fromisoformat(start), 0
     while (every_s := pipe.recv()) is not None:

@@ -31,11 +31,13 @@ def reading_body(base: datetime, k: int) -> bytes:
     return json.dumps({"readings": [reading]}).encode()
 
 
-def connect_device(host: str, port: int, device: str, password: str) -> DevicePublisher:
+def connect_device(
+    host: str, port: int, device: str, password: str, *, inflight: int = 200
+) -> DevicePublisher:
     """Connect, retrying while the broker has not reloaded its password file yet."""
     deadline = time.monotonic() + 30
     while True:
-        pub = DevicePublisher(host, port, device, password, inflight=200)
+        pub = DevicePublisher(host, port, device, password, inflight=inflight)
         try:
             pub.connect()
             return pub

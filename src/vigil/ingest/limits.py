@@ -97,6 +97,14 @@ class DeviceRateLimiter:
         )
 
 
+KEPT_MESSAGES_SQL = (
+    "coalesce(sum(CASE WHEN reason LIKE 'rate limited:%%' THEN jsonb_array_length("
+    "convert_from(payload, 'UTF8')::jsonb -> 'rate_limited_messages') ELSE 1 END), 0)"
+)
+"""An aggregate over ``rejected_messages`` rows: the messages they keep, a :func:`bundle`
+row counting each of its messages (for psycopg with parameters: ``%%`` is a literal ``%``)."""
+
+
 def bundle(messages: list[tuple[datetime, int, bytes]]) -> bytes:
     """The payload of the one rejected row that keeps a batch's rate-limited messages of a
     device: JSON, each message's arrival time, MQTT mid and raw payload (base64), in order."""
