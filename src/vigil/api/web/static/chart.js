@@ -23,8 +23,16 @@ function spread(ys, gap, top, bottom) {
 // The plot's left and right margins: the treatment strip below a chart keeps its time axis.
 const PLOT = { L: 48, R: 170 };
 
+// The time axis every chart of a range shares: the drawing's width, the range's ends and
+// where an instant (a time or a Date) falls between the margins.
+function timeAxis(range, width) {
+  const W = Math.max(320, Math.round(width || 640)), t0 = range.start.getTime(), t1 = range.end.getTime();
+  const x = (t) => PLOT.L + ((new Date(t).getTime() - t0) / (t1 - t0)) * (W - PLOT.L - PLOT.R);
+  return { W, t0, t1, x };
+}
+
 function chartSvg(series, lines, markers, range, width) {
-  const W = Math.max(320, Math.round(width || 640)), H = 200, { L, R } = PLOT, T = 10, B = 24;
+  const { W, t0, t1, x } = timeAxis(range, width), H = 200, { L, R } = PLOT, T = 10, B = 24;
   const all = series.flatMap((s) => s.buckets.map((p) => ({ ...p, metric: s.metric })));
   if (!all.length) return `<p class="muted">${text(vigil.t("patient.no_readings"))}</p>`;
   const d = (metric, v) => vigil.toDisplay(metric, v);
@@ -34,8 +42,6 @@ function chartSvg(series, lines, markers, range, width) {
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
   const step = niceStep(hi - lo, 4);
   lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
-  const t0 = range.start.getTime(), t1 = range.end.getTime();
-  const x = (t) => L + ((new Date(t).getTime() - t0) / (t1 - t0)) * (W - L - R);
   const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
   const parts = series.map((s) => {
     const b = s.buckets, m = s.metric;
@@ -95,9 +101,7 @@ function chartSvg(series, lines, markers, range, width) {
 // image with its own label, so a screen reader hears every dose; labels in a row are pushed
 // apart so none overlap. items: [{ metric, time, value, unit }] in stored units.
 function treatmentSvg(items, range, width, daily) {
-  const W = Math.max(320, Math.round(width || 640)), { L, R } = PLOT, ROW = 22, H = 2 * ROW + 4;
-  const t0 = range.start.getTime(), t1 = range.end.getTime();
-  const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
+  const { W, t0, t1, x } = timeAxis(range, width), { L, R } = PLOT, ROW = 22, H = 2 * ROW + 4;
   const rows = ["insulin", "carbs"].map((metric, row) => {
     const mine = items.filter((i) => i.metric === metric);
     if (!mine.length) return "";
