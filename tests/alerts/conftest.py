@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from vigil.clinical.findings import Explanation, Finding, Severity
 from vigil.storage import admin
-from vigil.streaming.findings import Explanation, Finding, Severity
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from vigil.alerts import (
     repo,
     sign,
 )
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[Any]

@@ -11,7 +11,7 @@ from vigil.alerts import episodes
 from vigil.alerts.episodes import AlertGrouping, rule_for
 from vigil.api import preview
 from vigil.api.preview import count_alerts
-from vigil.streaming.findings import Explanation, Finding, Severity
+from vigil.clinical.findings import Explanation, Finding, Severity
 
 T0 = datetime(2026, 1, 5, 3, tzinfo=UTC)
 P1, P2 = UUID(int=1), UUID(int=2)

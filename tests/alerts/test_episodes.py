@@ -13,7 +13,7 @@ import pytest
 from tests.alerts.conftest import finding
 from vigil.alerts import AlertPolicy, AlertService, AlertState, ChangeKind, Outcome, repo
 from vigil.alerts.episodes import AlertGrouping, episode_of, rule_for
-from vigil.streaming.findings import Finding, Severity
+from vigil.clinical.findings import Finding, Severity
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[Any]

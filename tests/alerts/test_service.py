@@ -11,10 +11,10 @@ import pytest
 
 from tests.alerts.conftest import ago, finding
 from vigil.alerts import AlertPolicy, AlertService, AlertState, ChangeKind, Outcome, repo
+from vigil.clinical.findings import Severity
 from vigil.core.errors import Conflict
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.streaming.findings import Severity
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[Any]

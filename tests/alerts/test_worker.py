@@ -22,7 +22,7 @@ from vigil.alerts import (
     add_webhook,
     list_events,
 )
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 pytestmark = pytest.mark.integration
 

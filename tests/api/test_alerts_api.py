@@ -14,7 +14,7 @@ from tests.api.conftest import LiveServer, World, make_app
 from tests.api.sse import SseReader
 from vigil.alerts import AlertService
 from vigil.api.state import state_of
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from tests.api.conftest import World
 from tests.api.sse import SseReader
 from tests.conftest import INGEST_USER
 from vigil.alerts import AlertService
+from vigil.clinical.findings import Severity
 from vigil.servers import EmbeddedMosquitto, EmbeddedNats
-from vigil.streaming.findings import Severity
 
 pytestmark = pytest.mark.integration
 

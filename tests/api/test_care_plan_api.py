@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from tests.api.conftest import World
+from vigil.clinical.careplan import COPD_SPO2, DEFAULT_THRESHOLDS, InsulinSettings
 from vigil.core.metrics import Metric
-from vigil.streaming.careplan import COPD_SPO2, DEFAULT_THRESHOLDS, InsulinSettings
 from vigil.streaming.repo import load_care_plan
 
 pytestmark = pytest.mark.integration

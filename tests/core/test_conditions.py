@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from vigil.clinical.careplan import CarePlan
 from vigil.core.conditions import Condition, UnknownCondition, parse_conditions
 from vigil.core.metrics import Metric
-from vigil.streaming.careplan import CarePlan
 
 
 def test_known_conditions_parse_in_order_without_repeats() -> None:
@@ -31,7 +31,7 @@ def test_care_plan_defaults_follow_the_conditions() -> None:
 def test_a_legacy_stored_condition_is_left_out_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="vigil.streaming.careplan"):
+    with caplog.at_level(logging.WARNING, logger="vigil.clinical.careplan"):
         plan = CarePlan.from_stored({"copd", "asthma"}, None, None)
     assert plan.conditions == frozenset({"copd"})
     assert "asthma" in caplog.text

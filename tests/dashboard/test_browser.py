@@ -11,8 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.api.conftest import PASSWORD, LiveServer, World, build_world, make_app
 from tests.browser import ARTIFACTS
 from vigil.alerts import AlertService
+from vigil.clinical import Explanation, Finding, Severity
 from vigil.storage import rebuild_latest_readings
-from vigil.streaming import Explanation, Finding, Severity
 
 
 def email(world: World, who: str) -> str:

@@ -23,9 +23,9 @@ from tests.conftest import new_database
 from tests.dashboard.conftest import signed_in
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
+from vigil.clinical.findings import Severity
 from vigil.servers import EmbeddedPostgres
 from vigil.storage import admin, rebuild_latest_readings
-from vigil.streaming.findings import Severity
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from uuid import UUID
 
 import pytest
 
+from vigil.clinical import CarePlan
 from vigil.core.metrics import SPECS, Metric
-from vigil.streaming import CarePlan, Detector, Observation, default_detectors
+from vigil.streaming import Detector, Observation, default_detectors
 from vigil.streaming.missing import MissingData
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from river import stats
 
+from vigil.clinical import CarePlan
 from vigil.core.metrics import Metric
-from vigil.streaming import CarePlan, Observation
+from vigil.streaming import Observation
 from vigil.streaming.baseline import WeightAboveBaseline
 from vigil.streaming.missing import MissingData
 from vigil.streaming.thresholds import HeartRateOutOfRange

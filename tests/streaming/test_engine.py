@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from vigil.clinical import CarePlan
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.streaming import CarePlan, StreamEngine
+from vigil.streaming import StreamEngine
 
 T0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
 

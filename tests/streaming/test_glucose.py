@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from tests.streaming.test_detectors import feed, obs
 
+from vigil.clinical import CarePlan
 from vigil.core.metrics import Metric
-from vigil.streaming import CarePlan
 from vigil.streaming.thresholds import GlucoseOutOfRange
 from vigil.streaming.trends import PredictedLow
 

@@ -9,9 +9,9 @@ from itertools import pairwise
 import pytest
 from tests.streaming.test_detectors import obs
 
+from vigil.clinical import CarePlan
+from vigil.clinical.careplan import InsulinSettings
 from vigil.core.metrics import Metric
-from vigil.streaming import CarePlan
-from vigil.streaming.careplan import InsulinSettings
 from vigil.streaming.insulin import (
     DIA_MIN,
     PEAK_MIN,

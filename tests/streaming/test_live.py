@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg.types.json import Jsonb
 
+from vigil.clinical.careplan import CarePlan
 from vigil.storage import admin
-from vigil.streaming.careplan import CarePlan
 from vigil.streaming.live import LiveEngine
 
 

@@ -8,10 +8,11 @@ import doctest
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
+from vigil.clinical import CarePlan
+from vigil.clinical.findings import Severity
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.streaming import CarePlan, StreamEngine, usual
-from vigil.streaming.findings import Severity
+from vigil.streaming import StreamEngine, usual
 from vigil.streaming.usual import PersonalBaselines
 
 DAY0 = datetime(2026, 1, 5, tzinfo=UTC)

@@ -16,11 +16,11 @@ import pytest
 from tests.conftest import Harness
 
 from vigil.alerts import AlertPolicy, AlertService
+from vigil.clinical.findings import Finding
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.stream import NatsConnection, StreamLayout, StreamPublisher, ensure_stream, message_key
 from vigil.streaming import LiveEngine
-from vigil.streaming.findings import Finding
 from vigil.streaming.worker import DetectWorker
 
 

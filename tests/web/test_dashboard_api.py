@@ -18,8 +18,8 @@ from tests.alerts.conftest import finding
 from tests.api.conftest import LiveServer, World, build_world, make_app
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
+from vigil.clinical import Severity
 from vigil.storage import admin
-from vigil.streaming import Severity
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

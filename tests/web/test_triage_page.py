@@ -14,7 +14,7 @@ from tests.api.conftest import PASSWORD, LiveServer, build_world, make_app
 from tests.browser import ARTIFACTS
 from tests.web.test_dashboard_api import enrol, readings
 from vigil.alerts import AlertService
-from vigil.streaming import Severity
+from vigil.clinical import Severity
 
 
 def test_clinician_sees_who_needs_her_first_and_pages_through_a_group(

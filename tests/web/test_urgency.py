@@ -10,7 +10,7 @@ from tests.alerts.conftest import finding
 from tests.api.conftest import World
 from tests.web.test_dashboard_api import enrol, served  # noqa: F401  (the fixture)
 from vigil.alerts import AlertService
-from vigil.streaming import Severity
+from vigil.clinical import Severity
 
 
 def test_inbox_and_triage_share_the_urgency_order(

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from vigil.streaming.findings import Finding, Severity
+from vigil.clinical.findings import Finding, Severity
 
 DEFAULT_ENDS_AFTER = timedelta(hours=24)
 
@@ -218,7 +218,7 @@ class AlertGrouping:
 
     >>> from datetime import UTC, datetime
     >>> from uuid import uuid4
-    >>> from vigil.streaming.findings import Explanation
+    >>> from vigil.clinical.findings import Explanation
     >>> t0, patient = datetime(2026, 1, 5, 3, tzinfo=UTC), uuid4()
     >>> def low(minute, cause, value):
     ...     return Finding(patient, cause, ("glucose",), t0 + timedelta(minutes=minute), "d",

@@ -24,8 +24,8 @@ from vigil.alerts.models import (
     ChangeKind,
     Outcome,
 )
+from vigil.clinical.findings import Finding
 from vigil.core.errors import Conflict, NotFound
-from vigil.streaming.findings import Finding
 
 CHANNEL = "vigil_alert_changes"
 Conn = repo.Conn

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 
 class AlertState(StrEnum):

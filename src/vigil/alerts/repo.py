@@ -21,7 +21,7 @@ from vigil.alerts.models import (
     DeliveryState,
     Outcome,
 )
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 Conn = psycopg.Connection[Any]
 

@@ -35,9 +35,9 @@ from vigil.alerts.models import (
     ChangeKind,
     Outcome,
 )
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.models import StoredReading
-from vigil.streaming.findings import Finding, Severity
 
 log = logging.getLogger(__name__)
 

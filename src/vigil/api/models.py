@@ -17,10 +17,10 @@ from pydantic import (
 )
 
 from vigil.api.access import Role
+from vigil.clinical.careplan import InsulinSettings
 from vigil.core.conditions import Condition as ConditionName
 from vigil.core.identities import DEVICE_ID_RE, check_device_id
 from vigil.core.metrics import SPECS, Metric
-from vigil.streaming.careplan import InsulinSettings
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 """Text without NUL characters (PostgreSQL cannot store them), as the spec says."""
@@ -184,7 +184,7 @@ _RATIO = InsulinSettings.CARB_RATIO_RANGE
 
 class InsulinSettingsIn(Strict):
     """The patient's bolus-calculator settings, for the insulin-on-board forecast; a setting
-    left out (or null) is the default (:class:`~vigil.streaming.careplan.InsulinSettings`)."""
+    left out (or null) is the default (:class:`~vigil.clinical.careplan.InsulinSettings`)."""
 
     sensitivity_mg_dl_per_u: float | None = Field(
         default=None, ge=_ISF[0], le=_ISF[1], examples=[50], description="mg/dL one unit lowers"

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from vigil.alerts import AlertPolicy
 from vigil.alerts.episodes import AlertGrouping
-from vigil.streaming.findings import Finding
+from vigil.clinical.findings import Finding
 
 
 def opened_alerts(

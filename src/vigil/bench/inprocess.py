@@ -25,9 +25,9 @@ from typing import Protocol
 import psycopg
 
 from vigil.alerts import AlertService
+from vigil.clinical.findings import Finding
 from vigil.core import logs
 from vigil.core.models import StoredMessage, StoredReading
-from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
 

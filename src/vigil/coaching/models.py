@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from vigil.core.metrics import Metric
-from vigil.streaming.careplan import (
+from vigil.clinical.careplan import (
     DEFAULT_TARGETS,
     TIME_BELOW_LIMIT,
     TIME_IN_RANGE_GOAL,
     CarePlan,
     Limits,
 )
+from vigil.core.metrics import Metric
 
 Tone = Literal["good", "note", "neutral"]
 
@@ -30,7 +30,7 @@ class Point:
 
 def _end(limits: Limits, side: str) -> float:
     """One end of a target that every plan carries (the guidance defaults set it, and a stored
-    plan can only replace it: :func:`vigil.streaming.careplan.merged_limits`)."""
+    plan can only replace it: :func:`vigil.clinical.careplan.merged_limits`)."""
     value = getattr(limits, side)
     if value is None:
         raise ValueError(f"no {side} end in target {limits}")
@@ -41,7 +41,7 @@ def _end(limits: Limits, side: str) -> float:
 class Targets:
     """What the feed and triage compare a patient's week with: their care plan's targets
     (:meth:`from_care_plan`: the one merge of stored targets over the guidance defaults,
-    :mod:`vigil.streaming.careplan`) and the time-in-range goals from the same module.
+    :mod:`vigil.clinical.careplan`) and the time-in-range goals from the same module.
 
     A weight rise of 1 kg over a week is worth a word in heart failure (coaching's own line; the
     alarm itself is the streaming stage's 2 kg in 3 days).

@@ -1,6 +1,6 @@
 """The conditions Vigil monitors: a closed list, validated wherever a patient is enrolled.
 
-Each condition sets care-plan defaults (``vigil.streaming.careplan``) and the detectors that
+Each condition sets care-plan defaults (``vigil.clinical.careplan``) and the detectors that
 watch for it; a condition outside the list would silently get the default plan, so it is
 refused instead.
 

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
+from vigil.clinical.careplan import CarePlan, InsulinSettings
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.core.payload import parse_payload
-from vigil.streaming.careplan import CarePlan, InsulinSettings
 
 __all__ = ["Batch", "EvalData", "TruthEvent", "patient_uuid", "read_jsonl"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vigil.alerts.episodes import episode_of
+from vigil.clinical.findings import Finding
 from vigil.evaluation.data import EvalData
 from vigil.evaluation.scoring import Assessment
-from vigil.streaming.findings import Finding
 
 
 def _iso(t: datetime | None) -> str | None:

@@ -44,9 +44,9 @@ from typing import Any
 
 from vigil.alerts import AlertPolicy
 from vigil.alerts.episodes import AlertGrouping, EpisodeAlert
+from vigil.clinical.findings import Finding, Severity
 from vigil.evaluation.data import EvalData, TruthEvent
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.findings import Finding, Severity
 
 KIND_CAUSES: dict[str, frozenset[str]] = {
     "hypertensive_crisis": frozenset({"hypertensive_crisis"}),

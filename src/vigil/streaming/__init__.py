@@ -1,9 +1,7 @@
 """Streaming: online detectors per patient, explained (readings -> findings)."""
 
 from vigil.streaming.base import Detector, Observation
-from vigil.streaming.careplan import CarePlan, Limits
 from vigil.streaming.engine import StreamEngine, default_detectors
-from vigil.streaming.findings import Explanation, Finding, Severity
 from vigil.streaming.live import LiveEngine
 from vigil.streaming.replay import replay
 
@@ -14,14 +12,9 @@ def build_engine(database_url: str) -> LiveEngine:
 
 
 __all__ = [
-    "CarePlan",
     "Detector",
-    "Explanation",
-    "Finding",
-    "Limits",
     "LiveEngine",
     "Observation",
-    "Severity",
     "StreamEngine",
     "build_engine",
     "default_detectors",

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import ClassVar, Protocol
 from uuid import UUID
 
+from vigil.clinical.careplan import CarePlan
+from vigil.clinical.findings import Explanation, Finding, Severity
 from vigil.core.metrics import SPECS, Censored, Metric
-from vigil.streaming.careplan import CarePlan
-from vigil.streaming.findings import Explanation, Finding, Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ raised an alarm, so an exacerbation does not become the new normal.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import uuid4
->>> from vigil.streaming.careplan import CarePlan
+>>> from vigil.clinical.careplan import CarePlan
 >>> det, plan = SpO2Drop(grace_period=3), CarePlan.default_for({"copd"})
 >>> t0, patient = datetime(2026, 1, 5, tzinfo=UTC), uuid4()
 >>> def obs(i, v):
@@ -28,9 +28,9 @@ from typing import ClassVar
 
 from river import stats
 
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.window import Window
 
 DAY_S = 86_400.0

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from uuid import UUID
 
+from vigil.clinical.careplan import CarePlan
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.streaming.base import Detector, Observation, fmt
 from vigil.streaming.base import finding as make_finding
 from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
-from vigil.streaming.careplan import CarePlan
-from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.missing import MissingData
 from vigil.streaming.news2 import News2
 from vigil.streaming.thresholds import (

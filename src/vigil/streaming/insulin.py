@@ -26,7 +26,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from vigil.streaming.careplan import InsulinSettings
+from vigil.clinical.careplan import InsulinSettings
 
 DIA_MIN = 360.0
 """Duration of insulin action (minutes) of rapid-acting analogues (Loop, OpenAPS: 5-6 h)."""

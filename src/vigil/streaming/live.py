@@ -14,12 +14,12 @@ from uuid import UUID
 
 import psycopg
 
+from vigil.clinical.careplan import CarePlan
+from vigil.clinical.findings import Finding
 from vigil.core.models import StoredReading
 from vigil.storage import LoopConnection
 from vigil.streaming import repo
-from vigil.streaming.careplan import CarePlan
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from uuid import UUID
 
-from vigil.streaming.findings import Explanation, Finding, Severity
+from vigil.clinical.findings import Explanation, Finding, Severity
 
 MAX_GAPS = 8
 TOGETHER = timedelta(hours=1)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding
-from vigil.streaming.findings import Finding, Severity
 
 Bands = tuple[tuple[float, int], ...]
 """(upper bound inclusive, points), in increasing order; the last bound is infinity."""

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vigil.clinical.careplan import CarePlan
+from vigil.clinical.findings import Finding
 from vigil.core.models import StoredReading
-from vigil.streaming.careplan import CarePlan
 from vigil.streaming.engine import StreamEngine
-from vigil.streaming.findings import Finding
 
 
 def replay(

@@ -9,9 +9,9 @@ from uuid import UUID
 
 import psycopg
 
+from vigil.clinical.careplan import CarePlan
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.streaming.careplan import CarePlan
 
 Conn = psycopg.Connection[Any]
 

@@ -2,7 +2,7 @@
 
 >>> from datetime import UTC, datetime
 >>> from uuid import uuid4
->>> from vigil.streaming.careplan import CarePlan
+>>> from vigil.clinical.careplan import CarePlan
 >>> t = datetime(2026, 1, 5, 8, tzinfo=UTC)
 >>> obs = Observation(uuid4(), t, Metric.SPO2, 86.0, "ox-1", t, CarePlan.default_for({"copd"}),
 ...                   {Metric.SPO2: (t, 86.0)})
@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
+from vigil.clinical.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
-from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.window import Window, slope
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import ClassVar
 
+from vigil.clinical.careplan import HOME_BP_TARGET, URGENT_GLUCOSE_LOW, sudden_glucose_fall
+from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.careplan import HOME_BP_TARGET, URGENT_GLUCOSE_LOW, sudden_glucose_fall
-from vigil.streaming.findings import Finding, Severity
 from vigil.streaming.insulin import InsulinForecast
 from vigil.streaming.window import Window, slope
 
@@ -187,12 +187,12 @@ class PredictedLow:
     there was a false alarm more often than an early one (docs/detectors.md).
 
     A step down faster than 5 mg/dL per minute between two readings
-    (:func:`~vigil.streaming.careplan.sudden_glucose_fall`) is a sensor artefact, most often a
+    (:func:`~vigil.clinical.careplan.sudden_glucose_fall`) is a sensor artefact, most often a
     compression low, whose sudden drop a straight line would read as a steep fall: a window
     holding such a step predicts nothing (a low that is real stays the range detector's).
 
     >>> from datetime import UTC, datetime, timedelta
-    >>> from vigil.streaming.careplan import CarePlan
+    >>> from vigil.clinical.careplan import CarePlan
     >>> t0, plan = datetime(2026, 1, 5, 17, tzinfo=UTC), CarePlan.default_for({"t1d"})
     >>> def at(i, v):
     ...     t = t0 + timedelta(minutes=5 * i)

@@ -27,13 +27,13 @@ from typing import Any, Protocol
 
 import psycopg
 
+from vigil.clinical.findings import Finding
 from vigil.core import faults
 from vigil.core.models import StoredReading
 from vigil.core.worker import Backoff, Worker
 from vigil.storage import LoopConnection
 from vigil.stream import NatsConnection, PartitionConsumer, StreamMessage
 from vigil.streaming import repo
-from vigil.streaming.findings import Finding
 
 log = logging.getLogger(__name__)
 

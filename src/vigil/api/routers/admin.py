@@ -39,7 +39,7 @@ from vigil.api.models import (
 from vigil.api.paging import Offset
 from vigil.api.security import hash_password
 from vigil.api.state import state_of
-from vigil.streaming.findings import Severity
+from vigil.clinical.findings import Severity
 
 router = APIRouter(tags=["administration"])
 Limit = Annotated[int, Query(ge=1, le=1000)]

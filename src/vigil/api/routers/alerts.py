@@ -50,8 +50,8 @@ from vigil.api.models import (
     StateName,
 )
 from vigil.api.state import state_of
+from vigil.clinical.findings import Severity
 from vigil.core.errors import NotFound
-from vigil.streaming.findings import Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 live_reads = APIRouter(prefix="/alerts", tags=["alerts"])

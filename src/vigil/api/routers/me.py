@@ -16,10 +16,10 @@ from vigil.api import clinical_repo
 from vigil.api.deps import ConnDep, MePatientDep
 from vigil.api.models import ReadingPublic
 from vigil.api.routers.patients import time_range
+from vigil.clinical import CarePlan
+from vigil.clinical.careplan import IN_TARGET_GOAL, TIME_IN_RANGE_GOAL
 from vigil.coaching import Point, patient_profile, streak_days
 from vigil.core.metrics import SPECS, Metric
-from vigil.streaming import CarePlan
-from vigil.streaming.careplan import IN_TARGET_GOAL, TIME_IN_RANGE_GOAL
 
 router = APIRouter(prefix="/me", tags=["me"])
 

@@ -37,13 +37,13 @@ from vigil.api.models import (
 from vigil.api.paging import Offset
 from vigil.api.preview import opened_alerts
 from vigil.api.state import state_of
+from vigil.clinical.careplan import CarePlan as DetectorPlan
+from vigil.clinical.careplan import as_stored
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.storage import admin
 from vigil.streaming import replay
-from vigil.streaming.careplan import CarePlan as DetectorPlan
-from vigil.streaming.careplan import as_stored
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 live_reads = APIRouter(prefix="/patients", tags=["patients"])
@@ -187,7 +187,7 @@ def get_care_plan(scope: PatientDep, conn: ConnDep) -> CarePlanPublic:
 @router.get("/{patient_id}/care-plan/defaults", response_model=CarePlanDefaults)
 def get_care_plan_defaults(scope: PatientDep, conn: ConnDep) -> CarePlanDefaults:
     """What the detectors use for this patient where the care plan sets nothing (one source:
-    vigil.streaming.careplan, for the patient's conditions)."""
+    vigil.clinical.careplan, for the patient's conditions)."""
     conditions = set(clinical_repo.get_patient(conn, patient_id=scope.patient_id)["conditions"])
     plan = DetectorPlan.from_stored(conditions, None, None)
     bounds = {m: {"low": s.low, "high": s.high} for m, s in SPECS.items()}

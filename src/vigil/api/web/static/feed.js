@@ -1,7 +1,7 @@
 "use strict";
 // The patient's own feed, one page: the coaching items (weekly summaries, streak, reminders)
 // above the week's averages against their own targets and today's readings. Targets and goals
-// come from the API (one source: vigil.streaming.careplan).
+// come from the API (one source: vigil.clinical.careplan).
 function plain(w) {
   const value = vigil.formatValue(w.metric, w.avg, w.unit);
   const key = `feed.avg_${w.metric}`;

@@ -6,10 +6,10 @@ import doctest
 from datetime import UTC, datetime
 
 from vigil.api.routers.me import _week
+from vigil.clinical import careplan
+from vigil.clinical.careplan import CarePlan, Limits
 from vigil.coaching import Targets
 from vigil.core.metrics import Metric
-from vigil.streaming import careplan
-from vigil.streaming.careplan import CarePlan, Limits
 
 
 def test_doctests() -> None:
