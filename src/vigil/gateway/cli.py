@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from vigil.gateway.characteristics import decode, parse_uuid16
-from vigil.gateway.errors import DecodeError
+from vigil.gateway.errors import DecodeError, GatewayError
 
 gateway_app = typer.Typer(
     no_args_is_help=True, help="The home gateway for Bluetooth health devices."
@@ -55,6 +56,22 @@ def decode_command(
         typer.echo(f"details: {json.dumps(decoded.details, ensure_ascii=False)}", err=True)
 
 
+def run_command(
+    config: Path = typer.Option(..., "--config", help="The gateway's TOML or JSON config"),
+) -> None:
+    """Connect to the configured devices and deliver every reading to Vigil (until SIGTERM)."""
+    from vigil.gateway.config import load_config
+    from vigil.gateway.service import run_gateway
+
+    try:
+        cfg = load_config(config)
+    except GatewayError as exc:
+        typer.echo(f"vigil gateway: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    raise typer.Exit(run_gateway(cfg))
+
+
 def register(app: typer.Typer) -> None:
     gateway_app.command("decode")(decode_command)
+    gateway_app.command("run")(run_command)
     app.add_typer(gateway_app, name="gateway")

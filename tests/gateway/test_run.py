@@ -1,0 +1,149 @@
+"""`vigil gateway run` against bumble-simulated devices, through the real broker and ingest:
+every stored record reaches Vigil's readings once, including after a SIGKILL mid-upload."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Harness
+from tests.waiting import wait_for
+from vigil.gateway.config import GatewayConfig
+from vigil.gateway.queue import DiskQueue
+from vigil.gateway.service import run
+from vigil.gateway.simulated import cuff_records, meter_records
+from vigil.ingest import Ingest
+
+START = "2026-11-20T07:00:00"  # the devices' first stored record, on their (Seoul) clocks
+CUFF = "F1:00:00:00:00:01"
+METER = "F1:00:00:00:00:02"
+
+
+@pytest.fixture
+def ingest(harness: Harness) -> Iterator[Ingest]:
+    running = Ingest(harness.settings(), database_url=harness.db_url, mqtt=harness.ingest_target)
+    running.start()
+    assert running.transport.subscribed.wait(10), "ingest never subscribed"
+    yield running
+    running.stop()
+
+
+def config(harness: Harness, tmp_path: Path, devices: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "mqtt_url": f"mqtt://127.0.0.1:{harness.broker.port}",
+        "queue_path": str(tmp_path / "queue.sqlite3"),
+        "timezone": "Asia/Seoul",
+        "transport": "simulated",
+        "reconnect_s": 0.5,
+        "devices": devices,
+    }
+
+
+def measurements(harness: Harness, device_id: str, metric: str) -> tuple[int, int]:
+    """(rows, distinct times) of one metric from one device."""
+    rows = harness.count(
+        "SELECT count(*) FROM readings WHERE device_id = %s AND metric = %s", device_id, metric
+    )
+    distinct = harness.count(
+        "SELECT count(DISTINCT time) FROM readings WHERE device_id = %s AND metric = %s",
+        device_id,
+        metric,
+    )
+    return rows, distinct
+
+
+class InProcessGateway:
+    """The gateway's loop in a thread of the test (its devices on the same virtual link)."""
+
+    def __init__(self, cfg: GatewayConfig) -> None:
+        self.cfg = cfg
+        self.loop = asyncio.new_event_loop()
+        self.stop_event = asyncio.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_until_complete(run(self.cfg, self.stop_event))
+        except BaseException as exc:
+            self.error = exc
+
+    def __enter__(self) -> InProcessGateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(30)
+        self.loop.close()
+        assert self.error is None, self.error
+
+
+def test_a_cuff_and_a_meter_deliver_every_stored_record(
+    harness: Harness, ingest: Ingest, tmp_path: Path
+) -> None:
+    _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    _, meter = harness.patient_with_device(kind="glucometer", conditions=["t2d"])
+    sim = {"records": 12, "start": START, "every_min": 240}
+    cfg = GatewayConfig.model_validate(
+        config(
+            harness,
+            tmp_path,
+            [
+                {
+                    "address": CUFF,
+                    "kind": "blood_pressure",
+                    "device_id": cuff.device_id,
+                    "password": cuff.password,
+                    "simulate": sim,
+                },
+                {
+                    "address": METER,
+                    "kind": "glucose",
+                    "device_id": meter.device_id,
+                    "password": meter.password,
+                    "simulate": {**sim, "records": 9},
+                },
+            ],
+        )
+    )
+    cuff_sim, meter_sim = (d.simulate for d in cfg.devices)
+    assert cuff_sim is not None
+    assert meter_sim is not None
+    carbs = sum(1 for _, _, context in meter_records(meter_sim) if context)
+    assert len(cuff_records(cuff_sim)) == 12
+    with InProcessGateway(cfg):
+        wait_for(
+            lambda: measurements(harness, cuff.device_id, "bp_systolic")[1] == 12,
+            "the cuff's 12 records stored",
+        )
+        wait_for(
+            lambda: measurements(harness, meter.device_id, "glucose")[1] == 9,
+            "the meter's 9 records stored",
+        )
+        wait_for(
+            lambda: measurements(harness, meter.device_id, "carbs")[1] == carbs,
+            "the meter's carbohydrate contexts stored",
+        )
+    assert measurements(harness, cuff.device_id, "bp_systolic") == (12, 12)
+    assert measurements(harness, cuff.device_id, "bp_diastolic") == (12, 12)
+    assert measurements(harness, cuff.device_id, "heart_rate") == (12, 12)
+    assert measurements(harness, meter.device_id, "glucose") == (9, 9)
+    # The device clock's 07:00 in Seoul is 22:00 UTC the day before.
+    assert harness.count(
+        "SELECT (min(time) = '2026-11-19T22:00:00Z')::int FROM readings WHERE device_id = %s",
+        cuff.device_id,
+    )
+    assert (
+        harness.count(
+            "SELECT count(*) FROM rejected_messages WHERE device_id = ANY(%s)",
+            [cuff.device_id, meter.device_id],
+        )
+        == 0
+    )
+    queued, delivered = DiskQueue(cfg.queue_path).counts()
+    assert (queued, delivered) == (0, 12 + 9 + carbs)
