@@ -4,6 +4,10 @@ every stored record reaches Vigil's readings once, including after a SIGKILL mid
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Harness
+from tests.proxy import TcpProxy
 from tests.waiting import wait_for
 from vigil.gateway.config import GatewayConfig
 from vigil.gateway.queue import DiskQueue
@@ -147,3 +152,96 @@ def test_a_cuff_and_a_meter_deliver_every_stored_record(
     )
     queued, delivered = DiskQueue(cfg.queue_path).counts()
     assert (queued, delivered) == (0, 12 + 9 + carbs)
+
+
+class GatewayProcess:
+    """`vigil gateway run` as an OS process, so that it can be killed with SIGKILL."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.args = [sys.executable, "-m", "vigil", "gateway", "run", "--config", str(config_path)]
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+
+    def signal(self, sig: signal.Signals) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(30)
+
+
+@pytest.mark.parametrize("broker_cut", [False, True], ids=["connected", "broker-unreachable"])
+def test_kill_9_mid_upload_then_restart_delivers_every_record_once(
+    harness: Harness, ingest: Ingest, tmp_path: Path, broker_cut: bool
+) -> None:
+    """Killed while the cuff is still sending; in the second case also while the broker is out
+    of reach, so that readings wait in the disk queue, unacknowledged, when the kill comes."""
+    records = 300
+    proxy = TcpProxy("127.0.0.1", harness.broker.port)
+    _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    cfg = config(
+        harness,
+        tmp_path,
+        [
+            {
+                "address": CUFF,
+                "kind": "blood_pressure",
+                "device_id": cuff.device_id,
+                "password": cuff.password,
+                # a record every 10 ms: the upload takes seconds, so the kill lands inside it
+                "simulate": {
+                    "records": records,
+                    "start": START,
+                    "every_min": 30,
+                    "interval_ms": 10,
+                },
+            }
+        ],
+    )
+    cfg["mqtt_url"] = f"mqtt://127.0.0.1:{proxy.port}"
+    queue_path = Path(str(cfg["queue_path"]))
+    config_path = tmp_path / "gateway.json"
+    config_path.write_text(json.dumps(cfg))
+    gateway = GatewayProcess(config_path, tmp_path / "gateway.log")
+
+    def stored() -> int:
+        return measurements(harness, cuff.device_id, "bp_systolic")[1]
+
+    gateway.start()
+    wait_for(lambda: stored() >= 40, "the upload under way")
+    if broker_cut:
+        proxy.cut()
+        wait_for(lambda: DiskQueue(queue_path).counts()[0] >= 20, "readings waiting in the queue")
+    assert gateway.signal(signal.SIGKILL) == -signal.SIGKILL
+    proxy.restore()
+    stored_at_kill = stored()
+    queued_at_kill, acked_at_kill = DiskQueue(queue_path).counts()
+    assert stored_at_kill < records, "the kill came after the upload: not mid-upload"
+    assert acked_at_kill < records
+    if broker_cut:
+        assert queued_at_kill >= 20
+
+    gateway.start()
+    wait_for(lambda: stored() == records, f"all {records} records stored after the restart", 120)
+    assert gateway.signal(signal.SIGTERM) == 0
+
+    proxy.close()
+    queued, acknowledged = DiskQueue(queue_path).counts()
+    rows, distinct = measurements(harness, cuff.device_id, "bp_systolic")
+    lost, doubled = records - distinct, rows - distinct
+    print(
+        f"\ngateway kill -9 ({'broker unreachable' if broker_cut else 'connected'}):"
+        f" attempted={records} acknowledged={acknowledged} stored={distinct}"
+        f" lost={lost} doubled={doubled} (at the kill: stored={stored_at_kill}"
+        f" acknowledged={acked_at_kill} queued={queued_at_kill})"
+    )
+    assert (acknowledged, queued) == (records, 0)
+    assert (lost, doubled) == (0, 0)
+    for metric in ("bp_diastolic", "heart_rate"):
+        assert measurements(harness, cuff.device_id, metric) == (records, records)
+    assert (
+        harness.count("SELECT count(*) FROM rejected_messages WHERE device_id = %s", cuff.device_id)
+        == 0
+    )
