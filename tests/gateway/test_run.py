@@ -9,15 +9,25 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
+import psycopg
 import pytest
 
+from tests.api.conftest import LiveServer, Tenant, _user, make_app
 from tests.conftest import Harness
 from tests.proxy import TcpProxy
 from tests.waiting import wait_for
+from vigil.api import Role
+from vigil.api import repo as api_repo
+from vigil.gateway.characteristics import decode
 from vigil.gateway.config import GatewayConfig
+from vigil.gateway.decode_vitals import BLOOD_PRESSURE_MEASUREMENT
 from vigil.gateway.queue import DiskQueue
 from vigil.gateway.service import run
 from vigil.gateway.simulated import cuff_records, meter_records
@@ -91,7 +101,7 @@ class InProcessGateway:
 def test_a_cuff_and_a_meter_deliver_every_stored_record(
     harness: Harness, ingest: Ingest, tmp_path: Path
 ) -> None:
-    _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    cuff_patient, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
     _, meter = harness.patient_with_device(kind="glucometer", conditions=["t2d"])
     sim = {"records": 12, "start": START, "every_min": 240}
     cfg = GatewayConfig.model_validate(
@@ -152,6 +162,45 @@ def test_a_cuff_and_a_meter_deliver_every_stored_record(
     )
     queued, delivered = DiskQueue(cfg.queue_path).counts()
     assert (queued, delivered) == (0, 12 + 9 + carbs)
+    # ... and the dashboard's API shows them to the patient's care team, to nobody else.
+    expected = sorted(
+        (r.ts.astimezone(UTC), float(r.components["systolic"]))
+        for value in cuff_records(cuff_sim)
+        for r in decode(BLOOD_PRESSURE_MEASUREMENT, value, ZoneInfo("Asia/Seoul")).readings
+        if r.ts is not None
+    )
+    assert len(expected) == 12
+    assert api_systolic(harness, cuff_patient) == expected
+
+
+def api_systolic(harness: Harness, patient: uuid.UUID) -> list[tuple[datetime, float]]:
+    tenant = Tenant(harness.tenant_id, uuid.uuid4(), patient, patient)
+    with psycopg.connect(harness.db_url, autocommit=True) as conn:
+        tenant.team = api_repo.create_team(conn, tenant_id=tenant.id, name="Hypertension")
+        _user(conn, tenant, "nurse", Role.CLINICIAN)
+        _user(conn, tenant, "outsider", Role.CLINICIAN)
+        api_repo.add_member(
+            conn, team_id=tenant.team, user_id=tenant.users["nurse"], tenant_id=tenant.id
+        )
+        api_repo.add_team_patient(
+            conn, team_id=tenant.team, patient_id=patient, tenant_id=tenant.id
+        )
+    params = {
+        "metric": "bp_systolic",
+        "start": "2026-11-19T00:00:00Z",
+        "end": "2026-11-23T00:00:00Z",
+    }
+    with LiveServer(make_app(harness.db_url)) as url, httpx.Client(base_url=url) as client:
+        path = f"/api/v1/patients/{patient}/readings"
+        outsider = client.get(
+            path, params=params, headers={"Authorization": f"Bearer {tenant.tokens['outsider']}"}
+        )
+        assert outsider.status_code == 404
+        answer = client.get(
+            path, params=params, headers={"Authorization": f"Bearer {tenant.tokens['nurse']}"}
+        )
+    assert answer.status_code == 200, answer.text
+    return sorted((datetime.fromisoformat(r["time"]), r["value"]) for r in answer.json())
 
 
 class GatewayProcess:
