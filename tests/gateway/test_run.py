@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -294,3 +295,45 @@ def test_kill_9_mid_upload_then_restart_delivers_every_record_once(
         harness.count("SELECT count(*) FROM rejected_messages WHERE device_id = %s", cuff.device_id)
         == 0
     )
+
+
+def test_another_devices_password_is_refused_and_the_readings_wait_on_disk(
+    harness: Harness, ingest: Ingest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway configured with one device's id and another's password publishes nothing
+    (the broker refuses it); the readings stay queued and go once the config is right."""
+    _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    _, other = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    device = {
+        "address": CUFF,
+        "kind": "blood_pressure",
+        "device_id": cuff.device_id,
+        "simulate": {"records": 5, "start": START},
+    }
+    wrong = GatewayConfig.model_validate(
+        config(harness, tmp_path, [{**device, "password": other.password}])
+    )
+    caplog.set_level(logging.WARNING, logger="vigil.gateway.publisher")
+    with InProcessGateway(wrong):
+        wait_for(lambda: DiskQueue(wrong.queue_path).counts() == (5, 0), "5 readings queued")
+        wait_for(
+            lambda: f"device {cuff.device_id}: broker refused the connection" in caplog.text,
+            "the broker refusing the wrong password",
+        )
+    assert (
+        harness.count(
+            "SELECT count(*) FROM readings WHERE device_id = ANY(%s)",
+            [cuff.device_id, other.device_id],
+        )
+        == 0
+    )
+    right = GatewayConfig.model_validate(
+        config(harness, tmp_path, [{**device, "password": cuff.password}])
+    )
+    with InProcessGateway(right):
+        wait_for(
+            lambda: measurements(harness, cuff.device_id, "bp_systolic") == (5, 5),
+            "the queued readings delivered with the right password",
+        )
+        wait_for(lambda: DiskQueue(right.queue_path).counts() == (0, 5), "the queue emptied")
+    assert harness.count("SELECT count(*) FROM readings WHERE device_id = %s", other.device_id) == 0

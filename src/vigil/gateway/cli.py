@@ -4,13 +4,13 @@ tool) and run the home gateway."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, tzinfo
+from datetime import tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from vigil.gateway.characteristics import decode, parse_uuid16
+from vigil.gateway.config import time_zone
 from vigil.gateway.errors import DecodeError, GatewayError
 
 gateway_app = typer.Typer(
@@ -28,13 +28,11 @@ def parse_hex(text: str) -> bytes:
         raise DecodeError(f"{text[:40]!r} is not hexadecimal bytes") from None
 
 
-def time_zone(name: str) -> tzinfo:
-    if name.upper() == "UTC":
-        return UTC
+def _time_zone(name: str) -> tzinfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DecodeError(f"{name!r} is not a time zone (like Asia/Seoul or UTC)") from None
+        return time_zone(name)
+    except ValueError as exc:
+        raise DecodeError(str(exc)) from None
 
 
 def decode_command(
@@ -47,7 +45,7 @@ def decode_command(
     """Print the readings a value decodes to, as Vigil's payload (JSON on stdout; the fields
     the payload does not carry on stderr), or exit 2 with the reason."""
     try:
-        decoded = decode(parse_uuid16(characteristic), parse_hex(value), time_zone(tz))
+        decoded = decode(parse_uuid16(characteristic), parse_hex(value), _time_zone(tz))
     except DecodeError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import tomllib
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -33,6 +34,16 @@ from vigil.gateway.decode_vitals import (
     WEIGHT_MEASUREMENT,
 )
 from vigil.gateway.errors import ConfigError
+
+
+def time_zone(name: str) -> tzinfo:
+    """``UTC`` or an IANA name (``Asia/Seoul``); ValueError with the reason otherwise."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone (like Asia/Seoul or UTC)") from None
 
 
 class Kind(StrEnum):
@@ -110,9 +121,14 @@ class GatewayConfig(BaseModel):
         ids = [d.device_id for d in self.devices]
         if len(set(ids)) != len(ids):
             raise ValueError("each physical device needs its own Vigil device id")
+        self.zone()
         if self.transport == "simulated" and any(d.simulate is None for d in self.devices):
             raise ValueError('transport "simulated" needs a [devices.simulate] table per device')
         return self
+
+    def zone(self) -> tzinfo:
+        """The devices' clocks' time zone: a Date Time is read as local time in it."""
+        return time_zone(self.timezone)
 
     @property
     def mqtt_host(self) -> str:

@@ -9,7 +9,6 @@ import dataclasses
 import logging
 import signal
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo
 
 from vigil.gateway.characteristics import RECORD_ACCESS_CONTROL_POINT, decode
 from vigil.gateway.config import MEASUREMENTS, DeviceConfig, GatewayConfig, Kind
@@ -88,7 +87,7 @@ async def serve_device(
     queue: DiskQueue,
     publisher: Publisher,
 ) -> None:
-    tz = ZoneInfo(cfg.timezone) if cfg.timezone.upper() != "UTC" else UTC
+    tz = cfg.zone()
     while True:
         try:
             link = await transport.connect(address=device.address, name=device.name)
