@@ -29,6 +29,7 @@ from vigil.api import repo as api_repo
 from vigil.gateway.characteristics import decode
 from vigil.gateway.config import GatewayConfig
 from vigil.gateway.decode_vitals import BLOOD_PRESSURE_MEASUREMENT
+from vigil.gateway.demo import DemoGateway, demo_config
 from vigil.gateway.queue import DiskQueue
 from vigil.gateway.service import run
 from vigil.gateway.simulated import cuff_records, meter_records
@@ -337,3 +338,32 @@ def test_another_devices_password_is_refused_and_the_readings_wait_on_disk(
         )
         wait_for(lambda: DiskQueue(right.queue_path).counts() == (0, 5), "the queue emptied")
     assert harness.count("SELECT count(*) FROM readings WHERE device_id = %s", other.device_id) == 0
+
+
+def test_the_demo_cuff_delivers_two_weeks_up_to_today(
+    harness: Harness, ingest: Ingest, tmp_path: Path
+) -> None:
+    _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
+    cfg = demo_config(
+        host="127.0.0.1",
+        port=harness.broker.port,
+        device_id=cuff.device_id,
+        password=cuff.password,
+        state_dir=tmp_path,
+        days=14,
+    )
+    gateway = DemoGateway(cfg)
+    gateway.start()
+    try:
+        wait_for(
+            lambda: measurements(harness, cuff.device_id, "bp_systolic") == (28, 28),
+            "the demo cuff's 28 measurements stored",
+        )
+    finally:
+        gateway.stop()
+    newest = harness.count(
+        "SELECT extract(epoch FROM now() - max(time))::int FROM readings WHERE device_id = %s",
+        cuff.device_id,
+    )
+    # The last one is yesterday's 19:00 on the cuff's (Seoul) clock: in the past, at most 36 h.
+    assert 0 < newest <= 36 * 3600
