@@ -112,3 +112,31 @@ def test_toml_config(tmp_path: Path) -> None:
     path.write_text("mqtt_url = ")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
+
+
+def test_values_without_a_time_stamp_each_get_their_own_receive_time(tmp_path: Path) -> None:
+    """A strap notifies about once a second: two values in one second are two readings."""
+    from vigil.gateway import encode
+    from vigil.gateway.config import GatewayConfig
+    from vigil.gateway.decode_pulse import HEART_RATE_MEASUREMENT
+    from vigil.gateway.publisher import Publisher
+    from vigil.gateway.service import Receiver
+
+    cfg = GatewayConfig.model_validate(
+        {
+            "mqtt_url": "mqtt://127.0.0.1:1",
+            "queue_path": str(tmp_path / "q.sqlite3"),
+            "devices": [{**DEVICE, "kind": "heart_rate"}],
+        }
+    )
+    queue = DiskQueue(cfg.queue_path)
+    receiver = Receiver(cfg.devices[0], queue, Publisher(cfg, cfg.devices[0], queue), cfg.zone())
+    for rate in (71, 72, 73):
+        receiver.on_value(HEART_RATE_MEASUREMENT, encode.heart_rate(rate))
+    receiver.on_value(HEART_RATE_MEASUREMENT, b"\x01\x48")  # uint16 flagged, one byte: refused
+    rows = queue.pending("cuff-1", exclude=set(), limit=10)
+    readings = [json.loads(r.payload)["readings"][0] for r in rows]
+    assert [r["value"] for r in readings] == [71, 72, 73]
+    assert len({r["ts"] for r in readings}) == 3
+    assert (receiver.queued, receiver.refused) == (3, 1)
+    queue.close()

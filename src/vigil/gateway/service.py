@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from vigil.gateway.characteristics import RECORD_ACCESS_CONTROL_POINT, decode
 from vigil.gateway.config import MEASUREMENTS, DeviceConfig, GatewayConfig, Kind
@@ -36,9 +36,20 @@ class Receiver:
         self.racp_done = asyncio.Event()
         self.refused = 0
         self.queued = 0
+        self._last_stamp: datetime | None = None
+
+    def _stamp(self) -> datetime:
+        """The receive time, to the millisecond and strictly increasing: each value without a
+        time stamp of its own is a reading of its own (a strap notifies about once a second)."""
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return now
 
     def on_value(self, uuid16: int, data: bytes) -> None:
-        received_at = datetime.now(UTC).replace(microsecond=0)
+        received_at = self._stamp()
         if uuid16 == RECORD_ACCESS_CONTROL_POINT:
             response = parse_response(data)
             if response is not None:
