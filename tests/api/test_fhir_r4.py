@@ -230,3 +230,21 @@ def test_an_alert_is_a_detected_issue_citing_its_readings(
         if f"Observation/{e['resource']['id']}" == evidence["reference"]
     )  # fmt: skip
     assert cited["valueQuantity"]["value"] == 87
+
+
+def test_an_admin_chooses_fhir_as_a_webhook_destinations_format(
+    client: httpx.Client, world: World
+) -> None:
+    admin_headers = world.headers("admin")
+    hook = {"url": "https://93.184.215.14/emr", "secret": "s3cret-key", "payload_format": "fhir"}
+    r = client.post("/api/v1/webhooks", json=hook, headers=admin_headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["payload_format"] == "fhir"
+    plain = {"url": "https://93.184.215.14/pager", "secret": "s3cret-key"}
+    assert client.post("/api/v1/webhooks", json=plain, headers=admin_headers).status_code == 201
+    listed = client.get("/api/v1/webhooks", headers=admin_headers).json()
+    assert [w["payload_format"] for w in listed] == ["fhir", "vigil"]
+    status = client.get("/api/v1/webhooks/status", headers=admin_headers).json()
+    assert [w["payload_format"] for w in status] == ["fhir", "vigil"]
+    bad = {**hook, "payload_format": "hl7v2"}
+    assert client.post("/api/v1/webhooks", json=bad, headers=admin_headers).status_code == 422

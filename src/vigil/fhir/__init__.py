@@ -6,7 +6,7 @@ DetectedIssues, the CGM summary, Bundles, and the profile rules the tests hold t
 Codes and profile URLs come from :mod:`vigil.clinical.fhir_profiles`.
 """
 
-from vigil.fhir.alerts import AlertFacts, detected_issue
+from vigil.fhir.alerts import AlertFacts, detected_issue, webhook_issue
 from vigil.fhir.bundle import collection, searchset
 from vigil.fhir.cgm import summary
 from vigil.fhir.ids import device_fhir_id, device_id_of, observation_id
@@ -36,4 +36,5 @@ __all__ = [
     "summary",
     "unresolved_references",
     "violations",
+    "webhook_issue",
 ]

@@ -27,6 +27,8 @@ from vigil.clinical.fhir_profiles import DETECTED_ISSUE_SEVERITY, IDENTIFIER_URI
 from vigil.clinical.findings import Severity
 
 CAUSE_SYSTEM = "urn:vigil:alert-cause"
+EVENT_SYSTEM = "urn:vigil:alert-event"
+"""A webhook's DetectedIssue: what happened to the alert (opened, escalated, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +78,25 @@ def detected_issue(facts: AlertFacts, *, evidence_ids: list[str]) -> dict[str, A
     if mitigation:
         resource["mitigation"] = mitigation
     return resource
+
+
+def webhook_issue(payload: dict[str, Any]) -> dict[str, Any]:
+    """A webhook notification (``vigil.alerts.lifecycle.webhook_payload``) as a DetectedIssue
+    tagged with its event; the evidence Observations are read with ``DetectedIssue?patient=``
+    (a delivery carries what the outbox stored, not a query of the readings)."""
+    alert = payload["alert"]
+    facts = AlertFacts(
+        alert_id=UUID(alert["id"]),
+        patient_id=UUID(alert["patient_id"]),
+        cause=alert["cause"],
+        severity=int(Severity[str(alert["severity"]).upper()]),
+        state=alert["state"],
+        first_seen=datetime.fromisoformat(alert["opened_at"]),
+        sentence=str(alert.get("explanation") or alert["cause"]),
+        acknowledged_at=None,
+        resolved_at=None,
+        outcome=None,
+    )
+    issue = detected_issue(facts, evidence_ids=[])
+    issue["meta"] = {"tag": [{"system": EVENT_SYSTEM, "code": str(payload["event"])}]}
+    return issue
