@@ -8,6 +8,7 @@ answers in ``application/fhir+json``, errors as OperationOutcome (vigil.api.fhir
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -15,10 +16,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vigil.api import fhir_repo, repo
+from vigil.api import fhir_repo
 from vigil.api.access import Principal
 from vigil.api.audit import audit_allowed, refuse
-from vigil.api.deps import ConnDep
+from vigil.api.deps import ConnDep, scope_patient
 from vigil.api.errors import Unauthenticated
 from vigil.api.fhir_edge import (
     BadSearch,
@@ -30,7 +31,7 @@ from vigil.api.fhir_edge import (
     encode_cursor,
     outcome,
 )
-from vigil.api.fhir_reads import ALL_KINDS, issue_page, observation_page
+from vigil.api.fhir_reads import ALL_KINDS, Page, issue_page, observation_page
 from vigil.api.fhir_repo import Conn
 from vigil.api.security import token_digest
 from vigil.clinical.fhir_profiles import KINDS, LOINC, OBSERVATION_CATEGORY, kinds_for_code
@@ -76,19 +77,8 @@ def _patient_id(text: str) -> UUID | None:
 
 
 def _visible_patient(conn: Conn, request: Request, principal: Principal, text: str) -> UUID:
-    patient_id = _patient_id(text)
-    if patient_id is None or not repo.patient_visibility(
-        conn, principal=principal, patient_id=patient_id
-    ):
-        raise refuse(
-            conn,
-            request,
-            principal,
-            NotFound(f"no patient {text} that you may see"),
-            patient_id=patient_id,
-        )
-    audit_allowed(conn, request, principal, patient_id=patient_id)
-    return patient_id
+    scope = scope_patient(conn, request, principal, _patient_id(text), named=text)
+    return scope.patient_id
 
 
 @router.get("/metadata", response_class=FhirResponse)
@@ -133,9 +123,23 @@ def _tokens(values: list[str], system: str) -> set[str] | None:
     return out
 
 
-def _next_url(request: Request, params: list[tuple[str, str]], cursor: str) -> str:
-    kept = [(k, v) for k, v in params if k != "_cursor"] + [("_cursor", cursor)]
-    return f"{_base(request)}/{request.url.path.rsplit('/', 1)[-1]}?{urlencode(kept)}"
+def _answer(request: Request, page: Page, next_at: Sequence[Any] | None) -> FhirResponse:
+    """The page as a searchset Bundle, with a ``next`` link (the same search, the cursor
+    where this page ended) when there is more."""
+    next_url = None
+    if next_at is not None:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+        kept.append(("_cursor", encode_cursor(list(next_at))))
+        next_url = f"{_base(request)}/{request.url.path.rsplit('/', 1)[-1]}?{urlencode(kept)}"
+    return FhirResponse(
+        searchset(
+            _base(request),
+            matches=page.matches,
+            included=page.included,
+            self_url=str(request.url),
+            next_url=next_url,
+        )
+    )
 
 
 @router.get("/Observation", response_class=FhirResponse)
@@ -172,20 +176,7 @@ def search_observations(
         after=after,
         count=count,
     )
-    next_url = (
-        _next_url(request, list(query.multi_items()), encode_cursor(list(page.next_cursor)))
-        if page.next_cursor is not None
-        else None
-    )
-    return FhirResponse(
-        searchset(
-            _base(request),
-            matches=page.matches,
-            included=page.included,
-            self_url=str(request.url),
-            next_url=next_url,
-        )
-    )
+    return _answer(request, page, page.next_cursor)
 
 
 @router.get("/DetectedIssue", response_class=FhirResponse)
@@ -207,22 +198,7 @@ def search_detected_issues(
         except ValueError:
             raise BadSearch("the page cursor is not one this server issued") from None
     page, next_after = issue_page(conn, patient_id=patient_id, after=after, count=count)
-    next_url = (
-        _next_url(
-            request, list(request.query_params.multi_items()), encode_cursor(list(next_after))
-        )
-        if next_after is not None
-        else None
-    )
-    return FhirResponse(
-        searchset(
-            _base(request),
-            matches=page.matches,
-            included=page.included,
-            self_url=str(request.url),
-            next_url=next_url,
-        )
-    )
+    return _answer(request, page, next_after)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
