@@ -42,6 +42,7 @@ _OBSERVATIONS = sql.SQL(
     "  AND (%(start)s::timestamptz IS NULL OR r.time >= %(start)s)"
     "  AND (%(end)s::timestamptz IS NULL OR r.time <= %(end)s)"
     "  AND (%(times)s::timestamptz[] IS NULL OR r.time = ANY(%(times)s))"
+    "  AND (%(after_time)s::timestamptz IS NULL OR r.time <= %(after_time)s)"
     "  AND (r.metric <> %(glucose)s OR %(cgm)s::boolean IS NULL"
     "   OR coalesce(d.kind = ANY(%(cgm_kinds)s), false) = %(cgm)s)"
     " GROUP BY r.time, r.device_id, d.kind, grp) o"
