@@ -27,11 +27,14 @@ from vigil.alerts.destinations import (
 )
 from vigil.alerts.models import DispatchPolicy
 from vigil.core.worker import Backoff, Worker
+from vigil.fhir import webhook_issue
 from vigil.storage import LoopConnection
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Vigil-Signature"
+FHIR_FORMAT = "fhir"
+"""A destination's ``payload_format`` for the alert as a FHIR DetectedIssue."""
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -69,11 +72,17 @@ class WebhookDispatcher:
         return len(claimed)
 
     def _deliver(self, conn: repo.Conn, item: dict[str, Any]) -> None:
-        body = json.dumps(
-            {**item["payload"], "delivery_id": item["id"]}, separators=(",", ":")
-        ).encode()
+        if item.get("payload_format") == FHIR_FORMAT:
+            # The alert as a FHIR DetectedIssue; the delivery's id is the Idempotency-Key.
+            content_type = "application/fhir+json"
+            body = json.dumps(webhook_issue(item["payload"]), separators=(",", ":")).encode()
+        else:
+            content_type = "application/json"
+            body = json.dumps(
+                {**item["payload"], "delivery_id": item["id"]}, separators=(",", ":")
+            ).encode()
         headers = {
-            "Content-Type": "application/json",
+            "Content-Type": content_type,
             "Idempotency-Key": str(item["idempotency_key"]),
             SIGNATURE_HEADER: sign(item["secret"], body),
             "User-Agent": "vigil-webhooks/1",

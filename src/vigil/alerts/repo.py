@@ -323,7 +323,8 @@ def claim_deliveries(
             "  next_attempt_at = %(now)s + %(lease)s"
             " FROM due, outbox o, webhooks w"
             " WHERE d.id = due.id AND o.id = d.outbox_id AND w.id = d.webhook_id"
-            " RETURNING d.id, d.attempts, d.idempotency_key, o.payload, o.kind, w.url, w.secret",
+            " RETURNING d.id, d.attempts, d.idempotency_key, o.payload, o.kind, w.url, w.secret,"
+            " w.payload_format",
             {"now": now, "lease": lease, "limit": limit},
         ).fetchall()
 
@@ -376,12 +377,19 @@ def list_deliveries(
 
 
 def add_webhook(
-    conn: Conn, *, tenant_id: UUID, url: str, secret: str, level: int, min_severity: int
+    conn: Conn,
+    *,
+    tenant_id: UUID,
+    url: str,
+    secret: str,
+    level: int,
+    min_severity: int,
+    payload_format: str = "vigil",
 ) -> UUID:
     row = conn.execute(
-        "INSERT INTO webhooks (tenant_id, url, secret, level, min_severity)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (tenant_id, url, secret, level, min_severity),
+        "INSERT INTO webhooks (tenant_id, url, secret, level, min_severity, payload_format)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        (tenant_id, url, secret, level, min_severity, payload_format),
     ).fetchone()
     assert row is not None
     value: UUID = row[0]

@@ -37,6 +37,7 @@ from vigil.api.routers import (
     console,
     devices,
     fhir,
+    fhir_r4,
     health,
     me,
     patients,
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)
+    app.include_router(fhir_r4.router)  # the FHIR R4 read API (/fhir/r4)
 
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     if settings.api_openapi:

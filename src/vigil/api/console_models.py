@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from vigil.api.access import Role
-from vigil.api.models import SeverityName, Strict, Text
+from vigil.api.models import PayloadFormat, SeverityName, Strict, Text
 
 
 class UserUpdate(Strict):
@@ -31,6 +31,7 @@ class WebhookStatus(BaseModel):
     level: int
     min_severity: SeverityName
     active: bool
+    payload_format: PayloadFormat = "vigil"
     pending: int
     delivered: int
     dead: int

@@ -125,7 +125,7 @@ def webhook_status(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> l
     """Each destination with its deliveries counted by state and its last attempt."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT w.id, w.url, w.level, w.min_severity, w.active,"
+            "SELECT w.id, w.url, w.level, w.min_severity, w.active, w.payload_format,"
             " count(d.id) FILTER (WHERE d.state = 'pending') AS pending,"
             " count(d.id) FILTER (WHERE d.state = 'delivered') AS delivered,"
             " count(d.id) FILTER (WHERE d.state = 'dead') AS dead,"
@@ -205,7 +205,8 @@ def get_tenant(conn: Conn, *, tenant_id: UUID) -> tuple[UUID, str, datetime]:
 def list_webhooks(conn: Conn, *, tenant_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT id, url, level, min_severity, active FROM webhooks WHERE tenant_id = %s"
+            "SELECT id, url, level, min_severity, active, payload_format FROM webhooks"
+            " WHERE tenant_id = %s"
             " ORDER BY created_at, id LIMIT %s OFFSET %s",
             (tenant_id, limit, offset),
         ).fetchall()

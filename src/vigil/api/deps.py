@@ -139,22 +139,32 @@ class PatientScope:
     patient_id: UUID
 
 
+def scope_patient(
+    conn: Conn, request: Request, principal: Principal, patient_id: UUID | None, *, named: str
+) -> PatientScope:
+    """The patient if the principal may see them (audited), else a 404 (audited): ``None``
+    (an id that does not parse) is refused like a patient who is not there."""
+    if patient_id is None or not repo.patient_visibility(
+        conn, principal=principal, patient_id=patient_id
+    ):
+        raise refuse(
+            conn,
+            request,
+            principal,
+            NotFound(f"no patient {named} that you may see"),
+            patient_id=patient_id,
+        )
+    audit_allowed(conn, request, principal, patient_id=patient_id)
+    return PatientScope(principal, patient_id)
+
+
 def get_patient_scope(
     conn: ConnDep,
     request: Request,
     principal: StaffUser,
     patient_id: Annotated[UUID, Path(description="The patient")],
 ) -> PatientScope:
-    if not repo.patient_visibility(conn, principal=principal, patient_id=patient_id):
-        raise refuse(
-            conn,
-            request,
-            principal,
-            NotFound(f"no patient {patient_id} that you may see"),
-            patient_id=patient_id,
-        )
-    audit_allowed(conn, request, principal, patient_id=patient_id)
-    return PatientScope(principal, patient_id)
+    return scope_patient(conn, request, principal, patient_id, named=str(patient_id))
 
 
 PatientDep = Annotated[PatientScope, Depends(get_patient_scope)]

@@ -346,6 +346,8 @@ class RollupPublic(BaseModel):
 # -- alerts ----------------------------------------------------------------------------------
 
 SeverityName = Literal["info", "warning", "high", "critical"]
+PayloadFormat = Literal["vigil", "fhir"]
+"""What a webhook destination receives: Vigil's JSON, or the alert as a FHIR DetectedIssue."""
 StateName = Literal["open", "acknowledged", "snoozed", "resolved"]
 OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicate"]
 
@@ -447,6 +449,9 @@ class WebhookCreate(Strict):
     secret: Text = Field(min_length=8, max_length=200, description="HMAC-SHA256 signing key")
     level: int = Field(default=0, ge=0, le=5, description="0: new alerts; n: escalation level n")
     min_severity: SeverityName = "warning"
+    payload_format: PayloadFormat = Field(
+        default="vigil", description="Vigil's JSON, or the alert as a FHIR R4 DetectedIssue"
+    )
 
 
 class WebhookPublic(BaseModel):
@@ -455,6 +460,7 @@ class WebhookPublic(BaseModel):
     level: int
     min_severity: SeverityName
     active: bool
+    payload_format: PayloadFormat = "vigil"
 
 
 class DeliveryPublic(BaseModel):

@@ -93,7 +93,7 @@ def principal_for_token(conn: Conn, *, digest: bytes) -> tuple[Principal, float]
         " extract(epoch FROM t.expires_at - now())::float8"
         " FROM api_tokens t JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND t.expires_at > now()"
-        " AND u.disabled_at IS NULL",
+        " AND u.disabled_at IS NULL AND NOT u.service_account",  # service accounts: /fhir/r4
         (digest,),
     ).fetchone()
     if row is None:

@@ -54,15 +54,29 @@ def bench_api(
         processes=processes,
         cache=cache,
     )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for name, figures in result["endpoints"].items():
-        typer.echo(
-            f"{name:>20}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms,"
-            f" {figures['rps']} req/s"
-        )
-    typer.echo(f"{'setup':>20}: {json.dumps(result['setup'])}")
+    _print_endpoints(result, as_json=as_json)
+
+
+def bench_fhir(
+    patients: int = typer.Option(100, help="Simulated patients (one care team)"),
+    days: int = typer.Option(30, help="Days of history per patient"),
+    clients: int = typer.Option(8, help="Concurrent clients (closed loop)"),
+    requests: int = typer.Option(1000, help="Requests per endpoint"),
+    processes: int = typer.Option(2, help="API server processes"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """p50/p99 latency and requests/s of the FHIR reads an EMR makes (docs/fhir.md)."""
+    from vigil.bench.fhir import run_bench
+
+    result = run_bench(
+        Settings(),
+        patients=patients,
+        days=days,
+        clients=clients,
+        requests=requests,
+        processes=processes,
+    )
+    _print_endpoints(result, as_json=as_json)
 
 
 def bench_ingest(
@@ -109,6 +123,19 @@ def bench_detect(
     _print(result, as_json=as_json, width=24)
 
 
+def _print_endpoints(result: dict[str, Any], *, as_json: bool) -> None:
+    """Latency and throughput per endpoint, then the setup."""
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for name, figures in result["endpoints"].items():
+        typer.echo(
+            f"{name:>20}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms,"
+            f" {figures['rps']} req/s"
+        )
+    typer.echo(f"{'setup':>20}: {json.dumps(result['setup'])}")
+
+
 def _print(result: dict[str, Any], *, as_json: bool, width: int) -> None:
     if as_json:
         typer.echo(json.dumps(result))
@@ -123,3 +150,4 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("ingest")(bench_ingest)
     bench_app.command("flood")(bench_flood)
     bench_app.command("detect")(bench_detect)
+    bench_app.command("fhir")(bench_fhir)

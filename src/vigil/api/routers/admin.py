@@ -103,9 +103,15 @@ def create_webhook(
         secret=body.secret,
         level=body.level,
         min_severity=int(Severity[body.min_severity.upper()]),
+        payload_format=body.payload_format,
     )
     return WebhookPublic(
-        id=webhook_id, url=body.url, level=body.level, min_severity=body.min_severity, active=True
+        id=webhook_id,
+        url=body.url,
+        level=body.level,
+        min_severity=body.min_severity,
+        active=True,
+        payload_format=body.payload_format,
     )
 
 

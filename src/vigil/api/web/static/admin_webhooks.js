@@ -3,7 +3,7 @@
 adminBoot(async () => {
   async function load() {
     const hooks = await vigil.call("/webhooks/status?limit=1000");
-    $("webhooks").innerHTML = hooks.map((w) => `<tr data-webhook="${w.id}"><td class="wrap">${text(w.url)}</td>
+    $("webhooks").innerHTML = hooks.map((w) => `<tr data-webhook="${w.id}"><td class="wrap">${text(w.url)} <span class="muted">${text(admin.m(w.payload_format === "fhir" ? "webhooks.format_fhir" : "webhooks.format_vigil"))}</span></td>
       <td>${text(admin.m("severity." + w.min_severity))}</td><td>${w.level}</td>
       <td>${text(admin.m(w.active ? "state.active" : "state.off"))}</td>
       <td>${text(admin.m("webhooks.counts", { pending: w.pending, delivered: w.delivered, dead: w.dead }))}</td>
@@ -22,7 +22,7 @@ adminBoot(async () => {
   });
   admin.submit("new-webhook", async (form) => {
     const body = { url: $("w-url").value, secret: $("w-secret").value, min_severity: $("w-severity").value,
-      level: Number($("w-level").value) };
+      level: Number($("w-level").value), payload_format: $("w-format").value };
     if (await admin.act(() => vigil.call("/webhooks", { method: "POST", body: JSON.stringify(body) }),
       admin.m("webhooks.created", { url: body.url }))) { form.reset(); await load(); }
   });
