@@ -25,6 +25,7 @@ from vigil.alerts.models import (
     Outcome,
 )
 from vigil.clinical.findings import Finding
+from vigil.clinical.wording import explain
 from vigil.core.errors import Conflict, NotFound
 
 CHANNEL = "vigil_alert_changes"
@@ -152,7 +153,8 @@ class Lifecycle:
             state=alert.state,
             severity=alert.severity,
             at=now,
-            sentence=alert.explanation.get("sentence"),
+            sentence=alert_sentence(alert, "en"),
+            sentence_ko=alert_sentence(alert, "ko"),
         )
 
 
@@ -169,10 +171,16 @@ def webhook_payload(alert: Alert, kind: ChangeKind) -> dict[str, Any]:
             "escalation_level": alert.escalation_level,
             "metrics": list(alert.metrics),
             "last_value": alert.last_value,
-            "explanation": alert.explanation.get("sentence"),
+            "explanation": alert_sentence(alert, "en"),
+            "explanation_ko": alert_sentence(alert, "ko"),
             "opened_at": alert.opened_at.isoformat(),
         },
     }
+
+
+def alert_sentence(alert: Alert, lang: str) -> str:
+    """The alert's explanation worded in ``lang`` (:mod:`vigil.clinical.wording`)."""
+    return explain(alert.explanation, cause=alert.cause, detector=alert.detector, lang=lang)
 
 
 def is_missing_data(cause: str) -> bool:

@@ -79,7 +79,9 @@ class AlertChange:
     severity: Severity
     at: datetime
     sentence: str | None = None
-    """The alert's explanation, in one plain sentence."""
+    """The alert's explanation, in one plain sentence (English)."""
+    sentence_ko: str | None = None
+    """The same in Korean."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class AlertChange:
             "severity": self.severity.name.lower(),
             "at": self.at.isoformat(),
             "explanation": (self.sentence or "")[:2000],
+            "explanation_ko": (self.sentence_ko or "")[:2000],
         }
 
 

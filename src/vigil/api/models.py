@@ -372,7 +372,13 @@ class AlertPublic(BaseModel):
     last_seen: datetime
     last_value: float | None
     explanation: dict[str, Any] = Field(
-        examples=[{"sentence": "SpO2 85 % is below the COPD threshold of 88 %", "value": 85}]
+        examples=[{"sentence": "SpO2 85 % is below the COPD threshold of 88 %", "value": 85}],
+        description="The finding behind the alert: its code and values, and ``sentence`` in "
+        "the caller's language (?lang=, the vigil_lang cookie, Accept-Language; Korean by "
+        "default)",
+    )
+    explanation_en: str | None = Field(
+        default=None, description="The explanation's sentence in English, for audit"
     )
     data_age_s: float = Field(description="How old the data behind it was when scored")
     opened_at: datetime
@@ -430,7 +436,9 @@ class AlertChangePublic(BaseModel):
     state: StateName
     severity: SeverityName
     at: datetime
-    explanation: str = ""
+    explanation: str = Field(default="", description="In the caller's language")
+    explanation_en: str = Field(default="", description="In English, for audit")
+    explanation_ko: str = ""
 
 
 # -- notifications, audit, reports -----------------------------------------------------------

@@ -93,7 +93,13 @@ def finding(
             baseline=baseline,
             window_s=window_s,
             contributing=contributing or ((obs.time, obs.value),),
-            details=dict(details),
+            details={
+                "metric": obs.metric.value,
+                "censored": obs.censored,
+                "detector": detector,
+                **details,
+            },
+            code=cause,
         ),
         age_s=obs.age_s,
     )
