@@ -45,6 +45,23 @@ def explanation_json(finding: Finding) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
+def reading_json(finding: Finding) -> dict[str, Any]:
+    """The reading behind a finding, as an alert's card shows it: its time, metric and value
+    (systolic and diastolic for blood pressure), and a device's LOW/HIGH mark."""
+    details = finding.explanation.details
+    reading: dict[str, Any] = {
+        "time": finding.time.isoformat(),
+        "metric": details.get("metric") or (finding.metrics[0] if finding.metrics else None),
+        "value": finding.explanation.value,
+        "severity": int(finding.severity),
+        "score": finding.score,
+    }
+    for key in ("systolic", "diastolic", "censored"):
+        if details.get(key) is not None:
+            reading[key] = details[key]
+    return reading
+
+
 def _human_age(seconds: float) -> str:
     if seconds >= 86400:
         return f"{seconds / 86400:.1f} days"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -131,6 +131,9 @@ class Alert:
     causes: tuple[str, ...] = ()
     """Every cause the episode has seen."""
     worst_value: float | None = None
+    readings: dict[str, Any] = field(default_factory=dict)
+    """The readings the card shows: ``opened``, ``latest`` and ``worst``
+    (:func:`vigil.alerts.lifecycle.reading_json`), each with its time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ ALERT_COLUMNS = sql.SQL(
     "id, tenant_id, patient_id, cause, metrics, detector, state, severity, score, finding_count,"
     " first_seen, last_seen, last_value, explanation, data_age_s, opened_at, updated_at,"
     " acknowledged_at, acknowledged_by, snoozed_until, resolved_at, resolved_by, outcome,"
-    " escalation_level, escalate_at, episode, causes, worst_value"
+    " escalation_level, escalate_at, episode, causes, worst_value, readings"
 )
 _ALERTS_WHERE = sql.SQL("SELECT {} FROM alerts WHERE ").format(ALERT_COLUMNS)
 
@@ -64,6 +64,7 @@ def alert_from_row(row: dict[str, Any]) -> Alert:
         episode=row["episode"],
         causes=tuple(row["causes"]),
         worst_value=row["worst_value"],
+        readings=row["readings"] or {},
     )
 
 
@@ -132,6 +133,8 @@ def get_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
 def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
     """Insert an open alert; None if another transaction opened one for this episode first."""
     values = {**values, "explanation": Jsonb(values["explanation"])}
+    if "readings" in values:
+        values["readings"] = Jsonb(values["readings"])
     query = sql.SQL(
         "INSERT INTO alerts ({}) VALUES ({})"
         " ON CONFLICT (patient_id, episode) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
@@ -146,6 +149,8 @@ def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
 def update_alert(conn: Conn, *, alert_id: UUID, values: dict[str, Any]) -> Alert:
     if "explanation" in values:
         values = {**values, "explanation": Jsonb(values["explanation"])}
+    if "readings" in values:
+        values = {**values, "readings": Jsonb(values["readings"])}
     sets: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
     ]

@@ -27,7 +27,14 @@ from vigil.alerts.episodes import (
     shortest_end,
     worse,
 )
-from vigil.alerts.lifecycle import CHANNEL, Conn, Lifecycle, explanation_json, now_utc
+from vigil.alerts.lifecycle import (
+    CHANNEL,
+    Conn,
+    Lifecycle,
+    explanation_json,
+    now_utc,
+    reading_json,
+)
 from vigil.alerts.models import (
     Alert,
     AlertChange,
@@ -130,6 +137,7 @@ class AlertService(Lifecycle):
             "cause": finding.cause,
             "causes": [finding.cause],
             "worst_value": finding.explanation.value,
+            "readings": dict.fromkeys(("opened", "latest", "worst"), reading_json(finding)),
             "metrics": list(finding.metrics),
             "detector": finding.detector,
             "severity": int(finding.severity),
@@ -148,11 +156,19 @@ class AlertService(Lifecycle):
         values: dict[str, Any] = {}
         if finding.cause not in alert.causes:
             values["causes"] = sorted({*alert.causes, finding.cause})
-        rank = (int(alert.severity), alert.score)
+        readings = dict(alert.readings)
+        worst = readings.get("worst") or {}
+        # The worst finding's own rank (the alert's score follows the latest finding).
+        rank = (int(worst.get("severity", alert.severity)), float(worst.get("score", alert.score)))
         if worse(rule_for(alert.episode), alert.worst_value, rank, finding):
             values["worst_value"] = finding.explanation.value
-        if finding.time >= alert.last_seen and finding.cause != alert.cause:
-            values["cause"] = finding.cause
+            readings["worst"] = reading_json(finding)
+        if finding.time >= alert.last_seen:
+            readings["latest"] = reading_json(finding)
+            if finding.cause != alert.cause:
+                values["cause"] = finding.cause
+        if readings != alert.readings:
+            values["readings"] = readings
         return values
 
     def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
+from vigil.clinical.findings import Severity
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, TREATMENTS, Metric
 
@@ -210,6 +211,19 @@ def unit_of(metric: Metric) -> str:
     return SPECS[metric].ucum
 
 
+def severity_name(alias: str) -> sql.Composable:
+    """SQL naming an alert's severity (``critical``, ``high``, ...) from the vocabulary's
+    :class:`~vigil.clinical.Severity`, not from numbers written here."""
+    levels = sorted(Severity, reverse=True)
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {}.severity >= {} THEN {}").format(
+            sql.Identifier(alias), sql.Literal(int(s)), sql.Literal(s.name.lower())
+        )
+        for s in levels[:-1]
+    )
+    return sql.SQL("CASE {} ELSE {} END").format(whens, sql.Literal(levels[-1].name.lower()))
+
+
 _ALERT_FIELDS = [
     "id",
     "patient_id",
@@ -239,13 +253,15 @@ _ALERT_FIELDS = [
     "assigned_to",
 ]
 _ALERT_JSON = sql.SQL(
-    "json_build_object({fields}, 'patient_name', (SELECT p.display_name FROM patients p"
-    " WHERE p.id = a.patient_id), 'severity', CASE WHEN a.severity >= 40 THEN 'critical'"
-    " WHEN a.severity >= 30 THEN 'high' WHEN a.severity >= 20 THEN 'warning' ELSE 'info' END)"
+    "json_build_object({fields}, 'opened', a.readings -> 'opened',"
+    " 'latest', a.readings -> 'latest', 'worst', a.readings -> 'worst',"
+    " 'patient_name', (SELECT p.display_name FROM patients p"
+    " WHERE p.id = a.patient_id), 'severity', {severity})"
 ).format(
     fields=sql.SQL(", ").join(
         sql.SQL("{}, a.{}").format(sql.Literal(f), sql.Identifier(f)) for f in _ALERT_FIELDS
-    )
+    ),
+    severity=severity_name("a"),
 )
 
 

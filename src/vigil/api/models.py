@@ -350,6 +350,18 @@ StateName = Literal["open", "acknowledged", "snoozed", "resolved"]
 OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicate"]
 
 
+class AlertReadingPublic(BaseModel):
+    time: datetime
+    metric: str | None
+    value: float | None
+    systolic: float | None = None
+    diastolic: float | None = None
+    censored: str | None = None
+    text: str = Field(
+        default="", examples=["195/109 mmHg"], description="As clinicians write it, with unit"
+    )
+
+
 class AlertPublic(BaseModel):
     id: UUID
     patient_id: UUID
@@ -392,6 +404,15 @@ class AlertPublic(BaseModel):
     escalation_level: int
     assigned_to: UUID | None = None
     patient_name: str | None = Field(default=None, description="In the inbox list")
+    opened: AlertReadingPublic | None = Field(
+        default=None, description="The reading that opened the episode"
+    )
+    latest: AlertReadingPublic | None = Field(
+        default=None, description="The episode's newest reading"
+    )
+    worst: AlertReadingPublic | None = Field(
+        default=None, description="The episode's worst reading"
+    )
 
 
 class AlertEventPublic(BaseModel):

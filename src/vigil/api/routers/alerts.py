@@ -72,6 +72,7 @@ def alert_public(alert: Alert, lang: str = "en") -> AlertPublic:
                 "state": alert.state.value,
                 "severity": alert.severity.name.lower(),
                 "outcome": alert.outcome.value if alert.outcome else None,
+                **{k: alert.readings.get(k) for k in ("opened", "latest", "worst")},
             },
             lang,
         )

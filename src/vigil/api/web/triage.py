@@ -25,6 +25,7 @@ from vigil.api.deps import (
 )
 from vigil.api.paging import Offset
 from vigil.api.web.triage_repo import daily_averages, triage_rows
+from vigil.clinical.display import format_bp
 from vigil.coaching import Targets
 from vigil.core.metrics import Metric
 
@@ -175,6 +176,18 @@ def alert_reason(row: dict[str, Any]) -> Reason:
     (``hypoglycemia urgent: glucose 40``)."""
     cause = str(row["top_cause"])
     value, metrics = row.get("top_value"), row.get("top_metrics") or []
+    reading = row.get("top_reading") or {}
+    if reading.get("systolic") is not None or reading.get("diastolic") is not None:
+        bp = format_bp(reading.get("systolic"), reading.get("diastolic"))
+        values = {
+            "cause": cause,
+            "metric": "bp",
+            "systolic": reading.get("systolic"),
+            "diastolic": reading.get("diastolic"),
+        }
+        return Reason(code="alert", values=values, text=f"{cause.replace('_', ' ')}: BP {bp}")
+    if reading.get("metric") and reading.get("value") is not None:
+        value, metrics = reading["value"], [reading["metric"]]  # the value's own metric
     if value is None or not metrics:
         return Reason(code="alert", values={"cause": cause}, text=cause.replace("_", " "))
     text = f"{cause.replace('_', ' ')}: {metrics[0].replace('_', ' ')} {value:g}"

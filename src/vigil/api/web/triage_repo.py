@@ -12,11 +12,9 @@ from psycopg.rows import dict_row
 
 from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
+from vigil.clinical.findings import Severity
 
 Conn = psycopg.Connection[Any]
-
-CRITICAL = 40
-"""``Severity.CRITICAL`` of the streaming stage."""
 
 TRIAGE_SQL = sql.SQL(
     """
@@ -47,6 +45,7 @@ SELECT p.id, p.display_name, p.conditions, cp.targets,
   top.cause AS top_cause, top.severity AS top_severity,
   coalesce(top.metrics, ARRAY[]::text[]) AS top_metrics,
   coalesce(top.worst_value, top.last_value) AS top_value,
+  coalesce(top.readings -> 'worst', top.readings -> 'latest') AS top_reading,
   coalesce(a.critical_alerts, 0) AS critical_alerts, coalesce(a.open_alerts, 0) AS open_alerts,
   r.glucose_n, r.glucose_below, r.glucose_in, r.bp_n, r.systolic_avg, r.diastolic_avg,
   r.weight_change, r.last_reading
@@ -84,7 +83,7 @@ def triage_rows(
                 "week": week,
                 "glow": glucose_low,
                 "ghigh": glucose_high,
-                "critical": CRITICAL,
+                "critical": int(Severity.CRITICAL),
             },
         ).fetchall()
 

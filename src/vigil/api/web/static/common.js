@@ -74,7 +74,8 @@ const vigil = {
     return opts.unit === false ? n : `${n} ${vigil.displayUnit(metric, unit)}`;
   },
   formatBP(systolic, diastolic) {
-    return `${vigil.number("bp_systolic", systolic)}/${vigil.number("bp_diastolic", diastolic)} mmHg`;
+    const side = (metric, v) => (v == null ? "?" : vigil.number(metric, v));
+    return `${side("bp_systolic", systolic)}/${side("bp_diastolic", diastolic)} mmHg`;
   },
   // hypoglycemia_urgent -> "Urgent low glucose"; spo2_low -> "SpO₂ below threshold".
   causeName(cause) {

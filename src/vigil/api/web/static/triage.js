@@ -72,6 +72,8 @@ function why(r) {
     case "weight_up": return vigil.t("triage.why_weight_up",
       { kg: vigil.formatValue("body_weight", v.kg, "kg") });
     case "alert": return v.metric == null ? vigil.t("triage.why_alert_plain", { cause: vigil.causeName(v.cause) })
+      : v.metric === "bp" ? vigil.t("triage.why_alert", { cause: vigil.causeName(v.cause),
+        value: `${vigil.metricName("bp")} ${vigil.formatBP(v.systolic, v.diastolic)}` })
       : vigil.t("triage.why_alert", { cause: vigil.causeName(v.cause),
         value: `${vigil.metricName(v.metric)} ${vigil.formatValue(v.metric, v.value, v.unit)}` });
     case "no_readings": return vigil.t("triage.why_no_readings", { days: v.days });
