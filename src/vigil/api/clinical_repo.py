@@ -279,15 +279,14 @@ def alerts_inbox_query(
     query = sql.SQL(
         "SELECT coalesce(json_agg({obj} ORDER BY {order}),"
         " '[]')::text FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
-        " AND (%(admin)s OR a.patient_id IN (SELECT ctp.patient_id FROM care_team_patients ctp"
-        "  JOIN care_team_members m ON m.team_id = ctp.team_id WHERE m.user_id = %(user)s))"
+        " AND a.patient_id IN ({visible})"
         " AND a.state = ANY(%(states)s)"
         " AND (cardinality(%(severities)s::smallint[]) = 0"
         "  OR a.severity = ANY(%(severities)s::smallint[]))"
         " AND (%(patient)s::uuid IS NULL OR a.patient_id = %(patient)s)"
         " ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
         ") a"
-    ).format(obj=_ALERT_JSON, order=urgency_order("a"))
+    ).format(obj=_ALERT_JSON, order=urgency_order("a"), visible=VISIBLE_PATIENTS_SQL)
     return query, {
         **scope_params(principal),
         "states": states,

@@ -24,7 +24,7 @@ from vigil.api.deps import (
     StaffUser,
 )
 from vigil.api.paging import Offset
-from vigil.api.web.triage_repo import daily_averages, triage_rows
+from vigil.api.web.triage_repo import daily_averages, triage_rows, visible_plans
 from vigil.clinical.display import format_bp
 from vigil.coaching import Targets
 from vigil.core.metrics import Metric
@@ -97,7 +97,7 @@ class TriagePublic(BaseModel):
 def out_of_target(row: dict[str, Any]) -> list[tuple[Reason, float]]:
     """Why a patient is out of target over the window, in a nurse's words (empty if not),
     each with how far out it is, relative to its target (0.1: 10 % beyond it)."""
-    t = Targets.from_care_plan(row.get("targets"))
+    t = Targets.from_care_plan(row.get("targets"), row.get("conditions") or ())
     reasons: list[tuple[Reason, float]] = []
     n = row.get("glucose_n") or 0
     if n >= MIN_CGM:
@@ -217,6 +217,10 @@ def triage(
     count, with one page (``limit``/``offset``) of its patients (only ``group``'s if given)."""
     now = datetime.now(UTC)
     defaults = Targets()
+    ranges = {}
+    for plan in visible_plans(conn, principal=user):
+        t = Targets.from_care_plan(plan["targets"], plan["conditions"] or ())
+        ranges[plan["id"]] = (t.glucose_low, t.glucose_high)
     rows = triage_rows(
         conn,
         principal=user,
@@ -225,6 +229,7 @@ def triage(
         week=now - timedelta(days=7),
         glucose_low=defaults.glucose_low,
         glucose_high=defaults.glucose_high,
+        glucose_ranges=ranges,
     )
     buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
     for row in rows:
