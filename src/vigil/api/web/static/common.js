@@ -37,11 +37,10 @@ const vigil = {
     return m.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
   },
   metricName(metric) { return vigil.messages[`metrics.${metric}`] ?? metric; },
-  units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", "mmol/L": "mmol/L",
-    kg: "kg", Cel: "°C", "[iU]": "U", g: "g" },
-  // Values as clinicians write them: every page formats through these (see formatValue).
-  decimals: { heart_rate: 0, respiratory_rate: 0, spo2: 0, bp_systolic: 0, bp_diastolic: 0,
-    glucose: 0, body_weight: 1, body_temperature: 1, insulin: 2, carbs: 0 },
+  // Values as clinicians write them: every page formats through these (see formatValue), the
+  // server's one table (vigil.clinical.display), embedded per page.
+  get units() { return vigil.messages.units; },
+  get decimals() { return vigil.messages.decimals; },
   // The server's one conversion factor (vigil.core.metrics.MGDL_PER_MMOL), embedded per page.
   get MGDL_PER_MMOL() { return vigil.messages.mgdl_per_mmol; },
   // Glucose in mg/dL or mmol/L: this browser's choice (stored), mg/dL until one is made.
