@@ -47,6 +47,10 @@ class ChangeKind(StrEnum):
     ESCALATED = "escalated"
 
 
+AUTO_RESOLVED_SHOWN = timedelta(hours=1)
+"""How long the inbox keeps showing an alert the system resolved (its episode ended), marked
+as such, so that it does not leave the team's view without a word."""
+
 MISSING_DATA_DETECTOR = "missing_data"
 """Alerts from this detector (and causes starting with its name) are about data that did
 not arrive: readings in the gap answer them."""
@@ -64,6 +68,10 @@ class AlertPolicy:
     """A finding within this time of its cause's last resolution reopens that alert instead of
     opening a new one: values flapping around a threshold do not open and close alerts."""
     notify_min_severity: Severity = Severity.WARNING
+    seen_critical_hold: timedelta = timedelta(minutes=30)
+    """An acknowledged or snoozed critical alert whose episode is over is resolved by the
+    system only once this time has passed since it was acknowledged (or, snoozed without
+    acknowledgement, last acted on): a nurse's critical alert does not vanish unseen."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,18 +106,34 @@ def lock_recently_resolved(
     )
 
 
-def seen_quiet_since(conn: Conn, *, before: datetime, limit: int = 100) -> list[Alert]:
+def seen_quiet_since(
+    conn: Conn,
+    *,
+    before: datetime,
+    critical_seen_before: datetime | None = None,
+    limit: int = 100,
+) -> list[Alert]:
     """Acknowledged or snoozed alerts (not about missing data) with no finding since
-    ``before``: candidates for the end of their episode."""
+    ``before``: candidates for the end of their episode; a critical one only if it was seen
+    (acknowledged, else last acted on) before ``critical_seen_before``."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             _ALERTS_WHERE
             + sql.SQL(
                 "state IN ('acknowledged', 'snoozed') AND last_seen <= %s AND detector <> %s"
                 " AND cause NOT LIKE 'missing\\_data%%'"
+                " AND (%s::timestamptz IS NULL OR severity < %s"
+                "  OR coalesce(acknowledged_at, updated_at) <= %s)"
                 " ORDER BY last_seen LIMIT %s FOR UPDATE SKIP LOCKED"
             ),
-            (before, MISSING_DATA_DETECTOR, limit),
+            (
+                before,
+                MISSING_DATA_DETECTOR,
+                critical_seen_before,
+                int(Severity.CRITICAL),
+                critical_seen_before,
+                limit,
+            ),
         ).fetchall()
     return [alert_from_row(r) for r in rows]
 

@@ -403,11 +403,17 @@ class AlertService(Lifecycle):
     def _end_episodes(self, conn: Conn, now: datetime) -> list[AlertChange]:
         """Resolve seen alerts whose episode has ended (an unseen one stays for the team)."""
         changes = []
-        for alert in repo.seen_quiet_since(conn, before=now - shortest_end()):
+        hold = self.policy.seen_critical_hold
+        held = now - hold if hold > timedelta(0) else None
+        quiet = repo.seen_quiet_since(conn, before=now - shortest_end(), critical_seen_before=held)
+        for alert in quiet:
             rule = rule_for(alert.episode)
             if not has_ended(rule, alert.causes, alert.last_seen, now):
                 continue
-            note = f"no finding for {ends_after(rule, alert.causes)}: the episode has ended"
+            note = (
+                f"resolved automatically: no finding for {ends_after(rule, alert.causes)},"
+                " the episode has ended"
+            )
             changes.append(self._resolve(conn, alert, None, Outcome.EPISODE_ENDED, note, now))
         return changes
 

@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vigil.alerts import Outcome
 from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
@@ -273,14 +274,17 @@ def alerts_inbox_query(
     patient_id: UUID | None,
     limit: int,
     offset: int,
+    ended_since: datetime | None = None,
 ) -> JsonQuery:
     """The inbox as a JSON array of AlertPublic: visible alerts, most severe and most
-    recently changed first, in the clinical urgency order (vigil.alerts.urgency)."""
+    recently changed first, in the clinical urgency order (vigil.alerts.urgency); with
+    ``ended_since``, also the alerts the system resolved since then (episode ended)."""
     query = sql.SQL(
         "SELECT coalesce(json_agg({obj} ORDER BY {order}),"
         " '[]')::text FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
         " AND a.patient_id IN ({visible})"
-        " AND a.state = ANY(%(states)s)"
+        " AND (a.state = ANY(%(states)s) OR (a.outcome = %(ended)s"
+        "  AND a.resolved_at >= %(ended_since)s))"
         " AND (cardinality(%(severities)s::smallint[]) = 0"
         "  OR a.severity = ANY(%(severities)s::smallint[]))"
         " AND (%(patient)s::uuid IS NULL OR a.patient_id = %(patient)s)"
@@ -294,4 +298,6 @@ def alerts_inbox_query(
         "patient": patient_id,
         "limit": limit,
         "offset": offset,
+        "ended": Outcome.EPISODE_ENDED.value,
+        "ended_since": ended_since,
     }

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from vigil.alerts import (
+    AUTO_RESOLVED_SHOWN,
     Alert,
     AlertChange,
     AlertService,
@@ -103,13 +104,24 @@ async def inbox(
 ) -> Response:
     """Alerts of the patients you may see, most severe and most recent first.
 
-    Default states: open, acknowledged and snoozed (everything not resolved)."""
+    Default states: open, acknowledged and snoozed (everything not resolved), and for an hour
+    the alerts the system resolved because their episode ended (outcome ``episode_ended``)."""
     states = sorted(set(state or ["open", "acknowledged", "snoozed"]))
     severities = sorted({int(Severity[s.upper()]) for s in severity or []})
     filters = {"states": states, "severities": severities, "limit": limit, "offset": offset}
     await authorise_read(request, user, patient_id=patient_id, detail=filters)
     lang = negotiate(request)
-    key = ("inbox", user, tuple(states), tuple(severities), patient_id, limit, offset, lang)
+    key = (
+        "inbox",
+        user,
+        state is None,
+        tuple(states),
+        tuple(severities),
+        patient_id,
+        limit,
+        offset,
+        lang,
+    )
     return await cached_read(
         request,
         key,
@@ -120,6 +132,7 @@ async def inbox(
             patient_id=patient_id,
             limit=limit,
             offset=offset,
+            ended_since=None if state else datetime.now(UTC) - AUTO_RESOLVED_SHOWN,
         ),
         transform=lambda body: worded_body(body, lang),
     )

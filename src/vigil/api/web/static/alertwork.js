@@ -12,7 +12,8 @@ const alertWork = {
   card(a, { select = false, patientLink = true } = {}) {
     const t = vigil.t, id = a.id, label = `${alertWork.causeName(a.cause)} · ${a.patient_name || ""}`;
     const state = a.state === "snoozed" && a.snoozed_until
-      ? t("alerts.snoozed_until", { time: vigil.dateTime(a.snoozed_until) }) : t(`alerts.state_${a.state}`);
+      ? t("alerts.snoozed_until", { time: vigil.dateTime(a.snoozed_until) })
+      : a.outcome === "episode_ended" ? t("alerts.resolved_automatically") : t(`alerts.state_${a.state}`);
     const worst = a.worst_value === null ? "" : ` · ${t("alerts.worst", { value: vigil.formatValue(a.metrics[0], a.worst_value) })}`;
     // The readings that opened the episode, the newest and the worst, each with its time.
     const reading = (k) => a[k] && a[k].text
