@@ -101,4 +101,5 @@ def display_tables() -> dict[str, dict[str, object]]:
     return {
         "decimals": {m.value: d for m, d in DISPLAY_DECIMALS.items()},
         "units": dict(UNIT_TEXT),
+        "metric_units": {m.value: s.ucum for m, s in SPECS.items()},
     }
