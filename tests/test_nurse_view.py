@@ -87,9 +87,7 @@ def test_a_crisis_in_korean_its_newest_reading_shown_and_triage_names_the_pressu
             timeout=LATEST_WITHIN_S,
         )
         # A figure, not a bound (the bound is the wait's): publish to `latest` in the API.
-        print(
-            f"\nnew crisis reading shown as latest {time.monotonic() - published:.2f} s"
-        )
+        print(f"\nnew crisis reading shown as latest {time.monotonic() - published:.2f} s")
         assert alert["latest"]["time"].startswith(now.isoformat()[:19])
         assert (alert["opened"]["text"], alert["worst"]["text"]) == ("206/101 mmHg",) * 2
         assert alert["finding_count"] == 2
