@@ -14,6 +14,7 @@ import httpx
 import psycopg
 
 from tests.api.conftest import LiveServer, build_world
+from tests.api.sse import SseReader
 from tests.conftest import Harness
 from tests.test_end_to_end import publish
 from tests.waiting import wait_for
@@ -79,8 +80,13 @@ def test_a_crisis_in_korean_its_newest_reading_shown_and_triage_names_the_pressu
         assert english[0]["explanation"]["sentence"] == alert["explanation_en"]
 
         # A new crisis reading joins the open alert: shown as its latest, within the bar.
-        published = time.monotonic()
-        publish(harness, cuffs[0], bp(now, 190, 125))
+        with SseReader(f"{base_url}/api/v1/alerts/stream", korean) as sse:
+            published = time.monotonic()
+            publish(harness, cuffs[0], bp(now, 190, 125))
+            change = sse.next(timeout=20)["data"]
+        # The live change is in the stream's language too, the English beside it.
+        assert change["explanation"].startswith("혈압 206/101 mmHg")
+        assert change["explanation_en"].startswith("Blood pressure 206/101 mmHg")
         [alert] = wait_for(
             lambda: [a for a in alerts(korean) if a["latest"]["text"] == "190/125 mmHg"],
             "the new crisis reading as the alert's latest",
