@@ -128,3 +128,7 @@ def test_spo2_85_for_copd_patient_becomes_an_explained_alert_everywhere(
         assert receiver.fail_next == 0
         assert len(receiver.received) == 2
         assert receiver.received[1][1]["alert"]["cause"] == "hypertensive_crisis"
+        # The webhook carries the explanation in English and in Korean, worded from its values.
+        crisis = receiver.received[1][1]["alert"]
+        assert crisis["explanation"].startswith("Blood pressure 192/124 mmHg, at or above")
+        assert crisis["explanation_ko"].startswith("혈압 192/124 mmHg, 고혈압 위기 기준")

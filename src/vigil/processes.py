@@ -46,6 +46,7 @@ def alert_service(settings: Settings) -> AlertService:
         AlertPolicy(
             escalate_after=timedelta(seconds=settings.alert_escalate_after_s),
             quiet_period=timedelta(seconds=settings.alert_quiet_period_s),
+            seen_critical_hold=timedelta(seconds=settings.alert_seen_critical_hold_s),
         )
     )
 

@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A finding this soon after its cause's alert was resolved reopens it",
     )
+    alert_seen_critical_hold_s: int = Field(
+        default=1800,
+        ge=0,
+        description="A seen critical alert stays this long after acknowledgement, even when "
+        "its episode is over",
+    )
     webhook_max_attempts: int = Field(default=6, ge=1, description="Then the delivery is dead")
     webhook_allow_http: bool = Field(
         default=False, description="Accept http:// webhook URLs (development only)"

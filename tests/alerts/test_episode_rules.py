@@ -91,9 +91,11 @@ def test_the_clock_still_ends_a_low_during_a_dropout() -> None:
     assert g.alerts[0].resolved_at == T0 + rule_for("low_glucose").ends_after
 
 
-def vital(hours: float, cause: str, metric: str, value: float, severity: Severity) -> Finding:
+def vital(
+    hours: float, cause: str, metric: str, value: float, severity: Severity, score: float = 1.0
+) -> Finding:
     return Finding(
-        P1, cause, (metric,), T0 + timedelta(hours=hours), cause, severity, 1.0,
+        P1, cause, (metric,), T0 + timedelta(hours=hours), cause, severity, score,
         Explanation(cause, value=value),
     )  # fmt: skip
 
@@ -189,9 +191,10 @@ def test_home_blood_pressure_above_target_waits_three_days() -> None:
     g = AlertGrouping(quiet_period=timedelta(minutes=30))
     g.extend(
         [
-            vital(0, "bp_above_target", "bp_systolic", 138, Severity.WARNING),
-            vital(61, "bp_above_target", "bp_systolic", 146, Severity.WARNING),
-            vital(61 + 73, "bp_above_target", "bp_systolic", 139, Severity.WARNING),
+            # Scored as the detector scores them: the average against the 135 mmHg target.
+            vital(0, "bp_above_target", "bp_systolic", 138, Severity.WARNING, 138 / 135),
+            vital(61, "bp_above_target", "bp_systolic", 146, Severity.WARNING, 146 / 135),
+            vital(61 + 73, "bp_above_target", "bp_systolic", 139, Severity.WARNING, 139 / 135),
         ]
     )
     assert [(len(a.findings), a.worst_value) for a in g.alerts] == [(2, 146), (1, 139)]

@@ -185,7 +185,9 @@ def test_the_replay_grouping_counts_what_the_service_does(
     """The same findings, through AlertService (acknowledging each alert when shown, the clock
     ticking every 5 minutes) and through AlertGrouping: the same alerts and reopenings."""
     _, pid = patient
-    policy = AlertPolicy(quiet_period=timedelta(minutes=30))
+    # Acknowledgements happen on the real clock, the findings on a simulated one two days ago:
+    # no hold of seen critical alerts, which would count from the real acknowledgement.
+    policy = AlertPolicy(quiet_period=timedelta(minutes=30), seen_critical_hold=timedelta(0))
     svc = AlertService(policy)
     minutes = [0, 5, 10, 50, 100, 130, 170, 400, 405, 1000, 1090, 1120]
     causes = ["predicted_low", "hypoglycemia", "hypoglycemia_urgent", "hypoglycemia"]
@@ -229,3 +231,40 @@ def test_a_backlog_in_one_upload_is_one_alert_in_both(
         grouping.add(f, seen=upload)
     assert [len(a.notified) for a in grouping.alerts] == [1]
     assert len(alerts_of(conn, pid)) == 1
+
+
+def test_a_seen_critical_alert_stays_a_while_after_its_episode_ended(
+    conn: Conn, patient: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """An urgent low acknowledged (or snoozed) after its episode is already over is not
+    resolved by the clock until the hold has passed since a person saw it; then the
+    resolution names itself as automatic in the trail."""
+    tenant, pid = patient
+    from vigil.storage import admin
+
+    other = admin.create_patient(conn, tenant_id=tenant, display_name="S", conditions=["t1d"])
+    svc = AlertService(AlertPolicy(seen_critical_hold=timedelta(minutes=30)))
+    [acked] = svc.apply(conn, [glucose(pid, 0, "hypoglycemia_urgent", 45)], now=T0)
+    [snoozed] = svc.apply(conn, [glucose(other, 0, "hypoglycemia_urgent", 44)], now=T0)
+    svc.acknowledge(conn, alert_id=acked.alert_id, user_id=None)
+    svc.snooze(
+        conn, alert_id=snoozed.alert_id, user_id=None, until=datetime.now(UTC) + timedelta(days=1)
+    )
+    seen = datetime.now(UTC)
+
+    def states() -> list[AlertState]:
+        got = [repo.get_alert(conn, alert_id=c.alert_id) for c in (acked, snoozed)]
+        return [a.state for a in got if a is not None]
+
+    svc.tick(conn, now=seen + timedelta(minutes=29))  # the episode ended two days ago
+    assert states() == [AlertState.ACKNOWLEDGED, AlertState.SNOOZED]
+    changes = svc.tick(conn, now=seen + timedelta(minutes=31))
+    assert sorted(str(c.alert_id) for c in changes if c.kind is ChangeKind.RESOLVED) == sorted(
+        [str(acked.alert_id), str(snoozed.alert_id)]
+    )
+    assert states() == [AlertState.RESOLVED, AlertState.RESOLVED]
+    events = repo.list_events(conn, alert_id=acked.alert_id)
+    last = events[-1]
+    assert (last.kind, last.actor_user_id) == ("resolved", None)
+    assert last.note is not None
+    assert last.note.startswith("resolved automatically: no finding for")

@@ -113,3 +113,34 @@ def test_an_open_stream_follows_care_team_changes_and_ends_at_sign_out(world: Wo
         assert signed_out.is_success, signed_out.text
         reader.thread.join(5)
         assert not reader.thread.is_alive(), "the stream outlived its token"
+
+
+def test_an_alert_resolved_because_its_episode_ended_stays_in_the_inbox_marked_so(
+    client: httpx.Client, world: World
+) -> None:
+    """Acknowledged is not gone: the system's resolution is shown in the inbox for a while,
+    with its outcome, and its trail names it as automatic (no person)."""
+    from datetime import UTC, datetime, timedelta
+
+    nurse = world.headers("clinician")
+    days_ago = datetime.now(UTC) - timedelta(days=4)  # the deterioration episode: 72 h
+    svc = AlertService()
+    with world.conn() as conn:
+        [change] = svc.apply(
+            conn, [finding(world.a.patient, severity=Severity.CRITICAL, time=days_ago)]
+        )
+        svc.acknowledge(conn, alert_id=change.alert_id, user_id=world.a.users["clinician"])
+        held = svc.tick(conn, now=datetime.now(UTC) + timedelta(minutes=5))
+        assert [c for c in held if c.alert_id == change.alert_id] == []
+        svc.tick(conn, now=datetime.now(UTC) + svc.policy.seen_critical_hold)
+    inbox = client.get("/api/v1/alerts", headers=nurse).json()
+    [shown] = [a for a in inbox if a["id"] == str(change.alert_id)]
+    assert (shown["state"], shown["outcome"]) == ("resolved", "episode_ended")
+    chosen = client.get("/api/v1/alerts", params={"state": "open"}, headers=nurse).json()
+    assert str(change.alert_id) not in [a["id"] for a in chosen]
+    events = client.get(f"/api/v1/alerts/{change.alert_id}/events", headers=nurse).json()
+    assert events[-1]["kind"] == "resolved"
+    assert events[-1]["actor_user_id"] is None
+    assert events[-1]["note"].startswith("resolved automatically")
+    # Another care team's nurse sees none of it.
+    assert client.get("/api/v1/alerts", headers=world.headers("clinician", "b")).json() == []

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from tests.alerts.conftest import finding
 from tests.api.conftest import LiveServer, World, build_world, make_app
 from vigil.alerts import AlertService
+from vigil.api import clinical_repo
 from vigil.api import repo as api_repo
 from vigil.clinical import Severity
 from vigil.storage import admin
@@ -292,3 +293,32 @@ def test_triage_of_a_thousand_patients_answers_in_one_query(
     assert all(len(g["patients"]) <= 20 for g in body["groups"])
     # A figure, not a bound (a busy CI machine is several times slower): 0.15 s measured here.
     print(f"\ntriage of 1,001 patients (56k readings) answered in {elapsed:.2f} s")
+
+
+def test_triage_counts_time_below_range_against_the_patients_own_target(
+    served: tuple[World, httpx.Client],
+) -> None:
+    """A plan with a low target of 80 mg/dL is told, and counted, 'time below 80': readings
+    at 75 are below it, though not below the default 70."""
+    world, client = served
+    with world.conn() as conn:
+        own = enrol(conn, world, "Own target", ["t1d"])
+        clinical_repo.put_care_plan(
+            conn,
+            patient_id=own,
+            targets={"glucose": {"low": 80, "high": 180}},
+            thresholds={},
+            user_id=world.a.users["clinician"],
+        )
+        readings(
+            conn,
+            [
+                (NOW - timedelta(minutes=15 * k), own, "glucose", 75 if k % 5 == 0 else 130)
+                for k in range(100)
+            ],
+        )
+    r = client.get("/api/v1/triage", headers=world.headers("clinician"))
+    groups = {g["group"]: g for g in r.json()["groups"]}
+    [row] = [p for p in groups["out_of_target"]["patients"] if p["display_name"] == "Own target"]
+    assert row["reasons"] == ["time below 80 mg/dL 20%"]
+    assert row["why"][0]["values"] == {"low": 80.0, "share": 0.2}

@@ -3,6 +3,7 @@
 from vigil.alerts.destinations import DestinationPolicy, UnsafeDestination, check_destination
 from vigil.alerts.dispatcher import AlertWorker, WebhookDispatcher, sign
 from vigil.alerts.models import (
+    AUTO_RESOLVED_SHOWN,
     Alert,
     AlertChange,
     AlertEvent,
@@ -26,6 +27,7 @@ from vigil.alerts.service import CHANNEL, AlertService
 
 __all__ = [
     "ALERT_COLUMNS",
+    "AUTO_RESOLVED_SHOWN",
     "CHANNEL",
     "Alert",
     "AlertChange",

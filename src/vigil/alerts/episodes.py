@@ -81,7 +81,10 @@ EPISODES: tuple[EpisodeRule, ...] = (
         "high_blood_pressure",
         "High blood pressure",
         frozenset({"hypertensive_crisis", "bp_above_target"}),
-        lower_is_worse=False,
+        # The worst is the most severe, highest-scoring finding: a crisis's value is whichever
+        # side was measured last (190/125 has the value 125 or 190), its score the pressure
+        # against both limits.
+        lower_is_worse=None,
         ends_after=timedelta(hours=72),
     ),
     EpisodeRule(

@@ -25,6 +25,7 @@ from vigil.alerts.models import (
     Outcome,
 )
 from vigil.clinical.findings import Finding
+from vigil.clinical.wording import explain
 from vigil.core.errors import Conflict, NotFound
 
 CHANNEL = "vigil_alert_changes"
@@ -42,6 +43,23 @@ def explanation_json(finding: Finding) -> dict[str, Any]:
         data["data_age_s"] = finding.age_s
         data["late_note"] = f"raised from data {_human_age(finding.age_s)} old (late upload)"
     return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+
+
+def reading_json(finding: Finding) -> dict[str, Any]:
+    """The reading behind a finding, as an alert's card shows it: its time, metric and value
+    (systolic and diastolic for blood pressure), and a device's LOW/HIGH mark."""
+    details = finding.explanation.details
+    reading: dict[str, Any] = {
+        "time": finding.time.isoformat(),
+        "metric": details.get("metric") or (finding.metrics[0] if finding.metrics else None),
+        "value": finding.explanation.value,
+        "severity": int(finding.severity),
+        "score": finding.score,
+    }
+    for key in ("systolic", "diastolic", "censored"):
+        if details.get(key) is not None:
+            reading[key] = details[key]
+    return reading
 
 
 def _human_age(seconds: float) -> str:
@@ -152,7 +170,8 @@ class Lifecycle:
             state=alert.state,
             severity=alert.severity,
             at=now,
-            sentence=alert.explanation.get("sentence"),
+            sentence=alert_sentence(alert, "en"),
+            sentence_ko=alert_sentence(alert, "ko"),
         )
 
 
@@ -169,10 +188,16 @@ def webhook_payload(alert: Alert, kind: ChangeKind) -> dict[str, Any]:
             "escalation_level": alert.escalation_level,
             "metrics": list(alert.metrics),
             "last_value": alert.last_value,
-            "explanation": alert.explanation.get("sentence"),
+            "explanation": alert_sentence(alert, "en"),
+            "explanation_ko": alert_sentence(alert, "ko"),
             "opened_at": alert.opened_at.isoformat(),
         },
     }
+
+
+def alert_sentence(alert: Alert, lang: str) -> str:
+    """The alert's explanation worded in ``lang`` (:mod:`vigil.clinical.wording`)."""
+    return explain(alert.explanation, cause=alert.cause, detector=alert.detector, lang=lang)
 
 
 def is_missing_data(cause: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -47,6 +47,10 @@ class ChangeKind(StrEnum):
     ESCALATED = "escalated"
 
 
+AUTO_RESOLVED_SHOWN = timedelta(hours=1)
+"""How long the inbox keeps showing an alert the system resolved (its episode ended), marked
+as such, so that it does not leave the team's view without a word."""
+
 MISSING_DATA_DETECTOR = "missing_data"
 """Alerts from this detector (and causes starting with its name) are about data that did
 not arrive: readings in the gap answer them."""
@@ -64,6 +68,10 @@ class AlertPolicy:
     """A finding within this time of its cause's last resolution reopens that alert instead of
     opening a new one: values flapping around a threshold do not open and close alerts."""
     notify_min_severity: Severity = Severity.WARNING
+    seen_critical_hold: timedelta = timedelta(minutes=30)
+    """An acknowledged or snoozed critical alert whose episode is over is resolved by the
+    system only once this time has passed since it was acknowledged (or, snoozed without
+    acknowledgement, last acted on): a nurse's critical alert does not vanish unseen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,9 @@ class AlertChange:
     severity: Severity
     at: datetime
     sentence: str | None = None
-    """The alert's explanation, in one plain sentence."""
+    """The alert's explanation, in one plain sentence (English)."""
+    sentence_ko: str | None = None
+    """The same in Korean."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +102,7 @@ class AlertChange:
             "severity": self.severity.name.lower(),
             "at": self.at.isoformat(),
             "explanation": (self.sentence or "")[:2000],
+            "explanation_ko": (self.sentence_ko or "")[:2000],
         }
 
 
@@ -128,6 +139,9 @@ class Alert:
     causes: tuple[str, ...] = ()
     """Every cause the episode has seen."""
     worst_value: float | None = None
+    readings: dict[str, Any] = field(default_factory=dict)
+    """The readings the card shows: ``opened``, ``latest`` and ``worst``
+    (:func:`vigil.alerts.lifecycle.reading_json`), each with its time."""
 
 
 @dataclass(frozen=True, slots=True)

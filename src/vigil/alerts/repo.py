@@ -29,7 +29,7 @@ ALERT_COLUMNS = sql.SQL(
     "id, tenant_id, patient_id, cause, metrics, detector, state, severity, score, finding_count,"
     " first_seen, last_seen, last_value, explanation, data_age_s, opened_at, updated_at,"
     " acknowledged_at, acknowledged_by, snoozed_until, resolved_at, resolved_by, outcome,"
-    " escalation_level, escalate_at, episode, causes, worst_value"
+    " escalation_level, escalate_at, episode, causes, worst_value, readings"
 )
 _ALERTS_WHERE = sql.SQL("SELECT {} FROM alerts WHERE ").format(ALERT_COLUMNS)
 
@@ -64,6 +64,7 @@ def alert_from_row(row: dict[str, Any]) -> Alert:
         episode=row["episode"],
         causes=tuple(row["causes"]),
         worst_value=row["worst_value"],
+        readings=row["readings"] or {},
     )
 
 
@@ -105,18 +106,34 @@ def lock_recently_resolved(
     )
 
 
-def seen_quiet_since(conn: Conn, *, before: datetime, limit: int = 100) -> list[Alert]:
+def seen_quiet_since(
+    conn: Conn,
+    *,
+    before: datetime,
+    critical_seen_before: datetime | None = None,
+    limit: int = 100,
+) -> list[Alert]:
     """Acknowledged or snoozed alerts (not about missing data) with no finding since
-    ``before``: candidates for the end of their episode."""
+    ``before``: candidates for the end of their episode; a critical one only if it was seen
+    (acknowledged, else last acted on) before ``critical_seen_before``."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             _ALERTS_WHERE
             + sql.SQL(
                 "state IN ('acknowledged', 'snoozed') AND last_seen <= %s AND detector <> %s"
                 " AND cause NOT LIKE 'missing\\_data%%'"
+                " AND (%s::timestamptz IS NULL OR severity < %s"
+                "  OR coalesce(acknowledged_at, updated_at) <= %s)"
                 " ORDER BY last_seen LIMIT %s FOR UPDATE SKIP LOCKED"
             ),
-            (before, MISSING_DATA_DETECTOR, limit),
+            (
+                before,
+                MISSING_DATA_DETECTOR,
+                critical_seen_before,
+                int(Severity.CRITICAL),
+                critical_seen_before,
+                limit,
+            ),
         ).fetchall()
     return [alert_from_row(r) for r in rows]
 
@@ -132,6 +149,8 @@ def get_alert(conn: Conn, *, alert_id: UUID) -> Alert | None:
 def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
     """Insert an open alert; None if another transaction opened one for this episode first."""
     values = {**values, "explanation": Jsonb(values["explanation"])}
+    if "readings" in values:
+        values["readings"] = Jsonb(values["readings"])
     query = sql.SQL(
         "INSERT INTO alerts ({}) VALUES ({})"
         " ON CONFLICT (patient_id, episode) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
@@ -146,6 +165,8 @@ def insert_alert(conn: Conn, *, values: dict[str, Any]) -> Alert | None:
 def update_alert(conn: Conn, *, alert_id: UUID, values: dict[str, Any]) -> Alert:
     if "explanation" in values:
         values = {**values, "explanation": Jsonb(values["explanation"])}
+    if "readings" in values:
+        values = {**values, "readings": Jsonb(values["readings"])}
     sets: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
     ]

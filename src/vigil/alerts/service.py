@@ -27,7 +27,14 @@ from vigil.alerts.episodes import (
     shortest_end,
     worse,
 )
-from vigil.alerts.lifecycle import CHANNEL, Conn, Lifecycle, explanation_json, now_utc
+from vigil.alerts.lifecycle import (
+    CHANNEL,
+    Conn,
+    Lifecycle,
+    explanation_json,
+    now_utc,
+    reading_json,
+)
 from vigil.alerts.models import (
     Alert,
     AlertChange,
@@ -130,6 +137,7 @@ class AlertService(Lifecycle):
             "cause": finding.cause,
             "causes": [finding.cause],
             "worst_value": finding.explanation.value,
+            "readings": dict.fromkeys(("opened", "latest", "worst"), reading_json(finding)),
             "metrics": list(finding.metrics),
             "detector": finding.detector,
             "severity": int(finding.severity),
@@ -148,11 +156,19 @@ class AlertService(Lifecycle):
         values: dict[str, Any] = {}
         if finding.cause not in alert.causes:
             values["causes"] = sorted({*alert.causes, finding.cause})
-        rank = (int(alert.severity), alert.score)
+        readings = dict(alert.readings)
+        worst = readings.get("worst") or {}
+        # The worst finding's own rank (the alert's score follows the latest finding).
+        rank = (int(worst.get("severity", alert.severity)), float(worst.get("score", alert.score)))
         if worse(rule_for(alert.episode), alert.worst_value, rank, finding):
             values["worst_value"] = finding.explanation.value
-        if finding.time >= alert.last_seen and finding.cause != alert.cause:
-            values["cause"] = finding.cause
+            readings["worst"] = reading_json(finding)
+        if finding.time >= alert.last_seen:
+            readings["latest"] = reading_json(finding)
+            if finding.cause != alert.cause:
+                values["cause"] = finding.cause
+        if readings != alert.readings:
+            values["readings"] = readings
         return values
 
     def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
@@ -387,11 +403,17 @@ class AlertService(Lifecycle):
     def _end_episodes(self, conn: Conn, now: datetime) -> list[AlertChange]:
         """Resolve seen alerts whose episode has ended (an unseen one stays for the team)."""
         changes = []
-        for alert in repo.seen_quiet_since(conn, before=now - shortest_end()):
+        hold = self.policy.seen_critical_hold
+        held = now - hold if hold > timedelta(0) else None
+        quiet = repo.seen_quiet_since(conn, before=now - shortest_end(), critical_seen_before=held)
+        for alert in quiet:
             rule = rule_for(alert.episode)
             if not has_ended(rule, alert.causes, alert.last_seen, now):
                 continue
-            note = f"no finding for {ends_after(rule, alert.causes)}: the episode has ended"
+            note = (
+                f"resolved automatically: no finding for {ends_after(rule, alert.causes)},"
+                " the episode has ended"
+            )
             changes.append(self._resolve(conn, alert, None, Outcome.EPISODE_ENDED, note, now))
         return changes
 

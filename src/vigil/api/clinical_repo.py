@@ -10,9 +10,11 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vigil.alerts import Outcome
 from vigil.alerts.urgency import urgency_order
 from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
+from vigil.clinical.findings import Severity
 from vigil.core.errors import NotFound
 from vigil.core.metrics import SPECS, TREATMENTS, Metric
 
@@ -210,6 +212,19 @@ def unit_of(metric: Metric) -> str:
     return SPECS[metric].ucum
 
 
+def severity_name(alias: str) -> sql.Composable:
+    """SQL naming an alert's severity (``critical``, ``high``, ...) from the vocabulary's
+    :class:`~vigil.clinical.Severity`, not from numbers written here."""
+    levels = sorted(Severity, reverse=True)
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {}.severity >= {} THEN {}").format(
+            sql.Identifier(alias), sql.Literal(int(s)), sql.Literal(s.name.lower())
+        )
+        for s in levels[:-1]
+    )
+    return sql.SQL("CASE {} ELSE {} END").format(whens, sql.Literal(levels[-1].name.lower()))
+
+
 _ALERT_FIELDS = [
     "id",
     "patient_id",
@@ -239,13 +254,15 @@ _ALERT_FIELDS = [
     "assigned_to",
 ]
 _ALERT_JSON = sql.SQL(
-    "json_build_object({fields}, 'patient_name', (SELECT p.display_name FROM patients p"
-    " WHERE p.id = a.patient_id), 'severity', CASE WHEN a.severity >= 40 THEN 'critical'"
-    " WHEN a.severity >= 30 THEN 'high' WHEN a.severity >= 20 THEN 'warning' ELSE 'info' END)"
+    "json_build_object({fields}, 'opened', a.readings -> 'opened',"
+    " 'latest', a.readings -> 'latest', 'worst', a.readings -> 'worst',"
+    " 'patient_name', (SELECT p.display_name FROM patients p"
+    " WHERE p.id = a.patient_id), 'severity', {severity})"
 ).format(
     fields=sql.SQL(", ").join(
         sql.SQL("{}, a.{}").format(sql.Literal(f), sql.Identifier(f)) for f in _ALERT_FIELDS
-    )
+    ),
+    severity=severity_name("a"),
 )
 
 
@@ -257,21 +274,23 @@ def alerts_inbox_query(
     patient_id: UUID | None,
     limit: int,
     offset: int,
+    ended_since: datetime | None = None,
 ) -> JsonQuery:
     """The inbox as a JSON array of AlertPublic: visible alerts, most severe and most
-    recently changed first, in the clinical urgency order (vigil.alerts.urgency)."""
+    recently changed first, in the clinical urgency order (vigil.alerts.urgency); with
+    ``ended_since``, also the alerts the system resolved since then (episode ended)."""
     query = sql.SQL(
         "SELECT coalesce(json_agg({obj} ORDER BY {order}),"
         " '[]')::text FROM (SELECT * FROM alerts a WHERE a.tenant_id = %(tenant)s"
-        " AND (%(admin)s OR a.patient_id IN (SELECT ctp.patient_id FROM care_team_patients ctp"
-        "  JOIN care_team_members m ON m.team_id = ctp.team_id WHERE m.user_id = %(user)s))"
-        " AND a.state = ANY(%(states)s)"
+        " AND a.patient_id IN ({visible})"
+        " AND (a.state = ANY(%(states)s) OR (a.outcome = %(ended)s"
+        "  AND a.resolved_at >= %(ended_since)s))"
         " AND (cardinality(%(severities)s::smallint[]) = 0"
         "  OR a.severity = ANY(%(severities)s::smallint[]))"
         " AND (%(patient)s::uuid IS NULL OR a.patient_id = %(patient)s)"
         " ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
         ") a"
-    ).format(obj=_ALERT_JSON, order=urgency_order("a"))
+    ).format(obj=_ALERT_JSON, order=urgency_order("a"), visible=VISIBLE_PATIENTS_SQL)
     return query, {
         **scope_params(principal),
         "states": states,
@@ -279,4 +298,6 @@ def alerts_inbox_query(
         "patient": patient_id,
         "limit": limit,
         "offset": offset,
+        "ended": Outcome.EPISODE_ENDED.value,
+        "ended_since": ended_since,
     }

@@ -313,6 +313,7 @@ async def cached_read(
     *,
     ttl_s: float | None = None,
     patient_id: UUID | None = None,
+    transform: Callable[[bytes], bytes] | None = None,
 ) -> Response:
     """The JSON response of a live read: its body from the app's
     :class:`~vigil.api.reads.ReadCache`, or ``query()``'s statement run on the live reads' pool
@@ -324,7 +325,8 @@ async def cached_read(
             cursor = await conn.execute(*query())
             row = await cursor.fetchone()
         assert row is not None
-        return str(row[0]).encode()
+        body = str(row[0]).encode()
+        return body if transform is None else transform(body)
 
     cache: ReadCache = state_of(request.app).read_cache
     body = await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)

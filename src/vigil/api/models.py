@@ -352,6 +352,18 @@ StateName = Literal["open", "acknowledged", "snoozed", "resolved"]
 OutcomeName = Literal["actionable", "not_actionable", "false_reading", "duplicate"]
 
 
+class AlertReadingPublic(BaseModel):
+    time: datetime
+    metric: str | None
+    value: float | None
+    systolic: float | None = None
+    diastolic: float | None = None
+    censored: str | None = None
+    text: str = Field(
+        default="", examples=["195/109 mmHg"], description="As clinicians write it, with unit"
+    )
+
+
 class AlertPublic(BaseModel):
     id: UUID
     patient_id: UUID
@@ -374,7 +386,13 @@ class AlertPublic(BaseModel):
     last_seen: datetime
     last_value: float | None
     explanation: dict[str, Any] = Field(
-        examples=[{"sentence": "SpO2 85 % is below the COPD threshold of 88 %", "value": 85}]
+        examples=[{"sentence": "SpO2 85 % is below the COPD threshold of 88 %", "value": 85}],
+        description="The finding behind the alert: its code and values, and ``sentence`` in "
+        "the caller's language (?lang=, the vigil_lang cookie, Accept-Language; Korean by "
+        "default)",
+    )
+    explanation_en: str | None = Field(
+        default=None, description="The explanation's sentence in English, for audit"
     )
     data_age_s: float = Field(description="How old the data behind it was when scored")
     opened_at: datetime
@@ -388,6 +406,15 @@ class AlertPublic(BaseModel):
     escalation_level: int
     assigned_to: UUID | None = None
     patient_name: str | None = Field(default=None, description="In the inbox list")
+    opened: AlertReadingPublic | None = Field(
+        default=None, description="The reading that opened the episode"
+    )
+    latest: AlertReadingPublic | None = Field(
+        default=None, description="The episode's newest reading"
+    )
+    worst: AlertReadingPublic | None = Field(
+        default=None, description="The episode's worst reading"
+    )
 
 
 class AlertEventPublic(BaseModel):
@@ -432,7 +459,9 @@ class AlertChangePublic(BaseModel):
     state: StateName
     severity: SeverityName
     at: datetime
-    explanation: str = ""
+    explanation: str = Field(default="", description="In the caller's language")
+    explanation_en: str = Field(default="", description="In English, for audit")
+    explanation_ko: str = ""
 
 
 # -- notifications, audit, reports -----------------------------------------------------------

@@ -22,13 +22,17 @@ class Severity(IntEnum):
 @dataclass(frozen=True, slots=True)
 class Explanation:
     sentence: str
-    """One plain sentence a nurse understands, naming the value and the threshold or baseline."""
+    """One plain sentence a nurse understands, naming the value and the threshold or baseline
+    (English; kept as written for audit, and shown as such when ``code`` is empty)."""
     value: float | None = None
     threshold: float | None = None
     baseline: float | None = None
     window_s: float | None = None
     contributing: tuple[tuple[datetime, float], ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+    """What kind of finding this is (its cause): :mod:`vigil.clinical.wording` words it from
+    ``code`` and the values, in the reader's language, when it is read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ from typing import ClassVar, Protocol
 from uuid import UUID
 
 from vigil.clinical.careplan import CarePlan
+from vigil.clinical.display import format_value
 from vigil.clinical.findings import Explanation, Finding, Severity
-from vigil.core.metrics import SPECS, Censored, Metric
+from vigil.core.metrics import Censored, Metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,7 @@ class Detector(Protocol):
 
 def fmt(metric: Metric, value: float) -> str:
     """A value with its unit as a nurse reads it: ``SpO2 86 %``, ``weight 81.4 kg``."""
-    spec = SPECS[metric]
-    unit = {"Cel": "°C", "/min": "/min", "mm[Hg]": "mmHg", "[iU]": "U"}.get(spec.ucum, spec.ucum)
-    decimals = 1 if metric in (Metric.BODY_WEIGHT, Metric.BODY_TEMPERATURE, Metric.INSULIN) else 0
-    sep = "" if unit in ("%", "°C", "/min") else " "
-    return f"{value:.{decimals}f}{sep}{unit}"
+    return format_value(metric, value)
 
 
 def finding(
@@ -93,7 +90,13 @@ def finding(
             baseline=baseline,
             window_s=window_s,
             contributing=contributing or ((obs.time, obs.value),),
-            details=dict(details),
+            details={
+                "metric": obs.metric.value,
+                "censored": obs.censored,
+                "detector": detector,
+                **details,
+            },
+            code=cause,
         ),
         age_s=obs.age_s,
     )

@@ -60,6 +60,8 @@ class HypertensiveCrisis:
             threshold=sys_lim if over_sys else dia_lim,
             systolic=systolic,
             diastolic=diastolic,
+            limit_systolic=sys_lim,
+            limit_diastolic=dia_lim,
         )
 
     def learn_one(self, obs: Observation) -> None:
@@ -198,6 +200,7 @@ class GlucoseOutOfRange:
                     f"the {URGENT_GLUCOSE_LOW:.0f} mg/dL level of urgent (level 2) hypoglycaemia."
                 ),
                 threshold=URGENT_GLUCOSE_LOW,
+                lag_min=self.lag.total_seconds() / 60,
             )
         if obs.value < low:
             pending = obs.value < URGENT_GLUCOSE_LOW

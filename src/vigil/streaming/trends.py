@@ -159,6 +159,8 @@ class HomeBPAverage:
             threshold=sys_target,
             window_s=self.window_days * DAY_S,
             readings=n,
+            diastolic=dia_mean,
+            target_diastolic=dia_target,
         )
 
     def learn_one(self, obs: Observation) -> None:
@@ -330,6 +332,7 @@ class PredictedLow:
             window_s=self.insulin_horizon_s,
             contributing=tuple((obs.time.fromtimestamp(t, obs.time.tzinfo), v) for t, v in pts),
             basis="insulin_on_board",
+            below_at_min=forecast.below_at_min,
             rate_mg_dl_per_min=round(trend * 60, 2),
             predicted_mg_dl=round(forecast.lowest_mg_dl),
             insulin_on_board_u=round(forecast.insulin_on_board_u, 2),

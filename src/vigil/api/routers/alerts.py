@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from vigil.alerts import (
+    AUTO_RESOLVED_SHOWN,
     Alert,
     AlertChange,
     AlertService,
@@ -36,6 +37,7 @@ from vigil.api.deps import (
     cached_read,
 )
 from vigil.api.errors import ApiError, Forbidden
+from vigil.api.explanations import worded, worded_body
 from vigil.api.identity import StaffBrief
 from vigil.api.models import (
     AlertChangePublic,
@@ -50,6 +52,7 @@ from vigil.api.models import (
     StateName,
 )
 from vigil.api.state import state_of
+from vigil.api.web.i18n import negotiate
 from vigil.clinical.findings import Severity
 from vigil.core.errors import NotFound
 
@@ -60,16 +63,20 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 KEEPALIVE_S = 15.0
 
 
-def alert_public(alert: Alert) -> AlertPublic:
+def alert_public(alert: Alert, lang: str = "en") -> AlertPublic:
     return AlertPublic.model_validate(
-        {
-            **{f: getattr(alert, f) for f in AlertPublic.model_fields if hasattr(alert, f)},
-            "metrics": list(alert.metrics),
-            "causes": list(alert.causes),
-            "state": alert.state.value,
-            "severity": alert.severity.name.lower(),
-            "outcome": alert.outcome.value if alert.outcome else None,
-        }
+        worded(
+            {
+                **{f: getattr(alert, f) for f in AlertPublic.model_fields if hasattr(alert, f)},
+                "metrics": list(alert.metrics),
+                "causes": list(alert.causes),
+                "state": alert.state.value,
+                "severity": alert.severity.name.lower(),
+                "outcome": alert.outcome.value if alert.outcome else None,
+                **{k: alert.readings.get(k) for k in ("opened", "latest", "worst")},
+            },
+            lang,
+        )
     )
 
 
@@ -97,12 +104,24 @@ async def inbox(
 ) -> Response:
     """Alerts of the patients you may see, most severe and most recent first.
 
-    Default states: open, acknowledged and snoozed (everything not resolved)."""
+    Default states: open, acknowledged and snoozed (everything not resolved), and for an hour
+    the alerts the system resolved because their episode ended (outcome ``episode_ended``)."""
     states = sorted(set(state or ["open", "acknowledged", "snoozed"]))
     severities = sorted({int(Severity[s.upper()]) for s in severity or []})
     filters = {"states": states, "severities": severities, "limit": limit, "offset": offset}
     await authorise_read(request, user, patient_id=patient_id, detail=filters)
-    key = ("inbox", user, tuple(states), tuple(severities), patient_id, limit, offset)
+    lang = negotiate(request)
+    key = (
+        "inbox",
+        user,
+        state is None,
+        tuple(states),
+        tuple(severities),
+        patient_id,
+        limit,
+        offset,
+        lang,
+    )
     return await cached_read(
         request,
         key,
@@ -113,7 +132,9 @@ async def inbox(
             patient_id=patient_id,
             limit=limit,
             offset=offset,
+            ended_since=None if state else datetime.now(UTC) - AUTO_RESOLVED_SHOWN,
         ),
+        transform=lambda body: worded_body(body, lang),
     )
 
 
@@ -179,6 +200,7 @@ async def stream(
     broadcaster: AlertBroadcaster = state_of(request.app).broadcaster
     recheck_s: float = state_of(request.app).stream_recheck_s
     queue = broadcaster.subscribe()
+    lang = negotiate(request)
     tenant = str(access.principal.tenant_id)
     loop = asyncio.get_running_loop()
     next_check = loop.time() + recheck_s
@@ -210,6 +232,10 @@ async def stream(
             if patient not in access.visible:
                 continue
             body = {k: v for k, v in change.items() if k != "tenant_id"}
+            if lang != "en" and body.get(f"explanation_{lang}"):
+                body.update(
+                    explanation_en=body["explanation"], explanation=body[f"explanation_{lang}"]
+                )
             yield ServerSentEvent(data=body, event="alert", id=str(change.get("alert_id")))
     finally:
         broadcaster.unsubscribe(queue)
@@ -230,10 +256,10 @@ def assignees(user: StaffUser, conn: ConnDep, limit: Limit = 500) -> list[StaffB
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_one(scope: AlertDep, conn: ConnDep) -> AlertPublic:
+def get_one(scope: AlertDep, conn: ConnDep, request: Request) -> AlertPublic:
     alert = get_alert(conn, alert_id=scope.alert_id)
     assert alert is not None
-    return alert_public(alert)
+    return alert_public(alert, negotiate(request))
 
 
 @router.get("/{alert_id}/events", response_model=list[AlertEventPublic])

@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 
 from vigil.api.state import state_of
 from vigil.api.web import i18n
+from vigil.clinical.display import display_tables
 from vigil.core.metrics import MGDL_PER_MMOL, TREATMENTS
 
 HERE = Path(__file__).parent
@@ -45,6 +46,7 @@ def render(request: Request, name: str, spaces: tuple[str, ...], **context: Any)
         "zone": zone,
         "mgdl_per_mmol": MGDL_PER_MMOL,
         "treatments": sorted(m.value for m in TREATMENTS),
+        **display_tables(),  # decimals and unit spellings: vigil.clinical.display
     }
     page = {"lang": lang, "zone": zone, "messages": {**shared, **messages}}
     response = templates.TemplateResponse(request, name, {**page, "spaces": spaces, **context})

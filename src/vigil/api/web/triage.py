@@ -24,7 +24,8 @@ from vigil.api.deps import (
     StaffUser,
 )
 from vigil.api.paging import Offset
-from vigil.api.web.triage_repo import daily_averages, triage_rows
+from vigil.api.web.triage_repo import daily_averages, triage_rows, visible_plans
+from vigil.clinical.display import format_bp
 from vigil.coaching import Targets
 from vigil.core.metrics import Metric
 
@@ -96,7 +97,7 @@ class TriagePublic(BaseModel):
 def out_of_target(row: dict[str, Any]) -> list[tuple[Reason, float]]:
     """Why a patient is out of target over the window, in a nurse's words (empty if not),
     each with how far out it is, relative to its target (0.1: 10 % beyond it)."""
-    t = Targets.from_care_plan(row.get("targets"))
+    t = Targets.from_care_plan(row.get("targets"), row.get("conditions") or ())
     reasons: list[tuple[Reason, float]] = []
     n = row.get("glucose_n") or 0
     if n >= MIN_CGM:
@@ -175,6 +176,18 @@ def alert_reason(row: dict[str, Any]) -> Reason:
     (``hypoglycemia urgent: glucose 40``)."""
     cause = str(row["top_cause"])
     value, metrics = row.get("top_value"), row.get("top_metrics") or []
+    reading = row.get("top_reading") or {}
+    if reading.get("systolic") is not None or reading.get("diastolic") is not None:
+        bp = format_bp(reading.get("systolic"), reading.get("diastolic"))
+        values = {
+            "cause": cause,
+            "metric": "bp",
+            "systolic": reading.get("systolic"),
+            "diastolic": reading.get("diastolic"),
+        }
+        return Reason(code="alert", values=values, text=f"{cause.replace('_', ' ')}: BP {bp}")
+    if reading.get("metric") and reading.get("value") is not None:
+        value, metrics = reading["value"], [reading["metric"]]  # the value's own metric
     if value is None or not metrics:
         return Reason(code="alert", values={"cause": cause}, text=cause.replace("_", " "))
     text = f"{cause.replace('_', ' ')}: {metrics[0].replace('_', ' ')} {value:g}"
@@ -204,6 +217,10 @@ def triage(
     count, with one page (``limit``/``offset``) of its patients (only ``group``'s if given)."""
     now = datetime.now(UTC)
     defaults = Targets()
+    ranges = {}
+    for plan in visible_plans(conn, principal=user):
+        t = Targets.from_care_plan(plan["targets"], plan["conditions"] or ())
+        ranges[plan["id"]] = (t.glucose_low, t.glucose_high)
     rows = triage_rows(
         conn,
         principal=user,
@@ -212,6 +229,7 @@ def triage(
         week=now - timedelta(days=7),
         glucose_low=defaults.glucose_low,
         glucose_high=defaults.glucose_high,
+        glucose_ranges=ranges,
     )
     buckets: dict[Group, list[TriagePatient]] = {g: [] for g in GROUPS}
     for row in rows:

@@ -19,7 +19,7 @@ const admin = {
     $(form).addEventListener("submit", async (ev) => { ev.preventDefault(); await handler(ev.target); });
   },
   async patients() { return vigil.call("/patients?limit=1000&discharged=true"); },
-  condition(c) { return admin.m("condition." + c); },
+  condition(c) { return vigil.conditionName(c); },
 };
 
 async function adminBoot(init) {

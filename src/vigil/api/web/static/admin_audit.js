@@ -8,7 +8,7 @@ adminBoot(async () => {
   const names = Object.fromEntries(patients.map((p) => [p.id, p.display_name]));
   admin.options($("a-actor"), users.map((u) => [u.id, `${u.display_name} (${u.email})`]), { blank: admin.m("any") });
   admin.options($("a-patient"), patients.map((p) => [p.id, p.display_name]), { blank: admin.m("any") });
-  $("tz").textContent = admin.m("audit.time_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+  $("tz").textContent = admin.m("audit.time_zone", { zone: vigil.messages.zone });
   let pages = [];  // the before_id of each page shown so far (undefined: the newest)
 
   function query(before) {
@@ -16,8 +16,8 @@ adminBoot(async () => {
     const put = (k, v) => { if (v) q.set(k, v); };
     put("actor_user_id", $("a-actor").value); put("action", $("a-action").value.trim());
     put("patient_id", $("a-patient").value); put("outcome", $("a-outcome").value);
-    put("since", $("a-since").value && new Date($("a-since").value).toISOString());
-    put("until", $("a-until").value && new Date($("a-until").value).toISOString());
+    put("since", $("a-since").value && vigil.fromClinicTime($("a-since").value));
+    put("until", $("a-until").value && vigil.fromClinicTime($("a-until").value));
     put("before_id", before);
     return q;
   }

@@ -15,7 +15,7 @@ adminBoot(async () => {
         <select id="assign-${d.id}" required>${choices.map(([v, l]) => `<option value="${v}"${v === d.patient_id ? " selected" : ""}>${text(l)}</option>`).join("")}</select>
         <button class="small">${text(admin.m("devices.assign"))}</button></form>
         <button type="button" class="small danger" data-revoke="${d.id}" aria-label="${text(admin.m("devices.revoke_named", { id: d.id }))}">${text(admin.m("devices.revoke"))}</button>`;
-      return `<tr data-device="${d.id}"><td><code>${text(d.id)}</code></td><td>${text(admin.m("kind." + d.kind))}</td>
+      return `<tr data-device="${d.id}"><td><code>${text(d.id)}</code></td><td>${text(vigil.deviceKindName(d.kind))}</td>
         <td>${text(d.patient_id ? names[d.patient_id] ?? d.patient_id : admin.m("devices.unassigned"))}</td>
         <td>${text(revoked ? admin.m("devices.revoked_on", { when: admin.when(d.revoked_at) }) : admin.m("state.active"))}</td>
         <td class="acts">${assign}</td></tr>`;

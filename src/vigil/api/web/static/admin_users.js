@@ -12,8 +12,8 @@ adminBoot(async (me) => {
       const staff = u.role !== "patient", self = u.id === me.id;
       const role = staff && !self ? `<label class="sr" for="role-${u.id}">${text(admin.m("users.role_of", { name: u.display_name }))}</label>
         <select id="role-${u.id}" data-role="${u.id}">${["clinician", "admin"].map((r) =>
-          `<option value="${r}"${r === u.role ? " selected" : ""}>${text(admin.m("role." + r))}</option>`).join("")}</select>`
-        : text(admin.m("role." + u.role));
+          `<option value="${r}"${r === u.role ? " selected" : ""}>${text(vigil.t(`common.role_${r}`))}</option>`).join("")}</select>`
+        : text(vigil.t(`common.role_${u.role}`));
       const toggle = self ? "" : `<button type="button" data-toggle="${u.id}" data-disabled="${u.disabled_at ? 1 : 0}"
         aria-label="${text(admin.m(u.disabled_at ? "users.enable_named" : "users.disable_named", { name: u.display_name }))}">
         ${text(admin.m(u.disabled_at ? "users.enable" : "users.disable"))}</button>`;

@@ -12,8 +12,13 @@ const alertWork = {
   card(a, { select = false, patientLink = true } = {}) {
     const t = vigil.t, id = a.id, label = `${alertWork.causeName(a.cause)} · ${a.patient_name || ""}`;
     const state = a.state === "snoozed" && a.snoozed_until
-      ? t("alerts.snoozed_until", { time: vigil.dateTime(a.snoozed_until) }) : t(`alerts.state_${a.state}`);
+      ? t("alerts.snoozed_until", { time: vigil.dateTime(a.snoozed_until) })
+      : a.outcome === "episode_ended" ? t("alerts.resolved_automatically") : t(`alerts.state_${a.state}`);
     const worst = a.worst_value === null ? "" : ` · ${t("alerts.worst", { value: vigil.formatValue(a.metrics[0], a.worst_value) })}`;
+    // The readings that opened the episode, the newest and the worst, each with its time.
+    const reading = (k) => a[k] && a[k].text
+      ? t(`alerts.reading_${k}`, { value: a[k].text, time: vigil.dateTime(a[k].time) }) : "";
+    const readings = ["opened", "latest", "worst"].map(reading).filter(Boolean);
     const who = (patientLink && a.patient_name) ? `<a href="/patients/${a.patient_id}">${text(a.patient_name)}</a> · ` : "";
     return `<article class="alert sev-${a.severity} state-${a.state}" data-alert="${id}" data-state="${a.state}"
         aria-label="${text(label)}">
@@ -24,8 +29,10 @@ const alertWork = {
       <span class="badge state ${a.state}">${text(state)}</span>
       ${a.assigned_to ? `<span class="muted">${text(t("alerts.assigned", { name: alertWork.staffName(a.assigned_to) }))}</span>` : ""}
       <p>${text(a.explanation.sentence)}</p>
-      <p class="muted">${text(t("alerts.since", { time: vigil.dateTime(a.first_seen) }))} ·
-        ${text(t("alerts.last", { time: vigil.dateTime(a.last_seen) }))}${text(worst)} · ×${a.finding_count}</p>
+      ${readings.length ? `<ul class="readings">${readings.map((r) => `<li>${text(r)}</li>`).join("")}
+        <li>×${a.finding_count}</li></ul>`
+        : `<p class="muted">${text(t("alerts.since", { time: vigil.dateTime(a.first_seen) }))} ·
+        ${text(t("alerts.last", { time: vigil.dateTime(a.last_seen) }))}${text(worst)} · ×${a.finding_count}</p>`}
       <div class="actions">
         ${a.state === "open" ? `<button type="button" data-act="acknowledge" data-id="${id}">${text(t("alerts.acknowledge"))}</button>` : ""}
         <label class="inline">${text(t("alerts.snooze_for"))}

@@ -82,10 +82,14 @@ function chartSvg(series, lines, markers, range, width) {
   // Time ticks in the middle of equal spans (none at the edges, where a label would overhang
   // its neighbour), about one per 110 px (170 px with times); a label equal to the one before
   // (the same day) is left out.
-  const short = t1 - t0 <= 2.5 * 86400e3, n = Math.max(2, Math.floor((W - L - R) / (short ? 170 : 110)));
+  // On a phone's narrow plot, the month and day alone, one label per 70 px (two full dates
+  // overlapped there).
+  const plot = W - L - R, narrow = plot < 260, short = t1 - t0 <= 2.5 * 86400e3;
+  const n = Math.max(1, Math.floor(plot / (narrow ? 70 : short ? 170 : 110)));
   const seen = new Set();
   const xticks = Array.from({ length: n }, (_, i) => t0 + ((t1 - t0) * (i + 0.5)) / n).map((t) => {
-    const label = short ? `${vigil.date(new Date(t))} ${vigil.time(new Date(t))}` : vigil.date(new Date(t));
+    const day = narrow ? vigil.monthDay(new Date(t)) : vigil.date(new Date(t));
+    const label = short && !narrow ? `${day} ${vigil.time(new Date(t))}` : day;
     if (seen.has(label)) return "";
     seen.add(label);
     return `<text x="${x(t)}" y="${H - 6}" text-anchor="middle" class="lbl xtick">${text(label)}</text>`;

@@ -37,11 +37,28 @@ const vigil = {
     return m.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
   },
   metricName(metric) { return vigil.messages[`metrics.${metric}`] ?? metric; },
-  units: { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mg/dL": "mg/dL", "mmol/L": "mmol/L",
-    kg: "kg", Cel: "°C", "[iU]": "U", g: "g" },
-  // Values as clinicians write them: every page formats through these (see formatValue).
-  decimals: { heart_rate: 0, respiratory_rate: 0, spo2: 0, bp_systolic: 0, bp_diastolic: 0,
-    glucose: 0, body_weight: 1, body_temperature: 1, insulin: 2, carbs: 0 },
+  // A time typed in a form ("2026-12-07T09:00", the clinic's wall clock, as every time on
+  // the page is shown) as an instant (ISO, UTC): the zone's offset at that time, found by
+  // formatting a first guess in the zone, and once more across a daylight-saving change.
+  fromClinicTime(local) {
+    const [d, t] = local.split("T"), [y, mo, da] = d.split("-").map(Number);
+    const [h, mi] = (t || "00:00").split(":").map(Number);
+    const wall = Date.UTC(y, mo - 1, da, h, mi);
+    const parts = (ms) => Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: vigil.messages.zone,
+      hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" })
+      .formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
+    const offset = (ms) => { const p = parts(ms); return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - ms; };
+    let ms = wall - offset(wall);
+    ms = wall - offset(ms);
+    return new Date(ms).toISOString();
+  },
+  // A condition ("t1d") and a device kind ("bp_cuff") as the page's language names them.
+  conditionName(c) { return vigil.messages[`common.condition_${c}`] ?? c.replaceAll("_", " "); },
+  deviceKindName(k) { return vigil.messages[`common.device_kind_${k}`] ?? k.replaceAll("_", " "); },
+  // Values as clinicians write them: every page formats through these (see formatValue), the
+  // server's one table (vigil.clinical.display), embedded per page.
+  get units() { return vigil.messages.units; },
+  get decimals() { return vigil.messages.decimals; },
   // The server's one conversion factor (vigil.core.metrics.MGDL_PER_MMOL), embedded per page.
   get MGDL_PER_MMOL() { return vigil.messages.mgdl_per_mmol; },
   // Glucose in mg/dL or mmol/L: this browser's choice (stored), mg/dL until one is made.
@@ -74,7 +91,8 @@ const vigil = {
     return opts.unit === false ? n : `${n} ${vigil.displayUnit(metric, unit)}`;
   },
   formatBP(systolic, diastolic) {
-    return `${vigil.number("bp_systolic", systolic)}/${vigil.number("bp_diastolic", diastolic)} mmHg`;
+    const side = (metric, v) => (v == null ? "?" : vigil.number(metric, v));
+    return `${side("bp_systolic", systolic)}/${side("bp_diastolic", diastolic)} mmHg`;
   },
   // hypoglycemia_urgent -> "Urgent low glucose"; spo2_low -> "SpO₂ below threshold".
   causeName(cause) {
@@ -95,6 +113,10 @@ const vigil = {
   // Times as the locale writes them, in the clinic's time zone (named once in the header).
   dateTime(iso) {
     return new Intl.DateTimeFormat(vigil.messages.lang, { dateStyle: "medium", timeStyle: "short",
+      timeZone: vigil.messages.zone }).format(new Date(iso));
+  },
+  monthDay(iso) {
+    return new Intl.DateTimeFormat(vigil.messages.lang, { month: "numeric", day: "numeric",
       timeZone: vigil.messages.zone }).format(new Date(iso));
   },
   date(iso) {

@@ -51,6 +51,16 @@ function showAlerts() {
   $("shown").textContent = vigil.t("alerts.shown", { n: shown.length, total: alerts.length });
 }
 
+// The latest values as clinicians write them: blood pressure as one reading (148/92 mmHg).
+function vitalsText(vitals) {
+  const of = (m) => vitals.find((v) => v.metric === m);
+  const sys = of("bp_systolic"), dia = of("bp_diastolic");
+  const parts = vitals.filter((v) => !v.metric.startsWith("bp_")).map((v) => `${vigil.metricName(v.metric)} ${
+    vigil.formatValue(v.metric, v.value, v.unit, { censored: v.censored })}`);
+  if (sys || dia) parts.unshift(`${vigil.metricName("bp")} ${vigil.formatBP(sys && sys.value, dia && dia.value)}`);
+  return text(parts.join(", "));
+}
+
 async function loadPatients() {
   const team = $("team").value;
   if (!team) return;
@@ -67,8 +77,7 @@ async function loadPatients() {
   const row = (p) => `
     <tr class="${p.open_alerts ? "sev-high" : ""}"><td><a href="/patients/${p.patient_id}">${text(p.display_name)}</a></td>
     <td>${p.open_alerts}</td>
-    <td>${p.vitals.map((v) => `${text(vigil.metricName(v.metric))} ${
-      text(vigil.formatValue(v.metric, v.value, v.unit, { censored: v.censored }))}`).join(", ")}</td></tr>`;
+    <td>${vitalsText(p.vitals)}</td></tr>`;
   $("patients").innerHTML = groups.filter(([, list]) => list.length).map(([name, list]) =>
     `<tr><th colspan="3">${text(name)} (${list.length})</th></tr>` +
     list.slice(0, 200).map(row).join("")).join("");

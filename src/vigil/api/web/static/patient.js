@@ -81,7 +81,7 @@ async function loadCharts() {
 function input(m, kind, side, value, placeholder) {
   const label = `${vigil.metricName(m)} · ${vigil.t(`patient.col_${kind}_${side}`)}`;
   const shown = (v) => (v == null ? "" : vigil.number(m, v).replace(",", "."));
-  return `<td><input name="${kind}.${m}.${side}" type="number" step="any" inputmode="decimal"
+  return `<td data-label="${text(vigil.t(`patient.col_${kind}_${side}`))}"><input name="${kind}.${m}.${side}" type="number" step="any" inputmode="decimal"
     value="${shown(value)}" placeholder="${shown(placeholder)}" aria-label="${text(label)}"></td>`;
 }
 

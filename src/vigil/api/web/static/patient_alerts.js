@@ -13,12 +13,12 @@ const patientAlerts = {
     const t = vigil.t, none = t("common.none");
     const item = (key, value) => `<div><dt>${text(t(key))}</dt><dd>${value}</dd></div>`;
     const born = p.birth_date ? text(t("patient.born", { date: vigil.date(`${p.birth_date}T12:00:00Z`), age: p.age })) : none;
-    const devices = p.devices.map((d) => text(t("patient.device", { id: d.id, kind: d.kind,
+    const devices = p.devices.map((d) => text(t("patient.device", { id: d.id, kind: vigil.deviceKindName(d.kind),
       sync: d.last_sync ? vigil.dateTime(d.last_sync) : t("patient.never_synced") }))).join("<br>") || none;
     const teams = p.teams.map((g) => text(`${g.name}: ${g.members.map((m) => m.display_name).join(", ") || none}`)).join("<br>") || none;
     $("identity").innerHTML = item("patient.born_label", born)
       + item("patient.record_number", text(p.record_number || none))
-      + item("patient.conditions", text(p.conditions.map((c) => vigil.messages[`patient.condition_${c}`] ?? c).join(", ") || none))
+      + item("patient.conditions", text(p.conditions.map(vigil.conditionName).join(", ") || none))
       + item("patient.devices", devices) + item("patient.care_team", teams);
   },
   async alerts() {

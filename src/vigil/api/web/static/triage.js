@@ -19,9 +19,11 @@ function spark(p) {
   const pts = v.map((y, i) => [v.length === 1 ? W / 2 : (i * (W - 4)) / (v.length - 1) + 2,
     H - 3 - ((y - lo) / span) * (H - 6)]);
   const [lx, ly] = pts[pts.length - 1];
+  // Daily averages, each written as clinicians write the metric, with its unit.
+  const m = p.spark_metric, shown = (y) => vigil.formatValue(m, y, vigil.messages.metric_units[m]);
   return `<svg class="spark" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"
-    data-metric="${p.spark_metric}" role="img"><title>${text(vigil.metricName(p.spark_metric))}: ${v.join(", ")}</title><polyline points="${pts.map((x) => x.join(",")).join(" ")}"/>
-    <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${v[v.length - 1]}</span>`;
+    data-metric="${m}" role="img"><title>${text(vigil.metricName(m))}: ${text(v.map(shown).join(", "))}</title><polyline points="${pts.map((x) => x.join(",")).join(" ")}"/>
+    <circle cx="${lx}" cy="${ly}" r="2"/></svg><span class="muted"> ${text(shown(v[v.length - 1]))}</span>`;
 }
 
 let latest = 0;
@@ -44,11 +46,14 @@ async function load(pick) {
     el.setAttribute("aria-pressed", String(el.dataset.group === state.group));
   });
   const group = all.groups.find((g) => g.group === state.group);
+  // Each cell names its column, shown where a phone stacks the cells (no table header then).
+  const col = [...document.querySelectorAll("#triage-head th")].map((th) => text(th.textContent));
   $("rows").innerHTML = group.patients.map((p) => `<tr class="${p.group}" data-patient="${p.id}">
-    <td><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
-    <td class="muted">${text(p.conditions.join(", ").replaceAll("_", " "))}</td>
-    <td>${p.why.map((r) => `<span class="reason" data-why="${r.code}">${text(why(r))}</span>`).join("") || "—"}</td>
-    <td>${spark(p)}</td><td>${p.open_alerts || ""}</td><td class="muted">${ago(p.last_reading)}</td></tr>`).join("")
+    <td data-label="${col[0]}"><a href="/patients/${p.id}">${text(p.display_name)}</a></td>
+    <td data-label="${col[1]}" class="muted">${text(p.conditions.map(vigil.conditionName).join(", "))}</td>
+    <td data-label="${col[2]}">${p.why.map((r) => `<span class="reason" data-why="${r.code}">${text(why(r))}</span>`).join("") || "—"}</td>
+    <td data-label="${col[3]}">${spark(p)}</td><td data-label="${col[4]}">${p.open_alerts || ""}</td>
+    <td data-label="${col[5]}" class="muted">${ago(p.last_reading)}</td></tr>`).join("")
     || `<tr><td colspan="6" class="muted">${text(vigil.t("triage.nobody"))}</td></tr>`;
   const last = Math.min(state.offset + PAGE, group.count);
   $("page").textContent = group.count
@@ -72,6 +77,8 @@ function why(r) {
     case "weight_up": return vigil.t("triage.why_weight_up",
       { kg: vigil.formatValue("body_weight", v.kg, "kg") });
     case "alert": return v.metric == null ? vigil.t("triage.why_alert_plain", { cause: vigil.causeName(v.cause) })
+      : v.metric === "bp" ? vigil.t("triage.why_alert", { cause: vigil.causeName(v.cause),
+        value: `${vigil.metricName("bp")} ${vigil.formatBP(v.systolic, v.diastolic)}` })
       : vigil.t("triage.why_alert", { cause: vigil.causeName(v.cause),
         value: `${vigil.metricName(v.metric)} ${vigil.formatValue(v.metric, v.value, v.unit)}` });
     case "no_readings": return vigil.t("triage.why_no_readings", { days: v.days });
