@@ -4,6 +4,7 @@ before it fills memory)."""
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from typing import Any
 
@@ -31,6 +32,17 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
     return out
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 async def json_body(request: Request) -> Any:
     """The request's JSON document (an object or an array)."""
     limit = state_of(request.app).settings.nightscout_max_body_bytes
@@ -43,7 +55,7 @@ async def json_body(request: Request) -> Any:
     if len(raw) > limit:
         raise TooLarge(f"the body is more than {limit} bytes")
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"the body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(doc, dict | list):
