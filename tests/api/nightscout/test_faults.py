@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 import psycopg
+import pytest
 from psycopg_pool import ConnectionPool
 
 from tests.api.conftest import LiveServer
