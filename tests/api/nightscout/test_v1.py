@@ -214,6 +214,7 @@ def test_gzip_bodies_and_a_gzip_bomb(site: Site) -> None:
     )
     assert sent.status_code == 200
     assert "_id" in sent.json()[0]
+    assert sent.headers["Accept-Encoding"] == "gzip"  # what xDrip+ looks for
     bomb = gzip.compress(b"[" + b" " * 50_000_000 + b"]")  # 50 MB of spaces in ~50 kB
     assert len(bomb) < 100_000
     refused = site.api.post(

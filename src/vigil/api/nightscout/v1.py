@@ -38,7 +38,9 @@ def _answer(docs: list[Any], outcome: UploadOutcome) -> JSONResponse:
         elif index in outcome.stored:
             item["_id"] = outcome.stored[index].identifier
         out.append(item)
-    return JSONResponse(out, headers={"X-Vigil-Rejected": str(len(outcome.rejected))})
+    # xDrip+ gzips its uploads to a server whose answers say it accepts gzip.
+    headers = {"X-Vigil-Rejected": str(len(outcome.rejected)), "Accept-Encoding": "gzip"}
+    return JSONResponse(out, headers=headers)
 
 
 def _upload(
