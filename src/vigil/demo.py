@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TextIO
 from uuid import UUID
 
@@ -25,11 +25,11 @@ from vigil.api.security import hash_password
 from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
-from vigil.device_sim.nightscout import XdripUploader
+from vigil.device_sim.nightscout import XdripUploader, enrol_phone_patient
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
-from vigil.storage import admin, nightscout
+from vigil.storage import nightscout
 
 DEMO_PASSWORD = "vigil-demo"  # noqa: S105 - printed for the demo's throw-away accounts
 ADMIN = "admin@demo.vigil.example"
@@ -154,18 +154,10 @@ def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
 def _xdrip_patient(running: Running, tenant_id: UUID, days: int) -> tuple[UUID, XdripUploader]:
     """One more patient whose CGM arrives as from a phone running xDrip+: through the
     Nightscout API with the device's own secret (docs/nightscout.md)."""
-    with psycopg.connect(running.servers.database_url) as conn:
-        patient, creds = admin.enrol_with_device(
-            conn,
-            tenant_id=tenant_id,
-            display_name="xDrip+ CGM (Nightscout)",
-            kind="cgm",
-            conditions=["t1d"],
-            assigned_since=timedelta(days=days + 1),
-        )
-        conn.commit()
-    assert creds.nightscout is not None
-    site = nightscout.site_answer(running.url, creds.nightscout)
+    patient, issued = enrol_phone_patient(
+        running.servers.database_url, tenant_id=tenant_id, name="xDrip+ CGM (Nightscout)", days=days
+    )
+    site = nightscout.site_answer(running.url, issued)
     return patient, XdripUploader(site["url"], site["api_secret"], backlog_days=days, every_s=60)
 
 

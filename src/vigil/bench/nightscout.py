@@ -10,44 +10,21 @@ backlog once more (a phone that lost its acknowledgements): it must add nothing.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 
 from vigil.api import create_app
-from vigil.device_sim.nightscout import XDRIP_BATCH, upload, xdrip_backlog
+from vigil.api.serving import ThreadedServer
+from vigil.device_sim.nightscout import XDRIP_BATCH, enrol_phone_patient, upload, xdrip_backlog
 from vigil.servers import Servers, start_servers
 from vigil.settings import Settings
 from vigil.storage import admin, create_pool, migrate, nightscout
 from vigil.stream import StreamPublisher, connect_stream
-
-
-class _Server:
-    """The API app on a free loopback port, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API did not start")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 def run_bench(
@@ -65,22 +42,16 @@ def run_bench(
         with psycopg.connect(servers.database_url) as conn:
             migrate(conn)
             tenant = admin.create_tenant(conn, name=f"ns-bench-{time.time_ns()}")
-            patient, creds = admin.enrol_with_device(
-                conn,
-                tenant_id=tenant,
-                display_name="xDrip+ backlog",
-                kind="cgm",
-                conditions=["t1d"],
-                assigned_since=timedelta(days=days + 1),
-            )
             conn.commit()
-        assert creds.nightscout is not None
+        patient, issued = enrol_phone_patient(
+            servers.database_url, tenant_id=tenant, name="xDrip+ backlog", days=days
+        )
         stream = connect_stream(settings, servers.nats_url, name="bench-nightscout")
         pool = create_pool(servers.database_url, min_size=1, max_size=4)
         app = create_app(settings, pool, readings_sink=StreamPublisher(stream).publish)
         entries = xdrip_backlog(datetime.now(UTC).replace(second=0, microsecond=0), days=days)
-        with _Server(app) as base, httpx.Client(timeout=120) as api:
-            site = nightscout.site_answer(base, creds.nightscout)
+        with ThreadedServer(app) as base, httpx.Client(timeout=120) as api:
+            site = nightscout.site_answer(base, issued)
             url = f"{site['url']}/api/v1/entries"
             started = time.perf_counter()
             rejected = upload(api, url, site["api_secret"], entries)

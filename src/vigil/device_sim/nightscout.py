@@ -16,8 +16,13 @@ import math
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from uuid import UUID
 
 import httpx
+import psycopg
+
+from vigil.storage import admin
+from vigil.storage.nightscout import NightscoutSecrets
 
 log = logging.getLogger(__name__)
 XDRIP_BATCH = 300
@@ -141,3 +146,22 @@ class XdripUploader(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.join(10)
+
+
+def enrol_phone_patient(
+    database_url: str, *, tenant_id: UUID, name: str, days: float
+) -> tuple[UUID, NightscoutSecrets]:
+    """A type 1 patient with a CGM device assigned since ``days`` (+1) ago: the phone's
+    backlog is theirs. Returns the patient and the device's Nightscout credentials."""
+    with psycopg.connect(database_url) as conn:
+        patient, creds = admin.enrol_with_device(
+            conn,
+            tenant_id=tenant_id,
+            display_name=name,
+            kind="cgm",
+            conditions=["t1d"],
+            assigned_since=timedelta(days=days + 1),
+        )
+        conn.commit()
+    assert creds.nightscout is not None
+    return patient, creds.nightscout

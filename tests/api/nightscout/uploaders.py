@@ -8,37 +8,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-SEOUL = timezone(timedelta(hours=9))
-
-
-def java_date_string(ts: datetime) -> str:
-    """Java's ``yyyy-MM-dd'T'HH:mm:ss.SSSZ`` on a Korean phone: ``+0900``, no colon."""
-    local = ts.astimezone(SEOUL)
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}+0900"
+from vigil.device_sim.nightscout import java_date_string, xdrip_entry
 
 
 def xdrip_sgv(
     ts: datetime, sgv: int, *, delta: float = 0.0, direction: str = "Flat"
 ) -> dict[str, Any]:
     """One xDrip+ entry (NightscoutUploader: device, date, dateString, sgv, delta, direction,
-    type, filtered, unfiltered, rssi, noise, sysTime)."""
-    return {
-        "device": "xDrip-DexcomG6",
-        "date": int(ts.timestamp() * 1000),
-        "dateString": java_date_string(ts),
-        "sgv": sgv,
-        "delta": round(delta, 3),
-        "direction": direction,
-        "type": "sgv",
-        "filtered": sgv * 1000.0,
-        "unfiltered": sgv * 1000.0,
-        "rssi": 100,
-        "noise": 1,
-        "sysTime": java_date_string(ts),
-    }
+    type, filtered, unfiltered, rssi, noise, sysTime), with the delta and arrow given."""
+    return {**xdrip_entry(ts, sgv, None), "delta": round(delta, 3), "direction": direction}
 
 
 def xdrip_headers(secret: str, *, gzipped: bool = False) -> dict[str, str]:
