@@ -25,10 +25,12 @@ from vigil.api.security import hash_password
 from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
+from vigil.device_sim.nightscout import XdripUploader, enrol_phone_patient
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
 from vigil.gateway.demo import DemoGateway, demo_config
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
+from vigil.storage import nightscout
 
 DEMO_PASSWORD = "vigil-demo"  # noqa: S105 - printed for the demo's throw-away accounts
 ADMIN = "admin@demo.vigil.example"
@@ -108,8 +110,11 @@ def run_demo(
     out.write("Starting Vigil (embedded TimescaleDB and Mosquitto, all stages)...\n")
     with running_stages(settings) as running:
         server, http_thread = _serve_http(running)
+        phone: XdripUploader | None = None
         try:
-            _demo_body(running, patients=patients, days=days, speed=speed, seed=seed, out=out)
+            phone = _demo_body(
+                running, patients=patients, days=days, speed=speed, seed=seed, out=out
+            )
             out.write("History loaded. Vigil keeps running: press Ctrl-C to stop.\n")
             out.flush()
             while not stop.wait(0.5):
@@ -120,6 +125,8 @@ def run_demo(
             out.write("Stopping...\n")
             out.flush()
             _stop_gateway()
+            if phone is not None:
+                phone.stop()
             server.should_exit = True  # stop HTTP (and its database listener) before the servers
             http_thread.join(15)
     out.write("Vigil stopped.\n")
@@ -146,9 +153,19 @@ def _serve_http(running: Running) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
+def _xdrip_patient(running: Running, tenant_id: UUID, days: int) -> tuple[UUID, XdripUploader]:
+    """One more patient whose CGM arrives as from a phone running xDrip+: through the
+    Nightscout API with the device's own secret (docs/nightscout.md)."""
+    patient, issued = enrol_phone_patient(
+        running.servers.database_url, tenant_id=tenant_id, name="xDrip+ CGM (Nightscout)", days=days
+    )
+    site = nightscout.site_answer(running.url, issued)
+    return patient, XdripUploader(site["url"], site["api_secret"], backlog_days=days, every_s=60)
+
+
 def _demo_body(
     running: Running, *, patients: int, days: int, speed: float, seed: int, out: TextIO
-) -> None:
+) -> XdripUploader:
     servers = running.servers
     sim = generate(
         "stress", patients, days, seed, start=live_start(datetime.now(UTC), days=days, speed=speed)
@@ -160,6 +177,8 @@ def _demo_body(
         provisioner.close()
     patient_ids = [enrolment.patients[p["patient"]] for p in sim.patients]
     _start_gateway(running, enrolment.tenant_id, patient_ids[0], out)
+    xdrip_patient, phone = _xdrip_patient(running, enrolment.tenant_id, days)
+    patient_ids.append(xdrip_patient)
     logins = _users(servers.database_url, enrolment.tenant_id, patient_ids)
     url = running.url
     out.write(
@@ -168,11 +187,13 @@ def _demo_body(
         f"  Admin console: {url}/admin\n"
         + "".join(f"  {what + ':':<15}{email} / {DEMO_PASSWORD}\n" for what, email in logins)
         + (f"  API document:  {url}/api/v1/openapi.json\n" if running.settings.api_openapi else "")
+        + f"  CGM via xDrip+: {phone.url} (Nightscout API, the device's own secret)\n"
         + "\n"
         f"Publishing {days} days of history for {patients} simulated patients "
         f"({len(sim.messages)} device messages, {len(sim.truth)} labelled events)...\n"
     )
     out.flush()
+    phone.start()
     offsets = wall_offsets(sim, speed)
     progress = _Progress(offsets[-1] if offsets else 0.0, out)
     report = publish(
@@ -187,6 +208,7 @@ def _demo_body(
         f"  published {report.messages} messages ({report.malformed} deliberately malformed) "
         f"in {report.seconds:.0f} s\n"
     )
+    return phone
 
 
 _gateways: list[DemoGateway] = []

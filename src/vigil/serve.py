@@ -29,7 +29,7 @@ from vigil.processes import alert_service, alert_worker, detect_worker, ingest_s
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
-from vigil.stream import connect_stream
+from vigil.stream import NatsConnection, StreamPublisher, connect_stream
 from vigil.streaming.worker import DetectWorker
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,14 @@ class Running:
         return f"{api_scheme(self.settings)}://{self.settings.api_host}:{self.settings.api_port}"
 
 
-def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
-    """The API and dashboard (pool created closed: the app's lifespan opens it)."""
+def api_app(
+    settings: Settings,
+    servers: Servers,
+    alerts: AlertService,
+    stream: NatsConnection | None = None,
+) -> Any:
+    """The API and dashboard (pool created closed: the app's lifespan opens it). With
+    ``stream``, the Nightscout API hands its stored readings on to detection."""
     root = servers.broker_root
     pool = create_pool(
         servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
@@ -94,6 +100,7 @@ def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
         pool,
         alert_service=alerts,
         sync_broker=(lambda conn: sync_broker_credentials(conn, root)) if root else None,
+        readings_sink=StreamPublisher(stream).publish if stream is not None else None,
     )
 
 
@@ -117,7 +124,11 @@ def serve_api(settings: Settings) -> None:
     try:
         prepare_database(settings, servers.database_url)
         log.info("Vigil API on http://%s:%d", settings.api_host, settings.api_port)
-        run_http(settings, api_app(settings, servers, alert_service(settings)))
+        stream = connect_stream(settings, servers.nats_url, name="api")
+        try:
+            run_http(settings, api_app(settings, servers, alert_service(settings), stream))
+        finally:
+            stream.close()
     finally:
         servers.close()
 
@@ -143,7 +154,7 @@ def running_stages(settings: Settings) -> Iterator[Running]:
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
         worker = alert_worker(settings, alerts, servers.database_url)
-        app = api_app(settings, servers, alerts)
+        app = api_app(settings, servers, alerts, stream)
         retention = (
             RetentionLoop(servers.database_url, settings.retention_days)
             if settings.retention_days is not None

@@ -200,6 +200,18 @@ class Settings(BaseSettings):
         default=None, description="PEM certificate (chain): serve the API over TLS only"
     )
     api_tls_keyfile: Path | None = Field(default=None, description="Its PEM private key")
+    nightscout_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="The address patients' uploader apps reach Vigil at (https://vigil.example.org),"
+        " given in each device's Nightscout URL; unset, the API's own scheme, host and port",
+    )
+    nightscout_max_body_bytes: int = Field(
+        default=8_000_000,
+        ge=1024,
+        description="Largest Nightscout upload once gunzipped (413 past it: a gzip bomb stops"
+        " there); the request as sent is bounded by api_max_body_bytes",
+    )
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:

@@ -3,8 +3,6 @@ authorisation: admin, clinician in the care team, clinician outside it, patients
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,14 +12,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 from pydantic import SecretStr
 
 from vigil.api import Role, create_app
 from vigil.api import repo as api_repo
 from vigil.api.security import hash_password, new_token, token_digest
-from vigil.api.serving import uvicorn_options
+from vigil.api.serving import ThreadedServer
 from vigil.settings import Settings
 from vigil.storage import admin
 
@@ -114,32 +111,8 @@ def world(db_url: str) -> World:
     return build_world(db_url)
 
 
-class LiveServer:
+class LiveServer(ThreadedServer):
     """The app served by a real uvicorn on a free port, in a thread."""
-
-    def __init__(self, app: Any, *, settings: Settings | None = None) -> None:
-        """``settings``: the serving options (TLS) taken from them, as ``vigil serve`` does."""
-        options = uvicorn_options(settings or Settings())
-        self.scheme = "https" if "ssl_certfile" in options else "http"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"{self.scheme}://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 def make_app(db_url: str, *, settings: Settings | None = None, **kw: Any) -> Any:

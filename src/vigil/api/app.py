@@ -29,6 +29,7 @@ from vigil.api.docs import install_docs
 from vigil.api.edge import Edge, EdgePolicy
 from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_handlers
 from vigil.api.metrics import exposition, registry_for
+from vigil.api.nightscout import install as install_nightscout
 from vigil.api.reads import AccessGate, ReadCache, api_role_pool
 from vigil.api.routers import (
     admin,
@@ -49,6 +50,7 @@ from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
 from vigil.api.web.pages import STATIC as WEB_STATIC
 from vigil.core.errors import NotFound
+from vigil.ingest import ReadingSink
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -71,12 +73,15 @@ def create_app(
     alert_service: AlertService | None = None,
     sync_broker: Callable[[Any], object] | None = None,
     manage_pool: bool = True,
+    readings_sink: ReadingSink | None = None,
 ) -> FastAPI:
     """Build the app.
 
     ``sync_broker(conn)`` is called after devices change (provision, revoke), once committed, to
     rewrite the broker's password file (e.g. ``servers.sync_broker_credentials(conn, root)``).
     ``manage_pool`` opens and closes ``request_pool`` with the app's lifespan.
+    ``readings_sink`` hands the Nightscout API's stored readings to the readings stream (as
+    ingest's sink does); without one they are stored and not handed on.
     """
     conninfo = (
         request_pool.conninfo if isinstance(request_pool.conninfo, str) else request_pool.conninfo()
@@ -94,6 +99,7 @@ def create_app(
             yield
         finally:
             await broadcaster.stop()
+            await to_thread.run_sync(nightscout.close)
             await access_gate.stop()
             await live_read_pool.close()
             await access_gate_pool.close()
@@ -153,6 +159,7 @@ def create_app(
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)
     app.include_router(fhir_r4.router)  # the FHIR R4 read API (/fhir/r4)
+    nightscout = install_nightscout(app, settings, database_url=conninfo, sink=readings_sink)
 
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     if settings.api_openapi:

@@ -291,10 +291,20 @@ class DeviceCreate(Strict):
         return None if device_id is None else check_device_id(device_id)
 
 
+class NightscoutAccessPublic(BaseModel):
+    """An uploader app's settings (xDrip+, AAPS, Loop): shown once, like the password."""
+
+    url: str = Field(examples=["https://vigil.example.org/ns"])
+    api_secret: str = Field(description="Shown once: only digests are stored")
+    access_token: str = Field(description="For API v3 (AAPS) and followers; shown once")
+    xdrip_url: str = Field(examples=["https://SECRET@vigil.example.org/ns/api/v1/"])
+
+
 class DeviceCredentialsPublic(BaseModel):
     device_id: str
     password: str = Field(description="Shown once: only its hash is stored")
     topic: str = Field(examples=["vigil/v1/devices/ox-0001/readings"])
+    nightscout: NightscoutAccessPublic | None = None
 
 
 class DevicePublic(BaseModel):

@@ -3,8 +3,11 @@ certificate is set."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from vigil.settings import Settings
@@ -85,3 +88,32 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 def api_scheme(settings: Settings) -> str:
     return "https" if settings.api_tls_certfile is not None else "http"
+
+
+class ThreadedServer:
+    """The app served by uvicorn in a thread, on a free loopback port, for as long as the
+    ``with`` block lasts (benches and tests): ``with ThreadedServer(app) as base_url: ...``."""
+
+    def __init__(self, app: Any, *, settings: Settings | None = None) -> None:
+        """``settings``: the serving options (TLS) taken from them, as ``vigil serve`` does."""
+        options = uvicorn_options(settings or Settings())
+        self.scheme = "https" if "ssl_certfile" in options else "http"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"{self.scheme}://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)

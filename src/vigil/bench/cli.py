@@ -123,6 +123,17 @@ def bench_detect(
     _print(result, as_json=as_json, width=24)
 
 
+def bench_nightscout(
+    days: int = typer.Option(14, min=1, help="Days of 5-minute CGM in the backlog"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """An xDrip+-shaped backlog uploaded through the Nightscout API (gzip batches of 300),
+    stored and handed to the stream: seconds, entries/s, stored, lost, doubled."""
+    from vigil.bench.nightscout import run_bench
+
+    _print(run_bench(Settings(), days=days), as_json=as_json, width=16)
+
+
 def _print_endpoints(result: dict[str, Any], *, as_json: bool) -> None:
     """Latency and throughput per endpoint, then the setup."""
     if as_json:
@@ -151,3 +162,4 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("flood")(bench_flood)
     bench_app.command("detect")(bench_detect)
     bench_app.command("fhir")(bench_fhir)
+    bench_app.command("nightscout")(bench_nightscout)

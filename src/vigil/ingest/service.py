@@ -235,9 +235,12 @@ class IngestService(Worker):
     def _drop_connection(self) -> None:
         self._db.drop()
 
-    def process(self, batch: Sequence[InboundMessage]) -> list[StoredMessage]:
+    def process(
+        self, batch: Sequence[InboundMessage], *, rejected_out: list[RejectedRow] | None = None
+    ) -> list[StoredMessage]:
         """Store one batch in one transaction; returns each message's stored readings (new or
-        already stored with the same value), per patient."""
+        already stored with the same value), per patient. ``rejected_out`` receives the rows
+        kept as rejected (an HTTP uploader is told which and why)."""
         conn = self._connection()
         rows: list[StoredReading] = []
         owner: list[int] = []
@@ -303,6 +306,8 @@ class IngestService(Worker):
                     )
                 )
             repo.store_rejections(conn, rows=rejected)
+        if rejected_out is not None:
+            rejected_out.extend(rejected)
         stored = outcome.inserted
         now = datetime.now(UTC)
         self.stats.messages += len(batch)

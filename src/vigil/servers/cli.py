@@ -15,7 +15,7 @@ from vigil.core.conditions import UnknownCondition
 from vigil.core.identities import InvalidIdentity, check_device_id
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
-from vigil.storage import admin, migrate
+from vigil.storage import admin, migrate, nightscout
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 admin_app = typer.Typer(no_args_is_help=True, help="Tenants, patients and devices.")
@@ -97,9 +97,20 @@ def create_device(
                     "password": creds.password,
                     "topic": creds.topic,
                     "broker": f"{servers.mqtt.host}:{servers.device_port}",
+                    **_nightscout(creds),
                 }
             )
         )
+
+
+def _nightscout(creds: admin.DeviceCredentials) -> dict[str, object]:
+    """The uploader app's settings, at the public address (else the API's own)."""
+    if creds.nightscout is None:
+        return {}
+    settings = Settings()
+    scheme = "https" if settings.api_tls_certfile is not None else "http"
+    base = settings.nightscout_public_url or f"{scheme}://{settings.api_host}:{settings.api_port}"
+    return {"nightscout": nightscout.site_answer(base, creds.nightscout)}
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from vigil.core.credentials import BrokerUser, hash_password, new_password
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.identities import check_device_id
 from vigil.core.payload import topic_for
+from vigil.storage.nightscout import NightscoutSecrets, issue_credentials
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -26,6 +27,8 @@ class DeviceCredentials:
     device_id: str
     password: str
     topic: str
+    nightscout: NightscoutSecrets | None = None
+    """The device's Nightscout API secret and access token (an uploader app is a device)."""
 
 
 def create_tenant(conn: Conn, *, name: str) -> UUID:
@@ -78,7 +81,8 @@ def provision_device(
         raise Conflict(f"device id {device_id!r} is not available; choose another") from None
     except pg_errors.ForeignKeyViolation:
         raise NotFound(f"no tenant {tenant_id}") from None
-    return DeviceCredentials(device_id, password, topic_for(device_id))
+    nightscout = issue_credentials(conn, device_id=device_id)
+    return DeviceCredentials(device_id, password, topic_for(device_id), nightscout)
 
 
 def revoke_device(conn: Conn, *, device_id: str, at: datetime | None = None) -> None:

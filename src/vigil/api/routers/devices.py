@@ -21,13 +21,19 @@ from vigil.api.deps import (
     ConnDep,
 )
 from vigil.api.errors import ApiError
-from vigil.api.models import AssignmentCreate, DeviceCreate, DeviceCredentialsPublic, DevicePublic
+from vigil.api.models import (
+    AssignmentCreate,
+    DeviceCreate,
+    DeviceCredentialsPublic,
+    DevicePublic,
+    NightscoutAccessPublic,
+)
 from vigil.api.paging import Offset
 from vigil.api.state import state_of
 from vigil.api.transaction import commit
 from vigil.core.errors import NotFound
 from vigil.core.identities import DEVICE_ID_RE
-from vigil.storage import admin
+from vigil.storage import admin, nightscout
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -112,8 +118,22 @@ def provision(
     )
     _commit_and_sync_broker(request, conn)
     return DeviceCredentialsPublic(
-        device_id=creds.device_id, password=creds.password, topic=creds.topic
+        device_id=creds.device_id,
+        password=creds.password,
+        topic=creds.topic,
+        nightscout=_nightscout(request, creds.nightscout),
     )
+
+
+def _nightscout(
+    request: Request, issued: nightscout.NightscoutSecrets | None
+) -> NightscoutAccessPublic | None:
+    """The uploader app's settings, at the address the deployment gives uploaders (else the
+    one this request came to)."""
+    if issued is None:
+        return None
+    base = state_of(request.app).settings.nightscout_public_url or str(request.base_url)
+    return NightscoutAccessPublic(**nightscout.site_answer(base, issued))
 
 
 @router.post("/{device_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)

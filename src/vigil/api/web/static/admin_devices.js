@@ -45,12 +45,15 @@ adminBoot(async () => {
       admin.m("devices.provisioned"))) {
       $("cred-id").textContent = creds.device_id; $("cred-password").textContent = creds.password;
       $("cred-topic").textContent = creds.topic;
+      const ns = creds.nightscout || {};
+      $("cred-ns-url").textContent = ns.url || ""; $("cred-ns-secret").textContent = ns.api_secret || "";
+      $("cred-ns-token").textContent = ns.access_token || ""; $("cred-ns-xdrip").textContent = ns.xdrip_url || "";
       $("credentials").hidden = false; $("cred-h").focus(); form.reset(); await load();
     }
   });
   // The password exists only on this page: cleared when the admin says it is recorded.
   $("cred-done").addEventListener("click", () => {
-    ["cred-id", "cred-password", "cred-topic"].forEach((id) => { $(id).textContent = ""; });
+    ["cred-id", "cred-password", "cred-topic", "cred-ns-url", "cred-ns-secret", "cred-ns-token", "cred-ns-xdrip"].forEach((id) => { $(id).textContent = ""; });
     $("credentials").hidden = true; $("d-kind").focus();
   });
   await load();
