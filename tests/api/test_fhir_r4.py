@@ -69,9 +69,20 @@ def test_a_service_account_is_made_by_an_admin_its_token_shown_once_and_hashed(
     other = {"name": "x", "care_team_ids": [str(world.b.team)]}
     r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=other)
     assert r.status_code == 404  # another tenant's team is not there
-    extra = {**body, "role": "admin"}
-    r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=extra)
-    assert r.status_code == 422
+    for bad in (
+        {**body, "role": "admin"},  # no field but its own
+        {**body, "name": "EMR\x00"},
+        {**body, "name": "x" * 101},
+        {**body, "care_team_ids": []},
+        {**body, "care_team_ids": ["not-a-uuid"]},
+        {**body, "valid_days": 10_000},
+    ):
+        r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=bad)
+        assert r.status_code == 422, bad
+    for who in ("patient", "outsider"):
+        r = client.post("/api/v1/service-accounts", headers=world.headers(who), json=body)
+        assert r.status_code == 403, who
+    assert client.post("/api/v1/service-accounts", json=body).status_code == 401
     # Its token reads FHIR only: the REST API and the dashboard's reads refuse it.
     for path in (f"/api/v1/patients/{world.a.patient}", "/api/v1/me"):
         assert client.get(path, headers=_headers(emr)).status_code == 401
