@@ -259,3 +259,19 @@ def test_an_admin_chooses_fhir_as_a_webhook_destinations_format(
     assert [w["payload_format"] for w in status] == ["fhir", "vigil"]
     bad = {**hook, "payload_format": "hl7v2"}
     assert client.post("/api/v1/webhooks", json=bad, headers=admin_headers).status_code == 422
+
+
+def test_a_role_change_ends_a_service_accounts_token_as_any_staff_members(
+    client: httpx.Client, world: World, emr: dict[str, str]
+) -> None:
+    def read() -> int:
+        params = {"patient": str(world.a.patient)}
+        return client.get("/fhir/r4/Observation", params=params, headers=_headers(emr)).status_code
+
+    assert read() == 200
+    r = client.patch(
+        f"/api/v1/users/{emr['user']}", json={"role": "admin"}, headers=world.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "admin"
+    assert read() == 401
