@@ -94,6 +94,7 @@ def _register() -> None:
     from vigil.bench.cli import register as register_bench
     from vigil.device_sim.cli import register as register_sim
     from vigil.evaluation.cli import register as register_eval
+    from vigil.gateway.cli import register as register_gateway
     from vigil.servers.cli import register as register_servers
 
     register_servers(app)
@@ -101,6 +102,7 @@ def _register() -> None:
     register_api(app)
     register_bench(bench_app)
     register_eval(app)
+    register_gateway(app)
 
 
 def main() -> None:

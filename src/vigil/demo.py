@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
+from vigil.gateway.demo import DemoGateway, demo_config
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
 
@@ -118,6 +119,7 @@ def run_demo(
         finally:
             out.write("Stopping...\n")
             out.flush()
+            _stop_gateway()
             server.should_exit = True  # stop HTTP (and its database listener) before the servers
             http_thread.join(15)
     out.write("Vigil stopped.\n")
@@ -157,6 +159,7 @@ def _demo_body(
     finally:
         provisioner.close()
     patient_ids = [enrolment.patients[p["patient"]] for p in sim.patients]
+    _start_gateway(running, enrolment.tenant_id, patient_ids[0], out)
     logins = _users(servers.database_url, enrolment.tenant_id, patient_ids)
     url = running.url
     out.write(
@@ -184,3 +187,42 @@ def _demo_body(
         f"  published {report.messages} messages ({report.malformed} deliberately malformed) "
         f"in {report.seconds:.0f} s\n"
     )
+
+
+_gateways: list[DemoGateway] = []
+
+
+def _start_gateway(running: Running, tenant_id: UUID, patient: UUID, out: TextIO) -> None:
+    """The first patient's Bluetooth cuff: provisioned like any device, its two weeks of stored
+    measurements delivered by ``vigil gateway``'s loop from a bumble-simulated cuff."""
+    days = 14
+    servers = running.servers
+    provisioner = AdminProvisioner(servers.database_url, servers.broker_root)
+    try:
+        creds = provisioner.provision_device(tenant_id=tenant_id, device_id=None, kind="bp_cuff")
+        provisioner.assign_device(
+            device_id=creds.device_id,
+            patient_id=patient,
+            valid_from=datetime.now(UTC) - timedelta(days=days + 1),
+        )
+        provisioner.reload_broker()
+    finally:
+        provisioner.close()
+    gateway = DemoGateway(
+        demo_config(
+            host=servers.mqtt.host,
+            port=servers.device_port,
+            device_id=creds.device_id,
+            password=creds.password,
+            state_dir=running.settings.state_dir,
+            days=days,
+        )
+    )
+    gateway.start()
+    _gateways.append(gateway)
+    out.write(f"  Bluetooth cuff (through vigil gateway, simulated): device {creds.device_id}\n")
+
+
+def _stop_gateway() -> None:
+    while _gateways:
+        _gateways.pop().stop()
