@@ -69,9 +69,20 @@ def test_a_service_account_is_made_by_an_admin_its_token_shown_once_and_hashed(
     other = {"name": "x", "care_team_ids": [str(world.b.team)]}
     r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=other)
     assert r.status_code == 404  # another tenant's team is not there
-    extra = {**body, "role": "admin"}
-    r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=extra)
-    assert r.status_code == 422
+    for bad in (
+        {**body, "role": "admin"},  # no field but its own
+        {**body, "name": "EMR\x00"},
+        {**body, "name": "x" * 101},
+        {**body, "care_team_ids": []},
+        {**body, "care_team_ids": ["not-a-uuid"]},
+        {**body, "valid_days": 10_000},
+    ):
+        r = client.post("/api/v1/service-accounts", headers=world.headers("admin"), json=bad)
+        assert r.status_code == 422, bad
+    for who in ("patient", "outsider"):
+        r = client.post("/api/v1/service-accounts", headers=world.headers(who), json=body)
+        assert r.status_code == 403, who
+    assert client.post("/api/v1/service-accounts", json=body).status_code == 401
     # Its token reads FHIR only: the REST API and the dashboard's reads refuse it.
     for path in (f"/api/v1/patients/{world.a.patient}", "/api/v1/me"):
         assert client.get(path, headers=_headers(emr)).status_code == 401
@@ -248,3 +259,19 @@ def test_an_admin_chooses_fhir_as_a_webhook_destinations_format(
     assert [w["payload_format"] for w in status] == ["fhir", "vigil"]
     bad = {**hook, "payload_format": "hl7v2"}
     assert client.post("/api/v1/webhooks", json=bad, headers=admin_headers).status_code == 422
+
+
+def test_a_role_change_ends_a_service_accounts_token_as_any_staff_members(
+    client: httpx.Client, world: World, emr: dict[str, str]
+) -> None:
+    def read() -> int:
+        params = {"patient": str(world.a.patient)}
+        return client.get("/fhir/r4/Observation", params=params, headers=_headers(emr)).status_code
+
+    assert read() == 200
+    r = client.patch(
+        f"/api/v1/users/{emr['user']}", json={"role": "admin"}, headers=world.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "admin"
+    assert read() == 401

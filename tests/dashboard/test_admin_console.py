@@ -238,3 +238,21 @@ def test_a_nurse_is_shown_the_refusal_not_the_console(console: Console) -> None:
     expect(page.locator("#content")).to_be_hidden()
     assert axe_violations(page) == []
     page.close()
+
+
+def test_admin_adds_a_webhook_that_sends_fhir(console: Console) -> None:
+    page = console.page()
+    page.goto(f"{console.base}/admin/webhooks?lang=ko")
+    expect(page.locator("#content")).to_be_visible()
+    page.fill("#w-url", "https://93.184.215.14/emr-fhir")
+    page.fill("#w-secret", "s3cret-key")
+    page.select_option("#w-format", "fhir")
+    page.click("#new-webhook button")
+    row = page.locator("#webhooks tr", has_text="https://93.184.215.14/emr-fhir")
+    expect(row).to_contain_text("FHIR R4 (DetectedIssue)")
+    with console.world.conn() as conn:
+        stored = conn.execute(
+            "SELECT payload_format FROM webhooks WHERE url = 'https://93.184.215.14/emr-fhir'"
+        ).fetchone()
+    assert stored == ("fhir",)
+    page.close()

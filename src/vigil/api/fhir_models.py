@@ -7,11 +7,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from vigil.api.models import Strict
+from vigil.api.models import Strict, Text
 
 
 class ServiceAccountCreate(Strict):
-    name: str = Field(min_length=1, max_length=100, examples=["Seoul Hospital EMR"])
+    name: Text = Field(min_length=1, max_length=100, examples=["Seoul Hospital EMR"])
     care_team_ids: list[UUID] = Field(
         min_length=1, max_length=100, description="The care teams whose patients it may read"
     )

@@ -27,7 +27,6 @@ from vigil.core.metrics import Metric
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-SNOMED = "http://snomed.info/sct"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 IDENTIFIER_URI = "urn:ietf:rfc:3986"
@@ -36,7 +35,6 @@ IDENTIFIER_URI = "urn:ietf:rfc:3986"
 VITAL_SIGNS = "vital-signs"
 LABORATORY = "laboratory"
 
-HL7_VITALSIGNS = "http://hl7.org/fhir/StructureDefinition/vitalsigns"
 _HL7 = "http://hl7.org/fhir/StructureDefinition/"
 _KRCORE = "http://www.hl7korea.or.kr/fhir/krcore/StructureDefinition/"
 KRCORE_VITALSIGNS = _KRCORE + "krcore-vitalsigns"

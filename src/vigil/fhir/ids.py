@@ -33,7 +33,3 @@ def device_id_of(fhir_id: str) -> str | None:
     if not _FHIR_ID.match(fhir_id) or "_" in fhir_id:
         return None
     return fhir_id.replace(".", "_")
-
-
-def alert_fhir_id(alert_id: UUID) -> str:
-    return str(alert_id)

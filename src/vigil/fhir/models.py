@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
@@ -39,4 +39,3 @@ class PatientRow:
     birth_date: date | None = None
     record_number: str | None = None
     active: bool = True
-    device_ids: list[str] = field(default_factory=list)

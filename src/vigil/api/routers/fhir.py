@@ -27,7 +27,7 @@ router = APIRouter(tags=["fhir"])
 
 @router.get(
     "/patients/{patient_id}/fhir/observations",
-    response_class=FhirResponse,
+    response_model=None,
     responses={
         200: {
             "content": {"application/fhir+json": {}},
