@@ -44,6 +44,7 @@ class Publisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+        self.client.on_connect_fail = self._on_connect_fail
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: collections.deque[int] = collections.deque()
@@ -63,6 +64,14 @@ class Publisher:
         self._reset.set()
         self._connected.set()
         self.wake()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        log.warning(
+            "device %s: cannot reach Vigil's broker at %s:%d; readings stay queued",
+            self.device_id,
+            self._host,
+            self._port,
+        )
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
         self._connected.clear()

@@ -99,13 +99,23 @@ async def serve_device(
     publisher: Publisher,
 ) -> None:
     tz = cfg.zone()
+    failures = 0
     while True:
         try:
             link = await transport.connect(address=device.address, name=device.name)
         except Exception as exc:  # out of range, switched off: try again later
-            log.info("device %s: not connected (%s); retrying", device.label, exc)
+            failures += 1
+            # Said once, then quietly: a cuff is out of range most of the day.
+            log.log(
+                logging.INFO if failures == 1 else logging.DEBUG,
+                "device %s: not connected (%s); retrying every %g s",
+                device.label,
+                exc,
+                cfg.reconnect_s,
+            )
             await asyncio.sleep(cfg.reconnect_s)
             continue
+        failures = 0
         log.info("device %s (%s): connected", device.label, device.device_id)
         receiver = Receiver(device, queue, publisher, tz)
         try:
