@@ -102,7 +102,9 @@ async def serve_device(
     failures = 0
     while True:
         try:
-            link = await transport.connect(address=device.address, name=device.name)
+            link = await transport.connect(
+                address=device.address, name=device.name, pair=device.pair
+            )
         except Exception as exc:  # out of range, switched off: try again later
             failures += 1
             # Said once, then quietly: a cuff is out of range most of the day.

@@ -254,7 +254,8 @@ class SimulatedTransport:
             await sim.device.start_advertising(auto_restart=True, advertising_interval_min=20.0)
         self._started = True
 
-    async def connect(self, *, address: str | None, name: str | None) -> BumbleLink:
+    async def connect(self, *, address: str | None, name: str | None, pair: bool) -> BumbleLink:
+        """``pair`` is not simulated: the virtual devices accept an unencrypted link."""
         if address not in self.peripherals:
             raise ConnectionError(f"no simulated device at {address or name}")
         async with self._connecting:
