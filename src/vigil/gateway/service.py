@@ -36,6 +36,7 @@ class Receiver:
         self.racp_done = asyncio.Event()
         self.refused = 0
         self.queued = 0
+        self.failed = 0
         self._last_stamp: datetime | None = None
 
     def _stamp(self) -> datetime:
@@ -49,6 +50,17 @@ class Receiver:
         return now
 
     def on_value(self, uuid16: int, data: bytes) -> None:
+        """The Bluetooth stack's callback: nothing escapes it (one bad value, or a disk error,
+        must not stop the device's link); a failure is logged with the value and counted."""
+        try:
+            self._on_value(uuid16, data)
+        except Exception:
+            self.failed += 1
+            log.exception(
+                "device %s: value %04X %s not queued", self.device.device_id, uuid16, data.hex()
+            )
+
+    def _on_value(self, uuid16: int, data: bytes) -> None:
         received_at = self._stamp()
         if uuid16 == RECORD_ACCESS_CONTROL_POINT:
             response = parse_response(data)
