@@ -26,7 +26,8 @@ from vigil.api.serving import uvicorn_options
 from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
-from vigil.gateway.demo import DemoGateway, demo_config
+from vigil.gateway.demo import demo_config
+from vigil.gateway.thread import GatewayThread
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
 
@@ -189,7 +190,7 @@ def _demo_body(
     )
 
 
-_gateways: list[DemoGateway] = []
+_gateways: list[GatewayThread] = []
 
 
 def _start_gateway(running: Running, tenant_id: UUID, patient: UUID, out: TextIO) -> None:
@@ -208,7 +209,7 @@ def _start_gateway(running: Running, tenant_id: UUID, patient: UUID, out: TextIO
         provisioner.reload_broker()
     finally:
         provisioner.close()
-    gateway = DemoGateway(
+    gateway = GatewayThread(
         demo_config(
             host=servers.mqtt.host,
             port=servers.device_port,

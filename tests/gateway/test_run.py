@@ -3,13 +3,11 @@ every stored record reaches Vigil's readings once, including after a SIGKILL mid
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,10 +27,10 @@ from vigil.api import repo as api_repo
 from vigil.gateway.characteristics import decode
 from vigil.gateway.config import GatewayConfig
 from vigil.gateway.decode_vitals import BLOOD_PRESSURE_MEASUREMENT
-from vigil.gateway.demo import DemoGateway, demo_config
+from vigil.gateway.demo import demo_config
 from vigil.gateway.queue import DiskQueue
-from vigil.gateway.service import run
 from vigil.gateway.simulated import cuff_records, meter_records
+from vigil.gateway.thread import GatewayThread
 from vigil.ingest import Ingest
 from vigil.storage.admin import DeviceCredentials
 
@@ -84,30 +82,11 @@ def measurements(harness: Harness, device_id: str, metric: str) -> tuple[int, in
     return rows, distinct
 
 
-class InProcessGateway:
+class InProcessGateway(GatewayThread):
     """The gateway's loop in a thread of the test (its devices on the same virtual link)."""
 
-    def __init__(self, cfg: GatewayConfig) -> None:
-        self.cfg = cfg
-        self.loop = asyncio.new_event_loop()
-        self.stop_event = asyncio.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.loop.run_until_complete(run(self.cfg, self.stop_event))
-        except BaseException as exc:
-            self.error = exc
-
-    def __enter__(self) -> InProcessGateway:
-        self.thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
-        self.loop.close()
+        super().__exit__(*exc)
         assert self.error is None, self.error
 
 
@@ -353,15 +332,11 @@ def test_the_demo_cuff_delivers_two_weeks_up_to_today(
         state_dir=tmp_path,
         days=14,
     )
-    gateway = DemoGateway(cfg)
-    gateway.start()
-    try:
+    with InProcessGateway(cfg):
         wait_for(
             lambda: measurements(harness, cuff.device_id, "bp_systolic") == (28, 28),
             "the demo cuff's 28 measurements stored",
         )
-    finally:
-        gateway.stop()
     newest = harness.count(
         "SELECT extract(epoch FROM now() - max(time))::int FROM readings WHERE device_id = %s",
         cuff.device_id,
