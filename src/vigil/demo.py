@@ -27,7 +27,8 @@ from vigil.device_sim import generate
 from vigil.device_sim.cli import live_start
 from vigil.device_sim.nightscout import XdripUploader, enrol_phone_patient
 from vigil.device_sim.publish import AdminProvisioner, enrol, publish, wall_offsets
-from vigil.gateway.demo import DemoGateway, demo_config
+from vigil.gateway.demo import demo_config
+from vigil.gateway.thread import GatewayThread
 from vigil.serve import Running, running_stages
 from vigil.settings import Settings
 from vigil.storage import nightscout
@@ -211,7 +212,7 @@ def _demo_body(
     return phone
 
 
-_gateways: list[DemoGateway] = []
+_gateways: list[GatewayThread] = []
 
 
 def _start_gateway(running: Running, tenant_id: UUID, patient: UUID, out: TextIO) -> None:
@@ -230,7 +231,7 @@ def _start_gateway(running: Running, tenant_id: UUID, patient: UUID, out: TextIO
         provisioner.reload_broker()
     finally:
         provisioner.close()
-    gateway = DemoGateway(
+    gateway = GatewayThread(
         demo_config(
             host=servers.mqtt.host,
             port=servers.device_port,

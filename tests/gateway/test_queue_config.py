@@ -140,3 +140,7 @@ def test_values_without_a_time_stamp_each_get_their_own_receive_time(tmp_path: P
     assert len({r["ts"] for r in readings}) == 3
     assert (receiver.queued, receiver.refused) == (3, 1)
     queue.close()
+    # A queue that cannot be written (here: closed) is logged and counted, never raised into
+    # the Bluetooth stack's callback.
+    receiver.on_value(HEART_RATE_MEASUREMENT, encode.heart_rate(74))
+    assert (receiver.queued, receiver.failed) == (3, 1)

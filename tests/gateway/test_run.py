@@ -3,13 +3,11 @@ every stored record reaches Vigil's readings once, including after a SIGKILL mid
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,11 +27,12 @@ from vigil.api import repo as api_repo
 from vigil.gateway.characteristics import decode
 from vigil.gateway.config import GatewayConfig
 from vigil.gateway.decode_vitals import BLOOD_PRESSURE_MEASUREMENT
-from vigil.gateway.demo import DemoGateway, demo_config
+from vigil.gateway.demo import demo_config
 from vigil.gateway.queue import DiskQueue
-from vigil.gateway.service import run
 from vigil.gateway.simulated import cuff_records, meter_records
+from vigil.gateway.thread import GatewayThread
 from vigil.ingest import Ingest
+from vigil.storage.admin import DeviceCredentials
 
 START = "2026-11-20T07:00:00"  # the devices' first stored record, on their (Seoul) clocks
 CUFF = "F1:00:00:00:00:01"
@@ -60,6 +59,16 @@ def config(harness: Harness, tmp_path: Path, devices: list[dict[str, object]]) -
     }
 
 
+def cuff_device(creds: DeviceCredentials, simulate: dict[str, object]) -> dict[str, object]:
+    return {
+        "address": CUFF,
+        "kind": "blood_pressure",
+        "device_id": creds.device_id,
+        "password": creds.password,
+        "simulate": simulate,
+    }
+
+
 def measurements(harness: Harness, device_id: str, metric: str) -> tuple[int, int]:
     """(rows, distinct times) of one metric from one device."""
     rows = harness.count(
@@ -73,35 +82,16 @@ def measurements(harness: Harness, device_id: str, metric: str) -> tuple[int, in
     return rows, distinct
 
 
-class InProcessGateway:
+class InProcessGateway(GatewayThread):
     """The gateway's loop in a thread of the test (its devices on the same virtual link)."""
 
-    def __init__(self, cfg: GatewayConfig) -> None:
-        self.cfg = cfg
-        self.loop = asyncio.new_event_loop()
-        self.stop_event = asyncio.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.loop.run_until_complete(run(self.cfg, self.stop_event))
-        except BaseException as exc:
-            self.error = exc
-
-    def __enter__(self) -> InProcessGateway:
-        self.thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
-        self.loop.close()
+        super().__exit__(*exc)
         assert self.error is None, self.error
 
 
 def test_a_cuff_and_a_meter_deliver_every_stored_record(
-    harness: Harness, ingest: Ingest, tmp_path: Path
+    harness: Harness, ingest: Ingest, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cuff_patient, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
     _, meter = harness.patient_with_device(kind="glucometer", conditions=["t2d"])
@@ -111,13 +101,7 @@ def test_a_cuff_and_a_meter_deliver_every_stored_record(
             harness,
             tmp_path,
             [
-                {
-                    "address": CUFF,
-                    "kind": "blood_pressure",
-                    "device_id": cuff.device_id,
-                    "password": cuff.password,
-                    "simulate": sim,
-                },
+                cuff_device(cuff, sim),
                 {
                     "address": METER,
                     "kind": "glucose",
@@ -164,6 +148,16 @@ def test_a_cuff_and_a_meter_deliver_every_stored_record(
     )
     queued, delivered = DiskQueue(cfg.queue_path).counts()
     assert (queued, delivered) == (0, 12 + 9 + carbs)
+    # Started again, the gateway asks the meter only for records after the last one kept
+    # (sequence 9), and the meter has none; nothing new is queued or stored.
+    caplog.set_level(logging.INFO, logger="vigil.gateway.service")
+    with InProcessGateway(cfg):
+        wait_for(
+            lambda: f"device {meter.device_id}: stored records: no records found" in caplog.text,
+            "the meter answering that it has no records after sequence 9",
+        )
+    assert DiskQueue(cfg.queue_path).counts() == (0, 12 + 9 + carbs)
+    assert measurements(harness, meter.device_id, "glucose") == (9, 9)
     # ... and the dashboard's API shows them to the patient's care team, to nobody else.
     expected = sorted(
         (r.ts.astimezone(UTC), float(r.components["systolic"]))
@@ -235,20 +229,11 @@ def test_kill_9_mid_upload_then_restart_delivers_every_record_once(
     cfg = config(
         harness,
         tmp_path,
+        # a record every 10 ms: the upload takes seconds, so the kill lands inside it
         [
-            {
-                "address": CUFF,
-                "kind": "blood_pressure",
-                "device_id": cuff.device_id,
-                "password": cuff.password,
-                # a record every 10 ms: the upload takes seconds, so the kill lands inside it
-                "simulate": {
-                    "records": records,
-                    "start": START,
-                    "every_min": 30,
-                    "interval_ms": 10,
-                },
-            }
+            cuff_device(
+                cuff, {"records": records, "start": START, "every_min": 30, "interval_ms": 10}
+            )
         ],
     )
     cfg["mqtt_url"] = f"mqtt://127.0.0.1:{proxy.port}"
@@ -305,12 +290,7 @@ def test_another_devices_password_is_refused_and_the_readings_wait_on_disk(
     (the broker refuses it); the readings stay queued and go once the config is right."""
     _, cuff = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
     _, other = harness.patient_with_device(kind="bp_cuff", conditions=["hypertension"])
-    device = {
-        "address": CUFF,
-        "kind": "blood_pressure",
-        "device_id": cuff.device_id,
-        "simulate": {"records": 5, "start": START},
-    }
+    device = cuff_device(cuff, {"records": 5, "start": START})
     wrong = GatewayConfig.model_validate(
         config(harness, tmp_path, [{**device, "password": other.password}])
     )
@@ -352,15 +332,11 @@ def test_the_demo_cuff_delivers_two_weeks_up_to_today(
         state_dir=tmp_path,
         days=14,
     )
-    gateway = DemoGateway(cfg)
-    gateway.start()
-    try:
+    with InProcessGateway(cfg):
         wait_for(
             lambda: measurements(harness, cuff.device_id, "bp_systolic") == (28, 28),
             "the demo cuff's 28 measurements stored",
         )
-    finally:
-        gateway.stop()
     newest = harness.count(
         "SELECT extract(epoch FROM now() - max(time))::int FROM readings WHERE device_id = %s",
         cuff.device_id,

@@ -155,6 +155,16 @@ def _print(result: dict[str, Any], *, as_json: bool, width: int) -> None:
             typer.echo(f"{key:>{width}}: {value}")
 
 
+def bench_gateway(
+    records: int = typer.Option(2000, min=1, help="Measurements the simulated cuff holds"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """A simulated Bluetooth cuff's stored measurements through vigil gateway into Vigil."""
+    from vigil.bench.gateway import run_bench
+
+    _print(run_bench(Settings(), records=records), as_json=as_json, width=24)
+
+
 def register(bench_app: typer.Typer) -> None:
     bench_app.command("pipeline")(bench_pipeline)
     bench_app.command("api")(bench_api)
@@ -163,3 +173,4 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("detect")(bench_detect)
     bench_app.command("fhir")(bench_fhir)
     bench_app.command("nightscout")(bench_nightscout)
+    bench_app.command("gateway")(bench_gateway)

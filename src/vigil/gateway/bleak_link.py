@@ -1,7 +1,9 @@
 """The production transport: bleak (BlueZ over D-Bus on Linux, CoreBluetooth, WinRT).
 
-Pairing (bonding) is done once with the system's tools (``bluetoothctl pair``), as the device's
-manual asks; the gateway then connects by address or, on first use, finds the device by name.
+With ``pair = true`` (the default) the gateway bonds with the device on connecting, as most
+health devices require before they indicate; a device that needs a passkey is paired once with
+the system's tools (``bluetoothctl pair``) instead. The gateway connects by address or finds
+the device by its advertised name.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class BleakLink:
 
 
 class BleakTransport:
-    async def connect(self, *, address: str | None, name: str | None) -> BleakLink:
+    async def connect(self, *, address: str | None, name: str | None, pair: bool) -> BleakLink:
         link: BleakLink | None = None
 
         def gone(_: BleakClient) -> None:
@@ -49,13 +51,13 @@ class BleakTransport:
                 link.disconnected.set()
 
         if address is not None:
-            client = BleakClient(address, disconnected_callback=gone)
+            client = BleakClient(address, disconnected_callback=gone, pair=pair)
         else:
             assert name is not None
             device = await BleakScanner.find_device_by_name(name, timeout=SCAN_TIMEOUT_S)
             if device is None:
                 raise ConnectionError(f"no device named {name!r} in range")
-            client = BleakClient(device, disconnected_callback=gone)
+            client = BleakClient(device, disconnected_callback=gone, pair=pair)
         await client.connect()
         link = BleakLink(client)
         return link

@@ -87,6 +87,8 @@ class DeviceConfig(BaseModel):
     kind: Kind
     device_id: str = Field(min_length=1, pattern=r"^[^/#+\s]+$")
     password: str = Field(min_length=1)
+    pair: bool = True
+    """Bond on connecting (most health devices indicate only over an encrypted link)."""
     simulate: Simulated | None = None
 
     @model_validator(mode="after")

@@ -93,10 +93,19 @@ def _measurement_status(r: Reader, out: Decoded) -> None:
     out.details["measurement_status"] = bits(status, PLX_STATUS)
 
 
-def _device_status(r: Reader, out: Decoded) -> None:
-    out.details["device_and_sensor_status"] = bits(
-        r.uint(3, "Device and Sensor Status"), PLX_DEVICE_STATUS
-    )
+def _status_and_pai(r: Reader, out: Decoded, present: int) -> None:
+    """The fields both PLX measurements end with, in order, as three flag bits say: measurement
+    status, device and sensor status, pulse amplitude index."""
+    if present & 0x1:
+        _measurement_status(r, out)
+    if present & 0x2:
+        out.details["device_and_sensor_status"] = bits(
+            r.uint(3, "Device and Sensor Status"), PLX_DEVICE_STATUS
+        )
+    if present & 0x4:
+        pai = r.optional_sfloat("pulse amplitude index", out.details)
+        if pai is not None:
+            out.details["pulse_amplitude_index_percent"] = number(pai)
 
 
 def _pulse_ox(out: Decoded, spo2: Decimal, rate: Decimal, ts: datetime | None) -> None:
@@ -117,14 +126,7 @@ def plx_spot_check(data: bytes, tz: tzinfo) -> Decoded:
     if flags & 0x10 and ts is not None:
         out.details["timestamp_dropped"] = "the oximeter's clock is not set"
         ts = None
-    if flags & 0x02:
-        _measurement_status(r, out)
-    if flags & 0x04:
-        _device_status(r, out)
-    if flags & 0x08:
-        pai = r.optional_sfloat("pulse amplitude index", out.details)
-        if pai is not None:
-            out.details["pulse_amplitude_index_percent"] = number(pai)
+    _status_and_pai(r, out, (flags >> 1) & 0x7)
     _pulse_ox(out, spo2, rate, ts)
     return out
 
@@ -145,13 +147,6 @@ def plx_continuous(data: bytes, tz: tzinfo) -> Decoded:
             out.details[f"spo2pr_{name}"] = [
                 None if v is None else number(v) for v in (fast_spo2, fast_rate)
             ]
-    if flags & 0x04:
-        _measurement_status(r, out)
-    if flags & 0x08:
-        _device_status(r, out)
-    if flags & 0x10:
-        pai = r.optional_sfloat("pulse amplitude index", out.details)
-        if pai is not None:
-            out.details["pulse_amplitude_index_percent"] = number(pai)
+    _status_and_pai(r, out, (flags >> 2) & 0x7)
     _pulse_ox(out, spo2, rate, None)
     return out

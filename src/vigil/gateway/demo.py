@@ -1,15 +1,12 @@
-"""The demo's Bluetooth cuff: ``vigil gateway run``'s loop, in a thread, against a
-bumble-simulated cuff holding two weeks of morning and evening measurements."""
+"""The demo's Bluetooth cuff: a bumble-simulated cuff holding two weeks of morning and evening
+measurements, for ``vigil gateway run``'s loop in a thread (:class:`GatewayThread`)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from vigil.gateway.config import GatewayConfig, time_zone
-from vigil.gateway.service import run
 
 DEMO_TIMEZONE = "Asia/Seoul"
 DEMO_CUFF_ADDRESS = "F1:DE:00:00:00:01"
@@ -46,25 +43,3 @@ def demo_config(
             "devices": [cuff],
         }
     )
-
-
-class DemoGateway:
-    """Runs until :meth:`stop`."""
-
-    def __init__(self, config: GatewayConfig) -> None:
-        self.config = config
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        self._thread = threading.Thread(target=self._run, name="vigil-gateway-demo", daemon=True)
-
-    def _run(self) -> None:
-        self._loop.run_until_complete(run(self.config, self._stop))
-        self._loop.close()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(15)

@@ -20,6 +20,7 @@ from vigil.gateway.queue import DiskQueue
 
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 30
+RETRY_S = 1.0
 
 
 class Publisher:
@@ -44,6 +45,7 @@ class Publisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+        self.client.on_connect_fail = self._on_connect_fail
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: collections.deque[int] = collections.deque()
@@ -63,6 +65,14 @@ class Publisher:
         self._reset.set()
         self._connected.set()
         self.wake()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        log.warning(
+            "device %s: cannot reach Vigil's broker at %s:%d; readings stay queued",
+            self.device_id,
+            self._host,
+            self._port,
+        )
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
         self._connected.clear()
@@ -94,26 +104,33 @@ class Publisher:
                 self.acknowledged += 1
 
     async def run(self) -> None:
-        """Publish what is queued, within the window, until cancelled."""
+        """Publish what is queued, within the window, until cancelled. A failure (the disk
+        queue unreadable for a moment) is logged and retried, never the end of publishing."""
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._reset.is_set():  # a new connection: re-send whatever was in flight
-                self._reset.clear()
-                self._acks.clear()
-                self.inflight.clear()
-            self._take_acks()
-            if not self._connected.is_set():
-                continue
-            room = self.window - len(self.inflight)
-            if room <= 0:
-                continue
-            rows = self.queue.pending(
-                self.device_id, exclude=set(self.inflight.values()), limit=room
-            )
-            for row in rows:
-                info = self.client.publish(self.topic, row.payload, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    break  # disconnected: the next connection re-sends
-                self.inflight[info.mid] = row.id
-                self.published += 1
+            try:
+                self._publish_some()
+            except Exception:
+                log.exception("device %s: publishing failed; retrying", self.device_id)
+                await asyncio.sleep(RETRY_S)
+                self._wake.set()
+
+    def _publish_some(self) -> None:
+        if self._reset.is_set():  # a new connection: re-send whatever was in flight
+            self._reset.clear()
+            self._acks.clear()
+            self.inflight.clear()
+        self._take_acks()
+        if not self._connected.is_set():
+            return
+        room = self.window - len(self.inflight)
+        if room <= 0:
+            return
+        rows = self.queue.pending(self.device_id, exclude=set(self.inflight.values()), limit=room)
+        for row in rows:
+            info = self.client.publish(self.topic, row.payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break  # disconnected: the next connection re-sends
+            self.inflight[info.mid] = row.id
+            self.published += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -37,21 +38,18 @@ class Reader:
     def sint16(self, field: str) -> int:
         return int.from_bytes(self.take(2, field), "little", signed=True)
 
-    def sfloat(self, field: str) -> Decimal:
+    def _number(self, n: int, field: str, decoder: Callable[[int], Decimal]) -> Decimal:
+        raw = self.uint(n, field)  # too short: refused with its own reason
         try:
-            return decode_sfloat(self.uint(2, field))
+            return decoder(raw)
         except DecodeError as exc:
-            if "too short" in str(exc):
-                raise
             raise DecodeError(f"{self.what}: {field}: {exc}") from None
 
+    def sfloat(self, field: str) -> Decimal:
+        return self._number(2, field, decode_sfloat)
+
     def float32(self, field: str) -> Decimal:
-        try:
-            return decode_float(self.uint(4, field))
-        except DecodeError as exc:
-            if "too short" in str(exc):
-                raise
-            raise DecodeError(f"{self.what}: {field}: {exc}") from None
+        return self._number(4, field, decode_float)
 
     def optional_sfloat(self, field: str, details: dict[str, Any]) -> Decimal | None:
         """An SFLOAT Vigil does not need: a special value goes into ``details``, not a refusal."""

@@ -36,6 +36,7 @@ class Receiver:
         self.racp_done = asyncio.Event()
         self.refused = 0
         self.queued = 0
+        self.failed = 0
         self._last_stamp: datetime | None = None
 
     def _stamp(self) -> datetime:
@@ -49,6 +50,17 @@ class Receiver:
         return now
 
     def on_value(self, uuid16: int, data: bytes) -> None:
+        """The Bluetooth stack's callback: nothing escapes it (one bad value, or a disk error,
+        must not stop the device's link); a failure is logged with the value and counted."""
+        try:
+            self._on_value(uuid16, data)
+        except Exception:
+            self.failed += 1
+            log.exception(
+                "device %s: value %04X %s not queued", self.device.device_id, uuid16, data.hex()
+            )
+
+    def _on_value(self, uuid16: int, data: bytes) -> None:
         received_at = self._stamp()
         if uuid16 == RECORD_ACCESS_CONTROL_POINT:
             response = parse_response(data)
@@ -99,13 +111,25 @@ async def serve_device(
     publisher: Publisher,
 ) -> None:
     tz = cfg.zone()
+    failures = 0
     while True:
         try:
-            link = await transport.connect(address=device.address, name=device.name)
+            link = await transport.connect(
+                address=device.address, name=device.name, pair=device.pair
+            )
         except Exception as exc:  # out of range, switched off: try again later
-            log.info("device %s: not connected (%s); retrying", device.label, exc)
+            failures += 1
+            # Said once, then quietly: a cuff is out of range most of the day.
+            log.log(
+                logging.INFO if failures == 1 else logging.DEBUG,
+                "device %s: not connected (%s); retrying every %g s",
+                device.label,
+                exc,
+                cfg.reconnect_s,
+            )
             await asyncio.sleep(cfg.reconnect_s)
             continue
+        failures = 0
         log.info("device %s (%s): connected", device.label, device.device_id)
         receiver = Receiver(device, queue, publisher, tz)
         try:

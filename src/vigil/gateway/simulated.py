@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -101,14 +101,31 @@ def meter_records(sim: Simulated) -> list[tuple[int, bytes, bytes | None]]:
     return out
 
 
-class SimulatedCuff:
+class _Peripheral:
+    """A simulated device: a bumble Device on the link and the tasks sending its records."""
+
+    def __init__(self, link: LocalLink, cfg: DeviceConfig, sim: Simulated, name: str) -> None:
+        assert cfg.address is not None
+        self.device = _device(link, cfg.address, cfg.name or name)
+        self.interval = sim.interval_ms / 1000
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+class SimulatedCuff(_Peripheral):
     """Indicates every stored measurement once a gateway subscribes (what cuffs do)."""
 
     def __init__(self, link: LocalLink, cfg: DeviceConfig, sim: Simulated) -> None:
-        assert cfg.address is not None
-        self.device = _device(link, cfg.address, cfg.name or "Vigil sim cuff")
+        super().__init__(link, cfg, sim, "Vigil sim cuff")
         self.records = cuff_records(sim)
-        self.interval = sim.interval_ms / 1000
         self.measurement = Characteristic(
             _uuid(BLOOD_PRESSURE_MEASUREMENT),
             Characteristic.Properties.INDICATE,
@@ -117,17 +134,10 @@ class SimulatedCuff:
         )
         self.device.add_service(Service(_uuid(BLOOD_PRESSURE_SERVICE), [self.measurement]))
         self.device.on("characteristic_subscription", self._subscribed)
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def _subscribed(self, connection: Connection, characteristic: Any, _n: bool, ind: bool) -> None:
         if characteristic is self.measurement and ind:
-            task = asyncio.get_running_loop().create_task(self._send(connection))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+            self._spawn(self._send(connection))
 
     async def _send(self, connection: Connection) -> None:
         for value in self.records:
@@ -136,14 +146,12 @@ class SimulatedCuff:
                 await asyncio.sleep(self.interval)
 
 
-class SimulatedMeter:
+class SimulatedMeter(_Peripheral):
     """A glucose meter: stored records sent on a Record Access Control Point request."""
 
     def __init__(self, link: LocalLink, cfg: DeviceConfig, sim: Simulated) -> None:
-        assert cfg.address is not None
-        self.device = _device(link, cfg.address, cfg.name or "Vigil sim meter")
+        super().__init__(link, cfg, sim, "Vigil sim meter")
         self.records = meter_records(sim)
-        self.interval = sim.interval_ms / 1000
         self.requests: list[bytes] = []
         notify = Characteristic.Properties.NOTIFY
         self.measurement = Characteristic(
@@ -161,17 +169,10 @@ class SimulatedMeter:
         self.device.add_service(
             Service(_uuid(GLUCOSE_SERVICE), [self.measurement, self.context, self.racp])
         )
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
 
     def _on_racp(self, connection: Connection, value: bytes) -> None:
         self.requests.append(bytes(value))
-        task = asyncio.get_running_loop().create_task(self._report(connection, bytes(value)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._report(connection, bytes(value)))
 
     async def _report(self, connection: Connection, request: bytes) -> None:
         op, operator, low = parse_request(request)
@@ -253,7 +254,8 @@ class SimulatedTransport:
             await sim.device.start_advertising(auto_restart=True, advertising_interval_min=20.0)
         self._started = True
 
-    async def connect(self, *, address: str | None, name: str | None) -> BumbleLink:
+    async def connect(self, *, address: str | None, name: str | None, pair: bool) -> BumbleLink:
+        """``pair`` is not simulated: the virtual devices accept an unencrypted link."""
         if address not in self.peripherals:
             raise ConnectionError(f"no simulated device at {address or name}")
         async with self._connecting:

@@ -38,8 +38,9 @@ class Link(Protocol):
 
 
 class Transport(Protocol):
-    async def connect(self, *, address: str | None, name: str | None) -> Link:
-        """Find the device by address or name and connect; raises on failure."""
+    async def connect(self, *, address: str | None, name: str | None, pair: bool) -> Link:
+        """Find the device by address or name and connect (bonding first if ``pair``: health
+        devices mostly indicate only over an encrypted link); raises on failure."""
         ...
 
     async def close(self) -> None: ...
