@@ -190,3 +190,12 @@ def test_each_caller_reads_the_explanation_in_their_language_and_odd_headers_cha
         assert sentence({"Accept-Language": "de"}, lang=odd) == ko
     for header in ("en;q=NaN", "en;q=2", ";;;,,,", "en;q=-1, ko", ",".join(["zz"] * 5000)):
         assert sentence({"Accept-Language": header}) == ko
+    # An action's answer (the change it made) is in the caller's language too.
+    [alert] = client.get("/api/v1/alerts", headers=nurse).json()
+    r = client.post(
+        f"/api/v1/alerts/{alert['id']}/acknowledge",
+        json={},
+        headers={**nurse, "Accept-Language": "ko"},
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["explanation"], r.json()["explanation_en"]) == (ko, en)
