@@ -122,3 +122,16 @@ def test_a_crisis_in_korean_its_newest_reading_shown_and_triage_names_the_pressu
         [why] = row["why"]
         assert why["text"] == "hypertensive crisis: BP 195/109 mmHg"
         assert (why["values"]["systolic"], why["values"]["diastolic"]) == (195, 109)
+
+        # A new critical reading joining the older alert moves it to the top of the inbox.
+        assert [a["patient_id"] for a in every] == [str(other), str(patient)]
+        publish(harness, cuffs[0], bp(now + timedelta(minutes=1), 200, 118))
+        top = wait_for(
+            lambda: (
+                (got := api.get("/api/v1/alerts", headers=admin_ko).json())[0]["latest"]["text"]
+                == "200/118 mmHg"
+                and got
+            ),
+            "the older alert on top with its new reading",
+        )
+        assert [a["patient_id"] for a in top] == [str(patient), str(other)]

@@ -144,3 +144,58 @@ def test_an_alert_resolved_because_its_episode_ended_stays_in_the_inbox_marked_s
     assert events[-1]["note"].startswith("resolved automatically")
     # Another care team's nurse sees none of it.
     assert client.get("/api/v1/alerts", headers=world.headers("clinician", "b")).json() == []
+
+
+def test_each_caller_reads_the_explanation_in_their_language_and_odd_headers_change_nothing(
+    client: httpx.Client, world: World
+) -> None:
+    """The language comes from ?lang=, the vigil_lang cookie or Accept-Language; the read
+    cache keeps one body per language; a malformed or hostile language is the default
+    (Korean), never an error or another caller's words."""
+    from datetime import UTC, datetime
+
+    from vigil.clinical import CarePlan, Metric
+    from vigil.streaming.base import Observation
+    from vigil.streaming.thresholds import SpO2Low
+
+    now = datetime.now(UTC)
+    obs = Observation(
+        world.a.patient, now, Metric.SPO2, 85.0, "ox-1", now, CarePlan.default_for({"copd"}),
+        {Metric.SPO2: (now, 85.0)},
+    )  # fmt: skip
+    found = SpO2Low().score_one(obs)
+    assert found is not None
+    with world.conn() as conn:
+        AlertService().apply(conn, [found])
+    ko = "산소포화도 85%, 환자 기준(88%) 미만입니다."
+    en = "SpO2 85%, below the patient's 88% threshold."
+    nurse = world.headers("clinician")
+
+    def sentence(headers: dict[str, str] | None = None, **params: str) -> str:
+        r = client.get("/api/v1/alerts", headers={**nurse, **(headers or {})}, params=params)
+        assert r.status_code == 200, r.text
+        [alert] = r.json()
+        assert alert["explanation_en"] == en
+        return str(alert["explanation"]["sentence"])
+
+    for _ in range(2):  # the second round is served from the read cache
+        assert sentence({"Accept-Language": "ko-KR,ko;q=0.9"}) == ko
+        assert sentence({"Accept-Language": "en-US"}) == en
+        assert sentence({"Accept-Language": "fr-FR, en;q=0.5"}) == en
+        assert sentence({"Accept-Language": "ko;q=0, en;q=0.1"}) == en
+    assert sentence() == ko  # no preference: Korean, the first users' language
+    assert sentence({"Accept-Language": "en"}, lang="ko") == ko
+    assert sentence({"Cookie": "vigil_lang=en"}) == en
+    for odd in ("<script>", "ko-KR", "../en", "en\u200b", "x" * 4000):
+        assert sentence({"Accept-Language": "de"}, lang=odd) == ko
+    for header in ("en;q=NaN", "en;q=2", ";;;,,,", "en;q=-1, ko", ",".join(["zz"] * 5000)):
+        assert sentence({"Accept-Language": header}) == ko
+    # An action's answer (the change it made) is in the caller's language too.
+    [alert] = client.get("/api/v1/alerts", headers=nurse).json()
+    r = client.post(
+        f"/api/v1/alerts/{alert['id']}/acknowledge",
+        json={},
+        headers={**nurse, "Accept-Language": "ko"},
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["explanation"], r.json()["explanation_en"]) == (ko, en)

@@ -263,3 +263,12 @@ def test_every_kind_has_a_korean_and_an_english_template() -> None:
     for key, text in wording_ko.TEMPLATES.items():
         if key not in {"late", "age_hours", "age_days"}:
             assert HANGUL.search(text), key
+
+
+def test_every_cause_an_episode_groups_has_its_words() -> None:
+    """A detector's new cause without a template would be read in English on a Korean page:
+    the episodes name every cause the detectors make."""
+    from vigil.alerts.episodes import EPISODES
+
+    causes = set().union(*(rule.causes for rule in EPISODES))
+    assert causes - set(wording._BUILDERS) == set()

@@ -102,7 +102,9 @@ class AlertChange:
             "severity": self.severity.name.lower(),
             "at": self.at.isoformat(),
             "explanation": (self.sentence or "")[:2000],
-            "explanation_ko": (self.sentence_ko or "")[:2000],
+            # NOTIFY carries at most 8000 bytes: 2000 characters of English and 1000 of
+            # Korean (3 bytes each in UTF-8) leave room for the rest.
+            "explanation_ko": (self.sentence_ko or "")[:1000],
         }
 
 

@@ -30,6 +30,14 @@ def worded(alert: dict[str, Any], lang: str) -> dict[str, Any]:
     return {**alert, **readings, "explanation": explanation, "explanation_en": english}
 
 
+def change_in(change: dict[str, Any], lang: str) -> dict[str, Any]:
+    """An alert change (``AlertChange.as_json``) with ``explanation`` in ``lang`` and the
+    English as ``explanation_en``."""
+    english = change.get("explanation") or ""
+    sentence = change.get(f"explanation_{lang}") if lang != "en" else None
+    return {**change, "explanation": sentence or english, "explanation_en": english}
+
+
 def worded_body(body: bytes, lang: str) -> bytes:
     """A JSON array of alerts (as PostgreSQL built it), worded in ``lang``."""
     alerts = json.loads(body)

@@ -37,7 +37,7 @@ from vigil.api.deps import (
     cached_read,
 )
 from vigil.api.errors import ApiError, Forbidden
-from vigil.api.explanations import worded, worded_body
+from vigil.api.explanations import change_in, worded, worded_body
 from vigil.api.identity import StaffBrief
 from vigil.api.models import (
     AlertChangePublic,
@@ -80,8 +80,8 @@ def alert_public(alert: Alert, lang: str = "en") -> AlertPublic:
     )
 
 
-def change_public(change: AlertChange) -> AlertChangePublic:
-    return AlertChangePublic.model_validate(change.as_json())
+def change_public(change: AlertChange, request: Request) -> AlertChangePublic:
+    return AlertChangePublic.model_validate(change_in(change.as_json(), negotiate(request)))
 
 
 def _service(request: Request) -> AlertService:
@@ -231,11 +231,7 @@ async def stream(
                     access.hidden.add(patient)
             if patient not in access.visible:
                 continue
-            body = {k: v for k, v in change.items() if k != "tenant_id"}
-            if lang != "en" and body.get(f"explanation_{lang}"):
-                body.update(
-                    explanation_en=body["explanation"], explanation=body[f"explanation_{lang}"]
-                )
+            body = change_in({k: v for k, v in change.items() if k != "tenant_id"}, lang)
             yield ServerSentEvent(data=body, event="alert", id=str(change.get("alert_id")))
     finally:
         broadcaster.unsubscribe(queue)
@@ -288,28 +284,28 @@ def events(
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertChangePublic)
 def acknowledge(
-    body: NoteIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+    body: NoteIn, scope: AlertDep, conn: ConnDep, service: ServiceDep, request: Request
 ) -> AlertChangePublic:
     change = service.acknowledge(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, note=body.note
     )
-    return change_public(change)
+    return change_public(change, request)
 
 
 @router.post("/{alert_id}/snooze", response_model=AlertChangePublic)
 def snooze(
-    body: SnoozeIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+    body: SnoozeIn, scope: AlertDep, conn: ConnDep, service: ServiceDep, request: Request
 ) -> AlertChangePublic:
     until = datetime.now(UTC) + timedelta(minutes=body.minutes)
     change = service.snooze(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, until=until, note=body.note
     )
-    return change_public(change)
+    return change_public(change, request)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertChangePublic)
 def resolve(
-    body: ResolveIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+    body: ResolveIn, scope: AlertDep, conn: ConnDep, service: ServiceDep, request: Request
 ) -> AlertChangePublic:
     """Resolve with an outcome: the alarm-burden report counts them."""
     change = service.resolve(
@@ -319,22 +315,22 @@ def resolve(
         outcome=Outcome(body.outcome),
         note=body.note,
     )
-    return change_public(change)
+    return change_public(change, request)
 
 
 @router.post("/{alert_id}/comments", response_model=AlertChangePublic)
 def comment(
-    body: CommentIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+    body: CommentIn, scope: AlertDep, conn: ConnDep, service: ServiceDep, request: Request
 ) -> AlertChangePublic:
     change = service.comment(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, note=body.note
     )
-    return change_public(change)
+    return change_public(change, request)
 
 
 @router.post("/{alert_id}/assign", response_model=AlertChangePublic)
 def assign(
-    body: AssignIn, scope: AlertDep, conn: ConnDep, service: ServiceDep
+    body: AssignIn, scope: AlertDep, conn: ConnDep, service: ServiceDep, request: Request
 ) -> AlertChangePublic:
     """Assign to an admin or clinician of your tenant (404 for anyone else), or unassign."""
     if body.user_id is not None and not identity.staff_in_tenant(
@@ -344,4 +340,4 @@ def assign(
     change = service.assign(
         conn, alert_id=scope.alert_id, user_id=scope.principal.user_id, assignee=body.user_id
     )
-    return change_public(change)
+    return change_public(change, request)
