@@ -62,6 +62,9 @@ def uploader_by_device(conn: Conn, *, device_id: str) -> Uploader | None:
 
 def signing_key(conn: Conn) -> bytes:
     """The key API v2/v3 tokens are signed with: made once, shared by every API process."""
+    row = conn.execute("SELECT key FROM nightscout_signing_key WHERE id = 1").fetchone()
+    if row is not None:
+        return bytes(row[0])
     conn.execute(
         "INSERT INTO nightscout_signing_key (id, key) VALUES (1, %s) ON CONFLICT DO NOTHING",
         (secrets.token_bytes(32),),
