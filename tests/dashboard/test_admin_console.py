@@ -147,6 +147,14 @@ def test_admin_provisions_a_device_sees_its_password_once_and_revokes_it(
     password = page.locator("#cred-password").inner_text()
     assert len(password) >= 20
     expect(page.locator("#cred-topic")).to_have_text("vigil/v1/devices/ox-console-1/readings")
+    # The uploader app's settings, shown once beside the MQTT ones (docs/nightscout.md).
+    ns_secret = page.locator("#cred-ns-secret").inner_text()
+    assert len(ns_secret) >= 12
+    expect(page.locator("#cred-ns-url")).to_have_text(f"{console.base}/ns")
+    expect(page.locator("#cred-ns-xdrip")).to_have_text(
+        console.base.replace("://", f"://{ns_secret}@") + "/ns/api/v1/"
+    )
+    expect(page.locator("#cred-ns-token")).to_contain_text("vigil-")
     row = page.locator("#devices tr[data-device='ox-console-1']")
     expect(row).to_contain_text(patient)
     page.screenshot(path=str(ARTIFACTS / "admin-device-credentials.png"), full_page=True)
@@ -156,6 +164,7 @@ def test_admin_provisions_a_device_sees_its_password_once_and_revokes_it(
     page.reload()  # the password is nowhere to be read again
     expect(page.locator("#content")).to_be_visible()
     assert password not in page.content()
+    assert ns_secret not in page.content()
 
     page.once("dialog", lambda d: d.accept())
     page.click("#devices button[data-revoke='ox-console-1']")

@@ -20,6 +20,7 @@ from vigil.servers import start_servers
 from vigil.servers.mosquitto import config_text
 from vigil.servers.nats import EmbeddedNats
 from vigil.settings import Settings
+from vigil.storage import nightscout
 
 pytestmark = pytest.mark.integration  # its tests start their own servers
 
@@ -85,6 +86,20 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
             )
         )
         assert creds["topic"] == f"vigil/v1/devices/{creds['device_id']}/readings"
+        # Beside the MQTT credentials, the uploader app's Nightscout settings (shown once):
+        # only a digest of the header form of the secret is kept.
+        ns = creds["nightscout"]
+        assert ns["url"] == "http://127.0.0.1:8000/ns"
+        assert ns["xdrip_url"] == f"http://{ns['api_secret']}@127.0.0.1:8000/ns/api/v1/"
+        with psycopg.connect(servers.database_url) as conn:
+            kept = conn.execute(
+                "SELECT secret_sha1 = %s FROM nightscout_credentials WHERE device_id = %s",
+                (
+                    nightscout.digest(nightscout.header_form(ns["api_secret"], "sha1")),
+                    creds["device_id"],
+                ),
+            ).fetchone()
+        assert kept == (True,)
         # The broker reloaded its password file: the new device can connect at once.
         pub = DevicePublisher(
             servers.mqtt.host, servers.device_port, creds["username"], creds["password"]

@@ -21,6 +21,7 @@ from uuid import UUID
 import httpx
 import psycopg
 
+from vigil.api.nightscout import epoch_ms
 from vigil.storage import admin
 from vigil.storage.nightscout import NightscoutSecrets
 
@@ -63,7 +64,7 @@ def xdrip_entry(ts: datetime, sgv: int, previous: int | None) -> dict[str, Any]:
     delta = 0.0 if previous is None else float(sgv - previous)
     return {
         "device": "xDrip-DexcomG6",
-        "date": int(ts.timestamp() * 1000),
+        "date": epoch_ms(ts),
         "dateString": java_date_string(ts),
         "sgv": sgv,
         "delta": delta,

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from vigil.api.nightscout import epoch_ms
 from vigil.device_sim.nightscout import java_date_string, xdrip_entry
 
 
@@ -41,7 +42,7 @@ def xdrip_treatment(ts: datetime, *, carbs: float = 0, insulin: float = 0) -> di
     """xDrip+'s treatment: timestamp, eventType, enteredBy, notes, uuid, carbs, insulin,
     created_at (UTC, milliseconds, Z), sysTime (Java's offset form)."""
     return {
-        "timestamp": int(ts.timestamp() * 1000),
+        "timestamp": epoch_ms(ts),
         "eventType": "<none>",
         "enteredBy": "xdrip",
         "notes": "",
@@ -57,7 +58,7 @@ def aaps_treatment(ts: datetime, identifier: str, *, carbs: float) -> dict[str, 
     """AAPS's v3 carbs (RemoteTreatment): date, utcOffset, device, identifier, eventType,
     isValid, created_at, carbs, duration, app."""
     return {
-        "date": int(ts.timestamp() * 1000),
+        "date": epoch_ms(ts),
         "utcOffset": 540,
         "device": "AndroidAPS-DexcomG6",
         "identifier": identifier,
@@ -75,7 +76,7 @@ def aaps_entry(ts: datetime, identifier: str, sgv: int) -> dict[str, Any]:
     return {
         "type": "sgv",
         "sgv": sgv,
-        "date": int(ts.timestamp() * 1000),
+        "date": epoch_ms(ts),
         "dateString": ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "utcOffset": 540,
         "direction": "Flat",
@@ -123,7 +124,7 @@ def connect_entry(ts: datetime, sgv: int) -> dict[str, Any]:
     return {
         "type": "sgv",
         "sgv": sgv,
-        "date": int(ts.timestamp() * 1000),
+        "date": epoch_ms(ts),
         "dateString": ts.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "direction": "FortyFiveDown",
         "device": "nightscout-connect://dexcomshare",

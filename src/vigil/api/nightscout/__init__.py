@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from vigil.api.nightscout import v1, v3
 from vigil.api.nightscout.state import attach
+from vigil.api.nightscout.translate import epoch_ms
 from vigil.api.nightscout.uploads import NightscoutIngest
 from vigil.ingest import ReadingSink
 from vigil.settings import Settings
@@ -30,4 +31,4 @@ def install(
     return ingest
 
 
-__all__ = ["PREFIX", "NightscoutIngest", "install"]
+__all__ = ["PREFIX", "NightscoutIngest", "epoch_ms", "install"]

@@ -62,6 +62,9 @@ def uploader_by_device(conn: Conn, *, device_id: str) -> Uploader | None:
 
 def signing_key(conn: Conn) -> bytes:
     """The key API v2/v3 tokens are signed with: made once, shared by every API process."""
+    row = conn.execute("SELECT key FROM nightscout_signing_key WHERE id = 1").fetchone()
+    if row is not None:
+        return bytes(row[0])
     conn.execute(
         "INSERT INTO nightscout_signing_key (id, key) VALUES (1, %s) ON CONFLICT DO NOTHING",
         (secrets.token_bytes(32),),
@@ -79,6 +82,12 @@ class Stored:
     modified: datetime | None
 
 
+_UNNEST = (
+    " SELECT %s, %s, i, %s, d, k, doc FROM unnest(%s::text[], %s::timestamptz[], %s::text[],"
+    " %s::jsonb[]) AS u(i, d, k, doc)"
+)
+
+
 def store_documents(
     conn: Conn,
     *,
@@ -88,39 +97,70 @@ def store_documents(
     documents: Sequence[Document],
     replace: bool,
 ) -> dict[int, Stored]:
-    """Store ``documents`` (by upload index). ``replace``: a document with a stored identifier
-    replaces it (treatments, profiles); else a repeat of a key stored before adds nothing."""
-    out: dict[int, Stored] = {}
-    for d in documents:
-        body = json.dumps(d.doc)
-        if replace:
-            row = conn.execute(
-                "INSERT INTO nightscout_documents AS n (patient_id, collection, identifier,"
-                " device_id, date, dedup_key, doc) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (patient_id, collection, identifier) DO UPDATE SET"
-                " doc = EXCLUDED.doc, date = EXCLUDED.date, device_id = EXCLUDED.device_id,"
-                " is_valid = true, srv_modified = clock_timestamp()"
-                " RETURNING (xmax = 0), srv_modified",
-                (patient_id, collection, d.identifier, device_id, d.date, d.dedup_key, body),
-            ).fetchone()
-            assert row is not None
-            out[d.index] = Stored(d.identifier, bool(row[0]), row[1])
-            continue
-        row = conn.execute(
-            "INSERT INTO nightscout_documents (patient_id, collection, identifier, device_id,"
-            " date, dedup_key, doc) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING srv_modified",
-            (patient_id, collection, d.identifier, device_id, d.date, d.dedup_key, body),
-        ).fetchone()
-        if row is not None:
-            out[d.index] = Stored(d.identifier, True, row[0])
-            continue
+    """Store ``documents`` (by upload index), in one statement. ``replace``: a document with a
+    stored identifier replaces it (treatments, profiles; the last of an upload wins); else a
+    repeat of a key stored before (identifier or de-duplication key) adds nothing."""
+    if not documents:
+        return {}
+    if replace:
+        last = {d.identifier: d for d in documents}
+        rows = list(last.values())
+    else:
+        rows = list(documents)
+    params = (
+        patient_id,
+        collection,
+        device_id,
+        [d.identifier for d in rows],
+        [d.date for d in rows],
+        [d.dedup_key for d in rows],
+        [json.dumps(d.doc) for d in rows],
+    )
+    insert = (
+        "INSERT INTO nightscout_documents AS n (patient_id, collection, identifier, device_id,"
+        " date, dedup_key, doc)" + _UNNEST
+    )
+    if replace:
         found = conn.execute(
-            "SELECT identifier FROM nightscout_documents WHERE patient_id = %s"
-            " AND collection = %s AND (identifier = %s OR dedup_key = %s)",
-            (patient_id, collection, d.identifier, d.dedup_key),
-        ).fetchone()
-        out[d.index] = Stored(str(found[0]) if found else d.identifier, False, None)
+            insert + " ON CONFLICT (patient_id, collection, identifier) DO UPDATE SET"
+            " doc = EXCLUDED.doc, date = EXCLUDED.date, device_id = EXCLUDED.device_id,"
+            " is_valid = true, srv_modified = clock_timestamp()"
+            " RETURNING identifier, (xmax = 0), srv_modified",
+            params,
+        ).fetchall()
+        by_id = {str(i): Stored(str(i), bool(new), m) for i, new, m in found}
+        return {d.index: by_id[d.identifier] for d in documents}
+    inserted = {
+        str(i): m
+        for i, m in conn.execute(
+            insert + " ON CONFLICT DO NOTHING RETURNING identifier, srv_modified", params
+        ).fetchall()
+    }
+    repeats = [d for d in rows if d.identifier not in inserted]
+    held: dict[str, str] = {}
+    if repeats:
+        for identifier, key in conn.execute(
+            "SELECT identifier, dedup_key FROM nightscout_documents WHERE patient_id = %s"
+            " AND collection = %s AND (identifier = ANY(%s) OR dedup_key = ANY(%s))",
+            (
+                patient_id,
+                collection,
+                [d.identifier for d in repeats],
+                [d.dedup_key for d in repeats if d.dedup_key is not None],
+            ),
+        ).fetchall():
+            held[str(identifier)] = str(identifier)
+            if key is not None:
+                held[str(key)] = str(identifier)
+    out: dict[int, Stored] = {}
+    claimed: set[str] = set()
+    for d in rows:
+        if d.identifier in inserted and d.identifier not in claimed:
+            claimed.add(d.identifier)
+            out[d.index] = Stored(d.identifier, True, inserted[d.identifier])
+        else:
+            same = held.get(d.identifier) or held.get(d.dedup_key or "") or d.identifier
+            out[d.index] = Stored(same, False, None)
     return out
 
 

@@ -34,7 +34,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from vigil.core.errors import RejectionKind
@@ -115,8 +115,17 @@ def document_time(
     raise NotUnderstood(f"no time: one of {', '.join(prefer)} is needed")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def epoch_ms(ts: datetime) -> int:
-    return round(ts.timestamp() * 1000)
+    """Milliseconds since the epoch, exactly (``timestamp() * 1000`` is a float: 2038-02-01
+    00:00:00.002 came out as ...001).
+
+    >>> epoch_ms(datetime(2038, 2, 1, 0, 0, 0, 2000, tzinfo=UTC))
+    2148595200002
+    """
+    return (ts - EPOCH) // timedelta(milliseconds=1)
 
 
 def _text(doc: dict[str, Any], name: str) -> str | None:
