@@ -40,6 +40,7 @@ from vigil.api.routers import (
     health,
     me,
     patients,
+    reports,
     teams,
 )
 from vigil.api.state import VigilState
@@ -146,7 +147,7 @@ def create_app(
     # order, and every router passed on the way cost a cached read a tenth of a millisecond.
     for module in (alerts, teams, patients):
         api.include_router(module.live_reads)
-    for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
+    for module in (auth, patients, reports, fhir, teams, devices, alerts, me, admin, console):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed

@@ -1,0 +1,65 @@
+"""A patient's reports for the visit: the AGP (``/patients/{id}/reports/agp``) as JSON, or the
+readings behind it as CSV (``?format=csv``). Scoped and audited as every patient read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from pydantic import AwareDatetime
+
+from vigil.api import clinical_repo
+from vigil.api.deps import ConnDep, PatientDep
+from vigil.api.routers.patients import MAX_SPAN
+from vigil.api.state import state_of
+from vigil.clinical.glycaemia import REPORT_DAYS
+from vigil.core.errors import InvalidInput
+from vigil.core.metrics import Metric
+from vigil.reports import Agp, build_agp, default_period
+
+router = APIRouter(prefix="/patients", tags=["reports"])
+Format = Literal["json", "csv"]
+
+
+def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    lo, hi = default_period(start, end, datetime.now(UTC), REPORT_DAYS)
+    if hi <= lo or hi - lo > MAX_SPAN:
+        raise InvalidInput("start must come before end, at most 366 days apart")
+    return lo, hi
+
+
+def _csv(conn: ConnDep, patient_id: UUID, metrics: tuple[Metric, ...], lo: datetime,
+         hi: datetime) -> Response:  # fmt: skip
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["time", "metric", "value", "unit", "censored", "device_id"])
+    for metric in metrics:
+        rows = clinical_repo.raw_readings(
+            conn, patient_id=patient_id, metric=metric, start=lo, end=hi, limit=200_000
+        )
+        for r in reversed(rows):
+            writer.writerow([r["time"].isoformat(), r["metric"], r["value"], r["unit"],
+                             r["censored"] or "", r["device_id"]])  # fmt: skip
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/{patient_id}/reports/agp", response_model=Agp)
+def agp_report(
+    scope: PatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    format: Format = "json",
+) -> Agp | Response:
+    """The ambulatory glucose profile (default: the last 14 days): time in ranges weighted by
+    time, mean, GMI, CV, the 24-hour percentiles in the clinic's time zone, each day, the lows."""
+    lo, hi = _period(start, end)
+    if format == "csv":
+        return _csv(conn, scope.patient_id, (Metric.GLUCOSE,), lo, hi)
+    zone = state_of(request.app).settings.clinic_time_zone
+    return build_agp(conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone)

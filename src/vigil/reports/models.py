@@ -1,0 +1,62 @@
+"""What the reports answer: the AGP, the home blood-pressure summary, the heart-failure weight
+diary (pydantic, so the API serves them as they are)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Goal(BaseModel):
+    key: str = Field(description="tir, tbr, tbr_54, tar, tar_250, cv or active")
+    goal: float = Field(description="The consensus goal (a fraction, or % for cv and active)")
+    at_least: bool = Field(description="The goal is a floor (else a ceiling)")
+    value: float | None
+    met: bool | None = Field(description="None without readings")
+
+
+class ProfileRow(BaseModel):
+    minute: int = Field(description="Minute of the day (clinic time zone) the 15 minutes start")
+    p5: float | None
+    p25: float | None
+    p50: float | None
+    p75: float | None
+    p95: float | None
+
+
+class DayProfile(BaseModel):
+    day: date
+    readings: int
+    points: list[tuple[int, float]] = Field(description="(minute of the day, 15-minute mean)")
+
+
+class LowEpisode(BaseModel):
+    below: float = Field(description="mg/dL the episode stayed under (70 or 54)")
+    start: datetime
+    end: datetime
+    nadir: float
+
+
+class Agp(BaseModel):
+    """The ambulatory glucose profile (international consensus, Battelino 2019/2023)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime
+    end: datetime
+    days: float
+    time_zone: str
+    active_percent: float
+    readings: int
+    mean_mg_dl: float | None
+    gmi_percent: float | None
+    cv_percent: float | None
+    sd_mg_dl: float | None
+    time_in_ranges: dict[str, float] = Field(
+        description="below_54, 54_69, 70_180, 181_250, above_250: fractions of the worn time"
+    )
+    goals: list[Goal]
+    profile: list[ProfileRow]
+    daily: list[DayProfile]
+    lows: list[LowEpisode]
