@@ -3,6 +3,8 @@ pressure, the heart-failure weight diary. Read side: computed from stored readin
 clinical vocabulary's ranges, goals and targets; the API serves them as JSON, pages and PDFs."""
 
 from vigil.reports.agp import build_agp, default_period
-from vigil.reports.models import Agp
+from vigil.reports.home_bp import build_home_bp
+from vigil.reports.models import Agp, HomeBp
+from vigil.reports.report_repo import care_plan
 
-__all__ = ["Agp", "build_agp", "default_period"]
+__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp", "care_plan", "default_period"]

@@ -60,3 +60,34 @@ class Agp(BaseModel):
     profile: list[ProfileRow]
     daily: list[DayProfile]
     lows: list[LowEpisode]
+
+
+class BpAverage(BaseModel):
+    systolic: float | None = Field(description="mmHg, the mean of the sittings' means")
+    diastolic: float | None
+    sittings: int
+    readings: int
+
+
+class BpDay(BaseModel):
+    day: date
+    morning: BpAverage
+    evening: BpAverage
+
+
+class HomeBp(BaseModel):
+    """Home blood pressure by the ESH 2023 / KSH 2022 protocol."""
+
+    start: datetime
+    end: datetime
+    time_zone: str
+    dropped_day: date | None = Field(description="The first day, left out by the protocol")
+    days_used: int
+    enough_days: bool = Field(description="At least the protocol's minimum of days used")
+    morning: BpAverage
+    evening: BpAverage
+    overall: BpAverage
+    target_systolic: float
+    target_diastolic: float
+    at_target: bool | None = Field(description="The overall average under the target")
+    days: list[BpDay]

@@ -1,5 +1,6 @@
-"""A patient's reports for the visit: the AGP (``/patients/{id}/reports/agp``) as JSON, or the
-readings behind it as CSV (``?format=csv``). Scoped and audited as every patient read."""
+"""A patient's reports for the visit: the AGP (``/patients/{id}/reports/agp``) and home blood
+pressure (``.../reports/home-bp``) as JSON, or the readings behind them as CSV
+(``?format=csv``). Scoped and audited as every patient read."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ from vigil.api.deps import ConnDep, PatientDep
 from vigil.api.routers.patients import MAX_SPAN
 from vigil.api.state import state_of
 from vigil.clinical.glycaemia import REPORT_DAYS
+from vigil.clinical.home_bp import HOME_BP_DAYS
 from vigil.core.errors import InvalidInput
 from vigil.core.metrics import Metric
-from vigil.reports import Agp, build_agp, default_period
+from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, care_plan, default_period
 
 router = APIRouter(prefix="/patients", tags=["reports"])
 Format = Literal["json", "csv"]
 
 
-def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    lo, hi = default_period(start, end, datetime.now(UTC), REPORT_DAYS)
+def _period(
+    start: datetime | None, end: datetime | None, days: int = REPORT_DAYS
+) -> tuple[datetime, datetime]:
+    lo, hi = default_period(start, end, datetime.now(UTC), days)
     if hi <= lo or hi - lo > MAX_SPAN:
         raise InvalidInput("start must come before end, at most 366 days apart")
     return lo, hi
@@ -63,3 +67,25 @@ def agp_report(
         return _csv(conn, scope.patient_id, (Metric.GLUCOSE,), lo, hi)
     zone = state_of(request.app).settings.clinic_time_zone
     return build_agp(conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone)
+
+
+@router.get("/{patient_id}/reports/home-bp", response_model=HomeBp)
+def home_bp_report(
+    scope: PatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    format: Format = "json",
+) -> HomeBp | Response:
+    """Home blood pressure by the ESH 2023 / KSH 2022 protocol (default: the last 7 days):
+    morning, evening and overall averages of the sittings after the first day, against the
+    patient's target."""
+    lo, hi = _period(start, end, HOME_BP_DAYS)
+    if format == "csv":
+        return _csv(conn, scope.patient_id, (Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC), lo, hi)
+    zone = state_of(request.app).settings.clinic_time_zone
+    plan = care_plan(conn, patient_id=scope.patient_id)
+    return build_home_bp(
+        conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
+    )
