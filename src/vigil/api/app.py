@@ -31,6 +31,7 @@ from vigil.api.errors import ERROR_RESPONSES, Unauthenticated, install_error_han
 from vigil.api.metrics import exposition, registry_for
 from vigil.api.reads import AccessGate, ReadCache, api_role_pool
 from vigil.api.routers import (
+    act_now,
     admin,
     alerts,
     auth,
@@ -147,7 +148,9 @@ def create_app(
     # order, and every router passed on the way cost a cached read a tenth of a millisecond.
     for module in (alerts, teams, patients):
         api.include_router(module.live_reads)
-    for module in (auth, patients, reports, fhir, teams, devices, alerts, me, admin, console):
+    for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
+        api.include_router(module.router)
+    for module in (reports, act_now):  # a patient's reports; the feed's act-now instructions
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed

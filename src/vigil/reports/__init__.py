@@ -5,6 +5,5 @@ clinical vocabulary's ranges, goals and targets; the API serves them as JSON, pa
 from vigil.reports.agp import build_agp, default_period
 from vigil.reports.home_bp import build_home_bp
 from vigil.reports.models import Agp, HomeBp
-from vigil.reports.report_repo import care_plan
 
-__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp", "care_plan", "default_period"]
+__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp", "default_period"]

@@ -1,4 +1,4 @@
-"""SQL of the home blood-pressure and heart-failure weight reports, and of a patient's plan."""
+"""SQL of the home blood-pressure and heart-failure weight reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from uuid import UUID
 
 import psycopg
 
-from vigil.clinical import CarePlan
 from vigil.core.metrics import Metric
 
 Conn = psycopg.Connection[Any]
@@ -28,15 +27,3 @@ def blood_pressure(
          "dia": Metric.BP_DIASTOLIC.value, "start": start, "end": end},
     ).fetchall()  # fmt: skip
     return [(r[0], float(r[1]), float(r[2])) for r in rows]
-
-
-def care_plan(conn: Conn, *, patient_id: UUID) -> CarePlan:
-    """The patient's plan: the guidance defaults for their conditions under the stored plan."""
-    row = conn.execute(
-        "SELECT p.conditions, cp.thresholds, cp.targets, cp.insulin FROM patients p"
-        " LEFT JOIN care_plans cp ON cp.patient_id = p.id WHERE p.id = %s",
-        (patient_id,),
-    ).fetchone()
-    if row is None:
-        return CarePlan.default_for(())
-    return CarePlan.from_stored(set(row[0] or ()), row[1], row[2], row[3])

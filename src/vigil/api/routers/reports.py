@@ -21,7 +21,8 @@ from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.clinical.home_bp import HOME_BP_DAYS
 from vigil.core.errors import InvalidInput
 from vigil.core.metrics import Metric
-from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, care_plan, default_period
+from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, default_period
+from vigil.streaming import load_care_plan
 
 router = APIRouter(prefix="/patients", tags=["reports"])
 Format = Literal["json", "csv"]
@@ -85,7 +86,7 @@ def home_bp_report(
     if format == "csv":
         return _csv(conn, scope.patient_id, (Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC), lo, hi)
     zone = state_of(request.app).settings.clinic_time_zone
-    plan = care_plan(conn, patient_id=scope.patient_id)
+    plan = load_care_plan(conn, patient_id=scope.patient_id)
     return build_home_bp(
         conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
     )
