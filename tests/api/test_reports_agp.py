@@ -229,12 +229,17 @@ def test_reports_are_scoped_and_audited(
     assert [o[0] for o in outcomes] == ["denied", "denied"]
 
 
-def test_a_bad_period_is_refused(world: World, client: httpx.Client) -> None:
+def test_periods_follow_the_apis_rule(world: World, client: httpx.Client) -> None:
+    """An inverted period selects nothing; one longer than 366 days is cut to the 366 before
+    its end; a period without a zone or a format not offered is refused."""
+    insert(world, world.a.patient, cgm_trace()[:12])
     url = f"/api/v1/patients/{world.a.patient}/reports/agp"
     h = world.headers("clinician")
-    assert client.get(url, params={"start": END.isoformat(), "end": START.isoformat()},
-                      headers=h).status_code == 400  # fmt: skip
-    assert client.get(url, params={"start": "2020-01-01T00:00:00Z", "end": END.isoformat()},
-                      headers=h).status_code == 400  # fmt: skip
+    inverted = agp(client, world, world.a.patient, start=END.isoformat(), end=START.isoformat())
+    assert inverted["readings"] == 0
+    assert inverted["days"] == 0
+    long = agp(client, world, world.a.patient, start="0786-07-17T17:37:23-03:08")
+    assert long["days"] == 366
+    assert long["readings"] == 12
     assert client.get(url, params={"format": "xml"}, headers=h).status_code == 422
     assert client.get(url, params={"start": "2026-01-01T00:00:00"}, headers=h).status_code == 422

@@ -2,8 +2,8 @@
 pressure, the heart-failure weight diary. Read side: computed from stored readings with the
 clinical vocabulary's ranges, goals and targets; the API serves them as JSON, pages and PDFs."""
 
-from vigil.reports.agp import build_agp, default_period
+from vigil.reports.agp import build_agp
 from vigil.reports.home_bp import build_home_bp
 from vigil.reports.models import Agp, HomeBp
 
-__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp", "default_period"]
+__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp"]

@@ -9,7 +9,7 @@ consensus and its reference implementations compute them.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from vigil.clinical.glycaemia import (
@@ -105,11 +105,3 @@ def _daily(
         day.readings += int(r["readings"])
         day.points.append((int(r["minute"]), round(float(r["value"]), 1)))
     return list(days.values())
-
-
-def default_period(
-    start: datetime | None, end: datetime | None, now: datetime, days: int
-) -> tuple[datetime, datetime]:
-    """``[start, end)``: ``end`` defaults to now, ``start`` to ``days`` before ``end``."""
-    end = end or now
-    return start or end - timedelta(days=days), end

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -15,13 +15,12 @@ from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo
 from vigil.api.deps import ConnDep, PatientDep
-from vigil.api.routers.patients import MAX_SPAN
+from vigil.api.routers.patients import time_range
 from vigil.api.state import state_of
 from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.clinical.home_bp import HOME_BP_DAYS
-from vigil.core.errors import InvalidInput
 from vigil.core.metrics import Metric
-from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, default_period
+from vigil.reports import Agp, HomeBp, build_agp, build_home_bp
 from vigil.streaming import load_care_plan
 
 router = APIRouter(prefix="/patients", tags=["reports"])
@@ -31,10 +30,9 @@ Format = Literal["json", "csv"]
 def _period(
     start: datetime | None, end: datetime | None, days: int = REPORT_DAYS
 ) -> tuple[datetime, datetime]:
-    lo, hi = default_period(start, end, datetime.now(UTC), days)
-    if hi <= lo or hi - lo > MAX_SPAN:
-        raise InvalidInput("start must come before end, at most 366 days apart")
-    return lo, hi
+    """The API's rule for a period (vigil.api.routers.patients.time_range): at most 366 days,
+    an inverted one selects nothing."""
+    return time_range(start, end, timedelta(days=days))
 
 
 def _csv(conn: ConnDep, patient_id: UUID, metrics: tuple[Metric, ...], lo: datetime,
