@@ -5,5 +5,15 @@ clinical vocabulary's ranges, goals and targets; the API serves them as JSON, pa
 from vigil.reports.agp import build_agp
 from vigil.reports.home_bp import build_home_bp
 from vigil.reports.models import Agp, HomeBp
+from vigil.reports.render import STYLESHEET, render_agp, render_home_bp, to_pdf
 
-__all__ = ["Agp", "HomeBp", "build_agp", "build_home_bp"]
+__all__ = [
+    "STYLESHEET",
+    "Agp",
+    "HomeBp",
+    "build_agp",
+    "build_home_bp",
+    "render_agp",
+    "render_home_bp",
+    "to_pdf",
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -17,14 +17,26 @@ from vigil.api import clinical_repo
 from vigil.api.deps import ConnDep, PatientDep
 from vigil.api.routers.patients import time_range
 from vigil.api.state import state_of
+from vigil.api.web import i18n
 from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.clinical.home_bp import HOME_BP_DAYS
+from vigil.core.languages import Lang
 from vigil.core.metrics import Metric
-from vigil.reports import Agp, HomeBp, build_agp, build_home_bp
+from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, render_agp, render_home_bp, to_pdf
 from vigil.streaming import load_care_plan
 
 router = APIRouter(prefix="/patients", tags=["reports"])
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "html", "pdf"]
+DOCUMENTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "JSON, or with ?format= (or Accept: application/pdf) CSV, HTML, PDF",
+    }
+}
 
 
 def _period(
@@ -50,41 +62,70 @@ def _csv(conn: ConnDep, patient_id: UUID, metrics: tuple[Metric, ...], lo: datet
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
-@router.get("/{patient_id}/reports/agp", response_model=Agp)
+def _format(request: Request, given: Format | None) -> Format:
+    """``?format=``, else a PDF for ``Accept: application/pdf``, else JSON."""
+    if given is not None:
+        return given
+    return "pdf" if "application/pdf" in request.headers.get("accept", "") else "json"
+
+
+def _document(article: str, chosen: Format, lang: Lang, title: str) -> Response:
+    headers = {"Content-Language": lang, "Vary": "Accept, Accept-Language, Cookie"}
+    if chosen == "pdf":
+        pdf = to_pdf(article, lang=lang, title=title)
+        return Response(pdf, media_type="application/pdf", headers=headers)
+    return Response(article, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.get("/{patient_id}/reports/agp", response_model=Agp, responses=DOCUMENTS)
 def agp_report(
     scope: PatientDep,
     conn: ConnDep,
     request: Request,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
-    format: Format = "json",
+    format: Format | None = None,
 ) -> Agp | Response:
     """The ambulatory glucose profile (default: the last 14 days): time in ranges weighted by
     time, mean, GMI, CV, the 24-hour percentiles in the clinic's time zone, each day, the lows."""
     lo, hi = _period(start, end)
-    if format == "csv":
+    chosen = _format(request, format)
+    if chosen == "csv":
         return _csv(conn, scope.patient_id, (Metric.GLUCOSE,), lo, hi)
     zone = state_of(request.app).settings.clinic_time_zone
-    return build_agp(conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone)
+    report = build_agp(conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone)
+    if chosen == "json":
+        return report
+    lang = i18n.negotiate(request)
+    patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
+    article = render_agp(report, lang=lang, patient=patient)
+    return _document(article, chosen, lang, f"AGP {patient}")
 
 
-@router.get("/{patient_id}/reports/home-bp", response_model=HomeBp)
+@router.get("/{patient_id}/reports/home-bp", response_model=HomeBp, responses=DOCUMENTS)
 def home_bp_report(
     scope: PatientDep,
     conn: ConnDep,
     request: Request,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
-    format: Format = "json",
+    format: Format | None = None,
 ) -> HomeBp | Response:
     """Home blood pressure by the ESH 2023 / KSH 2022 protocol (default: the last 7 days):
     morning, evening and overall averages of the sittings after the first day, against the
     patient's target."""
     lo, hi = _period(start, end, HOME_BP_DAYS)
-    if format == "csv":
+    chosen = _format(request, format)
+    if chosen == "csv":
         return _csv(conn, scope.patient_id, (Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC), lo, hi)
     zone = state_of(request.app).settings.clinic_time_zone
     plan = load_care_plan(conn, patient_id=scope.patient_id)
-    return build_home_bp(
+    report = build_home_bp(
         conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
     )
+    if chosen == "json":
+        return report
+    lang = i18n.negotiate(request)
+    patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
+    article = render_home_bp(report, lang=lang, patient=patient)
+    return _document(article, chosen, lang, f"Home BP {patient}")
