@@ -53,7 +53,9 @@ def insert(world: World, patient: UUID, rows: list[tuple[datetime, float]]) -> N
     ):
         for t, v in rows:
             censored = "below" if v <= 40 else "above" if v >= 400 else None
-            copy.write_row((t, patient, "glucose", v, "mg/dL", "cgm-1", t, censored))
+            copy.write_row(
+                (t, patient, "glucose", v, "mg/dL", f"cgm-{patient.hex[:8]}", t, censored)
+            )
 
 
 def agp(client: httpx.Client, world: World, patient: UUID, **params: Any) -> dict[str, Any]:

@@ -3,15 +3,19 @@ pressure, the heart-failure weight diary. Read side: computed from stored readin
 clinical vocabulary's ranges, goals and targets; the API serves them as JSON, pages and PDFs."""
 
 from vigil.reports.agp import build_agp
+from vigil.reports.clinic import SortKey, build_clinic_list
 from vigil.reports.home_bp import build_home_bp
-from vigil.reports.models import Agp, HomeBp
+from vigil.reports.models import Agp, ClinicRow, HomeBp
 from vigil.reports.render import STYLESHEET, render_agp, render_home_bp, to_pdf
 
 __all__ = [
     "STYLESHEET",
     "Agp",
+    "ClinicRow",
     "HomeBp",
+    "SortKey",
     "build_agp",
+    "build_clinic_list",
     "build_home_bp",
     "render_agp",
     "render_home_bp",

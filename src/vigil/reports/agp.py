@@ -9,7 +9,10 @@ consensus and its reference implementations compute them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from vigil.clinical.glycaemia import (
@@ -30,18 +33,37 @@ SLOTS = 96
 """15-minute rows of the 24-hour profile."""
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The consensus metrics of one patient's period, from a summary row of the database."""
+
+    readings: int
+    shares: dict[str, float]
+    mean: float | None
+    sd: float | None
+    cv: float | None
+    active: float
+    """% of the period the CGM was worn."""
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], period_s: float) -> Summary:
+        covered = float(row["covered_s"] or 0.0)
+        shares = {r.key: (float(row[r.key]) / covered if covered else 0.0) for r in GLUCOSE_RANGES}
+        n = int(row["readings"])
+        mean = float(row["mean"]) if n else None
+        sd = float(row["sd"]) if row["sd"] is not None else None
+        cv = 100.0 * sd / mean if sd is not None and mean else None
+        active = 100.0 * covered / period_s if period_s > 0 else 0.0
+        return cls(n, shares, mean, sd, cv, active)
+
+
 def build_agp(
     conn: Conn, *, patient_id: UUID, start: datetime, end: datetime, time_zone: str
 ) -> Agp:
-    summary = agp_repo.glucose_summary(conn, patient_id=patient_id, start=start, end=end)
+    row = agp_repo.glucose_summary(conn, patient_id=patient_id, start=start, end=end)
     period_s = max((end - start).total_seconds(), 0.0)
-    covered = float(summary["covered_s"] or 0.0)
-    shares = {r.key: (float(summary[r.key]) / covered if covered else 0.0) for r in GLUCOSE_RANGES}
-    n = int(summary["readings"])
-    mean = float(summary["mean"]) if n else None
-    sd = float(summary["sd"]) if summary["sd"] is not None else None
-    cv = 100.0 * sd / mean if sd is not None and mean else None
-    active = 100.0 * covered / period_s if period_s else 0.0
+    s = Summary.of(row, period_s)
+    n, shares, mean, sd, cv, active = s.readings, s.shares, s.mean, s.sd, s.cv, s.active
     goals = [
         Goal(key=g.key, goal=g.share, at_least=g.at_least, value=sum(shares[k] for k in g.keys),
              met=g.met(shares) if n else None)

@@ -20,11 +20,13 @@ Conn = psycopg.Connection[Any]
 # Each reading with the time it stands for: until the next reading, capped (a gap in wear is
 # no time), the last one as long as the gap before it.
 _SPANS = """
-SELECT time, value, least(coalesce(lead(time) OVER w - time, time - lag(time) OVER w,
-                                   %(cap)s), %(cap)s) AS span
+SELECT patient_id, time, value,
+       least(coalesce(lead(time) OVER w - time, time - lag(time) OVER w, %(cap)s), %(cap)s)
+       AS span
 FROM readings
-WHERE patient_id = %(patient)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s
-WINDOW w AS (ORDER BY time)
+WHERE patient_id = ANY(%(patients)s) AND metric = %(metric)s
+  AND time >= %(start)s AND time < %(end)s
+WINDOW w AS (PARTITION BY patient_id ORDER BY time)
 """
 
 
@@ -40,7 +42,7 @@ def _range_test(r: GlucoseRange) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
-def _summary_sql() -> sql.Composed:
+def _summary_sql(by_patient: bool = False) -> sql.Composed:
     shares = sql.SQL(", ").join(
         sql.SQL("extract(epoch FROM coalesce(sum(span) FILTER (WHERE {}), '0s')) AS {}").format(
             _range_test(r), sql.Identifier(r.key)
@@ -48,14 +50,20 @@ def _summary_sql() -> sql.Composed:
         for r in GLUCOSE_RANGES
     )
     return sql.SQL(
-        "SELECT count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
-        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r"
-    ).format(shares, sql.SQL(_SPANS))
+        "SELECT {} count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
+        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r {}"
+    ).format(
+        sql.SQL("patient_id," if by_patient else ""),
+        shares,
+        sql.SQL(_SPANS),
+        sql.SQL("GROUP BY patient_id" if by_patient else ""),
+    )
 
 
 def _params(patient_id: UUID, start: datetime, end: datetime) -> dict[str, Any]:
     return {
         "patient": patient_id,
+        "patients": [patient_id],
         "metric": Metric.GLUCOSE.value,
         "start": start,
         "end": end,
@@ -133,3 +141,14 @@ def glucose_lows(
     params = _params(patient_id, start, end) | {"limits": list(limits), "min": min_length}
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
+
+
+def glucose_summaries(
+    conn: Conn, *, patient_ids: list[UUID], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """:func:`glucose_summary` for many patients in one statement (the clinic list): a row
+    per patient with readings, ``patient_id`` first."""
+    params = {"patients": patient_ids, "metric": Metric.GLUCOSE.value, "start": start,
+              "end": end, "cap": READING_SPAN_CAP}  # fmt: skip
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_summary_sql(by_patient=True), params).fetchall()

@@ -4,6 +4,7 @@ diary (pydantic, so the API serves them as they are)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,3 +92,19 @@ class HomeBp(BaseModel):
     target_diastolic: float
     at_target: bool | None = Field(description="The overall average under the target")
     days: list[BpDay]
+
+
+class ClinicRow(BaseModel):
+    """One patient of the clinic list: the period's CGM measures (None without readings)."""
+
+    patient_id: UUID
+    display_name: str
+    readings: int
+    tir: float | None = Field(default=None, description="Share of time 70-180 mg/dL")
+    tbr: float | None = Field(default=None, description="Share of time below 70 mg/dL")
+    tbr_54: float | None = Field(default=None, description="Share of time below 54 mg/dL")
+    tar: float | None = Field(default=None, description="Share of time above 180 mg/dL")
+    mean_mg_dl: float | None = None
+    gmi: float | None = Field(default=None, description="GMI, %")
+    cv: float | None = Field(default=None, description="Coefficient of variation, %")
+    active: float | None = Field(default=None, description="% of the period the CGM was worn")

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo
-from vigil.api.deps import ConnDep, PatientDep
+from vigil.api.audit import audit_allowed
+from vigil.api.deps import ConnDep, PatientDep, StaffUser
 from vigil.api.routers.patients import time_range
 from vigil.api.state import state_of
 from vigil.api.web import i18n
@@ -22,10 +23,23 @@ from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.clinical.home_bp import HOME_BP_DAYS
 from vigil.core.languages import Lang
 from vigil.core.metrics import Metric
-from vigil.reports import Agp, HomeBp, build_agp, build_home_bp, render_agp, render_home_bp, to_pdf
+from vigil.reports import (
+    Agp,
+    ClinicRow,
+    HomeBp,
+    SortKey,
+    build_agp,
+    build_clinic_list,
+    build_home_bp,
+    render_agp,
+    render_home_bp,
+    to_pdf,
+)
 from vigil.streaming import load_care_plan
 
 router = APIRouter(prefix="/patients", tags=["reports"])
+clinic = APIRouter(prefix="/reports", tags=["reports"])
+CLINIC_MAX_PATIENTS = 10_000
 Format = Literal["json", "csv", "html", "pdf"]
 DOCUMENTS: dict[int | str, dict[str, Any]] = {
     200: {
@@ -129,3 +143,30 @@ def home_bp_report(
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
     article = render_home_bp(report, lang=lang, patient=patient)
     return _document(article, chosen, lang, f"Home BP {patient}")
+
+
+@clinic.get("/clinic", response_model=list[ClinicRow])
+def clinic_list(
+    user: StaffUser,
+    conn: ConnDep,
+    request: Request,
+    sort: SortKey = "tir",
+    descending: bool = False,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> list[ClinicRow]:
+    """Your care teams' patients (an admin: the tenant's) with their CGM measures over the
+    period (default: the last 14 days): time in range, below range, above range, GMI, CV and
+    wear; lowest time in range first unless sorted otherwise; patients without CGM last."""
+    lo, hi = _period(start, end)
+    visible = clinical_repo.list_patients(conn, principal=user, limit=CLINIC_MAX_PATIENTS, offset=0)
+    rows = build_clinic_list(
+        conn,
+        patients=[(p["id"], p["display_name"]) for p in visible],
+        start=lo,
+        end=hi,
+        sort=sort,
+        descending=descending,
+    )
+    audit_allowed(conn, request, user, patient_id=None, detail={"patients": len(rows)})
+    return rows
