@@ -153,6 +153,7 @@ def create_app(
     for module in (reports, act_now):  # a patient's reports; the feed's act-now instructions
         api.include_router(module.router)
     api.include_router(reports.clinic)
+    api.include_router(reports.mine)
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)

@@ -17,6 +17,8 @@ from vigil.reports.svg import day_svg, profile_svg
 from vigil.reports.words import WORDS
 
 HERE = Path(__file__).parent
+LOWS_LISTED = 10
+"""The latest lows the page lists (the AGP stays one A4 page); the rest are counted."""
 STYLESHEET = HERE / "report.css"
 """The reports' one stylesheet: the dashboard serves it beside the page, the PDF embeds it."""
 
@@ -51,8 +53,10 @@ def render_agp(agp: Agp, *, lang: Lang, patient: str) -> str:
             start=_when(lo.start, zone), below=f"{lo.below:.0f}", nadir=f"{lo.nadir:.0f}",
             minutes=round((lo.end - lo.start).total_seconds() / 60),
         )
-        for lo in agp.lows
+        for lo in agp.lows[-LOWS_LISTED:]
     ]  # fmt: skip
+    if len(agp.lows) > LOWS_LISTED:
+        lows.insert(0, words["more_lows"].format(n=len(agp.lows) - LOWS_LISTED))
     return (
         _env()
         .get_template("agp.html")
@@ -67,8 +71,11 @@ def render_agp(agp: Agp, *, lang: Lang, patient: str) -> str:
             days=f"{agp.days:g}",
             pct=pct,
             num=num,
-            profile_svg=profile_svg(agp.profile),
-            days_svg=[{"label": d.day.strftime("%m-%d"), "svg": day_svg(d)} for d in agp.daily],
+            profile_svg=profile_svg(agp.profile, words["profile"]),
+            days_svg=[
+                {"label": d.day.strftime("%m-%d"), "svg": day_svg(d, f"{words['daily']} {d.day}")}
+                for d in agp.daily
+            ],
             lows=lows,
         )
     )

@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
 from vigil.clinical.glycaemia import LEVEL_1_LOW, LEVEL_2_HIGH, LEVEL_2_LOW, RANGE_HIGH
 from vigil.core.metrics import CGM_HIGH_MGDL
@@ -67,16 +68,20 @@ def _grid(w: float, h: float, labels: bool) -> str:
         for hour in range(0, 25, 3):
             x = _x(hour * 60, w)
             out.append(f'<line class="hour" {HOUR} x1="{x}" x2="{x}" y1="0" y2="{h}"/>')
-            out.append(f'<text class="tick" {TICK} x="{x - 8}" y="{h + 12}">{hour:02d}:00</text>')
+            out.append(
+                f'<text class="tick" {TICK} x="{max(x - 10, 0)}" y="{h + 12}">{hour:02d}:00</text>'
+            )
     return "".join(out)
 
 
-def profile_svg(rows: Sequence[ProfileRow], width: float = 640, height: float = 220) -> str:
+def profile_svg(
+    rows: Sequence[ProfileRow], label: str = "", width: float = 640, height: float = 220
+) -> str:
     """The 24-hour profile: 5-95 % and 25-75 % bands and the median over the target range."""
     median = [(r.minute + 7.5, r.p50) for r in rows if r.p50 is not None]
     return (
         f'<svg class="agp-profile" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {width + 30} {height + 18}" role="img">'
+        f'viewBox="0 0 {width + 30} {height + 18}" role="img" aria-label="{escape(label)}">'
         f"{_grid(width, height, labels=True)}"
         f'<path class="p5-95" {OUTER} d="{_band(rows, "p5", "p95", width, height)}"/>'
         f'<path class="p25-75" {INNER} d="{_band(rows, "p25", "p75", width, height)}"/>'
@@ -85,11 +90,12 @@ def profile_svg(rows: Sequence[ProfileRow], width: float = 640, height: float = 
     )
 
 
-def day_svg(day: DayProfile, width: float = 96, height: float = 48) -> str:
+def day_svg(day: DayProfile, label: str = "", width: float = 96, height: float = 48) -> str:
     """One day's 15-minute means over the target range (a small multiple)."""
     points = [(m + 7.5, min(v, CGM_HIGH_MGDL)) for m, v in day.points]
     return (
         f'<svg class="agp-day" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {width} {height}" role="img">{_grid(width, height, labels=False)}'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+        f"{_grid(width, height, labels=False)}"
         f'<path class="p50" {MEDIAN.format(w=1)} d="{_line(points, width, height)}"/></svg>'
     )

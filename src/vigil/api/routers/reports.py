@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo
 from vigil.api.audit import audit_allowed
-from vigil.api.deps import ConnDep, PatientDep, StaffUser
+from vigil.api.deps import ConnDep, MePatientDep, PatientDep, PatientScope, StaffUser
 from vigil.api.routers.patients import time_range
 from vigil.api.state import state_of
 from vigil.api.web import i18n
@@ -39,6 +39,7 @@ from vigil.streaming import load_care_plan
 
 router = APIRouter(prefix="/patients", tags=["reports"])
 clinic = APIRouter(prefix="/reports", tags=["reports"])
+mine = APIRouter(prefix="/me/reports", tags=["me"])
 CLINIC_MAX_PATIENTS = 10_000
 Format = Literal["json", "csv", "html", "pdf"]
 DOCUMENTS: dict[int | str, dict[str, Any]] = {
@@ -102,6 +103,30 @@ def agp_report(
 ) -> Agp | Response:
     """The ambulatory glucose profile (default: the last 14 days): time in ranges weighted by
     time, mean, GMI, CV, the 24-hour percentiles in the clinic's time zone, each day, the lows."""
+    return _agp(scope, conn, request, start, end, format)
+
+
+@mine.get("/agp", response_model=Agp, responses=DOCUMENTS)
+def my_agp_report(
+    scope: MePatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    format: Format | None = None,
+) -> Agp | Response:
+    """Your own glucose profile, as your care team sees it."""
+    return _agp(scope, conn, request, start, end, format)
+
+
+def _agp(
+    scope: PatientScope,
+    conn: ConnDep,
+    request: Request,
+    start: datetime | None,
+    end: datetime | None,
+    format: Format | None,
+) -> Agp | Response:
     lo, hi = _period(start, end)
     chosen = _format(request, format)
     if chosen == "csv":
@@ -128,6 +153,30 @@ def home_bp_report(
     """Home blood pressure by the ESH 2023 / KSH 2022 protocol (default: the last 7 days):
     morning, evening and overall averages of the sittings after the first day, against the
     patient's target."""
+    return _home_bp(scope, conn, request, start, end, format)
+
+
+@mine.get("/home-bp", response_model=HomeBp, responses=DOCUMENTS)
+def my_home_bp_report(
+    scope: MePatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    format: Format | None = None,
+) -> HomeBp | Response:
+    """Your own home blood pressure, as your care team sees it."""
+    return _home_bp(scope, conn, request, start, end, format)
+
+
+def _home_bp(
+    scope: PatientScope,
+    conn: ConnDep,
+    request: Request,
+    start: datetime | None,
+    end: datetime | None,
+    format: Format | None,
+) -> HomeBp | Response:
     lo, hi = _period(start, end, HOME_BP_DAYS)
     chosen = _format(request, format)
     if chosen == "csv":
