@@ -108,3 +108,32 @@ class ClinicRow(BaseModel):
     gmi: float | None = Field(default=None, description="GMI, %")
     cv: float | None = Field(default=None, description="Coefficient of variation, %")
     active: float | None = Field(default=None, description="% of the period the CGM was worn")
+
+
+class HfRuleHit(BaseModel):
+    rule: str = Field(description="hf_weight_gain (kg in days) or hf_weight_baseline (usual)")
+    time: datetime
+    kg: float
+    threshold: float | None = Field(description="The rule's limit as the detector stated it")
+    baseline_kg: float | None = Field(description="The weight compared against")
+
+
+class HfDay(BaseModel):
+    day: date
+    time: datetime
+    kg: float = Field(description="The day's first weighing")
+    rules: list[HfRuleHit]
+    alert: bool = Field(description="The care team had an alert that day")
+
+
+class HfWeight(BaseModel):
+    """The heart-failure weight diary."""
+
+    start: datetime
+    end: datetime
+    time_zone: str
+    heart_failure: bool = Field(description="The rules apply only to heart-failure patients")
+    gain_kg: float
+    gain_days: float
+    days: list[HfDay]
+    alert_days: list[date]

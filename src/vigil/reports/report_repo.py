@@ -27,3 +27,27 @@ def blood_pressure(
          "dia": Metric.BP_DIASTOLIC.value, "start": start, "end": end},
     ).fetchall()  # fmt: skip
     return [(r[0], float(r[1]), float(r[2])) for r in rows]
+
+
+def weighings(
+    conn: Conn, *, patient_id: UUID, start: datetime, end: datetime
+) -> list[tuple[datetime, float, str]]:
+    """(time, kg, device) of each weighing in ``[start, end)``, time order."""
+    rows = conn.execute(
+        "SELECT time, value, device_id FROM readings WHERE patient_id = %s AND metric = %s"
+        " AND time >= %s AND time < %s ORDER BY time",
+        (patient_id, Metric.BODY_WEIGHT.value, start, end),
+    ).fetchall()
+    return [(r[0], float(r[1]), r[2]) for r in rows]
+
+
+def alert_times(
+    conn: Conn, *, patient_id: UUID, causes: list[str], start: datetime, end: datetime
+) -> list[datetime]:
+    """When the patient's alerts of ``causes`` (or that saw them) were first seen."""
+    rows = conn.execute(
+        "SELECT first_seen FROM alerts WHERE patient_id = %s AND (cause = ANY(%s)"
+        " OR causes && %s::text[]) AND first_seen >= %s AND first_seen < %s ORDER BY first_seen",
+        (patient_id, causes, causes, start, end),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -26,10 +26,12 @@ from vigil.core.metrics import Metric
 from vigil.reports import (
     Agp,
     ClinicRow,
+    HfWeight,
     HomeBp,
     SortKey,
     build_agp,
     build_clinic_list,
+    build_hf_weight,
     build_home_bp,
     render_agp,
     render_home_bp,
@@ -41,6 +43,8 @@ router = APIRouter(prefix="/patients", tags=["reports"])
 clinic = APIRouter(prefix="/reports", tags=["reports"])
 mine = APIRouter(prefix="/me/reports", tags=["me"])
 CLINIC_MAX_PATIENTS = 10_000
+HF_DAYS = 30
+"""The weight diary's default period (days)."""
 Format = Literal["json", "csv", "html", "pdf"]
 DOCUMENTS: dict[int | str, dict[str, Any]] = {
     200: {
@@ -192,6 +196,27 @@ def _home_bp(
     patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
     article = render_home_bp(report, lang=lang, patient=patient)
     return _document(article, chosen, lang, f"Home BP {patient}")
+
+
+@router.get("/{patient_id}/reports/hf-weight", response_model=HfWeight, responses=DOCUMENTS)
+def hf_weight_report(
+    scope: PatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    format: Literal["json", "csv"] | None = None,
+) -> HfWeight | Response:
+    """The heart-failure weight diary (default: the last 30 days): each day's first weighing,
+    where the gain and personal-baseline rules fired, the days with alerts."""
+    lo, hi = _period(start, end, HF_DAYS)
+    if format == "csv":
+        return _csv(conn, scope.patient_id, (Metric.BODY_WEIGHT,), lo, hi)
+    zone = state_of(request.app).settings.clinic_time_zone
+    plan = load_care_plan(conn, patient_id=scope.patient_id)
+    return build_hf_weight(
+        conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
+    )
 
 
 @clinic.get("/clinic", response_model=list[ClinicRow])
