@@ -47,7 +47,6 @@ def num(value: float | None, decimals: int, unit: str) -> str:
 def render_agp(agp: Agp, *, lang: Lang, patient: str) -> str:
     zone = ZoneInfo(agp.time_zone)
     words = WORDS[lang]
-    last = agp.end - timedelta(microseconds=1) if agp.end > agp.start else agp.end
     lows = [
         words["low_row"].format(
             start=_when(lo.start, zone), below=f"{lo.below:.0f}", nadir=f"{lo.nadir:.0f}",
@@ -61,14 +60,8 @@ def render_agp(agp: Agp, *, lang: Lang, patient: str) -> str:
         _env()
         .get_template("agp.html")
         .render(
+            **_heading(agp.start, agp.end, agp.time_zone, lang, patient),
             agp=agp,
-            lang=lang,
-            w=words,
-            patient=patient,
-            zone=agp.time_zone,
-            start=agp.start.astimezone(zone).date().isoformat(),
-            end=last.astimezone(zone).date().isoformat(),
-            days=f"{agp.days:g}",
             pct=pct,
             num=num,
             profile_svg=profile_svg(agp.profile, words["profile"]),
@@ -89,24 +82,34 @@ def mmhg(average: BpAverage) -> str:
 
 
 def render_home_bp(bp: HomeBp, *, lang: Lang, patient: str) -> str:
-    zone = ZoneInfo(bp.time_zone)
-    last = bp.end - timedelta(microseconds=1) if bp.end > bp.start else bp.end
     return (
         _env()
         .get_template("home_bp.html")
         .render(
+            **_heading(bp.start, bp.end, bp.time_zone, lang, patient),
             bp=bp,
-            lang=lang,
-            w=WORDS[lang],
-            patient=patient,
-            zone=bp.time_zone,
-            start=bp.start.astimezone(zone).date().isoformat(),
-            end=last.astimezone(zone).date().isoformat(),
-            days=f"{(bp.end - bp.start).total_seconds() / 86400:g}",
             min_days=HOME_BP_MIN_DAYS,
             mmhg=mmhg,
         )
     )
+
+
+def _heading(
+    start: datetime, end: datetime, time_zone: str, lang: Lang, patient: str
+) -> dict[str, object]:
+    """What every report's heading shows: the patient, the period's first and last days and
+    its length in the clinic's zone, the zone, the language's words."""
+    zone = ZoneInfo(time_zone)
+    last = end - timedelta(microseconds=1) if end > start else end
+    return {
+        "lang": lang,
+        "w": WORDS[lang],
+        "patient": patient,
+        "zone": time_zone,
+        "start": start.astimezone(zone).date().isoformat(),
+        "end": last.astimezone(zone).date().isoformat(),
+        "days": f"{max((end - start).total_seconds(), 0) / 86400:g}",
+    }
 
 
 def _when(t: datetime, zone: ZoneInfo) -> str:

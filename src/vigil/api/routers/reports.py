@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime
 
 from vigil.api import clinical_repo
 from vigil.api.audit import audit_allowed
-from vigil.api.deps import ConnDep, MePatientDep, PatientDep, PatientScope, StaffUser
+from vigil.api.deps import ConnDep, MePatientDep, PatientDep, StaffUser
 from vigil.api.routers.patients import time_range
 from vigil.api.state import state_of
 from vigil.api.web import i18n
@@ -96,106 +98,98 @@ def _document(article: str, chosen: Format, lang: Lang, title: str) -> Response:
     return Response(article, media_type="text/html; charset=utf-8", headers=headers)
 
 
-@router.get("/{patient_id}/reports/agp", response_model=Agp, responses=DOCUMENTS)
-def agp_report(
-    scope: PatientDep,
-    conn: ConnDep,
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """A report's period and format from the query string (or ``Accept``), and its request."""
+
+    request: Request
+    start: datetime | None
+    end: datetime | None
+    format: Format
+
+
+def report_query(
     request: Request,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
     format: Format | None = None,
-) -> Agp | Response:
+) -> ReportQuery:
+    return ReportQuery(request, start, end, _format(request, format))
+
+
+QueryDep = Annotated[ReportQuery, Depends(report_query)]
+R = TypeVar("R", Agp, HomeBp)
+
+
+def _answer(
+    conn: ConnDep,
+    q: ReportQuery,
+    patient_id: UUID,
+    *,
+    days: int,
+    metrics: tuple[Metric, ...],
+    build: Callable[[datetime, datetime, str], R],
+    render: Callable[..., str],
+    title: str,
+) -> R | Response:
+    """A report in the format asked for: the readings behind it (CSV), its data (JSON), or
+    its HTML and the PDF made from that HTML, in the caller's language."""
+    lo, hi = _period(q.start, q.end, days)
+    if q.format == "csv":
+        return _csv(conn, patient_id, metrics, lo, hi)
+    report = build(lo, hi, state_of(q.request.app).settings.clinic_time_zone)
+    if q.format == "json":
+        return report
+    lang = i18n.negotiate(q.request)
+    patient = clinical_repo.get_patient(conn, patient_id=patient_id)["display_name"]
+    article = render(report, lang=lang, patient=patient)
+    return _document(article, q.format, lang, f"{title} {patient}")
+
+
+def _agp(conn: ConnDep, q: ReportQuery, patient_id: UUID) -> Agp | Response:
+    def build(lo: datetime, hi: datetime, zone: str) -> Agp:
+        return build_agp(conn, patient_id=patient_id, start=lo, end=hi, time_zone=zone)
+
+    return _answer(conn, q, patient_id, days=REPORT_DAYS, metrics=(Metric.GLUCOSE,),
+                   build=build, render=render_agp, title="AGP")  # fmt: skip
+
+
+def _home_bp(conn: ConnDep, q: ReportQuery, patient_id: UUID) -> HomeBp | Response:
+    def build(lo: datetime, hi: datetime, zone: str) -> HomeBp:
+        plan = load_care_plan(conn, patient_id=patient_id)
+        return build_home_bp(conn, patient_id=patient_id, start=lo, end=hi, time_zone=zone,
+                             plan=plan)  # fmt: skip
+
+    metrics = (Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC)
+    return _answer(conn, q, patient_id, days=HOME_BP_DAYS, metrics=metrics, build=build,
+                   render=render_home_bp, title="Home BP")  # fmt: skip
+
+
+@router.get("/{patient_id}/reports/agp", response_model=Agp, responses=DOCUMENTS)
+def agp_report(scope: PatientDep, conn: ConnDep, q: QueryDep) -> Agp | Response:
     """The ambulatory glucose profile (default: the last 14 days): time in ranges weighted by
     time, mean, GMI, CV, the 24-hour percentiles in the clinic's time zone, each day, the lows."""
-    return _agp(scope, conn, request, start, end, format)
+    return _agp(conn, q, scope.patient_id)
 
 
 @mine.get("/agp", response_model=Agp, responses=DOCUMENTS)
-def my_agp_report(
-    scope: MePatientDep,
-    conn: ConnDep,
-    request: Request,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    format: Format | None = None,
-) -> Agp | Response:
+def my_agp_report(scope: MePatientDep, conn: ConnDep, q: QueryDep) -> Agp | Response:
     """Your own glucose profile, as your care team sees it."""
-    return _agp(scope, conn, request, start, end, format)
-
-
-def _agp(
-    scope: PatientScope,
-    conn: ConnDep,
-    request: Request,
-    start: datetime | None,
-    end: datetime | None,
-    format: Format | None,
-) -> Agp | Response:
-    lo, hi = _period(start, end)
-    chosen = _format(request, format)
-    if chosen == "csv":
-        return _csv(conn, scope.patient_id, (Metric.GLUCOSE,), lo, hi)
-    zone = state_of(request.app).settings.clinic_time_zone
-    report = build_agp(conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone)
-    if chosen == "json":
-        return report
-    lang = i18n.negotiate(request)
-    patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
-    article = render_agp(report, lang=lang, patient=patient)
-    return _document(article, chosen, lang, f"AGP {patient}")
+    return _agp(conn, q, scope.patient_id)
 
 
 @router.get("/{patient_id}/reports/home-bp", response_model=HomeBp, responses=DOCUMENTS)
-def home_bp_report(
-    scope: PatientDep,
-    conn: ConnDep,
-    request: Request,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    format: Format | None = None,
-) -> HomeBp | Response:
+def home_bp_report(scope: PatientDep, conn: ConnDep, q: QueryDep) -> HomeBp | Response:
     """Home blood pressure by the ESH 2023 / KSH 2022 protocol (default: the last 7 days):
     morning, evening and overall averages of the sittings after the first day, against the
     patient's target."""
-    return _home_bp(scope, conn, request, start, end, format)
+    return _home_bp(conn, q, scope.patient_id)
 
 
 @mine.get("/home-bp", response_model=HomeBp, responses=DOCUMENTS)
-def my_home_bp_report(
-    scope: MePatientDep,
-    conn: ConnDep,
-    request: Request,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    format: Format | None = None,
-) -> HomeBp | Response:
+def my_home_bp_report(scope: MePatientDep, conn: ConnDep, q: QueryDep) -> HomeBp | Response:
     """Your own home blood pressure, as your care team sees it."""
-    return _home_bp(scope, conn, request, start, end, format)
-
-
-def _home_bp(
-    scope: PatientScope,
-    conn: ConnDep,
-    request: Request,
-    start: datetime | None,
-    end: datetime | None,
-    format: Format | None,
-) -> HomeBp | Response:
-    lo, hi = _period(start, end, HOME_BP_DAYS)
-    chosen = _format(request, format)
-    if chosen == "csv":
-        return _csv(conn, scope.patient_id, (Metric.BP_SYSTOLIC, Metric.BP_DIASTOLIC), lo, hi)
-    zone = state_of(request.app).settings.clinic_time_zone
-    plan = load_care_plan(conn, patient_id=scope.patient_id)
-    report = build_home_bp(
-        conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
-    )
-    if chosen == "json":
-        return report
-    lang = i18n.negotiate(request)
-    patient = clinical_repo.get_patient(conn, patient_id=scope.patient_id)["display_name"]
-    article = render_home_bp(report, lang=lang, patient=patient)
-    return _document(article, chosen, lang, f"Home BP {patient}")
+    return _home_bp(conn, q, scope.patient_id)
 
 
 @router.get("/{patient_id}/reports/hf-weight", response_model=HfWeight, responses=DOCUMENTS)
