@@ -35,6 +35,9 @@ fi
 apt_install "postgresql-$PG_VERSION" "postgresql-contrib-$PG_VERSION" 2>/dev/null \
     || apt_install "postgresql-$PG_VERSION"
 apt_install mosquitto mosquitto-clients python3-venv
+# The reports' PDFs (WeasyPrint draws with pango, Korean in Nanum) and the tests that read them
+# back as text and images (pdftotext, pdftoppm).
+apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-nanum poppler-utils
 if [ "${VIGIL_SKIP_BROWSER:-0}" != 1 ]; then
     apt_install chromium fonts-nanum  # Korean glyphs for the pages in Korean
 fi

@@ -29,6 +29,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "preview_care_plan_api_v1_patients__patient_id__care_plan_preview_post": {
         "thresholds": {"spo2": {"low": 85}},
     },
+    "put_instructions_api_v1_patients__patient_id__care_plan_instructions_put": {
+        "instructions": {"spo2_low": {"en": "x"}},
+    },
     "acknowledge_api_v1_alerts__alert_id__acknowledge_post": {"note": "x"},
     "snooze_api_v1_alerts__alert_id__snooze_post": {"minutes": 5},
     "resolve_api_v1_alerts__alert_id__resolve_post": {"outcome": "actionable"},

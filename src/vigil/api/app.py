@@ -32,6 +32,7 @@ from vigil.api.metrics import exposition, registry_for
 from vigil.api.nightscout import install as install_nightscout
 from vigil.api.reads import AccessGate, ReadCache, api_role_pool
 from vigil.api.routers import (
+    act_now,
     admin,
     alerts,
     auth,
@@ -42,6 +43,7 @@ from vigil.api.routers import (
     health,
     me,
     patients,
+    reports,
     teams,
 )
 from vigil.api.state import VigilState
@@ -155,6 +157,10 @@ def create_app(
         api.include_router(module.live_reads)
     for module in (auth, patients, fhir, teams, devices, alerts, me, admin, console):
         api.include_router(module.router)
+    for module in (reports, act_now):  # a patient's reports; the feed's act-now instructions
+        api.include_router(module.router)
+    api.include_router(reports.clinic)
+    api.include_router(reports.mine)
     app.include_router(api)
     app.include_router(web_router)  # the dashboard's triage and the stored patient feed
     app.include_router(health.router)

@@ -33,6 +33,7 @@ from psycopg.types.json import Jsonb
 from vigil.api import repo
 from vigil.api.access import Role
 from vigil.api.security import hash_password, new_token, token_digest
+from vigil.bench.reports import load_cgm, report_paths
 from vigil.servers.process import free_port
 from vigil.settings import Settings
 from vigil.storage import migrate, rebuild_latest_readings
@@ -313,8 +314,14 @@ def run_bench(
     requests: int = 10_000,
     processes: int = 2,
     cache: bool = True,
+    cgm_days: int = 0,
+    report_clients: int = 1,
+    report_requests: int = 20,
 ) -> dict[str, Any]:
-    """``cache=False`` serves every read from the database (the read cache's TTLs set to 0)."""
+    """``cache=False`` serves every read from the database (the read cache's TTLs set to 0).
+    ``cgm_days`` > 0 adds that much 5-minute CGM to every patient and times the clinic list
+    and the AGP (vigil.bench.reports) from ``report_clients`` clients (one by default: a
+    second client's warm-up of a slow read outlasts uvicorn's 5-s keep-alive of the first)."""
     env = {} if cache else {"VIGIL_API_READ_CACHE_S": "0", "VIGIL_API_CHART_CACHE_S": "0"}
     with _database(settings) as url:
         t = time.perf_counter()
@@ -329,11 +336,16 @@ def run_bench(
             ],
             "team_latest_vitals": [f"/api/v1/care-teams/{team}/latest-vitals"],
         }
+        cgm = load_cgm(url, patient=data["patients"][0], days=cgm_days) if cgm_days else {}
         with _servers(url, processes, env) as bases:
             results = {
                 name: _run(_drive(bases, paths, token, clients=clients, requests=requests))
                 for name, paths in endpoints.items()
             }
+            for name, paths in (report_paths(data["patients"]) if cgm_days else {}).items():
+                who = cgm["admin_token"] if name == "clinic_list_14d" else token
+                results[name] = _run(_drive(bases, paths, who, clients=report_clients,
+                                            requests=report_requests))  # fmt: skip
     return {
         "endpoints": results,
         "setup": {
@@ -347,5 +359,9 @@ def run_bench(
             "read_cache_s": settings.api_read_cache_s if cache else 0,
             "chart_cache_s": settings.api_chart_cache_s if cache else 0,
             "load_s": round(load_s, 1),
+            "cgm_days": cgm_days,
+            "cgm_readings": cgm.get("cgm_readings", 0),
+            "cgm_load_s": cgm.get("cgm_load_s", 0),
+            "report_clients": report_clients if cgm_days else 0,
         },
     }

@@ -39,9 +39,12 @@ def bench_api(
         True, help="Serve from the read cache (--no-cache: every read from the database)"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    cgm_days: int = typer.Option(
+        0, help="Days of 5-minute CGM per patient; > 0 also times the clinic list and the AGP"
+    ),
 ) -> None:
     """p50/p99 latency and requests/s of the alert inbox, a 30-day hourly rollup and a care
-    team's latest-vitals list."""
+    team's latest-vitals list (with --cgm-days 14: the clinic list and one patient's AGP)."""
     from vigil.bench.api import run_bench
 
     result = run_bench(
@@ -53,6 +56,7 @@ def bench_api(
         requests=requests,
         processes=processes,
         cache=cache,
+        cgm_days=cgm_days,
     )
     _print_endpoints(result, as_json=as_json)
 

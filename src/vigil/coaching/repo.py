@@ -62,3 +62,44 @@ def list_feed_items(conn: Conn, *, patient_id: UUID, limit: int = 50) -> list[di
             " WHERE patient_id = %s ORDER BY time DESC, key LIMIT %s",
             (patient_id, limit),
         ).fetchall()
+
+
+def latest_values(conn: Conn, *, patient_id: UUID) -> dict[str, tuple[datetime, float, Any]]:
+    """Each metric's latest value as ingest keeps it: metric -> (time, value, censored)."""
+    rows = conn.execute(
+        "SELECT metric, time, value, censored FROM latest_readings WHERE patient_id = %s",
+        (patient_id,),
+    ).fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def care_team_replies(conn: Conn, *, patient_id: UUID, causes: list[str]) -> dict[str, datetime]:
+    """Per alert cause, the last time the care team acknowledged or resolved an alert that
+    had seen it (an alert's episode gathers causes: a low that became urgent)."""
+    rows = conn.execute(
+        "SELECT c, max(greatest(a.acknowledged_at, a.resolved_at)) FROM alerts a,"
+        " unnest(a.causes || a.cause) AS c WHERE a.patient_id = %s AND c = ANY(%s)"
+        " AND (a.acknowledged_at IS NOT NULL OR a.resolved_at IS NOT NULL) GROUP BY c",
+        (patient_id, causes),
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def care_plan_instructions(conn: Conn, *, patient_id: UUID) -> dict[str, dict[str, str]]:
+    """The care team's own instruction per kind and language (``{}`` without one)."""
+    row = conn.execute(
+        "SELECT instructions FROM care_plans WHERE patient_id = %s", (patient_id,)
+    ).fetchone()
+    return dict(row[0]) if row else {}
+
+
+def put_care_plan_instructions(
+    conn: Conn, *, patient_id: UUID, instructions: dict[str, dict[str, str]], user_id: UUID
+) -> None:
+    """Replace the care team's instructions (a plan is created, empty otherwise, if none)."""
+    conn.execute(
+        "INSERT INTO care_plans (patient_id, instructions, updated_by) VALUES (%s, %s, %s)"
+        " ON CONFLICT (patient_id) DO UPDATE SET instructions = EXCLUDED.instructions,"
+        " updated_at = now(), updated_by = EXCLUDED.updated_by",
+        (patient_id, Jsonb(instructions), user_id),
+    )

@@ -4,6 +4,7 @@ from vigil.streaming.base import Detector, Observation
 from vigil.streaming.engine import StreamEngine, default_detectors
 from vigil.streaming.live import LiveEngine
 from vigil.streaming.replay import replay
+from vigil.streaming.repo import load_care_plan
 
 
 def build_engine(database_url: str) -> LiveEngine:
@@ -18,5 +19,6 @@ __all__ = [
     "StreamEngine",
     "build_engine",
     "default_detectors",
+    "load_care_plan",
     "replay",
 ]

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from vigil.api import clinical_repo
 from vigil.api.deps import ConnDep, MePatientDep
 from vigil.api.models import ReadingPublic
+from vigil.api.routers.act_now import ActNowItem, act_now_items
 from vigil.api.routers.patients import time_range
 from vigil.clinical import CarePlan
 from vigil.clinical.careplan import IN_TARGET_GOAL, TIME_IN_RANGE_GOAL
@@ -34,6 +35,10 @@ class WeeklySummary(BaseModel):
 
 
 class FeedPublic(BaseModel):
+    act_now: list[ActNowItem] = Field(
+        description="Dangerous latest readings with what to do now, the most urgent first, "
+        "in your language; each stays until a normal reading or the care team's reply"
+    )
     today: list[ReadingPublic]
     week: list[WeeklySummary]
     streak_days: int = Field(description="Consecutive days (up to today) with a reading")
@@ -56,9 +61,9 @@ def my_readings(
 
 
 @router.get("/feed", response_model=FeedPublic)
-def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
-    """Today's readings, this week against your targets, your streak (reminders are coaching
-    items: ``/me/feed/items``)."""
+def my_feed(scope: MePatientDep, conn: ConnDep, request: Request, response: Response) -> FeedPublic:
+    """What to do now about a dangerous reading, today's readings, this week against your
+    targets, your streak (reminders are coaching items: ``/me/feed/items``)."""
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = clinical_repo.raw_readings(
@@ -75,7 +80,8 @@ def my_feed(scope: MePatientDep, conn: ConnDep) -> FeedPublic:
     week = _week(rows, now - timedelta(days=7), plan)
     # Counted as the coaching items count it: ending today, or yesterday if nothing yet today.
     streak = streak_days([Point(r["time"], r["metric"], r["value"]) for r in rows], now)
-    return FeedPublic(today=today, week=week, streak_days=streak)
+    act_now = act_now_items(conn, request, response, patient_id=scope.patient_id)
+    return FeedPublic(act_now=act_now, today=today, week=week, streak_days=streak)
 
 
 def _week(rows: list[dict[str, Any]], since: datetime, plan: CarePlan) -> list[WeeklySummary]:

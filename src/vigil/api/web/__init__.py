@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from vigil.api.web import admin, feed, pages, triage
+from vigil.api.web import admin, feed, pages, reports, triage
 
 api = APIRouter(prefix="/api/v1")
 api.include_router(triage.router)
@@ -12,5 +12,6 @@ router = APIRouter()
 router.include_router(api)
 router.include_router(pages.router)
 router.include_router(admin.router)
+router.include_router(reports.router)
 
 __all__ = ["router"]

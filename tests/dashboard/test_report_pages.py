@@ -1,0 +1,131 @@
+"""The reports' pages in Chromium: a patient's AGP (Korean and English) and home BP, the clinic
+list sorted by a click, the patient's phone feed with an act-now item and their own AGP; axe
+finds no serious violation. Screenshots (and the PDF's first page) go to artifacts/."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.api.conftest import World, build_world
+from tests.browser import ARTIFACTS, axe_violations
+from tests.conftest import new_database
+from tests.dashboard.conftest import signed_in
+from vigil.core.metrics import Metric
+from vigil.core.models import StoredReading
+from vigil.ingest.repo import store_readings
+from vigil.servers import EmbeddedPostgres
+
+
+def _history(world: World) -> None:
+    """14 days of CGM and a week of cuff readings up to now for the team's patient; a week of
+    CGM for the other patient; then an urgent low for the team's patient."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    rnd = random.Random(4)
+    rows = []
+    for patient, days, swing in ((world.a.patient, 14, 80), (world.a.other_patient, 7, 30)):
+        for i in range(days * 288):
+            t = now - timedelta(minutes=5 * (days * 288 - i))
+            v = 150 + swing * math.sin(2 * math.pi * i / 288) + rnd.gauss(0, 25)
+            value = float(min(max(round(v), 40), 400))
+            rows.append(
+                StoredReading(t, patient, Metric.GLUCOSE, value, f"cgm-{patient.hex[:6]}", t)
+            )
+    for day in range(8):
+        for hour in (-14, -2):  # Seoul 07:00-ish and 19:00-ish for a UTC+9 clinic
+            t = now.replace(hour=0, minute=0, second=0) - timedelta(days=day, hours=hour)
+            if t >= now:
+                continue
+            s, d = round(rnd.gauss(138, 8)), round(rnd.gauss(86, 5))
+            rows.append(StoredReading(t, world.a.patient, Metric.BP_SYSTOLIC, s, "cuff", t))
+            rows.append(StoredReading(t, world.a.patient, Metric.BP_DIASTOLIC, d, "cuff", t))
+    rows.append(StoredReading(now, world.a.patient, Metric.GLUCOSE, 50.0, "meter", now))
+    with psycopg.connect(world.db_url) as conn:
+        store_readings(conn, rows=rows)
+        conn.commit()
+
+
+@pytest.fixture(scope="module")
+def world(pg_server: EmbeddedPostgres) -> Iterator[World]:
+    with new_database(pg_server) as url:
+        w = build_world(url)
+        _history(w)
+        yield w
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    found = axe_violations(page)
+    assert not found, (name, found)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_agp_page(chromium: Browser, base: str, world: World, lang: str) -> None:
+    page = signed_in(chromium, base, world, "clinician").new_page()
+    page.goto(f"{base}/patients/{world.a.patient}?lang={lang}")
+    page.click(f"a[href='/patients/{world.a.patient}/reports/agp']")
+    expect(page.locator(".report.agp svg.agp-profile")).to_be_visible(timeout=15_000)
+    title = "연속혈당 프로파일(AGP)" if lang == "ko" else "Ambulatory glucose profile (AGP)"
+    expect(page.locator(".report h1")).to_have_text(title)
+    expect(page.locator(".report .days li")).to_have_count(15)  # 14 days and today's start
+    tir = page.locator("[data-range='70_180']").inner_text()
+    assert tir.endswith("%")
+    pdf = page.locator("#pdf").get_attribute("href")
+    assert pdf is not None
+    assert "format=pdf" in pdf
+    shot(page, f"agp-{lang}")
+    if lang == "en":
+        r = page.request.get(f"{base}{pdf}" if pdf.startswith("/") else pdf)
+        assert r.headers["content-type"] == "application/pdf"
+        (ARTIFACTS / "agp.pdf").write_bytes(r.body())
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "agp.pdf"),
+                        str(ARTIFACTS / "agp-pdf")], check=True)  # fmt: skip
+        assert (ARTIFACTS / "agp-pdf.png").stat().st_size > 20_000
+
+
+def test_the_home_bp_page(chromium: Browser, base: str, world: World) -> None:
+    page = signed_in(chromium, base, world, "clinician").new_page()
+    page.goto(f"{base}/patients/{world.a.patient}/reports/home-bp?lang=en")
+    expect(page.locator(".report.bp [data-average='overall']")).to_have_text(
+        __import__("re").compile(r"^\d+/\d+$"), timeout=15_000
+    )
+    shot(page, "home-bp-en")
+
+
+def test_the_clinic_list_sorts(chromium: Browser, base: str, world: World) -> None:
+    page = signed_in(chromium, base, world, "admin").new_page()
+    page.goto(f"{base}/reports/clinic?lang=ko")
+    rows = page.locator("#clinic-rows tr")
+    expect(rows).to_have_count(2, timeout=15_000)
+    first = str(world.a.patient)  # the wider swing: less time in range, first by default
+    expect(rows.first).to_have_attribute("data-patient", first)
+    page.click("button[data-sort='tir']")  # again: the highest time in range first
+    expect(rows.first).to_have_attribute("data-patient", str(world.a.other_patient))
+    expect(page.locator("button[data-sort='tir']")).to_have_attribute("data-order", "desc")
+    shot(page, "clinic-ko")
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_phone_feed_leads_with_act_now(
+    chromium: Browser, base: str, world: World, lang: str
+) -> None:
+    context = signed_in(chromium, base, world, "patient", is_mobile=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/feed?lang={lang}")
+    item = page.locator("#act-now .act-now[data-kind='glucose_urgent_low']")
+    expect(item).to_be_visible(timeout=15_000)
+    expect(item).to_contain_text("119")
+    expect(item).to_contain_text("50 mg/dL")
+    shot(page, f"feed-act-now-{lang}")
+    page.click("a[href='/feed/reports/agp']")
+    expect(page.locator(".report.agp svg.agp-profile")).to_be_visible(timeout=15_000)
+    shot(page, f"feed-agp-{lang}")
