@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
         " instead of ahead of other devices in the broker's single queue (docs/ingest.md)",
     )
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    mqtt_edge: Literal["mosquitto", "nats"] = Field(
+        default="mosquitto",
+        description="What devices connect to when no broker URL is given: the embedded"
+        " Mosquitto, or the NATS server's MQTT listener (MQTT 3.1.1; a PUBACK only once the"
+        " message is in a JetStream stream: docs/ingest.md, The device edge)",
+    )
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
     ingest_batch_target_ms: int = Field(
