@@ -341,3 +341,45 @@ def test_a_device_publishes_only_to_its_own_topic_and_revocation_is_immediate(
         wrong.pub.client.loop_stop()
     finally:
         ingest.stop()
+
+
+def test_two_ingest_instances_share_the_edge_across_kills_of_either_and_of_the_edge(
+    harness: Harness, edge: EmbeddedNats, tmp_path: Path
+) -> None:
+    """Scale-out: two `vigil ingest` pull from the one durable consumer. One is killed -9
+    mid-burst (what it held unacknowledged is offered again to the other), then the edge is
+    killed -9 and started again: every PUBACKed reading is stored once."""
+    first = IngestProcess(harness, edge, tmp_path / "first")
+    second = IngestProcess(harness, edge, tmp_path / "second")
+    fleet = [Device(edge, provision(harness, edge)) for _ in range(20)]
+    first.start()
+    second.start()
+    try:
+        for device in fleet:
+            device.connect()
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        ids = [d.device_id for d in fleet]
+        for i in range(100):
+            for device in fleet:
+                device.publish(base + timedelta(seconds=i), value=90 + i % 9)
+            if i == 30:
+                wait_for(lambda: len(stored_keys(harness, ids)[0]) > 200, "part stored")
+                first.kill()
+            if i == 60:
+                edge.kill()
+                edge.start()
+        wait_for(lambda: all(d.all_acked() for d in fleet), "every reading PUBACKed", 120)
+        wait_for(lambda: len(stored_keys(harness, ids)[0]) >= 2000, "all stored", 120)
+        figures = counts(harness, fleet)
+    finally:
+        for device in fleet:
+            device.close()
+        first.terminate()
+        second.terminate()
+    assert figures == {
+        "attempted": 2000,
+        "pubacked": 2000,
+        "stored": 2000,
+        "lost": 0,
+        "doubled": 0,
+    }
