@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,13 +23,15 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
+from tests.certs import make_ca_and_server_cert
 from tests.conftest import Harness
 from tests.waiting import wait_for
 
 from vigil.core.payload import topic_for
 from vigil.ingest import DevicePublisher, Ingest
 from vigil.servers import EmbeddedNats, MqttTarget, sync_broker_credentials
-from vigil.servers.stack import open_edge
+from vigil.servers.stack import open_edge, start_servers
+from vigil.settings import Settings
 from vigil.storage import admin
 
 pytestmark = pytest.mark.slow
@@ -383,3 +387,80 @@ def test_two_ingest_instances_share_the_edge_across_kills_of_either_and_of_the_e
         "lost": 0,
         "doubled": 0,
     }
+
+
+def test_the_embedded_edge_over_tls_stores_and_refuses_clear_text_or_an_untrusted_ca(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """`start_servers` with VIGIL_MQTT_EDGE=nats and the device TLS pair: the NATS server's
+    MQTT listener speaks TLS only; a device that trusts the CA publishes and all is stored."""
+    tmp_path.chmod(0o755)
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca, cert, key = make_ca_and_server_cert(certs)
+    patient_creds = provision_in_db(harness)
+    settings = Settings(
+        database_url=harness.db_url,
+        mqtt_edge="nats",
+        state_dir=tmp_path / "state",
+        mqtt_device_tls_certfile=cert,
+        mqtt_device_tls_keyfile=key,
+        stream_name=harness.stream_name,
+    )
+    servers = start_servers(settings)
+    ingest = Ingest(
+        settings, database_url=harness.db_url, mqtt=servers.mqtt, nats_url=servers.nats_url
+    )
+    ingest.start()
+    try:
+        assert servers.edge == "nats"
+        pub = DevicePublisher(
+            "127.0.0.1",
+            servers.device_port,
+            patient_creds.device_id,
+            patient_creds.password,
+            tls_ca=ca,
+            protocol=MQTTProtocolVersion.MQTTv311,
+        )
+        pub.connect()
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        body = '{"readings": [{"ts": "%s", "metric": "spo2", "value": 96, "unit": "%%"}]}'
+        infos = [
+            pub.publish((body % (base + timedelta(seconds=i)).isoformat()).encode())
+            for i in range(100)
+        ]
+        for info in infos:
+            info.wait_for_publish(30)
+        pubacked = sum(i.is_published() for i in infos)
+        pub.close()
+        wait_for(lambda: stored_keys(harness, [patient_creds.device_id])[1] >= 100, "TLS stored")
+        assert (pubacked, stored_keys(harness, [patient_creds.device_id])[1]) == (100, 100)
+
+        with (
+            socket.create_connection(("127.0.0.1", servers.device_port), timeout=10) as raw,
+            pytest.raises(ssl.SSLCertVerificationError),
+        ):
+            ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
+        with socket.create_connection(("127.0.0.1", servers.device_port), timeout=10) as clear:
+            connect = b"\x00\x04MQTT\x04\x02\x00\x3c\x00\x03abc"  # MQTT 3.1.1, client "abc"
+            clear.sendall(bytes([0x10, len(connect)]) + connect)
+            try:
+                answer = clear.recv(16)
+            except (ConnectionResetError, TimeoutError):
+                answer = b""
+        assert not answer.startswith(b"\x20"), answer
+    finally:
+        ingest.stop()
+        servers.close()
+
+
+def provision_in_db(harness: Harness) -> admin.DeviceCredentials:
+    with psycopg.connect(harness.db_url) as conn:
+        _, creds = admin.enrol_with_device(
+            conn,
+            tenant_id=harness.tenant_id,
+            display_name="TLS patient",
+            kind="oximeter",
+            assigned_since=timedelta(days=200),
+        )
+    return creds
