@@ -35,14 +35,14 @@ class Ingest:
         nats_url: str | None = None,
     ) -> None:
         """``nats_url``: where the NATS edge's capture stream is, read when
-        ``settings.mqtt_edge`` is ``nats`` (vigil.ingest.edge_transport)."""
+        ``settings.edge`` is ``nats`` (vigil.ingest.edge_transport)."""
         # Bounded by the broker's flow control (the receive maximum) and the inbox's own caps.
         self.inbox = FairInbox(
             max_messages=settings.ingest_inbox_max_messages,
             max_bytes=settings.ingest_inbox_max_bytes,
         )
         self.transport: MqttTransport | EdgeTransport
-        if settings.mqtt_edge == "nats":
+        if settings.edge == "nats":
             if nats_url is None:
                 raise ValueError("the NATS edge needs the NATS URL its stream is on")
             self.transport = EdgeTransport(nats_url, inbox=self.inbox)

@@ -74,7 +74,7 @@ def start_servers(settings: Settings) -> Servers:
             pg = stack.enter_context(EmbeddedPostgres(settings.state_dir.resolve() / "postgres"))
             db_url = pg.url()
         broker_root = None
-        if settings.mqtt_edge == "nats":
+        if settings.edge == "nats":
             return _nats_edge(settings, db_url, stack)
         if settings.mqtt_url is None:
             broker_root = settings.state_dir.resolve() / "mosquitto"
