@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
@@ -30,6 +31,7 @@ from tests.waiting import wait_for
 from vigil.core.payload import topic_for
 from vigil.ingest import DevicePublisher, Ingest
 from vigil.servers import EmbeddedNats, MqttTarget, sync_broker_credentials
+from vigil.servers.process import free_port
 from vigil.servers.stack import open_edge, start_servers
 from vigil.settings import Settings
 from vigil.storage import admin
@@ -454,6 +456,13 @@ def test_the_embedded_edge_over_tls_stores_and_refuses_clear_text_or_an_untruste
         servers.close()
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def provision_in_db(harness: Harness) -> admin.DeviceCredentials:
     with psycopg.connect(harness.db_url) as conn:
         _, creds = admin.enrol_with_device(
@@ -464,3 +473,74 @@ def provision_in_db(harness: Harness) -> admin.DeviceCredentials:
             assigned_since=timedelta(days=200),
         )
     return creds
+
+
+def test_vigil_serve_killed_then_its_edge_killed_loses_nothing_pubacked(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The issue's black-box case with `vigil serve` itself (its embedded NATS edge, the
+    harness's database), three rounds: `vigil serve` killed -9 (its edge keeps running), a
+    device publishes 300 readings and gets 300 PUBACKs, the process on the device port is
+    killed -9, `vigil serve` is started again: every PUBACKed reading is stored."""
+    state = tmp_path / "state"
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")},
+        "VIGIL_DATABASE_URL": harness.db_url,
+        "VIGIL_STATE_DIR": str(state),
+        "VIGIL_API_PORT": str(port),
+        "VIGIL_STREAM_NAME": harness.stream_name,
+    }
+
+    def serve() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vigil", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), "vigil serve up", 120)
+        return proc
+
+    def kill_9(proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    creds = provision_in_db(harness)
+    proc = serve()
+    edge = EmbeddedNats(state / "nats")
+    devices: list[Device] = []
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    try:
+        for round_ in range(3):
+            kill_9(proc)  # Vigil down; its embedded edge keeps running
+            ports = edge.running_ports()
+            assert ports is not None
+            edge.port, edge.http_port = ports
+            device = Device(edge, creds)
+            devices.append(device)
+            device.connect()
+            for i in range(300):
+                device.publish(base + timedelta(seconds=round_ * 1000 + i))
+            wait_for(device.all_acked, f"round {round_}: 300 PUBACKs")
+            device.pub.client.loop_stop()
+            edge.kill()  # the process on the device port, with SIGKILL
+            proc = serve()
+            expected = 300 * (round_ + 1)
+            wait_for(
+                lambda: len(stored_keys(harness, [creds.device_id])[0]) >= expected,  # noqa: B023
+                f"round {round_}: PUBACKed readings stored",
+                120,
+            )
+        figures = counts(harness, _merged(devices))
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        EmbeddedNats(state / "nats").stop()  # stopped by serve already; a no-op then
+    assert figures == {
+        "attempted": 900,
+        "pubacked": 900,
+        "stored": 900,
+        "lost": 0,
+        "doubled": 0,
+    }
