@@ -67,7 +67,11 @@ def ingest_stage(
 ) -> Ingest:
     """Ingest that hands each committed batch to the readings stream before acknowledging."""
     return Ingest(
-        settings, database_url=database_url, mqtt=mqtt, sink=StreamPublisher(stream).publish
+        settings,
+        database_url=database_url,
+        mqtt=mqtt,
+        sink=StreamPublisher(stream).publish,
+        nats_url=stream.url,  # the NATS edge's capture stream is on the same server
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
         " instead of ahead of other devices in the broker's single queue (docs/ingest.md)",
     )
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    mqtt_edge: Literal["mosquitto", "nats"] | None = Field(
+        default=None,
+        description="What devices connect to: the NATS server's MQTT listener (MQTT 3.1.1; a"
+        " PUBACK only once the message is in a JetStream stream: docs/ingest.md, The NATS"
+        " edge) or a Mosquitto broker; None: nats, unless a broker URL is given",
+    )
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
     ingest_batch_target_ms: int = Field(
@@ -280,6 +287,14 @@ class Settings(BaseSettings):
 
     db_pool_min: int = 1
     db_pool_max: int = 10
+
+    @property
+    def edge(self) -> Literal["mosquitto", "nats"]:
+        """The device edge in use: ``mqtt_edge``, else the NATS edge unless ``mqtt_url``
+        names a (Mosquitto) broker."""
+        if self.mqtt_edge is not None:
+            return self.mqtt_edge
+        return "mosquitto" if self.mqtt_url else "nats"
 
     @field_validator("mqtt_client_id")
     @classmethod

@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 import psycopg
 import pytest
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from vigil.ingest import DevicePublisher
 from vigil.servers import start_servers
@@ -57,7 +58,9 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
         nats_pid = EmbeddedNats(state_dir / "nats").pid
         assert nats_pid is not None
         assert servers.nats_url.startswith("nats://vigil:")
-        assert asyncio.run(jetstream_streams(servers.nats_url)) == 0
+        # Only the device edge's stream ($MQTT_msgs, the embedded default edge) so far.
+        assert servers.edge == "nats"
+        assert asyncio.run(jetstream_streams(servers.nats_url)) == 1
         # A second Vigil process (the admin CLI) attaches to the running servers.
         tenant = vigil(state_dir, "admin", "create-tenant", "Clinic A")
         assert len(tenant) == 36
@@ -102,7 +105,11 @@ def test_embedded_servers_start_attach_and_provision_through_the_cli(state_dir: 
         assert kept == (True,)
         # The broker reloaded its password file: the new device can connect at once.
         pub = DevicePublisher(
-            servers.mqtt.host, servers.device_port, creds["username"], creds["password"]
+            servers.mqtt.host,
+            servers.device_port,
+            creds["username"],
+            creds["password"],
+            protocol=MQTTProtocolVersion.MQTTv311,  # the NATS edge speaks 3.1.1
         )
         pub.connect()
         pub.close()

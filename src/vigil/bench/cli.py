@@ -88,7 +88,8 @@ def bench_ingest(
     devices: int = typer.Option(50, help="Simulated devices publishing at once"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
-    """Publish N readings through the real broker; full ingest path versus a bare ceiling."""
+    """Publish N readings through the real broker (full ingest path versus a bare ceiling), then
+    through the NATS edge (readings/s against the Mosquitto path, and recovery after kill -9)."""
     from vigil.bench.ingest import run_bench
 
     result = run_bench(Settings(), readings=readings, devices=devices)

@@ -138,6 +138,9 @@ def run_bench(
     servers: Servers | None = None,
 ) -> dict[str, Any]:
     """Both phases on ``servers`` (embedded ones in a temporary folder if not given)."""
+    # Measured on the Mosquitto path (MQTT 5 devices, its shared queue), as before the NATS
+    # edge became the embedded default; `vigil bench ingest` compares the two edges.
+    settings = settings.model_copy(update={"mqtt_edge": settings.mqtt_edge or "mosquitto"})
     tmp: Path | None = None
     own = servers is None
     if servers is None:

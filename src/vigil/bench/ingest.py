@@ -23,7 +23,7 @@ from uuid import UUID
 
 import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from vigil.ingest.publisher import DevicePublisher
 from vigil.ingest.runner import Ingest
@@ -43,11 +43,18 @@ class BenchDevice:
 
 
 def _publish_process(
-    host: str, port: int, devices: list[tuple[str, str]], start_iso: str, n: int, out: Any
+    host: str,
+    port: int,
+    devices: list[tuple[str, str]],
+    start_iso: str,
+    n: int,
+    out: Any,
+    v311: bool = False,
 ) -> None:
     """Child process: publish ``n`` spo2 readings round-robin; report publish wall times."""
     start = datetime.fromisoformat(start_iso)
-    pubs = [DevicePublisher(host, port, d, p, inflight=200) for d, p in devices]
+    protocol = MQTTProtocolVersion.MQTTv311 if v311 else MQTTProtocolVersion.MQTTv5
+    pubs = [DevicePublisher(host, port, d, p, inflight=200, protocol=protocol) for d, p in devices]
     for pub in pubs:
         pub.connect()
     sent: list[tuple[str, str, float]] = []
@@ -65,7 +72,7 @@ def _publish_process(
     out.send(sent)
 
 
-def _publish(servers: Servers, devices: list[BenchDevice], start: datetime, n: int) -> Any:
+def publish(servers: Servers, devices: list[BenchDevice], start: datetime, n: int) -> Any:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(
@@ -77,6 +84,7 @@ def _publish(servers: Servers, devices: list[BenchDevice], start: datetime, n: i
             start.isoformat(),
             n,
             child,
+            servers.edge == "nats",  # the NATS edge speaks MQTT 3.1.1
         ),
     )
     proc.start()
@@ -172,7 +180,7 @@ def _ceiling(
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    proc, pipe = _publish(servers, devices, start, n)
+    proc, pipe = publish(servers, devices, start, n)
     sent = pipe.recv()
     proc.join()
     _wait(lambda: len(committed), n, 120)
@@ -183,7 +191,7 @@ def _ceiling(
     return _figures(sent, committed)
 
 
-def _full(
+def full_path(
     settings: Settings, servers: Servers, devices: list[BenchDevice], start: datetime, n: int
 ) -> dict[str, float]:
     committed: dict[tuple[str, str], float] = {}
@@ -199,10 +207,11 @@ def _full(
         database_url=servers.database_url,
         mqtt=servers.mqtt,
         sink=sink,
+        nats_url=servers.nats_url,
     )
     ingest.start()
     ingest.transport.subscribed.wait(10)
-    proc, pipe = _publish(servers, devices, start, n)
+    proc, pipe = publish(servers, devices, start, n)
     sent = pipe.recv()
     proc.join()
     _wait(lambda: len(committed), n, 120)
@@ -210,7 +219,7 @@ def _full(
     return _figures(sent, committed)
 
 
-def _provision(servers: Servers, count: int) -> list[BenchDevice]:
+def provision(servers: Servers, count: int) -> list[BenchDevice]:
     out = []
     with psycopg.connect(servers.database_url) as conn:
         migrate(conn)
@@ -231,7 +240,7 @@ def _provision(servers: Servers, count: int) -> list[BenchDevice]:
     return out
 
 
-def _counts(servers: Servers, devices: list[BenchDevice], since: datetime) -> tuple[int, int]:
+def counts(servers: Servers, devices: list[BenchDevice], since: datetime) -> tuple[int, int]:
     with psycopg.connect(servers.database_url) as conn:
         row = conn.execute(
             "SELECT count(*), count(DISTINCT (device_id, metric, time)) FROM readings"
@@ -250,15 +259,18 @@ def run_bench(settings: Settings, *, readings: int, devices: int) -> dict[str, A
         settings = settings.model_copy(update={"state_dir": Path(tmp)})
     servers = start_servers(settings)
     try:
-        fleet = _provision(servers, devices)
+        fleet = provision(servers, devices)
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
         ceiling_start = base
         full_start = base + timedelta(hours=12)
         # Warm-up (not counted): connections, broker and database caches, the spawn path.
         _ceiling(servers, fleet, base - timedelta(hours=12), min(readings, 2000))
         ceiling = _ceiling(servers, fleet, ceiling_start, readings)
-        full = _full(settings, servers, fleet, full_start, readings)
-        rows, distinct = _counts(servers, fleet, full_start)
+        full = full_path(settings, servers, fleet, full_start, readings)
+        rows, distinct = counts(servers, fleet, full_start)
+        from vigil.bench.edge import run_edge  # it reuses this module's phases
+
+        edge = run_edge(settings, servers.database_url, readings=readings, devices=devices)
         return {
             "readings": readings,
             "devices": devices,
@@ -269,6 +281,8 @@ def run_bench(settings: Settings, *, readings: int, devices: int) -> dict[str, A
             "ceiling_p50_ms": ceiling["p50_ms"],
             "ceiling_p99_ms": ceiling["p99_ms"],
             "share_of_ceiling": round(full["readings_per_s"] / ceiling["readings_per_s"], 3),
+            **edge,
+            "edge_vs_mosquitto": round(edge["edge_readings_per_s"] / full["readings_per_s"], 3),
         }
     finally:
         servers.close()

@@ -231,7 +231,15 @@ def run_bench(
     started, load_avg = time.monotonic(), os.getloadavg()[0]
     if servers is None:
         embedded = settings.model_copy(
-            update={"state_dir": tmp, "database_url": None, "mqtt_url": None, "nats_url": None}
+            update={
+                "state_dir": tmp,
+                "database_url": None,
+                "mqtt_url": None,
+                "nats_url": None,
+                # The Mosquitto path, as measured before the NATS edge became the embedded
+                # default (its processes wait for ingest's "subscribed to").
+                "mqtt_edge": settings.mqtt_edge or "mosquitto",
+            }
         )
         servers = start_servers(embedded)
     if servers.broker_root is None:

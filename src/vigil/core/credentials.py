@@ -20,6 +20,8 @@ import os
 import secrets
 from dataclasses import dataclass
 
+import bcrypt
+
 PBKDF2_ITERATIONS = 1000
 """Each device connect costs one hash on the broker's single thread; 1000 keeps a fleet's
 reconnect storm cheap while being ten times Mosquitto's own default of 101."""
@@ -44,6 +46,23 @@ def verify_password(password: str, hashed: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
+EDGE_BCRYPT_ROUNDS = 6
+"""Cost of the NATS edge's bcrypt hashes (the only hashed form nats-server reads). A device
+password is 192 random bits (:func:`new_password`), which no guessing reaches whatever the
+cost; the cost is paid by the edge on every device connect, so it stays low."""
+
+
+def hash_edge_password(password: str, *, rounds: int = EDGE_BCRYPT_ROUNDS) -> str:
+    """A bcrypt hash of ``password`` for the NATS edge's user list.
+
+    >>> import bcrypt
+    >>> h = hash_edge_password("s3cret", rounds=4)
+    >>> h.startswith("$2b$04$"), bcrypt.checkpw(b"s3cret", h.encode())
+    (True, True)
+    """
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
 def new_password() -> str:
     return secrets.token_urlsafe(24)
 
@@ -54,3 +73,5 @@ class BrokerUser:
     password_hash: str
     service: bool = False
     """Service users (ingest) read every device topic; devices write only their own."""
+    edge_password_hash: str | None = None
+    """bcrypt hash for the NATS edge; None for a device provisioned before it (not let in)."""

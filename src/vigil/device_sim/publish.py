@@ -175,7 +175,7 @@ class _DeviceClient:
     """One device's MQTT connection."""
 
     def __init__(self, creds: Credentials, host: str, port: int) -> None:
-        from paho.mqtt.client import Client, MQTTv5
+        from paho.mqtt.client import Client, MQTTv311
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.creds = creds
@@ -184,7 +184,8 @@ class _DeviceClient:
         self.client = Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=creds.device_id,
-            protocol=MQTTv5,
+            # MQTT 3.1.1: what both edges take (the NATS edge speaks no MQTT 5).
+            protocol=MQTTv311,
         )
         self.client.username_pw_set(creds.device_id, creds.password)
         self.client.max_queued_messages_set(0)

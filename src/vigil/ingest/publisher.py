@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from vigil.core.payload import topic_for
 
@@ -28,15 +28,19 @@ class DevicePublisher:
         *,
         inflight: int = 100,
         tls_ca: Path | None = None,
+        protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        clean: bool = True,
     ) -> None:
         """``tls_ca``: connect over TLS, trusting the broker's certificate from that CA file
-        (host name checked)."""
+        (host name checked). ``protocol``: MQTT 3.1.1 for the NATS edge (it speaks no MQTT
+        5); ``clean`` False keeps the session (3.1.1's clean session flag)."""
         self.device_id = device_id
         self.topic = topic_for(device_id)
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=device_id,
-            protocol=mqtt.MQTTv5,
+            protocol=protocol,
+            clean_session=None if protocol == MQTTProtocolVersion.MQTTv5 else clean,
         )
         self.client.username_pw_set(device_id, password)
         if tls_ca is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from vigil.ingest.edge_transport import EdgeTransport
 from vigil.ingest.inbox import FairInbox
 from vigil.ingest.service import IngestService, ReadingSink
 from vigil.ingest.transport import MqttTransport
@@ -31,26 +32,38 @@ class Ingest:
         database_url: str,
         mqtt: MqttTarget,
         sink: ReadingSink | None = None,
+        nats_url: str | None = None,
     ) -> None:
+        """``nats_url``: where the NATS edge's capture stream is, read when
+        ``settings.edge`` is ``nats`` (vigil.ingest.edge_transport)."""
         # Bounded by the broker's flow control (the receive maximum) and the inbox's own caps.
         self.inbox = FairInbox(
             max_messages=settings.ingest_inbox_max_messages,
             max_bytes=settings.ingest_inbox_max_bytes,
         )
-        self.transport = MqttTransport(
-            mqtt,
-            client_id=settings.mqtt_client_id,
-            inbox=self.inbox,
-            shared_group=settings.mqtt_shared_group,
-            receive_maximum=settings.mqtt_receive_maximum,
-            session_expiry_s=settings.mqtt_session_expiry_s,
-        )
+        self.transport: MqttTransport | EdgeTransport
+        if settings.edge == "nats":
+            if nats_url is None:
+                raise ValueError("the NATS edge needs the NATS URL its stream is on")
+            self.transport = EdgeTransport(nats_url, inbox=self.inbox)
+        else:
+            self.transport = self._mqtt_transport(settings, mqtt)
         self.service = IngestService(
             settings=settings,
             database_url=database_url,
             inbox=self.inbox,
             ack=self.transport.ack,
             sink=sink,
+        )
+
+    def _mqtt_transport(self, settings: Settings, mqtt: MqttTarget) -> MqttTransport:
+        return MqttTransport(
+            mqtt,
+            client_id=settings.mqtt_client_id,
+            inbox=self.inbox,
+            shared_group=settings.mqtt_shared_group,
+            receive_maximum=settings.mqtt_receive_maximum,
+            session_expiry_s=settings.mqtt_session_expiry_s,
         )
 
     def start(self) -> None:

@@ -24,8 +24,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from vigil.core.credentials import new_password
+from vigil.core.credentials import BrokerUser, new_password
 from vigil.core.errors import ServerStartError
+from vigil.servers import edge
 from vigil.servers.process import free_port
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,13 @@ class EmbeddedNats:
     sync_interval: str | None = None
     """JetStream's fsync interval ("always", or a duration like "5s"); None: the server's
     default (2 min; a killed process loses nothing, an OS crash may lose what was not synced)."""
+    mqtt_port: int | None = None
+    """The device edge's MQTT listener (0: a free port), None for none (vigil.servers.edge)."""
+    mqtt_host: str = "127.0.0.1"
+    mqtt_tls: tuple[Path, Path] | None = None
+    """(certificate chain, key) PEM files: the MQTT listener speaks TLS only."""
+    devices: list[BrokerUser] = field(default_factory=list)
+    """Device users of the edge (written to ``accounts.conf``, read again on ``reload``)."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _owned: bool = field(default=True, repr=False)
 
@@ -189,6 +197,12 @@ class EmbeddedNats:
             f'jetstream {{ store_dir: "{self.store_dir}"{sync} }}',
             f"accounts {{ {ACCOUNT} {{ jetstream: enabled, users: [{users}] }} }}",
         ]
+        if self.mqtt_port is not None:
+            # The user list is the one the last provisioning wrote (a restart keeps it).
+            if not (self.root / edge.ACCOUNTS_FILE).exists():
+                self.write_accounts()
+            lines[-1] = f'accounts {{ include "{edge.ACCOUNTS_FILE}" }}'
+            lines += edge_listener(self.mqtt_host, self.mqtt_port, self.mqtt_tls)
         if self.cluster is not None:
             c = self.cluster
             routes = ", ".join(
@@ -207,6 +221,15 @@ class EmbeddedNats:
             ]
         return "\n".join([*lines, ""])
 
+    def write_accounts(self) -> Path:
+        self.service_password(SERVICE_USER)
+        return edge.write_accounts(self.root, ACCOUNT, self.users, self.devices)
+
+    def reload(self) -> bool:
+        """Apply the current ``devices`` now (a revoked device is disconnected)."""
+        self.write_accounts()
+        return edge.reload_edge(self.root)
+
     def start(self, *, wait: bool = True) -> None:
         """Write the config and start the server; with ``wait``, until JetStream is enabled."""
         if self._proc is not None and self._proc.poll() is None:
@@ -218,6 +241,8 @@ class EmbeddedNats:
             self.port = free_port()
         if self.http_port == 0:
             self.http_port = free_port()
+        if self.mqtt_port == 0:
+            self.mqtt_port = free_port()
         self.config_path.write_text(self.config_text())
         self.config_path.chmod(0o600)
         log.info("starting NATS %s on 127.0.0.1:%d", self.server_name, self.port)
@@ -324,6 +349,9 @@ class EmbeddedNats:
         http = re.search(r'^http: "127\.0\.0\.1:(\d+)"', text, re.MULTILINE)
         if listen is None or http is None:
             return None
+        mqtt = re.search(r'^mqtt \{ listen: "[^"]*:(\d+)"', text, re.MULTILINE)
+        if mqtt is not None:
+            self.mqtt_port = int(mqtt.group(1))
         return int(listen.group(1)), int(http.group(1))
 
     def __enter__(self) -> EmbeddedNats:
@@ -340,6 +368,17 @@ class EmbeddedNats:
     def __exit__(self, *exc: object) -> None:
         if self._owned:
             self.stop()
+
+
+def edge_listener(host: str, port: int, tls: tuple[Path, Path] | None) -> list[str]:
+    """The ``mqtt`` block of the device edge (TLS 1.2 or later when a pair is given)."""
+    if tls is None:
+        return [f'mqtt {{ listen: "{host}:{port}" }}']
+    cert, key = tls
+    return [
+        f'mqtt {{ listen: "{host}:{port}", tls {{ cert_file: "{cert}", key_file: "{key}",'
+        ' min_version: "1.2" } }'
+    ]
 
 
 def _wait_gone(pid: int, timeout: float) -> None:

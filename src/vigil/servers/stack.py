@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 import psycopg
 
 from vigil.core.credentials import BrokerUser
+from vigil.servers import edge
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
-from vigil.servers.nats import EmbeddedNats, split_servers
+from vigil.servers.nats import SERVICE_USER, EmbeddedNats, split_servers
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
 
@@ -54,6 +55,9 @@ class Servers:
     broker_root: Path | None = None
     """Folder of the embedded broker (password file, ACL), None for an external broker."""
     _stack: ExitStack = field(default_factory=ExitStack)
+    edge: str = "mosquitto"
+    """``nats``: devices publish to the NATS server's MQTT listener and ingest reads
+    ``nats_url`` (vigil.servers.edge); ``mosquitto``: ingest subscribes to ``mqtt``."""
 
     def close(self) -> None:
         self._stack.close()
@@ -70,6 +74,8 @@ def start_servers(settings: Settings) -> Servers:
             pg = stack.enter_context(EmbeddedPostgres(settings.state_dir.resolve() / "postgres"))
             db_url = pg.url()
         broker_root = None
+        if settings.edge == "nats":
+            return _nats_edge(settings, db_url, stack)
         if settings.mqtt_url is None:
             broker_root = settings.state_dir.resolve() / "mosquitto"
             tls = settings.mqtt_device_tls_certfile, settings.mqtt_device_tls_keyfile
@@ -108,6 +114,44 @@ def start_servers(settings: Settings) -> Servers:
     return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack)
 
 
+def open_edge(nats: EmbeddedNats, devices: list[BrokerUser]) -> None:
+    """Make the capture consumer, then let the devices in (vigil.servers.edge: a device's
+    PUBACKed message is kept only if the consumer already exists)."""
+    edge.ensure_capture(split_servers(nats.url))
+    nats.devices = devices
+    nats.reload()
+
+
+def _nats_edge(settings: Settings, db_url: str, stack: ExitStack) -> Servers:
+    """Servers for the NATS edge: the given NATS (whose operator runs its MQTT listener and
+    user list, docs/deployment.md; ``mqtt_url`` then says where devices connect), or the
+    embedded one with the listener on ``mqtt_device_host``."""
+    if settings.nats_url:
+        servers = split_servers(settings.nats_url)
+        edge.ensure_capture(servers, replicas=settings.stream_replicas)
+        mqtt = MqttTarget.from_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
+        return Servers(db_url, mqtt, settings.nats_url, mqtt.port, None, stack, edge="nats")
+    nats = stack.enter_context(_embedded_edge(settings))
+    open_edge(nats, _device_users(db_url))
+    assert nats.mqtt_port is not None
+    mqtt = MqttTarget("127.0.0.1", nats.mqtt_port, SERVICE_USER, nats.service_password())
+    return Servers(db_url, mqtt, nats.url, nats.mqtt_port, nats.root, stack, edge="nats")
+
+
+def _embedded_edge(settings: Settings) -> EmbeddedNats:
+    """The embedded NATS server with the device edge on ``mqtt_device_host`` (loopback unless
+    a TLS pair is set, as for the embedded Mosquitto)."""
+    tls = settings.mqtt_device_tls_certfile, settings.mqtt_device_tls_keyfile
+    root = settings.state_dir.resolve() / "nats"
+    return EmbeddedNats(
+        root,
+        binary=settings.nats_server_bin,
+        mqtt_port=0,
+        mqtt_host=settings.mqtt_device_host,
+        mqtt_tls=(tls[0].resolve(), tls[1].resolve()) if tls[0] and tls[1] else None,
+    )
+
+
 def _device_users(db_url: str) -> list[BrokerUser]:
     """Devices for the broker's password file. Migrations are the callers' (once, at their
     start-up); a database not migrated yet has no devices."""
@@ -121,6 +165,12 @@ def sync_broker_credentials(conn: psycopg.Connection[tuple[object, ...]], root: 
 
     Returns False when no broker runs in ``root`` (the file is still written for its next start).
     """
+    if (root / edge.ACCOUNTS_FILE).exists():
+        nats = EmbeddedNats(root)
+        for secret in sorted(root.glob("*.secret")):
+            nats.service_password(secret.stem)
+        nats.devices = list_broker_users(conn)
+        return nats.reload()
     broker = EmbeddedMosquitto(root)
     for secret in sorted(root.glob("*.secret")):
         broker.service_password(secret.stem)

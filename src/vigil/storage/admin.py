@@ -11,7 +11,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from vigil.core.conditions import parse_conditions
-from vigil.core.credentials import BrokerUser, hash_password, new_password
+from vigil.core.credentials import BrokerUser, hash_edge_password, hash_password, new_password
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.identities import check_device_id
 from vigil.core.payload import topic_for
@@ -73,8 +73,9 @@ def provision_device(
     password = new_password()
     try:
         conn.execute(
-            "INSERT INTO devices (id, tenant_id, kind, mqtt_password_hash) VALUES (%s, %s, %s, %s)",
-            (device_id, tenant_id, kind, hash_password(password)),
+            "INSERT INTO devices (id, tenant_id, kind, mqtt_password_hash, edge_password_hash)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (device_id, tenant_id, kind, hash_password(password), hash_edge_password(password)),
         )
     except pg_errors.UniqueViolation:
         # The same answer whichever tenant holds the id (ids are global: they are MQTT users).
@@ -153,9 +154,13 @@ def enrol_with_device(
 def list_broker_users(conn: Conn) -> list[BrokerUser]:
     """Every device that may connect to the broker (not revoked)."""
     rows = conn.execute(
-        "SELECT id, mqtt_password_hash FROM devices WHERE revoked_at IS NULL ORDER BY id"
+        "SELECT id, mqtt_password_hash, edge_password_hash FROM devices"
+        " WHERE revoked_at IS NULL ORDER BY id"
     ).fetchall()
-    return [BrokerUser(str(r[0]), str(r[1])) for r in rows]
+    return [
+        BrokerUser(str(r[0]), str(r[1]), edge_password_hash=None if r[2] is None else str(r[2]))
+        for r in rows
+    ]
 
 
 def _uuid(row: tuple[object, ...] | None) -> UUID:

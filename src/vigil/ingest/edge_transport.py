@@ -1,0 +1,184 @@
+"""Ingest's transport on the NATS edge: pull the devices' captured messages from JetStream.
+
+Devices publish over MQTT to the NATS server's listener, which stores each QoS 1 message in
+``$MQTT_msgs`` before its PUBACK (:mod:`vigil.servers.edge`). Every ingest instance pulls from
+the same durable consumer, so N instances share the load as one queue and a message any of
+them took and did not acknowledge (it died, the database is down) is offered again after the
+consumer's ack wait. A message is acknowledged only after its readings are committed (the
+service calls :meth:`EdgeTransport.ack`), so nothing PUBACKed is lost across a restart of the
+server or of ingest, in any order.
+
+The interface is :class:`~vigil.ingest.transport.MqttTransport`'s (``start``, ``stop``,
+``ack``, the ``connected`` and ``subscribed`` events), so the service does not know which edge
+it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+
+from vigil.ingest.inbox import FairInbox
+from vigil.ingest.models import InboundMessage
+from vigil.servers.edge import EDGE_STREAM, INGEST_CONSUMER, ensure_capture_async, topic_of
+from vigil.servers.nats import split_servers
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 0.5
+
+
+class EdgeTransport:
+    """Pulls batches from the edge's capture consumer on a private event loop thread and puts
+    every message in ``inbox`` (waiting while it is full: the stream holds the rest)."""
+
+    def __init__(self, nats_url: str, *, inbox: FairInbox, fetch_batch: int = 500) -> None:
+        self.servers = split_servers(nats_url)
+        self.inbox = inbox
+        self.fetch_batch = fetch_batch
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        """Set once bound to the capture consumer (the MQTT transport's: subscribed)."""
+        self.callback_errors = 0
+        self.subscriptions = 0
+        self.shared_group: str | None = None
+        self.redelivered = 0
+        self._pending: dict[int, Msg] = {}
+        self._mids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._thread = threading.Thread(target=self._run, name="vigil-edge-pull", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(15)
+
+    def ack(self, message: InboundMessage) -> bool:
+        """Acknowledge ``message`` to the stream (sent from the transport's loop, not awaited:
+        a lost ack means one redelivery, which the idempotent insert absorbs)."""
+        msg = self._pending.pop(message.mid, None)
+        if msg is None or self._loop.is_closed():
+            return False
+        self._loop.call_soon_threadsafe(self._send_ack, msg)
+        return True
+
+    def _send_ack(self, msg: Msg) -> None:
+        task = self._loop.create_task(msg.ack())
+        self._tasks.add(task)
+        task.add_done_callback(self._acked)
+
+    def _acked(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("edge ack not sent (the message will be redelivered): %s", task.exception())
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        except Exception:
+            self.callback_errors += 1
+            log.exception("edge transport stopped on an error")
+        finally:
+            self._loop.close()
+
+    async def _connect(self) -> Client:
+        first = urlsplit(self.servers[0])
+
+        async def on_disconnect() -> None:
+            self.connected.clear()
+            if not self._stopping.is_set():
+                log.warning("edge: disconnected from NATS; reconnecting")
+
+        async def on_reconnect() -> None:
+            self.connected.set()
+            log.info("edge: reconnected to NATS")
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("edge: NATS: %s", exc)
+
+        while True:
+            try:
+                nc = await nats.connect(
+                    self.servers,
+                    user=first.username,
+                    password=first.password,
+                    name="vigil-ingest-edge",
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    disconnected_cb=on_disconnect,
+                    reconnected_cb=on_reconnect,
+                    error_cb=on_error,
+                )
+                self.connected.set()
+                return nc
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("edge: NATS not reachable yet (%s); retrying", exc)
+                await asyncio.sleep(RETRY_S)
+
+    async def _main(self) -> None:
+        nc = await self._connect()
+        js = nc.jetstream()
+        sub: JetStreamContext.PullSubscription | None = None
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if sub is None:
+                        await ensure_capture_async(self.servers)
+                        sub = await js.pull_subscribe_bind(INGEST_CONSUMER, EDGE_STREAM)
+                        self.subscriptions += 1
+                        self.subscribed.set()
+                        log.info("edge: pulling from %s/%s", EDGE_STREAM, INGEST_CONSUMER)
+                    msgs = await sub.fetch(self.fetch_batch, timeout=1)
+                except NatsTimeout:
+                    continue
+                except Exception as exc:
+                    if not self._stopping.is_set():
+                        log.warning("edge: pull failed (%s); retrying", exc)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                for msg in msgs:
+                    await self._hand_over(msg)
+        finally:
+            self.subscribed.clear()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=5)
+            await nc.close()
+
+    async def _hand_over(self, msg: Msg) -> None:
+        try:
+            mid = next(self._mids)
+            if msg.metadata.num_delivered > 1:
+                self.redelivered += 1
+            self._pending[mid] = msg
+            message = InboundMessage(
+                topic=topic_of(msg.subject),
+                payload=bytes(msg.data),
+                mid=mid,
+                qos=1,
+                retain=False,
+                received_at=datetime.now(UTC),
+                generation=0,
+            )
+            await asyncio.get_running_loop().run_in_executor(None, self.inbox.put, message)
+        except Exception:
+            self.callback_errors += 1
+            log.exception("edge: could not queue %s", msg.subject)
