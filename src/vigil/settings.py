@@ -254,6 +254,12 @@ class Settings(BaseSettings):
     api_openapi: bool = Field(
         default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
     )
+    api_trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose"
+        " X-Forwarded-For / X-Forwarded-Proto are believed; empty: none, the peer's address is"
+        " the client's (the sign-in throttle and the audit log key on it)",
+    )
 
     metrics_token: SecretStr | None = Field(
         default=None,
@@ -267,6 +273,14 @@ class Settings(BaseSettings):
     @classmethod
     def _service_namespace(cls, name: str) -> str:
         return check_service_name(name)
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, proxies: str) -> str:
+        for item in proxies.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError: refused
+        return proxies
 
 
 def _loopback(host: str) -> bool:
