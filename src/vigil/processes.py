@@ -2,9 +2,9 @@
 
 - ``vigil ingest`` (N of them): MQTT -> TimescaleDB -> readings stream, stateless (an MQTT 5
   shared subscription spreads the devices' messages over them);
-- ``vigil detect`` (M of them, ``VIGIL_DETECT_ORDINAL`` 0..M-1 of ``VIGIL_DETECT_WORKERS``):
-  the partitions of the readings stream it owns -> findings -> alerts; each also runs the alert
-  clock and webhook delivery (they share work through row locks);
+- ``vigil detect`` (as many as wanted, no ordinal): the partitions of the readings stream
+  JetStream hands it -> findings -> alerts; each also runs the alert clock and webhook delivery
+  (they share work through row locks);
 - the API (K of them, stateless; alert changes reach every replica's SSE streams through
   PostgreSQL NOTIFY);
 - ``vigil serve``: all of them in one process (one detect worker owning every partition).
@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ from vigil.ingest import Ingest
 from vigil.servers.stack import MqttTarget, Servers, start_servers
 from vigil.settings import Settings
 from vigil.storage import migrate
-from vigil.stream import NatsConnection, StreamPublisher, connect_stream, owned_partitions
+from vigil.stream import NatsConnection, StreamPublisher, connect_stream
 from vigil.streaming import LiveEngine
 from vigil.streaming.worker import DetectWorker
 
@@ -76,22 +78,23 @@ def detect_worker(
     database_url: str,
     stream: NatsConnection,
     alerts: AlertService,
-    ordinal: int,
-    workers: int,
+    name: str,
 ) -> DetectWorker:
-    partitions = owned_partitions(
-        partitions=settings.stream_partitions, workers=workers, ordinal=ordinal
-    )
     return DetectWorker(
         nats=stream,
         database_url=database_url,
         engine=lambda: LiveEngine(database_url, restore_days=0),
         sink=alerts,
-        partitions=partitions,
-        name=f"detect-{ordinal}-of-{workers}",
+        name=name,
         restore_days=settings.detect_restore_days,
         fetch_max=settings.detect_batch_max,
+        pin_timeout_s=settings.detect_pin_timeout_s,
     )
+
+
+def detect_worker_name() -> str:
+    """A name of its own for each detect process (logs, metrics, ``application_name``)."""
+    return f"detect-{socket.gethostname()[:24]}-{os.getpid()}"
 
 
 def _until_signalled() -> None:
@@ -133,7 +136,13 @@ def run_ingest(settings: Settings) -> None:
 
 
 def run_detect(settings: Settings) -> None:
-    """`vigil detect`: one detect worker (its partitions) plus the alert clock and webhooks."""
+    """`vigil detect`: one detect worker (the partitions JetStream hands it) plus the alert
+    clock and webhooks."""
+    if settings.detect_ordinal is not None or settings.detect_workers is not None:
+        log.warning(
+            "--ordinal/--workers (VIGIL_DETECT_ORDINAL/_WORKERS) are deprecated and ignored:"
+            " JetStream hands each partition to one running worker; start or stop workers at will"
+        )
     with _one_stage(settings, "detect") as (servers, stream):
         alerts = alert_service(settings)
         worker = detect_worker(
@@ -141,13 +150,12 @@ def run_detect(settings: Settings) -> None:
             database_url=servers.database_url,
             stream=stream,
             alerts=alerts,
-            ordinal=settings.detect_ordinal,
-            workers=settings.detect_workers,
+            name=detect_worker_name(),
         )
         clock = alert_worker(settings, alerts, servers.database_url)
         worker.start()
         clock.start()
-        log.info("%s running: partitions %s", worker.name, worker.partitions)
+        log.info("%s running: partitions as JetStream hands them out", worker.name)
         _until_signalled()
         worker.stop()
         clock.stop()

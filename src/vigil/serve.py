@@ -136,8 +136,7 @@ def running_stages(settings: Settings) -> Iterator[Running]:
             database_url=servers.database_url,
             stream=stream,
             alerts=alerts,
-            ordinal=0,
-            workers=1,
+            name="detect",
         )
         ingest = ingest_stage(
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream

@@ -154,9 +154,21 @@ class Settings(BaseSettings):
         gt=0,
         description="A re-publish of the same readings within this window is dropped",
     )
-    detect_workers: int = Field(default=1, ge=1, description="Detect workers sharing the stream")
-    detect_ordinal: int = Field(
-        default=0, ge=0, description="This detect worker's number (0 to detect_workers - 1)"
+    detect_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Deprecated and ignored: JetStream hands each partition to one worker",
+    )
+    detect_ordinal: int | None = Field(
+        default=None,
+        ge=0,
+        description="Deprecated and ignored: workers need no number",
+    )
+    detect_pin_timeout_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="A partition whose worker made no pull for this long goes to another worker",
     )
     detect_batch_max: int = Field(
         default=500, ge=1, description="Stream messages a detect worker applies per transaction"

@@ -163,18 +163,20 @@ class Pipeline:
         finally:
             conn.close()
 
-    def consumer_done(self, consumer: str, *, messages: int) -> bool:
-        """The stream holds ``messages`` messages, and every one was delivered to ``consumer``
-        and acknowledged by it."""
+    def detection_done(self, *, messages: int) -> bool:
+        """The stream holds ``messages`` messages, and every one was delivered to the detect
+        workers (whichever held its partition) and acknowledged."""
+        from vigil.stream import PinnedPartitions
+
         conn = NatsConnection(self.nats_url, name="check", layout=self.layout).open()
         try:
 
-            async def info() -> tuple[int, int, int]:
-                s = await conn.js.stream_info(self.layout.stream)
-                i = await conn.js.consumer_info(self.layout.stream, consumer)
-                return int(s.state.messages), int(i.num_pending or 0), int(i.num_ack_pending or 0)
+            async def count() -> int:
+                return int((await conn.js.stream_info(self.layout.stream)).state.messages)
 
-            return conn.call(info, timeout_s=10) == (messages, 0, 0)
+            if conn.call(count, timeout_s=10) != messages:
+                return False
+            return all(s.lag == 0 for s in PinnedPartitions(conn).states())
         except Exception:
             return False
         finally:

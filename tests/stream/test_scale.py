@@ -51,10 +51,7 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
             VIGIL_MQTT_SHARED_GROUP=group,
         ),
     ]
-    detects = [
-        pipeline.process("detect", VIGIL_DETECT_ORDINAL=str(i), VIGIL_DETECT_WORKERS=str(WORKERS))
-        for i in range(WORKERS)
-    ]
+    detects = [pipeline.process("detect") for _ in range(WORKERS)]
     processes += ingests + detects
     for p in detects + ingests:
         p.start()
@@ -76,10 +73,7 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
         wait_for(
             lambda: (
                 findings_by_alert(harness) == reference
-                and all(
-                    pipeline.consumer_done(f"detect-{i}-of-{WORKERS}", messages=scenario.attempted)
-                    for i in range(WORKERS)
-                )
+                and pipeline.detection_done(messages=scenario.attempted)
             ),
             "the workers' findings equal the single-process run's, every worker caught up",
             300,
