@@ -384,7 +384,15 @@ class Scenario:
         assert figures["findings_lost"] == figures["findings_doubled"] == 0
 
 
-def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UUID, str]]:
+@dataclass
+class StreamReference:
+    findings: Counter[tuple[uuid.UUID, str]]
+    """What a single process finds over the stream as it is."""
+    last_seq: dict[int, int]
+    """Per partition, the stream sequence of its last message (what scoring it must reach)."""
+
+
+def stream_reference(pipeline: Pipeline, messages: int) -> StreamReference:
     """What a single process finds over the stream as it is: every message, in stream order,
     through one fresh engine (the single-process run a partitioned one must equal)."""
     from vigil.stream import PartitionConsumer
@@ -392,6 +400,7 @@ def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UU
     conn = NatsConnection(pipeline.nats_url, name="reference", layout=pipeline.layout).open()
     engine = LiveEngine(pipeline.harness.db_url, restore_days=0)
     found: Counter[tuple[uuid.UUID, str]] = Counter()
+    last_seq: dict[int, int] = {}
     try:
         reader = PartitionConsumer(
             conn, name=f"reference-{uuid.uuid4().hex[:6]}", partitions=range(pipeline.partitions)
@@ -403,12 +412,23 @@ def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UU
             for m in reader.fetch(max_messages=1000):
                 for f in engine.process(m.readings):
                     found[(f.patient_id, f.cause)] += 1  # type: ignore[index]
+                last_seq[m.partition] = max(last_seq.get(m.partition, 0), m.seq)
                 seen += 1
         assert seen == messages, f"read {seen} of {messages} stream messages"
     finally:
         engine.close()
         conn.close()
-    return found
+    return StreamReference(found, last_seq)
+
+
+def progress_by_partition(pipeline: Pipeline) -> dict[int, int]:
+    """What detection recorded as applied, per partition of the pipeline's stream."""
+    with psycopg.connect(pipeline.harness.db_url) as conn:
+        rows = conn.execute(
+            "SELECT partition, last_seq FROM detect_progress WHERE stream = %s",
+            (pipeline.layout.stream,),
+        ).fetchall()
+    return {int(p): int(s) for p, s in rows}  # type: ignore[call-overload]
 
 
 def findings_by_alert(harness: Harness) -> Counter[tuple[uuid.UUID, str]]:

@@ -68,7 +68,7 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
     print(f"  stored {scenario.attempted} readings {time.monotonic() - started:.0f} s after start")
     # The single-process run over the stream as it is, then the partitioned run must reach it.
     wait_for(lambda: pipeline.stream_messages() == scenario.attempted, "the stream complete")
-    reference = stream_reference(pipeline, scenario.attempted)
+    reference = stream_reference(pipeline, scenario.attempted).findings
     try:
         wait_for(
             lambda: (

@@ -176,6 +176,11 @@ class DetectWorker(Worker):
             oldest_applied = min(t for _, t in progress.values())
             window = datetime.now(UTC) - timedelta(days=self.restore_days)
             since = min(window, oldest_applied) - timedelta(minutes=1)
+        log.info(
+            "detect worker %s: taking partitions %s: catching up from the stream",
+            self.name,
+            sorted(partitions),
+        )
         self.applied.update(progress)
         self.owned |= partitions
         self.gained_total += len(partitions)
