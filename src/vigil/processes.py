@@ -33,7 +33,7 @@ from vigil.alerts import (
 )
 from vigil.core import faults
 from vigil.ingest import Ingest
-from vigil.servers.stack import MqttTarget, Servers, start_servers
+from vigil.servers.stack import ALL_SERVERS, MqttTarget, Servers, start_servers
 from vigil.settings import Settings
 from vigil.storage import migrate
 from vigil.stream import NatsConnection, StreamPublisher, connect_stream
@@ -41,6 +41,12 @@ from vigil.streaming import LiveEngine
 from vigil.streaming.worker import DetectWorker
 
 log = logging.getLogger(__name__)
+
+DETECT_SERVERS = frozenset({"database", "nats"})
+"""A detect worker reads the stream and writes the database: it never starts a broker."""
+API_SERVERS = frozenset({"database"})
+"""The API reads and writes the database; device credentials reach an embedded broker, if one
+runs from the same state folder, through its files (``sync_broker_credentials``)."""
 
 
 def alert_service(settings: Settings) -> AlertService:
@@ -106,11 +112,14 @@ def _until_signalled() -> None:
 
 
 @contextmanager
-def _one_stage(settings: Settings, name: str) -> Iterator[tuple[Servers, NatsConnection]]:
-    """What a process running one stage needs: fault points armed (tests), servers (embedded
-    unless configured), the schema migrated, the readings stream connected."""
+def _one_stage(
+    settings: Settings, name: str, needs: frozenset[str]
+) -> Iterator[tuple[Servers, NatsConnection]]:
+    """What a process running one stage needs: fault points armed (tests), the servers its
+    stage uses (embedded unless configured, restarted should they die), the schema migrated,
+    the readings stream connected."""
     faults.arm(settings.fault_point, skip=settings.fault_skip)
-    servers = start_servers(settings)
+    servers = start_servers(settings, needs=needs)
     try:
         with psycopg.connect(servers.database_url) as conn:
             migrate(conn)
@@ -125,7 +134,7 @@ def _one_stage(settings: Settings, name: str) -> Iterator[tuple[Servers, NatsCon
 
 def run_ingest(settings: Settings) -> None:
     """`vigil ingest`: ingest alone (one of possibly several processes)."""
-    with _one_stage(settings, "ingest") as (servers, stream):
+    with _one_stage(settings, "ingest", ALL_SERVERS) as (servers, stream):
         ingest = ingest_stage(
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
@@ -143,7 +152,7 @@ def run_detect(settings: Settings) -> None:
             "--ordinal/--workers (VIGIL_DETECT_ORDINAL/_WORKERS) are deprecated and ignored:"
             " JetStream hands each partition to one running worker; start or stop workers at will"
         )
-    with _one_stage(settings, "detect") as (servers, stream):
+    with _one_stage(settings, "detect", DETECT_SERVERS) as (servers, stream):
         alerts = alert_service(settings)
         worker = detect_worker(
             settings,

@@ -25,7 +25,13 @@ from vigil.api.serving import api_scheme, uvicorn_options
 from vigil.core import faults
 from vigil.core.worker import Worker
 from vigil.ingest import Ingest
-from vigil.processes import alert_service, alert_worker, detect_worker, ingest_stage
+from vigil.processes import (
+    API_SERVERS,
+    alert_service,
+    alert_worker,
+    detect_worker,
+    ingest_stage,
+)
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
@@ -113,7 +119,7 @@ def serve_api(settings: Settings) -> None:
     """`vigil api`: the API and dashboard alone, one of K stateless replicas (alert changes
     reach each replica's SSE streams through PostgreSQL NOTIFY)."""
     exit_on_sigterm()
-    servers = start_servers(settings)
+    servers = start_servers(settings, needs=API_SERVERS)
     try:
         prepare_database(settings, servers.database_url)
         log.info("Vigil API on http://%s:%d", settings.api_host, settings.api_port)

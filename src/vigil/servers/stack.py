@@ -12,6 +12,13 @@ import psycopg
 from vigil.core.credentials import BrokerUser
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
 from vigil.servers.nats import EmbeddedNats, split_servers
+from vigil.servers.supervisor import (
+    Supervised,
+    Supervisor,
+    supervise_mosquitto,
+    supervise_nats,
+    supervise_postgres,
+)
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
 
@@ -54,23 +61,45 @@ class Servers:
     broker_root: Path | None = None
     """Folder of the embedded broker (password file, ACL), None for an external broker."""
     _stack: ExitStack = field(default_factory=ExitStack)
+    supervisor: Supervisor | None = None
+    """Restarts the embedded servers this process started, should they die."""
 
     def close(self) -> None:
         self._stack.close()
 
 
-def start_servers(settings: Settings) -> Servers:
-    """Start what is not configured (under ``settings.state_dir``) and return where to connect."""
+ALL_SERVERS = frozenset({"database", "broker", "nats"})
+
+
+def start_servers(
+    settings: Settings, *, needs: frozenset[str] = ALL_SERVERS, supervise: bool = True
+) -> Servers:
+    """Start what is not configured (under ``settings.state_dir``) and return where to connect.
+
+    ``needs``: the servers the caller's stages use ("database", "broker", "nats"); others are
+    not started (a detect worker starts no broker; its ``mqtt`` is then a placeholder that
+    nothing connects to, port 0). With ``supervise``, the embedded servers this process started
+    are restarted should they die (:class:`vigil.servers.supervisor.Supervisor`), from
+    start-up until :meth:`Servers.close`.
+    """
     from vigil.servers.postgres import EmbeddedPostgres
 
     stack = ExitStack()
+    watched: list[Supervised] = []
     try:
         db_url = settings.database_url
         if db_url is None:
-            pg = stack.enter_context(EmbeddedPostgres(settings.state_dir.resolve() / "postgres"))
+            pg = EmbeddedPostgres(settings.state_dir.resolve() / "postgres")
+            if pg.running_port() is None:
+                watched.append(supervise_postgres(pg))
+            stack.enter_context(pg)
             db_url = pg.url()
         broker_root = None
-        if settings.mqtt_url is None:
+        if settings.mqtt_url is None and "broker" not in needs:
+            broker_root = settings.state_dir.resolve() / "mosquitto"  # another process's
+            mqtt = MqttTarget("127.0.0.1", 0, "", "")
+            device_port = 0
+        elif settings.mqtt_url is None:
             broker_root = settings.state_dir.resolve() / "mosquitto"
             tls = settings.mqtt_device_tls_certfile, settings.mqtt_device_tls_keyfile
             broker = EmbeddedMosquitto(
@@ -80,6 +109,8 @@ def start_servers(settings: Settings) -> Servers:
             )
             broker.service_password(settings.mqtt_client_id)
             broker.write_auth(_device_users(db_url))
+            if broker.running_ports() is None:
+                watched.append(supervise_mosquitto(broker))
             stack.enter_context(broker)
             mqtt = MqttTarget.from_url(broker.url(settings.mqtt_client_id))
             device_port = broker.port
@@ -97,15 +128,24 @@ def start_servers(settings: Settings) -> Servers:
         nats_url = settings.nats_url
         if nats_url:
             split_servers(nats_url)  # a malformed URL fails here, not at the first publish
+        elif "nats" not in needs:
+            nats_url = ""
         else:
             nats = EmbeddedNats(
                 settings.state_dir.resolve() / "nats", binary=settings.nats_server_bin
             )
+            if nats.running_ports() is None:
+                watched.append(supervise_nats(nats))
             nats_url = stack.enter_context(nats).url
+        supervisor = None
+        if supervise and watched:
+            supervisor = Supervisor(watched)
+            supervisor.start()
+            stack.callback(supervisor.stop)  # first out: no restart while the servers stop
     except BaseException:
         stack.close()
         raise
-    return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack)
+    return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack, supervisor)
 
 
 def _device_users(db_url: str) -> list[BrokerUser]:

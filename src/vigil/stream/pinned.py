@@ -29,6 +29,7 @@ import logging
 import queue
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -91,7 +92,7 @@ class PinnedPartitions:
         that stopped taking (stuck) loses its pins after ``pin_timeout_s``."""
         self._pins: dict[int, str] = {}
         self._queue: queue.Queue[tuple[str, int, StreamMessage | None]] = queue.Queue()
-        self._pullers: list[Any] = []
+        self._pullers: list[futures.Future[object]] = []
         self._stopping = False
 
     def consumer_name(self, partition: int) -> str:
@@ -143,8 +144,12 @@ class PinnedPartitions:
         """Stop pulling and hand the partitions back at once (unpin), so the others take
         them without waiting ``pin_timeout_s``."""
         self._stopping = True
-        for f in self._pullers:
+        # Each pull loop ends after its current pull (at most its expiry); one that does not
+        # is cancelled, and its end awaited, so no task is left on the loop when it closes.
+        _done, running = futures.wait(self._pullers, timeout=self.pin_timeout_s / 2 + 3)
+        for f in running:
             f.cancel()
+        futures.wait(running, timeout=5)
         self._pullers.clear()
         held = dict(self._pins)
         self._pins.clear()
