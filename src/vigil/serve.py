@@ -93,7 +93,10 @@ def api_app(settings: Settings, servers: Servers, alerts: AlertService) -> Any:
     """The API and dashboard (pool created closed: the app's lifespan opens it)."""
     root = servers.broker_root
     pool = create_pool(
-        servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        servers.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        timeout_s=settings.api_db_timeout_s,
     )
     return create_app(
         settings,

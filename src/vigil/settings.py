@@ -266,6 +266,13 @@ class Settings(BaseSettings):
     api_openapi: bool = Field(
         default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
     )
+    api_db_timeout_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="Longest a request waits for the database (a pooled connection, and each"
+        " statement): past it 503, never a hang",
+    )
     api_trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose"
