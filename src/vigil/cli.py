@@ -53,13 +53,13 @@ def ingest() -> None:
 @app.command()
 def detect(
     ordinal: int | None = typer.Option(
-        None, help="This worker's number, 0..workers-1 (default VIGIL_DETECT_ORDINAL)"
+        None, help="Deprecated and ignored: JetStream hands each partition to one worker"
     ),
     workers: int | None = typer.Option(
-        None, help="How many detect workers share the stream (default VIGIL_DETECT_WORKERS)"
+        None, help="Deprecated and ignored: start as many workers as you like, any time"
     ),
 ) -> None:
-    """Run one detect worker: its partitions of the readings stream -> findings -> alerts."""
+    """Run one detect worker: the partitions JetStream hands it -> findings -> alerts."""
     from vigil.processes import run_detect
 
     settings = load_settings()

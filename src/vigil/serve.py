@@ -25,7 +25,13 @@ from vigil.api.serving import api_scheme, uvicorn_options
 from vigil.core import faults
 from vigil.core.worker import Worker
 from vigil.ingest import Ingest
-from vigil.processes import alert_service, alert_worker, detect_worker, ingest_stage
+from vigil.processes import (
+    API_SERVERS,
+    alert_service,
+    alert_worker,
+    detect_worker,
+    ingest_stage,
+)
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
 from vigil.storage import apply_retention, create_pool, detect_timescale, migrate
@@ -93,7 +99,10 @@ def api_app(
     ``stream``, the Nightscout API hands its stored readings on to detection."""
     root = servers.broker_root
     pool = create_pool(
-        servers.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        servers.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        timeout_s=settings.api_db_timeout_s,
     )
     return create_app(
         settings,
@@ -120,7 +129,7 @@ def serve_api(settings: Settings) -> None:
     """`vigil api`: the API and dashboard alone, one of K stateless replicas (alert changes
     reach each replica's SSE streams through PostgreSQL NOTIFY)."""
     exit_on_sigterm()
-    servers = start_servers(settings)
+    servers = start_servers(settings, needs=API_SERVERS)
     try:
         prepare_database(settings, servers.database_url)
         log.info("Vigil API on http://%s:%d", settings.api_host, settings.api_port)
@@ -147,8 +156,7 @@ def running_stages(settings: Settings) -> Iterator[Running]:
             database_url=servers.database_url,
             stream=stream,
             alerts=alerts,
-            ordinal=0,
-            workers=1,
+            name="detect",
         )
         ingest = ingest_stage(
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream

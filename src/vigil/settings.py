@@ -161,9 +161,21 @@ class Settings(BaseSettings):
         gt=0,
         description="A re-publish of the same readings within this window is dropped",
     )
-    detect_workers: int = Field(default=1, ge=1, description="Detect workers sharing the stream")
-    detect_ordinal: int = Field(
-        default=0, ge=0, description="This detect worker's number (0 to detect_workers - 1)"
+    detect_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Deprecated and ignored: JetStream hands each partition to one worker",
+    )
+    detect_ordinal: int | None = Field(
+        default=None,
+        ge=0,
+        description="Deprecated and ignored: workers need no number",
+    )
+    detect_pin_timeout_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="A partition whose worker made no pull for this long goes to another worker",
     )
     detect_batch_max: int = Field(
         default=500, ge=1, description="Stream messages a detect worker applies per transaction"
@@ -279,6 +291,19 @@ class Settings(BaseSettings):
     api_openapi: bool = Field(
         default=False, description="Serve the OpenAPI document at /api/v1/openapi.json"
     )
+    api_db_timeout_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="Longest a request waits for the database (a pooled connection, and each"
+        " statement): past it 503, never a hang",
+    )
+    api_trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose"
+        " X-Forwarded-For / X-Forwarded-Proto are believed; empty: none, the peer's address is"
+        " the client's (the sign-in throttle and the audit log key on it)",
+    )
 
     metrics_token: SecretStr | None = Field(
         default=None,
@@ -300,6 +325,14 @@ class Settings(BaseSettings):
     @classmethod
     def _service_namespace(cls, name: str) -> str:
         return check_service_name(name)
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, proxies: str) -> str:
+        for item in proxies.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError: refused
+        return proxies
 
 
 def _loopback(host: str) -> bool:

@@ -163,18 +163,20 @@ class Pipeline:
         finally:
             conn.close()
 
-    def consumer_done(self, consumer: str, *, messages: int) -> bool:
-        """The stream holds ``messages`` messages, and every one was delivered to ``consumer``
-        and acknowledged by it."""
+    def detection_done(self, *, messages: int) -> bool:
+        """The stream holds ``messages`` messages, and every one was delivered to the detect
+        workers (whichever held its partition) and acknowledged."""
+        from vigil.stream import PinnedPartitions
+
         conn = NatsConnection(self.nats_url, name="check", layout=self.layout).open()
         try:
 
-            async def info() -> tuple[int, int, int]:
-                s = await conn.js.stream_info(self.layout.stream)
-                i = await conn.js.consumer_info(self.layout.stream, consumer)
-                return int(s.state.messages), int(i.num_pending or 0), int(i.num_ack_pending or 0)
+            async def count() -> int:
+                return int((await conn.js.stream_info(self.layout.stream)).state.messages)
 
-            return conn.call(info, timeout_s=10) == (messages, 0, 0)
+            if conn.call(count, timeout_s=10) != messages:
+                return False
+            return all(s.lag == 0 for s in PinnedPartitions(conn).states())
         except Exception:
             return False
         finally:
@@ -382,7 +384,15 @@ class Scenario:
         assert figures["findings_lost"] == figures["findings_doubled"] == 0
 
 
-def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UUID, str]]:
+@dataclass
+class StreamReference:
+    findings: Counter[tuple[uuid.UUID, str]]
+    """What a single process finds over the stream as it is."""
+    last_seq: dict[int, int]
+    """Per partition, the stream sequence of its last message (what scoring it must reach)."""
+
+
+def stream_reference(pipeline: Pipeline, messages: int) -> StreamReference:
     """What a single process finds over the stream as it is: every message, in stream order,
     through one fresh engine (the single-process run a partitioned one must equal)."""
     from vigil.stream import PartitionConsumer
@@ -390,6 +400,7 @@ def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UU
     conn = NatsConnection(pipeline.nats_url, name="reference", layout=pipeline.layout).open()
     engine = LiveEngine(pipeline.harness.db_url, restore_days=0)
     found: Counter[tuple[uuid.UUID, str]] = Counter()
+    last_seq: dict[int, int] = {}
     try:
         reader = PartitionConsumer(
             conn, name=f"reference-{uuid.uuid4().hex[:6]}", partitions=range(pipeline.partitions)
@@ -401,12 +412,23 @@ def stream_reference(pipeline: Pipeline, messages: int) -> Counter[tuple[uuid.UU
             for m in reader.fetch(max_messages=1000):
                 for f in engine.process(m.readings):
                     found[(f.patient_id, f.cause)] += 1  # type: ignore[index]
+                last_seq[m.partition] = max(last_seq.get(m.partition, 0), m.seq)
                 seen += 1
         assert seen == messages, f"read {seen} of {messages} stream messages"
     finally:
         engine.close()
         conn.close()
-    return found
+    return StreamReference(found, last_seq)
+
+
+def progress_by_partition(pipeline: Pipeline) -> dict[int, int]:
+    """What detection recorded as applied, per partition of the pipeline's stream."""
+    with psycopg.connect(pipeline.harness.db_url) as conn:
+        rows = conn.execute(
+            "SELECT partition, last_seq FROM detect_progress WHERE stream = %s",
+            (pipeline.layout.stream,),
+        ).fetchall()
+    return {int(p): int(s) for p, s in rows}  # type: ignore[call-overload]
 
 
 def findings_by_alert(harness: Harness) -> Counter[tuple[uuid.UUID, str]]:

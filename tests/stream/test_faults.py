@@ -20,8 +20,6 @@ from vigil.servers.nats_cluster import NatsCluster
 
 pytestmark = pytest.mark.slow
 
-CONSUMER = "detect-0-of-1"
-
 
 @pytest.fixture
 def pipeline(harness: Harness, nats_server: EmbeddedNats, tmp_path: Path) -> Pipeline:
@@ -32,7 +30,7 @@ def settle(scenario: Scenario, pipeline: Pipeline) -> None:
     """Wait until every reading is stored and detection has acknowledged the whole stream."""
     wait_for(lambda: scenario.stored() == scenario.attempted, "every reading stored")
     wait_for(
-        lambda: pipeline.consumer_done(CONSUMER, messages=scenario.attempted),
+        lambda: pipeline.detection_done(messages=scenario.attempted),
         "every message in the stream once, and detection caught up",
     )
     # The consumer's counts are the server's view; the alerts are what matters: at least every

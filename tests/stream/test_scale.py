@@ -51,10 +51,7 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
             VIGIL_MQTT_SHARED_GROUP=group,
         ),
     ]
-    detects = [
-        pipeline.process("detect", VIGIL_DETECT_ORDINAL=str(i), VIGIL_DETECT_WORKERS=str(WORKERS))
-        for i in range(WORKERS)
-    ]
+    detects = [pipeline.process("detect") for _ in range(WORKERS)]
     processes += ingests + detects
     for p in detects + ingests:
         p.start()
@@ -71,15 +68,12 @@ def test_cluster_findings_equal_a_single_process_run_with_a_worker_killed(
     print(f"  stored {scenario.attempted} readings {time.monotonic() - started:.0f} s after start")
     # The single-process run over the stream as it is, then the partitioned run must reach it.
     wait_for(lambda: pipeline.stream_messages() == scenario.attempted, "the stream complete")
-    reference = stream_reference(pipeline, scenario.attempted)
+    reference = stream_reference(pipeline, scenario.attempted).findings
     try:
         wait_for(
             lambda: (
                 findings_by_alert(harness) == reference
-                and all(
-                    pipeline.consumer_done(f"detect-{i}-of-{WORKERS}", messages=scenario.attempted)
-                    for i in range(WORKERS)
-                )
+                and pipeline.detection_done(messages=scenario.attempted)
             ),
             "the workers' findings equal the single-process run's, every worker caught up",
             300,

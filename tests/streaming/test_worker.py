@@ -71,9 +71,9 @@ def worker(harness: Harness, stream: NatsConnection, sink: FlakySink | None = No
         database_url=harness.db_url,
         engine=lambda: LiveEngine(harness.db_url, restore_days=0),
         sink=sink or FlakySink(),
-        partitions=range(stream.layout.partitions),
         name="detect-test",
         retry_max_s=0.2,
+        pin_timeout_s=2,
     )
 
 
@@ -114,15 +114,15 @@ def test_a_critical_reading_is_alerted_once_and_a_restart_doubles_nothing(
         assert alerts_of(harness, patient) == [("spo2_low", 1)]
     finally:
         first.stop()
-    # A new process over the same stream: everything is recognised as applied and replayed
-    # silently into the detectors; the next low reading updates the same alert.
+    # A new process over the same stream: handed the partition with the next reading, it
+    # recognises everything before as applied and replays it silently into the detectors; the
+    # next low reading updates the same alert.
     second = worker(harness, stream)
     second.start()
     try:
-        wait_for(lambda: second.restored, "state rebuilt")
-        assert (second.replayed, second.scored) == (4, 0)
         StreamPublisher(stream).publish(oximetry(patient, creds.device_id, [79]))
         wait_for(lambda: second.scored == 1, "the new reading scored")
+        assert second.replayed == 4
         assert alerts_of(harness, patient) == [("spo2_low", 2)]
     finally:
         second.stop()
@@ -140,7 +140,9 @@ def test_a_republished_message_is_dropped_by_the_stream(
     w = worker(harness, stream)
     w.start()
     try:
-        wait_for(lambda: w.scored == 2 and w.consumer.pending() == 0, "both scored")
+        wait_for(
+            lambda: w.scored == 2 and all(s.lag == 0 for s in w.pinned.states()), "both scored"
+        )
         assert alerts_of(harness, patient) == [("spo2_low", 2)]
     finally:
         w.stop()
@@ -168,23 +170,13 @@ def test_each_patient_is_in_one_partition_and_workers_split_them(
     publisher = StreamPublisher(stream)
     for patient, creds in patients:
         publisher.publish(oximetry(patient, creds.device_id, [97, 96, 81]))
-    engines = []
-    workers = []
-    for ordinal in (0, 1):
-        w = DetectWorker(
-            nats=stream,
-            database_url=harness.db_url,
-            engine=lambda: LiveEngine(harness.db_url, restore_days=0),
-            sink=FlakySink(),
-            partitions=[p for p in range(4) if p % 2 == ordinal],
-            name=f"detect-{ordinal}-of-2",
-        )
-        engines.append(w.engine)
-        workers.append(w)
+    workers = [worker(harness, stream) for _ in (0, 1)]
+    for w in workers:
         w.start()
     try:
         wait_for(lambda: sum(w.scored for w in workers) == 36, "every reading scored once")
-        seen = [set(e.engine.patients) for e in engines]  # type: ignore[attr-defined]
+        assert not workers[0].owned & workers[1].owned
+        seen = [set(w.engine.engine.patients) for w in workers]  # type: ignore[attr-defined]
         assert not seen[0] & seen[1], "a patient was scored by two workers"
         assert seen[0] | seen[1] == {p for p, _ in patients}
         for patient, _ in patients:

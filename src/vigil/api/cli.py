@@ -22,11 +22,16 @@ def add_user(
 
     from vigil.api import repo
     from vigil.api.access import Role
+    from vigil.api.names import clean_display_name, normalise_email
     from vigil.api.security import hash_password
     from vigil.servers import start_servers
     from vigil.storage import admin, migrate
 
-    servers = start_servers(Settings())
+    try:
+        email, name = normalise_email(email), clean_display_name(name)  # as the API does
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    servers = start_servers(Settings(), needs=frozenset({"database"}))
     try:
         with psycopg.connect(servers.database_url) as conn:
             migrate(conn)

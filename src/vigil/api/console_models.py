@@ -8,11 +8,12 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from vigil.api.access import Role
-from vigil.api.models import PayloadFormat, SeverityName, Strict, Text
+from vigil.api.models import PayloadFormat, SeverityName, Strict
+from vigil.api.names import DisplayName
 
 
 class UserUpdate(Strict):
-    display_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    display_name: DisplayName | None = None
     role: Role | None = Field(default=None, description="admin or clinician (staff only)")
     disabled: bool | None = Field(
         default=None, description="true: cannot sign in, tokens revoked; false: enabled again"

@@ -7,11 +7,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from vigil.api.models import Strict, Text
+from vigil.api.models import Strict
+from vigil.api.names import DisplayName
 
 
 class ServiceAccountCreate(Strict):
-    name: Text = Field(min_length=1, max_length=100, examples=["Seoul Hospital EMR"])
+    name: DisplayName = Field(max_length=100, examples=["Seoul Hospital EMR"])
     care_team_ids: list[UUID] = Field(
         min_length=1, max_length=100, description="The care teams whose patients it may read"
     )

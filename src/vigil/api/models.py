@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from vigil.api.access import Role
+from vigil.api.names import DisplayName, Email, SignInEmail
 from vigil.clinical.careplan import InsulinSettings
 from vigil.core.conditions import Condition as ConditionName
 from vigil.core.identities import DEVICE_ID_RE, check_device_id
@@ -36,7 +37,7 @@ class Strict(BaseModel):
 
 
 class TokenRequest(Strict):
-    email: Text = Field(min_length=3, max_length=320, examples=["nurse@clinic.example"])
+    email: SignInEmail
     password: Text = Field(min_length=1, max_length=200, examples=["correct horse battery"])
 
 
@@ -52,12 +53,8 @@ class TokenPublic(BaseModel):
 
 
 class UserCreate(Strict):
-    email: str = Field(
-        pattern=r"^[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+$",
-        max_length=320,
-        examples=["nurse@clinic.example"],
-    )
-    display_name: Text = Field(min_length=1, max_length=200, examples=["Nurse Ada"])
+    email: Email
+    display_name: DisplayName = Field(examples=["Nurse Ada"])
     role: Role = Field(examples=["clinician"])
     password: Text = Field(min_length=12, max_length=200, examples=["correct horse battery"])
     patient_id: UUID | None = Field(default=None, description="Required for role 'patient'")
@@ -87,7 +84,7 @@ class TenantPublic(BaseModel):
 
 
 class CareTeamCreate(Strict):
-    name: Text = Field(min_length=1, max_length=200, examples=["Heart failure nurses"])
+    name: DisplayName = Field(examples=["Heart failure nurses"])
 
 
 class CareTeamPublic(BaseModel):
@@ -131,13 +128,13 @@ Condition = Annotated[ConditionName, AfterValidator(lambda c: c.value)]
 
 
 class PatientCreate(Strict):
-    display_name: Text = Field(min_length=1, max_length=200, examples=["Jane D."])
+    display_name: DisplayName = Field(examples=["Jane D."])
     conditions: list[Condition] = Field(default_factory=list, max_length=5, examples=[["copd"]])
     care_team_id: UUID | None = Field(default=None, description="Add to this care team")
 
 
 class PatientUpdate(Strict):
-    display_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    display_name: DisplayName | None = None
     conditions: list[Condition] | None = Field(default=None, max_length=5)
     birth_date: date | None = Field(default=None, examples=["1948-03-02"])
     record_number: Text | None = Field(

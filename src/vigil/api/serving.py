@@ -79,11 +79,33 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     (health data must not cross a network in clear text): responses then carry HSTS and the
     session cookies are Secure (vigil.api.edge, vigil.api.sessions).
     """
-    options: dict[str, Any] = {"server_header": False, "http": BoundedHttpToolsProtocol}
+    options: dict[str, Any] = {
+        "server_header": False,
+        "http": BoundedHttpToolsProtocol,
+        **proxy_options(settings),
+    }
     if settings.api_tls_certfile is not None:
         options["ssl_certfile"] = str(settings.api_tls_certfile)
         options["ssl_keyfile"] = str(settings.api_tls_keyfile)
     return options
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """``VIGIL_API_TRUSTED_PROXIES`` as a list of addresses and networks."""
+    return [p.strip() for p in settings.api_trusted_proxies.split(",") if p.strip()]
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Whose ``X-Forwarded-For`` (and ``-Proto``) uvicorn believes: only the configured
+    proxies'. uvicorn's own default believes 127.0.0.1 (or ``$FORWARDED_ALLOW_IPS``), so any
+    local process, or a proxy that passes the header through, could choose the client address
+    the sign-in throttle and the audit log key on. With none configured the headers are not
+    read at all; with some, the client is the nearest address in the chain that is not one of
+    them (uvicorn's ``ProxyHeadersMiddleware``)."""
+    proxies = trusted_proxies(settings)
+    if not proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": []}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def api_scheme(settings: Settings) -> str:

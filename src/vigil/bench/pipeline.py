@@ -4,7 +4,7 @@ Three paths, one after the other, on the same embedded servers (under a temporar
 
 - ``inprocess``: the old path, one process (ingest -> in-memory queue -> detection), the base;
 - ``stream-1``: ``vigil ingest`` -> the readings stream (NATS JetStream) -> one ``vigil detect``;
-- ``stream-2``: the same with two ``vigil detect`` (ordinals 0 and 1 of 2).
+- ``stream-2``: the same with two ``vigil detect`` (JetStream splits the partitions).
 
 Each path has its own patients and oximeters, its own broker service user and MQTT session, its
 own stream. Every reading is a finding that updates its patient's one ``spo2_low`` alert; the
@@ -102,16 +102,11 @@ def path_processes(
     ingest = ["-m", "vigil", "ingest"]
     procs = [BenchProcess(f"{path}-ingest", ingest, env, ready="subscribed to", log_dir=state)]
     for ordinal in range(workers):
-        detect_env = {
-            **env,
-            "VIGIL_DETECT_ORDINAL": str(ordinal),
-            "VIGIL_DETECT_WORKERS": str(workers),
-        }
         procs.append(
             BenchProcess(
                 f"{path}-detect-{ordinal}",
                 ["-m", "vigil", "detect"],
-                detect_env,
+                env,
                 ready="running: partitions",
                 log_dir=state,
             )

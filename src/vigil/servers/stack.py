@@ -13,6 +13,13 @@ from vigil.core.credentials import BrokerUser
 from vigil.servers import edge
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
 from vigil.servers.nats import SERVICE_USER, EmbeddedNats, split_servers
+from vigil.servers.supervisor import (
+    Supervised,
+    Supervisor,
+    supervise_mosquitto,
+    supervise_nats,
+    supervise_postgres,
+)
 from vigil.settings import Settings
 from vigil.storage.admin import list_broker_users
 
@@ -58,25 +65,49 @@ class Servers:
     edge: str = "mosquitto"
     """``nats``: devices publish to the NATS server's MQTT listener and ingest reads
     ``nats_url`` (vigil.servers.edge); ``mosquitto``: ingest subscribes to ``mqtt``."""
+    supervisor: Supervisor | None = None
+    """Restarts the embedded servers this process started, should they die."""
 
     def close(self) -> None:
         self._stack.close()
 
 
-def start_servers(settings: Settings) -> Servers:
-    """Start what is not configured (under ``settings.state_dir``) and return where to connect."""
+ALL_SERVERS = frozenset({"database", "broker", "nats"})
+
+
+def start_servers(
+    settings: Settings, *, needs: frozenset[str] = ALL_SERVERS, supervise: bool = True
+) -> Servers:
+    """Start what is not configured (under ``settings.state_dir``) and return where to connect.
+
+    ``needs``: the servers the caller's stages use ("database", "broker", "nats"); others are
+    not started (a detect worker starts no broker; its ``mqtt`` is then a placeholder that
+    nothing connects to, port 0). With ``supervise``, the embedded servers this process started
+    are restarted should they die (:class:`vigil.servers.supervisor.Supervisor`), from
+    start-up until :meth:`Servers.close`.
+    """
     from vigil.servers.postgres import EmbeddedPostgres
 
     stack = ExitStack()
+    watched: list[Supervised] = []
     try:
         db_url = settings.database_url
         if db_url is None:
-            pg = stack.enter_context(EmbeddedPostgres(settings.state_dir.resolve() / "postgres"))
+            pg = EmbeddedPostgres(settings.state_dir.resolve() / "postgres")
+            if pg.running_port() is None:
+                watched.append(supervise_postgres(pg))
+            stack.enter_context(pg)
             db_url = pg.url()
         broker_root = None
         if settings.edge == "nats":
-            return _nats_edge(settings, db_url, stack)
-        if settings.mqtt_url is None:
+            servers = _nats_edge(settings, db_url, stack)
+            servers.supervisor = _supervisor(watched, stack, supervise=supervise)
+            return servers
+        if settings.mqtt_url is None and "broker" not in needs:
+            broker_root = settings.state_dir.resolve() / "mosquitto"  # another process's
+            mqtt = MqttTarget("127.0.0.1", 0, "", "")
+            device_port = 0
+        elif settings.mqtt_url is None:
             broker_root = settings.state_dir.resolve() / "mosquitto"
             tls = settings.mqtt_device_tls_certfile, settings.mqtt_device_tls_keyfile
             broker = EmbeddedMosquitto(
@@ -86,6 +117,8 @@ def start_servers(settings: Settings) -> Servers:
             )
             broker.service_password(settings.mqtt_client_id)
             broker.write_auth(_device_users(db_url))
+            if broker.running_ports() is None:
+                watched.append(supervise_mosquitto(broker))
             stack.enter_context(broker)
             mqtt = MqttTarget.from_url(broker.url(settings.mqtt_client_id))
             device_port = broker.port
@@ -103,15 +136,32 @@ def start_servers(settings: Settings) -> Servers:
         nats_url = settings.nats_url
         if nats_url:
             split_servers(nats_url)  # a malformed URL fails here, not at the first publish
+        elif "nats" not in needs:
+            nats_url = ""
         else:
             nats = EmbeddedNats(
                 settings.state_dir.resolve() / "nats", binary=settings.nats_server_bin
             )
+            if nats.running_ports() is None:
+                watched.append(supervise_nats(nats))
             nats_url = stack.enter_context(nats).url
+        supervisor = _supervisor(watched, stack, supervise=supervise)
     except BaseException:
         stack.close()
         raise
-    return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack)
+    return Servers(db_url, mqtt, nats_url, device_port, broker_root, stack, supervisor=supervisor)
+
+
+def _supervisor(
+    watched: list[Supervised], stack: ExitStack, *, supervise: bool
+) -> Supervisor | None:
+    """Start restarting the ``watched`` servers should they die, until ``stack`` closes."""
+    if not (supervise and watched):
+        return None
+    supervisor = Supervisor(watched)
+    supervisor.start()
+    stack.callback(supervisor.stop)  # first out: no restart while the servers stop
+    return supervisor
 
 
 def open_edge(nats: EmbeddedNats, devices: list[BrokerUser]) -> None:

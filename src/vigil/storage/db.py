@@ -62,16 +62,25 @@ class LoopConnection:
 
 
 def create_pool(
-    url: str, *, min_size: int = 1, max_size: int = 10, purpose: str = "api requests"
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    purpose: str = "api requests",
+    timeout_s: float | None = None,
 ) -> ConnectionPool:
     """A pool created closed: open it in the application's lifespan. Its connections are named
-    by ``purpose`` on the database (:func:`application_name`)."""
+    by ``purpose`` on the database (:func:`application_name`). ``timeout_s`` bounds the wait
+    for a connection, a connection attempt and each statement (psycopg_pool's own default
+    wait is 30 s): when the database is away a caller fails within it (PoolTimeout,
+    OperationalError, QueryCanceled) instead of hanging."""
+    kwargs: dict[str, Any] = {"application_name": application_name(purpose)}
+    if timeout_s is None:
+        return ConnectionPool(url, min_size=min_size, max_size=max_size, open=False, kwargs=kwargs)
+    kwargs["connect_timeout"] = max(1, round(timeout_s))
+    kwargs["options"] = f"-c statement_timeout={round(timeout_s * 1000)}"
     return ConnectionPool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
-        open=False,
-        kwargs={"application_name": application_name(purpose)},
+        url, min_size=min_size, max_size=max_size, open=False, kwargs=kwargs, timeout=timeout_s
     )
 
 

@@ -3,14 +3,18 @@
 from vigil.stream.codec import decode_readings, encode_readings, message_key
 from vigil.stream.connection import NatsConnection, StreamUnavailable
 from vigil.stream.consumer import PartitionConsumer, StreamMessage
+from vigil.stream.pinned import PartitionState, PinnedPartitions, Pulled
 from vigil.stream.publisher import Published, StreamPublisher
 from vigil.stream.setup import connect_stream, ensure_stream, layout_from, stream_config
-from vigil.stream.subjects import StreamLayout, owned_partitions, partition_of
+from vigil.stream.subjects import StreamLayout, partition_of
 
 __all__ = [
     "NatsConnection",
     "PartitionConsumer",
+    "PartitionState",
+    "PinnedPartitions",
     "Published",
+    "Pulled",
     "StreamLayout",
     "StreamMessage",
     "StreamPublisher",
@@ -21,7 +25,6 @@ __all__ = [
     "ensure_stream",
     "layout_from",
     "message_key",
-    "owned_partitions",
     "partition_of",
     "stream_config",
 ]

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -123,6 +124,15 @@ class NatsConnection:
         except FutureTimeout as exc:
             future.cancel()
             raise StreamUnavailable(f"NATS did not answer within {timeout_s:.0f} s") from exc
+
+    def spawn(self, factory: Callable[[], Awaitable[object]]) -> Future[object]:
+        """Run ``factory()`` on the connection's loop without waiting (cancel the returned
+        future to stop it)."""
+
+        async def run() -> object:
+            return await factory()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop)
 
     def close(self) -> None:
         if self._nc is not None and self._thread.is_alive():

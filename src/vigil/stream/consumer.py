@@ -35,6 +35,20 @@ class StreamMessage:
     msg: Msg = field(repr=False, compare=False)
 
 
+def stream_message(msg: Msg) -> StreamMessage:
+    """A delivered message of the readings stream, decoded."""
+    meta = msg.metadata
+    patient_id = patient_of(msg.subject)
+    return StreamMessage(
+        partition_of(msg.subject),
+        meta.sequence.stream,
+        meta.timestamp,
+        patient_id,
+        decode_readings(patient_id, msg.data),
+        msg,
+    )
+
+
 class PartitionConsumer:
     def __init__(
         self,
@@ -95,21 +109,7 @@ class PartitionConsumer:
             # this moment (just created on a replicated stream, or its leader moving after a
             # node loss). Either way the next fetch asks again.
             return []
-        out = []
-        for msg in msgs:
-            meta = msg.metadata
-            patient_id = patient_of(msg.subject)
-            out.append(
-                StreamMessage(
-                    partition_of(msg.subject),
-                    meta.sequence.stream,
-                    meta.timestamp,
-                    patient_id,
-                    decode_readings(patient_id, msg.data),
-                    msg,
-                )
-            )
-        return out
+        return [stream_message(msg) for msg in msgs]
 
     def ack(self, messages: Sequence[StreamMessage]) -> None:
         self.conn.call(lambda: self._each(messages, "ack"), timeout_s=30)

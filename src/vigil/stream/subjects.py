@@ -16,8 +16,6 @@ lets several deployments share one NATS cluster.
 'vigil.readings.p.3.*'
 >>> partition_of("vigil.readings.p.3.00000000-0000-0000-0000-000000000001")
 3
->>> owned_partitions(partitions=8, workers=3, ordinal=1)
-[1, 4, 7]
 """
 
 from __future__ import annotations
@@ -36,14 +34,6 @@ def partition_of(subject: str) -> int:
 
 def patient_of(subject: str) -> UUID:
     return UUID(subject.split(".")[-1])
-
-
-def owned_partitions(*, partitions: int, workers: int, ordinal: int) -> list[int]:
-    """The static assignment of partitions to detect workers, like a StatefulSet's ordinals:
-    worker ``ordinal`` of ``workers`` owns every partition ``p`` with ``p % workers == ordinal``."""
-    if not 0 <= ordinal < workers:
-        raise ValueError(f"worker ordinal {ordinal} is not in 0..{workers - 1}")
-    return [p for p in range(partitions) if p % workers == ordinal]
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,9 @@ class StreamEngine:
             late.append(is_late)
             if not is_late:
                 state.latest[reading.metric] = (reading.time, reading.value)
-            self.missing.seen(reading.patient_id, reading.device_id, reading.time)
+            self.missing.seen(
+                reading.patient_id, reading.device_id, reading.time, reading.received_at
+            )
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
             # Late readings see their own instant's values (a cuff's systolic with its own

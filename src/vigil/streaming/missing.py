@@ -50,8 +50,17 @@ class _DeviceClock:
 @dataclass(slots=True)
 class _PatientClock:
     last: datetime
+    received: datetime
+    """When the newest of the patient's readings (whatever its data time) arrived."""
     devices: dict[str, _DeviceClock] = field(default_factory=dict)
     missing_reported: bool = False
+    reported_through: datetime | None = None
+    """``received`` when the gap was reported: a later upload that left the gap open, then
+    silence for ``patient_gap`` again, is a new silence."""
+
+    def report_missing(self) -> None:
+        self.missing_reported = True
+        self.reported_through = self.received
 
 
 class MissingData:
@@ -84,12 +93,24 @@ class MissingData:
         self.device_gap = device_gap
         self.patients: dict[UUID, _PatientClock] = {}
 
-    def seen(self, patient_id: UUID, device_id: str, time: datetime) -> None:
+    def seen(
+        self, patient_id: UUID, device_id: str, time: datetime, received: datetime | None = None
+    ) -> None:
+        """A reading taken at ``time`` arrived at ``received`` (default: then).
+
+        A late reading (a backlog upload, oldest first) ends a reported gap only when it is
+        recent where it arrives (within ``patient_gap``, ``device_gap`` for a device's
+        silence): a backlog that still leaves a gap of days is the same gap, already told and
+        answered (the alerts stage resolves its alert as answered by data), not a new silence
+        for the clock to open another alert for at its next tick.
+        """
+        received = time if received is None else received
         clock = self.patients.get(patient_id)
         if clock is None:
-            clock = self.patients[patient_id] = _PatientClock(time)
-        if time > clock.last:
-            clock.last = time
+            clock = self.patients[patient_id] = _PatientClock(time, received)
+        clock.last = max(clock.last, time)
+        clock.received = max(clock.received, received)
+        if received - clock.last < self.patient_gap:
             clock.missing_reported = False
         device = clock.devices.get(device_id)
         if device is None:
@@ -99,14 +120,15 @@ class MissingData:
                 del device.gaps[0]
             device.gaps.append((time - device.last).total_seconds())
             device.last = time
+        if device is not None and received - device.last < self.device_gap:
             device.silent_reported = False
 
     def check(self, now: datetime) -> list[Finding]:
         found: list[Finding] = []
         for patient_id, clock in self.patients.items():
             gap = now - clock.last
-            if gap >= self.patient_gap and not clock.missing_reported:
-                clock.missing_reported = True
+            if gap >= self.patient_gap and not self._reported(clock, now):
+                clock.report_missing()
                 days = gap.total_seconds() / 86400
                 found.append(
                     _finding(
@@ -133,7 +155,7 @@ class MissingData:
                 device.silent_reported = True
                 if clock.last - device.last <= TOGETHER:
                     if not clock.missing_reported:
-                        clock.missing_reported = True
+                        clock.report_missing()
                         found.append(
                             self._patient_silent(patient_id, clock, now, device_id, usual, allowed)
                         )
@@ -152,6 +174,15 @@ class MissingData:
                     )
                 )
         return found
+
+    def _reported(self, clock: _PatientClock, now: datetime) -> bool:
+        """Whether this gap was told: once, unless an upload arrived after the telling (a
+        partial backlog) and nothing has arrived since for ``patient_gap``."""
+        if not clock.missing_reported:
+            return False
+        through = clock.reported_through
+        renewed = through is not None and clock.received > through
+        return not (renewed and now - clock.received >= self.patient_gap)
 
     @staticmethod
     def _patient_silent(

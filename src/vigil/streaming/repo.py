@@ -10,6 +10,7 @@ from uuid import UUID
 import psycopg
 
 from vigil.clinical.careplan import CarePlan
+from vigil.core.errors import VigilError
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 
@@ -69,15 +70,59 @@ def load_progress(
     return {int(p): (int(s), t) for p, s, t in rows}
 
 
-def record_progress(conn: Conn, *, stream: str, applied: dict[int, tuple[int, datetime]]) -> None:
-    """Advance each partition's progress (never backwards); in the caller's transaction."""
-    if not applied:
+class ProgressMoved(VigilError):
+    """Another worker applied one of these partitions since this one read its progress: what
+    this worker was about to commit is not its to commit (the transaction rolls back)."""
+
+    def __init__(self, partitions: list[int]) -> None:
+        super().__init__(f"progress of partitions {partitions} moved under this worker")
+        self.partitions = partitions
+
+
+def record_progress(
+    conn: Conn,
+    *,
+    stream: str,
+    applied: dict[int, tuple[int, datetime]],
+    expected: dict[int, int],
+) -> None:
+    """Advance each partition's progress from the sequence this worker read (``expected``,
+    0: no row yet) to the new one: a compare-and-set per partition, its row count checked, in
+    the caller's transaction. Raises :class:`ProgressMoved` (so the transaction, findings and
+    alert changes with it, is rolled back) when another worker moved it meanwhile."""
+    moved = []
+    for p, (seq, t) in sorted(applied.items()):
+        before = expected.get(p, 0)
+        if before:
+            cur = conn.execute(
+                "UPDATE detect_progress SET last_seq = %s, last_time = %s, updated_at = now()"
+                " WHERE stream = %s AND partition = %s AND last_seq = %s",
+                (seq, t, stream, p, before),
+            )
+        else:
+            cur = conn.execute(
+                "INSERT INTO detect_progress (stream, partition, last_seq, last_time)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (stream, partition) DO NOTHING",
+                (stream, p, seq, t),
+            )
+        if cur.rowcount != 1:
+            moved.append(p)
+    if moved:
+        raise ProgressMoved(moved)
+
+
+def check_progress(conn: Conn, *, stream: str, expected: dict[int, int]) -> None:
+    """Hold the partitions' progress rows (until the caller's transaction ends) and check that
+    they are still what this worker read: the fence for what a worker commits without moving
+    progress (the missing-data clock's findings)."""
+    if not expected:
         return
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO detect_progress (stream, partition, last_seq, last_time)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (stream, partition) DO UPDATE"
-            " SET last_seq = EXCLUDED.last_seq, last_time = EXCLUDED.last_time, updated_at = now()"
-            " WHERE detect_progress.last_seq < EXCLUDED.last_seq",
-            [(stream, p, seq, t) for p, (seq, t) in sorted(applied.items())],
-        )
+    rows = conn.execute(
+        "SELECT partition, last_seq FROM detect_progress WHERE stream = %s"
+        " AND partition = ANY(%s) FOR UPDATE",
+        (stream, sorted(expected)),
+    ).fetchall()
+    have = {int(p): int(s) for p, s in rows}
+    moved = [p for p, seq in sorted(expected.items()) if have.get(p, 0) != seq]
+    if moved:
+        raise ProgressMoved(moved)
