@@ -53,8 +53,8 @@ def test_the_line_is_searched_from_an_hour_before_the_start() -> None:
     report = evaluate(EvalData.from_records(patients, messages, truth))
     row = report["events"]["hypoglycemia_urgent"]
     assert row["recall"] == 1.0
-    # The urgent finding came on the first reading below 54 (lag-corrected, confirmed): 0 s.
-    assert row["median_delay_from_line_s"] == 0.0
+    # The urgent finding came on the next reading, which confirmed it: 300 s.
+    assert row["median_delay_from_line_s"] == 300.0
     # The episode's first alert (a predicted low) came before that reading, and before the
     # truth crossed the line by more again.
     assert row["median_lead_from_line_s"] is not None
@@ -66,8 +66,8 @@ def test_the_line_is_searched_from_an_hour_before_the_start() -> None:
 def test_false_alerts_are_counted_per_family_and_as_a_nurse_counts_them() -> None:
     """No truth at all: one low-glucose episode whose findings stop for 50 minutes (one alert by
     Vigil's 75-minute episode end, two by a nurse's 30-minute gap) and one high glucose."""
-    # Below 70 at 03:10-03:20, then at 04:15-04:20.
-    low = [90, 78, 68, 66, 67, 80, 95, 110, 110, 110, 110, 110, 110, 95, 80, 68, 66, 80, 95]
+    # Below 70 at 03:10-03:20, then at 04:15-04:25.
+    low = [90, 78, 68, 66, 67, 80, 95, 110, 110, 110, 110, 110, 110, 95, 80, 66, 60, 62, 80, 95]
     patients, messages, _ = cgm_fixture(low)
     messages = shifted(messages, [300, 310], timedelta(hours=12))
     report = evaluate(EvalData.from_records(patients, messages, []))

@@ -12,6 +12,7 @@ from tests.streaming.test_detectors import obs
 from vigil.clinical import CarePlan
 from vigil.clinical.careplan import InsulinSettings
 from vigil.core.metrics import Metric
+from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.insulin import (
     DIA_MIN,
     PEAK_MIN,
@@ -19,7 +20,6 @@ from vigil.streaming.insulin import (
     insulin_activity,
     insulin_on_board,
 )
-from vigil.streaming.trends import PredictedLow
 
 T1D = CarePlan.default_for({"t1d"})
 
@@ -88,7 +88,7 @@ def test_a_rising_cgm_disagrees_with_the_forecast() -> None:
 
 def test_without_pump_records_the_detector_is_the_cgm_line_alone() -> None:
     """The same CGM with and without an (old, finished) bolus: the same findings."""
-    falling = [110, 104, 97, 90, 84, 79, 75, 72]
+    falling = [130, 120, 110, 100, 90, 82, 74, 66]
     with_old = PredictedLow()
     with_old.learn_one(obs(Metric.INSULIN, 5.0, timedelta(minutes=-DIA_MIN - 10), T1D))
     plain = _cause(PredictedLow(), falling)
