@@ -37,7 +37,8 @@ and entered carbohydrate (``carbs``), the glucose is also predicted from them
 (:class:`~vigil.streaming.insulin.InsulinForecast`, with the care plan's insulin sensitivity
 and carb ratio) over ``insulin_horizon_s`` (40 minutes), from the filter's blood-glucose
 estimate while the CGM agrees: the filter's rate not above ``rising`` (0.25 mg/dL per minute),
-no compression step.
+no compression step, and, as for the CGM's forecast, only from ``ceiling`` down (from 120 mg/dL
+on simglucose patients of our own it warned of lows that never came).
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ class PredictedLow:
     def _from_insulin(self, obs: Observation, state: State) -> Finding | None:
         """The pump's boluses and carbohydrate, with the CGM agreeing in direction."""
         level, rate = state[0], state[1]
-        if rate > self.rising:
+        low = obs.plan.threshold(Metric.GLUCOSE).low or LEVEL_1_LOW
+        if rate > self.rising or obs.value > low + self.approach:
             return None
         glucose = level + min(rate, 0.0) * self.lag_s / 60
         forecast = self.forecast.predict(
