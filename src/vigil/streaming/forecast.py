@@ -43,7 +43,7 @@ on simglucose patients of our own it warned of lows that never came).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from vigil.clinical.findings import Finding, Severity
 from vigil.clinical.glycaemia import LEVEL_1_LOW, LEVEL_2_LOW
@@ -93,7 +93,7 @@ class PredictedLow:
 
     def _from_cgm(self, obs: Observation, state: State) -> Finding | None:
         ceiling = (obs.plan.threshold(Metric.GLUCOSE).low or LEVEL_1_LOW) + self.approach
-        level, rate = state[0], state[1]
+        rate = state[1]
         if obs.value > ceiling or rate >= 0:
             return None
         lag = self.lag_s / 60
@@ -117,10 +117,7 @@ class PredictedLow:
             f" sensor noise), likely below {self.level:.0f} mg/dL (urgent low) by then.",
             threshold=self.level,
             window_s=self.horizon_s,
-            code="urgent_low_soon",
-            basis="cgm_forecast",
-            level_mg_dl=round(level, 1),
-            rate_mg_dl_per_min=round(rate, 2),
+            **_details("cgm_forecast", state),
             predicted_mg_dl=round(mean),
             upper_mg_dl=round(mean + self.z * sd),
             in_min=h,
@@ -159,10 +156,7 @@ class PredictedLow:
             metrics=(Metric.GLUCOSE,),
             threshold=self.level,
             window_s=self.insulin_horizon_s,
-            code="urgent_low_soon",
-            basis="insulin_on_board",
-            level_mg_dl=round(level, 1),
-            rate_mg_dl_per_min=round(rate, 2),
+            **_details("insulin_on_board", state),
             predicted_mg_dl=round(forecast.lowest_mg_dl),
             insulin_on_board_u=round(forecast.insulin_on_board_u, 2),
             carbs_on_board_g=round(carbs),
@@ -180,3 +174,21 @@ class PredictedLow:
             self.forecast.add_carbs(t, obs.value)
         else:
             self.filter.learn(t, obs.value)
+
+
+class _Details(TypedDict):
+    code: str
+    basis: str
+    level_mg_dl: float
+    rate_mg_dl_per_min: float
+
+
+def _details(basis: str, state: State) -> _Details:
+    """What every urgent-low-soon finding carries: its code, what it was predicted from, and
+    the filter's level and rate."""
+    return {
+        "code": "urgent_low_soon",
+        "basis": basis,
+        "level_mg_dl": round(state[0], 1),
+        "rate_mg_dl_per_min": round(state[1], 2),
+    }
