@@ -105,7 +105,9 @@ def test_urgent_low_just_under_54_is_not_written_as_54() -> None:
     assert ko == "혈당 53.6 mg/dL, 2단계(긴급) 저혈당 기준(54 mg/dL) 미만입니다."
 
 
-def test_urgent_low_from_the_sensor_lag_does_not_say_the_reading_is_below_54() -> None:
+def test_a_falling_cgm_at_55_is_a_level_1_low_not_an_urgent_one() -> None:
+    # Urgent (critical) needs a reading below 54 that the filter and the next reading confirm:
+    # a fall to 55 is a level-1 low, worded with its own value, never "below 54".
     det = GlucoseOutOfRange()
     found = None
     for i, value in enumerate((80.0, 70.0, 62.0, 56.0, 55.0)):
@@ -115,8 +117,19 @@ def test_urgent_low_from_the_sensor_lag_does_not_say_the_reading_is_below_54() -
         found = det.score_one(obs)
         det.learn_one(obs)
     assert found is not None
-    assert found.cause == "hypoglycemia_urgent"
+    assert found.cause == "hypoglycemia"
     ko, en = both(stored(found))
+    assert en == "Glucose 55 mg/dL, below the 70 mg/dL hypoglycaemia threshold."
+    assert ko == "혈당 55 mg/dL, 저혈당 기준(70 mg/dL) 미만입니다."
+
+
+def test_an_urgent_low_stored_by_the_old_lag_rule_does_not_say_the_reading_is_below_54() -> None:
+    # Alerts kept from before the noise-aware filter: the lag-corrected value crossed 54, the
+    # reading (55) did not, and the sentence says so.
+    obs = observe(Metric.GLUCOSE, 48.0, conditions=frozenset({"t1d"}))
+    kept = stored(GlucoseOutOfRange().score_one(obs))
+    kept.update(value=55.0, details={**kept["details"], "lag_min": 10.0})
+    ko, en = both(kept)
     assert en == (
         "Glucose 55 mg/dL and falling: the sensor lags blood glucose by about 10 minutes, so "
         "the blood glucose has likely reached urgent (level 2) hypoglycaemia."

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from vigil.evaluation import KIND_CAUSES, evaluate
+from vigil.evaluation import KIND_CAUSES, EvalConfig, evaluate
 from vigil.evaluation.cli import register
 from vigil.evaluation.data import EvalData
 
@@ -130,7 +130,11 @@ def test_report_counts_hits_false_alerts_and_delay() -> None:
         "median_episode_delay_s": 20.0,
         "median_delay_from_line_s": 0.0,
         "median_episode_delay_from_line_s": 0.0,
+        "median_lead_s": -20.0,
+        "lead_15min_share": 0.0,
+        "median_lead_from_line_s": 0.0,
         "alerts_per_event": 1.0,
+        "nurse_alerts_per_event": 1.0,
         "n": 1,
         "alerts": 1,
     }
@@ -149,7 +153,7 @@ def test_report_counts_hits_false_alerts_and_delay() -> None:
     assert overall["false_alerts_per_patient_day"] == round(1 / (weeks * 7), 3)
 
 
-def test_a_finding_matches_from_an_hour_before_start_to_12_hours_after_end() -> None:
+def test_a_finding_matches_from_an_hour_before_start_to_the_end_unless_widened() -> None:
     patients, messages, truth = fixture()
     crisis = truth[0]
     start = T0 + timedelta(hours=120)
@@ -158,11 +162,18 @@ def test_a_finding_matches_from_an_hour_before_start_to_12_hours_after_end() -> 
         crisis["end"] = iso(start + timedelta(hours=shift_h + 1))
         report = evaluate(EvalData.from_records(patients, messages, truth))
         assert report["events"]["hypertensive_crisis"]["recall"] == expected, shift_h
-    for late_h, expected in ((11.5, 1.0), (12.5, 0.0)):  # the reading is late_h after the end
+    # No after-window by default: a reading a minute after the end was not about the event.
+    wide = EvalConfig(after=timedelta(hours=12))
+    for late_h, default, widened in ((1 / 60, 0.0, 1.0), (11.5, 0.0, 1.0), (12.5, 0.0, 0.0)):
         crisis["start"] = iso(start - timedelta(hours=late_h + 1))
         crisis["end"] = iso(start - timedelta(hours=late_h))
-        report = evaluate(EvalData.from_records(patients, messages, truth))
-        assert report["events"]["hypertensive_crisis"]["recall"] == expected, late_h
+        data = EvalData.from_records(patients, messages, truth)
+        report = evaluate(data)
+        assert report["events"]["hypertensive_crisis"]["recall"] == default, late_h
+        assert report["window"] == {"before_h": 1.0, "after_h": 0.0, "nurse_gap_min": 30.0}
+        report = evaluate(data, wide)
+        assert report["events"]["hypertensive_crisis"]["recall"] == widened, late_h
+        assert report["window"]["after_h"] == 12.0
 
 
 def test_every_truth_kind_of_the_simulator_has_causes() -> None:
@@ -196,7 +207,7 @@ def test_cli_eval_scores_files(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert set(report) == {"events", "overall"}
+    assert set(report) == {"window", "events", "overall"}
     assert report["events"]["hypertensive_crisis"]["recall"] == 1.0
     assert {"recall", "precision", "false_alerts_per_patient_week"} <= set(report["overall"])
     listed = {
@@ -284,12 +295,11 @@ def test_one_low_glucose_episode_is_one_alert() -> None:
     assert overall["cgm"]["patients"] == 1
     urgent = report["events"]["hypoglycemia_urgent"]
     # Told of the episode (the predicted low) before the urgent low itself was found, and
-    # before the first reading below 54. The urgent low is found at that first reading: the
-    # CGM falling below 60 is corrected for its lag, and 56 then 50 both read below 54 so
-    # corrected (without the correction it waited for the next reading, 300 s).
+    # before the first reading below 54. The urgent low is found at the next reading, which
+    # confirms it (critical only when it is: no lag correction on a noisy CGM), 300 s later.
     assert urgent["median_episode_delay_s"] < urgent["median_delay_s"]
     assert urgent["median_episode_delay_from_line_s"] < 0
-    assert urgent["median_delay_from_line_s"] == 0.0
+    assert urgent["median_delay_from_line_s"] == 300.0
 
 
 def test_the_next_episode_does_not_count_against_the_previous_event() -> None:

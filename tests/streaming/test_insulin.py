@@ -12,6 +12,7 @@ from tests.streaming.test_detectors import obs
 from vigil.clinical import CarePlan
 from vigil.clinical.careplan import InsulinSettings
 from vigil.core.metrics import Metric
+from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.insulin import (
     DIA_MIN,
     PEAK_MIN,
@@ -19,7 +20,6 @@ from vigil.streaming.insulin import (
     insulin_activity,
     insulin_on_board,
 )
-from vigil.streaming.trends import PredictedLow
 
 T1D = CarePlan.default_for({"t1d"})
 
@@ -69,7 +69,7 @@ def pump_and_cgm(
     return causes
 
 
-FLAT = [120, 119, 121, 120, 119, 120, 121, 120]
+FLAT = [84, 83, 85, 84, 83, 84, 85, 84]
 
 
 def test_a_doubled_bolus_over_a_flat_cgm_predicts_an_urgent_low() -> None:
@@ -88,7 +88,7 @@ def test_a_rising_cgm_disagrees_with_the_forecast() -> None:
 
 def test_without_pump_records_the_detector_is_the_cgm_line_alone() -> None:
     """The same CGM with and without an (old, finished) bolus: the same findings."""
-    falling = [110, 104, 97, 90, 84, 79, 75, 72]
+    falling = [130, 120, 110, 100, 90, 82, 74, 66]
     with_old = PredictedLow()
     with_old.learn_one(obs(Metric.INSULIN, 5.0, timedelta(minutes=-DIA_MIN - 10), T1D))
     plain = _cause(PredictedLow(), falling)
@@ -115,11 +115,18 @@ def test_the_explanation_says_insulin_on_board_in_clinical_words() -> None:
         T1D.targets,
         insulin=InsulinSettings(sensitivity_mg_dl_per_u=50, carb_ratio_g_per_u=10),
     )
-    found = det.score_one(obs(Metric.GLUCOSE, 118, timedelta(minutes=40 + 5 * 7), plan))
+    found = det.score_one(obs(Metric.GLUCOSE, 83, timedelta(minutes=40 + 5 * 7), plan))
     assert found is not None
     sentence = found.explanation.sentence
-    assert sentence.startswith("Glucose 118 mg/dL, ")
+    assert sentence.startswith("Glucose 83 mg/dL, ")
     assert "U of insulin on board" in sentence
     assert "predicted below 54 mg/dL (urgent low) within" in sentence
     assert found.cause == "predicted_low"
     assert found.explanation.details["insulin_on_board_u"] > 6
+
+
+def test_a_doubled_bolus_over_a_flat_cgm_at_120_predicts_nothing_yet() -> None:
+    """Above 85 the insulin forecast is not trusted (on simglucose patients it warned from 120
+    of lows that never came); the same bolus warns once the CGM is at 85 or below."""
+    high = [v + 36 for v in FLAT]
+    assert pump_and_cgm(PredictedLow(), [(0, 6.0), (2, 6.0)], 60, high) == [""] * len(FLAT)

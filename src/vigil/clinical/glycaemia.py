@@ -13,13 +13,25 @@ ends, 250 the default high threshold.
 >>> [g.key for g in RANGE_GOALS if g.met({"70_180": 0.72, "54_69": 0.02, "below_54": 0.0,
 ...  "181_250": 0.18, "above_250": 0.06})]
 ['tir', 'tbr', 'tbr_54', 'tar']
+
+A CGM's floor: at or below 40 mg/dL it reads LOW (:data:`CGM_LOW_READING`), urgent at once
+whatever the trend. An **episode** is the glucose across a line for at least 15 minutes, ended
+once it has been back across it for 15 minutes (:func:`glucose_episodes`):
+
+>>> from datetime import UTC, datetime
+>>> t0 = datetime(2026, 1, 5, 3, tzinfo=UTC)
+>>> bg = [80, 66, 60, 58, 62, 68, 72, 75, 80, 85, 66, 90, 95, 99]  # every 5 minutes
+>>> samples = [(t0 + timedelta(minutes=5 * i), v) for i, v in enumerate(bg)]
+>>> [(s.strftime("%H:%M"), e.strftime("%H:%M"), low)
+...  for s, e, low in glucose_episodes(samples, LEVEL_1_LOW, below=True)]
+[('03:05', '03:30', 58.0)]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from vigil.clinical.careplan import (
     DEFAULT_TARGETS,
@@ -37,7 +49,9 @@ LEVEL_1_LOW = DEFAULT_TARGETS[Metric.GLUCOSE].low or 70.0
 RANGE_HIGH = DEFAULT_TARGETS[Metric.GLUCOSE].high or 180.0
 """mg/dL: the range's high end (180)."""
 LEVEL_2_HIGH = DEFAULT_THRESHOLDS[Metric.GLUCOSE].high or 250.0
-"""mg/dL: level 2 hyperglycaemia above it (250)."""
+"""mg/dL: level 2 hyperglycaemia above it (250), the alarm's default."""
+CGM_LOW_READING = 40.0
+"""mg/dL: a CGM's floor; at or below it the sensor reads LOW."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +131,48 @@ READING_SPAN_CAP = timedelta(minutes=15)
 wear counts as no time rather than as the last value held (a 5-minute sensor's reading stands
 for 5 minutes, a 1-minute sensor's for 1)."""
 LOW_EPISODE_MIN = timedelta(minutes=15)
-"""A low counts as an episode when it lasts at least 15 minutes (2023 update)."""
+"""An excursion across a line (a low, above all) counts as an episode when it lasts at least 15
+minutes, and ends once the glucose has been back for as long (2023 update)."""
 
 
 def gmi_percent(mean_mg_dl: float) -> float:
     return GMI_INTERCEPT + GMI_SLOPE * mean_mg_dl
+
+
+def glucose_episodes(
+    samples: Sequence[tuple[datetime, float]],
+    line: float,
+    *,
+    below: bool,
+    min_duration: timedelta = LOW_EPISODE_MIN,
+) -> list[tuple[datetime, datetime, float]]:
+    """(start, end, extreme) of each episode in time-ordered (time, mg/dL) samples: from the
+    first sample across ``line`` to the first sample of a stretch of ``min_duration`` back
+    across it (or the last sample), kept if it lasted ``min_duration``."""
+
+    def across(v: float) -> bool:
+        return v < line if below else v > line
+
+    out: list[tuple[datetime, datetime, float]] = []
+    start: datetime | None = None
+    back_since: datetime | None = None
+    extreme = 0.0
+    for t, v in samples:
+        if start is None:
+            if across(v):
+                start, back_since, extreme = t, None, v
+            continue
+        if across(v):
+            back_since = None
+            extreme = min(extreme, v) if below else max(extreme, v)
+            continue
+        back_since = back_since or t
+        if t - back_since >= min_duration:
+            if back_since - start >= min_duration:
+                out.append((start, back_since, float(extreme)))
+            start = back_since = None
+    if start is not None and samples:
+        end = back_since or samples[-1][0]
+        if end - start >= min_duration:
+            out.append((start, end, float(extreme)))
+    return out

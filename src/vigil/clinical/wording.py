@@ -116,8 +116,10 @@ def _below(metric: Metric, key: str) -> Callable[[str, Mapping[str, Any], str], 
 
 def _urgent_low(detector: str, e: Mapping[str, Any], lang: str) -> Words:
     key, values = _below(Metric.GLUCOSE, "hypoglycemia_urgent")(detector, e, lang)
-    if float(e["value"]) >= float(e["threshold"]):  # the lag-corrected value crossed, not it
-        d = e.get("details") or {}
+    d = e.get("details") or {}
+    if float(e["value"]) >= float(e["threshold"]) and "lag_min" in d:
+        # stored by the lag-corrected rule of before the noise-aware filter: the corrected value
+        # crossed, not the reading
         values = {"value": _value(e, Metric.GLUCOSE, lang), "lag_min": f"{d['lag_min']:.0f}"}
         return "hypoglycemia_urgent_lag", values
     return key, values
@@ -198,7 +200,8 @@ def _predicted_low(detector: str, e: Mapping[str, Any], lang: str) -> Words:
         return "predicted_low_insulin", values
     values.update(
         rate=f"{abs(float(d['rate_mg_dl_per_min'])):.1f}",
-        horizon=f"{float(d['horizon_min']):.0f}",
+        # the filter's forecast says when (in_min); the straight line of before, its horizon
+        horizon=f"{float(d.get('in_min') or d['horizon_min']):.0f}",
     )
     return "predicted_low", values
 

@@ -198,7 +198,8 @@ def _iso(t: datetime) -> str:
 def simulate_patient(
     name: str, rng: random.Random, days: int, start: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, float]]:
-    """One patient's CGM and pump messages, truth events and pump settings (what they believe:
+    """One patient's CGM and pump messages, truth events (then the true blood glucose every
+    ``CGM_EVERY`` minutes) and pump settings (what they believe:
     :meth:`Params.believed_settings`)."""
     p = Params(gb=rng.uniform(110, 160), p3=1.3e-5 * rng.uniform(0.6, 1.6))
     plan = []
@@ -279,6 +280,15 @@ def simulate_patient(
                     "non_event": True,
                 }
             )
+    truth += [
+        {
+            "patient": name,
+            "time": _iso(start + timedelta(minutes=m)),
+            "true_glucose_mg_dl": round(v, 1),
+        }
+        for m, v in enumerate(bg)
+        if m % CGM_EVERY == 0
+    ]
     return messages, truth, p.believed_settings()
 
 
@@ -342,7 +352,7 @@ def generate_minimal_model(
     start = start or datetime(2026, 1, 5, tzinfo=UTC)
     rng = random.Random(seed)
     people: list[dict[str, Any]] = []
-    messages, truth = [], []
+    messages, truth, samples = [], [], []
     for n in range(1, patients + 1):
         name = f"m{n:04d}"
         m, t, settings = simulate_patient(name, random.Random(rng.getrandbits(64)), days, start)
@@ -358,7 +368,8 @@ def generate_minimal_model(
             }
         )
         messages += m
-        truth += t
+        truth += [e for e in t if "kind" in e]
+        samples += [e for e in t if "kind" not in e]
     messages.sort(key=lambda m: (m["publish_at"], m["patient"]))
     truth.sort(key=lambda e: (e["start"], e["patient"], e["kind"]))
     log.info("minimal model: %d patients, %d days, %d truth events", patients, days, len(truth))
@@ -371,4 +382,5 @@ def generate_minimal_model(
         scenario=SCENARIO,
         seed=seed,
         stats={"messages": len(messages), "events": len(truth)},
+        true_glucose=samples,
     )

@@ -215,3 +215,6 @@ class SimOutput:
     scenario: str
     seed: int
     stats: dict[str, int] = field(default_factory=dict)
+    true_glucose: list[dict[str, Any]] = field(default_factory=list)
+    """Samples of true blood glucose (``patient``, ``time``, ``true_glucose_mg_dl``), where the
+    model has it (``t1d_minimal_model``): what `vigil eval` reads beside the truth events."""

@@ -19,9 +19,14 @@ def eval_command(
     days: int = typer.Option(30, min=1, help="Simulated days"),
     seed: int = typer.Option(1, help="Simulator seed"),
     readings: Path | None = typer.Option(None, help="readings.jsonl to score instead"),
-    truth: Path | None = typer.Option(None, help="truth.jsonl (with --readings)"),
+    truth: Path | None = typer.Option(
+        None,
+        help="truth.jsonl (with --readings): events, and/or true glucose samples (docs/formats.md)",
+    ),
     before_h: float = typer.Option(1.0, help="Hours before an event's start that still match"),
-    after_h: float = typer.Option(12.0, help="Hours after an event's end that still match"),
+    after_h: float = typer.Option(
+        0.0, help="Hours after an event's end that still match (0: none; printed in the output)"
+    ),
     out: Path | None = typer.Option(
         None, help="Write findings.jsonl, alerts.jsonl and report.json in this folder"
     ),
@@ -56,7 +61,7 @@ def eval_command(
             sim = generate_minimal_model(patients=int(patients), days=days, seed=seed)
         else:
             sim = generate(scenario or "standard", patients=int(patients), days=days, seed=seed)
-        data = EvalData.from_records(sim.patients, sim.messages, sim.truth)
+        data = EvalData.from_records(sim.patients, sim.messages, [*sim.truth, *sim.true_glucose])
     config = EvalConfig(
         before=timedelta(hours=before_h), after=timedelta(hours=after_h), unusual=unusual
     )
@@ -81,6 +86,30 @@ def format_table(report: dict[str, Any]) -> str:
             f"{_f(row['alerts_per_event']):>8}"
         )
     o = report["overall"]
+    w = report["window"]
+    lines.insert(
+        0,
+        f"an alert matches an event from {w['before_h']:g} h before its start to"
+        f" {w['after_h']:g} h after its end; a nurse's count starts a new alert after"
+        f" {w['nurse_gap_min']:g} quiet minutes",
+    )
+    for kind in ("hypoglycemia_urgent",):
+        row = report["events"].get(kind, {})
+        if row.get("n"):
+            lines.append(
+                f"{kind}: lead of the episode's first alert before the truth crossed the line,"
+                f" median {_f(row['median_lead_s'])} s ({_f(row['lead_15min_share'])} of events"
+                f" 15 min or more ahead); before the first reading across it"
+                f" {_f(row['median_lead_from_line_s'])} s"
+            )
+    for fam, row in o["false_by_family"].items():
+        lines.append(
+            f"false {fam} alerts: {row['false_notifications']} (per patient-day"
+            f" {_f(row['false_per_patient_day'])}), a nurse's count {row['nurse_false_alerts']}"
+            f" ({_f(row['nurse_false_per_patient_day'])}); critical not at a critical event"
+            f" {row['critical_not_at_critical_event']}"
+            f" ({_f(row['critical_not_at_critical_event_per_patient_day'])} per patient-day)"
+        )
     lines.append(
         f"overall: recall {_f(o['recall'])}, precision {_f(o['precision'])}, alerts per event"
         f" {_f(o['alerts_per_event'])}, false alerts per patient-day"

@@ -3,7 +3,11 @@
 Messages become :class:`StoredReading` batches the way ingest would hand them on: payloads are
 parsed with the same :func:`vigil.core.parse_payload` (malformed messages and rejected items are
 skipped), repeats are dropped (ingest's idempotent insert keys on device, metric and time), and
-the device is attributed to the line's ``patient``. Care plans come from the patients' conditions
+the device is attributed to the line's ``patient``. A truth line with a
+``true_glucose_mg_dl`` (and a ``time``) is a sample of the patient's true blood glucose (a
+simulator's plasma glucose, a reference meter's): for a patient whose truth has samples and no
+glucose events, the glucose events are derived from them by the consensus rule
+(:func:`vigil.clinical.glycaemia.glucose_episodes`). Care plans come from the patients' conditions
 with guidance defaults (a condition outside the closed list is an error, not the default plan);
 without a patients file, every patient gets the default plan.
 
@@ -22,6 +26,7 @@ without a patients file, every patient gets the default plan.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,11 +37,26 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from vigil.clinical.careplan import CarePlan, InsulinSettings
+from vigil.clinical.glycaemia import (
+    LEVEL_1_LOW,
+    LEVEL_2_HIGH,
+    LEVEL_2_LOW,
+    glucose_episodes,
+)
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.core.payload import parse_payload
 
 __all__ = ["Batch", "EvalData", "TruthEvent", "patient_uuid", "read_jsonl"]
+
+TRUE_GLUCOSE = "true_glucose_mg_dl"
+"""The truth line's field for a sample of true blood glucose (mg/dL)."""
+GLUCOSE_KINDS: tuple[tuple[str, float, bool], ...] = (
+    ("hypoglycemia", LEVEL_1_LOW, True),
+    ("hypoglycemia_urgent", LEVEL_2_LOW, True),
+    ("hyperglycemia", LEVEL_2_HIGH, False),
+)
+"""Truth kinds derived from true glucose: (kind, line, below)."""
 
 _NAMESPACE = UUID("5b1f7d0e-6c1a-4f7e-9a51-3f0c2d6a9e10")
 
@@ -96,6 +116,8 @@ class EvalData:
     skipped_messages: int = 0
     names: dict[UUID, str] = field(default_factory=dict)
     """Patient UUID (as readings and findings carry it) to the file's patient name."""
+    true_glucose: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    """Per patient, time-ordered samples of true blood glucose (mg/dL), when the truth has them."""
 
     @property
     def span_s(self) -> float:
@@ -119,7 +141,8 @@ class EvalData:
             )
             for p in patients or ()
         }
-        data = cls(plans, [], [TruthEvent.from_json(t) for t in truth], set(plans))
+        events, samples = _split_truth(truth)
+        data = cls(plans, [], events, set(plans), true_glucose=samples)
         data.names = {patient_uuid(name): name for name in plans}
         seen: set[tuple[str, Metric, datetime]] = set()
         for msg in messages:
@@ -142,6 +165,16 @@ class EvalData:
             read_jsonl(truth),
         )
 
+    def true_glucose_at(self, patient: str, t: datetime) -> float | None:
+        """The true glucose sample nearest ``t`` (within 10 minutes), or None."""
+        samples = self.true_glucose.get(patient)
+        if not samples:
+            return None
+        i = bisect.bisect_left(samples, (t, float("-inf")))
+        near = [samples[j] for j in (i - 1, i) if 0 <= j < len(samples)]
+        best = min(near, key=lambda s: abs((s[0] - t).total_seconds()))
+        return best[1] if abs((best[0] - t).total_seconds()) <= 600 else None
+
     def name_of(self, patient_id: UUID) -> str:
         """The file's name of a patient, for display (detection only sees the UUID)."""
         return self.names.get(patient_id, str(patient_id))
@@ -149,6 +182,33 @@ class EvalData:
     def plan_for(self, patient_id: UUID) -> CarePlan:
         plan = self.plans.get(self.name_of(patient_id))
         return plan if plan is not None else CarePlan.default_for(set())
+
+
+def _split_truth(
+    truth: Iterable[Mapping[str, Any]],
+) -> tuple[list[TruthEvent], dict[str, list[tuple[datetime, float]]]]:
+    """Events, and true glucose samples with the events derived from them (:data:`GLUCOSE_KINDS`)
+    for patients whose truth lists no glucose event."""
+    events: list[TruthEvent] = []
+    samples: dict[str, list[tuple[datetime, float]]] = {}
+    for doc in truth:
+        if TRUE_GLUCOSE in doc:
+            patient = str(doc["patient"])
+            samples.setdefault(patient, []).append(
+                (parse_time(doc["time"]), float(doc[TRUE_GLUCOSE]))
+            )
+        else:
+            events.append(TruthEvent.from_json(doc))
+    kinds = {kind for kind, _, _ in GLUCOSE_KINDS}
+    labelled = {e.patient for e in events if e.kind in kinds}
+    for patient, series in samples.items():
+        series.sort()
+        if patient in labelled:
+            continue
+        for kind, line, below in GLUCOSE_KINDS:
+            for start, end, _ in glucose_episodes(series, line, below=below):
+                events.append(TruthEvent(patient, kind, start, end, False, frozenset({"glucose"})))
+    return events, samples
 
 
 def _batch(msg: Mapping[str, Any], seen: set[tuple[str, Metric, datetime]]) -> Batch | None:

@@ -11,7 +11,8 @@ assumed to acknowledge every alert it is shown), a finding within the policy's q
 after that reopens it (the nurse is told again), a later one opens a new alert. An alert
 **matches** a truth event of the same patient when one of its findings has a cause that
 detects the event's kind (:data:`KIND_CAUSES`) and a data time within
-``[start - before, end + after]`` (1 h before, 12 h after by default).
+``[start - before, end + after]``: 1 h before and **no after-window** by default (an alert after
+the event's end was not about it; ``after`` widens it, and the report says what was used).
 
 - recall per kind: events with a matching alert / events (non-events excluded);
 - precision per kind: alerts with a finding of the kind's causes matching an event of that
@@ -23,12 +24,26 @@ detects the event's kind (:data:`KIND_CAUSES`) and a data time within
   whatever its cause (``median_episode_delay_s``: when the nurse was first told of this state,
   e.g. a predicted low before an urgent one); in readings of the event's metric up to the one
   that raised it; for kinds defined by a line (:data:`SHOWN_BY`), also from the first reading
-  that crosses it (``median_delay_from_line_s``, and ``median_episode_delay_from_line_s`` for
-  the episode: negative when the nurse was told of the state before that reading);
+  that crosses it, searched from ``before`` the event's start to its end
+  (``median_delay_from_line_s``, and ``median_episode_delay_from_line_s`` for the episode:
+  negative when the nurse was told of the state before that reading);
+- **lead**, for those kinds: from the episode's first alert (any cause of the episode: a
+  predicted low, a low, an urgent low) to the event's start, the truth crossing the line
+  (``median_lead_s``, the share of events 15 minutes or more ahead ``lead_15min_share``), and
+  to the first reading across the line (``median_lead_from_line_s``);
 - alerts per event: openings and reopenings of matching alerts from an hour before the event
-  to its end, per detected event (a nurse told three times of one episode counts 3; at least 1);
+  to its end, per detected event (a nurse told three times of one episode counts 3; at least 1),
+  and as a nurse counts with a 30-minute quiet gap (:mod:`vigil.evaluation.nurse`,
+  ``nurse_alerts_per_event``);
 - false alerts: alerts matching no event, with their reopenings (what a nurse would be told),
-  per patient-day and per patient-week, overall and for CGM patients.
+  per patient-day and per patient-week, overall and for CGM patients, and **per family**
+  (:func:`family`: low glucose, high glucose, the rest) both ways, Vigil's episodes and the
+  nurse's 30-minute gap (``false_by_family``), low and high glucose per patient-day of the
+  patients with glucose readings;
+- over-escalation: every critical alert (true or false) that matched no event of a critical kind
+  (``over_escalated``), and for low glucose the critical alerts not at a level-2 event
+  (``false_by_family.low_glucose.critical_not_at_urgent``), with the true glucose at their
+  first critical finding when the truth has it.
 """
 
 from __future__ import annotations
@@ -43,9 +58,13 @@ from itertools import pairwise
 from typing import Any
 
 from vigil.alerts import AlertPolicy
-from vigil.alerts.episodes import AlertGrouping, EpisodeAlert
+from vigil.alerts.episodes import AlertGrouping, EpisodeAlert, episode_of
+from vigil.clinical.careplan import COPD_SPO2, DEFAULT_THRESHOLDS
 from vigil.clinical.findings import Finding, Severity
+from vigil.clinical.glycaemia import LEVEL_2_LOW
+from vigil.core.metrics import Metric
 from vigil.evaluation.data import EvalData, TruthEvent
+from vigil.evaluation.nurse import NURSE_GAP, NurseAlert, nurse_alerts
 from vigil.streaming.engine import StreamEngine
 
 KIND_CAUSES: dict[str, frozenset[str]] = {
@@ -68,10 +87,9 @@ tachycardia, decompensation), so it is mapped to each. The optional "unusual for
 finding (a vital far from the patient's own usual value) is a true alert when it falls in an
 event it could show (not the critical kinds: it never counts towards their recall)."""
 CRITICAL_KINDS = frozenset({"hypertensive_crisis", "hypoglycemia_urgent", "spo2_low"})
-"""The kinds a critical alert is for (the bar's "critical kinds"). A true alert that reached
-critical severity without matching one of them was right about something less (an urgent low
-called on a level-1 low, say): counted as ``over_escalated``, since neither the false alerts
-nor per-kind precision count it."""
+"""The kinds a critical alert is for (the bar's "critical kinds"). Every critical alert that
+matched none of them, true (right about something less: an urgent low called on a level-1 low)
+or false, is counted as ``over_escalated``: a critical page for a state that was not critical."""
 
 for _kind in (
     "bp_above_target",
@@ -85,9 +103,9 @@ for _kind in (
     KIND_CAUSES[_kind] = KIND_CAUSES[_kind] | {"unusual_for_patient"}
 
 SHOWN_BY: dict[str, tuple[str, str, float]] = {
-    "hypertensive_crisis": ("bp_systolic", ">=", 180.0),
-    "hypoglycemia_urgent": ("glucose", "<", 54.0),
-    "spo2_low": ("spo2", "<", 88.0),
+    "hypertensive_crisis": ("bp_systolic", ">=", DEFAULT_THRESHOLDS[Metric.BP_SYSTOLIC].high or 0),
+    "hypoglycemia_urgent": ("glucose", "<", LEVEL_2_LOW),
+    "spo2_low": ("spo2", "<", COPD_SPO2.low or 0),
 }
 """Kinds whose truth is defined by a reading crossing a line (docs/device_sim.md): their delay
 in readings counts from the first reading that crosses it (1 = alerted on that very reading).
@@ -112,8 +130,10 @@ long before the event's end (the bar: detected a day before the admission it pre
 class EvalConfig:
     before: timedelta = timedelta(hours=1)
     """An alert's finding this long before an event's start still matches it."""
-    after: timedelta = timedelta(hours=12)
-    """And this long after its end."""
+    after: timedelta = timedelta(0)
+    """And this long after its end (none by default: an alert after the end was not about it)."""
+    nurse_gap: timedelta = NURSE_GAP
+    """A nurse's count: a quiet gap this long between findings makes the next a new alert."""
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     """The alerts stage's policy (its quiet period)."""
     tick: timedelta = timedelta(minutes=15)
@@ -210,7 +230,19 @@ def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = 
     events = [e for e in data.truth if not e.non_event]
     matched_kinds: dict[int, set[str]] = defaultdict(set)
     per_kind: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    nurse = nurse_alerts(findings, config.nurse_gap)
+    nurse_by_patient: dict[str, list[NurseAlert]] = defaultdict(list)
+    for n in nurse:
+        nurse_by_patient[data.name_of(n.patient_id)].append(n)
+    nurse_matched: dict[int, set[str]] = defaultdict(set)
     for event in events:
+        told_by_nurse = [
+            n
+            for n in nurse_by_patient.get(event.patient, ())
+            if _matches(n.findings, event, config)
+        ]
+        for n in told_by_nurse:
+            nurse_matched[id(n)].add(event.kind)
         matches = [
             m
             for m in (_match(a, event, config) for a in by_patient.get(event.patient, ()))
@@ -229,19 +261,104 @@ def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = 
             episode = min(m.episode_seen for m in matches)
             stats["episode_delay_s"].append((episode - event.start).total_seconds())
             stats["told"].append(max(1, sum(m.told for m in matches)))
+            stats["nurse_told"].append(max(1, len(told_by_nurse)))
+            episode_first = min(m.episode_first for m in matches)
+            stats["lead_s"].append((event.start - episode).total_seconds())
             line = _line_crossed(reading_times, event, config)
             if line is not None:
                 stats["line_delay_s"].append((first - line).total_seconds())
-                episode_first = min(m.episode_first for m in matches)
                 stats["episode_line_delay_s"].append((episode_first - line).total_seconds())
         if event.kind == "hf_decompensation":
             # Seen (not only measured) a day before the event's end.
             stats["early"].append(any(m.seen <= event.end - HF_LEAD for m in matches))
-    report: dict[str, Any] = {"events": {}}
+    report: dict[str, Any] = {
+        "window": {
+            "before_h": config.before.total_seconds() / 3600,
+            "after_h": config.after.total_seconds() / 3600,
+            "nurse_gap_min": config.nurse_gap.total_seconds() / 60,
+        },
+        "events": {},
+    }
     for kind in sorted(set(KIND_CAUSES) | set(per_kind)):
         report["events"][kind] = _kind_row(kind, per_kind.get(kind, {}), alerts, matched_kinds)
     report["overall"] = _overall(data, per_kind, alerts, matched_kinds)
+    report["overall"]["false_by_family"] = false_by_family(
+        data, alerts, matched_kinds, nurse, nurse_matched
+    )
     return Assessment(report, alerts, matched_kinds)
+
+
+def _matches(findings: list[Finding], event: TruthEvent, config: EvalConfig) -> bool:
+    causes = KIND_CAUSES.get(event.kind, frozenset())
+    lo, hi = event.start - config.before, event.end + config.after
+    return any(f.cause in causes and lo <= f.time <= hi for f in findings)
+
+
+FAMILIES = ("low_glucose", "high_glucose", "other")
+
+
+def family(cause: str) -> str:
+    """Which count a false alert goes to: low glucose (the low-glucose episode's causes), high
+    glucose, or the rest."""
+    key = episode_of(cause)
+    if key == episode_of("hypoglycemia"):
+        return "low_glucose"
+    if key == episode_of("hyperglycemia"):
+        return "high_glucose"
+    return "other"
+
+
+def false_by_family(
+    data: EvalData,
+    alerts: list[EpisodeAlert],
+    matched_kinds: dict[int, set[str]],
+    nurse: list[NurseAlert],
+    nurse_matched: dict[int, set[str]],
+) -> dict[str, dict[str, Any]]:
+    """False alerts per family, counted with Vigil's episodes (openings and reopenings) and with
+    a nurse's gap, per patient-day (glucose families: of the patients with glucose readings);
+    critical alerts that matched no critical event, per family."""
+    days = len(data.patients) * data.span_s / 86400
+    glucose_days = len(glucose_patients(data)) * data.span_s / 86400
+    out: dict[str, dict[str, Any]] = {}
+    for fam in FAMILIES:
+        span = days if fam == "other" else glucose_days
+        mine = [a for a in alerts if family(a.findings[0].cause) == fam]
+        false = [a for a in mine if not matched_kinds[id(a)]]
+        told = sum(len(a.notified) for a in false)
+        by_nurse = [n for n in nurse if family(n.findings[0].cause) == fam]
+        nurse_false = [n for n in by_nurse if not nurse_matched[id(n)]]
+        critical = [a for a in mine if a.severity is Severity.CRITICAL]
+        over = [a for a in critical if not matched_kinds[id(a)] & CRITICAL_KINDS]
+        row: dict[str, Any] = {
+            "patient_days": round(span, 1),
+            "alerts": len(mine),
+            "false_alerts": len(false),
+            "false_notifications": told,
+            "false_per_patient_day": _per(told, span),
+            "nurse_alerts": len(by_nurse),
+            "nurse_false_alerts": len(nurse_false),
+            "nurse_false_per_patient_day": _per(len(nurse_false), span),
+            "critical_alerts": len(critical),
+            "critical_not_at_critical_event": len(over),
+            "critical_not_at_critical_event_per_patient_day": _per(len(over), span),
+            "false_by_cause": _count(a.findings[0].cause for a in false),
+        }
+        if data.true_glucose and fam == "low_glucose":
+            at_first = [_true_at_first_critical(data, a) for a in over]
+            values = [v for v in at_first if v is not None]
+            row["true_glucose_at_over_escalation"] = (
+                {"min": round(min(values)), "median": _median(values), "max": round(max(values))}
+                if values
+                else None
+            )
+        out[fam] = row
+    return out
+
+
+def _true_at_first_critical(data: EvalData, alert: EpisodeAlert) -> float | None:
+    first = next(f for f in alert.findings if f.severity is Severity.CRITICAL)
+    return data.true_glucose_at(data.name_of(alert.patient_id), first.time)
 
 
 def _kind_row(
@@ -268,12 +385,18 @@ def _kind_row(
         "median_delay_data_s": _median(stats.get("delay_data_s", [])),
         "median_episode_delay_s": _median(stats.get("episode_delay_s", [])),
         "alerts_per_event": _mean(stats.get("told", [])),
+        "nurse_alerts_per_event": _mean(stats.get("nurse_told", [])),
         "n": len(hits),
         "alerts": len(kind_alerts),
     }
     if kind in SHOWN_BY:
         row["median_delay_from_line_s"] = _median(stats.get("line_delay_s", []))
         row["median_episode_delay_from_line_s"] = _median(stats.get("episode_line_delay_s", []))
+        leads = stats.get("lead_s", [])
+        row["median_lead_s"] = _median(leads)
+        row["lead_15min_share"] = _ratio(sum(lead >= 900 for lead in leads), len(leads))
+        line_leads = [0.0 - d for d in stats.get("episode_line_delay_s", [])]
+        row["median_lead_from_line_s"] = _median(line_leads)
     if kind == "hf_decompensation":
         row["recall_24h_before_end"] = _ratio(sum(stats.get("early", [])), len(hits))
     return row
@@ -294,10 +417,8 @@ def _overall(
     cgm_told = sum(len(a.notified) for a in cgm_false)
     all_hits = [h for s in per_kind.values() for h in s.get("hit", [])]
     critical = [a for a in alerts if a.severity is Severity.CRITICAL]
-    # True alerts (a false one is counted as false) that were critical for a lesser state.
-    over = [
-        a for a in critical if matched_kinds[id(a)] and not matched_kinds[id(a)] & CRITICAL_KINDS
-    ]
+    # Every critical alert, true or false, that was not at a critical event.
+    over = [a for a in critical if not matched_kinds[id(a)] & CRITICAL_KINDS]
     return {
         "recall": _ratio(sum(all_hits), len(all_hits)),
         "precision": _ratio(len(alerts) - len(false_alerts), len(alerts)),
@@ -313,6 +434,7 @@ def _overall(
         "critical_alerts": len(critical),
         "over_escalated": len(over),
         "over_escalated_per_patient_week": _per(len(over), days / 7),
+        "over_escalated_per_patient_day": _per(len(over), days),
         "cgm": {
             "patients": len(cgm),
             "false_alerts_per_patient_day": _per(cgm_told, cgm_days),
@@ -322,6 +444,16 @@ def _overall(
         "events": len(all_hits),
         "patients": len(data.patients),
         "patient_weeks": round(days / 7, 1),
+    }
+
+
+def glucose_patients(data: EvalData) -> set[str]:
+    """Patients with any glucose reading."""
+    return {
+        data.name_of(r.patient_id)
+        for batch in data.batches
+        for r in batch.readings
+        if r.metric is Metric.GLUCOSE
     }
 
 
@@ -386,7 +518,7 @@ def _line_crossed(
         return None
     metric, op, line = rule
     times = reading_times.get(event.patient, [])
-    lo = bisect.bisect_left(times, (event.start, "", 0.0))
+    lo = bisect.bisect_left(times, (event.start - config.before, "", 0.0))
     hi = bisect.bisect_right(times, (event.end + config.after, "~", 0.0))
     return next(
         (t for t, m, v in times[lo:hi] if m == metric and (v < line if op == "<" else v >= line)),

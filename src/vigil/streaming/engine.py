@@ -23,6 +23,7 @@ from vigil.core.models import StoredReading
 from vigil.streaming.base import Detector, Observation, fmt
 from vigil.streaming.base import finding as make_finding
 from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
+from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.missing import MissingData
 from vigil.streaming.news2 import News2
 from vigil.streaming.thresholds import (
@@ -32,7 +33,7 @@ from vigil.streaming.thresholds import (
     HypertensiveCrisis,
     SpO2Low,
 )
-from vigil.streaming.trends import HomeBPAverage, PredictedLow, WeightGain
+from vigil.streaming.trends import HomeBPAverage, WeightGain
 from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual
 
 

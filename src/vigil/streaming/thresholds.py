@@ -17,9 +17,11 @@ from typing import ClassVar
 
 from vigil.clinical.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.clinical.findings import Finding, Severity
+from vigil.clinical.glycaemia import CGM_LOW_READING
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
-from vigil.streaming.window import Window, slope
+from vigil.streaming.glucose_filter import GlucoseFilter
+from vigil.streaming.window import Window
 
 
 class HypertensiveCrisis:
@@ -101,13 +103,14 @@ class SpO2Low:
 class GlucoseOutOfRange:
     """Glucose < 70 (hypoglycaemia), < 54 (urgent) or > 250 mg/dL (hyperglycaemia).
 
-    An urgent low from a glucose stream (the previous reading less than ``confirm_within``, 15
-    minutes, before: a CGM) needs confirming: another reading below 54 within those 15 minutes
-    (two readings, the consensus definition's persistence), or the value at or below ``very_low``
-    (40 mg/dL, where a CGM reads LOW), when it is urgent at once. An unconfirmed one is a
-    hypoglycaemia (level 1) finding that says so: one noisy CGM point at 52 while the blood
-    glucose is at 70 must not page a nurse as critical. A lone reading (a finger-stick) is
-    urgent at once."""
+    **Critical only when it is.** An urgent low from a glucose stream (the previous reading less
+    than ``confirm_within``, 15 minutes, before: a CGM) needs two agreeing: another reading below
+    54 within those 15 minutes (the consensus definition's persistence), and the noise-aware
+    level (:class:`~vigil.streaming.glucose_filter.GlucoseFilter`, this reading included) below
+    54 too, so that two noisy points about a glucose of 60 do not page; or the value at or
+    below ``very_low`` (40 mg/dL, where a CGM reads LOW), urgent at once. Otherwise the finding
+    stays a hypoglycaemia (level 1, high) that says the glucose is near 54 (``code``
+    ``near_urgent_low``). A lone reading (a finger-stick) is urgent at once."""
 
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
@@ -116,37 +119,24 @@ class GlucoseOutOfRange:
     def __init__(
         self,
         confirm_within: timedelta = timedelta(minutes=15),
-        very_low: float = 40.0,
-        lag: timedelta = timedelta(minutes=10),
+        very_low: float = CGM_LOW_READING,
         artefact_hold: timedelta = timedelta(minutes=60),
-        lag_line: float = 60.0,
     ) -> None:
         self.confirm_within = confirm_within
         self.very_low = very_low
-        self.lag = lag
         self.artefact_hold = artefact_hold
-        self.lag_line = lag_line
         self.recent: Window = Window(maxlen=4)
         """(timestamp, value) of the latest glucose readings learned."""
         self.last_urgent_low: float | None = None
         """Timestamp of the latest learned reading below 54."""
-        self.last_lagged_low: float | None = None
-        """Timestamp of the latest learned reading whose lag-corrected value was below 54."""
+        self.filter = GlucoseFilter()
+        """The CGM's noise-aware level: a critical low needs it to agree."""
         self.artefact: tuple[float, float] | None = None
         """(since, level before) of a sudden CGM step down not yet come back: a compression."""
 
     @property
     def previous(self) -> tuple[float, float] | None:
         return self.recent[-1] if self.recent else None
-
-    def _lagged(self, now: float, value: float) -> float:
-        """The reading corrected for the CGM's lag behind blood glucose: while it falls, blood
-        glucose is already about ``lag`` x the rate (over the last 15 minutes) lower. Not once
-        it has turned up."""
-        within = self.confirm_within.total_seconds()
-        pts = [(t, v) for t, v in self.recent if 0 < now - t <= within] + [(now, value)]
-        fall = slope(pts) if len(pts) >= 3 and value <= pts[-2][1] else None
-        return value + fall * self.lag.total_seconds() if fall is not None and fall < 0 else value
 
     def _in_artefact(self, now: float, value: float) -> bool:
         """A low reached by a sudden step down (:func:`sudden_glucose_fall`) that has not come
@@ -159,20 +149,15 @@ class GlucoseOutOfRange:
         return now - since <= self.artefact_hold.total_seconds() and value < before - 15
 
     def _urgent(self, obs: Observation) -> bool:
-        if obs.value >= self.lag_line:
+        if obs.value >= URGENT_GLUCOSE_LOW:
             return False
-        if obs.value < URGENT_GLUCOSE_LOW:
-            if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
-                return True
-            gap = obs.time.timestamp() - self.previous[0]
-            if gap <= 0 or gap > self.confirm_within.total_seconds():
-                return True  # not a stream (or a late reading): nothing to confirm it against
-            if self._recent(obs, self.last_urgent_low):
-                return True
-        # Falling just above or across 54: the lag-corrected value, twice in a row.
-        return self._recent(obs, self.last_lagged_low) and (
-            self._lagged(obs.time.timestamp(), obs.value) < URGENT_GLUCOSE_LOW
-        )
+        if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
+            return True
+        gap = obs.time.timestamp() - self.previous[0]
+        if gap <= 0 or gap > self.confirm_within.total_seconds():
+            return True  # not a stream (or a late reading): nothing to confirm it against
+        level = self.filter.posterior(obs.time.timestamp(), obs.value)[0]
+        return self._recent(obs, self.last_urgent_low) and level < URGENT_GLUCOSE_LOW
 
     def _recent(self, obs: Observation, t: float | None) -> bool:
         return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
@@ -194,18 +179,15 @@ class GlucoseOutOfRange:
                 sentence=(
                     f"Glucose {value}, below the {URGENT_GLUCOSE_LOW:.0f} mg/dL "
                     "level of urgent (level 2) hypoglycaemia."
-                    if obs.value < URGENT_GLUCOSE_LOW
-                    else f"Glucose {value} and falling: the sensor lags blood glucose by about "
-                    f"{self.lag.total_seconds() / 60:.0f} minutes, which is already below "
-                    f"the {URGENT_GLUCOSE_LOW:.0f} mg/dL level of urgent (level 2) hypoglycaemia."
                 ),
                 threshold=URGENT_GLUCOSE_LOW,
-                lag_min=self.lag.total_seconds() / 60,
+                code="urgent_low",
             )
         if obs.value < low:
             pending = obs.value < URGENT_GLUCOSE_LOW
             note = (
-                f" One reading below {URGENT_GLUCOSE_LOW:.0f} mg/dL: urgent if the next confirms."
+                f" Near {URGENT_GLUCOSE_LOW:.0f} mg/dL: urgent if the next reading and the trend"
+                " confirm."
                 if pending
                 else ""
             )
@@ -219,6 +201,7 @@ class GlucoseOutOfRange:
                 + note,
                 threshold=low,
                 urgent_unconfirmed=pending,
+                code="near_urgent_low" if pending else "low",
             )
         if obs.value > high:
             return finding(
@@ -240,11 +223,9 @@ class GlucoseOutOfRange:
             self.artefact = (t, self.previous[1])
         elif self.artefact is not None and not self._in_artefact(t, obs.value):
             self.artefact = None
-        if self.artefact is None:
-            if obs.value < URGENT_GLUCOSE_LOW:
-                self.last_urgent_low = t
-            if obs.value < self.lag_line and self._lagged(t, obs.value) < URGENT_GLUCOSE_LOW:
-                self.last_lagged_low = t
+        if self.artefact is None and obs.value < URGENT_GLUCOSE_LOW:
+            self.last_urgent_low = t
+        self.filter.learn(t, obs.value)
         self.recent.append((t, obs.value))
 
 
