@@ -3,8 +3,12 @@ device listener), made with openssl."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 from pathlib import Path
+
+import pytest
 
 
 def make_ca_and_server_cert(root: Path) -> tuple[Path, Path, Path]:
@@ -26,3 +30,21 @@ def make_ca_and_server_cert(root: Path) -> tuple[Path, Path, Path]:
             "-CAcreateserial", "-out", "server.pem", "-days", "2",
             "-extfile", "ext.cnf")  # fmt: skip
     return root / "ca.pem", root / "server.pem", root / "server.key"
+
+
+def assert_tls_only(port: int, connect: bytes) -> None:
+    """The listener on ``port`` speaks TLS only: a client that does not trust its CA fails
+    verification before sending anything, and a clear MQTT CONNECT (``connect``: the variable
+    header and payload) gets no CONNACK (0x20)."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as clear:
+        clear.sendall(bytes([0x10, len(connect)]) + connect)
+        try:
+            answer = clear.recv(16)
+        except (ConnectionResetError, TimeoutError):
+            answer = b""
+    assert not answer.startswith(b"\x20"), answer

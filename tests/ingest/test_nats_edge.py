@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,8 +21,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
-from tests.certs import make_ca_and_server_cert
+from tests.certs import assert_tls_only, make_ca_and_server_cert
 from tests.conftest import Harness
+from tests.ingest.test_no_loss import IngestProcess as NoLossIngestProcess
 from tests.waiting import wait_for
 
 from vigil.core.payload import topic_for
@@ -52,14 +50,8 @@ def edge(tmp_path: Path, harness: Harness) -> Iterator[EmbeddedNats]:
 
 def provision(harness: Harness, edge: EmbeddedNats) -> admin.DeviceCredentials:
     """A patient with a device, let into the edge the way the admin console does it."""
+    creds = provision_in_db(harness)
     with psycopg.connect(harness.db_url) as conn:
-        _, creds = admin.enrol_with_device(
-            conn,
-            tenant_id=harness.tenant_id,
-            display_name="Edge patient",
-            kind="oximeter",
-            assigned_since=timedelta(days=200),
-        )
         assert sync_broker_credentials(conn, edge.root)
     return creds
 
@@ -145,56 +137,20 @@ def counts(harness: Harness, devices: list[Device]) -> dict[str, int]:
     return figures
 
 
-class IngestProcess:
+class IngestProcess(NoLossIngestProcess):
     """`vigil ingest` on the NATS edge as an OS process (so that it can be SIGKILLed)."""
 
+    ready = "edge: pulling from"
+
     def __init__(self, harness: Harness, edge: EmbeddedNats, state_dir: Path) -> None:
-        self.env = {
-            **os.environ,
-            "VIGIL_DATABASE_URL": harness.db_url,
-            "VIGIL_MQTT_EDGE": "nats",
-            "VIGIL_NATS_URL": edge.url,
-            "VIGIL_STREAM_NAME": harness.stream_name,
-            "VIGIL_STATE_DIR": str(state_dir),
-            "VIGIL_INGEST_RETRY_MAX_S": "1",
-        }
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vigil", "ingest"],
-            env=self.env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
+        super().__init__(harness, str(state_dir))
+        self.env.update(
+            {
+                "VIGIL_MQTT_EDGE": "nats",
+                "VIGIL_MQTT_URL": "",
+                "VIGIL_NATS_URL": edge.url,
+            }
         )
-        pulling = threading.Event()
-        proc = self.proc
-
-        def pump() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if "edge: pulling from" in line:
-                    pulling.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        assert pulling.wait(60), "ingest never bound to the edge's capture consumer"
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self._close()
-
-    def terminate(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self._close()
-
-    def _close(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
 
 
 @pytest.fixture
@@ -438,19 +394,10 @@ def test_the_embedded_edge_over_tls_stores_and_refuses_clear_text_or_an_untruste
         wait_for(lambda: stored_keys(harness, [patient_creds.device_id])[1] >= 100, "TLS stored")
         assert (pubacked, stored_keys(harness, [patient_creds.device_id])[1]) == (100, 100)
 
-        with (
-            socket.create_connection(("127.0.0.1", servers.device_port), timeout=10) as raw,
-            pytest.raises(ssl.SSLCertVerificationError),
-        ):
-            ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
-        with socket.create_connection(("127.0.0.1", servers.device_port), timeout=10) as clear:
-            connect = b"\x00\x04MQTT\x04\x02\x00\x3c\x00\x03abc"  # MQTT 3.1.1, client "abc"
-            clear.sendall(bytes([0x10, len(connect)]) + connect)
-            try:
-                answer = clear.recv(16)
-            except (ConnectionResetError, TimeoutError):
-                answer = b""
-        assert not answer.startswith(b"\x20"), answer
+        # A device that does not trust the CA does not hand over its password; clear MQTT gets
+        # no session.
+        mqtt311_connect = b"\x00\x04MQTT\x04\x02\x00\x3c\x00\x03abc"  # client "abc"
+        assert_tls_only(servers.device_port, mqtt311_connect)
     finally:
         ingest.stop()
         servers.close()

@@ -112,6 +112,9 @@ class Burst:
 class IngestProcess:
     """`vigil ingest` as a separate OS process, so that it can be killed with SIGKILL."""
 
+    ready = "subscribed to"
+    """The log line that says it is receiving."""
+
     def __init__(self, harness: Harness, state_dir: str, database_url: str | None = None) -> None:
         settings = harness.settings()
         self.held = 0
@@ -143,13 +146,13 @@ class IngestProcess:
         def pump() -> None:
             assert proc.stderr is not None
             for line in proc.stderr:
-                if "subscribed to" in line:
+                if self.ready in line:
                     subscribed.set()
                 elif held := HELD.search(line):
                     self.held = int(held.group(1)) + int(held.group(2))
 
         threading.Thread(target=pump, daemon=True).start()
-        assert subscribed.wait(30), "ingest process never subscribed"
+        assert subscribed.wait(60), f"ingest process never logged {self.ready!r}"
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from vigil.core.credentials import BrokerUser
+from vigil.core.errors import ServerStartError
 from vigil.servers import edge
 from vigil.servers.mosquitto import EmbeddedMosquitto, reload_broker
 from vigil.servers.nats import SERVICE_USER, EmbeddedNats, split_servers
@@ -182,8 +183,12 @@ def _nats_edge(settings: Settings, db_url: str, stack: ExitStack) -> Servers:
         mqtt = MqttTarget.from_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
         return Servers(db_url, mqtt, settings.nats_url, mqtt.port, None, stack, edge="nats")
     nats = stack.enter_context(_embedded_edge(settings))
+    if not nats.mqtt_port:
+        raise ServerStartError(
+            f"the NATS server already running from {nats.root} has no MQTT listener (started"
+            " before the NATS edge was the default): stop it, or set VIGIL_MQTT_EDGE=mosquitto"
+        )
     open_edge(nats, _device_users(db_url))
-    assert nats.mqtt_port is not None
     mqtt = MqttTarget("127.0.0.1", nats.mqtt_port, SERVICE_USER, nats.service_password())
     return Servers(db_url, mqtt, nats.url, nats.mqtt_port, nats.root, stack, edge="nats")
 
