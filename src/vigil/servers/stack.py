@@ -101,7 +101,7 @@ def start_servers(
             db_url = pg.url()
         broker_root = None
         if settings.edge == "nats":
-            servers = _nats_edge(settings, db_url, stack)
+            servers = _nats_edge(settings, db_url, stack, watched)
             servers.supervisor = _supervisor(watched, stack, supervise=supervise)
             return servers
         if settings.mqtt_url is None and "broker" not in needs:
@@ -173,16 +173,22 @@ def open_edge(nats: EmbeddedNats, devices: list[BrokerUser]) -> None:
     nats.reload()
 
 
-def _nats_edge(settings: Settings, db_url: str, stack: ExitStack) -> Servers:
+def _nats_edge(
+    settings: Settings, db_url: str, stack: ExitStack, watched: list[Supervised]
+) -> Servers:
     """Servers for the NATS edge: the given NATS (whose operator runs its MQTT listener and
     user list, docs/deployment.md; ``mqtt_url`` then says where devices connect), or the
-    embedded one with the listener on ``mqtt_device_host``."""
+    embedded one with the listener on ``mqtt_device_host``, added to ``watched`` when this
+    process starts it (restarted should it die, like the other embedded servers)."""
     if settings.nats_url:
         servers = split_servers(settings.nats_url)
         edge.ensure_capture(servers, replicas=settings.stream_replicas)
         mqtt = MqttTarget.from_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
         return Servers(db_url, mqtt, settings.nats_url, mqtt.port, None, stack, edge="nats")
-    nats = stack.enter_context(_embedded_edge(settings))
+    nats = _embedded_edge(settings)
+    if nats.running_ports() is None:
+        watched.append(supervise_nats(nats))
+    stack.enter_context(nats)
     if not nats.mqtt_port:
         raise ServerStartError(
             f"the NATS server already running from {nats.root} has no MQTT listener (started"
