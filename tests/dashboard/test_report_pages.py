@@ -125,6 +125,13 @@ def test_the_phone_feed_leads_with_act_now(
     expect(item).to_be_visible(timeout=15_000)
     expect(item).to_contain_text("119")
     expect(item).to_contain_text("50 mg/dL")
+    # The week: blood pressure as one value (138/86 mmHg), not a row per number.
+    week = page.locator("#week p")
+    expect(week.first).to_contain_text("mmHg", timeout=15_000)
+    bp = [t for t in week.all_inner_texts() if "mmHg" in t]
+    assert len(bp) == 1, bp
+    assert __import__("re").search(r"\d{2,3}/\d{2,3} mmHg", bp[0]), bp
+    assert "readings)" in bp[0] or "회)" in bp[0]
     shot(page, f"feed-act-now-{lang}")
     page.click("a[href='/feed/reports/agp']")
     expect(page.locator(".report.agp svg.agp-profile")).to_be_visible(timeout=15_000)

@@ -24,7 +24,7 @@ SELECT patient_id, time, value,
        least(coalesce(lead(time) OVER w - time, time - lag(time) OVER w, %(cap)s), %(cap)s)
        AS span
 FROM readings
-WHERE patient_id = {who} AND metric = %(metric)s
+WHERE patient_id = ANY(%(patients)s) AND metric = %(metric)s
   AND time >= %(start)s AND time < %(end)s
 WINDOW w AS (PARTITION BY patient_id ORDER BY time)
 """
@@ -42,14 +42,7 @@ def _range_test(r: GlucoseRange) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
-def _spans(who: sql.Composable) -> sql.Composed:
-    return sql.SQL(_SPANS).format(who=who)
-
-
-ONE_PATIENT = sql.SQL("%(patient)s")
-
-
-def _summary_sql(who: sql.Composable = ONE_PATIENT) -> sql.Composed:
+def _summary_sql(by_patient: bool = False) -> sql.Composed:
     shares = sql.SQL(", ").join(
         sql.SQL("extract(epoch FROM coalesce(sum(span) FILTER (WHERE {}), '0s')) AS {}").format(
             _range_test(r), sql.Identifier(r.key)
@@ -57,14 +50,20 @@ def _summary_sql(who: sql.Composable = ONE_PATIENT) -> sql.Composed:
         for r in GLUCOSE_RANGES
     )
     return sql.SQL(
-        "SELECT count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
-        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r"
-    ).format(shares, _spans(who))
+        "SELECT {} count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
+        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r {}"
+    ).format(
+        sql.SQL("patient_id," if by_patient else ""),
+        shares,
+        sql.SQL(_SPANS),
+        sql.SQL("GROUP BY patient_id" if by_patient else ""),
+    )
 
 
 def _params(patient_id: UUID, start: datetime, end: datetime) -> dict[str, Any]:
     return {
         "patient": patient_id,
+        "patients": [patient_id],
         "metric": Metric.GLUCOSE.value,
         "start": start,
         "end": end,
@@ -138,7 +137,7 @@ def glucose_lows(
         " SELECT below, min(time) AS start, max(time + span) AS end, min(value) AS nadir"
         " FROM flagged WHERE low GROUP BY below, grp"
         " HAVING max(time + span) - min(time) >= %(min)s ORDER BY start, below DESC"
-    ).format(_spans(ONE_PATIENT))
+    ).format(sql.SQL(_SPANS))
     params = _params(patient_id, start, end) | {"limits": list(limits), "min": min_length}
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
@@ -148,14 +147,8 @@ def glucose_summaries(
     conn: Conn, *, patient_ids: list[UUID], start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """:func:`glucose_summary` for many patients in one statement (the clinic list): a row
-    per patient with readings, ``patient_id`` first. Patient by patient (``LATERAL``), so each
-    one's readings come in time order from the patient index and no sort of them all is
-    needed."""
-    query = sql.SQL(
-        "SELECT p.id AS patient_id, s.* FROM unnest(%(patients)s::uuid[]) AS p(id)"
-        " CROSS JOIN LATERAL ({}) s WHERE s.readings > 0"
-    ).format(_summary_sql(sql.SQL("p.id")))
+    per patient with readings, ``patient_id`` first."""
     params = {"patients": patient_ids, "metric": Metric.GLUCOSE.value, "start": start,
               "end": end, "cap": READING_SPAN_CAP}  # fmt: skip
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
+        return cur.execute(_summary_sql(by_patient=True), params).fetchall()

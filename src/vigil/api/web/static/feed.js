@@ -8,6 +8,17 @@ function plain(w) {
   return key in vigil.messages ? vigil.t(key, { value })
     : vigil.t("feed.avg", { name: vigil.metricName(w.metric), value });
 }
+// Blood pressure is one value, as clinicians write it (138/86 mmHg), not two rows.
+function oneBloodPressure(week) {
+  const sys = week.find((w) => w.metric === "bp_systolic");
+  const dia = week.find((w) => w.metric === "bp_diastolic");
+  if (!sys || !dia) return week;
+  const lower = (sys.in_target_share ?? 1) <= (dia.in_target_share ?? 1) ? sys : dia;
+  const value = `${Math.round(sys.avg)}/${Math.round(dia.avg)} mmHg`;
+  const bp = { ...lower, readings: sys.readings, said: vigil.t("feed.avg_bp", { value }) };
+  return [bp, ...week.filter((w) => w !== sys && w !== dia)];
+}
+const counted = (n) => vigil.t(n === 1 ? "feed.readings_one" : "feed.readings", { n });
 function target(w) {
   if (w.in_target_share == null) return "";
   const pct = Math.round(w.in_target_share * 100);
@@ -28,8 +39,8 @@ async function load() {
     <h2>${text(i.title)}</h2><p>${text(i.body)}</p>
     <div class="muted">${vigil.date(i.time)}</div></div>`).join("");
   const feed = await vigil.call("/me/feed");
-  $("week").innerHTML = feed.week.map((w) => `<p>${text(plain(w))}
-    <span class="muted">${text(vigil.t("feed.readings", { n: w.readings }))}</span>${target(w)}</p>`).join("")
+  $("week").innerHTML = oneBloodPressure(feed.week).map((w) => `<p>${text(w.said || plain(w))}
+    <span class="muted">${text(counted(w.readings))}</span>${target(w)}</p>`).join("")
     || `<p class="muted">${text(vigil.t("feed.no_week"))}</p>`;
   $("today").innerHTML = feed.today.slice(0, 30).map((r) => `<div class="reading">
     <span>${text(vigil.metricName(r.metric))}</span>
