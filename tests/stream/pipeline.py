@@ -48,7 +48,11 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -
 class VigilProcess:
     """`vigil ingest` or `vigil detect` as an OS process, so that it can die for real."""
 
-    READY: ClassVar[dict[str, str]] = {"ingest": "subscribed to", "detect": "running: partitions"}
+    READY: ClassVar[dict[str, str]] = {
+        "ingest": "subscribed to",
+        "detect": "running: partitions",
+        "api": "Vigil API on",
+    }
 
     def __init__(self, kind: str, env: dict[str, str], log_dir: Path) -> None:
         self.kind, self.env, self.log_dir = kind, env, log_dir
