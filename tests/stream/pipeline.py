@@ -435,6 +435,16 @@ def progress_by_partition(pipeline: Pipeline) -> dict[int, int]:
     return {int(p): int(s) for p, s in rows}  # type: ignore[call-overload]
 
 
+def scored_like_one_process(pipeline: Pipeline, reference: StreamReference, messages: int) -> bool:
+    """Every partition scored to its last message, every message acknowledged, and the findings
+    equal to a single process's over the stream, finding for finding."""
+    return (
+        findings_by_alert(pipeline.harness) == reference.findings
+        and progress_by_partition(pipeline) == reference.last_seq
+        and pipeline.detection_done(messages=messages)
+    )
+
+
 def findings_by_alert(harness: Harness) -> Counter[tuple[uuid.UUID, str]]:
     with psycopg.connect(harness.db_url) as conn:
         rows = conn.execute(
