@@ -48,7 +48,11 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -
 class VigilProcess:
     """`vigil ingest` or `vigil detect` as an OS process, so that it can die for real."""
 
-    READY: ClassVar[dict[str, str]] = {"ingest": "subscribed to", "detect": "running: partitions"}
+    READY: ClassVar[dict[str, str]] = {
+        "ingest": "subscribed to",
+        "detect": "running: partitions",
+        "api": "Vigil API on",
+    }
 
     def __init__(self, kind: str, env: dict[str, str], log_dir: Path) -> None:
         self.kind, self.env, self.log_dir = kind, env, log_dir
@@ -429,6 +433,16 @@ def progress_by_partition(pipeline: Pipeline) -> dict[int, int]:
             (pipeline.layout.stream,),
         ).fetchall()
     return {int(p): int(s) for p, s in rows}  # type: ignore[call-overload]
+
+
+def scored_like_one_process(pipeline: Pipeline, reference: StreamReference, messages: int) -> bool:
+    """Every partition scored to its last message, every message acknowledged, and the findings
+    equal to a single process's over the stream, finding for finding."""
+    return (
+        findings_by_alert(pipeline.harness) == reference.findings
+        and progress_by_partition(pipeline) == reference.last_seq
+        and pipeline.detection_done(messages=messages)
+    )
 
 
 def findings_by_alert(harness: Harness) -> Counter[tuple[uuid.UUID, str]]:

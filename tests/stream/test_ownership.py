@@ -17,6 +17,7 @@ from tests.stream.pipeline import (
     VigilProcess,
     findings_by_alert,
     progress_by_partition,
+    scored_like_one_process,
     stream_reference,
     wait_for,
 )
@@ -34,7 +35,7 @@ MISTAKES = [  # what a rolling restart with a changed replica count starts besid
 
 def owners(workers: list[VigilProcess]) -> str:
     return ", ".join(
-        f"{i}: took {w.said('took partitions')}, lost {w.said('lost partitions')}"
+        f"{i}: took {w.said('taking partitions')}, lost {w.said('lost partitions')}"
         for i, w in enumerate(workers)
     )
 
@@ -58,13 +59,8 @@ def test_overlapping_workers_and_a_killed_one_lose_and_double_nothing(
     scenario = Scenario(harness, patients=30, per_patient=40, wave=10)
     scenario.publish()
     # A worker holding partitions dies mid-burst: they move within the pin timeout.
-    wait_for(
-        lambda: (
-            scenario.findings_applied() > 20 and any(w.said("took partitions") for w in workers)
-        ),
-        "detection under way",
-    )
-    victim = next(w for w in workers if w.said("took partitions"))
+    wait_for(lambda: any(w.said("taking partitions") for w in workers), "detection under way")
+    victim = next(w for w in workers if w.said("taking partitions"))
     victim.kill()
     killed_at = scenario.findings_applied()
     survivors = [w for w in workers if w is not victim]
@@ -75,11 +71,7 @@ def test_overlapping_workers_and_a_killed_one_lose_and_double_nothing(
     settled = time.monotonic()
     try:
         wait_for(
-            lambda: (
-                findings_by_alert(harness) == reference.findings
-                and progress_by_partition(pipeline) == reference.last_seq
-                and pipeline.detection_done(messages=scenario.attempted)
-            ),
+            lambda: scored_like_one_process(pipeline, reference, scenario.attempted),
             "every partition scored to its end, the findings equal a single-process run's",
             180,
         )
