@@ -43,6 +43,7 @@ def run_bench(
 ) -> dict[str, Any]:
     from vigil.device_sim import generate
 
+    load_avg = os.getloadavg()[0]
     out = generate("standard", patients=patients, days=days, seed=seed)
     data = EvalData.from_records(out.patients, out.messages, out.truth)
     readings = sum(len(b.readings) for b in data.batches)
@@ -67,6 +68,7 @@ def run_bench(
         "readings": readings,
         "patients": patients,
         "days": days,
+        "load_avg_1m_at_start": round(load_avg, 2),
         **(rss_at(rss_patients, blobs) if rss_patients else {}),
     }
 
