@@ -83,6 +83,11 @@ def _one(
     return alert_from_row(row) if row else None
 
 
+def _all(conn: Conn, query: sql.SQL | sql.Composed, params: Sequence[Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
 def lock_unresolved(conn: Conn, *, patient_id: UUID, episode: str) -> Alert | None:
     return _one(
         conn,
@@ -111,15 +116,15 @@ def lock_unresolved_many(
 ) -> dict[tuple[UUID, str], Alert]:
     """The unresolved alerts of these (patient, episode) pairs, locked in one statement (in
     key order, so two transactions never wait on each other crosswise)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            _ALERTS_WHERE
-            + sql.SQL(
-                "(patient_id, episode) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"
-                " AND state <> 'resolved' ORDER BY patient_id, episode FOR UPDATE"
-            ),
-            ([k[0] for k in keys], [k[1] for k in keys]),
-        ).fetchall()
+    rows = _all(
+        conn,
+        _ALERTS_WHERE
+        + sql.SQL(
+            "(patient_id, episode) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"
+            " AND state <> 'resolved' ORDER BY patient_id, episode FOR UPDATE"
+        ),
+        ([k[0] for k in keys], [k[1] for k in keys]),
+    )
     return {(r["patient_id"], r["episode"]): alert_from_row(r) for r in rows}
 
 
@@ -127,18 +132,18 @@ def lock_recently_resolved_many(
     conn: Conn, *, keys: Sequence[tuple[UUID, str]], since: datetime
 ) -> dict[tuple[UUID, str], Alert]:
     """:func:`lock_recently_resolved` for many (patient, episode) pairs in one statement."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            sql.SQL(
-                "SELECT a.* FROM unnest(%s::uuid[], %s::text[]) AS k(patient_id, episode)"
-                " CROSS JOIN LATERAL (SELECT {} FROM alerts"
-                "  WHERE patient_id = k.patient_id AND episode = k.episode"
-                "  AND state = 'resolved' AND resolved_at >= %s"
-                "  AND outcome <> 'answered_by_data' ORDER BY resolved_at DESC LIMIT 1"
-                "  FOR UPDATE) a ORDER BY k.patient_id, k.episode"
-            ).format(ALERT_COLUMNS),
-            ([k[0] for k in keys], [k[1] for k in keys], since),
-        ).fetchall()
+    rows = _all(
+        conn,
+        sql.SQL(
+            "SELECT a.* FROM unnest(%s::uuid[], %s::text[]) AS k(patient_id, episode)"
+            " CROSS JOIN LATERAL (SELECT {} FROM alerts"
+            "  WHERE patient_id = k.patient_id AND episode = k.episode"
+            "  AND state = 'resolved' AND resolved_at >= %s"
+            "  AND outcome <> 'answered_by_data' ORDER BY resolved_at DESC LIMIT 1"
+            "  FOR UPDATE) a ORDER BY k.patient_id, k.episode"
+        ).format(ALERT_COLUMNS),
+        ([k[0] for k in keys], [k[1] for k in keys], since),
+    )
     return {(r["patient_id"], r["episode"]): alert_from_row(r) for r in rows}
 
 
@@ -305,15 +310,17 @@ def insert_event(
 ) -> None:
     conn.execute(
         _INSERT_EVENT,
-        _event_params(
-            alert_id=alert_id,
-            kind=kind,
-            actor_user_id=actor_user_id,
-            from_state=from_state,
-            to_state=to_state,
-            severity=severity,
-            note=note,
-            details=details,
+        _event_row(
+            {
+                "alert_id": alert_id,
+                "kind": kind,
+                "actor_user_id": actor_user_id,
+                "from_state": from_state,
+                "to_state": to_state,
+                "severity": severity,
+                "note": note,
+                "details": details,
+            }
         ),
     )
 
@@ -325,33 +332,26 @@ _INSERT_EVENT = (
 )
 
 
-def _event_params(
-    *,
-    alert_id: UUID,
-    kind: str,
-    actor_user_id: UUID | None = None,
-    from_state: AlertState | None = None,
-    to_state: AlertState | None = None,
-    severity: Severity | None = None,
-    note: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> tuple[Any, ...]:
+def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`insert_event`'s keyword arguments (only ``alert_id`` and ``kind`` required) as the
+    statement's parameters."""
+    severity = event.get("severity")
     return (
-        alert_id,
-        kind,
-        actor_user_id,
-        from_state,
-        to_state,
+        event["alert_id"],
+        event["kind"],
+        event.get("actor_user_id"),
+        event.get("from_state"),
+        event.get("to_state"),
         int(severity) if severity is not None else None,
-        note,
-        Jsonb(details or {}),
+        event.get("note"),
+        Jsonb(event.get("details") or {}),
     )
 
 
 def insert_events(conn: Conn, *, events: Sequence[dict[str, Any]]) -> None:
     """:func:`insert_event` for many events (each its keyword arguments), in order."""
     if events:
-        conn.cursor().executemany(_INSERT_EVENT, [_event_params(**e) for e in events])
+        conn.cursor().executemany(_INSERT_EVENT, [_event_row(e) for e in events])
 
 
 def list_events(
@@ -395,13 +395,15 @@ def enqueue_notification(
     """Write an outbox row and one pending delivery per matching webhook; returns deliveries."""
     row = conn.execute(
         _ENQUEUE,
-        _notification_params(
-            tenant_id=tenant_id,
-            alert_id=alert_id,
-            kind=kind,
-            level=level,
-            severity=severity,
-            payload=payload,
+        _notification_row(
+            {
+                "tenant_id": tenant_id,
+                "alert_id": alert_id,
+                "kind": kind,
+                "level": level,
+                "severity": severity,
+                "payload": payload,
+            }
         ),
     ).fetchone()
     assert row is not None
@@ -418,29 +420,22 @@ _ENQUEUE = (
 )
 
 
-def _notification_params(
-    *,
-    tenant_id: UUID,
-    alert_id: UUID,
-    kind: str,
-    level: int,
-    severity: Severity,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
+def _notification_row(n: dict[str, Any]) -> dict[str, Any]:
+    """:func:`enqueue_notification`'s keyword arguments as the statement's parameters."""
     return {
-        "tenant": tenant_id,
-        "alert": alert_id,
-        "kind": kind,
-        "payload": Jsonb(payload),
-        "level": level,
-        "severity": int(severity),
+        "tenant": n["tenant_id"],
+        "alert": n["alert_id"],
+        "kind": n["kind"],
+        "payload": Jsonb(n["payload"]),
+        "level": n["level"],
+        "severity": int(n["severity"]),
     }
 
 
 def enqueue_notifications(conn: Conn, *, notifications: Sequence[dict[str, Any]]) -> None:
     """:func:`enqueue_notification` for many (each its keyword arguments), in order."""
     if notifications:
-        conn.cursor().executemany(_ENQUEUE, [_notification_params(**n) for n in notifications])
+        conn.cursor().executemany(_ENQUEUE, [_notification_row(n) for n in notifications])
 
 
 def notify_change(conn: Conn, *, channel: str, payload: str) -> None:
