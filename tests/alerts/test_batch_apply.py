@@ -197,3 +197,34 @@ def test_statements_do_not_grow_with_the_batch(conn: Conn, db_url: str) -> None:
             "SELECT finding_count FROM alerts WHERE patient_id = %s", (pid,)
         ).fetchall()
         assert count == 20
+
+
+def test_an_alert_another_transaction_opened_is_updated_not_doubled(
+    conn: Conn, db_url: str
+) -> None:
+    """Between a batch's look (no open alert) and its insert, another writer opens the same
+    episode's alert: the insert yields nothing for it (the service then locks and updates that
+    alert instead), and inserts the others."""
+    a, b = patients(conn, 2)
+    svc = AlertService()
+    rows = [
+        svc._new_values(finding(p), p, tenant)
+        for p, tenant in ((a, _tenant(conn, a)), (b, _tenant(conn, b)))
+    ]
+    with psycopg.connect(db_url) as other:
+        repo.insert_alerts(other, rows=rows[1:])
+        other.commit()
+    inserted = repo.insert_alerts(conn, rows=rows)
+    assert [x is not None for x in inserted] == [True, False]
+
+    # The next batch finds that alert and updates it: one alert holding both findings.
+    [change] = svc.apply(conn, [finding(b, value=85)])
+    [(alerts, findings)] = conn.execute(
+        "SELECT count(*), sum(finding_count) FROM alerts WHERE patient_id = %s", (b,)
+    ).fetchall()
+    assert (change.kind, alerts, findings) == ("updated", 1, 2)
+
+
+def _tenant(conn: Conn, pid: uuid.UUID) -> uuid.UUID:
+    [(tenant,)] = conn.execute("SELECT tenant_id FROM patients WHERE id = %s", (pid,)).fetchall()
+    return tenant  # type: ignore[no-any-return]
