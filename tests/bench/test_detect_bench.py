@@ -14,3 +14,13 @@ def test_bench_prints_cost_per_reading_and_state_per_patient() -> None:
     assert 500 < result["state_bytes_per_patient"] < 32_768
     assert result["state_measure"] == "deep sizeof"
     assert 0 < result["pickled_bytes_per_patient"] < result["state_bytes_per_patient"]
+
+
+def test_bench_prints_the_minimum_of_its_runs_and_the_rss_at_a_count() -> None:
+    result = run_bench(patients=4, days=2, rounds=2, rss_patients=2000)
+    assert len(result["us_per_reading_runs"]) == 2
+    assert result["us_per_reading"] == min(result["us_per_reading_runs"])
+    assert result["rss_patients"] == 2000
+    # The sizes are the output; memory freed by the timed runs may be reused by the copies.
+    assert result["rss_mb_at_patients"] >= result["rss_mb_before"] > 0
+    assert result["rss_bytes_per_patient"] >= 0

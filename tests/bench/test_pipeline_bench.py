@@ -10,7 +10,7 @@ from vigil.bench.pipeline import PATHS, run_bench
 from vigil.servers import Servers
 from vigil.settings import Settings
 
-READINGS, DEVICES, LATENCY = 200, 10, 40
+READINGS, DEVICES, LATENCY, IDLE = 200, 10, 40, 10
 
 
 def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> None:
@@ -19,13 +19,16 @@ def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> No
         readings=READINGS,
         devices=DEVICES,
         latency_readings=LATENCY,
+        idle_readings=IDLE,
+        idle_rate=20.0,
         servers=servers,
     )
 
     assert result["cores"] >= 1
     for path in PATHS:
         figures = result[path]
-        published = DEVICES + READINGS + LATENCY  # one warm-up reading per device, then both phases
+        # One warm-up reading per device, then the idle, full-speed and half-load phases.
+        published = DEVICES + IDLE + READINGS + LATENCY
         assert figures["n"] == READINGS
         assert figures["latency_n"] == LATENCY
         assert figures["published"] == figures["stored"] == published, path
@@ -33,5 +36,23 @@ def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> No
         assert figures["alerted"] == published, path  # every reading a finding on that alert
         assert figures["readings_per_s"] > 0
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+        assert figures["idle_n"] == IDLE
+        assert 0 < figures["idle_p50_ms"] <= figures["idle_p99_ms"]
     for ratio in ("stream_1_vs_inprocess", "stream_2_vs_inprocess"):
         assert result[ratio] > 0
+
+
+def test_one_path_alone_has_no_ratio(servers: Servers, tmp_path: Path) -> None:
+    result = run_bench(
+        Settings(state_dir=tmp_path),
+        readings=20,
+        devices=2,
+        latency_readings=4,
+        paths=("stream-1",),
+        servers=servers,
+    )
+
+    assert set(PATHS) & set(result) == {"stream-1"}
+    assert result["stream-1"]["stored"] == result["stream-1"]["alerted"] == 2 + 20 + 4
+    assert result["stream-1"]["idle_n"] == 0
+    assert "stream_1_vs_inprocess" not in result

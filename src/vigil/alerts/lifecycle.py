@@ -143,17 +143,22 @@ class Lifecycle:
         return self._change(updated, ChangeKind.RESOLVED, now)
 
     def _notify(self, conn: Conn, alert: Alert, kind: ChangeKind, *, level: int) -> None:
+        notification = self._notification(alert, kind, level=level)
+        if notification is not None:
+            repo.enqueue_notification(conn, **notification)
+
+    def _notification(self, alert: Alert, kind: ChangeKind, *, level: int) -> dict[str, Any] | None:
+        """The outbox row a change makes (as keyword arguments), if it is worth a webhook."""
         if alert.severity < self.policy.notify_min_severity:
-            return
-        repo.enqueue_notification(
-            conn,
-            tenant_id=alert.tenant_id,
-            alert_id=alert.id,
-            kind=kind.value,
-            level=level,
-            severity=alert.severity,
-            payload=webhook_payload(alert, kind),
-        )
+            return None
+        return {
+            "tenant_id": alert.tenant_id,
+            "alert_id": alert.id,
+            "kind": kind.value,
+            "level": level,
+            "severity": alert.severity,
+            "payload": webhook_payload(alert, kind),
+        }
 
     @staticmethod
     def _announce(conn: Conn, change: AlertChange) -> None:

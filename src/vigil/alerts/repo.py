@@ -83,6 +83,11 @@ def _one(
     return alert_from_row(row) if row else None
 
 
+def _all(conn: Conn, query: sql.SQL | sql.Composed, params: Sequence[Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
 def lock_unresolved(conn: Conn, *, patient_id: UUID, episode: str) -> Alert | None:
     return _one(
         conn,
@@ -104,6 +109,118 @@ def lock_recently_resolved(
         ),
         (patient_id, episode, since),
     )
+
+
+def lock_unresolved_many(
+    conn: Conn, *, keys: Sequence[tuple[UUID, str]]
+) -> dict[tuple[UUID, str], Alert]:
+    """The unresolved alerts of these (patient, episode) pairs, locked in one statement (in
+    key order, so two transactions never wait on each other crosswise)."""
+    rows = _all(
+        conn,
+        _ALERTS_WHERE
+        + sql.SQL(
+            "(patient_id, episode) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"
+            " AND state <> 'resolved' ORDER BY patient_id, episode FOR UPDATE"
+        ),
+        ([k[0] for k in keys], [k[1] for k in keys]),
+    )
+    return {(r["patient_id"], r["episode"]): alert_from_row(r) for r in rows}
+
+
+def lock_recently_resolved_many(
+    conn: Conn, *, keys: Sequence[tuple[UUID, str]], since: datetime
+) -> dict[tuple[UUID, str], Alert]:
+    """:func:`lock_recently_resolved` for many (patient, episode) pairs in one statement."""
+    rows = _all(
+        conn,
+        sql.SQL(
+            "SELECT a.* FROM unnest(%s::uuid[], %s::text[]) AS k(patient_id, episode)"
+            " CROSS JOIN LATERAL (SELECT {} FROM alerts"
+            "  WHERE patient_id = k.patient_id AND episode = k.episode"
+            "  AND state = 'resolved' AND resolved_at >= %s"
+            "  AND outcome <> 'answered_by_data' ORDER BY resolved_at DESC LIMIT 1"
+            "  FOR UPDATE) a ORDER BY k.patient_id, k.episode"
+        ).format(ALERT_COLUMNS),
+        ([k[0] for k in keys], [k[1] for k in keys], since),
+    )
+    return {(r["patient_id"], r["episode"]): alert_from_row(r) for r in rows}
+
+
+def insert_alerts(conn: Conn, *, rows: Sequence[dict[str, Any]]) -> list[Alert | None]:
+    """:func:`insert_alert` for many alerts (the same keys in each) in one pipeline."""
+    if not rows:
+        return []
+    params = [
+        {**r, "explanation": Jsonb(r["explanation"]), "readings": Jsonb(r["readings"])}
+        for r in rows
+    ]
+    query = sql.SQL(
+        "INSERT INTO alerts ({}) VALUES ({})"
+        " ON CONFLICT (patient_id, episode) WHERE state <> 'resolved' DO NOTHING RETURNING {}"
+    ).format(
+        sql.SQL(", ").join(map(sql.Identifier, rows[0])),
+        sql.SQL(", ").join(map(sql.Placeholder, rows[0])),
+        ALERT_COLUMNS,
+    )
+    inserted: list[Alert | None] = []
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.executemany(query, params, returning=True)
+        while True:
+            row = cur.fetchone()
+            inserted.append(alert_from_row(row) if row else None)
+            if not cur.nextset():
+                break
+    return inserted
+
+
+FINDING_COLUMNS = (
+    "state",
+    "resolved_at",
+    "resolved_by",
+    "outcome",
+    "acknowledged_at",
+    "acknowledged_by",
+    "snoozed_until",
+    "finding_count",
+    "first_seen",
+    "last_seen",
+    "last_value",
+    "score",
+    "data_age_s",
+    "severity",
+    "explanation",
+    "escalate_at",
+    "cause",
+    "causes",
+    "worst_value",
+    "readings",
+)
+"""The columns findings change (:meth:`vigil.alerts.AlertService.apply`)."""
+
+
+def update_alerts(conn: Conn, *, alerts: Sequence[Alert]) -> None:
+    """Write the finding columns of these alerts, as held in memory, in one pipeline."""
+    if not alerts:
+        return
+    sets = [
+        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in FINDING_COLUMNS
+    ]
+    query = sql.SQL("UPDATE alerts SET {}, updated_at = now() WHERE id = %(id)s").format(
+        sql.SQL(", ").join(sets)
+    )
+    params = []
+    for a in alerts:
+        row = {c: getattr(a, c) for c in FINDING_COLUMNS}
+        row.update(
+            id=a.id,
+            severity=int(a.severity),
+            explanation=Jsonb(a.explanation),
+            readings=Jsonb(a.readings),
+            causes=list(a.causes),
+        )
+        params.append(row)
+    conn.cursor().executemany(query, params)
 
 
 def seen_quiet_since(
@@ -192,20 +309,49 @@ def insert_event(
     details: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO alert_events"
-        " (alert_id, kind, actor_user_id, from_state, to_state, severity, note, details)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            alert_id,
-            kind,
-            actor_user_id,
-            from_state,
-            to_state,
-            int(severity) if severity is not None else None,
-            note,
-            Jsonb(details or {}),
+        _INSERT_EVENT,
+        _event_row(
+            {
+                "alert_id": alert_id,
+                "kind": kind,
+                "actor_user_id": actor_user_id,
+                "from_state": from_state,
+                "to_state": to_state,
+                "severity": severity,
+                "note": note,
+                "details": details,
+            }
         ),
     )
+
+
+_INSERT_EVENT = (
+    "INSERT INTO alert_events"
+    " (alert_id, kind, actor_user_id, from_state, to_state, severity, note, details)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`insert_event`'s keyword arguments (only ``alert_id`` and ``kind`` required) as the
+    statement's parameters."""
+    severity = event.get("severity")
+    return (
+        event["alert_id"],
+        event["kind"],
+        event.get("actor_user_id"),
+        event.get("from_state"),
+        event.get("to_state"),
+        int(severity) if severity is not None else None,
+        event.get("note"),
+        Jsonb(event.get("details") or {}),
+    )
+
+
+def insert_events(conn: Conn, *, events: Sequence[dict[str, Any]]) -> None:
+    """:func:`insert_event` for many events (each its keyword arguments), in order."""
+    if events:
+        conn.cursor().executemany(_INSERT_EVENT, [_event_row(e) for e in events])
 
 
 def list_events(
@@ -248,28 +394,59 @@ def enqueue_notification(
 ) -> int:
     """Write an outbox row and one pending delivery per matching webhook; returns deliveries."""
     row = conn.execute(
-        "WITH o AS (INSERT INTO outbox (tenant_id, alert_id, kind, payload)"
-        "  VALUES (%(tenant)s, %(alert)s, %(kind)s, %(payload)s) RETURNING id),"
-        " d AS (INSERT INTO deliveries (outbox_id, webhook_id)"
-        "  SELECT o.id, w.id FROM o, webhooks w WHERE w.tenant_id = %(tenant)s AND w.active"
-        "  AND w.level = %(level)s AND w.min_severity <= %(severity)s RETURNING 1)"
-        " SELECT count(*) FROM d",
-        {
-            "tenant": tenant_id,
-            "alert": alert_id,
-            "kind": kind,
-            "payload": Jsonb(payload),
-            "level": level,
-            "severity": int(severity),
-        },
+        _ENQUEUE,
+        _notification_row(
+            {
+                "tenant_id": tenant_id,
+                "alert_id": alert_id,
+                "kind": kind,
+                "level": level,
+                "severity": severity,
+                "payload": payload,
+            }
+        ),
     ).fetchone()
     assert row is not None
     return int(row[0])
 
 
+_ENQUEUE = (
+    "WITH o AS (INSERT INTO outbox (tenant_id, alert_id, kind, payload)"
+    "  VALUES (%(tenant)s, %(alert)s, %(kind)s, %(payload)s) RETURNING id),"
+    " d AS (INSERT INTO deliveries (outbox_id, webhook_id)"
+    "  SELECT o.id, w.id FROM o, webhooks w WHERE w.tenant_id = %(tenant)s AND w.active"
+    "  AND w.level = %(level)s AND w.min_severity <= %(severity)s RETURNING 1)"
+    " SELECT count(*) FROM d"
+)
+
+
+def _notification_row(n: dict[str, Any]) -> dict[str, Any]:
+    """:func:`enqueue_notification`'s keyword arguments as the statement's parameters."""
+    return {
+        "tenant": n["tenant_id"],
+        "alert": n["alert_id"],
+        "kind": n["kind"],
+        "payload": Jsonb(n["payload"]),
+        "level": n["level"],
+        "severity": int(n["severity"]),
+    }
+
+
+def enqueue_notifications(conn: Conn, *, notifications: Sequence[dict[str, Any]]) -> None:
+    """:func:`enqueue_notification` for many (each its keyword arguments), in order."""
+    if notifications:
+        conn.cursor().executemany(_ENQUEUE, [_notification_row(n) for n in notifications])
+
+
 def notify_change(conn: Conn, *, channel: str, payload: str) -> None:
     """Queued by PostgreSQL and delivered to listeners only when the transaction commits."""
     conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+
+def notify_changes(conn: Conn, *, channel: str, payloads: Sequence[str]) -> None:
+    """:func:`notify_change` for many payloads, in order, in one pipeline."""
+    if payloads:
+        conn.cursor().executemany("SELECT pg_notify(%s, %s)", [(channel, p) for p in payloads])
 
 
 def due_for_escalation(conn: Conn, *, now: datetime, limit: int = 100) -> list[UUID]:

@@ -11,6 +11,7 @@ alert (acknowledged or snoozed) once its episode has ended.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from vigil.alerts import repo
+from vigil.alerts.batch import Writes
 from vigil.alerts.episodes import (
     Step,
     ends_after,
@@ -51,6 +53,10 @@ log = logging.getLogger(__name__)
 __all__ = ["CHANNEL", "AlertService"]
 
 
+def _key_order(key: tuple[UUID, str]) -> tuple[str, str]:
+    return str(key[0]), key[1]
+
+
 class AlertService(Lifecycle):
     """Stateless apart from its policy: safe to share between threads."""
 
@@ -64,7 +70,8 @@ class AlertService(Lifecycle):
         readings: Sequence[StoredReading] = (),
         now: datetime | None = None,
     ) -> list[AlertChange]:
-        """Turn findings into alert changes, in one transaction.
+        """Turn findings into alert changes, in one transaction, with a bounded number of round
+        trips whatever the number of findings (:mod:`vigil.alerts.batch`).
 
         ``readings`` are the readings the findings were scored from: late ones answer (resolve)
         open missing-data alerts whose gap they fill.
@@ -78,55 +85,89 @@ class AlertService(Lifecycle):
             tenants = repo.patient_tenants(
                 conn, patient_ids=sorted({f.patient_id for f in ordered}, key=str)
             )
-            for finding in ordered:
-                patient_id = finding.patient_id
-                tenant_id = tenants.get(patient_id)
-                if tenant_id is None:
-                    log.warning("finding for unknown patient %s dropped", patient_id)
+            groups: dict[tuple[UUID, str], list[tuple[int, Finding]]] = {}
+            for i, finding in enumerate(ordered):
+                if finding.patient_id not in tenants:
+                    log.warning("finding for unknown patient %s dropped", finding.patient_id)
                     continue
-                changes.append(self._apply_one(conn, finding, patient_id, tenant_id, now))
-            for change in changes:
-                self._announce(conn, change)
+                key = (finding.patient_id, rule_for(finding.cause).key)
+                groups.setdefault(key, []).append((i, finding))
+            if groups:
+                changes += self._apply_groups(conn, groups, tenants, now)
+            repo.notify_changes(
+                conn, channel=CHANNEL, payloads=[json.dumps(c.as_json()) for c in changes]
+            )
         return changes
 
-    def _apply_one(
-        self, conn: Conn, finding: Finding, patient_id: UUID, tenant_id: UUID, now: datetime
-    ) -> AlertChange:
-        episode = rule_for(finding.cause).key
-        alert = repo.lock_unresolved(conn, patient_id=patient_id, episode=episode)
-        recent = None
-        if alert is None:
-            recent = repo.lock_recently_resolved(
-                conn,
-                patient_id=patient_id,
-                episode=episode,
-                since=now - self.policy.quiet_period,
+    def _apply_groups(
+        self,
+        conn: Conn,
+        groups: dict[tuple[UUID, str], list[tuple[int, Finding]]],
+        tenants: dict[UUID, UUID],
+        now: datetime,
+    ) -> list[AlertChange]:
+        """Each (patient, episode)'s findings in order: its alert (locked with all the batch's
+        others) opened, reopened or updated in memory, then written in one pipeline."""
+        unresolved = repo.lock_unresolved_many(conn, keys=sorted(groups, key=_key_order))
+        lacking = sorted((k for k in groups if k not in unresolved), key=_key_order)
+        recent = (
+            repo.lock_recently_resolved_many(
+                conn, keys=lacking, since=now - self.policy.quiet_period
             )
-        step = next_step(
-            unresolved=alert is not None,
-            resolved_at=recent.resolved_at if recent is not None else None,
-            now=now,
-            quiet_period=self.policy.quiet_period,
+            if lacking
+            else {}
         )
-        if step is Step.REOPEN and recent is not None:
-            return self._reopen(conn, recent, finding, now)
-        if alert is None:
-            alert = repo.insert_alert(conn, values=self._new_values(finding, patient_id, tenant_id))
-            if alert is not None:
-                repo.insert_event(
-                    conn,
-                    alert_id=alert.id,
-                    kind=ChangeKind.OPENED,
-                    to_state=AlertState.OPEN,
-                    severity=alert.severity,
-                    details={"finding_time": finding.time.isoformat(), "age_s": finding.age_s},
-                )
-                self._notify(conn, alert, ChangeKind.OPENED, level=0)
-                return self._change(alert, ChangeKind.OPENED, now)
-            # Another transaction opened it between our look and our insert: update that one.
-            alert = repo.lock_unresolved(conn, patient_id=patient_id, episode=episode)
-            assert alert is not None
-        return self._update(conn, alert, finding, now)
+        current: dict[tuple[UUID, str], Alert] = dict(unresolved)
+        reopening: dict[tuple[UUID, str], Alert] = {}
+        opening: list[tuple[UUID, str]] = []
+        for key in lacking:
+            resolved = recent.get(key)
+            step = next_step(
+                unresolved=False,
+                resolved_at=resolved.resolved_at if resolved is not None else None,
+                now=now,
+                quiet_period=self.policy.quiet_period,
+            )
+            if step is Step.REOPEN and resolved is not None:
+                reopening[key] = resolved
+            else:
+                opening.append(key)
+        rows = [self._new_values(groups[k][0][1], k[0], tenants[k[0]]) for k in opening]
+        opened: set[tuple[UUID, str]] = set()
+        for key, alert in zip(opening, repo.insert_alerts(conn, rows=rows), strict=True):
+            if alert is None:
+                # Another transaction opened it between our look and our insert: update that.
+                alert = repo.lock_unresolved(conn, patient_id=key[0], episode=key[1])
+                assert alert is not None
+            else:
+                opened.add(key)
+            current[key] = alert
+        # In the batch's order (groups interleaved), so the trail and the outbox keep it.
+        firsts = {items[0][0] for items in groups.values()}
+        walk = sorted((i, key, f) for key, items in groups.items() for i, f in items)
+        writes = Writes()
+        changes = []
+        for i, key, finding in walk:
+            if i in firsts and key in reopening:
+                current[key], change = self._reopen(writes, reopening[key], finding, now)
+            elif i in firsts and key in opened:
+                change = self._opened(writes, current[key], finding, now)
+            else:
+                current[key], change = self._update(writes, current[key], finding, now)
+            changes.append(change)
+        writes.flush(conn)
+        return changes
+
+    def _opened(self, writes: Writes, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
+        writes.event(
+            alert_id=alert.id,
+            kind=ChangeKind.OPENED,
+            to_state=AlertState.OPEN,
+            severity=alert.severity,
+            details={"finding_time": finding.time.isoformat(), "age_s": finding.age_s},
+        )
+        writes.notify(self._notification(alert, ChangeKind.OPENED, level=0))
+        return self._change(alert, ChangeKind.OPENED, now)
 
     def _new_values(self, finding: Finding, patient_id: UUID, tenant_id: UUID) -> dict[str, Any]:
         critical = finding.severity >= Severity.CRITICAL
@@ -171,7 +212,9 @@ class AlertService(Lifecycle):
             values["readings"] = readings
         return values
 
-    def _update(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
+    def _update(
+        self, writes: Writes, alert: Alert, finding: Finding, now: datetime
+    ) -> tuple[Alert, AlertChange]:
         values: dict[str, Any] = {
             "finding_count": alert.finding_count + 1,
             "first_seen": min(alert.first_seen, finding.time),
@@ -192,10 +235,9 @@ class AlertService(Lifecycle):
                 values.update(state=AlertState.OPEN.value, snoozed_until=None)
             if finding.severity >= Severity.CRITICAL:
                 values["escalate_at"] = now + self.policy.escalate_after
-        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
+        updated = writes.update(alert, values)
         if kind is not ChangeKind.UPDATED:
-            repo.insert_event(
-                conn,
+            writes.event(
                 alert_id=alert.id,
                 kind=kind,
                 from_state=alert.state,
@@ -208,10 +250,12 @@ class AlertService(Lifecycle):
                 },
             )
         if kind is ChangeKind.SEVERITY_RAISED:
-            self._notify(conn, updated, kind, level=updated.escalation_level)
-        return self._change(updated, kind, now)
+            writes.notify(self._notification(updated, kind, level=updated.escalation_level))
+        return updated, self._change(updated, kind, now)
 
-    def _reopen(self, conn: Conn, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
+    def _reopen(
+        self, writes: Writes, alert: Alert, finding: Finding, now: datetime
+    ) -> tuple[Alert, AlertChange]:
         severity = max(alert.severity, finding.severity)
         values: dict[str, Any] = {
             "state": AlertState.OPEN.value,
@@ -232,9 +276,8 @@ class AlertService(Lifecycle):
                 now + self.policy.escalate_after if severity >= Severity.CRITICAL else None
             ),
         }
-        updated = repo.update_alert(conn, alert_id=alert.id, values=values)
-        repo.insert_event(
-            conn,
+        updated = writes.update(alert, values)
+        writes.event(
             alert_id=alert.id,
             kind=ChangeKind.REOPENED,
             from_state=AlertState.RESOLVED,
@@ -242,8 +285,8 @@ class AlertService(Lifecycle):
             severity=updated.severity,
             note=f"finding within the quiet period of {self.policy.quiet_period} after resolution",
         )
-        self._notify(conn, updated, ChangeKind.REOPENED, level=0)
-        return self._change(updated, ChangeKind.REOPENED, now)
+        writes.notify(self._notification(updated, ChangeKind.REOPENED, level=0))
+        return updated, self._change(updated, ChangeKind.REOPENED, now)
 
     def _answer_missing_data(
         self, conn: Conn, readings: Sequence[StoredReading], now: datetime

@@ -16,14 +16,30 @@ def bench_pipeline(
     latency_readings: int = typer.Option(
         2000, min=1, help="Readings paced at half the measured throughput, for latency"
     ),
+    idle_readings: int = typer.Option(
+        200, min=0, help="Readings trickled on an idle system first (0: no idle phase)"
+    ),
+    idle_rate: float = typer.Option(5.0, min=0.1, help="Readings a second in the idle phase"),
+    path: list[str] = typer.Option(
+        ["inprocess", "stream-1", "stream-2"], "--path", help="Paths to run (repeat the option)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """MQTT publish -> alert change: the stream path (1 and 2 detect workers) against the old
-    in-process path, on embedded servers in a temporary folder."""
-    from vigil.bench.pipeline import run_bench
+    in-process path, on embedded servers in a temporary folder: idle, full speed, half load."""
+    from vigil.bench.pipeline import PATHS, run_bench
 
+    unknown = sorted(set(path) - set(PATHS))
+    if unknown:
+        raise typer.BadParameter(f"unknown path {unknown[0]}; one of {', '.join(PATHS)}")
     result = run_bench(
-        Settings(), readings=readings, devices=devices, latency_readings=latency_readings
+        Settings(),
+        readings=readings,
+        devices=devices,
+        latency_readings=latency_readings,
+        idle_readings=idle_readings,
+        idle_rate=idle_rate,
+        paths=tuple(p for p in PATHS if p in path),
     )
     _print(result, as_json=as_json, width=24)
 
@@ -119,12 +135,17 @@ def bench_flood(
 def bench_detect(
     patients: int = typer.Option(100, min=1, help="Simulated patients in the mix"),
     days: int = typer.Option(14, min=1, help="Simulated days"),
+    rounds: int = typer.Option(3, min=1, help="Timed runs (the minimum is the figure)"),
+    rss_patients: int = typer.Option(
+        100_000, min=0, help="Patients' states held to measure the RSS (0: skip)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
-    """Microseconds per reading and state bytes per patient for the full detector set."""
+    """Microseconds per reading (minimum of runs), state bytes per patient and the RSS of a
+    process holding ``--rss-patients`` patients' states, for the full detector set."""
     from vigil.bench.detect import run_bench
 
-    result = run_bench(patients=patients, days=days)
+    result = run_bench(patients=patients, days=days, rounds=rounds, rss_patients=rss_patients)
     _print(result, as_json=as_json, width=24)
 
 

@@ -7,11 +7,19 @@ message's readings plus the clock's missing-data ticks every 15 minutes of publi
 detectors, latest values, care plan and missing-data clock) by a deep ``sys.getsizeof`` that
 follows containers, ``__dict__`` and ``__slots__`` and counts shared singletons (enum members,
 classes) as nothing; the pickle length (what a checkpoint would take) is printed too.
+
+The cost per reading is the minimum over ``rounds`` runs (each run's figure is printed too).
+RSS at ``rss_patients`` patients: the process's resident memory once the measured patients'
+states, copied round-robin (through pickle, so nothing is shared), are held for that many
+patients, as one detect process would hold them; the resident memory before the copies and
+the growth per patient are printed beside it.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import resource
 import statistics
 import sys
 import time
@@ -19,16 +27,23 @@ from collections import deque
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
+from uuid import uuid4
 
 from vigil.evaluation.data import EvalData
 from vigil.streaming.engine import StreamEngine
 
 
 def run_bench(
-    *, patients: int = 100, days: int = 14, seed: int = 1, rounds: int = 3
+    *,
+    patients: int = 100,
+    days: int = 14,
+    seed: int = 1,
+    rounds: int = 3,
+    rss_patients: int = 0,
 ) -> dict[str, Any]:
     from vigil.device_sim import generate
 
+    load_avg = os.getloadavg()[0]
     out = generate("standard", patients=patients, days=days, seed=seed)
     data = EvalData.from_records(out.patients, out.messages, out.truth)
     readings = sum(len(b.readings) for b in data.batches)
@@ -41,9 +56,11 @@ def run_bench(
         timings.append(time.perf_counter() - started)
     states = [(state, engine.missing.patients.get(pid)) for pid, state in engine.patients.items()]
     sizes = [deep_sizeof(s) for s in states]
-    pickled = [len(pickle.dumps(s)) for s in states]
+    blobs = [pickle.dumps(s) for s in states]
+    pickled = [len(b) for b in blobs]
     return {
         "us_per_reading": round(min(timings) / readings * 1e6, 2),
+        "us_per_reading_runs": [round(t / readings * 1e6, 2) for t in timings],
         "state_bytes_per_patient": round(statistics.mean(sizes)),
         "state_bytes_max": max(sizes),
         "state_measure": "deep sizeof",
@@ -51,7 +68,33 @@ def run_bench(
         "readings": readings,
         "patients": patients,
         "days": days,
+        "load_avg_1m_at_start": round(load_avg, 2),
+        **(rss_at(rss_patients, blobs) if rss_patients else {}),
     }
+
+
+def rss_at(count: int, blobs: list[bytes]) -> dict[str, Any]:
+    """Resident memory with ``count`` patients' states held (copies of ``blobs``)."""
+    before = rss_bytes()
+    held = {uuid4(): pickle.loads(blobs[i % len(blobs)]) for i in range(count)}  # noqa: S301
+    after = rss_bytes()
+    figures = {
+        "rss_patients": len(held),
+        "rss_mb_before": round(before / 2**20, 1),
+        "rss_mb_at_patients": round(after / 2**20, 1),
+        "rss_bytes_per_patient": round((after - before) / count),
+    }
+    del held
+    return figures
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _drive(engine: StreamEngine, data: EvalData, tick: timedelta = timedelta(minutes=15)) -> None:

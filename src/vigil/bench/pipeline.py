@@ -11,6 +11,8 @@ own stream. Every reading is a finding that updates its patient's one ``spo2_low
 alert watch (LISTEN) sees each change when it is committed. Per path: one warm-up reading per
 device (opens the alerts, loads care plans; not counted), then
 
+- idle: ``idle_readings`` as a trickle (``idle_rate`` a second) on an otherwise idle system;
+  per reading, publish -> alert change visible; p50 and p99;
 - throughput: ``readings`` published as fast as the publisher process can; readings/s is
   ``readings`` / (first publish -> last of them visible as an alert change);
 - latency: ``latency_readings`` paced at half of that path's throughput; per reading, publish
@@ -138,15 +140,27 @@ def _phase(
     return sent, _seen(watch, fleet, sent)
 
 
+def _latencies(sent: Sent, seen: list[float]) -> list[float]:
+    return sorted(s - t for s, (_, _, t) in zip(seen, sent, strict=True))
+
+
 def run_path(
-    path: str, servers: Servers, state: Path, *, readings: int, devices: int, latency: int
+    path: str,
+    servers: Servers,
+    state: Path,
+    *,
+    readings: int,
+    devices: int,
+    latency: int,
+    idle: int = 0,
+    idle_rate: float = 5.0,
 ) -> dict[str, Any]:
     assert servers.broker_root is not None
     user = f"vigil-bench-{path}-{uuid.uuid4().hex[:6]}"
     password = EmbeddedMosquitto(servers.broker_root).service_password(user)
     fleet = provision(servers, name=path, count=devices)
     procs = path_processes(path, servers, state / path, user=user, password=password)
-    per_device = 1 + -(-readings // devices) + -(-latency // devices)
+    per_device = 1 + -(-readings // devices) + -(-latency // devices) + -(-idle // devices)
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=per_device + 60)
     load = BenchDevices(servers.mqtt.host, servers.device_port, fleet.devices, base=base)
     watch = AlertWatch(servers.database_url, fleet.patients)
@@ -158,12 +172,15 @@ def run_path(
         watch.start()
         load.start()
         _phase(watch, load, fleet, devices, None)  # warm-up: opens every alert
+        idle_lat: list[float] = []
+        if idle:
+            idle_lat = _latencies(*_phase(watch, load, fleet, idle, idle_rate))
         sent, seen = _phase(watch, load, fleet, readings, None)
         elapsed = max(seen) - min(t for _, _, t in sent)
         per_s = readings / max(elapsed, 1e-9)
         rate = per_s / 2
         sent, seen = _phase(watch, load, fleet, latency, rate)
-        lat = sorted(s - t for s, (_, _, t) in zip(seen, sent, strict=True))
+        lat = _latencies(sent, seen)
     except RuntimeError as exc:
         tails = "".join(f"\n--- {p.name}:\n{''.join(p.tail)}" for p in procs)
         stored, alerts, findings = _counts(servers, fleet)
@@ -182,10 +199,14 @@ def run_path(
         "readings_per_s": round(per_s, 1),
         "p50_ms": quantile_ms(lat, 50),
         "p99_ms": quantile_ms(lat, 99),
+        "idle_p50_ms": quantile_ms(idle_lat, 50),
+        "idle_p99_ms": quantile_ms(idle_lat, 99),
         "n": readings,
         "latency_n": latency,
         "latency_rate_per_s": round(rate, 1),
-        "published": devices + readings + latency,
+        "idle_n": idle,
+        "idle_rate_per_s": idle_rate,
+        "published": devices + idle + readings + latency,
         "stored": stored,
         "alerts": alerts,
         "alerted": findings,
@@ -215,6 +236,9 @@ def run_bench(
     readings: int,
     devices: int,
     latency_readings: int,
+    idle_readings: int = 0,
+    idle_rate: float = 5.0,
+    paths: tuple[str, ...] = PATHS,
     servers: Servers | None = None,
 ) -> dict[str, Any]:
     """Run the three paths; on ``servers`` when given (they need an embedded broker, whose
@@ -242,7 +266,7 @@ def run_bench(
     try:
         with psycopg.connect(servers.database_url) as conn:
             migrate(conn)
-        paths = {
+        results = {
             path: run_path(
                 path,
                 servers,
@@ -250,22 +274,30 @@ def run_bench(
                 readings=readings,
                 devices=devices,
                 latency=latency_readings,
+                idle=idle_readings,
+                idle_rate=idle_rate,
             )
-            for path in PATHS
+            for path in paths
         }
     finally:
         if own:
             servers.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    base = paths["inprocess"]["readings_per_s"]
+    ratios = {}
+    if "inprocess" in results:
+        base = results["inprocess"]["readings_per_s"]
+        for path in ("stream-1", "stream-2"):
+            if path in results:
+                key = f"{path.replace('-', '_')}_vs_inprocess"
+                ratios[key] = round(results[path]["readings_per_s"] / base, 3)
     return {
         "readings": readings,
         "devices": devices,
         "latency_readings": latency_readings,
+        "idle_readings": idle_readings,
         "cores": os.cpu_count(),
         "load_avg_1m_at_start": round(load_avg, 2),
-        **paths,
-        "stream_1_vs_inprocess": round(paths["stream-1"]["readings_per_s"] / base, 3),
-        "stream_2_vs_inprocess": round(paths["stream-2"]["readings_per_s"] / base, 3),
+        **results,
+        **ratios,
         "seconds": round(time.monotonic() - started, 1),
     }
