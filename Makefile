@@ -11,8 +11,10 @@ lint: setup
 
 # Two workers, a test module each at a time (its module-scoped servers stay in one process):
 # the suite mostly waits on servers and browsers, so two halve the wall time on two cores.
+# Native tracebacks: Python 3.11's AST recursion check can crash pytest's own formatting of a
+# failure (cpython #106905), which killed a worker and left a module's tests unrun.
 test: setup lint
-	.venv/bin/pytest -n 2 --dist loadfile --durations=30 --doctest-modules src/vigil tests
+	.venv/bin/pytest -n 2 --dist loadfile --durations=30 --tb=native --doctest-modules src/vigil tests
 
 # Unit tests and doctests: no server, no browser, nothing slow (under a minute).
 test-fast: setup

@@ -13,6 +13,7 @@ from uuid import UUID
 from vigil.api import fhir_repo
 from vigil.api.fhir_repo import Conn, Cursor
 from vigil.clinical.fhir_profiles import KINDS, ObservationKind
+from vigil.clinical.wording import explain
 from vigil.core.metrics import Metric
 from vigil.fhir import (
     AlertFacts,
@@ -129,7 +130,9 @@ def issue_page(
             a["severity"],
             a["state"],
             a["first_seen"],
-            str(a["explanation"].get("sentence") or a["cause"]),
+            # worded as the webhook words it (one template table), the stored English otherwise
+            explain(a["explanation"], cause=a["cause"], detector=a["detector"], lang="en")
+            or a["cause"],
             a["acknowledged_at"],
             a["resolved_at"],
             a["outcome"],

@@ -145,8 +145,8 @@ def alerts(
 ) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT id, patient_id, cause, severity, state, first_seen, last_seen, metrics,"
-            " explanation, acknowledged_at, resolved_at, outcome FROM alerts"
+            "SELECT id, patient_id, cause, detector, severity, state, first_seen, last_seen,"
+            " metrics, explanation, acknowledged_at, resolved_at, outcome FROM alerts"
             " WHERE patient_id = %(patient)s AND (%(at)s::timestamptz IS NULL"
             "  OR (first_seen, id) < (%(at)s, %(id)s))"
             " ORDER BY first_seen DESC, id DESC LIMIT %(limit)s",
