@@ -102,6 +102,13 @@ def test_the_summary_search_gives_the_agps_figures_in_the_igs_form(
     assert sorted(r["id"] for r in resources[1:]) == sorted(o["id"] for o in observations)
     _check_figures(_by_code(resources[1:]), report)
 
+    meta = client.get("/fhir/r4/metadata").json()
+    observation = next(r for r in meta["rest"][0]["resource"] if r["type"] == "Observation")
+    declared = {p for r in observations for p in r["meta"]["profile"]}
+    assert declared <= set(observation["supportedProfile"])
+    code = next(p for p in observation["searchParam"] if p["name"] == "code")
+    assert "107931-8" in code["documentation"]
+
 
 def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
     client: httpx.Client, world: World, emr: dict[str, str]
