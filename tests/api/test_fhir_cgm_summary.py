@@ -40,6 +40,13 @@ def _search(client: httpx.Client, emr: dict[str, str], patient: object,
     )
 
 
+def _denied(world: World) -> int:
+    with world.conn() as conn:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE outcome = 'denied'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _by_code(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["code"]["coding"][0]["code"]: r for r in resources}
 
@@ -128,8 +135,7 @@ def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
         r = _search(client, emr, world.a.patient, params)
         assert r.status_code == 400, params
         assert r.json()["resourceType"] == "OperationOutcome"
-    with world.conn() as conn:
-        before = conn.execute("SELECT count(*) FROM audit_log WHERE outcome = 'denied'").fetchone()
+    before = _denied(world)
     insert(world, world.b.patient, cgm_trace()[:50])
     for patient in (world.b.patient, world.a.other_patient):
         r = _search(client, emr, patient, [("code", SUMMARY), *PERIOD])
@@ -146,13 +152,10 @@ def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
         r = client.get(f"/api/v1/patients/{patient}/fhir/cgm-summary", headers=headers)
         assert r.status_code == status, (headers, r.text)
     with world.conn() as conn:
-        after = conn.execute("SELECT count(*) FROM audit_log WHERE outcome = 'denied'").fetchone()
         allowed = conn.execute(
             "SELECT count(*) FROM audit_log WHERE outcome = 'allowed' AND actor_user_id = %s"
             " AND patient_id = %s AND path = '/fhir/r4/Observation'",
             (emr["user"], world.a.patient),
         ).fetchone()
-    assert before is not None
-    assert after is not None
-    assert after[0] - before[0] >= 2 + 2  # the two FHIR refusals and the two 404s of the API
+    assert _denied(world) - before >= 2 + 2  # the two FHIR refusals, the API's two 404s
     assert allowed == (4,)  # the two empty answers and the two 400s were reads of the patient

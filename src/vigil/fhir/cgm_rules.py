@@ -28,7 +28,7 @@ from vigil.clinical.fhir_profiles import (
     SummaryFigure,
     SummarySpec,
 )
-from vigil.fhir.rules import OBSERVATION_STATUS, Rule
+from vigil.fhir.rules import STATUS_RULE, Rule, violations
 
 Resource = dict[str, Any]
 
@@ -55,12 +55,6 @@ def _loinc(concept: dict[str, Any] | None) -> set[str]:
     return {
         c.get("code", "") for c in (concept or {}).get("coding", []) if c.get("system") == LOINC
     }
-
-
-def _status(r: Resource) -> str | None:
-    if r.get("status") not in OBSERVATION_STATUS:
-        return f"status must be one of the ObservationStatus codes, not {r.get('status')}"
-    return None
 
 
 def _code(r: Resource) -> str | None:
@@ -119,7 +113,7 @@ def _ranges(r: Resource) -> str | None:
 
 
 SUMMARY_RULES: tuple[Rule, ...] = (
-    Rule("obs-status", "R4 Observation.status binding (required): ObservationStatus", _status),
+    STATUS_RULE,
     Rule("cgm-code", "cgm-summary and each member: code pattern (LOINC, STU 1)", _code),
     Rule("cgm-subject", "CGM IG ObservationBase: subject 1..1", _subject),
     Rule("cgm-period", "CGM IG CGMSummaryBase: effectivePeriod 1..1, start and end 1..1", _period),
@@ -131,12 +125,7 @@ SUMMARY_RULES: tuple[Rule, ...] = (
 
 def summary_violations(resource: Resource) -> list[str]:
     """Every summary rule a summary or member Observation breaks, as ``name: reason``."""
-    out = []
-    for rule in SUMMARY_RULES:
-        reason = rule.check(resource)
-        if reason is not None:
-            out.append(f"{rule.name}: {reason}")
-    return out
+    return violations(resource, SUMMARY_RULES)
 
 
 def members_violations(resources: Iterable[Resource]) -> list[str]:

@@ -210,8 +210,10 @@ def _device(r: Resource) -> str | None:
     return None
 
 
+STATUS_RULE = Rule("obs-status", "R4 Observation.status binding (required): ObservationStatus",
+                   _status)  # fmt: skip
 RULES: tuple[Rule, ...] = (
-    Rule("obs-status", "R4 Observation.status binding (required): ObservationStatus", _status),
+    STATUS_RULE,
     Rule("obs-code", "vitalsigns / cgm-sensor-reading: code pattern per profile", _code),
     Rule("obs-category", "vitalsigns VSCat slice 1..1; CGM IG: category laboratory", _category),
     Rule("vs-subject", "vitalsigns: subject 1..1 Reference(Patient)", _subject),
@@ -230,10 +232,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def violations(resource: Resource) -> list[str]:
-    """Every rule an Observation breaks, as ``name: reason``."""
+def violations(resource: Resource, rules: tuple[Rule, ...] = RULES) -> list[str]:
+    """Every rule (of ``rules``) an Observation breaks, as ``name: reason``."""
     out = []
-    for rule in RULES:
+    for rule in rules:
         reason = rule.check(resource)
         if reason is not None:
             out.append(f"{rule.name}: {reason}")
