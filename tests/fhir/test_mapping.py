@@ -152,7 +152,7 @@ def test_a_devices_low_mark_is_a_comparator_and_an_off_scale_interpretation() ->
     low = observation(ROWS[7])
     assert low["valueQuantity"] == {
         "value": 40.0,
-        "unit": "mg/dL",
+        "unit": "mg/dl",
         "system": "http://unitsofmeasure.org",
         "code": "mg/dL",
         "comparator": "<",

@@ -39,6 +39,8 @@ _HL7 = "http://hl7.org/fhir/StructureDefinition/"
 _KRCORE = "http://www.hl7korea.or.kr/fhir/krcore/StructureDefinition/"
 KRCORE_VITALSIGNS = _KRCORE + "krcore-vitalsigns"
 KRCORE_BODYTEMPERATURE = _KRCORE + "krcore-bodytemperature"
+CGM_MG_DL_UNIT = "mg/dl"
+"""The ``unit`` text the CGM IG's quantity pattern fixes beside UCUM ``mg/dL`` (STU 1)."""
 CGM_SENSOR_READING = (
     "http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-sensor-reading-mass-per-volume"
 )
@@ -149,7 +151,7 @@ KINDS: dict[ObservationKind, KindSpec] = {
             (CGM_SENSOR_READING,),
             (Metric.GLUCOSE,),
             "mg/dL",
-            "mg/dL",
+            CGM_MG_DL_UNIT,
         ),
         KindSpec(
             ObservationKind.METER_GLUCOSE,
@@ -262,7 +264,7 @@ SUMMARY_MEMBERS: dict[SummaryFigure, SummarySpec] = {
             _CGM + "cgm-summary-mean-glucose-mass-per-volume",
             Coding("97507-8", "Mean glucose by CGM"),
             "mg/dL",
-            "mg/dl",
+            CGM_MG_DL_UNIT,
         ),
         SummarySpec(
             SummaryFigure.TIMES_IN_RANGES,

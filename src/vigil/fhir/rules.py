@@ -19,6 +19,7 @@ from typing import Any
 
 from vigil.clinical.fhir_profiles import (
     BP_COMPONENTS,
+    CGM_MG_DL_UNIT,
     CGM_SENSOR_READING,
     KINDS,
     KRCORE_VITALSIGNS,
@@ -198,6 +199,14 @@ def _cgm(r: Resource) -> str | None:
     return None
 
 
+def _cgm_unit(r: Resource) -> str | None:
+    if CGM_SENSOR_READING not in r.get("meta", {}).get("profile", []):
+        return None
+    if r.get("valueQuantity", {}).get("unit") != CGM_MG_DL_UNIT:
+        return f"a CGM sensor reading's valueQuantity.unit is {CGM_MG_DL_UNIT!r} (the pattern)"
+    return None
+
+
 def _identifier(r: Resource) -> str | None:
     if not r.get("identifier"):
         return "every exported reading carries a stable identifier"
@@ -227,6 +236,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("vs-profiles", "Vigil: HL7 and KR Core profiles both declared (issue 26)", _profiles),
     Rule("cgm-category", "CGM IG cgm-sensor-reading-mass-per-volume: laboratory", _cgm),
+    Rule("cgm-unit", "CGM IG cgm-sensor-reading-mass-per-volume: valueQuantity pattern", _cgm_unit),
     Rule("vigil-identifier", "Vigil: a stable identifier per reading", _identifier),
     Rule("vigil-device", "Vigil: device references a Device in the Bundle", _device),
 )
