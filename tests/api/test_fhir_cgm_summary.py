@@ -131,6 +131,8 @@ def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
     for params in (
         [("code", f"{SUMMARY},http://loinc.org|99504-3"), *PERIOD],  # with another code
         [("code", SUMMARY), ("date", "ge2026-11-16T15:00:00")],  # no time zone
+        [("code", SUMMARY), ("date", "le9999-12-31")],  # past the last instant (was a 500)
+        [("code", "2708-6"), ("date", "lt0001-01-01")],  # any search: before the first
     ):
         r = _search(client, emr, world.a.patient, params)
         assert r.status_code == 400, params
@@ -158,4 +160,4 @@ def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
             (emr["user"], world.a.patient),
         ).fetchone()
     assert _denied(world) - before >= 2 + 2  # the two FHIR refusals, the API's two 404s
-    assert allowed == (4,)  # the two empty answers and the two 400s were reads of the patient
+    assert allowed == (6,)  # the two empty answers and the four 400s were reads of the patient

@@ -200,7 +200,7 @@ def _summary(conn: Conn, request: Request, patient_id: UUID, wanted: bool) -> Fh
     """The CGM summary of the ``date`` range (``ge`` its start, ``le``/``lt`` its end; default
     the AGP's last 14 days), its members and the Patient: one match, no further page."""
     lo, hi = date_range(request.query_params.getlist("date"))
-    end = hi + timedelta(microseconds=1) if hi is not None else None
+    end = hi + timedelta(microseconds=1) if hi is not None else None  # [start, end)
     start, end = time_range(lo, end, timedelta(days=REPORT_DAYS))
     page = Page()
     if wanted:
