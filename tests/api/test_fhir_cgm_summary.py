@@ -153,6 +153,21 @@ def test_the_summary_search_narrows_and_refuses_like_every_fhir_read(
     for headers, patient, status in rest:
         r = client.get(f"/api/v1/patients/{patient}/fhir/cgm-summary", headers=headers)
         assert r.status_code == status, (headers, r.text)
+    for period in (
+        {"start": END.isoformat(), "end": START.isoformat()},  # inverted: selects nothing
+        {"end": "9999-12-31T23:59:59.999999+00:00"},  # 14 days before the calendar's end
+        {"start": "2020-01-01T00:00:00Z", "end": "2020-01-15T00:00:00Z"},  # no readings
+    ):
+        r = client.get(f"/api/v1/patients/{world.a.patient}/fhir/cgm-summary", params=period,
+                       headers=world.headers("clinician"))  # fmt: skip
+        assert r.status_code == 200, (period, r.text)
+        assert [e["resource"]["resourceType"] for e in r.json()["entry"]] == ["Patient"]
+    bad = client.get(
+        f"/api/v1/patients/{world.a.patient}/fhir/cgm-summary",
+        params={"end": "2026-11-30T15:00:00"},
+        headers=world.headers("clinician"),
+    )
+    assert bad.status_code == 422  # a time without its zone
     with world.conn() as conn:
         allowed = conn.execute(
             "SELECT count(*) FROM audit_log WHERE outcome = 'allowed' AND actor_user_id = %s"
