@@ -89,6 +89,10 @@ def _cgm_category(r: dict[str, Any]) -> None:
     r["category"][0]["coding"][0]["code"] = "vital-signs"
 
 
+def _cgm_unit(r: dict[str, Any]) -> None:
+    r["valueQuantity"]["unit"] = "mg/dL"  # the IG's pattern fixes the text "mg/dl"
+
+
 def _identifier(r: dict[str, Any]) -> None:
     del r["identifier"]
 
@@ -110,6 +114,7 @@ BREAKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]],
     "bp-components": (_bp, _bp_components),
     "vs-profiles": (_spo2, _profiles),
     "cgm-category": (_cgm, _cgm_category),
+    "cgm-unit": (_cgm, _cgm_unit),
     "vigil-identifier": (_spo2, _identifier),
     "vigil-device": (_spo2, _device),
 }

@@ -107,10 +107,13 @@ def date_range(values: list[str]) -> tuple[datetime | None, datetime | None]:
         prefix, text = (value[:2], value[2:]) if value[:2].isalpha() else ("eq", value)
         if prefix not in ("ge", "gt", "le", "lt", "eq"):
             raise BadSearch(f"date prefix {prefix!r} is not supported (ge, gt, le, lt, eq)")
-        start, end = _instant(text)
-        last = end - _TICK if end > start else start  # the last instant the value covers
-        low = {"ge": start, "eq": start, "gt": last + _TICK}.get(prefix)
-        high = {"le": last, "eq": last, "lt": start - _TICK}.get(prefix)
+        try:
+            start, end = _instant(text)
+            last = end - _TICK if end > start else start  # the last instant the value covers
+            low = {"ge": start, "eq": start, "gt": last + _TICK}.get(prefix)
+            high = {"le": last, "eq": last, "lt": start - _TICK}.get(prefix)
+        except OverflowError:  # the first or last day a datetime can hold
+            raise BadSearch(f"date {text!r} is out of the range this server searches") from None
         if low is not None:
             lo = low if lo is None else max(lo, low)
         if high is not None:

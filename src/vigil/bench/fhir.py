@@ -4,8 +4,9 @@ The same history as `vigil bench api` (heart rate and SpO2 hourly, blood pressur
 glucose three times, weight daily, a few alerts per patient; its loader), served by separate
 uvicorn processes, read by ``clients`` concurrent keep-alive connections: a page of 100
 Observations (``/fhir/r4/Observation?patient=..&_count=100``), the SpO2 of the last week
-(``code`` and ``date``), a patient's DetectedIssues with their evidence, and the REST export
-of 30 days (``/api/v1/patients/{id}/fhir/observations``, a collection Bundle).
+(``code`` and ``date``), a patient's DetectedIssues with their evidence, the REST export
+of 30 days (``/api/v1/patients/{id}/fhir/observations``, a collection Bundle), and the CGM
+summary of the last 14 days (``code=107931-8``: the AGP computed, then mapped).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigil.bench.api import _database, _drive, _run, _servers, load
+from vigil.clinical.fhir_profiles import CGM_SUMMARY_CODING
 from vigil.settings import Settings
 
 
@@ -41,6 +43,9 @@ def run_bench(
             ],
             "detected_issues": [f"/fhir/r4/DetectedIssue?patient={p}" for p in ids],
             "rest_export_30d": [f"/api/v1/patients/{p}/fhir/observations" for p in ids],
+            "cgm_summary_14d": [
+                f"/fhir/r4/Observation?patient={p}&code={CGM_SUMMARY_CODING.code}" for p in ids
+            ],
         }
         with _servers(url, processes, {}) as bases:
             results = {

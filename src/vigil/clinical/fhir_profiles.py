@@ -9,7 +9,7 @@ Sources (published specifications, read for this table; docs/fhir.md cites each)
 - KR Core 2.0.0 (HL7 Korea): ``krcore-vitalsigns``, whose value set ``krcore-vital-signs-codes``
   lists the LOINC codes above, and ``krcore-bodytemperature`` derived from it.
 - HL7 CGM IG STU 1: ``cgm-sensor-reading-mass-per-volume`` (99504-3, mg/dL, category
-  laboratory) and the ``cgm-summary`` profiles.
+  laboratory) and the ``cgm-summary`` profile with its six members (LOINC codes of 1.0.0).
 
 >>> KINDS[ObservationKind.BLOOD_PRESSURE].loinc
 '85354-9'
@@ -39,10 +39,11 @@ _HL7 = "http://hl7.org/fhir/StructureDefinition/"
 _KRCORE = "http://www.hl7korea.or.kr/fhir/krcore/StructureDefinition/"
 KRCORE_VITALSIGNS = _KRCORE + "krcore-vitalsigns"
 KRCORE_BODYTEMPERATURE = _KRCORE + "krcore-bodytemperature"
+CGM_MG_DL_UNIT = "mg/dl"
+"""The ``unit`` text the CGM IG's quantity pattern fixes beside UCUM ``mg/dL`` (STU 1)."""
 CGM_SENSOR_READING = (
     "http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-sensor-reading-mass-per-volume"
 )
-CGM_SUMMARY_CODES = "http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary"
 
 
 class ObservationKind(StrEnum):
@@ -150,7 +151,7 @@ KINDS: dict[ObservationKind, KindSpec] = {
             (CGM_SENSOR_READING,),
             (Metric.GLUCOSE,),
             "mg/dL",
-            "mg/dL",
+            CGM_MG_DL_UNIT,
         ),
         KindSpec(
             ObservationKind.METER_GLUCOSE,
@@ -224,3 +225,93 @@ DETECTED_ISSUE_SEVERITY: dict[Severity, str] = {
     Severity.CRITICAL: "high",
 }
 """DetectedIssue.severity (required binding: high | moderate | low)."""
+
+
+_CGM = "http://hl7.org/fhir/uv/cgm/StructureDefinition/"
+CGM_SUMMARY = _CGM + "cgm-summary"
+"""HL7 CGM IG STU 1 (1.0.0): the summary Observation, its members under ``hasMember``."""
+
+
+class SummaryFigure(StrEnum):
+    """One member Observation of the CGM IG's summary."""
+
+    MEAN_GLUCOSE = "mean_glucose"
+    TIMES_IN_RANGES = "times_in_ranges"
+    GMI = "gmi"
+    CV = "cv"
+    DAYS_OF_WEAR = "days_of_wear"
+    SENSOR_ACTIVE = "sensor_active"
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySpec:
+    """A member's profile, its LOINC code (the profile's pattern) and the quantity pattern its
+    value must carry (UCUM code, and the ``unit`` text the IG fixes with it)."""
+
+    figure: SummaryFigure
+    profile: str
+    coding: Coding
+    ucum: str | None
+    unit: str | None
+
+
+CGM_SUMMARY_CODING = Coding("107931-8", "CGM summary panel - Reporting Period")
+SUMMARY_MEMBERS: dict[SummaryFigure, SummarySpec] = {
+    s.figure: s
+    for s in (
+        SummarySpec(
+            SummaryFigure.MEAN_GLUCOSE,
+            _CGM + "cgm-summary-mean-glucose-mass-per-volume",
+            Coding("97507-8", "Mean glucose by CGM"),
+            "mg/dL",
+            CGM_MG_DL_UNIT,
+        ),
+        SummarySpec(
+            SummaryFigure.TIMES_IN_RANGES,
+            _CGM + "cgm-summary-times-in-ranges",
+            Coding("106793-3", "CGM time in ranges panel"),
+            None,
+            None,
+        ),
+        SummarySpec(
+            SummaryFigure.GMI,
+            _CGM + "cgm-summary-gmi",
+            Coding("97506-0", "Glucose management indicator by CGM"),
+            "%",
+            "%",
+        ),
+        SummarySpec(
+            SummaryFigure.CV,
+            _CGM + "cgm-summary-coefficient-of-variation",
+            Coding("104638-2", "Coefficient of variation of glucose by CGM"),
+            "%",
+            "%",
+        ),
+        SummarySpec(
+            SummaryFigure.DAYS_OF_WEAR,
+            _CGM + "cgm-summary-days-of-wear",
+            Coding("104636-6", "CGM duration of use"),
+            "d",
+            "days",
+        ),
+        SummarySpec(
+            SummaryFigure.SENSOR_ACTIVE,
+            _CGM + "cgm-summary-sensor-active-percentage",
+            Coding("104637-4", "CGM sensor wear time active"),
+            "%",
+            "%",
+        ),
+    )
+}
+"""The summary's members, in the order the IG lists them; mean glucose is the IG's optional
+``meanGlucoseMassPerVolume`` slice (left out when no reading), the others are 1..1."""
+
+TIME_IN_RANGE_COMPONENTS: dict[str, Coding] = {
+    "below_54": Coding("104642-4", "CGM time in very low range"),
+    "54_69": Coding("104641-6", "CGM time in low range"),
+    "70_180": Coding("97510-2", "CGM time in range"),
+    "181_250": Coding("104640-8", "CGM time in high range"),
+    "above_250": Coding("104639-0", "CGM time in very high range"),
+}
+"""The times-in-ranges panel's components by the AGP's range keys (``vigil.clinical.glycaemia``
+GLUCOSE_RANGES), each a percentage (UCUM ``%``) of the worn time."""

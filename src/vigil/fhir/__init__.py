@@ -9,6 +9,7 @@ Codes and profile URLs come from :mod:`vigil.clinical.fhir_profiles`.
 from vigil.fhir.alerts import AlertFacts, detected_issue, webhook_issue
 from vigil.fhir.bundle import collection, searchset
 from vigil.fhir.cgm import summary
+from vigil.fhir.cgm_rules import members_violations, summary_violations
 from vigil.fhir.ids import device_fhir_id, device_id_of, observation_id
 from vigil.fhir.models import DeviceRow, ObservationRow, PatientRow
 from vigil.fhir.observations import observation
@@ -28,12 +29,14 @@ __all__ = [
     "device",
     "device_fhir_id",
     "device_id_of",
+    "members_violations",
     "observation",
     "observation_id",
     "patient",
     "readings",
     "searchset",
     "summary",
+    "summary_violations",
     "unresolved_references",
     "violations",
     "webhook_issue",

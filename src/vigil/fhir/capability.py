@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vigil.clinical.fhir_profiles import KINDS
+from vigil.clinical.fhir_profiles import CGM_SUMMARY, CGM_SUMMARY_CODING, KINDS, SUMMARY_MEMBERS
+from vigil.clinical.glycaemia import REPORT_DAYS
 
 _SEARCH_PATIENT = {
     "name": "patient",
@@ -17,6 +18,7 @@ _COUNT = {"name": "_count", "type": "number", "documentation": "Page size (1-100
 
 def capability_statement(base: str) -> dict[str, Any]:
     profiles = sorted({p for spec in KINDS.values() for p in spec.profiles})
+    profiles += [CGM_SUMMARY, *(m.profile for m in SUMMARY_MEMBERS.values())]
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -46,7 +48,16 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "searchParam": [
                             _SEARCH_PATIENT,
                             {"name": "category", "type": "token"},
-                            {"name": "code", "type": "token", "documentation": "LOINC"},
+                            {
+                                "name": "code",
+                                "type": "token",
+                                "documentation": "LOINC. "
+                                f"{CGM_SUMMARY_CODING.code} (alone) answers the HL7 CGM IG's"
+                                " summary of the date range (ge its start, le or lt its end;"
+                                f" default the last {REPORT_DAYS} days), computed as the AGP"
+                                " report, with"
+                                " its six hasMember Observations included",
+                            },
                             {
                                 "name": "date",
                                 "type": "date",

@@ -1,23 +1,28 @@
-"""The CGM IG's summary (``cgm-summary``) from an AGP computation's figures.
+"""The CGM IG's summary (``cgm-summary``, STU 1) from an AGP computation's figures.
 
-Takes any object with the AGP field names (the reports package computes them; this module
+Takes any mapping with the AGP field names (the reports package computes them; this module
 computes nothing of its own): ``mean_mg_dl``, ``gmi_percent``, ``cv_percent``,
-``time_in_ranges`` (fractions under ``below_54``, ``54_69``, ``70_180``, ``181_250``,
-``above_250``), ``active_percent``, ``days``, ``start``, ``end``.
+``time_in_ranges`` (fractions under the keys of ``GLUCOSE_RANGES``), ``active_percent``,
+``daily`` (the days with readings), ``start``, ``end``.
 
-The codes are the IG's (``cgm-summary-codes-temporary``); the figures go as components of one
-Observation, where the IG's ``cgm-summary`` profile has one Observation per figure referenced
-by ``hasMember``: so no ``meta.profile`` is claimed (docs/fhir.md).
+As the IG publishes it: one summary Observation (LOINC 107931-8) whose ``hasMember`` references
+one Observation per figure (mean glucose, times in ranges as a panel of five components, GMI,
+CV, days of wear, sensor active percentage), each declaring its own profile; the summary comes
+first in the list, its members after it, and all of them go in the Bundle. Without a mean, GMI
+and CV (no readings, or a single one) no summary can meet the profile (they are 1..1): the
+answer is an empty list.
 
 >>> from datetime import UTC, datetime
 >>> from uuid import UUID
 >>> agp = {"mean_mg_dl": 154.2, "gmi_percent": 7.0, "cv_percent": 33.1, "active_percent": 96.0,
-...     "days": 14, "start": datetime(2026, 11, 1, tzinfo=UTC),
+...     "daily": [{"readings": 288}] * 13, "start": datetime(2026, 11, 1, tzinfo=UTC),
 ...     "end": datetime(2026, 11, 15, tzinfo=UTC), "time_in_ranges": {"below_54": 0.01,
 ...     "54_69": 0.03, "70_180": 0.70, "181_250": 0.2, "above_250": 0.06}}
->>> s = summary(UUID(int=1), agp)
->>> s["code"]["coding"][0]["code"], [c["code"]["coding"][0]["code"] for c in s["component"]][:3]
-('cgm-summary', ['mean-glucose-mass-per-volume', 'time-in-very-low', 'time-in-low'])
+>>> parent, *members = summary(UUID(int=1), agp)
+>>> parent["code"]["coding"][0]["code"], [m["code"]["coding"][0]["code"] for m in members]
+('107931-8', ['97507-8', '106793-3', '97506-0', '104638-2', '104636-6', '104637-4'])
+>>> members[4]["valueQuantity"]["value"], members[1]["component"][2]["valueQuantity"]["value"]
+(13, 70.0)
 """
 
 from __future__ import annotations
@@ -25,72 +30,98 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from vigil.clinical.fhir_profiles import (
-    CGM_SUMMARY_CODES,
+    CGM_SUMMARY,
+    CGM_SUMMARY_CODING,
+    IDENTIFIER_URI,
     LABORATORY,
     OBSERVATION_CATEGORY,
+    SUMMARY_MEMBERS,
+    TIME_IN_RANGE_COMPONENTS,
     UCUM,
+    Coding,
+    SummaryFigure,
 )
 
-
-class AgpFigures(Protocol):
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
-_RANGES = (
-    ("below_54", "time-in-very-low", "Time in Very Low Range (%)"),
-    ("54_69", "time-in-low", "Time in Low Range (%)"),
-    ("70_180", "time-in-target", "Time in Target Range (%)"),
-    ("181_250", "time-in-high", "Time in High Range (%)"),
-    ("above_250", "time-in-very-high", "Time in Very High Range (%)"),
-)
 _NAMESPACE = uuid.UUID("2b8f3e7c-0c1a-4d7a-9a61-3f9f3d1c6e02")
+PERCENT_PLACES = 2
+"""The IG: percentages "with at least two decimal places of precision"."""
 
 
-def _component(code: str, display: str, value: float, ucum: str, unit: str) -> dict[str, Any]:
+def _concept(coding: Coding) -> dict[str, Any]:
+    # The label goes in text: LOINC's own display names are not ours to restate.
+    return {"coding": [{"system": coding.system, "code": coding.code}], "text": coding.display}
+
+
+def _quantity(value: float, figure: SummaryFigure) -> dict[str, Any]:
+    spec = SUMMARY_MEMBERS[figure]
+    return {"value": value, "unit": spec.unit, "system": UCUM, "code": spec.ucum}
+
+
+def _percent(value: float) -> dict[str, Any]:
+    return {"value": round(value, PERCENT_PLACES), "unit": "%", "system": UCUM, "code": "%"}
+
+
+def _base(
+    resource_id: str, patient_id: UUID, coding: Coding, period: dict[str, str], profile: str
+) -> dict[str, Any]:
     return {
-        "code": {"coding": [{"system": CGM_SUMMARY_CODES, "code": code, "display": display}]},
-        "valueQuantity": {"value": round(value, 2), "unit": unit, "system": UCUM, "code": ucum},
+        "resourceType": "Observation",
+        "id": resource_id,
+        "meta": {"profile": [profile]},
+        "identifier": [{"system": IDENTIFIER_URI, "value": f"urn:uuid:{resource_id}"}],
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": LABORATORY}]}],
+        "code": _concept(coding),
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectivePeriod": dict(period),
     }
 
 
-def summary(patient_id: UUID, agp: AgpFigures | Mapping[str, Any]) -> dict[str, Any]:
+def days_of_wear(agp: Mapping[str, Any]) -> int:
+    """The days (in the clinic's time zone) with at least one CGM reading."""
+    return sum(1 for day in agp["daily"] if int(day["readings"]) > 0)
+
+
+def summary(patient_id: UUID, agp: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The summary Observation and then its six members; empty when the figures the profile
+    requires (mean, GMI, CV) are not known."""
+    if agp["mean_mg_dl"] is None or agp["gmi_percent"] is None or agp["cv_percent"] is None:
+        return []
     start: datetime = agp["start"]
     end: datetime = agp["end"]
     key = f"{patient_id}/{start.isoformat()}/{end.isoformat()}"
+    period = {"start": start.astimezone(UTC).isoformat(), "end": end.astimezone(UTC).isoformat()}
     ranges: Mapping[str, float] = agp["time_in_ranges"]
-    components = [
-        _component(
-            "mean-glucose-mass-per-volume",
-            "Mean Glucose (Mass per Volume)",
-            agp["mean_mg_dl"],
-            "mg/dL",
-            "mg/dL",
-        ),
-        *(
-            _component(code, display, 100.0 * ranges[name], "%", "%")
-            for name, code, display in _RANGES
-        ),
-        _component("gmi", "Glucose Management Indicator (GMI)", agp["gmi_percent"], "%", "%"),
-        _component("cv", "Coefficient of Variation (CV)", agp["cv_percent"], "%", "%"),
-        _component("days-of-wear", "Days of Wear", agp["days"], "d", "days"),
-        _component(
-            "sensor-active-percentage", "Sensor Active Percentage", agp["active_percent"], "%", "%"
-        ),
-    ]
-    return {
-        "resourceType": "Observation",
-        "id": str(uuid.uuid5(_NAMESPACE, key)),
-        "status": "final",
-        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": LABORATORY}]}],
-        "code": {"coding": [{"system": CGM_SUMMARY_CODES, "code": "cgm-summary"}]},
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "effectivePeriod": {
-            "start": start.astimezone(UTC).isoformat(),
-            "end": end.astimezone(UTC).isoformat(),
+    values: dict[SummaryFigure, dict[str, Any]] = {
+        SummaryFigure.MEAN_GLUCOSE: {
+            "valueQuantity": _quantity(
+                round(float(agp["mean_mg_dl"]), 1), SummaryFigure.MEAN_GLUCOSE
+            )
         },
-        "component": components,
+        SummaryFigure.TIMES_IN_RANGES: {
+            "component": [
+                {"code": _concept(coding), "valueQuantity": _percent(100.0 * ranges[name])}
+                for name, coding in TIME_IN_RANGE_COMPONENTS.items()
+            ]
+        },
+        SummaryFigure.GMI: {"valueQuantity": _percent(agp["gmi_percent"])},
+        SummaryFigure.CV: {"valueQuantity": _percent(agp["cv_percent"])},
+        SummaryFigure.DAYS_OF_WEAR: {
+            "valueQuantity": _quantity(days_of_wear(agp), SummaryFigure.DAYS_OF_WEAR)
+        },
+        SummaryFigure.SENSOR_ACTIVE: {"valueQuantity": _percent(agp["active_percent"])},
     }
+    members = []
+    for figure, spec in SUMMARY_MEMBERS.items():
+        member_id = str(uuid.uuid5(_NAMESPACE, f"{key}/{figure.value}"))
+        members.append(
+            _base(member_id, patient_id, spec.coding, period, spec.profile) | values[figure]
+        )
+    parent = _base(str(uuid.uuid5(_NAMESPACE, key)), patient_id, CGM_SUMMARY_CODING, period,
+                   CGM_SUMMARY)  # fmt: skip
+    parent["hasMember"] = [{"reference": f"Observation/{m['id']}"} for m in members]
+    return [parent, *members]

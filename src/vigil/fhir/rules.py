@@ -19,6 +19,7 @@ from typing import Any
 
 from vigil.clinical.fhir_profiles import (
     BP_COMPONENTS,
+    CGM_MG_DL_UNIT,
     CGM_SENSOR_READING,
     KINDS,
     KRCORE_VITALSIGNS,
@@ -198,6 +199,14 @@ def _cgm(r: Resource) -> str | None:
     return None
 
 
+def _cgm_unit(r: Resource) -> str | None:
+    if CGM_SENSOR_READING not in r.get("meta", {}).get("profile", []):
+        return None
+    if r.get("valueQuantity", {}).get("unit") != CGM_MG_DL_UNIT:
+        return f"a CGM sensor reading's valueQuantity.unit is {CGM_MG_DL_UNIT!r} (the pattern)"
+    return None
+
+
 def _identifier(r: Resource) -> str | None:
     if not r.get("identifier"):
         return "every exported reading carries a stable identifier"
@@ -210,8 +219,10 @@ def _device(r: Resource) -> str | None:
     return None
 
 
+STATUS_RULE = Rule("obs-status", "R4 Observation.status binding (required): ObservationStatus",
+                   _status)  # fmt: skip
 RULES: tuple[Rule, ...] = (
-    Rule("obs-status", "R4 Observation.status binding (required): ObservationStatus", _status),
+    STATUS_RULE,
     Rule("obs-code", "vitalsigns / cgm-sensor-reading: code pattern per profile", _code),
     Rule("obs-category", "vitalsigns VSCat slice 1..1; CGM IG: category laboratory", _category),
     Rule("vs-subject", "vitalsigns: subject 1..1 Reference(Patient)", _subject),
@@ -225,15 +236,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("vs-profiles", "Vigil: HL7 and KR Core profiles both declared (issue 26)", _profiles),
     Rule("cgm-category", "CGM IG cgm-sensor-reading-mass-per-volume: laboratory", _cgm),
+    Rule("cgm-unit", "CGM IG cgm-sensor-reading-mass-per-volume: valueQuantity pattern", _cgm_unit),
     Rule("vigil-identifier", "Vigil: a stable identifier per reading", _identifier),
     Rule("vigil-device", "Vigil: device references a Device in the Bundle", _device),
 )
 
 
-def violations(resource: Resource) -> list[str]:
-    """Every rule an Observation breaks, as ``name: reason``."""
+def violations(resource: Resource, rules: tuple[Rule, ...] = RULES) -> list[str]:
+    """Every rule (of ``rules``) an Observation breaks, as ``name: reason``."""
     out = []
-    for rule in RULES:
+    for rule in rules:
         reason = rule.check(resource)
         if reason is not None:
             out.append(f"{rule.name}: {reason}")

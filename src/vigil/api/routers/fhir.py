@@ -15,9 +15,12 @@ from vigil.api.deps import AdminUser, ConnDep, PatientDep
 from vigil.api.fhir_edge import FhirResponse
 from vigil.api.fhir_models import ServiceAccountCreate, ServiceAccountPublic
 from vigil.api.fhir_reads import kinds_of_metric, observation_page
+from vigil.api.fhir_summary import cgm_summary
 from vigil.api.routers.fhir_r4 import FHIR_BASE
 from vigil.api.routers.patients import time_range
 from vigil.api.security import hash_password, new_token, token_digest
+from vigil.api.state import state_of
+from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.core.errors import NotFound
 from vigil.core.metrics import Metric
 from vigil.fhir import collection
@@ -59,6 +62,36 @@ def export_observations(
     )
     base = str(request.base_url).rstrip("/") + FHIR_BASE
     return FhirResponse(collection(base, page.included + page.matches))
+
+
+@router.get(
+    "/patients/{patient_id}/fhir/cgm-summary",
+    response_model=None,
+    responses={
+        200: {
+            "content": {"application/fhir+json": {}},
+            "description": "A FHIR R4 Bundle (type collection): the Patient, the CGM IG's"
+            " summary Observation (107931-8) and its six member Observations; only the Patient"
+            " when the period has too few CGM readings for a summary",
+        }
+    },
+)
+def export_cgm_summary(
+    scope: PatientDep,
+    conn: ConnDep,
+    request: Request,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> FhirResponse:
+    """The CGM summary (HL7 CGM IG) of the AGP's period (default: the last 14 days), the same
+    figures as ``GET .../reports/agp`` with the same ``start`` and ``end``."""
+    lo, hi = time_range(start, end, timedelta(days=REPORT_DAYS))
+    zone = state_of(request.app).settings.clinic_time_zone
+    found, patients = cgm_summary(
+        conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone
+    )
+    base = str(request.base_url).rstrip("/") + FHIR_BASE
+    return FhirResponse(collection(base, patients + found))
 
 
 @router.post("/service-accounts", status_code=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ answers in ``application/fhir+json``, errors as OperationOutcome (vigil.api.fhir
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -33,8 +34,19 @@ from vigil.api.fhir_edge import (
 )
 from vigil.api.fhir_reads import ALL_KINDS, Page, issue_page, observation_page
 from vigil.api.fhir_repo import Conn
+from vigil.api.fhir_summary import cgm_summary
+from vigil.api.routers.patients import time_range
 from vigil.api.security import token_digest
-from vigil.clinical.fhir_profiles import KINDS, LOINC, OBSERVATION_CATEGORY, kinds_for_code
+from vigil.api.state import state_of
+from vigil.clinical.fhir_profiles import (
+    CGM_SUMMARY_CODING,
+    KINDS,
+    LABORATORY,
+    LOINC,
+    OBSERVATION_CATEGORY,
+    kinds_for_code,
+)
+from vigil.clinical.glycaemia import REPORT_DAYS
 from vigil.core.errors import NotFound
 from vigil.fhir import device, device_id_of, patient, searchset
 from vigil.fhir.capability import capability_statement
@@ -160,6 +172,11 @@ def search_observations(
     if categories is not None:
         kinds &= {k for k, spec in KINDS.items() if spec.category in categories}
     codes = _tokens(query.getlist("code"), LOINC)
+    if codes is not None and CGM_SUMMARY_CODING.code in codes:
+        if len(codes) > 1:
+            raise BadSearch(f"search the CGM summary ({CGM_SUMMARY_CODING.code}) on its own")
+        wanted = categories is None or LABORATORY in categories
+        return _summary(conn, request, patient_id, wanted)
     if codes is not None:
         kinds &= {k for code in codes for k in kinds_for_code(code)}
     start, end = date_range(query.getlist("date"))
@@ -177,6 +194,23 @@ def search_observations(
         count=count,
     )
     return _answer(request, page, page.next_cursor)
+
+
+def _summary(conn: Conn, request: Request, patient_id: UUID, wanted: bool) -> FhirResponse:
+    """The CGM summary of the ``date`` range (``ge`` its start, ``le``/``lt`` its end; default
+    the AGP's last 14 days), its members and the Patient: one match, no further page."""
+    lo, hi = date_range(request.query_params.getlist("date"))
+    end = hi + timedelta(microseconds=1) if hi is not None else None  # [start, end)
+    start, end = time_range(lo, end, timedelta(days=REPORT_DAYS))
+    page = Page()
+    if wanted:
+        zone = state_of(request.app).settings.clinic_time_zone
+        found, patients = cgm_summary(
+            conn, patient_id=patient_id, start=start, end=end, time_zone=zone
+        )
+        if found:  # the members are what the summary's hasMember includes
+            page.matches, page.included = found[:1], found[1:] + patients
+    return _answer(request, page, None)
 
 
 @router.get("/DetectedIssue", response_class=FhirResponse)
