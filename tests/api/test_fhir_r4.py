@@ -73,6 +73,8 @@ def test_a_service_account_is_made_by_an_admin_its_token_shown_once_and_hashed(
         {**body, "role": "admin"},  # no field but its own
         {**body, "name": "EMR\x00"},
         {**body, "name": "x" * 101},
+        {**body, "name": "\u200b\u3164 "},  # invisible only (zero-width space, Hangul filler)
+        {**body, "name": "EMR\u202e"},  # a bidi override
         {**body, "care_team_ids": []},
         {**body, "care_team_ids": ["not-a-uuid"]},
         {**body, "valid_days": 10_000},

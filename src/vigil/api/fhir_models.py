@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from vigil.api.models import Strict
-from vigil.api.names import DisplayName
+from vigil.api.names import clean_display_name
 
 
 class ServiceAccountCreate(Strict):
-    name: DisplayName = Field(max_length=100, examples=["Seoul Hospital EMR"])
+    name: Annotated[
+        str,
+        Field(min_length=1, max_length=100, examples=["Seoul Hospital EMR"]),
+        AfterValidator(clean_display_name),  # refused when invisible, like every name
+    ]
     care_team_ids: list[UUID] = Field(
         min_length=1, max_length=100, description="The care teams whose patients it may read"
     )
