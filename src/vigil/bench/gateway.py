@@ -103,7 +103,14 @@ def run_bench(
                 ],
             }
         )
-        ingest = Ingest(settings, database_url=servers.database_url, mqtt=servers.mqtt)
+        # The ingest of the edge the servers run (the NATS edge, or a given Mosquitto).
+        edge = settings.model_copy(update={"mqtt_edge": servers.edge})
+        ingest = Ingest(
+            edge,
+            database_url=servers.database_url,
+            mqtt=servers.mqtt,
+            nats_url=servers.nats_url or None,
+        )
         ingest.start()
         ingest.transport.subscribed.wait(10)
         try:
