@@ -91,6 +91,17 @@ def test_kill_9_of_every_process_kind_then_overlapping_workers_lose_and_double_n
     cluster.kill(1)
     cluster.restart(1)
     kills.append(("nats node", time.monotonic() - at))
+
+    def stream_answers() -> bool:
+        try:
+            pipeline.stream_messages()
+        except Exception:
+            return False
+        return True
+
+    # The R3 stream elects its leaders again after the node's return (tens of seconds on a
+    # busy machine): the next workers start once it answers, as an operator's would.
+    wait_for(stream_answers, "the stream served again after the NATS node's restart", 120)
     # The operator's mistakes: more workers with overlapping ordinals and counts.
     extra = [
         pipeline.process("detect", VIGIL_DETECT_ORDINAL="1", VIGIL_DETECT_WORKERS="3", **pin),
