@@ -33,20 +33,25 @@ CREATE TABLE glucose_day_rollups (
     PRIMARY KEY (patient_id, day)
 );
 
-CREATE FUNCTION glucose_day_touch() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
+-- One bump per day and transaction is enough (its readings become visible together with it):
+-- a day already bumped by this transaction (its row's xmin) is not bumped again, so a backlog
+-- of a day's 288 readings updates the row once, not 288 times.
+CREATE FUNCTION glucose_day_bump(p uuid, t timestamptz) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-    INSERT INTO glucose_day_generations AS g (patient_id, day)
-    VALUES (r.patient_id, (r.time AT TIME ZONE 'UTC')::date)
-    ON CONFLICT (patient_id, day) DO UPDATE SET generation = g.generation + 1;
-    IF TG_OP = 'UPDATE' AND (OLD.patient_id, OLD.time) IS DISTINCT FROM (NEW.patient_id, NEW.time)
-    THEN
+    IF NOT EXISTS (SELECT 1 FROM glucose_day_generations
+                   WHERE patient_id = p AND day = (t AT TIME ZONE 'UTC')::date
+                     AND xmin = pg_current_xact_id()::xid) THEN
         INSERT INTO glucose_day_generations AS g (patient_id, day)
-        VALUES (OLD.patient_id, (OLD.time AT TIME ZONE 'UTC')::date)
+        VALUES (p, (t AT TIME ZONE 'UTC')::date)
         ON CONFLICT (patient_id, day) DO UPDATE SET generation = g.generation + 1;
     END IF;
+END
+$$;
+
+CREATE FUNCTION glucose_day_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN PERFORM glucose_day_bump(NEW.patient_id, NEW.time); END IF;
+    IF TG_OP <> 'INSERT' THEN PERFORM glucose_day_bump(OLD.patient_id, OLD.time); END IF;
     RETURN NULL;
 END
 $$;
