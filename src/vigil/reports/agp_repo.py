@@ -30,7 +30,7 @@ WINDOW w AS (PARTITION BY patient_id ORDER BY time)
 """
 
 
-def _range_test(r: GlucoseRange) -> sql.Composable:
+def range_test(r: GlucoseRange) -> sql.Composable:
     """The range's test on ``value``, its ends included or not as the vocabulary says."""
     parts: list[sql.Composable] = [sql.SQL("true")]
     if r.low is not None:
@@ -42,22 +42,17 @@ def _range_test(r: GlucoseRange) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
-def _summary_sql(by_patient: bool = False) -> sql.Composed:
+def _summary_sql() -> sql.Composed:
     shares = sql.SQL(", ").join(
         sql.SQL("extract(epoch FROM coalesce(sum(span) FILTER (WHERE {}), '0s')) AS {}").format(
-            _range_test(r), sql.Identifier(r.key)
+            range_test(r), sql.Identifier(r.key)
         )
         for r in GLUCOSE_RANGES
     )
     return sql.SQL(
-        "SELECT {} count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
-        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r {}"
-    ).format(
-        sql.SQL("patient_id," if by_patient else ""),
-        shares,
-        sql.SQL(_SPANS),
-        sql.SQL("GROUP BY patient_id" if by_patient else ""),
-    )
+        "SELECT count(*) AS readings, avg(value) AS mean, stddev_samp(value) AS sd,"
+        " extract(epoch FROM coalesce(sum(span), '0s')) AS covered_s, {} FROM ({}) r"
+    ).format(shares, sql.SQL(_SPANS))
 
 
 def _params(patient_id: UUID, start: datetime, end: datetime) -> dict[str, Any]:
@@ -141,14 +136,3 @@ def glucose_lows(
     params = _params(patient_id, start, end) | {"limits": list(limits), "min": min_length}
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
-
-
-def glucose_summaries(
-    conn: Conn, *, patient_ids: list[UUID], start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """:func:`glucose_summary` for many patients in one statement (the clinic list): a row
-    per patient with readings, ``patient_id`` first."""
-    params = {"patients": patient_ids, "metric": Metric.GLUCOSE.value, "start": start,
-              "end": end, "cap": READING_SPAN_CAP}  # fmt: skip
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_summary_sql(by_patient=True), params).fetchall()

@@ -1,7 +1,7 @@
 """The clinic list: each of a care team's patients with their last 14 days of CGM as the
 consensus measures them (time in range, below range, GMI, CV, wear), sortable, as Tidepool's
-clinic dashboard lists them. One statement for every patient (the AGP's own summary query,
-grouped by patient)."""
+clinic dashboard lists them. The same figures as each patient's AGP, from day rollups
+(:mod:`vigil.reports.rollup`) and the period's partial days."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Literal
 from uuid import UUID
 
 from vigil.clinical.glycaemia import gmi_percent
-from vigil.reports import agp_repo
+from vigil.reports import rollup
 from vigil.reports.agp import Summary
 from vigil.reports.agp_repo import Conn
 from vigil.reports.models import ClinicRow
@@ -31,7 +31,7 @@ def build_clinic_list(
     """``patients`` (id, name) with their period's measures; those without CGM readings have
     none (sorted last). Default order: lowest time in range first (who needs a look)."""
     period_s = max((end - start).total_seconds(), 0.0)
-    rows = agp_repo.glucose_summaries(
+    rows = rollup.glucose_summaries(
         conn, patient_ids=[p for p, _ in patients], start=start, end=end
     )
     by_id = {r["patient_id"]: Summary.of(r, period_s) for r in rows}
