@@ -12,6 +12,7 @@ import pytest
 from tests.alerts.conftest import finding
 from tests.api.conftest import World
 from vigil.alerts import AlertService
+from vigil.api.routers.reports import CLINIC_MAX_PATIENTS
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +90,7 @@ def test_every_list_is_capped(client: httpx.Client, world: World) -> None:
     bounded = {
         "/api/v1/patients/{patient_id}/readings/rollup": "time range x bucket",
         "/api/v1/care-teams/{team_id}/latest-vitals": "at most 2,000 patients",
+        "/api/v1/reports/clinic": f"at most {CLINIC_MAX_PATIENTS:,} patients, a row each",
     }
     spec = client.get("/api/v1/openapi.json").json()
     with world.conn() as conn:
