@@ -173,8 +173,6 @@ class PinnedPartitions:
             if self._queue.qsize() >= self.queue_max:
                 await asyncio.sleep(0.05)  # the worker is behind (or stuck): stop claiming
                 continue
-            inbox = nc.new_inbox()
-            sub = await nc.subscribe(inbox)
             request: dict[str, Any] = {
                 "batch": self.pull_batch,
                 "expires": int(expires_s * NS),
@@ -183,7 +181,12 @@ class PinnedPartitions:
             pin = self._pins.get(p)
             if pin is not None:
                 request["id"] = pin
+            sub = None
             try:
+                # Subscribing fails too while the client reconnects: inside the try, or the
+                # partition's loop ended there and it was never pulled again.
+                inbox = nc.new_inbox()
+                sub = await nc.subscribe(inbox)
                 await nc.publish(subject, json.dumps(request).encode(), reply=inbox)
                 await self._receive(p, sub, expires_s)
             except asyncio.CancelledError:
@@ -192,8 +195,9 @@ class PinnedPartitions:
                 log.debug("pull of partition %d failed: %s", p, exc)
                 await asyncio.sleep(0.5)
             finally:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
 
     async def _receive(self, p: int, sub: Any, expires_s: float) -> None:
         received = 0

@@ -222,8 +222,12 @@ class DetectWorker(Worker):
             pulled = self.pinned.take(max_messages=self.fetch_max, timeout_s=1.0)
             if pulled.lost:
                 self._lose(pulled.lost, "another worker holds them")
-            if pulled.gained - self.owned:
-                self._gain(pulled.gained - self.owned)
+            # Every partition the pinned client holds and this worker does not apply yet: the
+            # ones just handed over, and any whose catch-up failed before (a database outage
+            # mid-gain), which no new "gained" would name again.
+            held = (pulled.gained | self.pinned.owned) - self.owned
+            if held:
+                self._gain(held)
             mine = [m for m in pulled.messages if m.partition in self.owned]
             if mine:
                 self._handle(mine, ack=True)
