@@ -23,8 +23,8 @@ from vigil.servers.nats_cluster import NatsCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-# 500, not 600: since this session's merges the 501st device's CONNECT to the test broker
-# times out (the same test passes at 600 on the code before them); under investigation.
+# 500, not 600: with partition ownership and the NATS edge merged, the 501st device's CONNECT
+# to the test broker timed out (600 passed before them); not yet understood (issue 23's note).
 PATIENTS = 500
 PER_PATIENT = 5
 WORKERS = 3
