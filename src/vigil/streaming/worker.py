@@ -185,8 +185,15 @@ class DetectWorker(Worker):
         self.owned |= partitions
         self.gained_total += len(partitions)
         replayed = self.replayed
-        for batch in self.pinned.replay(sorted(partitions), since=since, batch=self.fetch_max):
-            self._handle([m for m in batch if m.partition in self.owned], ack=False)
+        try:
+            for batch in self.pinned.replay(sorted(partitions), since=since, batch=self.fetch_max):
+                self._handle([m for m in batch if m.partition in self.owned], ack=False)
+        except BaseException:
+            # The catch-up stopped half-way (the stream unavailable: a NATS node gone): the
+            # detectors lack these patients' history, and scoring on without it misses
+            # findings. Rebuild on the next pass and take the partitions again from the start.
+            self._dirty = True
+            raise
         log.info(
             "detect worker %s: took partitions %s (now %s): replayed %d readings from %s",
             self.name,
