@@ -71,7 +71,8 @@ def test_kill_9_of_every_process_kind_then_overlapping_workers_lose_and_double_n
     processes += [*ingests, *detects, api]
     for p in [*detects, *ingests, api]:
         p.start()
-    scenario = Scenario(harness, patients=40, per_patient=30, wave=10)
+    # 80 patients over 8 partitions: each partition gets readings (all but certain: random ids)
+    scenario = Scenario(harness, patients=80, per_patient=15, wave=10)
     started = time.monotonic()
     scenario.publish()
     kills: list[tuple[str, float]] = []

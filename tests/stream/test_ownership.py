@@ -56,7 +56,8 @@ def test_overlapping_workers_and_a_killed_one_lose_and_double_nothing(
         w.start()
     assert all(w.said("deprecated and ignored") == 1 for w in mistakes)
     workers = [first, *mistakes]
-    scenario = Scenario(harness, patients=30, per_patient=40, wave=10)
+    # 60 patients over 6 partitions: each partition gets readings (all but certain: random ids)
+    scenario = Scenario(harness, patients=60, per_patient=20, wave=10)
     scenario.publish()
     # A worker holding partitions dies mid-burst: they move within the pin timeout.
     wait_for(lambda: any(w.said("taking partitions") for w in workers), "detection under way")
