@@ -21,6 +21,8 @@ from vigil.gateway.queue import DiskQueue
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 30
 RETRY_S = 1.0
+DRAIN_S = 5.0
+"""On a clean stop, how long to wait for the broker's acknowledgements of what is in flight."""
 
 
 class Publisher:
@@ -95,6 +97,31 @@ class Publisher:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+    async def drain(self, timeout_s: float = DRAIN_S) -> None:
+        """On a clean stop, wait (at most ``timeout_s``) for the PUBACKs of what is in flight,
+        so that a reading the broker has taken leaves the disk queue now rather than being sent
+        again on the next start. Not connected, or nothing in flight: return at once."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            self._wake.clear()
+            if self._reset.is_set():
+                return  # a new connection: what was in flight will be sent again anyway
+            self._take_acks()
+            remaining = deadline - loop.time()
+            if not self.inflight or not self._connected.is_set() or remaining <= 0:
+                if self.inflight:
+                    log.info(
+                        "device %s: stopping with %d readings unacknowledged; they stay queued",
+                        self.device_id,
+                        len(self.inflight),
+                    )
+                return
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                continue  # one last look at the acknowledgements, then out
 
     def _take_acks(self) -> None:
         while self._acks:

@@ -181,6 +181,7 @@ async def run(cfg: GatewayConfig, stop: asyncio.Event) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(p.drain() for p in publishers.values()))
         for p in publishers.values():
             p.stop()
         await transport.close()
