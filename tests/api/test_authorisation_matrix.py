@@ -136,10 +136,11 @@ def test_the_care_team_does_reach_its_patient(client: httpx.Client, world: World
         "/readings",
         "/readings/rollup?metric=spo2",
         "/fhir/observations",
+        "/reports/hf-weight",
     ):
         r = client.get(f"/api/v1/patients/{world.a.patient}{path}", headers=nurse)
         assert r.status_code == 200, (path, r.text)
-    for path in ("/api/v1/me/readings", "/api/v1/me/feed"):
+    for path in ("/api/v1/me/readings", "/api/v1/me/feed", "/api/v1/me/reports/hf-weight"):
         assert client.get(path, headers=world.headers("patient")).status_code == 200
         assert client.get(path, headers=nurse).status_code == 403
     with world.conn() as conn:
@@ -149,4 +150,4 @@ def test_the_care_team_does_reach_its_patient(client: httpx.Client, world: World
             (world.a.patient, world.a.users["clinician"]),
         ).fetchone()
     assert row is not None
-    assert row[0] == 5
+    assert row[0] == 6

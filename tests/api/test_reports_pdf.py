@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -140,3 +141,55 @@ def test_pdfs_are_scoped(world: World, client: httpx.Client) -> None:
         r = client.get(url, params={"format": "pdf"}, headers=world.headers(who, tenant))
         assert r.status_code == 404
         assert not r.content.startswith(b"%PDF")
+
+
+def test_the_hf_weight_pdf_is_one_a4_page_with_the_patients_weights(
+    world: World, client: httpx.Client, tmp_path: Path
+) -> None:
+    from tests.api.test_reports_hf_weight import START as HF_START
+    from tests.api.test_reports_hf_weight import heart_failure, steady_then_gaining, weigh
+
+    heart_failure(world, world.a.patient)
+    weigh(world, world.a.patient,
+          [(HF_START + timedelta(days=d), kg) for d, kg in steady_then_gaining()])  # fmt: skip
+    url = f"/api/v1/patients/{world.a.patient}/reports/hf-weight"
+    period = {"start": (HF_START + timedelta(days=10)).isoformat(),
+              "end": (HF_START + timedelta(days=40)).isoformat()}  # fmt: skip
+    nurse = world.headers("clinician")
+    body = client.get(url, params=period, headers=nurse).json()
+    usual = f"{body['usual'][-1]['usual_kg']:.1f} kg"
+
+    en = client.get(url, params=period | {"format": "pdf", "lang": "en"}, headers=nurse)
+    assert en.status_code == 200, en.text
+    assert en.headers["content-type"] == "application/pdf"
+    assert pages(en.content, tmp_path) == 1
+    text = pdf_text(en.content, tmp_path)
+    for words in ("Heart-failure weight diary", "Clinic A patient", "84.0 kg", usual,
+                  "+2.5 kg in 3 days", "above usual", "2.0 kg within 3 days"):  # fmt: skip
+        assert words in text, (words, text)
+
+    ko = client.get(url, params=period, headers=nurse | {"Accept": "application/pdf",
+                                                         "Accept-Language": "ko"})  # fmt: skip
+    assert ko.headers["content-language"] == "ko"
+    text = pdf_text(ko.content, tmp_path)
+    for words in ("심부전 체중 일지", "평소 체중", "84.0 kg", usual, "3일 내 +2.5 kg"):
+        assert words in text, (words, text)
+
+    # The image: an A4 page with the weights drawn (blue), the usual weight's band (pale
+    # green) and the rules that fired (red).
+    png = Image.open(first_page_png(ko.content, tmp_path, "hf")).convert("RGB")
+    width, height = png.size
+    assert abs(height / width - 297 / 210) < 0.01
+    colours = png.getcolors(maxcolors=1 << 20)
+    assert colours is not None
+    blue = sum(n for n, (r, g, b) in colours if b > 120 and r < 60 and g < 110)
+    band = sum(n for n, (r, g, b) in colours if (r, g, b) == (0xE8, 0xF5, 0xE9))
+    red = sum(n for n, (r, g, b) in colours if r > 150 and g < 80 and b < 80)
+    assert blue > 100
+    assert band > 2_000
+    assert red > 20
+
+    # Three months still print on one page (the diary in columns).
+    three = {"start": (HF_START - timedelta(days=50)).isoformat(), "end": period["end"]}
+    long = client.get(url, params=three | {"format": "pdf"}, headers=nurse)
+    assert pages(long.content, tmp_path) == 1

@@ -1,6 +1,7 @@
-"""The reports' pages in Chromium: a patient's AGP (Korean and English) and home BP, the clinic
-list sorted by a click, the patient's phone feed with an act-now item and their own AGP; axe
-finds no serious violation. Screenshots (and the PDF's first page) go to artifacts/."""
+"""The reports' pages in Chromium: a patient's AGP (Korean and English), home BP and weight
+diary (Korean and English, fitting a 360 px phone), the clinic list sorted by a click, the
+patient's phone feed with an act-now item and their own AGP and weight diary; axe finds no
+serious violation. Screenshots (and the PDFs' first pages) go to artifacts/."""
 
 from __future__ import annotations
 
@@ -47,9 +48,33 @@ def _history(world: World) -> None:
             rows.append(StoredReading(t, world.a.patient, Metric.BP_SYSTOLIC, s, "cuff", t))
             rows.append(StoredReading(t, world.a.patient, Metric.BP_DIASTOLIC, d, "cuff", t))
     rows.append(StoredReading(now, world.a.patient, Metric.GLUCOSE, 50.0, "meter", now))
+    rows += _weighings(world, now)
     with psycopg.connect(world.db_url) as conn:
         store_readings(conn, rows=rows)
+        conn.execute("UPDATE patients SET conditions = '{copd,heart_failure}' WHERE id = %s",
+                     (world.a.patient,))  # fmt: skip
+        alert_at = now - timedelta(days=1)
+        conn.execute(
+            "INSERT INTO alerts (tenant_id, patient_id, cause, episode, causes, detector, state,"
+            " severity, first_seen, last_seen, explanation) VALUES (%s, %s, 'hf_decompensation',"
+            " 'hf_decompensation', '{hf_decompensation}', 'hf_weight_gain', 'open', 2, %s, %s,"
+            " '{}')",
+            (world.a.id, world.a.patient, alert_at, alert_at),
+        )
         conn.commit()
+
+
+def _weighings(world: World, now: datetime) -> list[StoredReading]:
+    """Two months of morning weighings for the team's patient (a heart-failure patient too):
+    steady about 72 kg, then a gain of 0.8 kg a day over the last four days; two days missed."""
+    out = []
+    for day in range(60, 0, -1):
+        if day in (9, 17):
+            continue
+        t = now - timedelta(days=day, hours=2)
+        kg = 72.0 + 0.2 * math.sin(day) if day > 4 else 72.0 + 0.8 * (5 - day)
+        out.append(StoredReading(t, world.a.patient, Metric.BODY_WEIGHT, round(kg, 1), "scale", t))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +123,69 @@ def test_the_home_bp_page(chromium: Browser, base: str, world: World) -> None:
         __import__("re").compile(r"^\d+/\d+$"), timeout=15_000
     )
     shot(page, "home-bp-en")
+
+
+WIDEST = """[...document.querySelectorAll('.report *')].filter((e) =>
+  e.getBoundingClientRect().right > 361).slice(0, 6).map((e) => e.tagName + '.'
+  + e.getAttribute('class') + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
+def fits(page: Page, width: int = 360) -> None:
+    """Nothing of the report wider than the screen (its frame would scroll, sideways)."""
+    page.set_viewport_size({"width": width, "height": 800})
+    frame = page.locator("#report")
+    scroll = frame.evaluate("(e) => e.scrollWidth - e.clientWidth")
+    document = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= 0, page.evaluate(WIDEST)
+    assert document <= width, page.evaluate(WIDEST)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_hf_weight_page(chromium: Browser, base: str, world: World, lang: str) -> None:
+    page = signed_in(chromium, base, world, "clinician").new_page()
+    page.goto(f"{base}/patients/{world.a.patient}?lang={lang}")
+    page.click(f"a[href='/patients/{world.a.patient}/reports/hf-weight']")
+    expect(page.locator(".report.hf svg.hf-weight")).to_be_visible(timeout=15_000)
+    title = "심부전 체중 일지" if lang == "ko" else "Heart-failure weight diary"
+    expect(page.locator(".report h1")).to_have_text(title)
+    # 30 days: the usual weight's band drawn for every one of them (one run of steps), the
+    # diary a row a day (the 31st is today's start), the gain drawn where it fired.
+    expect(page.locator(".report svg .usual-band")).to_have_count(1)
+    band = page.locator(".report svg .usual-band").get_attribute("d")
+    assert band is not None
+    assert band.count("L") == 2 * 2 * 31 - 1
+    expect(page.locator(".report .hf-days tr:has(td)")).to_have_count(31)
+    expect(page.locator(".report svg .gain").first).to_be_attached()
+    expect(page.locator(".report svg .alert-day")).to_have_count(1)
+    expect(page.locator("[data-figure='latest']")).to_have_text("75.2 kg")
+    shot(page, f"hf-weight-{lang}")
+    if lang == "en":
+        pdf = page.locator("#pdf").get_attribute("href")
+        assert pdf is not None
+        r = page.request.get(f"{base}{pdf}" if pdf.startswith("/") else pdf)
+        assert r.headers["content-type"] == "application/pdf"
+        (ARTIFACTS / "hf-weight.pdf").write_bytes(r.body())
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile",
+                        str(ARTIFACTS / "hf-weight.pdf"), str(ARTIFACTS / "hf-weight-pdf")],
+                       check=True)  # fmt: skip
+        assert (ARTIFACTS / "hf-weight-pdf.png").stat().st_size > 20_000
+    fits(page)
+    assert not axe_violations(page)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_patients_own_weight_diary_on_the_phone(
+    chromium: Browser, base: str, world: World, lang: str
+) -> None:
+    context = signed_in(chromium, base, world, "patient", is_mobile=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{base}/feed?lang={lang}")
+    page.click("a[href='/feed/reports/hf-weight']")
+    expect(page.locator(".report.hf svg.hf-weight")).to_be_visible(timeout=15_000)
+    expect(page.locator("[data-figure='latest']")).to_have_text("75.2 kg")
+    fits(page)
+    shot(page, f"feed-hf-weight-{lang}")
 
 
 def test_the_clinic_list_sorts(chromium: Browser, base: str, world: World) -> None:

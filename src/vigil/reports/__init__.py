@@ -7,7 +7,7 @@ from vigil.reports.clinic import SortKey, build_clinic_list
 from vigil.reports.hf_weight import build_hf_weight
 from vigil.reports.home_bp import build_home_bp
 from vigil.reports.models import Agp, ClinicRow, HfWeight, HomeBp
-from vigil.reports.render import STYLESHEET, render_agp, render_home_bp, to_pdf
+from vigil.reports.render import STYLESHEET, render_agp, render_hf_weight, render_home_bp, to_pdf
 
 __all__ = [
     "STYLESHEET",
@@ -21,6 +21,7 @@ __all__ = [
     "build_hf_weight",
     "build_home_bp",
     "render_agp",
+    "render_hf_weight",
     "render_home_bp",
     "to_pdf",
 ]

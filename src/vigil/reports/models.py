@@ -116,6 +116,12 @@ class HfRuleHit(BaseModel):
     kg: float
     threshold: float | None = Field(description="The rule's limit as the detector stated it")
     baseline_kg: float | None = Field(description="The weight compared against")
+    window_days: float | None = Field(
+        default=None, description="hf_weight_gain: the days the gain is counted within"
+    )
+    previous_kg: float | None = Field(
+        default=None, description="hf_weight_baseline: the weighing before, up too"
+    )
 
 
 class HfDay(BaseModel):
@@ -124,6 +130,18 @@ class HfDay(BaseModel):
     kg: float = Field(description="The day's first weighing")
     rules: list[HfRuleHit]
     alert: bool = Field(description="The care team had an alert that day")
+
+
+class HfUsual(BaseModel):
+    day: date
+    usual_kg: float | None = Field(
+        description="The usual weight the personal-baseline detector compared the day's first "
+        "weighing against (or would have: a day without one); None while it still learns"
+    )
+    limit_kg: float | None = Field(
+        description="usual_kg + baseline_excess_kg: a weighing at or above it, with the one "
+        "before up too, fires hf_weight_baseline"
+    )
 
 
 class HfWeight(BaseModel):
@@ -135,5 +153,7 @@ class HfWeight(BaseModel):
     heart_failure: bool = Field(description="The rules apply only to heart-failure patients")
     gain_kg: float
     gain_days: float
+    baseline_excess_kg: float = Field(description="The personal-baseline rule's margin (kg)")
     days: list[HfDay]
+    usual: list[HfUsual] = Field(description="Every day of the period, weighed or not")
     alert_days: list[date]

@@ -122,10 +122,15 @@ class WeightAboveBaseline:
         self.pending: Window = Window(maxlen=max_points)
         """Weighings not yet old enough for the baseline: (timestamp, kg)."""
 
+    def usual(self) -> float | None:
+        """The usual weight a weighing now is compared against (kg); None in the warm-up. The
+        rule's limit is this plus ``excess``."""
+        return float(self.mean.get()) if self.seen >= self.grace_period else None
+
     def score_one(self, obs: Observation) -> Finding | None:
-        if "heart_failure" not in obs.plan.conditions or self.seen < self.grace_period:
+        baseline = self.usual()
+        if "heart_failure" not in obs.plan.conditions or baseline is None:
             return None
-        baseline = float(self.mean.get())
         excess = obs.value - baseline
         now = obs.time.timestamp()
         previous = self.pending[-1] if self.pending else None

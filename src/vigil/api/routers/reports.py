@@ -1,6 +1,7 @@
-"""A patient's reports for the visit: the AGP (``/patients/{id}/reports/agp``) and home blood
-pressure (``.../reports/home-bp``) as JSON, or the readings behind them as CSV
-(``?format=csv``). Scoped and audited as every patient read."""
+"""A patient's reports for the visit: the AGP (``/patients/{id}/reports/agp``), home blood
+pressure (``.../reports/home-bp``) and the heart-failure weight diary (``.../reports/hf-weight``)
+as JSON, the readings behind them as CSV (``?format=csv``), their HTML and its PDF. Scoped and
+audited as every patient read."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from vigil.reports import (
     build_hf_weight,
     build_home_bp,
     render_agp,
+    render_hf_weight,
     render_home_bp,
     to_pdf,
 )
@@ -118,7 +120,7 @@ def report_query(
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
-R = TypeVar("R", Agp, HomeBp)
+R = TypeVar("R", Agp, HomeBp, HfWeight)
 
 
 def _answer(
@@ -192,25 +194,28 @@ def my_home_bp_report(scope: MePatientDep, conn: ConnDep, q: QueryDep) -> HomeBp
     return _home_bp(conn, q, scope.patient_id)
 
 
+def _hf_weight(conn: ConnDep, q: ReportQuery, patient_id: UUID) -> HfWeight | Response:
+    def build(lo: datetime, hi: datetime, zone: str) -> HfWeight:
+        plan = load_care_plan(conn, patient_id=patient_id)
+        return build_hf_weight(conn, patient_id=patient_id, start=lo, end=hi, time_zone=zone,
+                               plan=plan)  # fmt: skip
+
+    return _answer(conn, q, patient_id, days=HF_DAYS, metrics=(Metric.BODY_WEIGHT,),
+                   build=build, render=render_hf_weight, title="HF weight")  # fmt: skip
+
+
 @router.get("/{patient_id}/reports/hf-weight", response_model=HfWeight, responses=DOCUMENTS)
-def hf_weight_report(
-    scope: PatientDep,
-    conn: ConnDep,
-    request: Request,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    format: Literal["json", "csv"] | None = None,
-) -> HfWeight | Response:
+def hf_weight_report(scope: PatientDep, conn: ConnDep, q: QueryDep) -> HfWeight | Response:
     """The heart-failure weight diary (default: the last 30 days): each day's first weighing,
-    where the gain and personal-baseline rules fired, the days with alerts."""
-    lo, hi = _period(start, end, HF_DAYS)
-    if format == "csv":
-        return _csv(conn, scope.patient_id, (Metric.BODY_WEIGHT,), lo, hi)
-    zone = state_of(request.app).settings.clinic_time_zone
-    plan = load_care_plan(conn, patient_id=scope.patient_id)
-    return build_hf_weight(
-        conn, patient_id=scope.patient_id, start=lo, end=hi, time_zone=zone, plan=plan
-    )
+    the usual weight and its limit every day, where the gain and personal-baseline rules
+    fired, the days with alerts."""
+    return _hf_weight(conn, q, scope.patient_id)
+
+
+@mine.get("/hf-weight", response_model=HfWeight, responses=DOCUMENTS)
+def my_hf_weight_report(scope: MePatientDep, conn: ConnDep, q: QueryDep) -> HfWeight | Response:
+    """Your own weight diary, as your care team sees it."""
+    return _hf_weight(conn, q, scope.patient_id)
 
 
 @clinic.get("/clinic", response_model=list[ClinicRow])

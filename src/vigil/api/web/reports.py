@@ -1,5 +1,6 @@
-"""The reports' pages: a patient's AGP and home blood pressure (the API's HTML, the same the PDF
-is made from, shown in the dashboard's frame), the clinic list, and the reports' stylesheet."""
+"""The reports' pages: a patient's AGP, home blood pressure and weight diary (the API's HTML,
+the same the PDF is made from, shown in the dashboard's frame), the clinic list, and the
+reports' stylesheet."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vigil.api.web.pages import render
 from vigil.reports import STYLESHEET
 
 router = APIRouter(include_in_schema=False)
-KINDS = ("agp", "home-bp")
+KINDS = ("agp", "home-bp", "hf-weight")
 
 
 @router.get("/patients/{patient_id}/reports/{kind}", response_class=HTMLResponse)

@@ -48,6 +48,9 @@ function draw() {
   $("charts").dataset.days = drawn.range.days;
 }
 
+// The weight diary's link, for a heart-failure patient or one who weighs: once shown, kept.
+function weighed(show) { if (show) $("hf-weight-link").hidden = false; }
+
 let chartsAsked = 0;
 
 async function loadCharts() {
@@ -73,6 +76,7 @@ async function loadCharts() {
   const given = await treatments;
   if (mine !== chartsAsked) return;
   drawn = got.filter(Boolean);
+  weighed(drawn.some((g) => g.name === "body_weight"));
   drawn.treatments = given;
   drawn.range = { start, end, days };
   draw();
@@ -131,6 +135,7 @@ async function load() {
   try {
     if (!(await vigil.guard("staff"))) return;
     patient = await vigil.call(`/patients/${patientId}`);
+    weighed((patient.conditions || []).includes("heart_failure"));
   } catch (e) {
     $("refused").hidden = false;
     $("refused").textContent = e.status === 403 || e.status === 404

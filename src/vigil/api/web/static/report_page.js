@@ -19,7 +19,8 @@ async function show() {
   $("report").innerHTML = r.ok ? await r.text()
     : `<p class="refused">${text(vigil.t("reports.refused"))}</p>`;
 }
-if (nav.dataset.kind === "home-bp") $("days").value = "7";
+// Each report's own default period (the API's): home BP a week, the weight diary a month.
+$("days").value = { "home-bp": "7", "hf-weight": "30" }[nav.dataset.kind] || "14";
 $("days").addEventListener("change", () => { show().catch((e) => { $("report").textContent = e.message; }); });
 if (!vigil.signedIn()) { location.href = "/"; } else {
   vigil.guard(nav.dataset.patient === "me" ? "patient" : "staff").then((ok) => ok && show()).catch((e) => { $("report").textContent = e.message; });
