@@ -92,28 +92,43 @@ def shot(page: Page, name: str) -> None:
     assert not found, (name, found)
 
 
-@pytest.mark.parametrize("lang", ["ko", "en"])
-def test_the_agp_page(chromium: Browser, base: str, world: World, lang: str) -> None:
+def open_report(
+    chromium: Browser, base: str, world: World, lang: str, kind: str, title: dict[str, str]
+) -> Page:
+    """The team's patient's page in ``lang``, then its link to the report, until the report's
+    chart is drawn under its title."""
     page = signed_in(chromium, base, world, "clinician").new_page()
     page.goto(f"{base}/patients/{world.a.patient}?lang={lang}")
-    page.click(f"a[href='/patients/{world.a.patient}/reports/agp']")
-    expect(page.locator(".report.agp svg.agp-profile")).to_be_visible(timeout=15_000)
-    title = "연속혈당 프로파일(AGP)" if lang == "ko" else "Ambulatory glucose profile (AGP)"
-    expect(page.locator(".report h1")).to_have_text(title)
-    expect(page.locator(".report .days li")).to_have_count(15)  # 14 days and today's start
-    tir = page.locator("[data-range='70_180']").inner_text()
-    assert tir.endswith("%")
+    page.click(f"a[href='/patients/{world.a.patient}/reports/{kind}']")
+    expect(page.locator(".report svg").first).to_be_visible(timeout=15_000)
+    expect(page.locator(".report h1")).to_have_text(title[lang])
+    return page
+
+
+def save_pdf(page: Page, base: str, name: str) -> None:
+    """The page's PDF link, fetched: a PDF, its first page as a PNG in artifacts/."""
     pdf = page.locator("#pdf").get_attribute("href")
     assert pdf is not None
     assert "format=pdf" in pdf
+    r = page.request.get(f"{base}{pdf}" if pdf.startswith("/") else pdf)
+    assert r.headers["content-type"] == "application/pdf"
+    (ARTIFACTS / f"{name}.pdf").write_bytes(r.body())
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / f"{name}.pdf"),
+                    str(ARTIFACTS / f"{name}-pdf")], check=True)  # fmt: skip
+    assert (ARTIFACTS / f"{name}-pdf.png").stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_agp_page(chromium: Browser, base: str, world: World, lang: str) -> None:
+    title = {"ko": "연속혈당 프로파일(AGP)", "en": "Ambulatory glucose profile (AGP)"}
+    page = open_report(chromium, base, world, lang, "agp", title)
+    expect(page.locator(".report.agp svg.agp-profile")).to_be_visible()
+    expect(page.locator(".report .days li")).to_have_count(15)  # 14 days and today's start
+    tir = page.locator("[data-range='70_180']").inner_text()
+    assert tir.endswith("%")
     shot(page, f"agp-{lang}")
     if lang == "en":
-        r = page.request.get(f"{base}{pdf}" if pdf.startswith("/") else pdf)
-        assert r.headers["content-type"] == "application/pdf"
-        (ARTIFACTS / "agp.pdf").write_bytes(r.body())
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "agp.pdf"),
-                        str(ARTIFACTS / "agp-pdf")], check=True)  # fmt: skip
-        assert (ARTIFACTS / "agp-pdf.png").stat().st_size > 20_000
+        save_pdf(page, base, "agp")
 
 
 def test_the_home_bp_page(chromium: Browser, base: str, world: World) -> None:
@@ -142,12 +157,9 @@ def fits(page: Page, width: int = 360) -> None:
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_the_hf_weight_page(chromium: Browser, base: str, world: World, lang: str) -> None:
-    page = signed_in(chromium, base, world, "clinician").new_page()
-    page.goto(f"{base}/patients/{world.a.patient}?lang={lang}")
-    page.click(f"a[href='/patients/{world.a.patient}/reports/hf-weight']")
-    expect(page.locator(".report.hf svg.hf-weight")).to_be_visible(timeout=15_000)
-    title = "심부전 체중 일지" if lang == "ko" else "Heart-failure weight diary"
-    expect(page.locator(".report h1")).to_have_text(title)
+    title = {"ko": "심부전 체중 일지", "en": "Heart-failure weight diary"}
+    page = open_report(chromium, base, world, lang, "hf-weight", title)
+    expect(page.locator(".report.hf svg.hf-weight")).to_be_visible()
     # 30 days: the usual weight's band drawn for every one of them (one run of steps), the
     # diary a row a day (the 31st is today's start), the gain drawn where it fired.
     expect(page.locator(".report svg .usual-band")).to_have_count(1)
@@ -160,27 +172,35 @@ def test_the_hf_weight_page(chromium: Browser, base: str, world: World, lang: st
     expect(page.locator("[data-figure='latest']")).to_have_text("75.2 kg")
     shot(page, f"hf-weight-{lang}")
     if lang == "en":
-        pdf = page.locator("#pdf").get_attribute("href")
-        assert pdf is not None
-        r = page.request.get(f"{base}{pdf}" if pdf.startswith("/") else pdf)
-        assert r.headers["content-type"] == "application/pdf"
-        (ARTIFACTS / "hf-weight.pdf").write_bytes(r.body())
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile",
-                        str(ARTIFACTS / "hf-weight.pdf"), str(ARTIFACTS / "hf-weight-pdf")],
-                       check=True)  # fmt: skip
-        assert (ARTIFACTS / "hf-weight-pdf.png").stat().st_size > 20_000
+        save_pdf(page, base, "hf-weight")
     fits(page)
     assert not axe_violations(page)
+
+
+def test_the_weight_diary_is_linked_only_for_heart_failure_or_weighings(
+    chromium: Browser, base: str, world: World
+) -> None:
+    page = signed_in(chromium, base, world, "admin").new_page()  # not in the nurse's team
+    page.goto(f"{base}/patients/{world.a.other_patient}?lang=en")
+    expect(page.locator("#charts .metric[data-metric='glucose']")).to_be_visible(timeout=15_000)
+    link = page.locator(f"a[href='/patients/{world.a.other_patient}/reports/hf-weight']")
+    expect(link).to_be_hidden()
+    expect(page.locator(f"a[href='/patients/{world.a.other_patient}/reports/agp']")).to_be_visible()
+
+
+def phone_feed(chromium: Browser, base: str, world: World, lang: str, width: int) -> Page:
+    """The team's patient's feed on a phone ``width`` px wide."""
+    page = signed_in(chromium, base, world, "patient", is_mobile=True).new_page()
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(f"{base}/feed?lang={lang}")
+    return page
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_the_patients_own_weight_diary_on_the_phone(
     chromium: Browser, base: str, world: World, lang: str
 ) -> None:
-    context = signed_in(chromium, base, world, "patient", is_mobile=True)
-    page = context.new_page()
-    page.set_viewport_size({"width": 360, "height": 800})
-    page.goto(f"{base}/feed?lang={lang}")
+    page = phone_feed(chromium, base, world, lang, 360)
     page.click("a[href='/feed/reports/hf-weight']")
     expect(page.locator(".report.hf svg.hf-weight")).to_be_visible(timeout=15_000)
     expect(page.locator("[data-figure='latest']")).to_have_text("75.2 kg")
@@ -205,10 +225,7 @@ def test_the_clinic_list_sorts(chromium: Browser, base: str, world: World) -> No
 def test_the_phone_feed_leads_with_act_now(
     chromium: Browser, base: str, world: World, lang: str
 ) -> None:
-    context = signed_in(chromium, base, world, "patient", is_mobile=True)
-    page = context.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{base}/feed?lang={lang}")
+    page = phone_feed(chromium, base, world, lang, 390)
     item = page.locator("#act-now .act-now[data-kind='glucose_urgent_low']")
     expect(item).to_be_visible(timeout=15_000)
     expect(item).to_contain_text("119")

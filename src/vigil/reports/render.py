@@ -161,8 +161,10 @@ def render_hf_weight(hf: HfWeight, *, lang: Lang, patient: str) -> str:
         .render(
             **_heading(hf.start, hf.end, hf.time_zone, lang, patient),
             hf=hf,
-            rules=w["hf_rules"].format(
-                gain=kg(hf.gain_kg), days=f"{hf.gain_days:g}", excess=kg(hf.baseline_excess_kg)
+            rules=w["hf_rules"].format(  # the rules as written: 2 kg in 3 days, 1.5 kg
+                gain=f"{hf.gain_kg:g} kg",
+                days=f"{hf.gain_days:g}",
+                excess=f"{hf.baseline_excess_kg:g} kg",
             ),
             latest=last,
             latest_kg=kg(last.kg if last else None),

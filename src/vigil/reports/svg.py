@@ -173,7 +173,7 @@ def weight_svg(hf: HfWeight, label: str = "", width: float = 640, height: float 
         limit = [(x(i + e), y(v)) for i, _, v in run for e in (0, 1)]
         out.append(f'<path class="usual-band" {RANGE} d="{_path(limit + usual[::-1])} Z"/>')
         out.append(f'<path class="usual" {USUAL} d="{_path(usual)}"/>')
-        out.append(f'<path class="limit" {LEVEL} d="{_path(limit)}"/>')
+        out.append(f'<path class="limit" fill="none" {LEVEL} d="{_path(limit)}"/>')
     points = [(x(at[d.day] + 0.5), y(d.kg)) for d in hf.days if d.day in at]
     out.append(f'<path class="weight" {MEDIAN.format(w=1.4)} d="{_path(points)}"/>')
     out += [f'<circle class="weighing" {WEIGHT} cx="{px}" cy="{py}" r="2.2"/>' for px, py in points]
