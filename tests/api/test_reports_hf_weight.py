@@ -34,8 +34,8 @@ def weigh(world: World, patient: UUID, weighings: list[tuple[datetime, float]]) 
         for t, kg in weighings:
             cur.execute(
                 "INSERT INTO readings (time, patient_id, metric, value, unit, device_id,"
-                " received_at) VALUES (%s, %s, 'body_weight', %s, 'kg', 'scale', %s)",
-                (t, patient, kg, t),
+                " received_at) VALUES (%s, %s, 'body_weight', %s, 'kg', %s, %s)",
+                (t, patient, kg, f"scale-{patient.hex[:6]}", t),
             )
 
 
@@ -182,3 +182,33 @@ def test_the_weight_diary_is_scoped(world: World, client: httpx.Client) -> None:
     empty = client.get(url, headers=world.headers("clinician")).json()
     assert empty["days"] == []
     assert empty["heart_failure"] is False
+
+
+def test_a_patient_reads_only_their_own_diary_and_others_nothing(
+    world: World, client: httpx.Client
+) -> None:
+    mine, theirs = world.a.patient, world.a.other_patient
+    weigh(world, mine, [(START + timedelta(days=d), 70.0 + d / 10) for d in range(5)])
+    weigh(world, theirs, [(START + timedelta(days=d), 90.0) for d in range(5)])
+    period = {"start": START.isoformat(), "end": (START + timedelta(days=5)).isoformat()}
+    own = client.get("/api/v1/me/reports/hf-weight", params=period,
+                     headers=world.headers("patient"))  # fmt: skip
+    assert own.status_code == 200, own.text
+    assert [d["kg"] for d in own.json()["days"]] == [70.0, 70.1, 70.2, 70.3, 70.4]
+    other = client.get("/api/v1/me/reports/hf-weight", params=period,
+                       headers=world.headers("other_patient"))  # fmt: skip
+    assert [d["kg"] for d in other.json()["days"]] == [90.0] * 5
+    assert client.get("/api/v1/me/reports/hf-weight",
+                      headers=world.headers("clinician")).status_code == 403  # fmt: skip
+    url = f"/api/v1/patients/{mine}/reports/hf-weight"
+    for who, tenant in (("outsider", "a"), ("clinician", "b"), ("admin", "b")):
+        for params in ({}, {"format": "pdf"}, {"format": "html"}, {"format": "csv"}):
+            r = client.get(url, params=params, headers=world.headers(who, tenant))
+            assert r.status_code == 404, (who, tenant, params, r.status_code)
+            assert not r.content.startswith(b"%PDF")
+            assert b"70.0" not in r.content
+    # The patient's own page (the phone's): their weights, none of the other's.
+    page = client.get("/api/v1/me/reports/hf-weight", params=period | {"format": "html"},
+                      headers=world.headers("patient"))  # fmt: skip
+    assert "70.4 kg" in page.text
+    assert "90.0 kg" not in page.text
