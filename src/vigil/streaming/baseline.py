@@ -1,4 +1,5 @@
-"""Personal-baseline detectors built on ``river.stats`` exponentially weighted statistics.
+"""Personal-baseline detectors on exponentially weighted means (``river.stats.EWMean``'s
+arithmetic, kept as one float in a slot: :func:`ew_mean`).
 
 Each learns the patient's own normal and alarms on a departure from it. Scores are 0 during the
 warm-up (``grace_period`` readings), and the engine never lets them learn from a reading that
@@ -26,14 +27,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from river import stats
-
 from vigil.clinical.findings import Finding, Severity
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.window import Window
 
 DAY_S = 86_400.0
+
+
+def ew_mean(mean: float, seen: int, value: float, fading_factor: float) -> float:
+    """``river.stats.EWMean`` after one more value: the first value itself, then
+    ``a * value + (1 - a) * mean`` (the same float to the last bit)."""
+    return value if seen == 0 else fading_factor * value + (1 - fading_factor) * mean
 
 
 class SpO2Drop:
@@ -44,17 +49,18 @@ class SpO2Drop:
     name: ClassVar[str] = "spo2_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.SPO2})
     learns: ClassVar[bool] = True
+    __slots__ = ("drop", "fading_factor", "grace_period", "low_streak", "mean", "seen")
 
     def __init__(self, fading_factor: float = 0.1, grace_period: int = 6, drop: float = 3.0):
         self.fading_factor = fading_factor
         self.grace_period = grace_period
         self.drop = drop
-        self.mean = stats.EWMean(fading_factor=fading_factor)
+        self.mean = 0.0
         self.seen = 0
         self.low_streak = 0
 
     def _departure(self, value: float) -> float:
-        return float(self.mean.get()) - value if self.seen >= self.grace_period else 0.0
+        return self.mean - value if self.seen >= self.grace_period else 0.0
 
     def score_one(self, obs: Observation) -> Finding | None:
         if "copd" not in obs.plan.conditions:
@@ -63,7 +69,7 @@ class SpO2Drop:
         confirmed = departure >= self.drop and self.low_streak >= 1
         if not confirmed:
             return None
-        baseline = float(self.mean.get())
+        baseline = self.mean
         return finding(
             obs,
             detector=self.name,
@@ -82,7 +88,7 @@ class SpO2Drop:
             self.low_streak += 1
             return
         self.low_streak = 0
-        self.mean.update(obs.value)
+        self.mean = ew_mean(self.mean, self.seen, obs.value, self.fading_factor)
         self.seen += 1
 
 
@@ -91,7 +97,7 @@ class WeightAboveBaseline:
     usual weight, with the previous weighing (within 36 hours) at least ``confirm`` of that
     above it too (so one heavy weighing in winter clothes is not fluid).
 
-    The usual weight is an exponentially weighted mean (``river.stats.EWMean``) of weighings
+    The usual weight is an exponentially weighted mean (:func:`ew_mean`) of weighings
     older than ``lag`` days: a slow gain over a week cannot drag the baseline up with it, which
     a mean fed every day would do. Weighings that were themselves ``excess`` above it never
     enter the baseline. Silent during the warm-up (``grace_period`` weighings in the baseline).
@@ -100,6 +106,17 @@ class WeightAboveBaseline:
     name: ClassVar[str] = "hf_weight_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
     learns: ClassVar[bool] = False  # it keeps alarming weighings out of its baseline itself
+    __slots__ = (
+        "confirm",
+        "confirm_within_days",
+        "excess",
+        "fading_factor",
+        "grace_period",
+        "lag_days",
+        "mean",
+        "pending",
+        "seen",
+    )
 
     def __init__(
         self,
@@ -117,7 +134,7 @@ class WeightAboveBaseline:
         self.lag_days = lag_days
         self.confirm = confirm
         self.confirm_within_days = confirm_within_days
-        self.mean = stats.EWMean(fading_factor=fading_factor)
+        self.mean = 0.0
         self.seen = 0
         self.pending: Window = Window(maxlen=max_points)
         """Weighings not yet old enough for the baseline: (timestamp, kg)."""
@@ -125,7 +142,7 @@ class WeightAboveBaseline:
     def score_one(self, obs: Observation) -> Finding | None:
         if "heart_failure" not in obs.plan.conditions or self.seen < self.grace_period:
             return None
-        baseline = float(self.mean.get())
+        baseline = self.mean
         excess = obs.value - baseline
         now = obs.time.timestamp()
         previous = self.pending[-1] if self.pending else None
@@ -160,8 +177,8 @@ class WeightAboveBaseline:
             or len(self.pending) == self.pending.maxlen
         ):
             _, value = self.pending.popleft()
-            if self.seen >= self.grace_period and value - float(self.mean.get()) >= self.excess:
+            if self.seen >= self.grace_period and value - self.mean >= self.excess:
                 continue  # alarming: not the new normal
-            self.mean.update(value)
+            self.mean = ew_mean(self.mean, self.seen, value, self.fading_factor)
             self.seen += 1
         self.pending.append((now, obs.value))

@@ -10,10 +10,11 @@ old the data was. Missing data is checked by the clock (``tick``), not only by a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 from uuid import UUID
 
 from vigil.clinical.careplan import CarePlan
@@ -54,22 +55,59 @@ def default_detectors() -> list[Detector]:
     ]
 
 
-@dataclass(slots=True)
 class PatientState:
-    plan: CarePlan
-    by_metric: dict[Metric, list[Detector]]
-    latest: dict[Metric, tuple[datetime, float]] = field(default_factory=dict)
-    usual: PersonalBaselines = field(default_factory=PersonalBaselines)
-    """What is usual for this patient (every vital): in every finding's explanation."""
-    unusual: Unusual = field(default_factory=Unusual)
+    """One patient's state, compact: detectors are built at the first reading of a metric they
+    watch (a patient with a cuff and a scale has no glucose forecast), detectors without state
+    of their own are one instance shared by every patient, and the care plan is one object per
+    distinct plan (:meth:`StreamEngine._intern`)."""
 
-    @classmethod
-    def fresh(cls, plan: CarePlan, detectors: list[Detector]) -> PatientState:
-        by_metric: dict[Metric, list[Detector]] = {}
-        for det in detectors:
+    __slots__ = ("detectors", "latest", "plan", "usual")
+
+    def __init__(self, plan: CarePlan, slots: int) -> None:
+        self.plan = plan
+        self.detectors: list[Detector | None] = [None] * slots
+        """This patient's own detectors, by their place in the engine's stateful set."""
+        self.latest: dict[Metric, tuple[datetime, float]] = {}
+        self.usual = PersonalBaselines()
+        """What is usual for this patient (every vital): in every finding's explanation; it
+        also keeps the runs of readings unusual for the patient."""
+
+
+class _DetectorSet:
+    """The engine's detectors, from one template list (``detectors()``): which watch each
+    metric, in the template's order, and how each patient's own are made."""
+
+    __slots__ = ("by_metric", "shared", "templates")
+
+    def __init__(self, templates: list[Detector]) -> None:
+        self.templates = templates
+        self.shared = [_stateless(det) for det in templates]
+        self.by_metric: dict[Metric, tuple[int, ...]] = {}
+        for index, det in enumerate(templates):
             for metric in det.metrics:
-                by_metric.setdefault(metric, []).append(det)
-        return cls(plan, by_metric)
+                self.by_metric[metric] = (*self.by_metric.get(metric, ()), index)
+
+    def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
+        out: list[Detector] = []
+        for index in self.by_metric.get(metric, ()):
+            if self.shared[index]:
+                out.append(self.templates[index])
+                continue
+            det = state.detectors[index]
+            if det is None:
+                det = state.detectors[index] = copy.deepcopy(self.templates[index])
+            out.append(det)
+        return out
+
+
+def _stateless(det: Detector) -> bool:
+    """A detector with no instance attributes at all (a rule over the reading and the latest
+    values) can serve every patient."""
+    if getattr(det, "__dict__", None):
+        return False
+    return not any(
+        hasattr(det, slot) for cls in type(det).__mro__ for slot in getattr(cls, "__slots__", ())
+    )
 
 
 class StreamEngine:
@@ -84,23 +122,47 @@ class StreamEngine:
         unusual: bool = False,
     ) -> None:
         """``unusual``: also raise low-severity "unusual for this patient" findings (off by
-        default: docs/detectors.md has what they cost in false alerts)."""
+        default: docs/detectors.md has what they cost in false alerts). ``detectors`` is called
+        once: its fresh detectors are the templates each patient's own are copied from."""
         self.plan_for = plan_for or (lambda _patient: CarePlan())
         self.unusual = unusual
+        self.unusual_rule = Unusual()
         self.make_detectors = detectors
+        self.detectors = _DetectorSet(detectors())
         self.missing = missing or MissingData()
         self.patients: dict[UUID, PatientState] = {}
+        self._plans: dict[str, CarePlan] = {}
+        self._plan_parts: dict[str, Any] = {}
+
+    def _intern(self, plan: CarePlan) -> CarePlan:
+        """One object for each distinct care plan, and for each distinct part of one (most
+        patients share their conditions' defaults and differ, if at all, in a limit or their
+        time zone): a plan is immutable, so patients may share it."""
+        known = self._plans.get(repr(plan))
+        if known is not None:
+            return known
+        parts = self._plan_parts
+        shared = dataclasses.replace(
+            plan,
+            conditions=parts.setdefault(repr(plan.conditions), plan.conditions),
+            thresholds=parts.setdefault(repr(plan.thresholds), plan.thresholds),
+            targets=parts.setdefault(repr(plan.targets), plan.targets),
+            time_zone=parts.setdefault(repr(plan.time_zone), plan.time_zone),
+            insulin=parts.setdefault(repr(plan.insulin), plan.insulin),
+        )
+        return self._plans.setdefault(repr(plan), shared)
 
     def _state(self, patient_id: UUID) -> PatientState:
         state = self.patients.get(patient_id)
         if state is None:
-            state = PatientState.fresh(self.plan_for(patient_id), self.make_detectors())
+            plan = self._intern(self.plan_for(patient_id))
+            state = PatientState(plan, len(self.detectors.templates))
             self.patients[patient_id] = state
         return state
 
     def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
         """A clinician changed the plan: thresholds apply from the next reading on."""
-        self._state(patient_id).plan = plan
+        self._state(patient_id).plan = self._intern(plan)
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
@@ -171,12 +233,13 @@ class StreamEngine:
             latest,
             reading.censored,
         )
-        detectors = state.by_metric.get(reading.metric, ())
+        detectors = self.detectors.for_reading(state, reading.metric)
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
         zone = state.plan.time_zone
         usual = state.usual.usual(reading.metric, reading.time, zone)
-        direction = state.unusual.departure(usual, reading.value)
-        confirmed = state.unusual.confirmed(reading.metric, direction)
+        rule = self.unusual_rule
+        direction = rule.departure(usual, reading.value)
+        confirmed = rule.confirmed(state.usual, reading.metric, direction)
         if self.unusual and learn and not found and usual is not None and confirmed:
             found.append(_unusual_finding(obs, usual))
         found = [_with_usual(f, state.usual, zone) for f in found]
@@ -184,8 +247,8 @@ class StreamEngine:
             for det in detectors:
                 if not (found and det.learns):
                     det.learn_one(obs)
-            state.unusual.remember(reading.metric, direction)
-            if not found and state.unusual.learnable(reading.metric):
+            rule.remember(state.usual, reading.metric, direction)
+            if not found and rule.learnable(state.usual, reading.metric):
                 state.usual.learn(reading.metric, reading.time, reading.value, zone)
         return found
 

@@ -247,6 +247,7 @@ class HeartRateOutOfRange:
     name: ClassVar[str] = "heart_rate"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.HEART_RATE})
     learns: ClassVar[bool] = False  # remembers the current run of readings; not a baseline
+    __slots__ = ("extreme_high", "extreme_low", "max_gap", "persist", "run")
 
     def __init__(
         self,
