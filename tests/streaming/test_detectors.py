@@ -43,20 +43,20 @@ def test_the_compact_baselines_compute_rivers_ew_statistics_to_the_last_bit() ->
     # river object per cell cost 6.6 KB a patient); a change on either side must show here.
     rng = random.Random(7)
     mean, var = stats.EWMean(fading_factor=0.1), stats.EWVar(fading_factor=0.1)
-    ours, seen = 0.0, 0
+    ours = 0.0
     b = PersonalBaselines()
     t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
     for i in range(500):
         x = rng.gauss(72, 9)
         mean.update(x)
         var.update(x)
-        ours = ew_mean(ours, seen, x, 0.1)
-        seen += 1
+        ours = ew_mean(ours, i, x, 0.1)
         b.learn(Metric.HEART_RATE, t0 + timedelta(days=i), x, UTC)
         assert ours == mean.get()
         usual = b.usual(Metric.HEART_RATE, t0 + timedelta(days=i), UTC)
         if i >= 4:
-            assert usual is not None and usual.mean == mean.get()
+            assert usual is not None
+            assert usual.mean == mean.get()
             assert usual.sd == math.sqrt(max(var.get(), 0.0))
     assert mean.get() != 72.0  # it moved
     assert len(pickle.dumps(b)) < 400  # small enough for per-patient state

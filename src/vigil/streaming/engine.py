@@ -23,7 +23,12 @@ from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.streaming.base import Detector, Observation, fmt
 from vigil.streaming.base import finding as make_finding
-from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
+from vigil.streaming.baseline import (
+    RestingHeartRateAboveUsual,
+    SpO2Drop,
+    TemperatureAboveUsual,
+    WeightAboveBaseline,
+)
 from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.missing import MissingData
 from vigil.streaming.news2 import News2
@@ -35,7 +40,7 @@ from vigil.streaming.thresholds import (
     SpO2Low,
 )
 from vigil.streaming.trends import HomeBPAverage, WeightGain
-from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual
+from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual, moving
 
 
 def default_detectors() -> list[Detector]:
@@ -52,6 +57,8 @@ def default_detectors() -> list[Detector]:
         SpO2Drop(),
         WeightAboveBaseline(),
         News2(),
+        RestingHeartRateAboveUsual(),
+        TemperatureAboveUsual(),
     ]
 
 
@@ -232,6 +239,7 @@ class StreamEngine:
             state.plan,
             latest,
             reading.censored,
+            state.usual,
         )
         detectors = self.detectors.for_reading(state, reading.metric)
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
@@ -248,7 +256,13 @@ class StreamEngine:
                 if not (found and det.learns):
                     det.learn_one(obs)
             rule.remember(state.usual, reading.metric, direction)
-            if not found and rule.learnable(state.usual, reading.metric):
+            if reading.metric is Metric.STEPS:
+                state.usual.note_activity(reading.time, reading.value)
+            elif (
+                not found
+                and rule.learnable(state.usual, reading.metric)
+                and not (reading.metric is Metric.HEART_RATE and moving(obs))
+            ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
                 state.usual.learn(reading.metric, reading.time, reading.value, zone)
         return found
 
@@ -287,10 +301,17 @@ def _unusual_finding(obs: Observation, usual: Usual) -> Finding:
     )
 
 
+def _order(r: StoredReading) -> tuple[int | str, datetime, str]:
+    """(patient, time, metric): a UUID's 128-bit integer sorts as its hex text does (fixed
+    width), without formatting it for every reading."""
+    pid = r.patient_id
+    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric.value
+
+
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
     """Group readings by (patient, time), in (patient, time) order for a batch."""
     if isinstance(readings, Sequence):
-        readings = sorted(readings, key=lambda r: (str(r.patient_id), r.time, r.metric.value))
+        readings = sorted(readings, key=_order)
     group: list[StoredReading] = []
     for reading in readings:
         if group and (reading.patient_id != group[0].patient_id or reading.time != group[0].time):

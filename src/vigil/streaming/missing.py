@@ -125,6 +125,7 @@ class MissingData:
 
     def check(self, now: datetime) -> list[Finding]:
         found: list[Finding] = []
+        device_gap_s = self.device_gap.total_seconds()
         for patient_id, clock in self.patients.items():
             gap = now - clock.last
             if gap >= self.patient_gap and not self._reported(clock, now):
@@ -142,15 +143,19 @@ class MissingData:
                         self.patient_gap.total_seconds(),
                     )
                 )
+            if gap >= self.patient_gap:
+                continue  # the patient's gap (told above), not a device's
             for device_id, device in clock.devices.items():
                 if len(device.gaps) < 4 or device.silent_reported:
                     continue
+                silent = (now - device.last).total_seconds()
+                if silent < device_gap_s:
+                    continue  # the least allowance: most devices, most ticks
                 usual = fmean(device.gaps)
                 if usual > 7200:
                     continue
-                allowed = max(self.device_gap.total_seconds(), 6 * usual)
-                silent = (now - device.last).total_seconds()
-                if silent < allowed or gap >= self.patient_gap:
+                allowed = max(device_gap_s, 6 * usual)
+                if silent < allowed:
                     continue
                 device.silent_reported = True
                 if clock.last - device.last <= TOGETHER:

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
+from vigil.clinical.personal import ACTIVE_STEPS_PER_MIN, ACTIVITY_RECOVERY_S
 from vigil.core.metrics import Metric
-from vigil.streaming.base import fmt
+from vigil.streaming.base import Observation, fmt
 
 VITALS: tuple[Metric, ...] = (
     Metric.HEART_RATE,
@@ -86,6 +87,22 @@ def part_of_day(time: datetime, zone: tzinfo) -> int:
     return time.astimezone(zone).hour // 6
 
 
+def moving(obs: Observation) -> bool:
+    """Whether the patient is moving at the observation's time, or was within
+    :data:`ACTIVITY_RECOVERY_S` before it: a wearable's steps per minute at or above
+    :data:`ACTIVE_STEPS_PER_MIN` at this instant (the latest values) or learned earlier."""
+    now = obs.time.timestamp()
+    steps = obs.latest.get(Metric.STEPS)
+    if (
+        steps is not None
+        and steps[1] >= ACTIVE_STEPS_PER_MIN
+        and 0 <= now - steps[0].timestamp() <= ACTIVITY_RECOVERY_S
+    ):
+        return True
+    last = obs.usual.last_active() if obs.usual is not None else math.nan
+    return 0 <= now - last <= ACTIVITY_RECOVERY_S
+
+
 @dataclass(frozen=True, slots=True)
 class Usual:
     metric: Metric
@@ -96,7 +113,7 @@ class Usual:
     n: int
 
 
-_INDEX: dict[Metric, int] = {m: i for i, m in enumerate(VITALS)}
+_INDEX: dict[Metric, int] = {m: i for i, m in enumerate((*VITALS, Metric.STEPS))}
 _ABSENT = 255
 _HEAD = 2
 """Each vital's block starts with the time it was last learned and its run of departures."""
@@ -106,6 +123,8 @@ weighted mean, exponentially weighted mean of squares."""
 
 
 def _bands(metric: Metric) -> int:
+    if metric is Metric.STEPS:
+        return 0  # its block is the time of the last active minute
     return 1 + len(PARTS) if metric in BY_PART_OF_DAY else 1
 
 
@@ -126,7 +145,7 @@ class PersonalBaselines:
 
     def __init__(self) -> None:
         self.data = array("d")
-        self.offsets = bytes((_ABSENT,)) * len(VITALS)
+        self.offsets = bytes((_ABSENT,)) * len(_INDEX)
         """Where each vital's block starts in ``data`` (255: none yet)."""
 
     def __getstate__(self) -> tuple[bytes, bytes]:
@@ -164,7 +183,24 @@ class PersonalBaselines:
             data[cell + 2] = a * (value * value) + (1 - a) * data[cell + 2]
         data[cell] += 1
 
+    def note_activity(self, time: datetime, steps: float) -> None:
+        """A wearable's steps per minute: from :data:`ACTIVE_STEPS_PER_MIN` on, the patient
+        is moving (:func:`moving`)."""
+        if steps < ACTIVE_STEPS_PER_MIN:
+            return
+        start = self._block(Metric.STEPS, create=True)
+        now = time.timestamp()
+        if not now <= self.data[start]:  # NaN at first
+            self.data[start] = now
+
+    def last_active(self) -> float:
+        """Epoch seconds of the patient's last active minute (NaN: none yet)."""
+        start = self._block(Metric.STEPS)
+        return math.nan if start < 0 else self.data[start]
+
     def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
+        if metric not in VITALS:
+            return
         start = self._block(metric, create=True)
         if start < 0:
             return
@@ -179,7 +215,7 @@ class PersonalBaselines:
 
     def count(self, metric: Metric, part: str = ALL_DAY) -> int:
         """Readings learned in a band (``day`` or a part of day)."""
-        start = self._block(metric)
+        start = self._block(metric) if metric in VITALS else -1
         if start < 0:
             return 0
         band = 0 if part == ALL_DAY else 1 + [p[0] for p in PARTS].index(part)
@@ -187,7 +223,7 @@ class PersonalBaselines:
 
     def usual(self, metric: Metric, time: datetime, zone: tzinfo) -> Usual | None:
         """The usual value at this time of day (or over the day), once known."""
-        start = self._block(metric)
+        start = self._block(metric) if metric in VITALS else -1
         if start < 0:
             return None
         data = self.data
