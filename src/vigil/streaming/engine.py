@@ -73,7 +73,8 @@ class PatientState:
     def __init__(self, plan: CarePlan, slots: int) -> None:
         self.plan = plan
         self.detectors: list[Detector | None] = [None] * slots
-        """This patient's own detectors, by their place in the engine's stateful set."""
+        """This patient's own detectors (None: not built yet), in the order of the engine's
+        detectors with state (``_DetectorSet.own``)."""
         self.latest: dict[Metric, tuple[datetime, float]] = {}
         self.usual = PersonalBaselines()
         """What is usual for this patient (every vital): in every finding's explanation; it
@@ -84,11 +85,14 @@ class _DetectorSet:
     """The engine's detectors, from one template list (``detectors()``): which watch each
     metric, in the template's order, and how each patient's own are made."""
 
-    __slots__ = ("by_metric", "shared", "templates")
+    __slots__ = ("by_metric", "own", "slot", "templates")
 
     def __init__(self, templates: list[Detector]) -> None:
         self.templates = templates
-        self.shared = [_stateless(det) for det in templates]
+        self.own = [i for i, det in enumerate(templates) if not _stateless(det)]
+        """The templates each patient has a copy of (the others are shared)."""
+        self.slot = [self.own.index(i) if i in self.own else -1 for i in range(len(templates))]
+        """Where a template's copy sits in a patient's ``detectors`` (-1: shared)."""
         self.by_metric: dict[Metric, tuple[int, ...]] = {}
         for index, det in enumerate(templates):
             for metric in det.metrics:
@@ -97,12 +101,13 @@ class _DetectorSet:
     def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
         out: list[Detector] = []
         for index in self.by_metric.get(metric, ()):
-            if self.shared[index]:
+            slot = self.slot[index]
+            if slot < 0:
                 out.append(self.templates[index])
                 continue
-            det = state.detectors[index]
+            det = state.detectors[slot]
             if det is None:
-                det = state.detectors[index] = copy.deepcopy(self.templates[index])
+                det = state.detectors[slot] = copy.deepcopy(self.templates[index])
             out.append(det)
         return out
 
@@ -163,7 +168,7 @@ class StreamEngine:
         state = self.patients.get(patient_id)
         if state is None:
             plan = self._intern(self.plan_for(patient_id))
-            state = PatientState(plan, len(self.detectors.templates))
+            state = PatientState(plan, len(self.detectors.own))
             self.patients[patient_id] = state
         return state
 
