@@ -8,7 +8,8 @@ detectors, personal baselines, latest values, care plan and missing-data clock) 
 ``sys.getsizeof`` that follows containers, ``__dict__`` and ``__slots__``, counts shared
 singletons (enum members, classes) as nothing and what patients share (one care plan object per
 distinct plan, detectors without state of their own) once, over the patients; the largest
-patient alone (its plan included) is printed too, with the bytes by part (each detector class,
+patient alone (its plan included) is printed too, and the mean of patients measured alone (what
+the bench measured before plans were shared), with the bytes by part (each detector class,
 the baselines, the latest values, the plan, the clock) and the pickle length a patient (what a
 checkpoint would take).
 
@@ -64,7 +65,7 @@ def run_bench(
     parts: dict[str, int] = {}
     total = sum(_sizes(s, shared, parts) for s in states)
     alone = [deep_sizeof(s, {id(det) for det in engine.detectors.templates}) for s in states]
-    state_max = max(alone)
+    state_max, state_alone = max(alone), round(sum(alone) / len(alone))
     blob = pickle.dumps(states)
     del shared, alone  # the measurement's own sets: freed before the RSS is read
     gc.collect()
@@ -73,6 +74,7 @@ def run_bench(
         "us_per_reading_runs": [round(t / readings * 1e6, 2) for t in timings],
         "state_bytes_per_patient": round(total / len(states)),
         "state_bytes_max": state_max,
+        "state_bytes_alone_per_patient": state_alone,
         "state_bytes_by_part": {
             k: round(v / len(states)) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
         },

@@ -219,8 +219,8 @@ class RestingHeartRateAboveUsual:
     @staticmethod
     def _raised(obs: Observation) -> tuple[Usual, float] | None:
         """(the usual rate, the limit) when the reading is raised at rest."""
-        if obs.usual is None or obs.metric is not Metric.HEART_RATE or moving(obs):
-            return None
+        if obs.value < RESTING_HR_FLOOR or obs.usual is None or moving(obs):
+            return None  # most readings: below the floor, nothing to look up
         usual = obs.usual.usual(Metric.HEART_RATE, obs.time, obs.plan.time_zone)
         if usual is None:
             return None
@@ -282,7 +282,7 @@ class TemperatureAboveUsual:
     learns: ClassVar[bool] = False
 
     def score_one(self, obs: Observation) -> Finding | None:
-        if obs.usual is None:
+        if obs.value < TEMPERATURE_FLOOR or obs.usual is None:
             return None
         usual = obs.usual.usual(Metric.BODY_TEMPERATURE, obs.time, obs.plan.time_zone)
         if usual is None:

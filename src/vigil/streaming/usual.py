@@ -113,6 +113,7 @@ class Usual:
     n: int
 
 
+_VITALS = frozenset(VITALS)
 _INDEX: dict[Metric, int] = {m: i for i, m in enumerate((*VITALS, Metric.STEPS))}
 _ABSENT = 255
 _HEAD = 2
@@ -199,7 +200,7 @@ class PersonalBaselines:
         return math.nan if start < 0 else self.data[start]
 
     def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
-        if metric not in VITALS:
+        if metric not in _VITALS:
             return
         start = self._block(metric, create=True)
         if start < 0:
@@ -223,7 +224,7 @@ class PersonalBaselines:
 
     def usual(self, metric: Metric, time: datetime, zone: tzinfo) -> Usual | None:
         """The usual value at this time of day (or over the day), once known."""
-        start = self._block(metric) if metric in VITALS else -1
+        start = self._block(metric) if metric in _VITALS else -1
         if start < 0:
             return None
         data = self.data
