@@ -190,3 +190,31 @@ def test_a_patients_state_pickles_compactly_and_scores_the_same_after() -> None:
     assert [f.explanation for f in e.process(rest)] == [
         f.explanation for f in restored.process(rest)
     ]
+
+
+def test_a_watch_taken_off_for_a_day_is_not_a_silent_device_as_a_cgm_is() -> None:
+    e = engine()
+    watch, cgm = uuid4(), uuid4()
+    for patient, metric, device, value in (
+        (watch, Metric.HEART_RATE, "watch-1", 62.0),
+        (cgm, Metric.GLUCOSE, "cgm-1", 120.0),
+    ):
+        # A day of the continuous device every 5 minutes, and a cuff twice a day for three.
+        e.process([StoredReading(at(0, 0, 5 * i), patient, metric, value, device, at(0, 0, 5 * i))
+                   for i in range(288)])  # fmt: skip
+        for day in range(3):
+            for hour in (8, 20):
+                t = at(day, hour)
+                e.process([StoredReading(t, patient, Metric.BP_SYSTOLIC, 124.0, "cuff-1", t)])
+    found = [f for hour in range(24, 72) for f in e.tick(at(0, hour))]
+    silent = [(f.patient_id, f.explanation.details.get("device_id")) for f in found]
+    assert silent == [(cgm, "cgm-1")]  # the CGM off for two days; the watch: not told
+    assert all(f.cause == "device_silent" for f in found)
+
+
+def test_a_watch_quiet_with_everything_else_is_still_the_patients_gap() -> None:
+    e = engine()
+    patient = uuid4()
+    e.process(wearable(patient, at(0, 0), 24 * 60, 62.0, 4.0))
+    found = [f for hour in range(24, 50) for f in e.tick(at(0, hour))]
+    assert [f.cause for f in found] == ["missed_measurements"]

@@ -212,7 +212,11 @@ class StreamEngine:
             if not is_late:
                 state.latest[reading.metric] = (reading.time, reading.value)
             self.missing.seen(
-                reading.patient_id, reading.device_id, reading.time, reading.received_at
+                reading.patient_id,
+                reading.device_id,
+                reading.time,
+                reading.received_at,
+                reading.metric,
             )
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
