@@ -11,7 +11,7 @@ import pytest
 from vigil.coaching import FeedItem, Point, Targets, card_words, coach
 from vigil.coaching.words import KINDS, MEASURE_DOING, MEASURE_NAMES, MEASURES
 from vigil.core.languages import LANGS, Lang
-from vigil.core.metrics import TREATMENTS, Metric
+from vigil.core.metrics import NOT_VITALS, Metric
 
 NOW = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -153,9 +153,9 @@ def test_a_reminder_names_the_day_as_each_language_writes_it_in_the_clinics_zone
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_measurement_has_words_in_every_language(lang: Lang) -> None:
-    measured = set(Metric) - TREATMENTS  # a pump's insulin and carbs get no reminder
+    measured = set(Metric) - NOT_VITALS  # a pump's insulin and carbs, steps: no reminder
     assert {MEASURES[m.value] for m in measured} == set(MEASURE_NAMES) == set(MEASURE_DOING)
-    assert not {m.value for m in TREATMENTS} & set(MEASURES)
+    assert not {m.value for m in NOT_VITALS} & set(MEASURES)
     for table in (MEASURE_NAMES, MEASURE_DOING):
         assert all(w[lang].strip() for w in table.values())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 import random
 import re
@@ -14,6 +15,7 @@ from vigil.clinical import CarePlan
 from vigil.core.metrics import SPECS, Metric
 from vigil.streaming import Detector, Observation, default_detectors
 from vigil.streaming.missing import MissingData
+from vigil.streaming.usual import PersonalBaselines
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 P1, P2 = UUID(int=1), UUID(int=2)
@@ -33,27 +35,36 @@ TYPICAL = {
 
 
 def stream(det: Detector, n: int, seed: int) -> list[Observation]:
+    """Observations as the engine makes them, each with the patient's personal baselines as they
+    were at that reading (learned from the stream's readings before it)."""
     rng = random.Random(seed)
     plan = CarePlan.default_for(CONDITIONS)
     latest: dict[Metric, tuple[datetime, float]] = {}
+    usual = PersonalBaselines()
     out = []
     for i in range(n):
         metric = rng.choice(sorted(det.metrics))
         mean, spread = TYPICAL[metric]
         spec = SPECS[metric]
-        if metric is Metric.GLUCOSE and metric in latest:
-            # A CGM moves from one reading to the next (a wild jump is a sensor artefact that
-            # the glucose detectors set aside): a wide random walk.
-            value = latest[metric][1] + rng.gauss(0, 10)
-            value = min(400.0, max(40.0, value + 0.02 * (mean - value)))
+        if metric in WALKS and metric in latest:
+            # A CGM (or a wearable's heart rate) moves from one reading to the next (a wild
+            # jump is a sensor artefact that the glucose detectors set aside): a wide random
+            # walk.
+            low, high, step = WALKS[metric]
+            value = latest[metric][1] + rng.gauss(0, step)
+            value = min(high, max(low, value + 0.02 * (mean - value)))
         else:
             value = min(spec.high, max(spec.low, rng.gauss(mean, spread)))
         t = T0 + timedelta(minutes=5 * i)
         latest[metric] = (t, value)
-        out.append(Observation(P1, t, metric, value, "dev", t, plan, dict(latest)))
+        snapshot = copy.deepcopy(usual)
+        out.append(Observation(P1, t, metric, value, "dev", t, plan, dict(latest), None, snapshot))
+        usual.learn(metric, t, value, UTC)
     return out
 
 
+WALKS = {Metric.GLUCOSE: (40.0, 400.0, 10.0), Metric.HEART_RATE: (30.0, 200.0, 8.0)}
+"""(lowest, highest, step SD) of the metrics that walk."""
 DETECTORS = default_detectors()
 
 

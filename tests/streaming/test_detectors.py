@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import pickle
+import random
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -11,10 +13,11 @@ from river import stats
 from vigil.clinical import CarePlan
 from vigil.core.metrics import Metric
 from vigil.streaming import Observation
-from vigil.streaming.baseline import WeightAboveBaseline
+from vigil.streaming.baseline import WeightAboveBaseline, ew_mean
 from vigil.streaming.missing import MissingData
 from vigil.streaming.thresholds import HeartRateOutOfRange
 from vigil.streaming.trends import WeightGain
+from vigil.streaming.usual import PersonalBaselines
 
 T0 = datetime(2026, 1, 5, 7, tzinfo=UTC)
 P1 = UUID(int=1)
@@ -35,14 +38,28 @@ def feed(det: object, stream: list[Observation]) -> list[str]:
     return causes
 
 
-def test_river_ewmean_starts_at_the_first_value_and_fades_as_pinned() -> None:
-    # The baselines rely on this behaviour of river 0.26.1; a change must show here.
-    mean = stats.EWMean(fading_factor=0.1)
-    mean.update(10.0)
-    assert mean.get() == 10.0
-    mean.update(20.0)
-    assert abs(mean.get() - 11.0) < 1e-9
-    assert len(pickle.dumps(mean)) < 400  # small enough for per-patient state
+def test_the_compact_baselines_compute_rivers_ew_statistics_to_the_last_bit() -> None:
+    # The baselines keep river 0.26.1's EWMean / EWVar arithmetic in floats of their own (a
+    # river object per cell cost 6.6 KB a patient); a change on either side must show here.
+    rng = random.Random(7)
+    mean, var = stats.EWMean(fading_factor=0.1), stats.EWVar(fading_factor=0.1)
+    ours = 0.0
+    b = PersonalBaselines()
+    t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    for i in range(500):
+        x = rng.gauss(72, 9)
+        mean.update(x)
+        var.update(x)
+        ours = ew_mean(ours, i, x, 0.1)
+        b.learn(Metric.HEART_RATE, t0 + timedelta(days=i), x, UTC)
+        assert ours == mean.get()
+        usual = b.usual(Metric.HEART_RATE, t0 + timedelta(days=i), UTC)
+        if i >= 4:
+            assert usual is not None
+            assert usual.mean == mean.get()
+            assert usual.sd == math.sqrt(max(var.get(), 0.0))
+    assert mean.get() != 72.0  # it moved
+    assert len(pickle.dumps(b)) < 400  # small enough for per-patient state
 
 
 def test_one_fast_heart_rate_after_exercise_is_not_tachycardia() -> None:
@@ -94,7 +111,7 @@ def test_personal_baseline_is_not_dragged_up_by_a_slow_gain() -> None:
     causes = feed(det, daily(slow))
     assert "hf_decompensation" not in feed(WeightGain(), daily(slow))
     assert causes[-1] == "hf_decompensation"
-    assert float(det.mean.get()) < 80.3
+    assert det.mean < 80.3
 
 
 def test_a_cuff_twice_a_day_is_not_a_continuous_device() -> None:

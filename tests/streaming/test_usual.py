@@ -101,7 +101,7 @@ def test_a_dense_stream_is_thinned_to_one_reading_per_slot() -> None:
     t0 = DAY0 + timedelta(hours=14)
     for minute in range(0, 60 * 24 * 3, 5):  # a wearable every 5 minutes for 3 days
         b.learn(Metric.HEART_RATE, t0 + timedelta(minutes=minute), 70.0, UTC)
-    assert b.buckets[(Metric.HEART_RATE, "day")].n == 3 * 48
+    assert b.count(Metric.HEART_RATE) == 3 * 48
 
 
 def test_unusual_for_this_patient_is_off_by_default_and_needs_two_readings() -> None:

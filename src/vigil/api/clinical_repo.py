@@ -16,7 +16,7 @@ from vigil.api.access import VISIBLE_PATIENTS_SQL, Principal, scope_params
 from vigil.api.repo import Conn
 from vigil.clinical.findings import Severity
 from vigil.core.errors import NotFound
-from vigil.core.metrics import SPECS, TREATMENTS, Metric
+from vigil.core.metrics import NOT_VITALS, SPECS, Metric
 
 PATIENT_COLUMNS = (
     "id, display_name, conditions, created_at, discharged_at, birth_date, record_number"
@@ -184,9 +184,9 @@ def latest_vitals_query(*, team_id: UUID, since: datetime) -> JsonQuery:
         " FROM care_team_patients ctp JOIN patients p ON p.id = ctp.patient_id"
         " WHERE ctp.team_id = %(team)s ORDER BY p.display_name, p.id LIMIT %(cap)s) v"
     )
-    # Vitals only: a bolus or a meal is not a measurement, and its freshness would keep a
-    # patient who stopped measuring out of the list's "not measuring" group.
-    vitals = [m.value for m in Metric if m not in TREATMENTS]
+    # Vitals only: a bolus, a meal or a step count is not a measurement, and its freshness
+    # would keep a patient who stopped measuring out of the list's "not measuring" group.
+    vitals = [m.value for m in Metric if m not in NOT_VITALS]
     params = {"metrics": vitals, "since": since, "team": team_id}
     return query, {**params, "cap": TEAM_LIST_CAP}
 

@@ -3,24 +3,30 @@
 The mix is the simulator's ``standard`` scenario (every condition and device, backlog uploads
 included), parsed beforehand so that only detection is timed: ``StreamEngine.process`` on each
 message's readings plus the clock's missing-data ticks every 15 minutes of publish time, as
-`vigil eval` runs them. State per patient is the in-memory size of the per-patient state (its
-detectors, latest values, care plan and missing-data clock) by a deep ``sys.getsizeof`` that
-follows containers, ``__dict__`` and ``__slots__`` and counts shared singletons (enum members,
-classes) as nothing; the pickle length (what a checkpoint would take) is printed too.
+`vigil eval` runs them. State per patient is the in-memory size of every patient's state (its
+detectors, personal baselines, latest values, care plan and missing-data clock) by a deep
+``sys.getsizeof`` that follows containers, ``__dict__`` and ``__slots__``, counts shared
+singletons (enum members, classes) as nothing and what patients share (one care plan object per
+distinct plan, detectors without state of their own) once, over the patients; the largest
+patient alone (its plan included) is printed too, and the mean of patients measured alone (what
+the bench measured before plans were shared), with the bytes by part (each detector class,
+the baselines, the latest values, the plan, the clock) and the pickle length a patient (what a
+checkpoint would take).
 
 The cost per reading is the minimum over ``rounds`` runs (each run's figure is printed too).
 RSS at ``rss_patients`` patients: the process's resident memory once the measured patients'
-states, copied round-robin (through pickle, so nothing is shared), are held for that many
-patients, as one detect process would hold them; the resident memory before the copies and
-the growth per patient are printed beside it.
+states, copied (the whole set through one pickle at a time, so a copy shares only what the
+patients of one engine share), are held for that many patients, as one detect process would
+hold them; the resident memory before the copies and the growth per patient are printed beside
+it.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import resource
-import statistics
 import sys
 import time
 from collections import deque
@@ -55,28 +61,62 @@ def run_bench(
         _drive(engine, data)
         timings.append(time.perf_counter() - started)
     states = [(state, engine.missing.patients.get(pid)) for pid, state in engine.patients.items()]
-    sizes = [deep_sizeof(s) for s in states]
-    blobs = [pickle.dumps(s) for s in states]
-    pickled = [len(b) for b in blobs]
+    shared: set[int] = {id(det) for det in engine.detectors.templates}
+    parts: dict[str, int] = {}
+    total = sum(_sizes(s, shared, parts) for s in states)
+    alone = [deep_sizeof(s, {id(det) for det in engine.detectors.templates}) for s in states]
+    state_max, state_alone = max(alone), round(sum(alone) / len(alone))
+    blob = pickle.dumps(states)
+    del shared, alone  # the measurement's own sets: freed before the RSS is read
+    gc.collect()
     return {
         "us_per_reading": round(min(timings) / readings * 1e6, 2),
         "us_per_reading_runs": [round(t / readings * 1e6, 2) for t in timings],
-        "state_bytes_per_patient": round(statistics.mean(sizes)),
-        "state_bytes_max": max(sizes),
+        "state_bytes_per_patient": round(total / len(states)),
+        "state_bytes_max": state_max,
+        "state_bytes_alone_per_patient": state_alone,
+        "state_bytes_by_part": {
+            k: round(v / len(states)) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
+        },
         "state_measure": "deep sizeof",
-        "pickled_bytes_per_patient": round(statistics.mean(pickled)),
+        "pickled_bytes_per_patient": round(len(blob) / len(states)),
         "readings": readings,
         "patients": patients,
         "days": days,
         "load_avg_1m_at_start": round(load_avg, 2),
-        **(rss_at(rss_patients, blobs) if rss_patients else {}),
+        **(rss_at(rss_patients, blob, len(states)) if rss_patients else {}),
     }
 
 
-def rss_at(count: int, blobs: list[bytes]) -> dict[str, Any]:
-    """Resident memory with ``count`` patients' states held (copies of ``blobs``)."""
+def _sizes(state: tuple[Any, Any], seen: set[int], parts: dict[str, int]) -> int:
+    """Bytes of one patient's state not already counted in ``seen``, added to ``parts`` by
+    part (each detector class, the baselines, the latest values, the plan, the clock)."""
+    patient, clock = state
+    named: list[tuple[str, object]] = [
+        ("care plan", patient.plan),
+        ("personal baselines", patient.usual),
+        ("latest values", patient.latest),
+        ("missing-data clock", clock),
+    ]
+    named += [(type(det).__name__, det) for det in patient.detectors if det is not None]
+    size = sys.getsizeof(patient) + sys.getsizeof(patient.detectors)
+    seen.update((id(patient), id(patient.detectors), id(state)))
+    parts["patient record"] = parts.get("patient record", 0) + size
+    for name, obj in named:
+        part = deep_sizeof(obj, seen)
+        parts[name] = parts.get(name, 0) + part
+        size += part
+    return size
+
+
+def rss_at(count: int, blob: bytes, per_blob: int) -> dict[str, Any]:
+    """Resident memory with ``count`` patients' states held (copies of the ``per_blob``
+    patients' states pickled in ``blob``)."""
     before = rss_bytes()
-    held = {uuid4(): pickle.loads(blobs[i % len(blobs)]) for i in range(count)}  # noqa: S301
+    held: dict[Any, Any] = {}
+    while len(held) < count:
+        for state in pickle.loads(blob)[: count - len(held)]:  # noqa: S301
+            held[uuid4()] = state
     after = rss_bytes()
     figures = {
         "rss_patients": len(held),

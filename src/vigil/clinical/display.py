@@ -25,6 +25,7 @@ DISPLAY_DECIMALS: dict[Metric, int] = {
     Metric.BODY_TEMPERATURE: 1,
     Metric.INSULIN: 2,  # pumps deliver in 0.05 U steps: 2.35 U is not 2.4 U
     Metric.CARBS: 0,
+    Metric.STEPS: 0,
 }
 """Decimals a clinician writes each metric with."""
 

@@ -174,8 +174,10 @@ BP_COMPONENTS: dict[Metric, Coding] = {
 CGM_DEVICE_KINDS = frozenset({"cgm"})
 """Device kinds whose glucose is interstitial (a sensor reading), not capillary blood."""
 
-NOT_EXPORTED: frozenset[Metric] = frozenset({Metric.INSULIN, Metric.CARBS})
-"""A bolus and entered carbohydrate are left out of the FHIR export (docs/fhir.md says why)."""
+NOT_EXPORTED: frozenset[Metric] = frozenset({Metric.INSULIN, Metric.CARBS, Metric.STEPS})
+"""A bolus and entered carbohydrate are left out of the FHIR export (docs/fhir.md says why);
+so are a wearable's steps per minute (what the heart-rate rules read as activity, not a
+vital sign)."""
 
 CENSORED_INTERPRETATION: dict[str, Coding] = {
     "below": Coding("<", "Off scale low", INTERPRETATION),

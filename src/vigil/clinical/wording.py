@@ -135,6 +135,8 @@ def _low(detector: str, e: Mapping[str, Any], lang: str) -> Words:
 
 def _heart(key: str) -> Callable[[str, Mapping[str, Any], str], Words]:
     def build(detector: str, e: Mapping[str, Any], lang: str) -> Words:
+        if detector == "resting_heart_rate":
+            return _above_usual(Metric.HEART_RATE, "tachycardia_above_usual", e, lang)
         _, values = _below(Metric.HEART_RATE, key)(detector, e, lang)
         minutes = float((e.get("details") or {}).get("lasted_s") or 0.0) / 60
         if minutes >= 1:
@@ -142,6 +144,27 @@ def _heart(key: str) -> Callable[[str, Mapping[str, Any], str], Words]:
         return key, values
 
     return build
+
+
+def _above_usual(metric: Metric, key: str, e: Mapping[str, Any], lang: str) -> Words:
+    """A reading against the patient's own usual value (``baseline``) and the rule's limit."""
+    value, usual = float(e["value"]), float(e["baseline"])
+    d = e.get("details") or {}
+    values: Values = {
+        "value": format_value(metric, value),
+        "delta": format_value(metric, value - usual),
+        "usual": format_value(metric, usual),
+        "threshold": format_value(metric, float(e["threshold"])),
+    }
+    if "lasted_s" in d:
+        values["minutes"] = f"{float(d['lasted_s']) / 60:.0f}"
+    return key, values
+
+
+def _fever(detector: str, e: Mapping[str, Any], lang: str) -> Words:
+    if detector == "temperature_baseline":
+        return _above_usual(Metric.BODY_TEMPERATURE, "fever_above_usual", e, lang)
+    return _below(Metric.BODY_TEMPERATURE, "fever")(detector, e, lang)
 
 
 def _weight(detector: str, e: Mapping[str, Any], lang: str) -> Words:
@@ -243,7 +266,7 @@ _BUILDERS: dict[str, Callable[[str, Mapping[str, Any], str], Words]] = {
     "hyperglycemia": _below(Metric.GLUCOSE, "hyperglycemia"),
     "tachycardia": _heart("tachycardia"),
     "bradycardia": _heart("bradycardia"),
-    "fever": _below(Metric.BODY_TEMPERATURE, "fever"),
+    "fever": _fever,
     "hf_decompensation": _weight,
     "copd_exacerbation": _copd,
     "bp_above_target": _bp_average,

@@ -22,6 +22,10 @@ TEMPLATES: dict[str, str] = {
     "bradycardia_lasting": "Heart rate {value}, below the {threshold} threshold for {minutes} "
     "minutes.",
     "fever": "Temperature {value}, at or above the {threshold} fever threshold.",
+    "tachycardia_above_usual": "Heart rate {value} at rest for {minutes} minutes, {delta} above "
+    "this patient's usual {usual} (at or above {threshold}).",
+    "fever_above_usual": "Temperature {value}, {delta} above this patient's usual {usual} "
+    "(at or above {threshold}).",
     "hf_weight_gain": "Weight up {gain} ({start} to {value}), above the heart-failure rule of "
     "{threshold} in {days} days.",
     "hf_weight_baseline": "Weight {value}, {excess} above this patient's usual {baseline}, and "

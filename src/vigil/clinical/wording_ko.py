@@ -19,6 +19,10 @@ TEMPLATES: dict[str, str] = {
     "bradycardia": "심박수 {value}, 기준({threshold}) 미만입니다.",
     "bradycardia_lasting": "심박수 {value}, 기준({threshold}) 미만이 {minutes}분간 지속되었습니다.",
     "fever": "체온 {value}, 발열 기준({threshold}) 이상입니다.",
+    "tachycardia_above_usual": "안정 시 심박수 {value}, 이 환자의 평소({usual})보다 {delta} 높은 "
+    "상태가 {minutes}분간 지속되었습니다(기준 {threshold} 이상).",
+    "fever_above_usual": "체온 {value}, 이 환자의 평소({usual})보다 {delta} 높습니다"
+    "(기준 {threshold} 이상).",
     "hf_weight_gain": "체중 {gain} 증가({start} → {value}), 심부전 기준({days}일 내 "
     "{threshold}) 이상입니다.",
     "hf_weight_baseline": "체중 {value}, 평소 체중({baseline})보다 {excess} 높고 직전 "

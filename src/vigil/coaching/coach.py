@@ -20,7 +20,7 @@ from typing import Any
 
 from vigil.coaching.models import FeedItem, Point, Targets, Tone
 from vigil.coaching.words import card_words, measure_name, measure_of
-from vigil.core.metrics import TREATMENTS
+from vigil.core.metrics import NOT_VITALS
 
 WEEK = timedelta(days=7)
 MISSED_AFTER = timedelta(hours=36)
@@ -40,10 +40,10 @@ def coach(
     range and weight trend against their targets, their streak, and a reminder per measurement
     that is missing. Days (the streak, a day's reminder, the week's key) are the patient's days
     in ``zone``, the clinic's time zone. Readings after ``now`` are ignored, and so are
-    treatments (a pump's insulin and carbs: :data:`~vigil.core.metrics.TREATMENTS`), which are
-    not measurements."""
+    treatments (a pump's insulin and carbs) and a wearable's steps
+    (:data:`~vigil.core.metrics.NOT_VITALS`), which are not measurements."""
     t = targets or Targets()
-    treatments = {m.value for m in TREATMENTS}
+    treatments = {m.value for m in NOT_VITALS}
     pts = sorted(
         (p for p in points if p.time <= now and p.metric not in treatments), key=lambda p: p.time
     )

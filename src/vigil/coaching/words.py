@@ -115,7 +115,7 @@ MEASURES = {
     "respiratory_rate": "breathing",
 }
 """What a reminder is about, per measured metric (blood pressure's two numbers are one measurement;
-a treatment, :data:`~vigil.core.metrics.TREATMENTS`, is not one)."""
+a treatment or a wearable's steps, :data:`~vigil.core.metrics.NOT_VITALS`, is not one)."""
 
 MEASURE_NAMES: dict[str, Words] = {
     "blood_pressure": {"en": "blood pressure", "ko": "혈압"},

@@ -34,11 +34,20 @@ class Metric(StrEnum):
     """A bolus of rapid-acting insulin, as a pump or smart pen records it (units)."""
     CARBS = "carbs"
     """Carbohydrate the patient entered for a meal (grams): their estimate, not a measurement."""
+    STEPS = "steps"
+    """Steps a wearable counted in the minute before the reading (its intraday step series, per
+    minute): what tells a heart rate raised by a walk or exercise from one raised at rest."""
 
 
 TREATMENTS: frozenset[Metric] = frozenset({Metric.INSULIN, Metric.CARBS})
 """What was given or eaten, not measured: no reminder asks for it, no streak counts it (a
 reminder to "take your insulin" from a feed would be advice no care team gave)."""
+ACTIVITY: frozenset[Metric] = frozenset({Metric.STEPS})
+"""What a wearable counts of the patient's movement: context for the heart-rate rules, not a
+vital sign."""
+NOT_VITALS: frozenset[Metric] = TREATMENTS | ACTIVITY
+"""Neither a measurement the patient takes nor a vital sign: no reminder asks for it, no streak
+counts it, and its freshness does not say the patient is measuring."""
 
 BLOOD_PRESSURE = "blood_pressure"
 """A payload's name for one cuff measurement: systolic, diastolic and (optionally) pulse."""
@@ -149,6 +158,16 @@ SPECS: dict[Metric, MetricSpec] = {
         MetricSpec(Metric.INSULIN, "Insulin bolus", "[iU]", "", 0.05, 100, 2, _INSULIN_UNITS),
         # A meal's entered carbohydrate: 0 g (a correction bolus) to 500 g.
         MetricSpec(Metric.CARBS, "Carbohydrate", "g", "9059-7", 0, 500, 0, {"g": _same}),
+        MetricSpec(
+            Metric.STEPS,
+            "Steps",
+            "/min",
+            "55423-8",
+            0,
+            300,
+            0,
+            {"/min": _same, "{steps}/min": _same, "steps/min": _same},
+        ),
     )
 }
 

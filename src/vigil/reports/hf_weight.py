@@ -44,22 +44,26 @@ def _replay(
 ) -> tuple[list[Finding], list[HfUsual], float]:
     """The detectors over the weighings, day by day: their findings, and each day's usual
     weight as the personal-baseline detector held it before the day's first weighing."""
-    detectors = default_detectors()
-    baseline = next(d for d in detectors if isinstance(d, WeightAboveBaseline))
-    engine = StreamEngine(plan_for=lambda _patient: plan, detectors=lambda: detectors)
+    engine = StreamEngine(plan_for=lambda _patient: plan, detectors=default_detectors)
+    excess = next(
+        d.excess for d in engine.detectors.templates if isinstance(d, WeightAboveBaseline)
+    )
+    patient = readings[0].patient_id if readings else None
     found = engine.process([r for r in readings if r.time < start])
     usual: list[HfUsual] = []
     i = sum(1 for r in readings if r.time < start)
     for day, day_end in period_days(start, end, zone):
-        kg = baseline.usual()
-        limit = None if kg is None else kg + baseline.excess
+        # the patient's own detector (built at the first weighing): what it holds before today's
+        baseline = patient and engine.own_detector(patient, WeightAboveBaseline)
+        kg = baseline.usual() if baseline else None
+        limit = None if kg is None else kg + excess
         usual.append(HfUsual(day=day, usual_kg=kg, limit_kg=limit))
         todays = []
         while i < len(readings) and readings[i].time < day_end:
             todays.append(readings[i])
             i += 1
         found += engine.process(todays)
-    return found, usual, baseline.excess
+    return found, usual, excess
 
 
 def build_hf_weight(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 from uuid import UUID
 
 from vigil.clinical.careplan import CarePlan
@@ -19,9 +19,16 @@ from vigil.clinical.display import format_value
 from vigil.clinical.findings import Explanation, Finding, Severity
 from vigil.core.metrics import Censored, Metric
 
+if TYPE_CHECKING:
+    from vigil.streaming.usual import PersonalBaselines
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Observation:
+    """One reading as a detector sees it. Read-only by contract, not frozen: one is made per
+    reading, and a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) cost
+    several microseconds of each reading's budget."""
+
     patient_id: UUID
     time: datetime
     metric: Metric
@@ -34,6 +41,9 @@ class Observation:
     censored: Censored | None = None
     """'below' / 'above' for a device's LOW / HIGH mark: ``value`` is its bound (at most / at
     least it)."""
+    usual: PersonalBaselines | None = None
+    """What is usual for this patient (the engine's), and when they last moved; read-only for
+    detectors."""
 
     @property
     def age_s(self) -> float:

@@ -1,4 +1,5 @@
-"""Personal-baseline detectors built on ``river.stats`` exponentially weighted statistics.
+"""Personal-baseline detectors on exponentially weighted means (``river.stats.EWMean``'s
+arithmetic, kept as one float in a slot: :func:`ew_mean`).
 
 Each learns the patient's own normal and alarms on a departure from it. Scores are 0 during the
 warm-up (``grace_period`` readings), and the engine never lets them learn from a reading that
@@ -24,16 +25,29 @@ SpO2 90%, 4.2 points below this patient's usual 94.2% (drop of 3 or more).
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
-from river import stats
-
 from vigil.clinical.findings import Finding, Severity
+from vigil.clinical.personal import (
+    RESTING_HR_ABOVE_USUAL,
+    RESTING_HR_FLOOR,
+    RESTING_HR_PERSIST_S,
+    TEMPERATURE_ABOVE_USUAL,
+    TEMPERATURE_FLOOR,
+)
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
+from vigil.streaming.usual import ALL_DAY, Usual, moving
 from vigil.streaming.window import Window
 
 DAY_S = 86_400.0
+
+
+def ew_mean(mean: float, seen: int, value: float, fading_factor: float) -> float:
+    """``river.stats.EWMean`` after one more value: the first value itself, then
+    ``a * value + (1 - a) * mean`` (the same float to the last bit)."""
+    return value if seen == 0 else fading_factor * value + (1 - fading_factor) * mean
 
 
 class SpO2Drop:
@@ -44,17 +58,18 @@ class SpO2Drop:
     name: ClassVar[str] = "spo2_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.SPO2})
     learns: ClassVar[bool] = True
+    __slots__ = ("drop", "fading_factor", "grace_period", "low_streak", "mean", "seen")
 
     def __init__(self, fading_factor: float = 0.1, grace_period: int = 6, drop: float = 3.0):
         self.fading_factor = fading_factor
         self.grace_period = grace_period
         self.drop = drop
-        self.mean = stats.EWMean(fading_factor=fading_factor)
+        self.mean = 0.0
         self.seen = 0
         self.low_streak = 0
 
     def _departure(self, value: float) -> float:
-        return float(self.mean.get()) - value if self.seen >= self.grace_period else 0.0
+        return self.mean - value if self.seen >= self.grace_period else 0.0
 
     def score_one(self, obs: Observation) -> Finding | None:
         if "copd" not in obs.plan.conditions:
@@ -63,7 +78,7 @@ class SpO2Drop:
         confirmed = departure >= self.drop and self.low_streak >= 1
         if not confirmed:
             return None
-        baseline = float(self.mean.get())
+        baseline = self.mean
         return finding(
             obs,
             detector=self.name,
@@ -82,7 +97,7 @@ class SpO2Drop:
             self.low_streak += 1
             return
         self.low_streak = 0
-        self.mean.update(obs.value)
+        self.mean = ew_mean(self.mean, self.seen, obs.value, self.fading_factor)
         self.seen += 1
 
 
@@ -91,7 +106,7 @@ class WeightAboveBaseline:
     usual weight, with the previous weighing (within 36 hours) at least ``confirm`` of that
     above it too (so one heavy weighing in winter clothes is not fluid).
 
-    The usual weight is an exponentially weighted mean (``river.stats.EWMean``) of weighings
+    The usual weight is an exponentially weighted mean (:func:`ew_mean`) of weighings
     older than ``lag`` days: a slow gain over a week cannot drag the baseline up with it, which
     a mean fed every day would do. Weighings that were themselves ``excess`` above it never
     enter the baseline. Silent during the warm-up (``grace_period`` weighings in the baseline).
@@ -100,6 +115,17 @@ class WeightAboveBaseline:
     name: ClassVar[str] = "hf_weight_baseline"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
     learns: ClassVar[bool] = False  # it keeps alarming weighings out of its baseline itself
+    __slots__ = (
+        "confirm",
+        "confirm_within_days",
+        "excess",
+        "fading_factor",
+        "grace_period",
+        "lag_days",
+        "mean",
+        "pending",
+        "seen",
+    )
 
     def __init__(
         self,
@@ -117,7 +143,7 @@ class WeightAboveBaseline:
         self.lag_days = lag_days
         self.confirm = confirm
         self.confirm_within_days = confirm_within_days
-        self.mean = stats.EWMean(fading_factor=fading_factor)
+        self.mean = 0.0
         self.seen = 0
         self.pending: Window = Window(maxlen=max_points)
         """Weighings not yet old enough for the baseline: (timestamp, kg)."""
@@ -125,7 +151,7 @@ class WeightAboveBaseline:
     def usual(self) -> float | None:
         """The usual weight a weighing now is compared against (kg); None in the warm-up. The
         rule's limit is this plus ``excess``."""
-        return float(self.mean.get()) if self.seen >= self.grace_period else None
+        return self.mean if self.seen >= self.grace_period else None
 
     def score_one(self, obs: Observation) -> Finding | None:
         baseline = self.usual()
@@ -165,8 +191,130 @@ class WeightAboveBaseline:
             or len(self.pending) == self.pending.maxlen
         ):
             _, value = self.pending.popleft()
-            if self.seen >= self.grace_period and value - float(self.mean.get()) >= self.excess:
+            if self.seen >= self.grace_period and value - self.mean >= self.excess:
                 continue  # alarming: not the new normal
-            self.mean.update(value)
+            self.mean = ew_mean(self.mean, self.seen, value, self.fading_factor)
             self.seen += 1
         self.pending.append((now, obs.value))
+
+
+class RestingHeartRateAboveUsual:
+    """A resting heart rate well above the patient's own usual rate at that part of the day
+    (:data:`~vigil.clinical.personal.RESTING_HR_ABOVE_USUAL` over it and at least
+    :data:`~vigil.clinical.personal.RESTING_HR_FLOOR`), lasting
+    :data:`~vigil.clinical.personal.RESTING_HR_PERSIST_S`: readings with none below that
+    between them, at most ``max_gap_s`` apart. A patient usually at 60 who stays at 110 at rest
+    is told; the population rule (over 120) would not. Readings while the patient moves (a
+    wearable's steps, :func:`~vigil.streaming.usual.moving`) neither alarm nor count. The usual
+    rate is the engine's personal baseline (:class:`~vigil.streaming.usual.PersonalBaselines`,
+    in ``obs.usual``), which learns no reading taken while moving; until it knows the patient's
+    rate, nothing is said. Its finding is a ``tachycardia``: one episode with the population
+    rule's."""
+
+    name: ClassVar[str] = "resting_heart_rate"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.HEART_RATE})
+    learns: ClassVar[bool] = False  # it remembers the current run; the baseline is the engine's
+    __slots__ = ("max_gap_s", "run_last", "run_start")
+
+    def __init__(self, max_gap_s: float = 6 * 3600.0) -> None:
+        self.max_gap_s = max_gap_s
+        self.run_start = math.nan
+        self.run_last = math.nan
+
+    @staticmethod
+    def _raised(obs: Observation) -> tuple[Usual, float] | None:
+        """(the usual rate, the limit) when the reading is raised at rest."""
+        if obs.value < RESTING_HR_FLOOR or obs.usual is None or moving(obs):
+            return None  # most readings: below the floor, nothing to look up
+        usual = obs.usual.usual(Metric.HEART_RATE, obs.time, obs.plan.time_zone)
+        if usual is None:
+            return None
+        limit = max(RESTING_HR_FLOOR, usual.mean + RESTING_HR_ABOVE_USUAL)
+        return (usual, limit) if obs.value >= limit else None
+
+    def _start(self, now: float) -> float:
+        if 0 < now - self.run_last <= self.max_gap_s:
+            return self.run_start
+        return now
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        raised = self._raised(obs)
+        if raised is None:
+            return None
+        usual, limit = raised
+        now = obs.time.timestamp()
+        lasted = now - self._start(now)
+        if lasted < RESTING_HR_PERSIST_S:
+            return None
+        delta = obs.value - usual.mean
+        when = _when(usual.part)
+        return finding(
+            obs,
+            detector=self.name,
+            cause="tachycardia",
+            severity=Severity.HIGH,
+            score=obs.value / limit,
+            sentence=f"Heart rate {fmt(Metric.HEART_RATE, obs.value)} at rest for "
+            f"{lasted / 60:.0f} minutes, {delta:.0f}/min above this patient's usual "
+            f"{fmt(Metric.HEART_RATE, usual.mean)}{when} (rule: {RESTING_HR_ABOVE_USUAL:g}/min "
+            f"above the usual and at least {RESTING_HR_FLOOR:g}/min).",
+            threshold=limit,
+            baseline=usual.mean,
+            lasted_s=lasted,
+            part=usual.part,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        now = obs.time.timestamp()
+        if now <= self.run_last:
+            return  # late or repeated: the run only moves forward
+        if self._raised(obs) is None:
+            self.run_start = self.run_last = math.nan
+        else:
+            self.run_start, self.run_last = self._start(now), now
+
+
+class TemperatureAboveUsual:
+    """A temperature :data:`~vigil.clinical.personal.TEMPERATURE_ABOVE_USUAL` (1.1 °C) or more
+    above the patient's own usual and at least
+    :data:`~vigil.clinical.personal.TEMPERATURE_FLOOR` (37.2 °C), below the fever threshold
+    (38.0 °C, the ``Fever`` rule's): an older patient who usually runs at 36.2 °C is feverish at
+    37.4 °C (IDSA 2008, fever in long-term care). A ``fever`` finding (warning); no state of its
+    own: the usual temperature is the engine's personal baseline (``obs.usual``)."""
+
+    name: ClassVar[str] = "temperature_baseline"
+    metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_TEMPERATURE})
+    learns: ClassVar[bool] = False
+
+    def score_one(self, obs: Observation) -> Finding | None:
+        if obs.value < TEMPERATURE_FLOOR or obs.usual is None:
+            return None
+        usual = obs.usual.usual(Metric.BODY_TEMPERATURE, obs.time, obs.plan.time_zone)
+        if usual is None:
+            return None
+        fever = obs.plan.threshold(Metric.BODY_TEMPERATURE).high or 38.0
+        limit = max(TEMPERATURE_FLOOR, usual.mean + TEMPERATURE_ABOVE_USUAL)
+        if not limit <= obs.value < fever:
+            return None
+        t = Metric.BODY_TEMPERATURE
+        return finding(
+            obs,
+            detector=self.name,
+            cause="fever",
+            severity=Severity.WARNING,
+            score=obs.value / limit,
+            sentence=f"Temperature {fmt(t, obs.value)}, {obs.value - usual.mean:.1f}°C above "
+            f"this patient's usual {fmt(t, usual.mean)} (rule: {TEMPERATURE_ABOVE_USUAL:g}°C "
+            f"above the usual and at least {TEMPERATURE_FLOOR:g}°C).",
+            threshold=limit,
+            baseline=usual.mean,
+        )
+
+    def learn_one(self, obs: Observation) -> None:
+        return None
+
+
+def _when(part: str) -> str:
+    if part == ALL_DAY:
+        return ""
+    return " at night" if part == "night" else f" in the {part}"

@@ -10,10 +10,11 @@ old the data was. Missing data is checked by the clock (``tick``), not only by a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any, TypeVar
 from uuid import UUID
 
 from vigil.clinical.careplan import CarePlan
@@ -22,7 +23,12 @@ from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.streaming.base import Detector, Observation, fmt
 from vigil.streaming.base import finding as make_finding
-from vigil.streaming.baseline import SpO2Drop, WeightAboveBaseline
+from vigil.streaming.baseline import (
+    RestingHeartRateAboveUsual,
+    SpO2Drop,
+    TemperatureAboveUsual,
+    WeightAboveBaseline,
+)
 from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.missing import MissingData
 from vigil.streaming.news2 import News2
@@ -34,7 +40,9 @@ from vigil.streaming.thresholds import (
     SpO2Low,
 )
 from vigil.streaming.trends import HomeBPAverage, WeightGain
-from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual
+from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual, moving
+
+D = TypeVar("D", bound=Detector)
 
 
 def default_detectors() -> list[Detector]:
@@ -51,25 +59,69 @@ def default_detectors() -> list[Detector]:
         SpO2Drop(),
         WeightAboveBaseline(),
         News2(),
+        RestingHeartRateAboveUsual(),
+        TemperatureAboveUsual(),
     ]
 
 
-@dataclass(slots=True)
 class PatientState:
-    plan: CarePlan
-    by_metric: dict[Metric, list[Detector]]
-    latest: dict[Metric, tuple[datetime, float]] = field(default_factory=dict)
-    usual: PersonalBaselines = field(default_factory=PersonalBaselines)
-    """What is usual for this patient (every vital): in every finding's explanation."""
-    unusual: Unusual = field(default_factory=Unusual)
+    """One patient's state, compact: detectors are built at the first reading of a metric they
+    watch (a patient with a cuff and a scale has no glucose forecast), detectors without state
+    of their own are one instance shared by every patient, and the care plan is one object per
+    distinct plan (:meth:`StreamEngine._intern`)."""
 
-    @classmethod
-    def fresh(cls, plan: CarePlan, detectors: list[Detector]) -> PatientState:
-        by_metric: dict[Metric, list[Detector]] = {}
-        for det in detectors:
+    __slots__ = ("detectors", "latest", "plan", "usual")
+
+    def __init__(self, plan: CarePlan, slots: int) -> None:
+        self.plan = plan
+        self.detectors: list[Detector | None] = [None] * slots
+        """This patient's own detectors (None: not built yet), in the order of the engine's
+        detectors with state (``_DetectorSet.own``)."""
+        self.latest: dict[Metric, tuple[datetime, float]] = {}
+        self.usual = PersonalBaselines()
+        """What is usual for this patient (every vital): in every finding's explanation; it
+        also keeps the runs of readings unusual for the patient."""
+
+
+class _DetectorSet:
+    """The engine's detectors, from one template list (``detectors()``): which watch each
+    metric, in the template's order, and how each patient's own are made."""
+
+    __slots__ = ("by_metric", "own", "slot", "templates")
+
+    def __init__(self, templates: list[Detector]) -> None:
+        self.templates = templates
+        self.own = [i for i, det in enumerate(templates) if not _stateless(det)]
+        """The templates each patient has a copy of (the others are shared)."""
+        self.slot = [self.own.index(i) if i in self.own else -1 for i in range(len(templates))]
+        """Where a template's copy sits in a patient's ``detectors`` (-1: shared)."""
+        self.by_metric: dict[Metric, tuple[int, ...]] = {}
+        for index, det in enumerate(templates):
             for metric in det.metrics:
-                by_metric.setdefault(metric, []).append(det)
-        return cls(plan, by_metric)
+                self.by_metric[metric] = (*self.by_metric.get(metric, ()), index)
+
+    def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
+        out: list[Detector] = []
+        for index in self.by_metric.get(metric, ()):
+            slot = self.slot[index]
+            if slot < 0:
+                out.append(self.templates[index])
+                continue
+            det = state.detectors[slot]
+            if det is None:
+                det = state.detectors[slot] = copy.deepcopy(self.templates[index])
+            out.append(det)
+        return out
+
+
+def _stateless(det: Detector) -> bool:
+    """A detector with no instance attributes at all (a rule over the reading and the latest
+    values) can serve every patient."""
+    if getattr(det, "__dict__", None):
+        return False
+    return not any(
+        hasattr(det, slot) for cls in type(det).__mro__ for slot in getattr(cls, "__slots__", ())
+    )
 
 
 class StreamEngine:
@@ -84,23 +136,56 @@ class StreamEngine:
         unusual: bool = False,
     ) -> None:
         """``unusual``: also raise low-severity "unusual for this patient" findings (off by
-        default: docs/detectors.md has what they cost in false alerts)."""
+        default: docs/detectors.md has what they cost in false alerts). ``detectors`` is called
+        once: its fresh detectors are the templates each patient's own are copied from."""
         self.plan_for = plan_for or (lambda _patient: CarePlan())
         self.unusual = unusual
+        self.unusual_rule = Unusual()
         self.make_detectors = detectors
+        self.detectors = _DetectorSet(detectors())
         self.missing = missing or MissingData()
         self.patients: dict[UUID, PatientState] = {}
+        self._plans: dict[str, CarePlan] = {}
+        self._plan_parts: dict[str, Any] = {}
+
+    def _intern(self, plan: CarePlan) -> CarePlan:
+        """One object for each distinct care plan, and for each distinct part of one (most
+        patients share their conditions' defaults and differ, if at all, in a limit or their
+        time zone): a plan is immutable, so patients may share it."""
+        known = self._plans.get(repr(plan))
+        if known is not None:
+            return known
+        parts = self._plan_parts
+        shared = dataclasses.replace(
+            plan,
+            conditions=parts.setdefault(repr(plan.conditions), plan.conditions),
+            thresholds=parts.setdefault(repr(plan.thresholds), plan.thresholds),
+            targets=parts.setdefault(repr(plan.targets), plan.targets),
+            time_zone=parts.setdefault(repr(plan.time_zone), plan.time_zone),
+            insulin=parts.setdefault(repr(plan.insulin), plan.insulin),
+        )
+        return self._plans.setdefault(repr(plan), shared)
 
     def _state(self, patient_id: UUID) -> PatientState:
         state = self.patients.get(patient_id)
         if state is None:
-            state = PatientState.fresh(self.plan_for(patient_id), self.make_detectors())
+            plan = self._intern(self.plan_for(patient_id))
+            state = PatientState(plan, len(self.detectors.own))
             self.patients[patient_id] = state
         return state
 
+    def own_detector(self, patient_id: UUID, kind: type[D]) -> D | None:
+        """The patient's own detector of ``kind`` as it holds now (None: the patient has sent
+        nothing it watches yet, or the engine has none of that kind), for a report that shows
+        what a detector holds (the usual weight) rather than computing it again."""
+        state = self.patients.get(patient_id)
+        if state is None:
+            return None
+        return next((d for d in state.detectors if isinstance(d, kind)), None)
+
     def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
         """A clinician changed the plan: thresholds apply from the next reading on."""
-        self._state(patient_id).plan = plan
+        self._state(patient_id).plan = self._intern(plan)
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
@@ -138,7 +223,11 @@ class StreamEngine:
             if not is_late:
                 state.latest[reading.metric] = (reading.time, reading.value)
             self.missing.seen(
-                reading.patient_id, reading.device_id, reading.time, reading.received_at
+                reading.patient_id,
+                reading.device_id,
+                reading.time,
+                reading.received_at,
+                reading.metric,
             )
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
@@ -170,13 +259,15 @@ class StreamEngine:
             state.plan,
             latest,
             reading.censored,
+            state.usual,
         )
-        detectors = state.by_metric.get(reading.metric, ())
+        detectors = self.detectors.for_reading(state, reading.metric)
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
         zone = state.plan.time_zone
         usual = state.usual.usual(reading.metric, reading.time, zone)
-        direction = state.unusual.departure(usual, reading.value)
-        confirmed = state.unusual.confirmed(reading.metric, direction)
+        rule = self.unusual_rule
+        direction = rule.departure(usual, reading.value)
+        confirmed = rule.confirmed(state.usual, reading.metric, direction)
         if self.unusual and learn and not found and usual is not None and confirmed:
             found.append(_unusual_finding(obs, usual))
         found = [_with_usual(f, state.usual, zone) for f in found]
@@ -184,8 +275,14 @@ class StreamEngine:
             for det in detectors:
                 if not (found and det.learns):
                     det.learn_one(obs)
-            state.unusual.remember(reading.metric, direction)
-            if not found and state.unusual.learnable(reading.metric):
+            rule.remember(state.usual, reading.metric, direction)
+            if reading.metric is Metric.STEPS:
+                state.usual.note_activity(reading.time, reading.value)
+            elif (
+                not found
+                and rule.learnable(state.usual, reading.metric)
+                and not (reading.metric is Metric.HEART_RATE and moving(obs))
+            ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
                 state.usual.learn(reading.metric, reading.time, reading.value, zone)
         return found
 
@@ -224,10 +321,17 @@ def _unusual_finding(obs: Observation, usual: Usual) -> Finding:
     )
 
 
+def _order(r: StoredReading) -> tuple[int | str, datetime, str]:
+    """(patient, time, metric): a UUID's 128-bit integer sorts as its hex text does (fixed
+    width), without formatting it for every reading."""
+    pid = r.patient_id
+    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric.value
+
+
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
     """Group readings by (patient, time), in (patient, time) order for a batch."""
     if isinstance(readings, Sequence):
-        readings = sorted(readings, key=lambda r: (str(r.patient_id), r.time, r.metric.value))
+        readings = sorted(readings, key=_order)
     group: list[StoredReading] = []
     for reading in readings:
         if group and (reading.patient_id != group[0].patient_id or reading.time != group[0].time):

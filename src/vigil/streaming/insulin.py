@@ -23,10 +23,10 @@ the carbohydrate absorbed within ``h`` (the sum of Loop's insulin and carbohydra
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 from vigil.clinical.careplan import InsulinSettings
+from vigil.streaming.window import Window
 
 DIA_MIN = 360.0
 """Duration of insulin action (minutes) of rapid-acting analogues (Loop, OpenAPS: 5-6 h)."""
@@ -98,15 +98,24 @@ class InsulinForecast:
     (6.2, 112, 40.0)
     """
 
+    __slots__ = ("carbs", "doses", "maxlen")
+
     def __init__(self, maxlen: int = 12) -> None:
-        self.doses: deque[tuple[float, float]] = deque(maxlen=maxlen)
-        self.carbs: deque[tuple[float, float]] = deque(maxlen=maxlen)
+        self.maxlen = maxlen
+        self.doses: Window | tuple[()] = ()
+        self.carbs: Window | tuple[()] = ()
+        """(epoch seconds, units / grams), in flat arrays made at the first record: most
+        patients have no pump."""
 
     def add_insulin(self, t: float, units: float) -> None:
+        if isinstance(self.doses, tuple):
+            self.doses = Window(self.maxlen)
         if not self.doses or t > self.doses[-1][0]:
             self.doses.append((t, units))
 
     def add_carbs(self, t: float, grams: float) -> None:
+        if isinstance(self.carbs, tuple):
+            self.carbs = Window(self.maxlen)
         if not self.carbs or t > self.carbs[-1][0]:
             self.carbs.append((t, grams))
 

@@ -32,11 +32,17 @@ from statistics import fmean
 from uuid import UUID
 
 from vigil.clinical.findings import Explanation, Finding, Severity
+from vigil.core.metrics import Metric
 
 MAX_GAPS = 8
 TOGETHER = timedelta(hours=1)
 """A device that stopped within this of the patient's last reading from any device went quiet
 together with the others: the patient is silent, not the device."""
+
+
+WORN: frozenset[Metric] = frozenset({Metric.HEART_RATE, Metric.STEPS})
+"""What a watch sends: a device that sends nothing else is taken off (charging, a shower, a
+day without it) as a matter of course, unlike a CGM stuck to the skin."""
 
 
 @dataclass(slots=True)
@@ -45,6 +51,8 @@ class _DeviceClock:
     gaps: array[float] = field(default_factory=lambda: array("d"))
     """The last ``MAX_GAPS`` intervals between readings, seconds."""
     silent_reported: bool = False
+    worn: bool = False
+    """Whether it has sent only :data:`WORN` metrics (a watch)."""
 
 
 @dataclass(slots=True)
@@ -81,7 +89,10 @@ class MissingData:
     sooner than 72 h) and answered by a reading from any device, and no second finding follows
     at 72 h, nor a ``device_silent`` for that device's silence if the patient measures again
     without it (its silence was told; its next reading starts a new one). A device that stopped
-    while the others kept reporting is ``device_silent``, answered by that device's own data.
+    while the others kept reporting is ``device_silent``, answered by that device's own data;
+    unless it is a watch (it has sent only heart rate and steps, :data:`WORN`): taken off for a
+    day while the patient measures on is not a silent device (issue 27). A watch that goes quiet
+    with everything else is still the patient's gap.
     """
 
     def __init__(
@@ -94,7 +105,12 @@ class MissingData:
         self.patients: dict[UUID, _PatientClock] = {}
 
     def seen(
-        self, patient_id: UUID, device_id: str, time: datetime, received: datetime | None = None
+        self,
+        patient_id: UUID,
+        device_id: str,
+        time: datetime,
+        received: datetime | None = None,
+        metric: Metric | None = None,
     ) -> None:
         """A reading taken at ``time`` arrived at ``received`` (default: then).
 
@@ -114,7 +130,7 @@ class MissingData:
             clock.missing_reported = False
         device = clock.devices.get(device_id)
         if device is None:
-            clock.devices[device_id] = _DeviceClock(time)
+            clock.devices[device_id] = _DeviceClock(time, worn=metric in WORN)
         elif time > device.last:
             if len(device.gaps) >= MAX_GAPS:
                 del device.gaps[0]
@@ -122,9 +138,12 @@ class MissingData:
             device.last = time
         if device is not None and received - device.last < self.device_gap:
             device.silent_reported = False
+        if device is not None and metric not in WORN:
+            device.worn = False
 
     def check(self, now: datetime) -> list[Finding]:
         found: list[Finding] = []
+        device_gap_s = self.device_gap.total_seconds()
         for patient_id, clock in self.patients.items():
             gap = now - clock.last
             if gap >= self.patient_gap and not self._reported(clock, now):
@@ -142,15 +161,19 @@ class MissingData:
                         self.patient_gap.total_seconds(),
                     )
                 )
+            if gap >= self.patient_gap:
+                continue  # the patient's gap (told above), not a device's
             for device_id, device in clock.devices.items():
                 if len(device.gaps) < 4 or device.silent_reported:
                     continue
+                silent = (now - device.last).total_seconds()
+                if silent < device_gap_s:
+                    continue  # the least allowance: most devices, most ticks
                 usual = fmean(device.gaps)
                 if usual > 7200:
                     continue
-                allowed = max(self.device_gap.total_seconds(), 6 * usual)
-                silent = (now - device.last).total_seconds()
-                if silent < allowed or gap >= self.patient_gap:
+                allowed = max(device_gap_s, 6 * usual)
+                if silent < allowed:
                     continue
                 device.silent_reported = True
                 if clock.last - device.last <= TOGETHER:
@@ -160,6 +183,8 @@ class MissingData:
                             self._patient_silent(patient_id, clock, now, device_id, usual, allowed)
                         )
                     continue
+                if device.worn:
+                    continue  # a watch off while the patient measures on: not a silent device
                 found.append(
                     _finding(
                         patient_id,

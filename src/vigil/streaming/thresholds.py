@@ -21,6 +21,7 @@ from vigil.clinical.glycaemia import CGM_LOW_READING
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.glucose_filter import GlucoseFilter
+from vigil.streaming.usual import moving
 from vigil.streaming.window import Window
 
 
@@ -242,11 +243,16 @@ class HeartRateOutOfRange:
     """Heart rate above/below the plan's limits (120 and 40 /min) and staying there: the readings
     out of range, with none in range between them, span at least ``persist`` (30 min), so one
     reading after exercise, or a minute of recovery, is not tachycardia. Far out (above
-    ``extreme_high``, below ``extreme_low``) alarms on one reading."""
+    ``extreme_high``, below ``extreme_low``) alarms on one reading.
+
+    **Activity-aware**: while the patient moves (a wearable's steps,
+    :func:`~vigil.streaming.usual.moving`, :mod:`vigil.clinical.personal`), a rate above the
+    limit is exercise: it neither alarms nor starts a run, unless above ``extreme_high``."""
 
     name: ClassVar[str] = "heart_rate"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.HEART_RATE})
     learns: ClassVar[bool] = False  # remembers the current run of readings; not a baseline
+    __slots__ = ("extreme_high", "extreme_low", "max_gap", "persist", "run")
 
     def __init__(
         self,
@@ -262,10 +268,11 @@ class HeartRateOutOfRange:
         self.run: tuple[int, float, float] | None = None
         """(direction +1 high / -1 low, first timestamp, last timestamp) of the current run."""
 
-    @staticmethod
-    def _direction(obs: Observation) -> int:
+    def _direction(self, obs: Observation) -> int:
         limits = obs.plan.threshold(Metric.HEART_RATE)
         if obs.value > (limits.high or 120.0):
+            if obs.value <= self.extreme_high and moving(obs):
+                return 0  # exercise, not tachycardia
             return 1
         if obs.value < (limits.low or 40.0):
             return -1

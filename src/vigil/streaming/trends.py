@@ -27,6 +27,7 @@ class WeightGain:
     name: ClassVar[str] = "hf_weight_gain"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.BODY_WEIGHT})
     learns: ClassVar[bool] = False
+    __slots__ = ("max_jump", "points")
 
     def __init__(self, max_points: int = 16, max_jump: float = 1.2) -> None:
         self.max_jump = max_jump
@@ -87,6 +88,7 @@ class HomeBPAverage:
     window_days = 7.0
     min_readings = 6
     recent_s = DAY_S
+    __slots__ = ("above", "dia", "margin", "sys")
 
     def __init__(self, max_points: int = 32, margin: float = 2.0) -> None:
         self.margin = margin

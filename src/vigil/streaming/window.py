@@ -1,8 +1,9 @@
-"""A bounded window of (timestamp, value) points in two flat arrays of doubles.
+"""A bounded window of (timestamp, value) points in one flat array of doubles.
 
 What a ``deque(maxlen=n)`` of tuples does for the trend detectors, at a fraction of the memory
-(a deque costs 760 bytes empty and each point tuple about 100 more; here a point is 16 bytes),
-which matters once there is one window per detector per patient.
+(a deque costs 760 bytes empty and each point tuple about 100 more; here a point is 16 bytes,
+and the window one array: 64 bytes empty), which matters once there is one window per detector
+per patient.
 
 >>> w = Window(maxlen=2)
 >>> for p in [(1.0, 80.0), (2.0, 81.0), (3.0, 82.0)]:
@@ -20,34 +21,38 @@ from collections.abc import Iterator
 
 
 class Window:
-    __slots__ = ("maxlen", "times", "values")
+    """Points interleaved in one array (time, value, time, value, ...): one array header per
+    window, not two."""
+
+    __slots__ = ("maxlen", "points")
 
     def __init__(self, maxlen: int = 16) -> None:
         self.maxlen = maxlen
-        self.times = array("d")
-        self.values = array("d")
+        self.points = array("d")
 
     def append(self, point: tuple[float, float]) -> None:
-        if len(self.times) >= self.maxlen:
-            del self.times[0]
-            del self.values[0]
-        self.times.append(point[0])
-        self.values.append(point[1])
+        if len(self.points) >= 2 * self.maxlen:
+            del self.points[:2]
+        self.points.extend(point)
 
     def popleft(self) -> tuple[float, float]:
-        point = (self.times[0], self.values[0])
-        del self.times[0]
-        del self.values[0]
+        point = (self.points[0], self.points[1])
+        del self.points[:2]
         return point
 
     def __getitem__(self, index: int) -> tuple[float, float]:
-        return self.times[index], self.values[index]
+        if index < 0:
+            index += len(self.points) // 2
+        if not 0 <= index < len(self.points) // 2:
+            raise IndexError("window index out of range")
+        return self.points[2 * index], self.points[2 * index + 1]
 
     def __len__(self) -> int:
-        return len(self.times)
+        return len(self.points) // 2
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
-        return zip(self.times, self.values, strict=True)
+        points = self.points
+        return zip(points[::2], points[1::2], strict=True)
 
 
 def slope(pts: list[tuple[float, float]]) -> float | None:
