@@ -12,6 +12,7 @@ from vigil.storage.db import (
     detect_timescale,
     migrate,
     notify_new_readings,
+    reading_keys,
     rebuild_latest_readings,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "detect_timescale",
     "migrate",
     "notify_new_readings",
+    "reading_keys",
     "rebuild_latest_readings",
 ]

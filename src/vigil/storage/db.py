@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
@@ -207,6 +208,33 @@ def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) 
         (days,),
     )
     return len(rows)
+
+
+def reading_keys(
+    conn: psycopg.Connection[Any], *, patient_ids: Iterable[UUID], device_ids: Iterable[str]
+) -> tuple[dict[UUID, int], dict[str, int]]:
+    """The integer keys ``reading_rows`` stores for these patients and devices (made for those
+    without one), for a loader that COPYs into ``reading_rows`` itself (a bench's bare COPY)."""
+    patients, devices = sorted(set(patient_ids)), sorted(set(device_ids))
+    conn.execute(
+        "INSERT INTO reading_patients (patient_id) SELECT p FROM unnest(%s::uuid[]) p"
+        " WHERE NOT EXISTS (SELECT FROM reading_patients k WHERE k.patient_id = p)"
+        " ON CONFLICT DO NOTHING",
+        (patients,),
+    )
+    conn.execute(
+        "INSERT INTO reading_devices (device_id) SELECT d FROM unnest(%s::text[]) d"
+        " WHERE NOT EXISTS (SELECT FROM reading_devices k WHERE k.device_id = d)"
+        " ON CONFLICT DO NOTHING",
+        (devices,),
+    )
+    p = conn.execute(
+        "SELECT patient_id, id FROM reading_patients WHERE patient_id = ANY(%s)", (patients,)
+    ).fetchall()
+    d = conn.execute(
+        "SELECT device_id, id FROM reading_devices WHERE device_id = ANY(%s)", (devices,)
+    ).fetchall()
+    return {k: int(v) for k, v in p}, {str(k): int(v) for k, v in d}
 
 
 def compact_readings(
