@@ -198,3 +198,15 @@ def test_closed_chunks_are_compacted_once_and_keep_their_readings(
     assert compacted < 0.8 * loaded
     assert compact_readings(db_url) == []  # noted: not rebuilt again
     assert db.execute("SELECT count(*), sum(value) FROM readings").fetchone() == count
+
+
+def test_a_metric_number_meaning_something_else_stops_the_start(
+    db: psycopg.Connection[Any],
+) -> None:
+    db.execute("UPDATE reading_metrics SET unit = 'mmol/L' WHERE metric = 'glucose'")
+    with pytest.raises(RuntimeError, match="metric number 5"):
+        migrate(db)
+    db.execute("DELETE FROM reading_metrics WHERE metric = 'carbs'")  # a metric missing: made
+    db.execute("UPDATE reading_metrics SET unit = 'mg/dL' WHERE metric = 'glucose'")
+    migrate(db)
+    assert db.execute("SELECT unit FROM reading_metrics WHERE id = 10").fetchone() == ("g",)

@@ -129,19 +129,23 @@ _NARROW_READINGS = 180  # the migration that made reading_metrics
 
 
 def sync_metric_codes(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """Keep ``reading_metrics`` equal to :data:`vigil.core.metrics.METRIC_CODES` (and each
-    metric's UCUM unit): a metric added there gets its row; a number that names another metric
-    in the database stops the start (stored readings would change meaning)."""
+    """Keep ``reading_metrics`` equal to :data:`vigil.core.metrics.METRIC_CODES` and each
+    metric's UCUM unit: a metric added there gets its row; a number that names another metric
+    or unit in the database stops the start (stored readings would change meaning: a canonical
+    unit changes with a migration that converts the readings)."""
     for metric, code in sorted(METRIC_CODES.items(), key=lambda item: item[1]):
-        row = conn.execute(
+        conn.execute(
             "INSERT INTO reading_metrics (id, metric, unit) VALUES (%s, %s, %s)"
-            " ON CONFLICT (id) DO UPDATE SET unit = EXCLUDED.unit"
-            " WHERE reading_metrics.metric = EXCLUDED.metric RETURNING metric",
+            " ON CONFLICT DO NOTHING",
             (code, metric.value, SPECS[metric].ucum),
+        )
+        row = conn.execute(
+            "SELECT metric, unit FROM reading_metrics WHERE id = %s", (code,)
         ).fetchone()
-        if row is None:
+        if row != (metric.value, SPECS[metric].ucum):
             raise RuntimeError(
-                f"metric number {code} is another metric's in this database, not {metric.value}"
+                f"metric number {code} is {row} in this database, not"
+                f" ({metric.value!r}, {SPECS[metric].ucum!r})"
             )
 
 

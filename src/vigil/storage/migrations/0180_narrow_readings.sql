@@ -29,6 +29,10 @@
 -- Runs on a database with data: every reading is copied, the counts are compared, and a
 -- reading whose unit is not its metric's canonical one stops the migration (nothing dropped).
 
+-- No reading written beside the copy (an older ingest still running): writers wait, then fail
+-- on the dropped table and retry after the upgrade; readers go on until the drop.
+LOCK TABLE readings IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE reading_metrics (
     id      smallint PRIMARY KEY,
     metric  text NOT NULL UNIQUE,
