@@ -210,3 +210,25 @@ def test_a_metric_number_meaning_something_else_stops_the_start(
     db.execute("UPDATE reading_metrics SET unit = 'mg/dL' WHERE metric = 'glucose'")
     migrate(db)
     assert db.execute("SELECT unit FROM reading_metrics WHERE id = 10").fetchone() == ("g",)
+
+
+def test_a_delete_from_the_view_deletes_those_readings_only(db: psycopg.Connection[Any]) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    t = datetime(2026, 11, 2, tzinfo=UTC)
+    for patient in (a, b):
+        for minutes in range(3):
+            db.execute(
+                "INSERT INTO readings VALUES (%s, %s, 'glucose', 120, 'mg/dL', 'cgm-1', now(),"
+                " NULL), (%s, %s, 'spo2', 97, '%%', 'ox-1', now(), NULL)",
+                (t + timedelta(minutes=minutes), patient) * 2,
+            )
+    cur = db.execute(
+        "DELETE FROM readings WHERE patient_id = %s AND metric = 'glucose' AND time > %s", (a, t)
+    )
+    assert cur.rowcount == 2
+    left = db.execute(
+        "SELECT patient_id = %s, metric, count(*) FROM readings GROUP BY 1, 2 ORDER BY 1, 2",
+        (a,),
+    ).fetchall()
+    assert left == [(False, "glucose", 3), (False, "spo2", 3), (True, "glucose", 1),
+                    (True, "spo2", 3)]  # fmt: skip

@@ -180,6 +180,13 @@ CREATE RULE readings_insert AS ON INSERT TO readings DO INSTEAD
             reading_device_key(NEW.device_id), NEW.value,
             reading_metric_key(NEW.metric, NEW.unit), NEW.censored);
 
+-- DELETE from the view (tests, an operator's correction) deletes the rows by their key.
+CREATE RULE readings_delete AS ON DELETE TO readings DO INSTEAD
+    DELETE FROM reading_rows r USING reading_patients p, reading_metrics m, reading_devices d
+    WHERE p.id = r.patient AND m.id = r.metric AND d.id = r.device
+      AND p.patient_id = OLD.patient_id AND m.metric = OLD.metric AND r.time = OLD.time
+      AND d.device_id = OLD.device_id;
+
 CREATE FUNCTION readings_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO reading_rows (time, received_at, patient, device, value, metric, censored)
