@@ -16,7 +16,7 @@ import pytest
 
 from vigil.core.metrics import METRIC_CODES, SPECS, Metric
 from vigil.servers import EmbeddedPostgres
-from vigil.storage import compact_readings, migrate
+from vigil.storage import compact_readings, migrate, reading_keys
 from vigil.storage.db import _migrations
 
 NARROW = 180
@@ -232,3 +232,25 @@ def test_a_delete_from_the_view_deletes_those_readings_only(db: psycopg.Connecti
     ).fetchall()
     assert left == [(False, "glucose", 3), (False, "spo2", 3), (True, "glucose", 1),
                     (True, "spo2", 3)]  # fmt: skip
+
+
+def test_a_loader_copies_into_reading_rows_by_its_keys(db: psycopg.Connection[Any]) -> None:
+    """What bench ingest's bare COPY baseline and bench api's loader do."""
+    patients = [uuid.uuid4(), uuid.uuid4()]
+    patient_key, device_key = reading_keys(db, patient_ids=patients, device_ids=["a-1", "b-1"])
+    again = reading_keys(db, patient_ids=patients[:1], device_ids=["a-1"])
+    assert again == ({patients[0]: patient_key[patients[0]]}, {"a-1": device_key["a-1"]})
+    t = datetime(2026, 11, 3, tzinfo=UTC)
+    with (
+        db.cursor() as cur,
+        cur.copy(
+            "COPY reading_rows (time, received_at, patient, device, value, metric)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy,
+    ):
+        copy.set_types(["timestamptz", "timestamptz", "int4", "int4", "float4", "int2"])
+        copy.write_row((t, t, patient_key[patients[1]], device_key["b-1"], 36.9,
+                        METRIC_CODES[Metric.BODY_TEMPERATURE]))  # fmt: skip
+    assert db.execute(
+        "SELECT patient_id, metric, value, unit, device_id FROM readings"
+    ).fetchall() == [(patients[1], "body_temperature", 36.9, "Cel", "b-1")]
