@@ -9,12 +9,12 @@ from vigil.core.errors import Conflict
 from vigil.storage import admin, apply_retention, detect_timescale, migrate
 
 
-def test_migrate_is_idempotent_and_readings_is_a_hypertable(db_url: str) -> None:
+def test_migrate_is_idempotent_and_readings_are_a_hypertable(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         assert migrate(conn) == []
         row = conn.execute(
             "SELECT count(*) FROM timescaledb_information.hypertables"
-            " WHERE hypertable_name = 'readings'"
+            " WHERE hypertable_name = 'reading_rows'"
         ).fetchone()
         assert row == (1,)
 

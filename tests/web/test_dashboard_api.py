@@ -20,6 +20,7 @@ from vigil.alerts import AlertService
 from vigil.api import clinical_repo
 from vigil.api import repo as api_repo
 from vigil.clinical import Severity
+from vigil.core.metrics import SPECS, Metric
 from vigil.storage import admin
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -48,7 +49,8 @@ def readings(
         "COPY readings (time, patient_id, metric, value, unit, device_id, received_at) FROM STDIN"
     ) as copy:
         for t, pid, metric, value in rows:
-            copy.write_row((t, pid, metric, value, "u", f"d-{pid.hex[:8]}", t))
+            unit = SPECS[Metric(metric)].ucum  # storage keeps each metric's canonical unit
+            copy.write_row((t, pid, metric, value, unit, f"d-{pid.hex[:8]}", t))
 
 
 def test_triage_groups_the_care_team_by_what_needs_attention(

@@ -34,9 +34,10 @@ from vigil.api import repo
 from vigil.api.access import Role
 from vigil.api.security import hash_password, new_token, token_digest
 from vigil.bench.reports import load_cgm, report_paths
+from vigil.core.metrics import METRIC_CODES, Metric
 from vigil.servers.process import free_port
 from vigil.settings import Settings
-from vigil.storage import migrate, rebuild_latest_readings
+from vigil.storage import migrate, reading_keys, rebuild_latest_readings
 
 log = logging.getLogger(__name__)
 
@@ -110,23 +111,29 @@ def load(url: str, *, patients: int, days: int, team_size: int) -> dict[str, Any
         repo.store_token(
             conn, digest=token_digest(token), user_id=nurse, expires_at=now + timedelta(days=1)
         )
+        # Straight into the hypertable by its keys (the readings view takes a COPY one row at
+        # a time); the SCHEDULE's units are the metrics' canonical ones.
+        patient_key, device_key = reading_keys(
+            conn, patient_ids=ids, device_ids=[f"bench-{n:05d}" for n in range(len(ids))]
+        )
         with (
             conn.cursor() as cur,
             cur.copy(
-                "COPY readings (time, patient_id, metric, value, unit, device_id, received_at)"
+                "COPY reading_rows (time, received_at, patient, device, value, metric)"
                 " FROM STDIN (FORMAT BINARY)"
             ) as copy,
         ):
-            copy.set_types(["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz"])
+            copy.set_types(["timestamptz", "timestamptz", "int4", "int4", "float4", "int2"])
             start = now - timedelta(days=days)
             for n, pid in enumerate(ids):
-                device = f"bench-{n:05d}"
-                for metric, (per_day, mean, spread, unit) in SCHEDULE.items():
+                key = (patient_key[pid], device_key[f"bench-{n:05d}"])
+                for metric, (per_day, mean, spread, _unit) in SCHEDULE.items():
+                    code = METRIC_CODES[Metric(metric)]
                     step = timedelta(hours=24 / per_day)
                     t = start + timedelta(minutes=rng.randrange(60))
                     while t < now:
                         value = round(rng.gauss(mean, spread), 1)
-                        copy.write_row((t, pid, metric, value, unit, device, t))
+                        copy.write_row((t, t, *key, value, code))
                         t += step
         rebuild_latest_readings(conn)
         conn.execute(

@@ -191,6 +191,19 @@ def bench_gateway(
     _print(run_bench(Settings(), records=records), as_json=as_json, width=24)
 
 
+def bench_storage(
+    patients: int = typer.Option(1000, min=5, help="Patients (a fifth on a 5-minute CGM)"),
+    days: int = typer.Option(30, min=15, help="Days of readings"),
+    rounds: int = typer.Option(200, min=1, help="Times each read is timed on each layout"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Bytes a reading (heap, each index, total) and the 30-day rollup and AGP times, the
+    readings' layout before migration 0180 beside today's, same readings, one run."""
+    from vigil.bench.storage import run_bench
+
+    _print(run_bench(patients=patients, days=days, rounds=rounds), as_json=as_json, width=28)
+
+
 def register(bench_app: typer.Typer) -> None:
     bench_app.command("pipeline")(bench_pipeline)
     bench_app.command("api")(bench_api)
@@ -200,3 +213,4 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("fhir")(bench_fhir)
     bench_app.command("nightscout")(bench_nightscout)
     bench_app.command("gateway")(bench_gateway)
+    bench_app.command("storage")(bench_storage)

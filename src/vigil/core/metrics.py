@@ -171,6 +171,21 @@ SPECS: dict[Metric, MetricSpec] = {
     )
 }
 
+METRIC_CODES: dict[Metric, int] = {
+    Metric.HEART_RATE: 1,
+    Metric.SPO2: 2,
+    Metric.BP_SYSTOLIC: 3,
+    Metric.BP_DIASTOLIC: 4,
+    Metric.GLUCOSE: 5,
+    Metric.BODY_WEIGHT: 6,
+    Metric.BODY_TEMPERATURE: 7,
+    Metric.RESPIRATORY_RATE: 8,
+    Metric.INSULIN: 9,
+    Metric.CARBS: 10,
+}
+"""Each metric's number in storage (a smallint in every stored reading): never reuse or change
+one; a new metric takes the next. The database's ``reading_metrics`` is kept equal to it."""
+
 BP_COMPONENTS: dict[str, Metric] = {
     "systolic": Metric.BP_SYSTOLIC,
     "diastolic": Metric.BP_DIASTOLIC,

@@ -62,6 +62,35 @@ _STAGE = (
 )
 
 
+# Storage keeps a reading once per (patient, metric, time, device) in reading_rows (migration
+# 0180): the patient and device by their integer keys, made here on first sight (only for keys
+# not there yet, so the identity sequences advance once per new patient or device).
+_NEW_KEYS = (
+    "WITH p AS (INSERT INTO reading_patients (patient_id)"
+    " SELECT DISTINCT s.patient_id FROM readings_stage s WHERE NOT EXISTS"
+    " (SELECT FROM reading_patients k WHERE k.patient_id = s.patient_id) ORDER BY 1"
+    " ON CONFLICT DO NOTHING),"
+    " d AS (INSERT INTO reading_devices (device_id)"
+    " SELECT DISTINCT s.device_id FROM readings_stage s WHERE NOT EXISTS"
+    " (SELECT FROM reading_devices k WHERE k.device_id = s.device_id) ORDER BY 1"
+    " ON CONFLICT DO NOTHING)"
+    " SELECT"
+)
+_INSERT = (
+    "WITH ins AS (INSERT INTO reading_rows"
+    " (time, received_at, patient, device, value, metric, censored)"
+    " SELECT s.time, s.received_at, p.id, d.id, s.value, m.id, s.censored FROM readings_stage s"
+    " JOIN reading_patients p ON p.patient_id = s.patient_id"
+    " JOIN reading_devices d ON d.device_id = s.device_id"
+    " JOIN reading_metrics m ON m.metric = s.metric"
+    " ON CONFLICT (patient, metric, time, device) DO NOTHING"
+    " RETURNING time, patient, device, metric)"
+    " SELECT s.time, s.patient_id, s.metric, s.value, s.device_id, s.received_at, s.censored"
+    " FROM ins JOIN reading_devices d ON d.id = ins.device"
+    " JOIN reading_metrics m ON m.id = ins.metric"
+    " JOIN readings_stage s ON (s.device_id, s.metric, s.time) = (d.device_id, m.metric, ins.time)"
+)
+
 ReadingKey = tuple[str, str, datetime]
 """What storage keeps once: (device, metric, time)."""
 
@@ -112,11 +141,8 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                         r.censored,
                     )
                 )
-        cur.execute(
-            "INSERT INTO readings SELECT * FROM readings_stage"
-            " ON CONFLICT (device_id, metric, time) DO NOTHING"
-            " RETURNING time, patient_id, metric, value, device_id, received_at, censored"
-        )
+        cur.execute(_NEW_KEYS)
+        cur.execute(_INSERT)
         inserted = [
             StoredReading(t, p, Metric(m), v, d, rc, c)  # type: ignore[arg-type]
             for t, p, m, v, d, rc, c in cur.fetchall()
@@ -124,13 +150,20 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
         existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
-            repeats = [reading_key(r) for r in rows if reading_key(r) not in new]
+            repeats = [r for r in rows if reading_key(r) not in new]
             cur.execute(
                 "SELECT r.device_id, r.metric, r.time, r.value, r.censored, r.received_at"
                 " FROM readings r"
-                " JOIN unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(device_id, metric,"
-                " time) ON (r.device_id, r.metric, r.time) = (k.device_id, k.metric, k.time)",
-                ([k[0] for k in repeats], [k[1] for k in repeats], [k[2] for k in repeats]),
+                " JOIN unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[])"
+                " AS k(patient_id, device_id, metric, time)"
+                " ON (r.patient_id, r.device_id, r.metric, r.time)"
+                " = (k.patient_id, k.device_id, k.metric, k.time)",
+                (
+                    [r.patient_id for r in repeats],
+                    [r.device_id for r in repeats],
+                    [r.metric.value for r in repeats],
+                    [r.time for r in repeats],
+                ),
             )
             existing = {(d, m, t): (v, c, rc) for d, m, t, v, c, rc in cur.fetchall()}  # type: ignore[misc]
             conflicting = [

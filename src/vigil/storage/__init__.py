@@ -6,11 +6,13 @@ from vigil.storage.db import (
     TimescaleFeatures,
     application_name,
     apply_retention,
+    compact_readings,
     connect,
     create_pool,
     detect_timescale,
     migrate,
     notify_new_readings,
+    reading_keys,
     rebuild_latest_readings,
 )
 
@@ -20,10 +22,12 @@ __all__ = [
     "TimescaleFeatures",
     "application_name",
     "apply_retention",
+    "compact_readings",
     "connect",
     "create_pool",
     "detect_timescale",
     "migrate",
     "notify_new_readings",
+    "reading_keys",
     "rebuild_latest_readings",
 ]

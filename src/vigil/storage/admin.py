@@ -111,6 +111,21 @@ def assign_device(conn: Conn, *, device_id: str, patient_id: UUID, valid_from: d
         raise NotFound("no such active device or patient")
     if not row[0]:
         raise Conflict("device and patient belong to different tenants")
+    # A reading is kept once per (patient, metric, time, device): the patient must stay the one
+    # the device's assignment named at the reading's time, or a replay of a reading stored for
+    # the current patient would be stored again for the new one.
+    stored = conn.execute(
+        "SELECT max(r.time) FROM device_assignments a JOIN readings r"
+        " ON r.patient_id = a.patient_id AND r.device_id = a.device_id"
+        " WHERE a.device_id = %(d)s AND upper_inf(a.valid) AND lower(a.valid) < %(t)s"
+        " AND r.time >= %(t)s",
+        {"d": device_id, "t": valid_from},
+    ).fetchone()
+    if stored is not None and isinstance(stored[0], datetime):
+        raise Conflict(
+            f"device {device_id!r} has readings stored for its current patient up to"
+            f" {stored[0].isoformat()}: a new assignment starts after them"
+        )
     conn.execute(
         "UPDATE device_assignments SET valid = tstzrange(lower(valid), %s)"
         " WHERE device_id = %s AND upper_inf(valid) AND lower(valid) < %s",

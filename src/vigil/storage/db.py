@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
+from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
+
+from vigil.core.metrics import METRIC_CODES, SPECS
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +120,33 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
             )
             applied.append(name)
+        if done | {int(n.split("_", 1)[0]) for n in applied} >= {_NARROW_READINGS}:
+            sync_metric_codes(conn)
     return applied
+
+
+_NARROW_READINGS = 180  # the migration that made reading_metrics
+
+
+def sync_metric_codes(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Keep ``reading_metrics`` equal to :data:`vigil.core.metrics.METRIC_CODES` and each
+    metric's UCUM unit: a metric added there gets its row; a number that names another metric
+    or unit in the database stops the start (stored readings would change meaning: a canonical
+    unit changes with a migration that converts the readings)."""
+    for metric, code in sorted(METRIC_CODES.items(), key=lambda item: item[1]):
+        conn.execute(
+            "INSERT INTO reading_metrics (id, metric, unit) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (code, metric.value, SPECS[metric].ucum),
+        )
+        row = conn.execute(
+            "SELECT metric, unit FROM reading_metrics WHERE id = %s", (code,)
+        ).fetchone()
+        if row != (metric.value, SPECS[metric].ucum):
+            raise RuntimeError(
+                f"metric number {code} is {row} in this database, not"
+                f" ({metric.value!r}, {SPECS[metric].ucum!r})"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +202,7 @@ def rebuild_latest_readings(conn: psycopg.Connection[tuple[object, ...]]) -> int
 def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) -> int:
     """Drop readings chunks older than ``days``: ``drop_chunks`` works under every license."""
     rows = conn.execute(
-        "SELECT drop_chunks('readings', older_than => now() - make_interval(days => %s))",
+        "SELECT drop_chunks('reading_rows', older_than => now() - make_interval(days => %s))",
         (days,),
     ).fetchall()
     # The clinic list's day rollups of what was dropped (recomputed if readings remain).
@@ -181,3 +212,72 @@ def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) 
         (days,),
     )
     return len(rows)
+
+
+def reading_keys(
+    conn: psycopg.Connection[Any], *, patient_ids: Iterable[UUID], device_ids: Iterable[str]
+) -> tuple[dict[UUID, int], dict[str, int]]:
+    """The integer keys ``reading_rows`` stores for these patients and devices (made for those
+    without one), for a loader that COPYs into ``reading_rows`` itself (a bench's bare COPY)."""
+    patients, devices = sorted(set(patient_ids)), sorted(set(device_ids))
+    conn.execute(
+        "INSERT INTO reading_patients (patient_id) SELECT p FROM unnest(%s::uuid[]) p"
+        " WHERE NOT EXISTS (SELECT FROM reading_patients k WHERE k.patient_id = p)"
+        " ON CONFLICT DO NOTHING",
+        (patients,),
+    )
+    conn.execute(
+        "INSERT INTO reading_devices (device_id) SELECT d FROM unnest(%s::text[]) d"
+        " WHERE NOT EXISTS (SELECT FROM reading_devices k WHERE k.device_id = d)"
+        " ON CONFLICT DO NOTHING",
+        (devices,),
+    )
+    p = conn.execute(
+        "SELECT patient_id, id FROM reading_patients WHERE patient_id = ANY(%s)", (patients,)
+    ).fetchall()
+    d = conn.execute(
+        "SELECT device_id, id FROM reading_devices WHERE device_id = ANY(%s)", (devices,)
+    ).fetchall()
+    return {k: int(v) for k, v in p}, {str(k): int(v) for k, v in d}
+
+
+def compact_readings(
+    url: str, *, hypertable: str = "public.reading_rows", closed_for: timedelta = timedelta(hours=1)
+) -> list[str]:
+    """Rebuild the indexes of ``hypertable``'s chunks that closed at least ``closed_for`` ago
+    and were not rebuilt yet (``REINDEX INDEX CONCURRENTLY``: reads and writes go on); returns
+    the chunks rebuilt. Readings arrive in time order across patients, so a chunk's
+    (patient, metric, time, device) index is about half empty while it is written (a page split
+    leaves a half page that no later reading of that patient fills); rebuilt, it is full to the
+    index's fill factor (90 %). A late reading for a compacted chunk splits a page again."""
+    schema, name = hypertable.split(".")
+    done: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM reading_chunks_compacted k WHERE to_regclass(k.chunk) IS NULL"
+        )  # dropped by retention
+        chunks = conn.execute(
+            "SELECT c.chunk_schema, c.chunk_name FROM timescaledb_information.chunks c"
+            " WHERE c.hypertable_schema = %s AND c.hypertable_name = %s"
+            " AND c.range_end < now() - %s AND NOT EXISTS (SELECT FROM reading_chunks_compacted k"
+            " WHERE k.chunk = c.chunk_schema || '.' || c.chunk_name) ORDER BY c.range_end",
+            (schema, name, closed_for),
+        ).fetchall()
+        for chunk_schema, chunk_name in chunks:
+            indexes = conn.execute(
+                "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+                " WHERE x.indrelid = %s::regclass ORDER BY 1",
+                (f'"{chunk_schema}"."{chunk_name}"',),
+            ).fetchall()
+            for (index,) in indexes:
+                conn.execute(
+                    sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(
+                        sql.Identifier(str(chunk_schema), str(index))
+                    )
+                )
+            conn.execute(
+                "INSERT INTO reading_chunks_compacted (chunk) VALUES (%s) ON CONFLICT DO NOTHING",
+                (f"{chunk_schema}.{chunk_name}",),
+            )
+            done.append(f"{chunk_schema}.{chunk_name}")
+    return done
