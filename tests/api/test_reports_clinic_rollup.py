@@ -271,3 +271,19 @@ def test_readings_has_no_dropped_column(world: World) -> None:
             " AND attisdropped"
         ).fetchone()
     assert dropped == (0,)
+
+
+def test_the_row_bump_marks_each_hour_once_per_transaction(world: World) -> None:
+    """``glucose_day_bump`` (one reading: for row triggers) keeps the same generations."""
+    p = world.a.patient
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    with world.conn() as conn:
+        with conn.transaction():
+            for minutes in (60, 65, 180):
+                conn.execute(
+                    "SELECT glucose_day_bump(%s, %s)", (p, day + timedelta(minutes=minutes))
+                )
+        assert generations(world, p) == {day.date(): (1, marks(h1=1, h3=1))}
+        with conn.transaction():
+            conn.execute("SELECT glucose_day_bump(%s, %s)", (p, day + timedelta(hours=3)))
+    assert generations(world, p) == {day.date(): (2, marks(h1=1, h3=2))}

@@ -99,11 +99,25 @@ BEGIN
 END
 $$;
 
+-- 0111's one-reading bump, kept for row triggers (glucose_day_touch): it marks the reading's
+-- hour too, and is a lookup only when this transaction has marked that hour already.
+CREATE OR REPLACE FUNCTION glucose_day_bump(p uuid, t timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    d date := (t AT TIME ZONE 'UTC')::date;
+    h integer := extract(hour FROM t AT TIME ZONE 'UTC')::integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM glucose_day_generations
+                   WHERE patient_id = p AND day = d AND xmin = pg_current_xact_id()::xid
+                     AND hour_generations[h + 1] = generation) THEN
+        PERFORM glucose_generations_bump(ARRAY[p], ARRAY[d], ARRAY[1::bigint << h]);
+    END IF;
+END
+$$;
+
 DROP TRIGGER readings_glucose_day_insert ON readings;
 DROP TRIGGER readings_glucose_day_update ON readings;
 DROP TRIGGER readings_glucose_day_delete ON readings;
-DROP FUNCTION glucose_day_touch();
-DROP FUNCTION glucose_day_bump(uuid, timestamptz);
 
 CREATE TRIGGER readings_glucose_generations_insert AFTER INSERT ON readings
     REFERENCING NEW TABLE AS new_rows
