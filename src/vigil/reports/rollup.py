@@ -92,19 +92,27 @@ def glucose_summaries(
     plan = plan_period(start, end)
     days, hours = plan.day_keys(), plan.hour_keys()
     for attempt in range(_ATTEMPTS):
-        rows, current_days, current_hours = rollup_repo.summaries(
+        rows, day_found, hour_found = rollup_repo.summaries(
             conn, patient_ids=patient_ids, days=plan.days, hours=plan.hours, live=plan.live,
             end=end,
         )  # fmt: skip
-        want_days, want_hours = len(patient_ids) * len(days), len(patient_ids) * len(hours)
-        if (current_days, current_hours) == (want_days, want_hours) or attempt + 1 == _ATTEMPTS:
+        days_current = _all_current(day_found, len(patient_ids) * len(days))
+        hours_current = _all_current(hour_found, len(patient_ids) * len(hours))
+        if (days_current and hours_current) or attempt + 1 == _ATTEMPTS:
             break
-        if current_days < want_days:
+        if not days_current:
             _fill_days(conn, patient_ids, plan, days)
-        if current_hours < want_hours:
+        if not hours_current:
             _fill_hours(conn, patient_ids, plan, hours)
     by_id = {r["patient_id"]: r for r in rows}
     return [{"patient_id": p} | _summary(by_id[p]) for p in patient_ids if p in by_id]
+
+
+def _all_current(found: rollup_repo.Found, want: int) -> bool:
+    """One row per key, each from its key's present generation (a row's is never above it,
+    so equal sums mean equal generations)."""
+    rows, row_generations, generations = found
+    return rows == want and row_generations == generations
 
 
 def _fill_days(conn: Conn, patient_ids: list[UUID], plan: Plan, days: list[date]) -> None:
