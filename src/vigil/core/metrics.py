@@ -182,6 +182,7 @@ METRIC_CODES: dict[Metric, int] = {
     Metric.RESPIRATORY_RATE: 8,
     Metric.INSULIN: 9,
     Metric.CARBS: 10,
+    Metric.STEPS: 11,
 }
 """Each metric's number in storage (a smallint in every stored reading): never reuse or change
 one; a new metric takes the next. The database's ``reading_metrics`` is kept equal to it."""

@@ -205,10 +205,16 @@ def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) 
         "SELECT drop_chunks('reading_rows', older_than => now() - make_interval(days => %s))",
         (days,),
     ).fetchall()
-    # The clinic list's day rollups of what was dropped (recomputed if readings remain).
+    # The clinic list's day and hour rollups of what was dropped (recomputed if readings
+    # remain).
     conn.execute(
         "DELETE FROM glucose_day_rollups"
         " WHERE day <= ((now() - make_interval(days => %s)) AT TIME ZONE 'UTC')::date",
+        (days,),
+    )
+    conn.execute(
+        "DELETE FROM glucose_hour_rollups WHERE hour < (((now() - make_interval(days => %s))"
+        " AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC'",
         (days,),
     )
     return len(rows)

@@ -50,7 +50,8 @@ INSERT INTO reading_metrics (id, metric, unit) VALUES
     (7, 'body_temperature', 'Cel'),
     (8, 'respiratory_rate', '/min'),
     (9, 'insulin', '[iU]'),
-    (10, 'carbs', 'g');
+    (10, 'carbs', 'g'),
+    (11, 'steps', '/min');
 
 CREATE TABLE reading_patients (
     id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
