@@ -256,7 +256,11 @@ class PinnedPartitions:
     # -- acknowledgements --------------------------------------------------------------------
 
     def ack(self, messages: Sequence[StreamMessage]) -> None:
-        self.conn.call(lambda: _each(messages, "ack"), timeout_s=30)
+        """Acknowledge, without waiting for the loop to send them: the caller has committed
+        what they carried, and an acknowledgement lost on the way only brings a redelivery,
+        recognised as applied. The loop sends them in order, before anything asked later."""
+        done = self.conn.spawn(lambda: _each(messages, "ack"))
+        done.add_done_callback(_log_failed_ack)
 
     def in_progress(self, messages: Sequence[StreamMessage]) -> None:
         self.conn.call(lambda: _each(messages, "in_progress"), timeout_s=30)
@@ -330,6 +334,14 @@ class PinnedPartitions:
         finally:
             with contextlib.suppress(Exception):
                 self.conn.call(lambda: self.conn.js.delete_consumer(stream, name), timeout_s=10)
+
+
+def _log_failed_ack(done: futures.Future[object]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning(
+            "acknowledging stream messages failed (they come back, recognised): %s",
+            done.exception(),
+        )
 
 
 async def _each(messages: Sequence[StreamMessage], what: str) -> None:
