@@ -64,3 +64,40 @@ def test_a_stale_worker_commits_nothing(db_url: str) -> None:
         with conn.transaction():
             repo.check_progress(conn, stream=STREAM, expected={0: 20})
             repo.check_progress(conn, stream=STREAM, expected={})
+
+
+class CountingCursor(psycopg.Cursor[Any]):
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        CountingCursor.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+def test_progress_of_many_partitions_in_one_statement(db_url: str) -> None:
+    """A batch spread over every partition records its progress in one round trip, and the
+    fence still refuses the whole batch when any one partition moved, naming only that one."""
+    stream = f"FENCE_MANY_{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    with psycopg.connect(db_url, cursor_factory=CountingCursor) as conn:
+        CountingCursor.statements = 0
+        with conn.transaction():
+            first = {p: (10 + p, now) for p in range(16)}
+            repo.record_progress(conn, stream=stream, applied=first, expected={})
+        assert CountingCursor.statements == 1
+        read = {p: 10 + p for p in range(16)}
+        with conn.transaction():  # another worker moves partition 7 only
+            repo.record_progress(conn, stream=stream, applied={7: (99, now)}, expected={7: 17})
+        CountingCursor.statements = 0
+        applied = {p: (50 + p, now) for p in range(16)}
+        with pytest.raises(repo.ProgressMoved) as stale, conn.transaction():
+            repo.record_progress(conn, stream=stream, applied=applied, expected=read)
+        assert CountingCursor.statements == 1
+        assert stale.value.partitions == [7]
+        progress = repo.load_progress(conn, stream=stream, partitions=list(range(16)))
+        assert {p: s for p, (s, _) in progress.items()} == {**read, 7: 99}  # all rolled back
+        with conn.transaction():  # a mix of first progress and moves, from what was read
+            applied = {p: (200 + p, now) for p in (3, 7, 16, 17)}
+            repo.record_progress(conn, stream=stream, applied=applied, expected={3: 13, 7: 99})
+        progress = repo.load_progress(conn, stream=stream, partitions=[3, 7, 16, 17])
+        assert {p: s for p, (s, _) in progress.items()} == {3: 203, 7: 207, 16: 216, 17: 217}

@@ -8,11 +8,13 @@ bounded number of round trips per batch instead of three or more per finding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
 from vigil.alerts import repo
+from vigil.alerts.lifecycle import CHANNEL
 from vigil.alerts.models import Alert, AlertState, Outcome
 from vigil.clinical.findings import Severity
 
@@ -52,9 +54,13 @@ class Writes:
         if notification is not None:
             self.notifications.append(notification)
 
-    def flush(self, conn: repo.Conn) -> None:
-        """Alert rows first (events and outbox rows refer to them), in one pipeline."""
+    def flush(self, conn: repo.Conn, *, announce: Sequence[str] = ()) -> None:
+        """Alert rows first (events and outbox rows refer to them), then the NOTIFY payloads
+        ``announce`` (delivered at commit), in one pipeline."""
+        if not (self.updated or self.events or self.notifications or announce):
+            return
         with conn.pipeline():
             repo.update_alerts(conn, alerts=list(self.updated.values()))
             repo.insert_events(conn, events=self.events)
             repo.enqueue_notifications(conn, notifications=self.notifications)
+            repo.notify_changes(conn, channel=CHANNEL, payloads=announce)

@@ -83,7 +83,9 @@ def _one(
     return alert_from_row(row) if row else None
 
 
-def _all(conn: Conn, query: sql.SQL | sql.Composed, params: Sequence[Any]) -> list[dict[str, Any]]:
+def _all(
+    conn: Conn, query: sql.SQL | sql.Composed, params: Sequence[Any] | dict[str, Any]
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
 
@@ -126,6 +128,48 @@ def lock_unresolved_many(
         ([k[0] for k in keys], [k[1] for k in keys]),
     )
     return {(r["patient_id"], r["episode"]): alert_from_row(r) for r in rows}
+
+
+def lock_for_findings(
+    conn: Conn, *, keys: Sequence[tuple[UUID, str]], readers: Sequence[UUID]
+) -> tuple[dict[tuple[UUID, str], Alert], list[Alert]]:
+    """What a batch of findings and readings locks, in one statement (in key order): the
+    unresolved alerts of these (patient, episode) pairs (:func:`lock_unresolved_many`), and
+    the unresolved missing-data alerts of the patients who sent ``readers``' readings
+    (:func:`unresolved_missing_data`). An alert may be in both."""
+    if not keys and not readers:
+        return {}, []
+    patients = sorted({k[0] for k in keys} | set(readers), key=str)
+    rows = _all(
+        conn,
+        _ALERTS_WHERE
+        + sql.SQL(
+            "patient_id = ANY(%(patients)s) AND state <> 'resolved' AND ("
+            " (patient_id, episode) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(eps)s::text[]))"
+            " OR (patient_id = ANY(%(readers)s)"
+            "     AND (detector = %(detector)s OR cause LIKE 'missing\\_data%%')))"
+            " ORDER BY patient_id, episode FOR UPDATE"
+        ),
+        {
+            "patients": patients,
+            "ids": [k[0] for k in keys],
+            "eps": [k[1] for k in keys],
+            "readers": list(readers),
+            "detector": MISSING_DATA_DETECTOR,
+        },
+    )
+    wanted, reading = set(keys), set(readers)
+    alerts = [alert_from_row(r) for r in rows]
+    unresolved = {
+        (a.patient_id, a.episode): a for a in alerts if (a.patient_id, a.episode) in wanted
+    }
+    missing = [
+        a
+        for a in alerts
+        if a.patient_id in reading
+        and (a.detector == MISSING_DATA_DETECTOR or a.cause.startswith("missing_data"))
+    ]
+    return unresolved, missing
 
 
 def lock_recently_resolved_many(

@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from psycopg.pq import TransactionStatus
 
 from vigil.alerts import repo
 from vigil.alerts.batch import Writes
@@ -57,6 +60,14 @@ def _key_order(key: tuple[UUID, str]) -> tuple[str, str]:
     return str(key[0]), key[1]
 
 
+def _atomic(conn: Conn) -> AbstractContextManager[object]:
+    """The caller's transaction when it has one (no savepoint: two round trips for nothing,
+    as an error rolls the caller's transaction back anyway), else a transaction of its own."""
+    if conn.info.transaction_status == TransactionStatus.INTRANS:
+        return nullcontext()
+    return conn.transaction()
+
+
 class AlertService(Lifecycle):
     """Stateless apart from its policy: safe to share between threads."""
 
@@ -71,45 +82,60 @@ class AlertService(Lifecycle):
         now: datetime | None = None,
     ) -> list[AlertChange]:
         """Turn findings into alert changes, in one transaction, with a bounded number of round
-        trips whatever the number of findings (:mod:`vigil.alerts.batch`).
+        trips whatever the number of findings (:mod:`vigil.alerts.batch`): one statement locks
+        every alert the batch touches, one pipeline writes them, their trail, their outbox
+        rows and the NOTIFYs. Inside the caller's transaction when there is one (a detect
+        worker's, which also records its progress), else in one of its own.
 
         ``readings`` are the readings the findings were scored from: late ones answer (resolve)
         open missing-data alerts whose gap they fill.
         """
         now = now or now_utc()
         changes: list[AlertChange] = []
-        with conn.transaction():
-            if readings:
-                changes += self._answer_missing_data(conn, readings, now)
+        with _atomic(conn):
             ordered = sorted(findings, key=lambda f: (str(f.patient_id), f.cause, f.time))
-            tenants = repo.patient_tenants(
-                conn, patient_ids=sorted({f.patient_id for f in ordered}, key=str)
-            )
             groups: dict[tuple[UUID, str], list[tuple[int, Finding]]] = {}
             for i, finding in enumerate(ordered):
-                if finding.patient_id not in tenants:
-                    log.warning("finding for unknown patient %s dropped", finding.patient_id)
-                    continue
                 key = (finding.patient_id, rule_for(finding.cause).key)
                 groups.setdefault(key, []).append((i, finding))
-            if groups:
-                changes += self._apply_groups(conn, groups, tenants, now)
-            repo.notify_changes(
-                conn, channel=CHANNEL, payloads=[json.dumps(c.as_json()) for c in changes]
+            by_patient: dict[UUID, list[StoredReading]] = {}
+            for r in readings:
+                by_patient.setdefault(r.patient_id, []).append(r)
+            unresolved, missing = repo.lock_for_findings(
+                conn, keys=sorted(groups, key=_key_order), readers=sorted(by_patient, key=str)
             )
+            if missing:
+                answered = self._answer_missing_data(conn, missing, by_patient, now)
+                changes += answered
+                gone = {c.alert_id for c in answered}
+                unresolved = {k: a for k, a in unresolved.items() if a.id not in gone}
+            writes = Writes()
+            if groups:
+                changes += self._apply_groups(conn, writes, groups, unresolved, now)
+            writes.flush(conn, announce=[json.dumps(c.as_json()) for c in changes])
         return changes
 
     def _apply_groups(
         self,
         conn: Conn,
+        writes: Writes,
         groups: dict[tuple[UUID, str], list[tuple[int, Finding]]],
-        tenants: dict[UUID, UUID],
+        unresolved: dict[tuple[UUID, str], Alert],
         now: datetime,
     ) -> list[AlertChange]:
         """Each (patient, episode)'s findings in order: its alert (locked with all the batch's
-        others) opened, reopened or updated in memory, then written in one pipeline."""
-        unresolved = repo.lock_unresolved_many(conn, keys=sorted(groups, key=_key_order))
+        others) opened, reopened or updated in memory, to be written in one pipeline."""
         lacking = sorted((k for k in groups if k not in unresolved), key=_key_order)
+        tenants = (
+            repo.patient_tenants(conn, patient_ids=sorted({k[0] for k in lacking}, key=str))
+            if lacking
+            else {}
+        )
+        for key in [k for k in lacking if k[0] not in tenants]:
+            # A patient with an unresolved alert exists: only these can be unknown.
+            for _, finding in groups.pop(key):
+                log.warning("finding for unknown patient %s dropped", finding.patient_id)
+            lacking.remove(key)
         recent = (
             repo.lock_recently_resolved_many(
                 conn, keys=lacking, since=now - self.policy.quiet_period
@@ -145,7 +171,6 @@ class AlertService(Lifecycle):
         # In the batch's order (groups interleaved), so the trail and the outbox keep it.
         firsts = {items[0][0] for items in groups.values()}
         walk = sorted((i, key, f) for key, items in groups.items() for i, f in items)
-        writes = Writes()
         changes = []
         for i, key, finding in walk:
             if i in firsts and key in reopening:
@@ -155,7 +180,6 @@ class AlertService(Lifecycle):
             else:
                 current[key], change = self._update(writes, current[key], finding, now)
             changes.append(change)
-        writes.flush(conn)
         return changes
 
     def _opened(self, writes: Writes, alert: Alert, finding: Finding, now: datetime) -> AlertChange:
@@ -289,13 +313,15 @@ class AlertService(Lifecycle):
         return updated, self._change(updated, ChangeKind.REOPENED, now)
 
     def _answer_missing_data(
-        self, conn: Conn, readings: Sequence[StoredReading], now: datetime
+        self,
+        conn: Conn,
+        alerts: Sequence[Alert],
+        by_patient: dict[UUID, list[StoredReading]],
+        now: datetime,
     ) -> list[AlertChange]:
-        by_patient: dict[UUID, list[StoredReading]] = {}
-        for r in readings:
-            by_patient.setdefault(r.patient_id, []).append(r)
+        """Resolve the (locked) missing-data alerts whose gap these readings fill."""
         changes = []
-        for alert in repo.unresolved_missing_data(conn, patient_ids=sorted(by_patient, key=str)):
+        for alert in alerts:
             window = alert.explanation.get("window_s") or 0.0
             gap_start = alert.first_seen - timedelta(seconds=float(window))
             device = (alert.explanation.get("details") or {}).get("device_id")

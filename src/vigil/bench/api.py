@@ -188,6 +188,9 @@ def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[li
                 sys.executable, "-m", "uvicorn", "vigil.bench.api_app:create", "--factory",
                 "--host", "127.0.0.1", "--port", str(port),
                 "--no-access-log", "--log-level", "warning", "--no-server-header",
+                # The warm-up visits 50 connections one after another: on a busy machine the
+                # first ones wait longer than uvicorn's 5-s default before the measurement.
+                "--timeout-keep-alive", "60",
             ]  # fmt: skip
             procs.append((subprocess.Popen(cmd, env=env), f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + 60
@@ -245,12 +248,16 @@ class _Connection(asyncio.Protocol):
             self.response.set_result(status)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.buffer.clear()
         if self.response is not None and not self.response.done():
             self.response.set_exception(exc or ConnectionError("the server closed"))
 
     async def get(self, path: str) -> int:
         loop = asyncio.get_running_loop()
-        if self.transport is None:
+        if self.transport is None or self.transport.is_closing():
+            # First use, or the server closed it while idle (its keep-alive ran out), as a
+            # browser's connection is: connect again.
             await loop.create_connection(lambda: self, self.host, self.port)
         assert self.transport is not None
         self.response = loop.create_future()

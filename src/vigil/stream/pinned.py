@@ -256,7 +256,11 @@ class PinnedPartitions:
     # -- acknowledgements --------------------------------------------------------------------
 
     def ack(self, messages: Sequence[StreamMessage]) -> None:
-        self.conn.call(lambda: _each(messages, "ack"), timeout_s=30)
+        """Acknowledge, without waiting for the loop to send them: the caller has committed
+        what they carried, and an acknowledgement lost on the way only brings a redelivery,
+        recognised as applied. The loop sends them in order, before anything asked later."""
+        done = self.conn.spawn(lambda: _each(messages, "ack"))
+        done.add_done_callback(_log_failed_ack)
 
     def in_progress(self, messages: Sequence[StreamMessage]) -> None:
         self.conn.call(lambda: _each(messages, "in_progress"), timeout_s=30)
@@ -291,7 +295,13 @@ class PinnedPartitions:
     ) -> Iterator[list[StreamMessage]]:
         """The partitions' messages from ``since`` (stream time; None: the stream's start) to
         the stream's end as it is now, through a consumer of this worker's own (ephemeral,
-        unacknowledged): in stream order."""
+        unacknowledged): in stream order.
+
+        It ends once it has passed the stream's last sequence at its start: messages published
+        meanwhile come through the partitions' own consumers (those it already yielded are
+        recognised there as handled). Chasing the stream's end instead never ended while
+        readings kept arriving, and held the worker's other partitions meanwhile (a catch-up
+        under a trickle of 5 readings a second took 41 s)."""
         name = f"{self.prefix}-replay-{uuid.uuid4().hex[:12]}"
         stream = self.conn.layout.stream
 
@@ -319,17 +329,32 @@ class PinnedPartitions:
                 return []
             return [stream_message(m) for m in msgs]
 
+        async def last_seq() -> int:
+            info = await self.conn.js.stream_info(stream)
+            return int(info.state.last_seq)
+
+        end = self.conn.call(last_seq, timeout_s=30)
         sub = self.conn.call(open_, timeout_s=30)
         try:
             while True:
                 messages = self.conn.call(lambda: fetch(sub), timeout_s=15)
                 if messages:
                     yield messages
+                    if messages[-1].seq >= end:
+                        return
                 elif self.conn.call(pending, timeout_s=10) == 0:
                     return
         finally:
             with contextlib.suppress(Exception):
                 self.conn.call(lambda: self.conn.js.delete_consumer(stream, name), timeout_s=10)
+
+
+def _log_failed_ack(done: futures.Future[object]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning(
+            "acknowledging stream messages failed (they come back, recognised): %s",
+            done.exception(),
+        )
 
 
 async def _each(messages: Sequence[StreamMessage], what: str) -> None:

@@ -79,6 +79,25 @@ class ProgressMoved(VigilError):
         self.partitions = partitions
 
 
+_RECORD_PROGRESS = """
+WITH v AS (
+    SELECT * FROM unnest(%(partitions)s::int[], %(seqs)s::bigint[], %(times)s::timestamptz[],
+                         %(before)s::bigint[]) AS v(partition, seq, t, before)
+), moved AS (
+    UPDATE detect_progress d SET last_seq = v.seq, last_time = v.t, updated_at = now()
+    FROM v WHERE v.before > 0 AND d.stream = %(stream)s AND d.partition = v.partition
+    AND d.last_seq = v.before
+    RETURNING d.partition
+), created AS (
+    INSERT INTO detect_progress (stream, partition, last_seq, last_time)
+    SELECT %(stream)s, v.partition, v.seq, v.t FROM v WHERE v.before = 0 ORDER BY v.partition
+    ON CONFLICT (stream, partition) DO NOTHING
+    RETURNING partition
+)
+SELECT partition FROM moved UNION ALL SELECT partition FROM created
+"""
+
+
 def record_progress(
     conn: Conn,
     *,
@@ -87,26 +106,25 @@ def record_progress(
     expected: dict[int, int],
 ) -> None:
     """Advance each partition's progress from the sequence this worker read (``expected``,
-    0: no row yet) to the new one: a compare-and-set per partition, its row count checked, in
-    the caller's transaction. Raises :class:`ProgressMoved` (so the transaction, findings and
-    alert changes with it, is rolled back) when another worker moved it meanwhile."""
-    moved = []
-    for p, (seq, t) in sorted(applied.items()):
-        before = expected.get(p, 0)
-        if before:
-            cur = conn.execute(
-                "UPDATE detect_progress SET last_seq = %s, last_time = %s, updated_at = now()"
-                " WHERE stream = %s AND partition = %s AND last_seq = %s",
-                (seq, t, stream, p, before),
-            )
-        else:
-            cur = conn.execute(
-                "INSERT INTO detect_progress (stream, partition, last_seq, last_time)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (stream, partition) DO NOTHING",
-                (stream, p, seq, t),
-            )
-        if cur.rowcount != 1:
-            moved.append(p)
+    0: no row yet) to the new one: a compare-and-set per partition, in one statement whatever
+    the number of partitions (one round trip), in the caller's transaction. Raises
+    :class:`ProgressMoved` (so the transaction, findings and alert changes with it, is rolled
+    back) when another worker moved any of them meanwhile."""
+    if not applied:
+        return
+    order = sorted(applied)
+    rows = conn.execute(
+        _RECORD_PROGRESS,
+        {
+            "stream": stream,
+            "partitions": order,
+            "seqs": [applied[p][0] for p in order],
+            "times": [applied[p][1] for p in order],
+            "before": [expected.get(p, 0) for p in order],
+        },
+    ).fetchall()
+    done = {int(r[0]) for r in rows}
+    moved = [p for p in order if p not in done]
     if moved:
         raise ProgressMoved(moved)
 
