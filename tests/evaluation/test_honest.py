@@ -116,3 +116,18 @@ def test_events_are_derived_from_true_glucose_samples() -> None:
     low = report["overall"]["false_by_family"]["low_glucose"]
     assert low["critical_not_at_critical_event"] == 1
     assert low["true_glucose_at_over_escalation"]["min"] >= 56
+
+
+def test_glucose_patient_days_count_each_patients_own_wear() -> None:
+    """A patient whose readings span 2 days of a 2-day file and one whose CGM was worn for one
+    day of it: 3 patient-days, not 2 patients x 2 days (which flattered a rate by a third)."""
+    low = [90, 78, 68, 66, 67, 80, 95]
+    patients, messages, _ = cgm_fixture(low)
+    patients.append({"patient": "g2", "conditions": ["t2d"], "devices": []})
+    for t in (T0, T0 + timedelta(days=2)):
+        messages.append(message("g2", "meter", t, [glucose(t, 110)]))
+    messages.sort(key=lambda m: m["publish_at"])
+    family = evaluate(EvalData.from_records(patients, messages, []))["overall"]["false_by_family"]
+    low_glucose = family["low_glucose"]
+    assert low_glucose["patient_days"] == round(2 + 1435 / 1440, 1)
+    assert low_glucose["false_per_patient_day"] == round(1 / (2 + 1435 / 1440), 3)

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from uuid import UUID
 
 from vigil.alerts import AlertPolicy
 from vigil.alerts.episodes import AlertGrouping, EpisodeAlert, episode_of
@@ -316,10 +317,11 @@ def false_by_family(
     nurse_matched: dict[int, set[str]],
 ) -> dict[str, dict[str, Any]]:
     """False alerts per family, counted with Vigil's episodes (openings and reopenings) and with
-    a nurse's gap, per patient-day (glucose families: of the patients with glucose readings);
+    a nurse's gap, per patient-day (glucose families: each patient with glucose readings from
+    the first to the last of them, so that a patient worn for 3 days of a 5-day file counts 3);
     critical alerts that matched no critical event, per family."""
     days = len(data.patients) * data.span_s / 86400
-    glucose_days = len(glucose_patients(data)) * data.span_s / 86400
+    glucose_days = glucose_patient_days(data)
     out: dict[str, dict[str, Any]] = {}
     for fam in FAMILIES:
         span = days if fam == "other" else glucose_days
@@ -455,6 +457,22 @@ def glucose_patients(data: EvalData) -> set[str]:
         for r in batch.readings
         if r.metric is Metric.GLUCOSE
     }
+
+
+def glucose_patient_days(data: EvalData) -> float:
+    """The days each patient with glucose readings wore the meter or sensor (from the first of
+    them to the last), summed."""
+    first: dict[UUID, datetime] = {}
+    last: dict[UUID, datetime] = {}
+    for batch in data.batches:
+        for r in batch.readings:
+            if r.metric is Metric.GLUCOSE:
+                key = r.patient_id
+                if key not in first or r.time < first[key]:
+                    first[key] = r.time
+                if key not in last or r.time > last[key]:
+                    last[key] = r.time
+    return sum((last[k] - first[k]).total_seconds() for k in first) / 86400
 
 
 def cgm_patients(data: EvalData) -> set[str]:
