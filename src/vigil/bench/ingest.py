@@ -425,7 +425,7 @@ def run_phase(
             (state / "c").mkdir(parents=True, exist_ok=True)
             proc = BenchProcess(
                 "ingest",
-                ["-m", "vigil", "ingest"],
+                ["-m", "vigil", "ingest", "--processes", str(processes)],
                 env,
                 ready="edge: pulling from",
                 log_dir=state / "c",
@@ -556,7 +556,7 @@ def run_bench(
         nats_pid = _nats_pid(servers)
         pids = {"nats": nats_pid, "postgres": _postmaster(servers.database_url)}
         per_device = max(1, readings // (per_message * devices))
-        n_processes = processes if processes is not None else 1
+        n_processes = processes if processes is not None else settings.ingest_processes
         out: dict[str, Any] = {
             "edge": "nats",
             "devices": devices,

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import psycopg
 
-from vigil.core.metrics import SPECS, Metric
+from vigil.core.metrics import SPECS
 from vigil.core.models import StoredReading
 from vigil.ingest.models import RejectedRow
 from vigil.storage.db import notify_new_readings
@@ -115,12 +115,11 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
         cur.execute(
             "INSERT INTO readings SELECT * FROM readings_stage"
             " ON CONFLICT (device_id, metric, time) DO NOTHING"
-            " RETURNING time, patient_id, metric, value, device_id, received_at, censored"
+            " RETURNING device_id, metric, time"
         )
-        inserted = [
-            StoredReading(t, p, Metric(m), v, d, rc, c)  # type: ignore[arg-type]
-            for t, p, m, v, d, rc, c in cur.fetchall()
-        ]
+        # Only the keys come back: the rows are ours already.
+        offered = {reading_key(r): r for r in rows}
+        inserted = [offered[(d, m, t)] for d, m, t in cur.fetchall()]  # type: ignore[index]
         existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
