@@ -42,12 +42,19 @@ def api() -> None:
 
 
 @app.command()
-def ingest() -> None:
+def ingest(
+    processes: int | None = typer.Option(
+        None,
+        min=1,
+        help="Ingest processes in all (NATS edge; default VIGIL_INGEST_PROCESSES): they share"
+        " the edge's capture consumer",
+    ),
+) -> None:
     """Run ingest alone: MQTT -> TimescaleDB -> the readings stream. Several, each with its own
     VIGIL_MQTT_CLIENT_ID, share the devices' messages."""
     from vigil.processes import run_ingest
 
-    run_ingest(load_settings())
+    run_ingest(load_settings(), processes)
 
 
 @app.command()

@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,16 +140,92 @@ def _one_stage(
         servers.close()
 
 
-def run_ingest(settings: Settings) -> None:
-    """`vigil ingest`: ingest alone (one of possibly several processes)."""
+class IngestHelpers:
+    """``count`` more `vigil ingest` processes beside this one's ingest (the NATS edge only:
+    they pull from the one capture consumer, so each takes its share, and none loses what it
+    took and did not acknowledge). One ingest process stays under one core (its threads take
+    turns on the GIL); several get past it. Each child ends with its parent (Linux
+    ``PR_SET_PDEATHSIG``), so a parent killed with SIGKILL leaves no ingest behind."""
+
+    def __init__(self, settings: Settings, servers: Servers, count: int) -> None:
+        self.count = count
+        # A fault point (tests) is armed in the process under test, not in its helpers.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_FAULT_")}
+        self.env = {
+            **inherited,
+            "VIGIL_DATABASE_URL": servers.database_url,
+            "VIGIL_NATS_URL": servers.nats_url,
+            "VIGIL_MQTT_EDGE": "nats",
+            "VIGIL_MQTT_URL": f"mqtt://{servers.mqtt.host}:{servers.device_port}",
+            "VIGIL_STATE_DIR": str(settings.state_dir),
+            "VIGIL_INGEST_PROCESSES": "1",
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> IngestHelpers:
+        for _ in range(self.count):
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "vigil", "ingest", "--processes", "1"],
+                    env=self.env,
+                    preexec_fn=_end_with_parent,
+                )
+            )
+        if self.count:
+            log.info("ingest: %d more ingest process(es) started", self.count)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+
+def _end_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def ingest_processes(settings: Settings, requested: int | None = None) -> int:
+    """How many ingest processes to run: ``requested`` or the setting; one on Mosquitto (each
+    instance there needs a broker user and shared group of its own: docs/ingest.md)."""
+    wanted = requested if requested is not None else settings.ingest_processes
+    if wanted > 1 and settings.edge != "nats":
+        log.warning(
+            "ingest: %d processes asked for, 1 started: on the Mosquitto edge each instance"
+            " needs its own VIGIL_MQTT_CLIENT_ID and shared group (docs/ingest.md, Scaling out)",
+            wanted,
+        )
+        return 1
+    return max(1, wanted)
+
+
+def run_ingest(settings: Settings, processes: int | None = None) -> None:
+    """`vigil ingest`: ingest alone (one of possibly several processes); with ``processes``
+    above one on the NATS edge, that many in all (this one and helpers)."""
+    count = ingest_processes(settings, processes)
     with _one_stage(settings, "ingest", ALL_SERVERS) as (servers, stream):
+        helpers = IngestHelpers(settings, servers, count - 1).start()
         ingest = ingest_stage(
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
         ingest.start()
         log.info("ingest running as %s", settings.mqtt_client_id)
-        _until_signalled()
-        ingest.stop()
+        try:
+            _until_signalled()
+        finally:
+            ingest.stop()
+            helpers.stop()
 
 
 def run_detect(settings: Settings) -> None:

@@ -27,9 +27,11 @@ from vigil.core.worker import Worker
 from vigil.ingest import Ingest
 from vigil.processes import (
     API_SERVERS,
+    IngestHelpers,
     alert_service,
     alert_worker,
     detect_worker,
+    ingest_processes,
     ingest_stage,
 )
 from vigil.servers import Servers, start_servers, sync_broker_credentials
@@ -203,7 +205,13 @@ def exit_on_sigterm() -> None:
 
 
 def serve(settings: Settings) -> None:
+    """`vigil serve`: every stage, with ``VIGIL_INGEST_PROCESSES`` ingest processes in all on
+    the NATS edge (this one's and helpers pulling from the same capture consumer)."""
     exit_on_sigterm()
     with running_stages(settings) as running:
-        log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
-        run_http(settings, running.app)
+        helpers = IngestHelpers(settings, running.servers, ingest_processes(settings) - 1).start()
+        try:
+            log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
+            run_http(settings, running.app)
+        finally:
+            helpers.stop()

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         " edge) or a Mosquitto broker; None: nats, unless a broker URL is given",
     )
 
+    ingest_processes: int = Field(
+        default=2,
+        ge=1,
+        description="Ingest processes `vigil serve` and `vigil ingest` run on the NATS edge (they"
+        " share its capture consumer; one process stays under one core); 1 on Mosquitto",
+    )
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
     ingest_batch_target_ms: int = Field(
         default=100,

@@ -316,3 +316,77 @@ def test_pump_abuse_is_rejected_with_its_reason(
     assert parsed.readings == []
     assert len(parsed.rejections) == 1
     assert reason in parsed.rejections[0].reason
+
+
+# The fast path (ingest's usual shape, read without a model) against the model it stands for.
+usual_shape = st.fixed_dictionaries(
+    {
+        "ts": st.one_of(
+            st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat()),
+            st.datetimes().map(lambda t: t.isoformat()),
+            st.sampled_from(
+                [
+                    "2026-11-28T07:00:00Z",
+                    "2026-11-28t07:00:00z",
+                    "2026-11-28 07:00:00+09:00",
+                    "2026-02-30T07:00:00Z",
+                    "2026-11-28T25:00:00Z",
+                    "2026-11-28",
+                    "1764313200",
+                ]
+            ),
+            st.text(max_size=30),
+            json_values,
+        ),
+        "metric": st.one_of(st.sampled_from([m.value for m in Metric]), json_values),
+        "value": st.one_of(
+            st.integers(), st.floats(), st.booleans(), st.sampled_from(["LOW", "high", "93"])
+        ),
+        "unit": st.one_of(st.sampled_from(["%", "mg/dL", "mmol/L", "lb"]), json_values),
+    },
+    optional={"systolic": json_values, "extra": json_values},
+)
+
+
+@given(usual_shape)
+def test_the_fast_path_reads_what_the_model_reads(item: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from vigil.core.payload import ReadingIn, fast_reading
+
+    fast = fast_reading(item)
+    try:
+        model = ReadingIn.model_validate(item)
+    except ValidationError:
+        assert fast is None  # what the model refuses, the fast path leaves to it
+        return
+    if fast is not None:
+        assert (fast.ts, fast.metric, fast.unit, fast.value) == (
+            model.ts,
+            model.metric,
+            model.unit,
+            model.value,
+        )
+        assert fast.ts.tzinfo is not None
+        assert (model.systolic, model.diastolic, model.pulse) == (None, None, None)
+
+
+@given(st.lists(usual_shape, min_size=1, max_size=4), st.booleans())
+def test_decoding_once_gives_the_same_outcome(items: list[dict[str, Any]], long: bool) -> None:
+    """The whole parse, fast paths on, against the model-only reading of the same payload."""
+    from vigil.core import payload as p
+
+    if long:
+        items = [*items, {"ts": "2026-11-28T07:00:00Z", "metric": "spo2", "value": 10**25}]
+    raw = json.dumps({"readings": items}, default=str).encode()
+    fast = parse_payload(raw, device_id="dev-1", received_at=NOW)
+    original = (p.fast_reading, p._fast_payload, p._LONG_NUMBER)
+    try:
+        p.fast_reading = lambda doc: None  # type: ignore[assignment]
+        p._fast_payload = lambda doc: None  # type: ignore[assignment]
+        p._LONG_NUMBER = __import__("re").compile(rb"")  # every payload through the hooks
+        slow = parse_payload(raw, device_id="dev-1", received_at=NOW)
+    finally:
+        p.fast_reading, p._fast_payload, p._LONG_NUMBER = original
+    assert fast.readings == slow.readings
+    assert fast.rejections == slow.rejections

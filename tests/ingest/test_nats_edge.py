@@ -347,6 +347,88 @@ def test_two_ingest_instances_share_the_edge_across_kills_of_either_and_of_the_e
     }
 
 
+def _pulling(edge: EmbeddedNats) -> int:
+    """Ingest connections the edge has (each ingest process connects once, by this name)."""
+    conns = httpx.get(edge.monitor_url("/connz"), params={"limit": "1024"}, timeout=5).json()
+    return sum(1 for c in conns.get("connections") or [] if c.get("name") == "vigil-ingest-edge")
+
+
+def _ingest_children(pid: int) -> list[int]:
+    """`vigil ingest` processes whose parent is ``pid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"ingest" in cmd:
+            out.append(int(entry.name))
+    return out
+
+
+def _gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        # A zombie is gone too (its parent, killed, cannot reap it; init will).
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                return False
+        except OSError:
+            continue
+    return True
+
+
+def test_ingest_processes_share_the_edge_and_end_with_their_parent(
+    harness: Harness, edge: EmbeddedNats, tmp_path: Path
+) -> None:
+    """`vigil ingest` with VIGIL_INGEST_PROCESSES=3 runs two helpers beside itself, all three
+    pulling from the edge's capture consumer; killed -9 mid-burst, its helpers end with it
+    (nothing is left pulling), and once it is started again every PUBACKed reading is stored
+    once."""
+    ingest = IngestProcess(harness, edge, tmp_path / "ingest")
+    ingest.env["VIGIL_INGEST_PROCESSES"] = "3"
+    fleet = [Device(edge, provision(harness, edge)) for _ in range(20)]
+    ingest.start()
+    try:
+        assert ingest.proc is not None
+        wait_for(lambda: _pulling(edge) == 3, "three ingest processes pulling from the edge")
+        helpers = _ingest_children(ingest.proc.pid)
+        assert len(helpers) == 2
+        for device in fleet:
+            device.connect()
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        ids = [d.device_id for d in fleet]
+        for i in range(60):
+            for device in fleet:
+                device.publish(base + timedelta(seconds=i), value=90 + i % 9)
+            if i == 20:
+                wait_for(lambda: len(stored_keys(harness, ids)[0]) > 100, "part stored")
+                ingest.kill()
+                wait_for(lambda: _gone(helpers), "the helpers ended with their parent")
+                wait_for(lambda: _pulling(edge) == 0, "nothing left pulling")
+                ingest.start()
+        wait_for(lambda: all(d.all_acked() for d in fleet), "every reading PUBACKed", 120)
+        wait_for(lambda: len(stored_keys(harness, ids)[0]) >= 1200, "all stored", 120)
+        figures = counts(harness, fleet)
+    finally:
+        for device in fleet:
+            device.close()
+        ingest.terminate()
+    assert figures == {
+        "attempted": 1200,
+        "pubacked": 1200,
+        "stored": 1200,
+        "lost": 0,
+        "doubled": 0,
+    }
+
+
 def test_the_embedded_edge_over_tls_stores_and_refuses_clear_text_or_an_untrusted_ca(
     harness: Harness, tmp_path: Path
 ) -> None:

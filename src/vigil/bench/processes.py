@@ -42,6 +42,13 @@ class BenchProcess:
                 if self.marker in line:
                     self._ready.set()
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def wait_ready(self, timeout_s: float = 90) -> None:
         if not self._ready.wait(timeout_s):
             self.stop()

@@ -170,7 +170,10 @@ def _check_time(ts: datetime, received_at: datetime, future_s: int, max_age_days
         )
 
 
-def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
+_METRICS = {m.value: m for m in Metric}
+
+
+def _convert(item: ReadingIn | ReadingFast, device_id: str) -> list[Reading]:
     if item.metric == BLOOD_PRESSURE:
         if item.value is not None:
             raise PayloadError("blood_pressure takes systolic/diastolic/pulse, not value")
@@ -188,13 +191,16 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
             unit = "/min" if metric is Metric.HEART_RATE else item.unit
             out.append(Reading(item.ts, metric, to_canonical(metric, raw, unit), device_id))
         return out
-    try:
-        metric = Metric(item.metric)
-    except ValueError:
+    found = _METRICS.get(item.metric)
+    if found is None:
         known = ", ".join([*(m.value for m in Metric), BLOOD_PRESSURE])
-        raise UnknownMetric(f"unknown metric {item.metric!r}; known: {known}") from None
-    if item.value is None or any(
-        v is not None for v in (item.systolic, item.diastolic, item.pulse)
+        raise UnknownMetric(f"unknown metric {item.metric!r}; known: {known}")
+    metric = found
+    if (
+        item.value is None
+        or item.systolic is not None
+        or item.diastolic is not None
+        or item.pulse is not None
     ):
         raise PayloadError(f"{metric} takes a single 'value'")
     if isinstance(item.value, str):
@@ -207,6 +213,41 @@ def _convert(item: ReadingIn, device_id: str) -> list[Reading]:
         bound, side = CENSORED_MARKS[item.value]
         return [Reading(item.ts, metric, bound, device_id, side)]
     return [Reading(item.ts, metric, to_canonical(metric, item.value, item.unit), device_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A payload's JSON, decoded once (the rate limiter and the parser both read it), or why it
+    could not be."""
+
+    doc: Any
+    rejection: Rejection | None = None
+
+
+_LONG_NUMBER = re.compile(rb"[0-9.eE+-]{%d,}" % (MAX_NUMBER_DIGITS + 1))
+"""A run of number characters longer than any number the contract takes: only such a payload
+(or one in UTF-16/32) is decoded through the digit-counting hooks; any other decodes in C."""
+
+
+def decode_payload(raw: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Decoded:
+    """Decode one payload's JSON, or say why not (too large, a number too long, not JSON)."""
+    if len(raw) > min(max_bytes, MAX_PAYLOAD_BYTES):
+        limit = "1 MiB" if max_bytes >= MAX_PAYLOAD_BYTES else f"the limit of {max_bytes} bytes"
+        return Decoded(
+            None, Rejection(RejectionKind.TOO_LARGE, f"payload of {len(raw)} bytes exceeds {limit}")
+        )
+    try:
+        if b"\x00" not in raw and _LONG_NUMBER.search(raw) is None:
+            return Decoded(json.loads(raw))
+        return Decoded(json.loads(raw, parse_int=_parse_int, parse_float=_parse_float))
+    except _TooLong as exc:
+        return Decoded(None, Rejection(RejectionKind.TOO_LARGE, str(exc)))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Decoded(None, Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"))
+    except RecursionError:
+        return Decoded(None, Rejection(RejectionKind.NOT_JSON, "not JSON: nested too deeply"))
+    except ValueError as exc:  # anything else json refuses: a reason, never an exception
+        return Decoded(None, Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"[:500]))
 
 
 def parse_payload(
@@ -224,58 +265,85 @@ def parse_payload(
     Never raises on bad input: every problem becomes a :class:`Rejection` with a reason.
     ``max_bytes`` and ``max_readings`` may tighten the contract's limits (a deployment's own).
     """
+    return parse_decoded(
+        decode_payload(raw, max_bytes=max_bytes),
+        device_id=device_id,
+        received_at=received_at,
+        future_tolerance_s=future_tolerance_s,
+        max_age_days=max_age_days,
+        max_readings=max_readings,
+    )
+
+
+_PAYLOAD_KEYS = frozenset({"readings", "device_id"})
+
+
+def _fast_payload(doc: Any) -> tuple[list[Any], str | None] | None:
+    """The readings and device of a payload of the usual shape (a dict of ``readings``, a list
+    of objects, and perhaps ``device_id``, a string), checked without a model; None for any
+    other shape, which :class:`PayloadIn` then refuses with its reason."""
+    if type(doc) is not dict or "readings" not in doc or not doc.keys() <= _PAYLOAD_KEYS:
+        return None
+    items, device = doc["readings"], doc.get("device_id")
+    if type(items) is not list or not (device is None or type(device) is str):
+        return None
+    if not all(type(item) is dict for item in items):
+        return None
+    return items, device
+
+
+def parse_decoded(
+    decoded: Decoded,
+    *,
+    device_id: str,
+    received_at: datetime,
+    future_tolerance_s: int = 600,
+    max_age_days: int = 365,
+    max_readings: int = MAX_BATCH,
+) -> ParsedPayload:
+    """:func:`parse_payload` on a payload already decoded (:func:`decode_payload`)."""
     result = ParsedPayload()
-    if len(raw) > min(max_bytes, MAX_PAYLOAD_BYTES):
-        limit = "1 MiB" if max_bytes >= MAX_PAYLOAD_BYTES else f"the limit of {max_bytes} bytes"
-        result.rejections.append(
-            Rejection(RejectionKind.TOO_LARGE, f"payload of {len(raw)} bytes exceeds {limit}")
-        )
+    if decoded.rejection is not None:
+        result.rejections.append(decoded.rejection)
         return result
-    try:
-        doc = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)
-    except _TooLong as exc:
-        result.rejections.append(Rejection(RejectionKind.TOO_LARGE, str(exc)))
-        return result
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        result.rejections.append(Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"))
-        return result
-    except RecursionError:
-        result.rejections.append(Rejection(RejectionKind.NOT_JSON, "not JSON: nested too deeply"))
-        return result
-    except ValueError as exc:  # anything else json refuses: a reason, never an exception
-        result.rejections.append(Rejection(RejectionKind.NOT_JSON, f"not JSON: {exc}"[:500]))
-        return result
-    try:
-        payload = PayloadIn.model_validate(doc)
-    except ValidationError as exc:
-        result.rejections.append(
-            Rejection(RejectionKind.SCHEMA, f"wrong schema: {_pydantic_reason(exc)}")
-        )
-        return result
-    if payload.device_id is not None and payload.device_id != device_id:
+    fast = _fast_payload(decoded.doc)
+    if fast is None:
+        try:
+            payload = PayloadIn.model_validate(decoded.doc)
+        except ValidationError as exc:
+            result.rejections.append(
+                Rejection(RejectionKind.SCHEMA, f"wrong schema: {_pydantic_reason(exc)}")
+            )
+            return result
+        fast = payload.readings, payload.device_id
+    items, claimed = fast
+    if claimed is not None and claimed != device_id:
         result.rejections.append(
             Rejection(
                 RejectionKind.OTHER,
-                f"payload claims device {payload.device_id!r} on the topic of device {device_id!r}",
+                f"payload claims device {claimed!r} on the topic of device {device_id!r}",
             )
         )
         return result
-    if not payload.readings:
+    if not items:
         result.rejections.append(Rejection(RejectionKind.SCHEMA, "wrong schema: readings is empty"))
         return result
-    if len(payload.readings) > min(max_readings, MAX_BATCH):
+    if len(items) > min(max_readings, MAX_BATCH):
         result.rejections.append(
             Rejection(
                 RejectionKind.TOO_LARGE,
-                f"batch of {len(payload.readings)} readings exceeds {min(max_readings, MAX_BATCH)}",
+                f"batch of {len(items)} readings exceeds {min(max_readings, MAX_BATCH)}",
             )
         )
         return result
     seen: set[tuple[datetime, Metric]] = set()
-    for index, item_doc in enumerate(payload.readings):
+    latest = received_at + timedelta(seconds=future_tolerance_s)
+    earliest = received_at - timedelta(days=max_age_days)
+    for index, item_doc in enumerate(items):
         try:
-            item = ReadingIn.model_validate(item_doc)
-            _check_time(item.ts, received_at, future_tolerance_s, max_age_days)
+            item = fast_reading(item_doc) or ReadingIn.model_validate(item_doc)
+            if not earliest <= item.ts <= latest:  # bounds once a payload; the reason below
+                _check_time(item.ts, received_at, future_tolerance_s, max_age_days)
             for reading in _convert(item, device_id):
                 if (reading.time, reading.metric) in seen:
                     continue  # repeated inside one batch: absorbed like any replay
@@ -293,6 +361,47 @@ def parse_payload(
         except PayloadError as exc:
             result.rejections.append(Rejection(exc.kind, str(exc), index, _dump(item_doc)))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingFast:
+    """A single-value reading of the usual shape, as :class:`ReadingIn` would read it."""
+
+    ts: datetime
+    metric: str
+    unit: str
+    value: float
+    systolic: None = None
+    diastolic: None = None
+    pulse: None = None
+
+
+_READING_KEYS = frozenset({"ts", "metric", "value", "unit"})
+
+
+def fast_reading(doc: dict[str, Any]) -> ReadingFast | None:
+    """``doc`` read without a model when it has the usual shape (exactly ``ts``, ``metric``,
+    ``value`` and ``unit``; an RFC 3339 string with an offset; a finite number, not a
+    boolean; two strings), else None: :class:`ReadingIn` then reads it and says what is
+    wrong. What this accepts, :class:`ReadingIn` accepts with the same values (a property
+    test checks it)."""
+    if doc.keys() != _READING_KEYS:
+        return None
+    ts, metric, unit, value = doc["ts"], doc["metric"], doc["unit"], doc["value"]
+    if type(ts) is not str or type(metric) is not str or type(unit) is not str:
+        return None
+    if type(value) is int:
+        value = float(value)
+    elif type(value) is not float or not math.isfinite(value):
+        return None
+    match = RFC3339.match(ts)
+    if match is None or match["offset"] is None:
+        return None
+    try:
+        when = datetime.fromisoformat(ts.upper().replace(" ", "T")).astimezone(UTC)
+    except ValueError:
+        return None
+    return ReadingFast(when, metric, unit, value)
 
 
 class _TooLong(ValueError):

@@ -32,6 +32,12 @@ def newest_time(payload: bytes) -> datetime | None:
         doc: Any = json.loads(payload)
     except (ValueError, RecursionError):
         return None
+    return newest_in(doc)
+
+
+def newest_in(doc: Any) -> datetime | None:
+    """:func:`newest_time` of a payload already decoded (ingest decodes each payload once, for
+    this and the parser; None for one that did not decode)."""
     items = doc.get("readings") if isinstance(doc, dict) else None
     newest: datetime | None = None
     if isinstance(items, list):

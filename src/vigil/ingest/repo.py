@@ -10,7 +10,7 @@ from uuid import UUID
 
 import psycopg
 
-from vigil.core.metrics import SPECS, Metric
+from vigil.core.metrics import SPECS
 from vigil.core.models import StoredReading
 from vigil.ingest.models import RejectedRow
 from vigil.storage.db import notify_new_readings
@@ -84,12 +84,11 @@ _INSERT = (
     " JOIN reading_devices d ON d.device_id = s.device_id"
     " JOIN reading_metrics m ON m.metric = s.metric"
     " ON CONFLICT (patient, metric, time, device) DO NOTHING"
-    " RETURNING time, patient, device, metric)"
-    " SELECT s.time, s.patient_id, s.metric, s.value, s.device_id, s.received_at, s.censored"
-    " FROM ins JOIN reading_devices d ON d.id = ins.device"
+    " RETURNING time, device, metric)"
+    " SELECT d.device_id, m.metric, ins.time FROM ins JOIN reading_devices d ON d.id = ins.device"
     " JOIN reading_metrics m ON m.id = ins.metric"
-    " JOIN readings_stage s ON (s.device_id, s.metric, s.time) = (d.device_id, m.metric, ins.time)"
 )
+"""Stores the staged rows; gives back the keys of those stored (the rows are the caller's)."""
 
 ReadingKey = tuple[str, str, datetime]
 """What storage keeps once: (device, metric, time)."""
@@ -143,10 +142,9 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                 )
         cur.execute(_NEW_KEYS)
         cur.execute(_INSERT)
-        inserted = [
-            StoredReading(t, p, Metric(m), v, d, rc, c)  # type: ignore[arg-type]
-            for t, p, m, v, d, rc, c in cur.fetchall()
-        ]
+        # Only the keys come back: the rows are ours already.
+        offered = {reading_key(r): r for r in rows}
+        inserted = [offered[(d, m, t)] for d, m, t in cur.fetchall()]  # type: ignore[index]
         existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}

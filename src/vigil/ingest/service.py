@@ -27,11 +27,11 @@ from vigil.core import faults
 from vigil.core.errors import RejectionKind, VigilError
 from vigil.core.metrics import SPECS
 from vigil.core.models import StoredMessage, StoredReading
-from vigil.core.payload import device_from_topic, parse_payload
+from vigil.core.payload import Decoded, decode_payload, device_from_topic, parse_decoded
 from vigil.core.worker import Backoff, Stopped, Worker
 from vigil.ingest import metrics, repo
 from vigil.ingest.inbox import FairInbox
-from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_time
+from vigil.ingest.limits import DeviceRateLimiter, bundle, newest_in
 from vigil.ingest.models import InboundMessage, IngestStats, RejectedRow
 from vigil.settings import Settings
 from vigil.storage import LoopConnection
@@ -247,12 +247,11 @@ class IngestService(Worker):
         rejected: list[RejectedRow] = []
         limited: dict[str, list[InboundMessage]] = {}
         with conn.transaction():
-            devices = repo.load_devices(
-                conn, device_ids={d for m in batch if (d := device_from_topic(m.topic))}
-            )
+            named = [device_from_topic(m.topic) for m in batch]  # each topic read once
+            devices = repo.load_devices(conn, device_ids={d for d in named if d})
             for index, message in enumerate(batch):
                 before = len(rows)
-                self._parse(message, devices, rows, rejected, limited)
+                self._parse(message, named[index], devices, rows, rejected, limited)
                 owner += [index] * (len(rows) - before)
             # One row per key goes to storage; a repeat inside the batch is a repeat like any.
             unique: dict[repo.ReadingKey, StoredReading] = {}
@@ -338,12 +337,12 @@ class IngestService(Worker):
     def _parse(
         self,
         message: InboundMessage,
+        device_id: str | None,
         devices: dict[str, repo.DeviceInfo],
         rows: list[StoredReading],
         rejected: list[RejectedRow],
         limited: dict[str, list[InboundMessage]],
     ) -> None:
-        device_id = device_from_topic(message.topic)
 
         def reject(
             kind: RejectionKind, reason: str, item: int | None = None, raw: bytes | None = None
@@ -370,20 +369,29 @@ class IngestService(Worker):
         if device.revoked_at is not None and device.revoked_at <= message.received_at:
             return reject(RejectionKind.REVOKED, f"device {device_id!r} was revoked")
         admitted = self._admitted.get(id(message))
+        decoded: Decoded | None = None
         if admitted is None:
-            newest = newest_time(message.payload) if self.limiter.enabled else None
+            newest = None
+            if self.limiter.enabled:
+                decoded = decode_payload(
+                    message.payload, max_bytes=self.settings.ingest_max_message_bytes
+                )
+                newest = newest_in(decoded.doc)
             admitted = self.limiter.admit(device_id, message.received_at, newest)
             self._admitted[id(message)] = admitted
         if not admitted:
             limited.setdefault(device_id, []).append(message)  # kept in one row a batch
             return
-        parsed = parse_payload(
-            message.payload,
+        if decoded is None:
+            decoded = decode_payload(
+                message.payload, max_bytes=self.settings.ingest_max_message_bytes
+            )
+        parsed = parse_decoded(  # the same decode the limiter read: each payload decoded once
+            decoded,
             device_id=device_id,
             received_at=message.received_at,
             future_tolerance_s=self.settings.ingest_future_tolerance_s,
             max_age_days=self.settings.ingest_max_age_days,
-            max_bytes=self.settings.ingest_max_message_bytes,
             max_readings=self.settings.ingest_max_readings,
         )
         for rejection in parsed.rejections:
