@@ -131,6 +131,7 @@ class IngestProcess:
             "VIGIL_INGEST_RETRY_MAX_S": "1",
         }
         self.proc: subprocess.Popen[str] | None = None
+        self.pump = threading.Thread()
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -151,7 +152,8 @@ class IngestProcess:
                 elif held := HELD.search(line):
                     self.held = int(held.group(1)) + int(held.group(2))
 
-        threading.Thread(target=pump, daemon=True).start()
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
         assert subscribed.wait(60), f"ingest process never logged {self.ready!r}"
 
     def kill(self) -> None:
@@ -161,7 +163,12 @@ class IngestProcess:
         self._close()
 
     def _close(self) -> None:
+        """Close its stderr once the pump has read it to the end: the ingest helper processes
+        (VIGIL_INGEST_PROCESSES) share it and end with their parent a moment after it, so
+        closing it under the pump's read would fail there."""
         if self.proc is not None and self.proc.stderr is not None:
+            self.pump.join(60)
+            assert not self.pump.is_alive(), "an ingest helper process outlived its parent"
             self.proc.stderr.close()
 
     def terminate(self) -> None:
