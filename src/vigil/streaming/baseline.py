@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from vigil.clinical.careplan import DEFAULT_THRESHOLDS
 from vigil.clinical.findings import Finding, Severity
 from vigil.clinical.personal import (
     RESTING_HR_ABOVE_USUAL,
@@ -292,7 +293,11 @@ class TemperatureAboveUsual:
         usual = obs.usual.usual(Metric.BODY_TEMPERATURE, obs.time, obs.plan.time_zone)
         if usual is None:
             return None
-        fever = obs.plan.threshold(Metric.BODY_TEMPERATURE).high or 38.0
+        fever = (
+            obs.plan.threshold(Metric.BODY_TEMPERATURE).high
+            or DEFAULT_THRESHOLDS[Metric.BODY_TEMPERATURE].high
+            or math.inf
+        )
         limit = max(TEMPERATURE_FLOOR, usual.mean + TEMPERATURE_ABOVE_USUAL)
         if not limit <= obs.value < fever:
             return None
