@@ -1,13 +1,14 @@
 """Type-1 cases from the UVa/Padova simulator (``simglucose``) for ``vigil eval``.
 
 Not part of Vigil and not one of its dependencies: run it in a scratch environment of its own,
-with the simulator pinned, and score what it writes with Vigil's own ``vigil eval``::
+with the simulator pinned, and score what it writes with Vigil's own ``vigil eval`` (``$SCRATCH``:
+any scratch folder outside the repository)::
 
-    python3 -m venv /tmp/simglucose-venv
-    /tmp/simglucose-venv/bin/pip install simglucose==0.2.11
-    /tmp/simglucose-venv/bin/python scripts/simglucose_cases.py --seed 1 --out /tmp/sg1
-    vigil eval --readings /tmp/sg1/readings.jsonl --truth /tmp/sg1/truth.jsonl \\
-        --patients /tmp/sg1/patients.jsonl --json
+    python3 -m venv "$SCRATCH"/venv
+    "$SCRATCH"/venv/bin/pip install simglucose==0.2.11
+    "$SCRATCH"/venv/bin/python scripts/simglucose_cases.py --seed 1 --out "$SCRATCH"/sg1
+    vigil eval --readings "$SCRATCH"/sg1/readings.jsonl --truth "$SCRATCH"/sg1/truth.jsonl \\
+        --patients "$SCRATCH"/sg1/patients.jsonl --json
 
 Each seed draws ``--patients`` (6) of the simulator's 30 virtual patients (adolescents, adults,
 children) at random, each for 3-5 days from the same start, with the simulator's random meals
