@@ -54,6 +54,9 @@ class Ingest:
             inbox=self.inbox,
             ack=self.transport.ack,
             sink=sink,
+            ack_many=(
+                self.transport.ack_many if isinstance(self.transport, EdgeTransport) else None
+            ),
         )
 
     def _mqtt_transport(self, settings: Settings, mqtt: MqttTarget) -> MqttTransport:

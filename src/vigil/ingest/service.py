@@ -105,8 +105,11 @@ class IngestService(Worker):
         inbox: FairInbox,
         ack: Acker,
         sink: ReadingSink | None = None,
+        ack_many: Callable[[Sequence[InboundMessage]], object] | None = None,
     ) -> None:
+        """``ack_many``: acknowledges a whole batch at once, where the transport can."""
         super().__init__("ingest", backoff=Backoff(max_s=settings.ingest_retry_max_s))
+        self.ack_many = ack_many
         self.settings = settings
         self.database_url = database_url
         self.inbox = inbox
@@ -161,8 +164,11 @@ class IngestService(Worker):
                 faults.reached("ingest_after_publish")
         except Stopped:
             return  # nothing acknowledged: the broker redelivers to the next ingest
-        for message in batch:
-            self.ack(message)
+        if self.ack_many is not None:
+            self.ack_many(batch)
+        else:
+            for message in batch:
+                self.ack(message)
         if self.stats.db_errors + self.stats.handoff_errors == errors:  # a retry's wait is no cost
             self.batch_size.took(len(batch), time.monotonic() - started)
 
