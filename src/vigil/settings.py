@@ -84,10 +84,12 @@ class Settings(BaseSettings):
     )
 
     ingest_processes: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description="Ingest processes `vigil serve` and `vigil ingest` run on the NATS edge (they"
-        " share its capture consumer; one process stays under one core); 1 on Mosquitto",
+        " share its capture consumer; one process stays under one core); 1 on Mosquitto. Each"
+        " keeps its own per-device rate limits, so N processes allow a device up to N times its"
+        " rate: 1 by default until the limits are shared",
     )
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
     ingest_batch_target_ms: int = Field(
