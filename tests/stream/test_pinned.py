@@ -50,17 +50,22 @@ def test_a_catch_up_ends_while_readings_keep_arriving(
     publisher = StreamPublisher(stream)
     before = publisher.publish([message(p, k) for k in range(20) for p in patients])
     assert before.messages == 160
-    stop, trickled = threading.Event(), [0]
+    stop, flowing, trickled = threading.Event(), threading.Event(), [0]
 
     def trickle() -> None:  # a steady stream of new readings, as a live system has
         k = 1000
         while not stop.wait(0.02):
             publisher.publish([message(patients[k % len(patients)], k)])
             trickled[0] += 1
+            if trickled[0] >= 3:
+                flowing.set()
             k += 1
 
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
+    # the catch-up starts once new readings are flowing (on a busy machine the thread may not
+    # have published one before a quick catch-up ended)
+    assert flowing.wait(60), "the trickle never got going"
     try:
         pinned = PinnedPartitions(stream)
         seen = [m for batch in pinned.replay(range(4), since=None, batch=50) for m in batch]
