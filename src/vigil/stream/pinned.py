@@ -50,7 +50,8 @@ NS = 1_000_000_000
 @dataclass(slots=True)
 class Pulled:
     """What a worker takes at once: messages in arrival order (each partition's in stream
-    order), and the partitions it was handed or lost since the last take."""
+    order), and the partitions it was handed or lost since the last take (a partition in both
+    was lost, then handed back: lose it first, then take it again)."""
 
     messages: list[StreamMessage] = field(default_factory=list)
     gained: set[int] = field(default_factory=set)
@@ -234,8 +235,11 @@ class PinnedPartitions:
         while True:
             kind, p, message = item
             if kind == "gained":
+                # A partition lost and gained again in one take (the server re-pinned it to
+                # this client under a new id, as a new consumer leader does) stays in ``lost``
+                # too: its messages taken before were dropped here, so the worker must forget
+                # it and catch up on it from the stream, not go on past what it dropped.
                 pulled.gained.add(p)
-                pulled.lost.discard(p)
             elif kind == "lost":
                 pulled.lost.add(p)
                 pulled.gained.discard(p)

@@ -228,7 +228,7 @@ class DetectWorker(Worker):
         while not self.stopping:
             pulled = self.pinned.take(max_messages=self.fetch_max, timeout_s=1.0)
             if pulled.lost:
-                self._lose(pulled.lost, "another worker holds them")
+                self._lose(pulled.lost, "another worker holds them, or the server pinned them anew")
             # Every partition the pinned client holds and this worker does not apply yet: the
             # ones just handed over, and any whose catch-up failed before (a database outage
             # mid-gain), which no new "gained" would name again.
