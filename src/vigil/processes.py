@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -111,12 +112,29 @@ def detect_worker_name() -> str:
     return f"detect-{socket.gethostname()[:24]}-{os.getpid()}"
 
 
+STOP_GRACE_S = 30.0
+"""How long a stage process may take to stop once signalled before it exits hard."""
+
+
 def _until_signalled() -> None:
+    """Wait for SIGTERM or SIGINT; then the caller stops its stage gracefully, and should a
+    thread hang there (a server gone, a busy machine), the process still ends
+    ``STOP_GRACE_S`` later: an ingest helper must end with its parent, and an operator's stop
+    must stop. Exiting hard loses nothing: a stage acknowledges only what is durable."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(1.0):
         pass
+
+    def exit_now() -> None:
+        log.error("stopping took longer than %.0f s: exiting now", STOP_GRACE_S)
+        logging.shutdown()
+        os._exit(1)
+
+    watchdog = threading.Timer(STOP_GRACE_S, exit_now)
+    watchdog.daemon = True
+    watchdog.start()
 
 
 @contextmanager
@@ -168,7 +186,7 @@ class IngestHelpers:
                 subprocess.Popen(
                     [sys.executable, "-m", "vigil", "ingest", "--processes", "1"],
                     env=self.env,
-                    preexec_fn=_end_with_parent,
+                    preexec_fn=functools.partial(_end_with_parent, os.getpid()),
                 )
             )
         if self.count:
@@ -188,12 +206,16 @@ class IngestHelpers:
         self.procs.clear()
 
 
-def _end_with_parent() -> None:
+def _end_with_parent(parent: int) -> None:
+    """In the child, before it runs: SIGTERM when the parent dies, and exit at once should it
+    have died already (between the fork and here the signal would never come)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def ingest_processes(settings: Settings, requested: int | None = None) -> int:
