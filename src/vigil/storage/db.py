@@ -254,10 +254,11 @@ def compact_readings(
 ) -> list[str]:
     """Rebuild the indexes of ``hypertable``'s chunks that closed at least ``closed_for`` ago
     and were not rebuilt yet (``REINDEX INDEX CONCURRENTLY``: reads and writes go on); returns
-    the chunks rebuilt. Readings arrive in time order across patients, so a chunk's
-    (patient, metric, time, device) index is about half empty while it is written (a page split
-    leaves a half page that no later reading of that patient fills); rebuilt, it is full to the
-    index's fill factor (90 %). A late reading for a compacted chunk splits a page again."""
+    the chunks rebuilt. Readings arrive in time order across series, so a chunk's (series,
+    time) index has half-empty pages while it is written (a page split in the middle of a
+    series leaves a half page that no later reading of it fills; one at a series' end splits at
+    the fill factor); rebuilt, it is full to the index's fill factor (90 %). A late reading for
+    a compacted chunk splits a page again."""
     schema, name = hypertable.split(".")
     done: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
