@@ -26,6 +26,7 @@ storage's.
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -309,3 +310,4 @@ def run_bench(*, patients: int = 1000, days: int = 30, rounds: int = 200) -> dic
         return result
     finally:
         server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)  # two copies of the readings: gigabytes
