@@ -233,20 +233,19 @@ def test_generations_follow_every_write_once_per_statement(world: World) -> None
 
     # as ingest writes: into the readings' hypertable (the view takes no ON CONFLICT)
     add = (
-        "INSERT INTO reading_rows (time, patient, metric, value, device, received_at)"
-        " VALUES (%s, reading_patient_key(%s),"
-        " (SELECT id FROM reading_metrics WHERE metric = %s), %s, reading_device_key(%s), now())"
-        " ON CONFLICT DO NOTHING"
+        "INSERT INTO reading_rows (time, series, value, received_at)"
+        " SELECT %s, reading_series_key(%s, m.metric, m.unit, %s), %s, now()"
+        " FROM reading_metrics m WHERE m.metric = %s ON CONFLICT DO NOTHING"
     )
     cgm = f"cgm-{p.hex[:8]}"
-    assert execute((add, (day + hour * 3, p, "glucose", 90.0, cgm)),
-                   (add, (day + hour * 29, p, "glucose", 95.0, cgm)),
-                   (add, (day + hour * 4, p, "glucose", 85.0, cgm))) == [1, 1, 1]  # fmt: skip
+    assert execute((add, (day + hour * 3, p, cgm, 90.0, "glucose")),
+                   (add, (day + hour * 29, p, cgm, 95.0, "glucose")),
+                   (add, (day + hour * 4, p, cgm, 85.0, "glucose"))) == [1, 1, 1]  # fmt: skip
     # One transaction, two statements into the same day: bumped once, both hours marked.
     d0_now = (2, marks(h1=1, h2=1, h3=2, h4=2))
     assert generations(world, p) == {d0: d0_now, d1: (1, marks(h5=1))}
-    assert execute((add, (day + hour * 3, p, "glucose", 90.0, cgm))) == [0]  # a replay
-    assert execute((add, (day + hour * 9, p, "heart_rate", 70.0, "hr-1"))) == [1]
+    assert execute((add, (day + hour * 3, p, cgm, 90.0, "glucose"))) == [0]  # a replay
+    assert execute((add, (day + hour * 9, p, "hr-1", 70.0, "heart_rate"))) == [1]
     assert generations(world, p) == {d0: d0_now, d1: (1, marks(h5=1))}
     assert execute(("UPDATE readings SET time = time + interval '6 hours' WHERE patient_id = %s"
                     " AND time = %s", (p, day + hour))) == [1]  # fmt: skip

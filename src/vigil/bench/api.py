@@ -34,10 +34,10 @@ from vigil.api import repo
 from vigil.api.access import Role
 from vigil.api.security import hash_password, new_token, token_digest
 from vigil.bench.reports import load_cgm, report_paths
-from vigil.core.metrics import METRIC_CODES, Metric
+from vigil.core.metrics import Metric
 from vigil.servers.process import free_port
 from vigil.settings import Settings
-from vigil.storage import migrate, reading_keys, rebuild_latest_readings
+from vigil.storage import migrate, reading_series_keys, rebuild_latest_readings
 
 log = logging.getLogger(__name__)
 
@@ -113,27 +113,27 @@ def load(url: str, *, patients: int, days: int, team_size: int) -> dict[str, Any
         )
         # Straight into the hypertable by its keys (the readings view takes a COPY one row at
         # a time); the SCHEDULE's units are the metrics' canonical ones.
-        patient_key, device_key = reading_keys(
-            conn, patient_ids=ids, device_ids=[f"bench-{n:05d}" for n in range(len(ids))]
-        )
+        series = reading_series_keys(
+            conn,
+            series=[(pid, Metric(metric), f"bench-{n:05d}")
+                    for n, pid in enumerate(ids) for metric in SCHEDULE],
+        )  # fmt: skip
         with (
             conn.cursor() as cur,
             cur.copy(
-                "COPY reading_rows (time, received_at, patient, device, value, metric)"
-                " FROM STDIN (FORMAT BINARY)"
+                "COPY reading_rows (time, received_at, series, value) FROM STDIN (FORMAT BINARY)"
             ) as copy,
         ):
-            copy.set_types(["timestamptz", "timestamptz", "int4", "int4", "float4", "int2"])
+            copy.set_types(["timestamptz", "timestamptz", "int4", "float4"])
             start = now - timedelta(days=days)
             for n, pid in enumerate(ids):
-                key = (patient_key[pid], device_key[f"bench-{n:05d}"])
                 for metric, (per_day, mean, spread, _unit) in SCHEDULE.items():
-                    code = METRIC_CODES[Metric(metric)]
+                    key = series[(pid, Metric(metric), f"bench-{n:05d}")]
                     step = timedelta(hours=24 / per_day)
                     t = start + timedelta(minutes=rng.randrange(60))
                     while t < now:
                         value = round(rng.gauss(mean, spread), 1)
-                        copy.write_row((t, t, *key, value, code))
+                        copy.write_row((t, t, key, value))
                         t += step
         rebuild_latest_readings(conn)
         conn.execute(

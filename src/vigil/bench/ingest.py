@@ -44,19 +44,19 @@ import psycopg
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from vigil.bench.processes import BenchProcess
-from vigil.core.metrics import METRIC_CODES
+from vigil.core.metrics import Metric
 from vigil.ingest.publisher import DevicePublisher
 from vigil.servers.edge import EDGE_STREAM, INGEST_CONSUMER
 from vigil.servers.nats import split_servers
 from vigil.servers.stack import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
-from vigil.storage import admin, migrate, reading_keys
+from vigil.storage import admin, migrate, reading_series_keys
 
 STEP_S = 10
 """Seconds between a device's readings (a monitor's pace: a backlog earns its rate tokens)."""
 PHASES = ("a", "b", "c")
 PHASE_NAMES = {"a": "bare counting", "b": "bare COPY", "c": "full path"}
-_TYPES = ["timestamptz", "timestamptz", "int4", "int4", "float4", "int2"]
+_TYPES = ["timestamptz", "timestamptz", "int4", "float4"]
 
 
 @dataclass(frozen=True)
@@ -197,14 +197,15 @@ async def _bare_async(
     sub = await js.pull_subscribe_bind(INGEST_CONSUMER, EDGE_STREAM)
     conn = await psycopg.AsyncConnection.connect(database_url) if database_url else None
     pids = {d: UUID(p) for d, p in patients.items()}
-    keys: dict[str, tuple[int, int]] = {}
+    keys: dict[tuple[str, str], int] = {}
     if database_url:
-        # Straight into the hypertable, by its keys (the readings view's trigger is for loaders
-        # and tests: it would make this baseline slower than a bare COPY).
+        # Straight into the hypertable, by its series keys (the readings view's trigger is for
+        # loaders and tests: it would make this baseline slower than a bare COPY).
         with psycopg.connect(database_url) as sync:
-            patient_key, device_key = reading_keys(sync, patient_ids=pids.values(), device_ids=pids)
-        keys = {d: (patient_key[p], device_key[d]) for d, p in pids.items()}
-    codes = {m.value: code for m, code in METRIC_CODES.items()}
+            series = reading_series_keys(
+                sync, series=[(p, m, d) for d, p in pids.items() for m in Metric]
+            )
+        keys = {(d, m.value): k for (_, m, d), k in series.items()}
     ready.set()
     try:
         while True:
@@ -217,23 +218,20 @@ async def _bare_async(
                 async with (
                     conn.cursor() as cur,
                     cur.copy(
-                        "COPY reading_rows (time, received_at, patient, device, value, metric)"
+                        "COPY reading_rows (time, received_at, series, value)"
                         " FROM STDIN (FORMAT BINARY)"
                     ) as copy,
                 ):
                     copy.set_types(_TYPES)
                     for msg in msgs:
                         device = msg.subject.split(".")[-2]
-                        patient, key = keys[device]
                         for r in json.loads(msg.data)["readings"]:
                             await copy.write_row(
                                 (
                                     datetime.fromisoformat(r["ts"]),
                                     now,
-                                    patient,
-                                    key,
+                                    keys[(device, r["metric"])],
                                     float(r["value"]),
-                                    codes[r["metric"]],
                                 )
                             )
                 await conn.commit()

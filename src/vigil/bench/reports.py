@@ -15,8 +15,8 @@ import psycopg
 from vigil.api import repo
 from vigil.api.access import Role
 from vigil.api.security import hash_password, new_token, token_digest
-from vigil.core.metrics import METRIC_CODES, Metric
-from vigil.storage import reading_keys
+from vigil.core.metrics import Metric
+from vigil.storage import reading_series_keys
 
 CGM_STEP = timedelta(minutes=5)
 
@@ -33,23 +33,20 @@ def load_cgm(url: str, *, patient: str, days: int) -> dict[str, Any]:
         started = time.perf_counter()
         ids = [r[0] for r in conn.execute(
             "SELECT id FROM patients WHERE tenant_id = %s", (tenant,)).fetchall()]  # fmt: skip
-        patient_key, device_key = reading_keys(
-            conn, patient_ids=ids, device_ids=[f"cgm-{str(p)[:8]}" for p in ids]
+        series = reading_series_keys(
+            conn, series=[(p, Metric.GLUCOSE, f"cgm-{str(p)[:8]}") for p in ids]
         )
         # Straight into the hypertable by its keys (set-based; the readings view's rule looks
         # the keys up a row at a time).
         cur = conn.execute(
-            "INSERT INTO reading_rows (time, received_at, patient, device, value, metric)"
-            " SELECT t, t, k.patient, k.device, least(400, greatest(40, round(140 + 60 * sin("
+            "INSERT INTO reading_rows (time, received_at, series, value)"
+            " SELECT t, t, k.series, least(400, greatest(40, round(140 + 60 * sin("
             "   extract(epoch FROM t) / 13751.0 + (hashtext(k.id::text) %% 7))"
-            "   + 40 * (random() - 0.5)))), %(metric)s"
-            " FROM unnest(%(ids)s::uuid[], %(patients)s::int[], %(devices)s::int[])"
-            "   AS k(id, patient, device),"
+            "   + 40 * (random() - 0.5))))"
+            " FROM unnest(%(ids)s::uuid[], %(series)s::int[]) AS k(id, series),"
             " generate_series(%(start)s::timestamptz, %(end)s, %(step)s) t",
-            {"metric": METRIC_CODES[Metric.GLUCOSE], "start": now - timedelta(days=days),
-             "end": now, "step": CGM_STEP, "ids": ids,
-             "patients": [patient_key[p] for p in ids],
-             "devices": [device_key[f"cgm-{str(p)[:8]}"] for p in ids]},
+            {"start": now - timedelta(days=days), "end": now, "step": CGM_STEP, "ids": ids,
+             "series": [series[(p, Metric.GLUCOSE, f"cgm-{str(p)[:8]}")] for p in ids]},
         )  # fmt: skip
         rows = cur.rowcount
         admin = repo.create_user(

@@ -1,18 +1,21 @@
-"""`vigil bench storage`: bytes a reading and the read queries, the readings' layout before
-migration 0180 beside the one that ships, in one run on one embedded PostgreSQL.
+"""`vigil bench storage`: bytes a reading and the read queries, the readings' layouts before
+migrations 0180 and 0190 beside the one that ships, in one run on one embedded PostgreSQL.
 
 The same readings (``--patients`` for ``--days``, a fifth of them on a 5-minute CGM, every
 patient with home vitals: a cuff twice a day, an oximeter four times, a scale and a
-thermometer) go into both layouts in time order, as ingest stores them:
+thermometer) go into each layout in time order, as ingest stores them:
 
 * **before**: the table of migration 0001 (text metric and device, uuid patient, float8 value,
   the unit in every row) with its two indexes and TimescaleDB's default time index, in a schema
   of its own (``bench_before``);
-* **after**: ``reading_rows`` behind the ``readings`` view, the layout migrations make now.
+* **0180**: migration 0180's ``reading_rows`` (patient, device and metric keys in each row, one
+  unique index (patient, metric, time, device)) behind its ``readings`` view, in ``bench_0180``;
+* **after**: ``reading_rows`` behind the ``readings`` view, the layout migrations make now
+  (0190: one series key a row, one unique index (series, time)).
 
 Then ``hypertable_detailed_size`` per reading (heap, each index, total) for each as loaded,
 and again once the closed chunks' indexes are rebuilt (:func:`vigil.storage.compact_readings`,
-what ``vigil serve``'s upkeep loop does; both layouts, so the comparison stays fair), and the
+what ``vigil serve``'s upkeep loop does; every layout, so the comparison stays fair), and the
 reads timed alternately on each (``search_path`` picks the layout, the SQL is the product's
 own): the API's 30-day hourly rollup of a patient's heart rate and of a CGM patient's glucose,
 and a CGM patient's 14-day AGP (summary, profile, days, lows). Loading skips the glucose
@@ -23,6 +26,7 @@ storage's.
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -43,6 +47,8 @@ from vigil.storage import compact_readings, migrate
 
 BEFORE = "bench_before"
 """The schema of the layout before migration 0180 (named as such in the SQL below)."""
+PREVIOUS = "bench_0180"
+"""The schema of migration 0180's layout, the one before 0190 (named as such below)."""
 
 _BEFORE_TABLE = """
 CREATE SCHEMA bench_before;
@@ -97,13 +103,60 @@ ORDER BY time
 """
 
 _AFTER_LOAD = """
-INSERT INTO reading_patients (patient_id) SELECT DISTINCT patient_id FROM bench_before.readings;
-INSERT INTO reading_devices (device_id) SELECT DISTINCT device_id FROM bench_before.readings;
-INSERT INTO reading_rows (time, received_at, patient, device, value, metric, censored)
+INSERT INTO reading_series (patient_id, metric, device_id)
+SELECT DISTINCT r.patient_id, m.id, r.device_id
+FROM bench_before.readings r JOIN reading_metrics m ON m.metric = r.metric
+ORDER BY 1, 2, 3;
+INSERT INTO reading_rows (time, received_at, series, value, censored)
+SELECT r.time, r.received_at, s.id, r.value, r.censored
+FROM bench_before.readings r
+JOIN reading_metrics m ON m.metric = r.metric
+JOIN reading_series s
+  ON s.patient_id = r.patient_id AND s.metric = m.id AND s.device_id = r.device_id
+ORDER BY r.time;
+"""
+
+_PREVIOUS_TABLE = """
+CREATE SCHEMA bench_0180;
+CREATE TABLE bench_0180.reading_patients (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    patient_id  uuid NOT NULL UNIQUE
+);
+CREATE TABLE bench_0180.reading_devices (
+    id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    device_id  text NOT NULL UNIQUE
+);
+CREATE TABLE bench_0180.reading_rows (
+    time         timestamptz NOT NULL,
+    received_at  timestamptz NOT NULL,
+    patient      integer NOT NULL,
+    device       integer NOT NULL,
+    value        real NOT NULL,
+    metric       smallint NOT NULL,
+    censored     text CHECK (censored IN ('below', 'above'))
+);
+SELECT create_hypertable('bench_0180.reading_rows', by_range('time', INTERVAL '7 days'),
+                         create_default_indexes => false);
+CREATE UNIQUE INDEX reading_rows_key ON bench_0180.reading_rows (patient, metric, time, device);
+CREATE VIEW bench_0180.readings AS
+SELECT r.time, p.patient_id, m.metric, r.value::text::float8 AS value, m.unit, d.device_id,
+       r.received_at, r.censored
+FROM bench_0180.reading_rows r
+LEFT JOIN bench_0180.reading_patients p ON p.id = r.patient
+LEFT JOIN public.reading_metrics m ON m.id = r.metric
+LEFT JOIN bench_0180.reading_devices d ON d.id = r.device;
+"""
+
+_PREVIOUS_LOAD = """
+INSERT INTO bench_0180.reading_patients (patient_id)
+SELECT DISTINCT patient_id FROM bench_before.readings ORDER BY 1;
+INSERT INTO bench_0180.reading_devices (device_id)
+SELECT DISTINCT device_id FROM bench_before.readings ORDER BY 1;
+INSERT INTO bench_0180.reading_rows (time, received_at, patient, device, value, metric, censored)
 SELECT r.time, r.received_at, p.id, d.id, r.value, m.id, r.censored
 FROM bench_before.readings r
-JOIN reading_patients p ON p.patient_id = r.patient_id
-JOIN reading_devices d ON d.device_id = r.device_id
+JOIN bench_0180.reading_patients p ON p.patient_id = r.patient_id
+JOIN bench_0180.reading_devices d ON d.device_id = r.device_id
 JOIN reading_metrics m ON m.metric = r.metric
 ORDER BY r.time;
 """
@@ -150,13 +203,17 @@ def _load(conn: psycopg.Connection[Any], *, patients: int, days: int) -> dict[st
     started = time.perf_counter()
     conn.execute(_AFTER_LOAD)
     after_s = time.perf_counter() - started
+    conn.execute(_PREVIOUS_TABLE)
+    started = time.perf_counter()
+    conn.execute(_PREVIOUS_LOAD)
+    previous_s = time.perf_counter() - started
     conn.execute("RESET session_replication_role")
     conn.commit()
     row = conn.execute("SELECT count(*) FROM bench_before.readings").fetchone()
     assert row is not None
     conn.commit()
     return {"readings": int(row[0]), "end": end, "load_before_s": round(before_s, 1),
-            "load_after_s": round(after_s, 1)}  # fmt: skip
+            "load_0180_s": round(previous_s, 1), "load_after_s": round(after_s, 1)}  # fmt: skip
 
 
 def _percentiles(ms: list[float]) -> str:
@@ -194,8 +251,12 @@ def _time_reads(
     times: dict[str, list[float]] = {}
     for _ in range(rounds):
         for name, make in reads.items():
-            call = make()  # the same patient on both layouts, before first, then after
-            for layout, path in (("before", f"{BEFORE}, public"), ("after", "public")):
+            call = make()  # the same patient on every layout, oldest first
+            for layout, path in (
+                ("before", f"{BEFORE}, public"),
+                ("0180", f"{PREVIOUS}, public"),
+                ("after", "public"),
+            ):
                 conn.execute(f"SET search_path = {path}")
                 started = time.perf_counter()
                 call()
@@ -207,7 +268,7 @@ def _time_reads(
 
 
 def run_bench(*, patients: int = 1000, days: int = 30, rounds: int = 200) -> dict[str, Any]:
-    """Both layouts on a fresh embedded PostgreSQL in a temporary folder."""
+    """The three layouts on a fresh embedded PostgreSQL in a temporary folder."""
     root = Path(tempfile.mkdtemp(prefix="vigil-storage-bench-"))
     root.chmod(0o755)
     server = EmbeddedPostgres(root / "postgres", durable=False)
@@ -218,28 +279,35 @@ def run_bench(*, patients: int = 1000, days: int = 30, rounds: int = 200) -> dic
             loaded = _load(conn, patients=patients, days=days)
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE bench_before.readings")
+            conn.execute(f"VACUUM ANALYZE {PREVIOUS}.reading_rows")
             conn.execute("VACUUM ANALYZE reading_rows")
+            conn.execute(f"ANALYZE reading_series, {PREVIOUS}.reading_patients,"
+                         f" {PREVIOUS}.reading_devices")  # fmt: skip
             n = loaded["readings"]
+            layouts = {
+                "before": f"{BEFORE}.readings",
+                "0180": f"{PREVIOUS}.reading_rows",
+                "after": "public.reading_rows",
+            }
             result: dict[str, Any] = {
                 "readings": n,
                 "patients": f"{patients} ({patients // 5} on CGM), {days} days",
-                "load s": f"before {loaded['load_before_s']}, after {loaded['load_after_s']}",
-                "before B/reading": _sizes(conn, f"{BEFORE}.readings", n),
-                "after B/reading": _sizes(conn, "public.reading_rows", n),
+                "load s": f"before {loaded['load_before_s']}, 0180 {loaded['load_0180_s']},"
+                f" after {loaded['load_after_s']}",
             }
-            # What the upkeep loop does to closed chunks (all but the last week's), both layouts.
-            started = time.perf_counter()
-            closed = compact_readings(server.url(), hypertable=f"{BEFORE}.readings")
-            before_s = time.perf_counter() - started
-            started = time.perf_counter()
-            compact_readings(server.url())
-            result["compacted chunks"] = (
-                f"{len(closed)} of {len(closed) + 1}: before {before_s:.1f} s,"
-                f" after {time.perf_counter() - started:.1f} s"
-            )
-            result["before compacted B/reading"] = _sizes(conn, f"{BEFORE}.readings", n)
-            result["after compacted B/reading"] = _sizes(conn, "public.reading_rows", n)
+            for layout, table in layouts.items():
+                result[f"{layout} B/reading"] = _sizes(conn, table, n)
+            # What the upkeep loop does to closed chunks (all but the last week's), each layout.
+            took = []
+            for layout, table in layouts.items():
+                started = time.perf_counter()
+                closed = compact_readings(server.url(), hypertable=table)
+                took.append(f"{layout} {time.perf_counter() - started:.1f} s")
+            result["compacted chunks"] = f"{len(closed)} of {len(closed) + 1}: " + ", ".join(took)
+            for layout, table in layouts.items():
+                result[f"{layout} compacted B/reading"] = _sizes(conn, table, n)
             result.update(_time_reads(conn, end=loaded["end"], rounds=rounds, seed=patients))
         return result
     finally:
         server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)  # two copies of the readings: gigabytes

@@ -62,31 +62,27 @@ _STAGE = (
 )
 
 
-# Storage keeps a reading once per (patient, metric, time, device) in reading_rows (migration
-# 0180): the patient and device by their integer keys, made here on first sight (only for keys
-# not there yet, so the identity sequences advance once per new patient or device).
+# Storage keeps a reading once per series (patient, metric, device) and time in reading_rows
+# (migrations 0180, 0190): the series by its integer key, made here on first sight (only for
+# series not there yet, so the identity sequence advances once per new series).
 _NEW_KEYS = (
-    "WITH p AS (INSERT INTO reading_patients (patient_id)"
-    " SELECT DISTINCT s.patient_id FROM readings_stage s WHERE NOT EXISTS"
-    " (SELECT FROM reading_patients k WHERE k.patient_id = s.patient_id) ORDER BY 1"
-    " ON CONFLICT DO NOTHING),"
-    " d AS (INSERT INTO reading_devices (device_id)"
-    " SELECT DISTINCT s.device_id FROM readings_stage s WHERE NOT EXISTS"
-    " (SELECT FROM reading_devices k WHERE k.device_id = s.device_id) ORDER BY 1"
-    " ON CONFLICT DO NOTHING)"
-    " SELECT"
+    "INSERT INTO reading_series (patient_id, metric, device_id)"
+    " SELECT DISTINCT s.patient_id, m.id, s.device_id FROM readings_stage s"
+    " JOIN reading_metrics m ON m.metric = s.metric"
+    " WHERE NOT EXISTS (SELECT FROM reading_series k"
+    " WHERE k.patient_id = s.patient_id AND k.metric = m.id AND k.device_id = s.device_id)"
+    " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
 )
 _INSERT = (
-    "WITH ins AS (INSERT INTO reading_rows"
-    " (time, received_at, patient, device, value, metric, censored)"
-    " SELECT s.time, s.received_at, p.id, d.id, s.value, m.id, s.censored FROM readings_stage s"
-    " JOIN reading_patients p ON p.patient_id = s.patient_id"
-    " JOIN reading_devices d ON d.device_id = s.device_id"
+    "WITH ins AS (INSERT INTO reading_rows (time, received_at, series, value, censored)"
+    " SELECT s.time, s.received_at, k.id, s.value, s.censored FROM readings_stage s"
     " JOIN reading_metrics m ON m.metric = s.metric"
-    " ON CONFLICT (patient, metric, time, device) DO NOTHING"
-    " RETURNING time, device, metric)"
-    " SELECT d.device_id, m.metric, ins.time FROM ins JOIN reading_devices d ON d.id = ins.device"
-    " JOIN reading_metrics m ON m.id = ins.metric"
+    " JOIN reading_series k"
+    " ON k.patient_id = s.patient_id AND k.metric = m.id AND k.device_id = s.device_id"
+    " ON CONFLICT (series, time) DO NOTHING"
+    " RETURNING time, series)"
+    " SELECT k.device_id, m.metric, ins.time FROM ins JOIN reading_series k ON k.id = ins.series"
+    " JOIN reading_metrics m ON m.id = k.metric"
 )
 """Stores the staged rows; gives back the keys of those stored (the rows are the caller's)."""
 

@@ -12,7 +12,7 @@ from vigil.storage.db import (
     detect_timescale,
     migrate,
     notify_new_readings,
-    reading_keys,
+    reading_series_keys,
     rebuild_latest_readings,
 )
 
@@ -28,6 +28,6 @@ __all__ = [
     "detect_timescale",
     "migrate",
     "notify_new_readings",
-    "reading_keys",
+    "reading_series_keys",
     "rebuild_latest_readings",
 ]

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from vigil.core.metrics import METRIC_CODES, SPECS
+from vigil.core.metrics import METRIC_CODES, SPECS, Metric
 
 log = logging.getLogger(__name__)
 
@@ -220,31 +220,33 @@ def apply_retention(conn: psycopg.Connection[tuple[object, ...]], *, days: int) 
     return len(rows)
 
 
-def reading_keys(
-    conn: psycopg.Connection[Any], *, patient_ids: Iterable[UUID], device_ids: Iterable[str]
-) -> tuple[dict[UUID, int], dict[str, int]]:
-    """The integer keys ``reading_rows`` stores for these patients and devices (made for those
-    without one), for a loader that COPYs into ``reading_rows`` itself (a bench's bare COPY)."""
-    patients, devices = sorted(set(patient_ids)), sorted(set(device_ids))
-    conn.execute(
-        "INSERT INTO reading_patients (patient_id) SELECT p FROM unnest(%s::uuid[]) p"
-        " WHERE NOT EXISTS (SELECT FROM reading_patients k WHERE k.patient_id = p)"
-        " ON CONFLICT DO NOTHING",
-        (patients,),
+def reading_series_keys(
+    conn: psycopg.Connection[Any], *, series: Iterable[tuple[UUID, Metric, str]]
+) -> dict[tuple[UUID, Metric, str], int]:
+    """The integer keys ``reading_rows`` stores for these (patient, metric, device) series
+    (made for those without one), for a loader that COPYs into ``reading_rows`` itself (a
+    bench's bare COPY)."""
+    wanted = sorted(set(series), key=lambda k: (str(k[0]), k[1].value, k[2]))
+    args = (
+        [p for p, _, _ in wanted],
+        [METRIC_CODES[m] for _, m, _ in wanted],
+        [d for _, _, d in wanted],
     )
     conn.execute(
-        "INSERT INTO reading_devices (device_id) SELECT d FROM unnest(%s::text[]) d"
-        " WHERE NOT EXISTS (SELECT FROM reading_devices k WHERE k.device_id = d)"
-        " ON CONFLICT DO NOTHING",
-        (devices,),
+        "INSERT INTO reading_series (patient_id, metric, device_id)"
+        " SELECT * FROM unnest(%s::uuid[], %s::int2[], %s::text[]) AS w(p, m, d)"
+        " WHERE NOT EXISTS (SELECT FROM reading_series k"
+        " WHERE k.patient_id = w.p AND k.metric = w.m AND k.device_id = w.d)"
+        " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
+        args,
     )
-    p = conn.execute(
-        "SELECT patient_id, id FROM reading_patients WHERE patient_id = ANY(%s)", (patients,)
+    rows = conn.execute(
+        "SELECT w.n, k.id FROM unnest(%s::uuid[], %s::int2[], %s::text[])"
+        " WITH ORDINALITY AS w(p, m, d, n) JOIN reading_series k"
+        " ON k.patient_id = w.p AND k.metric = w.m AND k.device_id = w.d",
+        args,
     ).fetchall()
-    d = conn.execute(
-        "SELECT device_id, id FROM reading_devices WHERE device_id = ANY(%s)", (devices,)
-    ).fetchall()
-    return {k: int(v) for k, v in p}, {str(k): int(v) for k, v in d}
+    return {wanted[int(n) - 1]: int(k) for n, k in rows}
 
 
 def compact_readings(
@@ -252,10 +254,11 @@ def compact_readings(
 ) -> list[str]:
     """Rebuild the indexes of ``hypertable``'s chunks that closed at least ``closed_for`` ago
     and were not rebuilt yet (``REINDEX INDEX CONCURRENTLY``: reads and writes go on); returns
-    the chunks rebuilt. Readings arrive in time order across patients, so a chunk's
-    (patient, metric, time, device) index is about half empty while it is written (a page split
-    leaves a half page that no later reading of that patient fills); rebuilt, it is full to the
-    index's fill factor (90 %). A late reading for a compacted chunk splits a page again."""
+    the chunks rebuilt. Readings arrive in time order across series, so a chunk's (series,
+    time) index has half-empty pages while it is written (a page split in the middle of a
+    series leaves a half page that no later reading of it fills; one at a series' end splits at
+    the fill factor); rebuilt, it is full to the index's fill factor (90 %). A late reading for
+    a compacted chunk splits a page again."""
     schema, name = hypertable.split(".")
     done: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
