@@ -12,12 +12,14 @@ SpO2 86%, below the patient's 88% threshold (COPD target range 88-92%).
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import ClassVar
 
 from vigil.clinical.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.clinical.findings import Finding, Severity
 from vigil.clinical.glycaemia import CGM_LOW_READING
+from vigil.clinical.wording import explain
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.glucose_filter import GlucoseFilter
@@ -116,6 +118,8 @@ class GlucoseOutOfRange:
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
+    level_z: ClassVar[float] = 0.0
+    """Standard deviations of the filter's level added before it must be below 54."""
 
     def __init__(
         self,
@@ -157,8 +161,9 @@ class GlucoseOutOfRange:
         gap = obs.time.timestamp() - self.previous[0]
         if gap <= 0 or gap > self.confirm_within.total_seconds():
             return True  # not a stream (or a late reading): nothing to confirm it against
-        level = self.filter.posterior(obs.time.timestamp(), obs.value)[0]
-        return self._recent(obs, self.last_urgent_low) and level < URGENT_GLUCOSE_LOW
+        state = self.filter.posterior(obs.time.timestamp(), obs.value)
+        bound = state[0] + self.level_z * math.sqrt(max(state[2], 0.0))
+        return self._recent(obs, self.last_urgent_low) and bound < URGENT_GLUCOSE_LOW
 
     def _recent(self, obs: Observation, t: float | None) -> bool:
         return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
@@ -186,11 +191,13 @@ class GlucoseOutOfRange:
             )
         if obs.value < low:
             pending = obs.value < URGENT_GLUCOSE_LOW
-            note = (
-                f" Near {URGENT_GLUCOSE_LOW:.0f} mg/dL: urgent if the next reading and the trend"
-                " confirm."
-                if pending
-                else ""
+            # The words (near 54 when pending) from the one wording home, in English as stored.
+            said = {"censored": obs.censored, "urgent_unconfirmed": pending}
+            sentence = explain(
+                {"code": "hypoglycemia", "value": obs.value, "threshold": low, "details": said},
+                cause="hypoglycemia",
+                detector=self.name,
+                lang="en",
             )
             return finding(
                 obs,
@@ -198,8 +205,7 @@ class GlucoseOutOfRange:
                 cause="hypoglycemia",
                 severity=Severity.HIGH,
                 score=low / obs.value,
-                sentence=f"Glucose {value}, below the {low:.0f} mg/dL hypoglycaemia threshold."
-                + note,
+                sentence=sentence,
                 threshold=low,
                 urgent_unconfirmed=pending,
                 code="near_urgent_low" if pending else "low",
