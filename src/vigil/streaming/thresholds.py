@@ -12,7 +12,6 @@ SpO2 86%, below the patient's 88% threshold (COPD target range 88-92%).
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import ClassVar
 
@@ -118,8 +117,6 @@ class GlucoseOutOfRange:
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
-    level_z: ClassVar[float] = 0.0
-    """Standard deviations of the filter's level added before it must be below 54."""
 
     def __init__(
         self,
@@ -161,9 +158,8 @@ class GlucoseOutOfRange:
         gap = obs.time.timestamp() - self.previous[0]
         if gap <= 0 or gap > self.confirm_within.total_seconds():
             return True  # not a stream (or a late reading): nothing to confirm it against
-        state = self.filter.posterior(obs.time.timestamp(), obs.value)
-        bound = state[0] + self.level_z * math.sqrt(max(state[2], 0.0))
-        return self._recent(obs, self.last_urgent_low) and bound < URGENT_GLUCOSE_LOW
+        level = self.filter.posterior(obs.time.timestamp(), obs.value)[0]
+        return self._recent(obs, self.last_urgent_low) and level < URGENT_GLUCOSE_LOW
 
     def _recent(self, obs: Observation, t: float | None) -> bool:
         return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
