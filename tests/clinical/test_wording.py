@@ -123,6 +123,31 @@ def test_a_falling_cgm_at_55_is_a_level_1_low_not_an_urgent_one() -> None:
     assert ko == "혈당 55 mg/dL, 저혈당 기준(70 mg/dL) 미만입니다."
 
 
+def test_a_cgm_reading_below_54_not_yet_confirmed_says_near_54_in_both_languages() -> None:
+    # One CGM reading under 54 after a steady hour at 62: high, not critical, and its words (the
+    # stored English too) say near 54 and what would make it urgent.
+    det = GlucoseOutOfRange()
+    found = None
+    for i, value in enumerate([62.0] * 8 + [52.0]):
+        obs = observe(
+            Metric.GLUCOSE, value, conditions=frozenset({"t1d"}), at=T0 + timedelta(minutes=5 * i)
+        )
+        found = det.score_one(obs)
+        det.learn_one(obs)
+    assert found is not None
+    assert (found.cause, found.severity.name) == ("hypoglycemia", "HIGH")
+    en_sentence = (
+        "Glucose 52 mg/dL, below the 70 mg/dL hypoglycaemia threshold and near 54 mg/dL (urgent "
+        "low): urgent once the next reading and the sensor's trend confirm it."
+    )
+    assert found.explanation.sentence == en_sentence
+    assert both(stored(found)) == (
+        "혈당 52 mg/dL, 저혈당 기준(70 mg/dL) 미만이며 54 mg/dL(긴급 저혈당)에 가깝습니다. "
+        "다음 측정과 센서 추세로 확인되면 긴급 저혈당입니다.",
+        en_sentence,
+    )
+
+
 def test_an_urgent_low_stored_by_the_old_lag_rule_does_not_say_the_reading_is_below_54() -> None:
     # Alerts kept from before the noise-aware filter: the lag-corrected value crossed 54, the
     # reading (55) did not, and the sentence says so.

@@ -131,3 +131,21 @@ def test_glucose_patient_days_count_each_patients_own_wear() -> None:
     low_glucose = family["low_glucose"]
     assert low_glucose["patient_days"] == round(2 + 1435 / 1440, 1)
     assert low_glucose["false_per_patient_day"] == round(1 / (2 + 1435 / 1440), 3)
+
+
+def test_a_level_2_low_the_cgm_read_as_55_is_alerted_but_not_paged() -> None:
+    """The truth's urgent low, but the CGM (a lagging, smoothing sensor) bottomed out at 55: no
+    critical page, so the critical kind's recall is 0; the episode's low alert still told the
+    nurse, which ``recall_any_severity`` and its lead count."""
+    shallow = [100, 90, 80, 72, 66, 61, 58, 56, 55, 56, 58, 62, 68, 75, 85, 95]
+    patients, messages, truth = cgm_fixture(shallow)
+    truth[1]["start"] = iso(T0.replace(hour=3, minute=25))  # true glucose < 54 from here
+    row = evaluate(EvalData.from_records(patients, messages, truth))["events"][
+        "hypoglycemia_urgent"
+    ]
+    assert (row["n"], row["recall"], row["recall_any_severity"]) == (1, 0.0, 1.0)
+    # The episode's first alert (urgent low soon on the 72 at 03:15, seen 10 s later) came
+    # 9 min 50 s before the truth crossed 54: under the 15 minutes the bar asks.
+    assert row["median_lead_any_severity_s"] == 590.0
+    assert row["lead_15min_share_any_severity"] == 0.0
+    assert row["median_lead_s"] is None  # no critical page: nothing to count it from

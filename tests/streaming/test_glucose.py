@@ -34,7 +34,7 @@ def test_one_cgm_point_below_54_is_a_low_until_the_next_confirms_it() -> None:
     pending = findings[2]
     assert pending is not None
     assert "52 mg/dL" in pending.explanation.sentence
-    assert "Near 54 mg/dL: urgent if the next reading and the trend confirm" in (
+    assert "near 54 mg/dL (urgent low): urgent once the next reading" in (
         pending.explanation.sentence
     )
     assert pending.explanation.details["urgent_unconfirmed"] is True

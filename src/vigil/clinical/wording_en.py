@@ -13,7 +13,8 @@ TEMPLATES: dict[str, str] = {
     "hypoglycaemia.",
     "hypoglycemia": "Glucose {value}, below the {threshold} hypoglycaemia threshold.",
     "hypoglycemia_unconfirmed": "Glucose {value}, below the {threshold} hypoglycaemia "
-    "threshold. One reading below {urgent}: urgent if the next confirms.",
+    "threshold and near {urgent} (urgent low): urgent once the next reading and the sensor's "
+    "trend confirm it.",
     "hyperglycemia": "Glucose {value}, above the {threshold} hyperglycaemia threshold.",
     "tachycardia": "Heart rate {value} at rest, above the {threshold} threshold.",
     "tachycardia_lasting": "Heart rate {value} at rest, above the {threshold} threshold for "

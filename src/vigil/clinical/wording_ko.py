@@ -10,8 +10,8 @@ TEMPLATES: dict[str, str] = {
     "hypoglycemia_urgent_lag": "혈당 {value}, 하강 중입니다. 센서 혈당은 실제 혈당보다 약 "
     "{lag_min}분 늦으므로 실제 혈당은 이미 2단계(긴급) 저혈당일 가능성이 높습니다.",
     "hypoglycemia": "혈당 {value}, 저혈당 기준({threshold}) 미만입니다.",
-    "hypoglycemia_unconfirmed": "혈당 {value}, 저혈당 기준({threshold}) 미만입니다. "
-    "{urgent} 미만 1회: 다음 측정에서 확인되면 긴급 저혈당입니다.",
+    "hypoglycemia_unconfirmed": "혈당 {value}, 저혈당 기준({threshold}) 미만이며 {urgent}(긴급 "
+    "저혈당)에 가깝습니다. 다음 측정과 센서 추세로 확인되면 긴급 저혈당입니다.",
     "hyperglycemia": "혈당 {value}, 고혈당 기준({threshold}) 초과입니다.",
     "tachycardia": "안정 시 심박수 {value}, 기준({threshold}) 초과입니다.",
     "tachycardia_lasting": "안정 시 심박수 {value}, 기준({threshold}) 초과가 {minutes}분간 "

@@ -52,7 +52,7 @@ import bisect
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -102,6 +102,11 @@ for _kind in (
     "hyperglycemia",
 ):
     KIND_CAUSES[_kind] = KIND_CAUSES[_kind] | {"unusual_for_patient"}
+
+ALERTED_BY: dict[str, str] = {"hypoglycemia_urgent": "hypoglycemia"}
+"""A critical kind whose events a less severe alert of the same episode also tells the nurse
+about: its ``recall`` needs the critical alert at the event, ``recall_any_severity`` any alert of
+the episode's causes (a level-2 low that paged only as a level-1 low, or as urgent low soon)."""
 
 SHOWN_BY: dict[str, tuple[str, str, float]] = {
     "hypertensive_crisis": ("bp_systolic", ">=", DEFAULT_THRESHOLDS[Metric.BP_SYSTOLIC].high or 0),
@@ -253,6 +258,19 @@ def assess(data: EvalData, findings: list[Finding], config: EvalConfig | None = 
             matched_kinds[id(m.alert)].add(event.kind)
         stats = per_kind[event.kind]
         stats["hit"].append(bool(matches))
+        if event.kind in ALERTED_BY:
+            # Alerted at all (any severity of the episode): the nurse knew of this low, whether
+            # or not the page was critical.
+            wider = replace(event, kind=ALERTED_BY[event.kind])
+            told_any = [
+                m
+                for m in (_match(a, wider, config) for a in by_patient.get(event.patient, ()))
+                if m is not None
+            ]
+            stats["alerted"].append(bool(told_any))
+            if told_any:
+                first_seen = min(m.episode_seen for m in told_any)
+                stats["lead_any_s"].append((event.start - first_seen).total_seconds())
         if matches:
             first = min(m.first for m in matches)
             stats["delay_data_s"].append((first - event.start).total_seconds())
@@ -399,6 +417,13 @@ def _kind_row(
         row["lead_15min_share"] = _ratio(sum(lead >= 900 for lead in leads), len(leads))
         line_leads = [0.0 - d for d in stats.get("episode_line_delay_s", [])]
         row["median_lead_from_line_s"] = _median(line_leads)
+    if kind in ALERTED_BY:
+        row["recall_any_severity"] = _ratio(sum(stats.get("alerted", [])), len(hits))
+        leads_any = stats.get("lead_any_s", [])
+        row["median_lead_any_severity_s"] = _median(leads_any)
+        row["lead_15min_share_any_severity"] = _ratio(
+            sum(lead >= 900 for lead in leads_any), len(leads_any)
+        )
     if kind == "hf_decompensation":
         row["recall_24h_before_end"] = _ratio(sum(stats.get("early", [])), len(hits))
     return row

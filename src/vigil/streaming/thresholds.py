@@ -18,6 +18,7 @@ from typing import ClassVar
 from vigil.clinical.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.clinical.findings import Finding, Severity
 from vigil.clinical.glycaemia import CGM_LOW_READING
+from vigil.clinical.wording import explain
 from vigil.core.metrics import Metric
 from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.glucose_filter import GlucoseFilter
@@ -186,11 +187,13 @@ class GlucoseOutOfRange:
             )
         if obs.value < low:
             pending = obs.value < URGENT_GLUCOSE_LOW
-            note = (
-                f" Near {URGENT_GLUCOSE_LOW:.0f} mg/dL: urgent if the next reading and the trend"
-                " confirm."
-                if pending
-                else ""
+            # The words (near 54 when pending) from the one wording home, in English as stored.
+            said = {"censored": obs.censored, "urgent_unconfirmed": pending}
+            sentence = explain(
+                {"code": "hypoglycemia", "value": obs.value, "threshold": low, "details": said},
+                cause="hypoglycemia",
+                detector=self.name,
+                lang="en",
             )
             return finding(
                 obs,
@@ -198,8 +201,7 @@ class GlucoseOutOfRange:
                 cause="hypoglycemia",
                 severity=Severity.HIGH,
                 score=low / obs.value,
-                sentence=f"Glucose {value}, below the {low:.0f} mg/dL hypoglycaemia threshold."
-                + note,
+                sentence=sentence,
                 threshold=low,
                 urgent_unconfirmed=pending,
                 code="near_urgent_low" if pending else "low",
