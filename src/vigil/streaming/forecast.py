@@ -72,6 +72,8 @@ class PredictedLow:
     rising = 0.25
     """mg/dL per minute: a CGM (the filter's rate) rising faster than this disagrees with a
     forecast of a low."""
+    shared: ClassVar[tuple[str, ...]] = ("filter",)
+    """One filter with the glucose range rule (the engine shares it): kept and learned once."""
 
     def __init__(self) -> None:
         self.filter = GlucoseFilter()
