@@ -391,12 +391,22 @@ def _order(r: StoredReading) -> tuple[int | str, datetime, str]:
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
     """Group readings by (patient, time), in (patient, time) order for a batch."""
     if isinstance(readings, Sequence):
+        if len(readings) == 1:
+            yield [readings[0]]
+            return
         readings = sorted(readings, key=_order)
     group: list[StoredReading] = []
+    patient: object = None
+    time: datetime | None = None
     for reading in readings:
-        if group and (reading.patient_id != group[0].patient_id or reading.time != group[0].time):
+        if group and (
+            (reading.patient_id is not patient and reading.patient_id != patient)
+            or reading.time != time
+        ):
             yield group
             group = []
+        if not group:
+            patient, time = reading.patient_id, reading.time
         group.append(reading)
     if group:
         yield group

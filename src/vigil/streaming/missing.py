@@ -124,8 +124,10 @@ class MissingData:
         clock = self.patients.get(patient_id)
         if clock is None:
             clock = self.patients[patient_id] = _PatientClock(time, received)
-        clock.last = max(clock.last, time)
-        clock.received = max(clock.received, received)
+        if time > clock.last:
+            clock.last = time
+        if received > clock.received:
+            clock.received = received
         if received - clock.last < self.patient_gap:
             clock.missing_reported = False
         device = clock.devices.get(device_id)
