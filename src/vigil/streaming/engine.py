@@ -340,7 +340,7 @@ class StreamEngine:
             elif (
                 not found
                 and metric in VITALS_SET
-                and rule.learnable(usual_state, metric)
+                and (metric not in UNUSUAL_METRICS or rule.learnable(usual_state, metric))
                 and not (metric is Metric.HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
                 usual_state.learn(metric, reading.time, reading.value, zone)
@@ -381,11 +381,11 @@ def _unusual_finding(obs: Observation, usual: Usual) -> Finding:
     )
 
 
-def _order(r: StoredReading) -> tuple[int | str, datetime, str]:
+def _order(r: StoredReading) -> tuple[int | str, datetime, Metric]:
     """(patient, time, metric): a UUID's 128-bit integer sorts as its hex text does (fixed
     width), without formatting it for every reading."""
     pid = r.patient_id
-    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric.value
+    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric  # a str enum
 
 
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:

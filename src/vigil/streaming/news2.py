@@ -55,9 +55,10 @@ class News2:
             return None
         copd = "copd" in obs.plan.conditions
         parts: dict[Metric, tuple[float, int]] = {}
+        since = obs.time - FRESH
         for metric in PARAMETERS:
             latest = obs.latest.get(metric)
-            if latest is None or obs.time - latest[0] > FRESH or latest[0] > obs.time:
+            if latest is None or latest[0] < since or latest[0] > obs.time:
                 continue
             parts[metric] = (latest[1], score_parameter(metric, latest[1], copd=copd))
         total = sum(points for _, points in parts.values())
