@@ -128,7 +128,7 @@ class MissingData:
             clock.last = time
         if received > clock.received:
             clock.received = received
-        if received - clock.last < self.patient_gap:
+        if clock.missing_reported and received - clock.last < self.patient_gap:
             clock.missing_reported = False
         device = clock.devices.get(device_id)
         if device is None:
@@ -138,10 +138,11 @@ class MissingData:
                 del device.gaps[0]
             device.gaps.append((time - device.last).total_seconds())
             device.last = time
-        if device is not None and received - device.last < self.device_gap:
-            device.silent_reported = False
-        if device is not None and metric not in WORN:
-            device.worn = False
+        if device is not None:
+            if device.silent_reported and received - device.last < self.device_gap:
+                device.silent_reported = False
+            if device.worn and metric not in WORN:
+                device.worn = False
 
     def check(self, now: datetime) -> list[Finding]:
         found: list[Finding] = []

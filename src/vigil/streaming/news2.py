@@ -38,8 +38,9 @@ FRESH = timedelta(hours=24)
 
 def score_parameter(metric: Metric, value: float, *, copd: bool) -> int:
     bands = (_SPO2_SCALE2 if copd else _SPO2_SCALE1) if metric is Metric.SPO2 else _BANDS[metric]
+    value = round(value, 1)
     for upper, points in bands:
-        if round(value, 1) <= upper:
+        if value <= upper:
             return points
     return 0
 

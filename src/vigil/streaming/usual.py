@@ -84,7 +84,18 @@ very steady patient's SD is small): roughly what a clinician would call a real c
 
 
 def part_of_day(time: datetime, zone: tzinfo) -> int:
-    return time.astimezone(zone).hour // 6
+    """0-3: night, morning, afternoon, evening in the zone. The last answer is kept (the engine
+    asks it of one reading for its usual value, then to learn it): one tuple, swapped whole."""
+    global _last_part
+    last = _last_part
+    if last[0] is time and last[1] is zone:
+        return last[2]
+    part = time.astimezone(zone).hour // 6
+    _last_part = (time, zone, part)
+    return part
+
+
+_last_part: tuple[datetime | None, tzinfo | None, int] = (None, None, 0)
 
 
 def moving(obs: Observation) -> bool:
@@ -202,9 +213,9 @@ class PersonalBaselines:
     def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
         if metric not in _VITALS:
             return
-        start = self._block(metric, create=True)
-        if start < 0:
-            return
+        start = self.offsets[_INDEX[metric]]
+        if start == _ABSENT:
+            start = self._block(metric, create=True)
         now = time.timestamp()
         last = self.data[start]
         if not math.isnan(last) and now - last < self.slot_s:
@@ -224,8 +235,10 @@ class PersonalBaselines:
 
     def usual(self, metric: Metric, time: datetime, zone: tzinfo) -> Usual | None:
         """The usual value at this time of day (or over the day), once known."""
-        start = self._block(metric) if metric in _VITALS else -1
-        if start < 0:
+        if metric not in _VITALS:
+            return None
+        start = self.offsets[_INDEX[metric]]
+        if start == _ABSENT:
             return None
         data = self.data
         if metric in BY_PART_OF_DAY:
