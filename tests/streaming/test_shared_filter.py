@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import pickle
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 from vigil.clinical import CarePlan
@@ -93,3 +93,21 @@ def test_learn_is_its_specification_to_the_last_bit() -> None:
             _learn_by_spec(spec, t, value)
             assert pickle.dumps(fast) == pickle.dumps(spec), seed
         assert spec.n > 0
+
+
+def test_the_part_of_day_is_astimezones_for_every_zone() -> None:
+    """The fixed-offset fast path (an addition) against ``astimezone``: offsets east and west,
+    half and quarter hours, a zone with daylight saving, times not in UTC."""
+    from zoneinfo import ZoneInfo
+
+    from vigil.streaming.usual import part_of_day
+
+    zones = [UTC, ZoneInfo("America/New_York")] + [
+        timezone(timedelta(minutes=m)) for m in (-600, -210, 0, 330, 345, 540, 765)
+    ]
+    rng = random.Random(3)
+    for _ in range(2000):
+        t = T0 + timedelta(seconds=rng.uniform(0, 400 * 86400))
+        for when in (t, t.astimezone(timezone(timedelta(hours=2)))):
+            for zone in zones:
+                assert part_of_day(when, zone) == when.astimezone(zone).hour // 6

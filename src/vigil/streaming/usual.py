@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any, ClassVar
+from datetime import UTC, datetime, timezone, tzinfo
+from typing import Any, ClassVar, NamedTuple
 
 from vigil.clinical.personal import ACTIVE_STEPS_PER_MIN, ACTIVITY_RECOVERY_S
 from vigil.core.metrics import Metric
@@ -84,18 +83,11 @@ very steady patient's SD is small): roughly what a clinician would call a real c
 
 
 def part_of_day(time: datetime, zone: tzinfo) -> int:
-    """0-3: night, morning, afternoon, evening in the zone. The last answer is kept (the engine
-    asks it of one reading for its usual value, then to learn it): one tuple, swapped whole."""
-    global _last_part
-    last = _last_part
-    if last[0] is time and last[1] is zone:
-        return last[2]
-    part = time.astimezone(zone).hour // 6
-    _last_part = (time, zone, part)
-    return part
-
-
-_last_part: tuple[datetime | None, tzinfo | None, int] = (None, None, 0)
+    """0-3: night, morning, afternoon, evening in the zone. A fixed offset from a UTC time is
+    an addition (what ``astimezone`` does for one, without making the converted datetime)."""
+    if type(zone) is timezone and time.tzinfo is UTC:
+        return (time + zone.utcoffset(None)).hour // 6
+    return time.astimezone(zone).hour // 6
 
 
 def moving(obs: Observation) -> bool:
@@ -114,8 +106,10 @@ def moving(obs: Observation) -> bool:
     return 0 <= now - last <= ACTIVITY_RECOVERY_S
 
 
-@dataclass(frozen=True, slots=True)
-class Usual:
+class Usual(NamedTuple):
+    """Immutable; a tuple, made for every reading of a vital the patient has a usual for (a
+    frozen dataclass's ``__init__`` cost more than the lookup)."""
+
     metric: Metric
     part: str
     """A part of day (``morning``), or ``day`` for the whole day."""
