@@ -241,7 +241,8 @@ class StreamEngine:
         """Readings of one patient taken at one instant (a cuff's systolic, diastolic and pulse;
         an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
         before any is scored."""
-        state = self._state(group[0].patient_id)
+        patient_id = group[0].patient_id
+        state = self.patients.get(patient_id) or self._state(patient_id)
         seen = self.missing.seen
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
