@@ -40,6 +40,10 @@ class Limits:
     high: float | None = None
 
 
+_NO_LIMITS = Limits()
+"""Neither end set (immutable: one object serves every lookup)."""
+
+
 # Alert thresholds (crossing one is an alarm), from guidance:
 # - hypertensive crisis >= 180 systolic and/or >= 120 diastolic (ACC/AHA 2017, ESH 2023)
 # - SpO2 below 90 % (below 88 % for COPD patients who retain CO2: BTS 2017 target 88-92 %)
@@ -212,11 +216,11 @@ class CarePlan:
         )
 
     def threshold(self, metric: Metric) -> Limits:
-        return self.thresholds.get(metric, Limits())
+        return self.thresholds.get(metric, _NO_LIMITS)
 
     def target(self, metric: Metric) -> Limits:
-        return self.targets.get(metric, Limits())
+        return self.targets.get(metric, _NO_LIMITS)
 
     @property
     def respiratory_or_cardiac(self) -> bool:
-        return bool({"copd", "heart_failure"} & self.conditions)
+        return "copd" in self.conditions or "heart_failure" in self.conditions

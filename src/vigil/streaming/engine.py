@@ -40,7 +40,17 @@ from vigil.streaming.thresholds import (
     SpO2Low,
 )
 from vigil.streaming.trends import HomeBPAverage, WeightGain
-from vigil.streaming.usual import NAMES, PersonalBaselines, Unusual, Usual, moving
+from vigil.streaming.usual import (
+    NAMES,
+    UNUSUAL_METRICS,
+    VITALS,
+    PersonalBaselines,
+    Unusual,
+    Usual,
+    moving,
+)
+
+VITALS_SET = frozenset(VITALS)
 
 D = TypeVar("D", bound=Detector)
 
@@ -87,7 +97,7 @@ class _DetectorSet:
     """The engine's detectors, from one template list (``detectors()``): which watch each
     metric, in the template's order, and how each patient's own are made."""
 
-    __slots__ = ("by_metric", "own", "slot", "templates")
+    __slots__ = ("_watching", "by_metric", "own", "slot", "templates")
 
     def __init__(self, templates: list[Detector]) -> None:
         self.templates = templates
@@ -99,19 +109,36 @@ class _DetectorSet:
         for index, det in enumerate(templates):
             for metric in det.metrics:
                 self.by_metric[metric] = (*self.by_metric.get(metric, ()), index)
+        self._watching = {
+            metric: tuple((self.slot[i], templates[i]) for i in indices)
+            for metric, indices in self.by_metric.items()
+        }
+        """For each metric, (slot, template) of the detectors watching it, in order."""
 
     def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
         out: list[Detector] = []
-        for index in self.by_metric.get(metric, ()):
-            slot = self.slot[index]
+        own = state.detectors
+        for slot, template in self._watching.get(metric, ()):
             if slot < 0:
-                out.append(self.templates[index])
+                out.append(template)
                 continue
-            det = state.detectors[slot]
+            det = own[slot]
             if det is None:
-                det = state.detectors[slot] = copy.deepcopy(self.templates[index])
+                det = own[slot] = copy.deepcopy(template)
+                _share(det, own)
             out.append(det)
         return out
+
+
+def _share(det: Detector, own: list[Detector | None]) -> None:
+    """A patient's new detector takes the state it shares with the patient's other detectors
+    (``shared``: attribute names, e.g. the glucose rules' one noise-aware filter), so that it
+    is kept, and learned, once."""
+    for name in getattr(det, "shared", ()):
+        for other in own:
+            if other is not None and other is not det and name in getattr(other, "shared", ()):
+                setattr(det, name, getattr(other, name))
+                break
 
 
 def _stateless(det: Detector) -> bool:
@@ -214,7 +241,24 @@ class StreamEngine:
         """Readings of one patient taken at one instant (a cuff's systolic, diastolic and pulse;
         an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
         before any is scored."""
-        state = self._state(group[0].patient_id)
+        patient_id = group[0].patient_id
+        state = self.patients.get(patient_id) or self._state(patient_id)
+        seen = self.missing.seen
+        if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
+            reading = group[0]
+            previous = state.latest.get(reading.metric)
+            is_late = previous is not None and reading.time <= previous[0]
+            if not is_late:
+                state.latest[reading.metric] = (reading.time, reading.value)
+            seen(
+                reading.patient_id,
+                reading.device_id,
+                reading.time,
+                reading.received_at,
+                reading.metric,
+            )
+            one = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
+            return one if emit else []
         late: list[bool] = []
         for reading in group:
             previous = state.latest.get(reading.metric)
@@ -222,7 +266,7 @@ class StreamEngine:
             late.append(is_late)
             if not is_late:
                 state.latest[reading.metric] = (reading.time, reading.value)
-            self.missing.seen(
+            seen(
                 reading.patient_id,
                 reading.device_id,
                 reading.time,
@@ -249,41 +293,58 @@ class StreamEngine:
         learn: bool,
         latest: Mapping[Metric, tuple[datetime, float]],
     ) -> list[Finding]:
+        metric = reading.metric
+        usual_state = state.usual
         obs = Observation(
             reading.patient_id,
             reading.time,
-            reading.metric,
+            metric,
             reading.value,
             reading.device_id,
             reading.received_at,
             state.plan,
             latest,
             reading.censored,
-            state.usual,
+            usual_state,
         )
-        detectors = self.detectors.for_reading(state, reading.metric)
+        detectors = self.detectors.for_reading(state, metric)
         found = [f for det in detectors if (f := det.score_one(obs)) is not None]
         zone = state.plan.time_zone
-        usual = state.usual.usual(reading.metric, reading.time, zone)
         rule = self.unusual_rule
-        direction = rule.departure(usual, reading.value)
-        confirmed = rule.confirmed(state.usual, reading.metric, direction)
-        if self.unusual and learn and not found and usual is not None and confirmed:
-            found.append(_unusual_finding(obs, usual))
-        found = [_with_usual(f, state.usual, zone) for f in found]
+        if metric in UNUSUAL_METRICS:
+            usual = usual_state.usual(metric, reading.time, zone)
+            direction = rule.departure(usual, reading.value)
+            if (
+                self.unusual
+                and learn
+                and not found
+                and usual is not None
+                and rule.confirmed(usual_state, metric, direction)
+            ):
+                found.append(_unusual_finding(obs, usual))
+        else:  # glucose, steps, a pump's records: never unusual, their run of departures is 0
+            direction = 0
+        if found:
+            found = [_with_usual(f, usual_state, zone) for f in found]
         if learn:
-            for det in detectors:
-                if not (found and det.learns):
+            if found:
+                for det in detectors:
+                    if not det.learns:
+                        det.learn_one(obs)
+            else:
+                for det in detectors:
                     det.learn_one(obs)
-            rule.remember(state.usual, reading.metric, direction)
-            if reading.metric is Metric.STEPS:
-                state.usual.note_activity(reading.time, reading.value)
+            if metric in UNUSUAL_METRICS:
+                rule.remember(usual_state, metric, direction)
+            if metric is Metric.STEPS:
+                usual_state.note_activity(reading.time, reading.value)
             elif (
                 not found
-                and rule.learnable(state.usual, reading.metric)
-                and not (reading.metric is Metric.HEART_RATE and moving(obs))
+                and metric in VITALS_SET
+                and (metric not in UNUSUAL_METRICS or rule.learnable(usual_state, metric))
+                and not (metric is Metric.HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
-                state.usual.learn(reading.metric, reading.time, reading.value, zone)
+                usual_state.learn(metric, reading.time, reading.value, zone)
         return found
 
 
@@ -321,22 +382,32 @@ def _unusual_finding(obs: Observation, usual: Usual) -> Finding:
     )
 
 
-def _order(r: StoredReading) -> tuple[int | str, datetime, str]:
+def _order(r: StoredReading) -> tuple[int | str, datetime, Metric]:
     """(patient, time, metric): a UUID's 128-bit integer sorts as its hex text does (fixed
     width), without formatting it for every reading."""
     pid = r.patient_id
-    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric.value
+    return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric  # a str enum
 
 
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
     """Group readings by (patient, time), in (patient, time) order for a batch."""
     if isinstance(readings, Sequence):
+        if len(readings) == 1:
+            yield [readings[0]]
+            return
         readings = sorted(readings, key=_order)
     group: list[StoredReading] = []
+    patient: object = None
+    time: datetime | None = None
     for reading in readings:
-        if group and (reading.patient_id != group[0].patient_id or reading.time != group[0].time):
+        if group and (
+            (reading.patient_id is not patient and reading.patient_id != patient)
+            or reading.time != time
+        ):
             yield group
             group = []
+        if not group:
+            patient, time = reading.patient_id, reading.time
         group.append(reading)
     if group:
         yield group

@@ -72,6 +72,8 @@ class PredictedLow:
     rising = 0.25
     """mg/dL per minute: a CGM (the filter's rate) rising faster than this disagrees with a
     forecast of a low."""
+    shared: ClassVar[tuple[str, ...]] = ("filter",)
+    """One filter with the glucose range rule (the engine shares it): kept and learned once."""
 
     def __init__(self) -> None:
         self.filter = GlucoseFilter()
@@ -80,6 +82,8 @@ class PredictedLow:
     def score_one(self, obs: Observation) -> Finding | None:
         if obs.metric is not Metric.GLUCOSE or obs.value < self.level or obs.censored:
             return None
+        if obs.value > (obs.plan.threshold(Metric.GLUCOSE).low or LEVEL_1_LOW) + self.approach:
+            return None  # above the ceiling of both forecasts: most readings, no filter work
         now = obs.time.timestamp()
         if self.filter.in_artefact(now, obs.value):
             return None  # a sudden step: a compression, not a fall

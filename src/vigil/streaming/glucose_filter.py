@@ -137,22 +137,46 @@ class GlucoseFilter:
         )
 
     def learn(self, t: float, v: float) -> None:
-        if not math.isnan(self.last_t) and t <= self.last_t:
+        """Take the reading in (what :meth:`posterior` gives, with the noise learned first); a
+        reading not newer than the last one learned is left out, so two detectors sharing the
+        filter may both call this with the same reading."""
+        last_t = self.last_t
+        if not math.isnan(last_t) and t <= last_t:
             return  # late or repeated: the filter only moves forward
-        if not math.isnan(self.last_t) and sudden_glucose_fall((self.last_t, self.last_v), (t, v)):
+        if not math.isnan(last_t) and sudden_glucose_fall((last_t, self.last_v), (t, v)):
             self.artefact_since, self.artefact_before = t, self.last_v
-        elif not math.isnan(self.artefact_since) and not self.in_artefact(t, v):
+            held = True
+        elif math.isnan(self.artefact_since):
+            held = False
+        elif (
+            t - self.artefact_since <= self.artefact_hold_s
+            and v < self.artefact_before - self.artefact_band
+        ):
+            held = True  # still below the level before the step (:meth:`in_artefact`)
+        else:
             if t - self.artefact_since > self.artefact_hold_s:
                 self.n = 0  # held too long: start again from this reading
             self.artefact_since = self.artefact_before = _UNSET
-        if not self.in_artefact(t, v):
+            held = False
+        if not held:
             if self._continues(t):
-                level, _, p00, _, _ = self._prior(t)
+                level, rate, p00, p01, p11 = self._prior(t)
                 surprise = (v - level) ** 2 - p00
                 var = (1 - self.noise_weight) * self.noise_sd**2 + self.noise_weight * surprise
                 lo, hi = self.noise_range
                 self.noise_sd = min(max(math.sqrt(max(var, 0.0)), lo), hi)
-            self.level, self.rate, self.p00, self.p01, self.p11, self.n = self.posterior(t, v)
+                s = p00 + self.noise_sd**2
+                k0, k1 = p00 / s, p01 / s
+                innovation = v - level
+                self.level = level + k0 * innovation
+                self.rate = rate + k1 * innovation
+                self.p00 = (1 - k0) * p00
+                self.p01 = (1 - k0) * p01
+                self.p11 = p11 - k1 * p01
+                self.n += 1
+            else:
+                self.level, self.rate, self.n = v, 0.0, 1
+                self.p00, self.p01, self.p11 = self.noise_sd**2, 0.0, self.initial_rate_sd**2
             self.t = t
         self.last_t, self.last_v = t, v
 

@@ -124,9 +124,11 @@ class MissingData:
         clock = self.patients.get(patient_id)
         if clock is None:
             clock = self.patients[patient_id] = _PatientClock(time, received)
-        clock.last = max(clock.last, time)
-        clock.received = max(clock.received, received)
-        if received - clock.last < self.patient_gap:
+        if time > clock.last:
+            clock.last = time
+        if received > clock.received:
+            clock.received = received
+        if clock.missing_reported and received - clock.last < self.patient_gap:
             clock.missing_reported = False
         device = clock.devices.get(device_id)
         if device is None:
@@ -136,17 +138,28 @@ class MissingData:
                 del device.gaps[0]
             device.gaps.append((time - device.last).total_seconds())
             device.last = time
-        if device is not None and received - device.last < self.device_gap:
-            device.silent_reported = False
-        if device is not None and metric not in WORN:
-            device.worn = False
+        if device is not None:
+            if device.silent_reported and received - device.last < self.device_gap:
+                device.silent_reported = False
+            if device.worn and metric not in WORN:
+                device.worn = False
 
     def check(self, now: datetime) -> list[Finding]:
         found: list[Finding] = []
-        device_gap_s = self.device_gap.total_seconds()
+        patient_since, device_since = now - self.patient_gap, now - self.device_gap
         for patient_id, clock in self.patients.items():
-            gap = now - clock.last
-            if gap >= self.patient_gap and not self._reported(clock, now):
+            if clock.last > patient_since:  # the patient measures: is a device silent?
+                for device_id, device in clock.devices.items():
+                    # the least allowance first: most devices, most ticks
+                    if (
+                        device.last <= device_since
+                        and len(device.gaps) >= 4
+                        and not device.silent_reported
+                    ):
+                        self._device(found, patient_id, clock, now, device_id, device)
+                continue
+            if not self._reported(clock, now):  # the patient's gap, not a device's
+                gap = now - clock.last
                 clock.report_missing()
                 days = gap.total_seconds() / 86400
                 found.append(
@@ -161,44 +174,49 @@ class MissingData:
                         self.patient_gap.total_seconds(),
                     )
                 )
-            if gap >= self.patient_gap:
-                continue  # the patient's gap (told above), not a device's
-            for device_id, device in clock.devices.items():
-                if len(device.gaps) < 4 or device.silent_reported:
-                    continue
-                silent = (now - device.last).total_seconds()
-                if silent < device_gap_s:
-                    continue  # the least allowance: most devices, most ticks
-                usual = fmean(device.gaps)
-                if usual > 7200:
-                    continue
-                allowed = max(device_gap_s, 6 * usual)
-                if silent < allowed:
-                    continue
-                device.silent_reported = True
-                if clock.last - device.last <= TOGETHER:
-                    if not clock.missing_reported:
-                        clock.report_missing()
-                        found.append(
-                            self._patient_silent(patient_id, clock, now, device_id, usual, allowed)
-                        )
-                    continue
-                if device.worn:
-                    continue  # a watch off while the patient measures on: not a silent device
-                found.append(
-                    _finding(
-                        patient_id,
-                        "device_silent",
-                        now,
-                        f"Device {device_id} silent for {silent / 3600:.1f} hours; it "
-                        f"usually reports every {usual / 60:.0f} minutes "
-                        f"(allowed: {allowed / 3600:.0f} hours).",
-                        silent,
-                        allowed,
-                        device_id=device_id,
-                    )
-                )
         return found
+
+    def _device(
+        self,
+        found: list[Finding],
+        patient_id: UUID,
+        clock: _PatientClock,
+        now: datetime,
+        device_id: str,
+        device: _DeviceClock,
+    ) -> None:
+        """A device silent for at least ``device_gap``: silent for longer than it allows?"""
+        device_gap_s = self.device_gap.total_seconds()
+        silent = (now - device.last).total_seconds()
+        usual = fmean(device.gaps)
+        if usual > 7200:
+            return
+        allowed = max(device_gap_s, 6 * usual)
+        if silent < allowed:
+            return
+        device.silent_reported = True
+        if clock.last - device.last <= TOGETHER:
+            if not clock.missing_reported:
+                clock.report_missing()
+                found.append(
+                    self._patient_silent(patient_id, clock, now, device_id, usual, allowed)
+                )
+            return
+        if device.worn:
+            return  # a watch off while the patient measures on: not a silent device
+        found.append(
+            _finding(
+                patient_id,
+                "device_silent",
+                now,
+                f"Device {device_id} silent for {silent / 3600:.1f} hours; it "
+                f"usually reports every {usual / 60:.0f} minutes "
+                f"(allowed: {allowed / 3600:.0f} hours).",
+                silent,
+                allowed,
+                device_id=device_id,
+            )
+        )
 
     def _reported(self, clock: _PatientClock, now: datetime) -> bool:
         """Whether this gap was told: once, unless an upload arrived after the telling (a

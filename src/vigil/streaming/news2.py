@@ -38,8 +38,9 @@ FRESH = timedelta(hours=24)
 
 def score_parameter(metric: Metric, value: float, *, copd: bool) -> int:
     bands = (_SPO2_SCALE2 if copd else _SPO2_SCALE1) if metric is Metric.SPO2 else _BANDS[metric]
+    value = round(value, 1)
     for upper, points in bands:
-        if round(value, 1) <= upper:
+        if value <= upper:
             return points
     return 0
 
@@ -55,9 +56,10 @@ class News2:
             return None
         copd = "copd" in obs.plan.conditions
         parts: dict[Metric, tuple[float, int]] = {}
+        since = obs.time - FRESH
         for metric in PARAMETERS:
             latest = obs.latest.get(metric)
-            if latest is None or obs.time - latest[0] > FRESH or latest[0] > obs.time:
+            if latest is None or latest[0] < since or latest[0] > obs.time:
                 continue
             parts[metric] = (latest[1], score_parameter(metric, latest[1], copd=copd))
         total = sum(points for _, points in parts.values())

@@ -117,6 +117,9 @@ class GlucoseOutOfRange:
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
+    shared: ClassVar[tuple[str, ...]] = ("filter",)
+    """The engine gives a patient's glucose rules one filter (the same readings, the same
+    state): it learns each reading once (:meth:`GlucoseFilter.learn` skips a repeat)."""
 
     def __init__(
         self,
@@ -138,7 +141,8 @@ class GlucoseOutOfRange:
 
     @property
     def previous(self) -> tuple[float, float] | None:
-        return self.recent[-1] if self.recent else None
+        points = self.recent.points
+        return (points[-2], points[-1]) if points else None
 
     def _in_artefact(self, now: float, value: float) -> bool:
         """A low reached by a sudden step down (:func:`sudden_glucose_fall`) that has not come
@@ -167,6 +171,8 @@ class GlucoseOutOfRange:
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
         low, high = limits.low or 70.0, limits.high or 250.0
+        if obs.value >= URGENT_GLUCOSE_LOW and low <= obs.value <= high:
+            return None  # in range, and no urgent low (a plan's low may be set below 54)
         value = _glucose_shown(obs)
         very_low = obs.censored == "below" or obs.value <= self.very_low
         if obs.value < low and not very_low and self._in_artefact(obs.time.timestamp(), obs.value):
@@ -220,10 +226,11 @@ class GlucoseOutOfRange:
 
     def learn_one(self, obs: Observation) -> None:
         t = obs.time.timestamp()
-        if self.previous is not None and t <= self.previous[0]:
+        previous = self.previous
+        if previous is not None and t <= previous[0]:
             return
-        if self.previous is not None and sudden_glucose_fall(self.previous, (t, obs.value)):
-            self.artefact = (t, self.previous[1])
+        if previous is not None and sudden_glucose_fall(previous, (t, obs.value)):
+            self.artefact = (t, previous[1])
         elif self.artefact is not None and not self._in_artefact(t, obs.value):
             self.artefact = None
         if self.artefact is None and obs.value < URGENT_GLUCOSE_LOW:

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any, ClassVar
+from datetime import UTC, datetime, timezone, tzinfo
+from typing import Any, ClassVar, NamedTuple
 
 from vigil.clinical.personal import ACTIVE_STEPS_PER_MIN, ACTIVITY_RECOVERY_S
 from vigil.core.metrics import Metric
@@ -84,6 +83,10 @@ very steady patient's SD is small): roughly what a clinician would call a real c
 
 
 def part_of_day(time: datetime, zone: tzinfo) -> int:
+    """0-3: night, morning, afternoon, evening in the zone. A fixed offset from a UTC time is
+    an addition (what ``astimezone`` does for one, without making the converted datetime)."""
+    if type(zone) is timezone and time.tzinfo is UTC:
+        return (time + zone.utcoffset(None)).hour // 6
     return time.astimezone(zone).hour // 6
 
 
@@ -103,8 +106,10 @@ def moving(obs: Observation) -> bool:
     return 0 <= now - last <= ACTIVITY_RECOVERY_S
 
 
-@dataclass(frozen=True, slots=True)
-class Usual:
+class Usual(NamedTuple):
+    """Immutable; a tuple, made for every reading of a vital the patient has a usual for (a
+    frozen dataclass's ``__init__`` cost more than the lookup)."""
+
     metric: Metric
     part: str
     """A part of day (``morning``), or ``day`` for the whole day."""
@@ -202,9 +207,9 @@ class PersonalBaselines:
     def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
         if metric not in _VITALS:
             return
-        start = self._block(metric, create=True)
-        if start < 0:
-            return
+        start = self.offsets[_INDEX[metric]]
+        if start == _ABSENT:
+            start = self._block(metric, create=True)
         now = time.timestamp()
         last = self.data[start]
         if not math.isnan(last) and now - last < self.slot_s:
@@ -224,8 +229,10 @@ class PersonalBaselines:
 
     def usual(self, metric: Metric, time: datetime, zone: tzinfo) -> Usual | None:
         """The usual value at this time of day (or over the day), once known."""
-        start = self._block(metric) if metric in _VITALS else -1
-        if start < 0:
+        if metric not in _VITALS:
+            return None
+        start = self.offsets[_INDEX[metric]]
+        if start == _ABSENT:
             return None
         data = self.data
         if metric in BY_PART_OF_DAY:
