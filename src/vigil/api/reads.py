@@ -221,6 +221,13 @@ class Body:
             self._gzipped = gzip.compress(self.raw, compresslevel=6, mtime=0)
         return self._gzipped
 
+    def for_client(self, accept_encoding: str) -> tuple[bytes, bool]:
+        """What to send a client that sent this ``Accept-Encoding``, and whether it is gzipped
+        (a cached body worth compressing, to a client that accepts gzip)."""
+        if "gzip" in accept_encoding and self.cached and len(self.raw) >= GZIP_MIN_BYTES:
+            return self.gzipped(), True
+        return self.raw, False
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -314,6 +321,19 @@ class ReadCache:
             return await asyncio.shield(pending[1])
         self.misses += 1
         return await asyncio.shield(self._fill(key, compute, stamp, ttl))
+
+    def peek(self, key: Hashable, *, patient_id: UUID | None = None) -> Body | None:
+        """The body :meth:`get` would answer at once for ``key`` without starting anything: a
+        current entry not yet due for a refresh, or due with its refresh already running.
+        None otherwise (then :meth:`get` is the way: it starts the query or the refresh)."""
+        entry = self._entries.get(key)
+        if entry is None or entry.stamp != self._stamp(patient_id):
+            return None
+        now = self._clock()
+        if entry.expires <= now or (now >= entry.refresh_at and key not in self._pending):
+            return None
+        self.hits += 1
+        return entry.body
 
     async def settled(self) -> None:
         """Return once the queries in flight (background refreshes too) have finished."""
