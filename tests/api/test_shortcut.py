@@ -122,7 +122,8 @@ def test_a_signed_out_token_never_takes_the_short_way(
         # Another caller asking the same URL has a shortcut of their own, never this one's.
         outsider = client.get(inbox, headers=world.headers("outsider"))
     assert [r.status_code for r in after] == [401, 401]
-    assert outsider.status_code == 200 and outsider.json() == []
+    assert outsider.status_code == 200
+    assert outsider.json() == []
     assert shortcuts.taken == taken
     rows = _audit_since(world, before)
     assert [(r[1], r[4]) for r in rows] == [("denied", 401), ("denied", 401), ("allowed", 200)]
