@@ -237,6 +237,7 @@ def _legs(
     edge.sort()
     rest.sort()
     return {
+        "split_n": len(edge),
         "to_ingest_p50_ms": quantile_ms(edge, 50),
         "to_ingest_p99_ms": quantile_ms(edge, 99),
         "ingest_to_alert_p50_ms": quantile_ms(rest, 50),
