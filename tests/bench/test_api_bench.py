@@ -20,4 +20,5 @@ def test_bench_api_prints_latency_and_throughput_per_endpoint(db_url: str) -> No
     for figures in result["endpoints"].values():
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
         assert figures["rps"] > 0
+        assert figures["server_cpu_ms_per_request"] > 0
     assert result["setup"]["readings"] == 12 * 2 * (24 + 24 + 2 + 2 + 3 + 1)

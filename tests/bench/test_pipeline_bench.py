@@ -36,6 +36,10 @@ def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> No
         assert figures["alerted"] == published, path  # every reading a finding on that alert
         assert figures["readings_per_s"] > 0
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+        # Every half-load reading's latency split at ingest's receipt.
+        assert figures["split_n"] == LATENCY, path
+        assert figures["to_ingest_p50_ms"] <= figures["to_ingest_p99_ms"]
+        assert 0 < figures["ingest_to_alert_p50_ms"] <= figures["ingest_to_alert_p99_ms"]
         assert figures["idle_n"] == IDLE
         assert 0 < figures["idle_p50_ms"] <= figures["idle_p99_ms"]
     for ratio in ("stream_1_vs_inprocess", "stream_2_vs_inprocess"):

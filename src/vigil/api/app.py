@@ -46,7 +46,8 @@ from vigil.api.routers import (
     reports,
     teams,
 )
-from vigil.api.state import VigilState
+from vigil.api.shortcut import LiveReadShortcut
+from vigil.api.state import VigilState, state_of
 from vigil.api.throttle import SignInThrottle, ThrottlePolicy
 from vigil.api.tokens import TokenCache
 from vigil.api.web import router as web_router
@@ -148,6 +149,15 @@ def create_app(
         sync_broker=sync_broker,
     )
     install_error_handlers(app)
+    # Added first, so inside the edge: its answers get the same headers and caps.
+    state = state_of(app)
+    app.add_middleware(
+        LiveReadShortcut,
+        shortcuts=state.shortcuts,
+        tokens=state.tokens,
+        gate=state.access_gate,
+        cache=state.read_cache,
+    )
     app.add_middleware(Edge, policy=EdgePolicy(max_body_bytes=settings.api_max_body_bytes))
 
     api = APIRouter(prefix=API_PREFIX)

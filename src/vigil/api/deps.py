@@ -23,9 +23,10 @@ from vigil.api.access import API_ROLE, Principal
 from vigil.api.audit import action_of, audit_allowed, audit_change, refuse
 from vigil.api.clinical_repo import JsonQuery
 from vigil.api.errors import Forbidden, Unauthenticated
-from vigil.api.reads import GZIP_MIN_BYTES, AccessGate, ReadCache, ReadCheck
+from vigil.api.reads import AccessGate, ReadCheck
 from vigil.api.security import token_digest
 from vigil.api.sessions import SessionOrBearer
+from vigil.api.shortcut import Shortcut
 from vigil.api.state import state_of
 from vigil.api.tokens import TokenCache
 from vigil.api.transaction import commit
@@ -252,9 +253,11 @@ async def get_staff_cached(request: Request, credentials: BearerDep) -> Principa
     query; anything else (unknown token, refusal) takes the ordinary path."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         cache: TokenCache = state_of(request.app).tokens
-        principal = cache.get(token_digest(credentials.credentials))
+        digest = token_digest(credentials.credentials)
+        principal = cache.get(digest)
         if principal is not None and principal.is_staff:
             request.state.principal = principal
+            request.state.token_digest = digest  # for the short way (vigil.api.shortcut)
             return principal
     async with state_of(request.app).request_slots:
         return await to_thread.run_sync(_staff_from_database, request, credentials)
@@ -289,6 +292,7 @@ async def authorise_read(
     )
     if not await gate.check(check):
         raise NotFound(refusal)
+    request.state.read_check = check  # for the short way (vigil.api.shortcut)
 
 
 async def get_patient_read(
@@ -328,11 +332,24 @@ async def cached_read(
         body = str(row[0]).encode()
         return body if transform is None else transform(body)
 
-    cache: ReadCache = state_of(request.app).read_cache
-    body = await cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
+    state = state_of(request.app)
+    body = await state.read_cache.get(key, compute, ttl_s=ttl_s, patient_id=patient_id)
+    _note_short_way(request, key, patient_id, cached=body.cached)
+    content, gzipped = body.for_client(request.headers.get("accept-encoding", ""))
     headers = {"Vary": "Accept-Encoding"}
-    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")
-    if accepts_gzip and body.cached and len(body.raw) >= GZIP_MIN_BYTES:
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
-        return Response(body.gzipped(), media_type="application/json", headers=headers)
-    return Response(body.raw, media_type="application/json", headers=headers)
+    return Response(content, media_type="application/json", headers=headers)
+
+
+def _note_short_way(
+    request: Request, key: Hashable, patient_id: UUID | None, *, cached: bool
+) -> None:
+    """Let the next request like this one take the short way (vigil.api.shortcut): when its
+    caller came from the token cache and the gate decided its read (never a refusal)."""
+    digest = getattr(request.state, "token_digest", None)
+    check = getattr(request.state, "read_check", None)
+    if not cached or digest is None or check is None:
+        return
+    way = Shortcut(digest, check.principal, check, key, patient_id)
+    state_of(request.app).shortcuts.note(request.scope, way)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import logging
 import random
 import time
@@ -34,7 +35,6 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from vigil.api.access import API_ROLE, Principal, patient_visible, team_visible
@@ -55,9 +55,11 @@ _CALLER = {
 }
 _DECIDE_AND_RECORD = sql.SQL("""
 WITH req AS (
-    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
-        ord int, tenant uuid, usr uuid, role text, admin bool, action text, path text,
-        patient uuid, team uuid, detail jsonb, refusal text)
+    SELECT * FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
+        tenant uuid, usr uuid, role text, admin bool, action text, path text,
+        patient uuid, team uuid, detail jsonb, refusal text))
+    WITH ORDINALITY AS r(tenant, usr, role, admin, action, path, patient, team, detail,
+                         refusal, ord)
 ), decided AS (
     SELECT r.*, CASE
         WHEN r.patient IS NOT NULL THEN EXISTS (
@@ -85,6 +87,8 @@ SELECT ord, allowed FROM decided
 )
 """One statement per batch: the requests arrive as one JSON array (one parameter to send),
 each is decided, and every decision is recorded."""
+_DECIDE_AND_RECORD_TEXT = _DECIDE_AND_RECORD.as_string().encode()
+"""Rendered once, not at every batch (identifiers need no connection to be quoted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,24 @@ class ReadCheck:
     detail: dict[str, Any] = field(default_factory=dict)
     refusal: str = ""
     """The reason recorded (and answered) when the read is refused."""
+    row: str = field(init=False, repr=False, compare=False)
+    """This read as the gate's statement takes it (a JSON object), made once: a read the
+    short way repeats (vigil.api.shortcut) costs no encoding."""
+
+    def __post_init__(self) -> None:
+        row = {
+            "tenant": str(self.principal.tenant_id),
+            "usr": str(self.principal.user_id),
+            "role": self.principal.role.value,
+            "admin": self.principal.is_admin,
+            "action": self.action,
+            "path": self.path[:500],
+            "patient": str(self.patient_id) if self.patient_id else None,
+            "team": str(self.team_id) if self.team_id else None,
+            "detail": self.detail,
+            "refusal": self.refusal[:300],
+        }
+        object.__setattr__(self, "row", json.dumps(row, separators=(",", ":")))
 
 
 async def _as_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -178,26 +200,11 @@ class AccessGate:
                         future.set_result(ok)
 
     async def _write(self, checks: Sequence[ReadCheck]) -> list[bool]:
-        requests = [
-            {
-                "ord": i,
-                "tenant": str(c.principal.tenant_id),
-                "usr": str(c.principal.user_id),
-                "role": c.principal.role.value,
-                "admin": c.principal.is_admin,
-                "action": c.action,
-                "path": c.path[:500],
-                "patient": str(c.patient_id) if c.patient_id else None,
-                "team": str(c.team_id) if c.team_id else None,
-                "detail": c.detail,
-                "refusal": c.refusal[:300],
-            }
-            for i, c in enumerate(checks)
-        ]
+        requests = "[" + ",".join(c.row for c in checks) + "]"
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(_DECIDE_AND_RECORD, (Jsonb(requests),))
+            cursor = await conn.execute(_DECIDE_AND_RECORD_TEXT, (requests,))
             decided = dict(await cursor.fetchall())
-        return [bool(decided[i]) for i in range(len(checks))]
+        return [bool(decided[i]) for i in range(1, len(checks) + 1)]  # WITH ORDINALITY: from 1
 
 
 Stamp = tuple[int, int]
@@ -220,6 +227,13 @@ class Body:
         if self._gzipped is None:
             self._gzipped = gzip.compress(self.raw, compresslevel=6, mtime=0)
         return self._gzipped
+
+    def for_client(self, accept_encoding: str) -> tuple[bytes, bool]:
+        """What to send a client that sent this ``Accept-Encoding``, and whether it is gzipped
+        (a cached body worth compressing, to a client that accepts gzip)."""
+        if "gzip" in accept_encoding and self.cached and len(self.raw) >= GZIP_MIN_BYTES:
+            return self.gzipped(), True
+        return self.raw, False
 
 
 @dataclass(slots=True)
@@ -314,6 +328,19 @@ class ReadCache:
             return await asyncio.shield(pending[1])
         self.misses += 1
         return await asyncio.shield(self._fill(key, compute, stamp, ttl))
+
+    def peek(self, key: Hashable, *, patient_id: UUID | None = None) -> Body | None:
+        """The body :meth:`get` would answer at once for ``key`` without starting anything: a
+        current entry not yet due for a refresh, or due with its refresh already running.
+        None otherwise (then :meth:`get` is the way: it starts the query or the refresh)."""
+        entry = self._entries.get(key)
+        if entry is None or entry.stamp != self._stamp(patient_id):
+            return None
+        now = self._clock()
+        if entry.expires <= now or (now >= entry.refresh_at and key not in self._pending):
+            return None
+        self.hits += 1
+        return entry.body
 
     async def settled(self) -> None:
         """Return once the queries in flight (background refreshes too) have finished."""

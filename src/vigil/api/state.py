@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from vigil.alerts import AlertService
 from vigil.api.broadcast import AlertBroadcaster
 from vigil.api.reads import AccessGate, ReadCache
+from vigil.api.shortcut import Shortcuts
 from vigil.api.throttle import SignInThrottle
 from vigil.api.tokens import TokenCache
 from vigil.settings import Settings
@@ -50,6 +51,8 @@ class VigilState:
     sync_broker: Callable[[Any], object] | None = None
     """Called with a committed connection after devices change, to rewrite the broker's
     password file."""
+    shortcuts: Shortcuts = field(default_factory=Shortcuts)
+    """The live reads' short ways, noted by their endpoints (vigil.api.shortcut)."""
     stream_recheck_s: float = STREAM_RECHECK_S
     """How often an open alert stream checks its caller's access again."""
 

@@ -176,9 +176,12 @@ def _one(conn: psycopg.Connection[Any], sql: Any, params: Any) -> Any:
 
 
 @contextmanager
-def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[list[str]]:
+def _servers(
+    url: str, processes: int, extra_env: dict[str, str], pids: list[int] | None = None
+) -> Iterator[list[str]]:
     """``processes`` uvicorn processes, each on its own port (clients spread over them, as a
-    load balancer would): one per core without uvicorn's multi-worker socket sharing."""
+    load balancer would): one per core without uvicorn's multi-worker socket sharing. Their
+    process ids are added to ``pids`` when given."""
     env = {**os.environ, **extra_env, "VIGIL_DATABASE_URL": url}
     procs: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
@@ -193,6 +196,8 @@ def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[li
                 "--timeout-keep-alive", "60",
             ]  # fmt: skip
             procs.append((subprocess.Popen(cmd, env=env), f"http://127.0.0.1:{port}"))
+            if pids is not None:
+                pids.append(procs[-1][0].pid)
         deadline = time.monotonic() + 60
         for proc, base in procs:
             while not _ready(base):
@@ -205,6 +210,32 @@ def _servers(url: str, processes: int, extra_env: dict[str, str]) -> Iterator[li
             proc.terminate()
         for proc, _ in procs:
             proc.wait(30)
+
+
+def _cpu_s(pids: list[int]) -> float | None:
+    """CPU seconds (user and system) the processes have used so far; None where /proc is not."""
+    total = 0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _with_cpu(
+    pids: list[int], requests: int, drive: Coroutine[Any, Any, dict[str, float]]
+) -> dict[str, float]:
+    """``drive``'s figures, and the API processes' CPU milliseconds a request (warm-up
+    included: a few dozen requests in ten thousand), a figure the machine's load moves less
+    than the latencies."""
+    before = _cpu_s(pids)
+    result = _run(drive)
+    after = _cpu_s(pids)
+    if before is not None and after is not None:
+        result["server_cpu_ms_per_request"] = round((after - before) * 1000 / requests, 3)
+    return result
 
 
 def _ready(base: str) -> bool:
@@ -351,9 +382,12 @@ def run_bench(
             "team_latest_vitals": [f"/api/v1/care-teams/{team}/latest-vitals"],
         }
         cgm = load_cgm(url, patient=data["patients"][0], days=cgm_days) if cgm_days else {}
-        with _servers(url, processes, env) as bases:
+        pids: list[int] = []
+        with _servers(url, processes, env, pids) as bases:
             results = {
-                name: _run(_drive(bases, paths, token, clients=clients, requests=requests))
+                name: _with_cpu(
+                    pids, requests, _drive(bases, paths, token, clients=clients, requests=requests)
+                )
                 for name, paths in endpoints.items()
             }
             for name, paths in (report_paths(data["patients"]) if cgm_days else {}).items():

@@ -179,9 +179,10 @@ def _print_endpoints(result: dict[str, Any], *, as_json: bool) -> None:
         typer.echo(json.dumps(result))
         return
     for name, figures in result["endpoints"].items():
+        cpu = figures.get("server_cpu_ms_per_request")
         typer.echo(
             f"{name:>20}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms,"
-            f" {figures['rps']} req/s"
+            f" {figures['rps']} req/s" + (f", server CPU {cpu} ms a request" if cpu else "")
         )
     typer.echo(f"{'setup':>20}: {json.dumps(result['setup'])}")
 

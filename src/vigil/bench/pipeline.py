@@ -181,6 +181,7 @@ def run_path(
         rate = per_s / 2
         sent, seen = _phase(watch, load, fleet, latency, rate)
         lat = _latencies(sent, seen)
+        legs = _legs(servers, fleet, base, sent, seen)
     except RuntimeError as exc:
         tails = "".join(f"\n--- {p.name}:\n{''.join(p.tail)}" for p in procs)
         stored, alerts, findings = _counts(servers, fleet)
@@ -199,6 +200,7 @@ def run_path(
         "readings_per_s": round(per_s, 1),
         "p50_ms": quantile_ms(lat, 50),
         "p99_ms": quantile_ms(lat, 99),
+        **legs,
         "idle_p50_ms": quantile_ms(idle_lat, 50),
         "idle_p99_ms": quantile_ms(idle_lat, 99),
         "n": readings,
@@ -210,6 +212,36 @@ def run_path(
         "stored": stored,
         "alerts": alerts,
         "alerted": findings,
+    }
+
+
+def _legs(
+    servers: Servers, fleet: Fleet, base: datetime, sent: Sent, seen: list[float]
+) -> dict[str, float]:
+    """Where the half-load latency goes, per reading: publish -> received by ingest (its
+    ``received_at``: the broker and the edge) and received -> alert change visible (storing,
+    the stream, detection, the alert's transaction, the notification); p50 and p99 of each."""
+    with psycopg.connect(servers.database_url) as conn:
+        rows = conn.execute(
+            "SELECT device_id, time, received_at FROM readings"
+            " WHERE device_id = ANY(%s) AND time > %s",
+            ([d for d, _ in fleet.devices], base),
+        ).fetchall()
+    received = {(device, at): got.timestamp() for device, at, got in rows}
+    edge, rest = [], []
+    for (j, k, t), s in zip(sent, seen, strict=True):
+        got = received.get((fleet.devices[j][0], base + timedelta(seconds=k)))
+        if got is not None:
+            edge.append(got - t)
+            rest.append(s - got)
+    edge.sort()
+    rest.sort()
+    return {
+        "split_n": len(edge),
+        "to_ingest_p50_ms": quantile_ms(edge, 50),
+        "to_ingest_p99_ms": quantile_ms(edge, 99),
+        "ingest_to_alert_p50_ms": quantile_ms(rest, 50),
+        "ingest_to_alert_p99_ms": quantile_ms(rest, 99),
     }
 
 
