@@ -1,4 +1,4 @@
-"""Ingest's SQL: assignments lookup, idempotent bulk insert of readings, rejected messages."""
+"""Ingest's SQL: assignments lookup, idempotent COPY of readings, rejected messages."""
 
 from __future__ import annotations
 
@@ -90,26 +90,6 @@ _INSERT = (
 )
 """Stores the staged rows; gives back the keys of those stored (the rows are the caller's)."""
 
-_FILL_STAGE = (
-    "INSERT INTO readings_stage (time, patient_id, metric, value, unit, device_id, received_at,"
-    " censored) SELECT * FROM unnest(%s::timestamptz[], %s::uuid[], %s::text[], %s::float8[],"
-    " %s::text[], %s::text[], %s::timestamptz[], %s::text[])"
-)
-
-
-def _columns(rows: Sequence[StoredReading]) -> tuple[list[object], ...]:
-    return (
-        [r.time for r in rows],
-        [r.patient_id for r in rows],
-        [r.metric.value for r in rows],
-        [r.value for r in rows],
-        [SPECS[r.metric].ucum for r in rows],
-        [r.device_id for r in rows],
-        [r.received_at for r in rows],
-        [r.censored for r in rows],
-    )
-
-
 ReadingKey = tuple[str, str, datetime]
 """What storage keeps once: (device, metric, time)."""
 
@@ -128,7 +108,7 @@ class StoreOutcome:
 
 
 def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome:
-    """Stage ``rows`` (one per key) and insert those not stored yet.
+    """COPY ``rows`` (one per key) and insert those not stored yet.
 
     Must run inside the caller's transaction. A replayed reading (same device, metric and
     time) inserts nothing; the value already stored is returned for it, so the caller can tell
@@ -140,14 +120,33 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
         return StoreOutcome([], {})
     conn.execute(_STAGE)
     with conn.cursor() as cur:
-        # One statement from arrays, not COPY: it can go in a pipeline (COPY cannot), so the
-        # stage, the keys and the insert take one round trip to the database.
-        cur.execute(_FILL_STAGE, _columns(rows))
-        cur.execute(_NEW_KEYS)
-        cur.execute(_INSERT)
+        with cur.copy(
+            "COPY readings_stage (time, patient_id, metric, value, unit, device_id, received_at,"
+            " censored) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(
+                ["timestamptz", "uuid", "text", "float8", "text", "text", "timestamptz", "text"]
+            )
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.time,
+                        r.patient_id,
+                        r.metric.value,
+                        r.value,
+                        SPECS[r.metric].ucum,
+                        r.device_id,
+                        r.received_at,
+                        r.censored,
+                    )
+                )
+        with conn.pipeline():  # the keys and the insert: one round trip
+            cur.execute(_NEW_KEYS)
+            cur.execute(_INSERT)
+            found = cur.fetchall()
         # Only the keys come back: the rows are ours already.
         offered = {reading_key(r): r for r in rows}
-        inserted = [offered[(d, m, t)] for d, m, t in cur.fetchall()]  # type: ignore[index]
+        inserted = [offered[(d, m, t)] for d, m, t in found]  # type: ignore[index]
         existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
@@ -184,18 +183,20 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                     ),
                 )
         # Latest value per patient and metric, in a consistent row order (no deadlocks between
-        # ingest instances); an older backlog reading never replaces a newer value.
-        cur.execute(
-            "INSERT INTO latest_readings"
-            " (patient_id, metric, time, value, unit, device_id, censored)"
-            " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
-            " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
-            " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
-            " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
-            " censored = EXCLUDED.censored"
-            " WHERE latest_readings.time < EXCLUDED.time"
-        )
-    notify_new_readings(conn, {r.patient_id for r in inserted})
+        # ingest instances); an older backlog reading never replaces a newer value. With the
+        # notification, one round trip.
+        with conn.pipeline():
+            cur.execute(
+                "INSERT INTO latest_readings"
+                " (patient_id, metric, time, value, unit, device_id, censored)"
+                " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
+                " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
+                " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
+                " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
+                " censored = EXCLUDED.censored"
+                " WHERE latest_readings.time < EXCLUDED.time"
+            )
+            notify_new_readings(conn, {r.patient_id for r in inserted})
     return StoreOutcome(inserted, existing)
 
 
@@ -215,28 +216,31 @@ _REJECT_STAGE = (
 
 
 def store_rejections(conn: Conn, *, rows: Sequence[RejectedRow]) -> int:
-    """Insert rejected messages in bulk (from arrays; a replay of the same message is kept once).
+    """Insert rejected messages in bulk (COPY; a replay of the same message is kept once).
 
     Must run inside the caller's transaction, once (the stage empties at commit): a batch's
-    rejections take two statements rather than one each."""
+    rejections take one COPY rather than a statement each."""
     if not rows:
         return 0
     conn.execute(_REJECT_STAGE)
     with conn.cursor() as cur:
-        cur.execute(  # from arrays, not COPY: it can go in the batch's pipeline
-            "INSERT INTO rejected_stage (received_at, topic, device_id, payload, item, reason,"
-            " dedup_key) SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[],"
-            " %s::bytea[], %s::int4[], %s::text[], %s::bytea[])",
-            (
-                [r.received_at for r in rows],
-                [r.topic for r in rows],
-                [r.device_id for r in rows],
-                [r.payload for r in rows],
-                [r.item for r in rows],
-                [r.reason for r in rows],
-                [rejection_key(r.topic, r.payload, r.item) for r in rows],
-            ),
-        )
+        with cur.copy(
+            "COPY rejected_stage (received_at, topic, device_id, payload, item, reason,"
+            " dedup_key) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["timestamptz", "text", "text", "bytea", "int4", "text", "bytea"])
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.received_at,
+                        r.topic,
+                        r.device_id,
+                        r.payload,
+                        r.item,
+                        r.reason,
+                        rejection_key(r.topic, r.payload, r.item),
+                    )
+                )
         cur.execute(
             "INSERT INTO rejected_messages"
             " (received_at, topic, device_id, payload, item, reason, dedup_key)"

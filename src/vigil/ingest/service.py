@@ -318,9 +318,7 @@ class IngestService(Worker):
         owner: list[int] = []
         rejected: list[RejectedRow] = []
         limited: dict[str, list[InboundMessage]] = {}
-        # Pipelined: statements are sent without waiting for each answer, so a batch takes
-        # three round trips (its devices; stage, keys and insert; the rest and the commit).
-        with conn.pipeline(), conn.transaction():
+        with conn.transaction():
             named = [device_from_topic(m.topic) for m in batch]  # each topic read once
             devices = repo.load_devices(conn, device_ids={d for d in named if d})
             for index, message in enumerate(batch):
