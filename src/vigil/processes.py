@@ -78,11 +78,15 @@ def ingest_stage(
     settings: Settings, *, database_url: str, mqtt: MqttTarget, stream: NatsConnection
 ) -> Ingest:
     """Ingest that hands each committed batch to the readings stream before acknowledging."""
+    publisher = StreamPublisher(stream)
+    if not settings.ingest_rate_shares and settings.edge != "nats":
+        settings = settings.model_copy(update={"ingest_rate_shares": 1})  # one process there
     return Ingest(
         settings,
         database_url=database_url,
         mqtt=mqtt,
-        sink=StreamPublisher(stream).publish,
+        sink=publisher.publish,
+        sink_started=publisher.publish_started,
         nats_url=stream.url,  # the NATS edge's capture stream is on the same server
     )
 
@@ -177,6 +181,8 @@ class IngestHelpers:
             "VIGIL_MQTT_URL": f"mqtt://{servers.mqtt.host}:{servers.device_port}",
             "VIGIL_STATE_DIR": str(settings.state_dir),
             "VIGIL_INGEST_PROCESSES": "1",
+            # Each of the count + 1 processes admits its share of a device's rate limit.
+            "VIGIL_INGEST_RATE_SHARES": str(settings.ingest_rate_shares or count + 1),
         }
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -236,6 +242,9 @@ def run_ingest(settings: Settings, processes: int | None = None) -> None:
     """`vigil ingest`: ingest alone (one of possibly several processes); with ``processes``
     above one on the NATS edge, that many in all (this one and helpers)."""
     count = ingest_processes(settings, processes)
+    settings = settings.model_copy(
+        update={"ingest_rate_shares": settings.ingest_rate_shares or count}
+    )
     with _one_stage(settings, "ingest", ALL_SERVERS) as (servers, stream):
         helpers = IngestHelpers(settings, servers, count - 1).start()
         ingest = ingest_stage(

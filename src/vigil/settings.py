@@ -88,8 +88,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Ingest processes `vigil serve` and `vigil ingest` run on the NATS edge (they"
         " share its capture consumer; one process stays under one core); 1 on Mosquitto. Each"
-        " keeps its own per-device rate limits, so N processes allow a device up to N times its"
-        " rate: 1 by default until the limits are shared",
+        " keeps its own per-device rate limits, with a share of the rate and burst (see"
+        " ingest_rate_shares), so together they allow a device no more than one would",
+    )
+    ingest_rate_shares: int = Field(
+        default=0,
+        ge=0,
+        description="How many ingest processes share each device's rate limit: each admits"
+        " rate/N a second and burst/N at once, so N of them together admit no more than the"
+        " limit (messages reach whichever process pulls next, evenly over time). 0: the"
+        " processes `vigil serve` or `vigil ingest` runs (ingest_processes); set it to the"
+        " total when ingest runs on several machines",
     )
     ingest_batch_max: int = Field(default=500, ge=1, description="Messages per transaction")
     ingest_batch_target_ms: int = Field(

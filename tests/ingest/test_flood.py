@@ -188,6 +188,25 @@ def test_the_limiter_spares_a_backlog_at_the_devices_pace_and_limits_a_flood() -
     assert DeviceRateLimiter(rate_per_s=0, burst=1).admit("x", now, None), "0: no limit"
 
 
+def test_processes_sharing_a_limit_admit_together_what_one_would() -> None:
+    """Two ingest processes (shares=2), a flood's messages dealt between them as they pull:
+    together they admit what one process with the whole limit admits, never more."""
+    now = datetime.now(UTC)
+    one = DeviceRateLimiter(rate_per_s=5, burst=10)
+    pair = [DeviceRateLimiter(rate_per_s=5, burst=10, shares=2) for _ in range(2)]
+    flood = [now + timedelta(milliseconds=i) for i in range(1000)]
+    alone = sum(one.admit("flooder", now, t) for t in flood)
+    shared = sum(pair[i % 2].admit("flooder", now, t) for i, t in enumerate(flood))
+    print(f"flood of 1000: one process admits {alone}, two sharing the limit {shared}")
+    assert 10 <= shared <= alone <= 15
+    # An hour's backlog at the device's pace is still earned by its clock in each process.
+    backlog = [now - timedelta(hours=1) + timedelta(seconds=i) for i in range(3600)]
+    assert all(pair[i % 2].admit("wearable", now, t) for i, t in enumerate(backlog))
+    reason = pair[0].reason("flooder")
+    assert "1/2" in reason, "the share is named"
+    assert "5 message(s)/s" in reason, "and the whole limit"
+
+
 def test_newest_time_reads_the_latest_ts_and_ignores_what_it_cannot_read() -> None:
     body = _body(datetime(2026, 1, 1, tzinfo=UTC), 70, n=3)
     assert newest_time(body) == datetime(2026, 1, 1, 0, 2, tzinfo=UTC)

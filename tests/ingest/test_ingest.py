@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -340,3 +341,55 @@ def test_a_cgm_low_and_a_measured_40_conflict_and_a_repeated_low_is_a_duplicate(
     assert ingest.service.stats.readings_duplicate == 1
     # The LOW (twice: a repeat is handed on again, the stream drops it) and never the 40.
     assert {(r.value, r.censored) for r in sink.readings} == {(40.0, "below")}
+
+
+def test_pipelined_hand_off_keeps_order_and_offers_a_failed_batch_again(
+    harness: Harness,
+) -> None:
+    """With the pipelined hand-off (the next batch is committed while this one goes to the
+    stream), a hand-off the stream did not take is offered again before anything after it,
+    every message is handed on once, in the device's order, and acknowledged after that."""
+    collected = Collected()
+    pool = ThreadPoolExecutor(max_workers=1)  # one at a time, in call order, like the stream
+    calls = {"started": 0}
+
+    def started(batch: Sequence[StoredMessage]) -> Future[object]:
+        calls["started"] += 1
+        if calls["started"] == 1:
+            failed: Future[object] = Future()
+            failed.set_exception(RuntimeError("the stream did not answer"))
+            return failed
+        return pool.submit(collected, batch)
+
+    settings = harness.settings().model_copy(update={"ingest_batch_max": 5})
+    ingest = Ingest(
+        settings,
+        database_url=harness.db_url,
+        mqtt=harness.ingest_target,
+        sink=collected,
+        sink_started=started,
+    )
+    ingest.start()
+    try:
+        assert ingest.transport.subscribed.wait(10), "ingest never subscribed"
+        _, creds = harness.patient_with_device(kind="oximeter")
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        pub = publisher(harness, creds.device_id, creds.password)
+        sent = 40
+        for i in range(sent):
+            at = base + timedelta(minutes=i)
+            body = {"readings": [reading(at, metric="spo2", value=95, unit="%")]}
+            pub.publish(json.dumps(body).encode()).wait_for_publish(5)
+        pub.close()
+        wait_for(lambda: len(collected.readings) >= sent, f"{sent} readings handed on")
+        wait_for(lambda: ingest.service.stats.handed_on >= sent, f"{sent} acknowledged")
+    finally:
+        ingest.stop()
+        pool.shutdown()
+    times = [r.time for r in collected.readings]
+    print(f"handed on {len(times)} of {sent}, hand-offs started {calls['started']}")
+    assert len(times) == sent == len(set(times))  # each once
+    assert times == sorted(times)  # the device's order, the failed batch's first
+    assert calls["started"] >= 2
+    assert ingest.service.stats.handoff_errors == 1
+    assert ingest.service.stats.readings_stored == sent

@@ -186,7 +186,7 @@ class EdgeTransport:
         for msg in msgs:
             try:
                 mid = next(self._mids)
-                if msg.metadata.num_delivered > 1:
+                if _delivered(msg) > 1:
                     self.redelivered += 1
                 self._pending[mid] = msg
                 messages.append(
@@ -212,3 +212,16 @@ class EdgeTransport:
     def _put_all(self, messages: list[InboundMessage]) -> None:
         for message in messages:
             self.inbox.put(message)
+
+
+def _delivered(msg: Msg) -> int:
+    """How many times the stream has delivered ``msg``, read off its reply subject's tokens
+    (``$JS.ACK.<stream>.<consumer>.<delivered>...``, or with domain and account hash first):
+    nats-py's ``msg.metadata`` parses the whole subject into an object, a few percent of the
+    edge thread's time for one number."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[4])
+    if len(tokens) >= 12:
+        return int(tokens[6])
+    return msg.metadata.num_delivered or 0

@@ -12,8 +12,10 @@ whole in ``rejected_messages`` (kind ``rate_limited``) with the reason, and ackn
 batch's limited messages of one device share one row (:func:`bundle`), so a flood's excess
 costs a JSON read a message and one row a batch.
 
-The buckets live in one ingest process: with several ingest instances in a shared group, each
-has its own, and a device's allowance is multiplied by the number of instances.
+The buckets live in one ingest process. With N ingest processes (they pull from one queue, so a
+device's messages spread over them evenly over time) each admits 1/N of the rate and burst
+(``VIGIL_INGEST_RATE_SHARES``, by default the processes `vigil serve` or `vigil ingest` runs),
+so together they never admit more than one process with the whole limit would.
 """
 
 from __future__ import annotations
@@ -64,9 +66,14 @@ class _Bucket:
 
 
 class DeviceRateLimiter:
-    def __init__(self, *, rate_per_s: float, burst: int) -> None:
-        self.rate = rate_per_s
-        self.burst = float(burst)
+    def __init__(self, *, rate_per_s: float, burst: int, shares: int = 1) -> None:
+        """``shares``: the ingest processes that share each device's limit; this one admits
+        its share (rate and burst divided by ``shares``), so together they admit no more
+        than the limit. The reason a message is refused names the whole limit."""
+        self.shares = max(1, shares)
+        self.limit_rate, self.limit_burst = rate_per_s, burst
+        self.rate = rate_per_s / self.shares
+        self.burst = max(1.0, burst / self.shares)
         self._buckets: dict[str, _Bucket] = {}
 
     @property
@@ -97,9 +104,11 @@ class DeviceRateLimiter:
         return False
 
     def reason(self, device_id: str) -> str:
+        shared = f" (this ingest process's share: 1/{self.shares})" if self.shares > 1 else ""
         return (
-            f"rate limited: device {device_id!r} sent more than {self.rate:g} message(s)/s"
-            f" beyond a burst of {self.burst:g}, by arrival and by its readings' times"
+            f"rate limited: device {device_id!r} sent more than {self.limit_rate:g} message(s)/s"
+            f" beyond a burst of {self.limit_burst:g}, by arrival and by its readings' times"
+            + shared
         )
 
 

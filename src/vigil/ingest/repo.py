@@ -136,11 +136,13 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                         r.censored,
                     )
                 )
-        cur.execute(_NEW_KEYS)
-        cur.execute(_INSERT)
+        with conn.pipeline():  # the keys and the insert: one round trip
+            cur.execute(_NEW_KEYS)
+            cur.execute(_INSERT)
+            found = cur.fetchall()
         # Only the keys come back: the rows are ours already.
         offered = {reading_key(r): r for r in rows}
-        inserted = [offered[(d, m, t)] for d, m, t in cur.fetchall()]  # type: ignore[index]
+        inserted = [offered[(d, m, t)] for d, m, t in found]  # type: ignore[index]
         existing: dict[ReadingKey, tuple[float, str | None, datetime]] = {}
         if len(inserted) < len(rows):
             new = {reading_key(r) for r in inserted}
@@ -177,18 +179,20 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                     ),
                 )
         # Latest value per patient and metric, in a consistent row order (no deadlocks between
-        # ingest instances); an older backlog reading never replaces a newer value.
-        cur.execute(
-            "INSERT INTO latest_readings"
-            " (patient_id, metric, time, value, unit, device_id, censored)"
-            " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
-            " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
-            " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
-            " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
-            " censored = EXCLUDED.censored"
-            " WHERE latest_readings.time < EXCLUDED.time"
-        )
-    notify_new_readings(conn, {r.patient_id for r in inserted})
+        # ingest instances); an older backlog reading never replaces a newer value. With the
+        # notification, one round trip.
+        with conn.pipeline():
+            cur.execute(
+                "INSERT INTO latest_readings"
+                " (patient_id, metric, time, value, unit, device_id, censored)"
+                " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
+                " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
+                " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
+                " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
+                " censored = EXCLUDED.censored"
+                " WHERE latest_readings.time < EXCLUDED.time"
+            )
+            notify_new_readings(conn, {r.patient_id for r in inserted})
     return StoreOutcome(inserted, existing)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from vigil.ingest.edge_transport import EdgeTransport
 from vigil.ingest.inbox import FairInbox
-from vigil.ingest.service import IngestService, ReadingSink
+from vigil.ingest.service import IngestService, ReadingSink, StartedSink
 from vigil.ingest.transport import MqttTransport
 from vigil.servers.stack import MqttTarget
 from vigil.settings import Settings
@@ -33,9 +33,11 @@ class Ingest:
         mqtt: MqttTarget,
         sink: ReadingSink | None = None,
         nats_url: str | None = None,
+        sink_started: StartedSink | None = None,
     ) -> None:
         """``nats_url``: where the NATS edge's capture stream is, read when
-        ``settings.edge`` is ``nats`` (vigil.ingest.edge_transport)."""
+        ``settings.edge`` is ``nats`` (vigil.ingest.edge_transport). ``sink_started``: the
+        sink's form that does not wait (the service pipelines its batches)."""
         # Bounded by the broker's flow control (the receive maximum) and the inbox's own caps.
         self.inbox = FairInbox(
             max_messages=settings.ingest_inbox_max_messages,
@@ -54,6 +56,7 @@ class Ingest:
             inbox=self.inbox,
             ack=self.transport.ack,
             sink=sink,
+            sink_started=sink_started,
             ack_many=(
                 self.transport.ack_many if isinstance(self.transport, EdgeTransport) else None
             ),

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -43,7 +44,19 @@ T = TypeVar("T")
 ReadingSink = Callable[[Sequence[StoredMessage]], object]
 """Takes each committed batch's stored readings, per message and patient, before the batch is
 acknowledged; raises if it could not (they are offered again, nothing is acknowledged)."""
+StartedSink = Callable[[Sequence[StoredMessage]], "Future[Any]"]
+"""A :data:`ReadingSink` that does not wait: the future ends when the readings are taken (or
+raises). Each call's readings must reach detection after the previous call's."""
 Acker = Callable[[InboundMessage], object]
+
+
+@dataclass(slots=True)
+class _HandOff:
+    """A committed batch whose readings are on their way to the stream, not yet acknowledged."""
+
+    batch: list[InboundMessage]
+    stored: list[StoredMessage]
+    taken: Future[Any]
 
 
 def _shown(value: float, censored: str | None, unit: str) -> str:
@@ -106,9 +119,17 @@ class IngestService(Worker):
         ack: Acker,
         sink: ReadingSink | None = None,
         ack_many: Callable[[Sequence[InboundMessage]], object] | None = None,
+        sink_started: StartedSink | None = None,
     ) -> None:
-        """``ack_many``: acknowledges a whole batch at once, where the transport can."""
+        """``ack_many``: acknowledges a whole batch at once, where the transport can.
+        ``sink_started``: the sink's form that does not wait (pipelining: the next batch is
+        read and committed while this one's readings go to the stream; ``sink`` is then the
+        retry after a failure)."""
         super().__init__("ingest", backoff=Backoff(max_s=settings.ingest_retry_max_s))
+        self.sink_started = sink_started
+        self._handoff: _HandOff | None = None
+        self.handoff_wait_s = 30.0
+        """At most this long for a started hand-off (the publisher gives up sooner)."""
         self.ack_many = ack_many
         self.settings = settings
         self.database_url = database_url
@@ -118,7 +139,9 @@ class IngestService(Worker):
         self.stats = IngestStats()
         self._db = LoopConnection(database_url, purpose=self.name)
         self.limiter = DeviceRateLimiter(
-            rate_per_s=settings.ingest_device_rate_per_s, burst=settings.ingest_device_burst
+            rate_per_s=settings.ingest_device_rate_per_s,
+            burst=settings.ingest_device_burst,
+            shares=settings.ingest_rate_shares or settings.ingest_processes,
         )
         self._admitted: dict[int, bool] = {}
         """This batch's rate-limit decisions by message: a retried or isolated batch is
@@ -128,6 +151,8 @@ class IngestService(Worker):
         )
 
     def step(self) -> None:
+        if self._handoff is not None and len(self.inbox) == 0:
+            self._finish_handoff()  # nothing to read meanwhile: acknowledge it now
         batch = self._next_batch()
         if batch:
             self._process_with_retry(batch)
@@ -137,6 +162,13 @@ class IngestService(Worker):
         self.stats.internal_errors += 1
 
     def close(self) -> None:
+        if self._handoff is not None:
+            try:  # a last batch on its way: acknowledge it if the stream took it, no retry
+                self._handoff.taken.result(self.handoff_wait_s)
+                self._acknowledge(self._handoff.batch, self._handoff.stored)
+            except Exception as exc:
+                log.warning("last hand-off not confirmed (its messages come again): %s", exc)
+            self._handoff = None
         self._db.drop()
 
     def _next_batch(self) -> list[InboundMessage]:
@@ -152,25 +184,59 @@ class IngestService(Worker):
         )
 
     def _process_with_retry(self, batch: list[InboundMessage]) -> None:
+        """Store ``batch``, hand its readings on, then acknowledge it. With ``sink_started``
+        the hand-off is pipelined: this batch's readings are sent only once the previous
+        batch's are in the stream (so a patient's readings keep their order there), and
+        acknowledged when the stream has them, while the next batch is read and committed."""
         self._admitted = {}
         started, errors = time.monotonic(), self.stats.db_errors + self.stats.handoff_errors
         try:
             stored = self._retry("database", lambda: self._process_or_isolate(batch), len(batch))
             faults.reached("ingest_after_commit")
+            if self.stats.db_errors + self.stats.handoff_errors == errors:  # a retry: no cost
+                self.batch_size.took(len(batch), time.monotonic() - started)
+            self._finish_handoff()
             if stored and self.sink is not None:
+                if self.sink_started is not None:
+                    self._handoff = _HandOff(batch, stored, self.sink_started(stored))
+                    return
                 sink = self.sink
                 self._retry("stream", lambda: sink(stored), len(batch))
-                self.stats.handed_on += sum(len(m.readings) for m in stored)
-                faults.reached("ingest_after_publish")
         except Stopped:
             return  # nothing acknowledged: the broker redelivers to the next ingest
+        self._acknowledge(batch, stored)
+
+    def _finish_handoff(self) -> None:
+        """Wait for the hand-off under way; if the stream did not take it, offer it again
+        (retried with back-off, as without pipelining); then acknowledge its batch.
+        :class:`Stopped` (nothing acknowledged) if ingest stops meanwhile."""
+        handoff, self._handoff = self._handoff, None
+        if handoff is None:
+            return
+        try:
+            handoff.taken.result(self.handoff_wait_s)
+        except Exception as exc:
+            self.stats.handoff_errors += 1
+            metrics.HANDOFF_ERRORS.inc()
+            log.warning(
+                "stream did not take %d messages' readings (%s); offering them again",
+                len(handoff.batch),
+                exc,
+            )
+            sink, stored = self.sink, handoff.stored
+            assert sink is not None
+            self._retry("stream", lambda: sink(stored), len(handoff.batch))
+        self._acknowledge(handoff.batch, handoff.stored)
+
+    def _acknowledge(self, batch: list[InboundMessage], stored: list[StoredMessage]) -> None:
+        if stored and self.sink is not None:
+            self.stats.handed_on += sum(len(m.readings) for m in stored)
+            faults.reached("ingest_after_publish")
         if self.ack_many is not None:
             self.ack_many(batch)
         else:
             for message in batch:
                 self.ack(message)
-        if self.stats.db_errors + self.stats.handoff_errors == errors:  # a retry's wait is no cost
-            self.batch_size.took(len(batch), time.monotonic() - started)
 
     def _retry(self, what: str, step: Callable[[], T], pending: int) -> T:
         """Run ``step`` until it succeeds; :class:`Stopped` if ingest is stopped first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from vigil.core.models import StoredMessage
@@ -33,6 +34,12 @@ class StreamPublisher:
         if not messages:
             return Published(0, 0)
         return self.conn.call(lambda: self._publish(messages), timeout_s=self.ack_timeout_s + 5)
+
+    def publish_started(self, messages: Sequence[StoredMessage]) -> Future[Published]:
+        """:meth:`publish` without waiting: the messages are sent in call order (a later call's
+        after an earlier one's) and the future ends when the stream has stored every one (or
+        raises :class:`StreamUnavailable`, after ``ack_timeout_s`` at most)."""
+        return self.conn.spawn(lambda: self._publish(messages))  # type: ignore[return-value]
 
     async def _publish(self, messages: Sequence[StoredMessage]) -> Published:
         js, layout = self.conn.js, self.conn.layout
