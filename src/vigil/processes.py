@@ -116,15 +116,12 @@ def detect_worker_name() -> str:
     return f"detect-{socket.gethostname()[:24]}-{os.getpid()}"
 
 
-STOP_GRACE_S = 30.0
-"""How long a stage process may take to stop once signalled before it exits hard."""
-
-
-def _until_signalled() -> None:
+def _until_signalled(grace_s: float) -> None:
     """Wait for SIGTERM or SIGINT; then the caller stops its stage gracefully, and should a
-    thread hang there (a server gone, a busy machine), the process still ends
-    ``STOP_GRACE_S`` later: an ingest helper must end with its parent, and an operator's stop
-    must stop. Exiting hard loses nothing: a stage acknowledges only what is durable."""
+    thread hang there (a server gone, a busy machine), the process still ends ``grace_s``
+    later (``VIGIL_STOP_GRACE_S``): an ingest helper must end with its parent, and an
+    operator's stop must stop. Exiting hard loses nothing: a stage acknowledges only what is
+    durable."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -132,11 +129,11 @@ def _until_signalled() -> None:
         pass
 
     def exit_now() -> None:
-        log.error("stopping took longer than %.0f s: exiting now", STOP_GRACE_S)
+        log.error("stopping took longer than %.0f s: exiting now", grace_s)
         logging.shutdown()
         os._exit(1)
 
-    watchdog = threading.Timer(STOP_GRACE_S, exit_now)
+    watchdog = threading.Timer(grace_s, exit_now)
     watchdog.daemon = True
     watchdog.start()
 
@@ -253,8 +250,9 @@ def run_ingest(settings: Settings, processes: int | None = None) -> None:
         ingest.start()
         log.info("ingest running as %s", settings.mqtt_client_id)
         try:
-            _until_signalled()
+            _until_signalled(settings.stop_grace_s)
         finally:
+            faults.reached("stage_stop")
             ingest.stop()
             helpers.stop()
 
@@ -280,6 +278,7 @@ def run_detect(settings: Settings) -> None:
         worker.start()
         clock.start()
         log.info("%s running: partitions as JetStream hands them out", worker.name)
-        _until_signalled()
+        _until_signalled(settings.stop_grace_s)
+        faults.reached("stage_stop")
         worker.stop()
         clock.stop()

@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         default=None, description="Tests only: a named point where the process kills itself"
     )
     fault_skip: int = Field(default=0, ge=0, description="Tests only: passes before the fault")
+    stop_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="`vigil ingest`/`detect`: seconds a stop may take before exiting hard",
+    )
 
     retention_days: int | None = Field(default=None, description="Drop readings older than this")
 

@@ -143,3 +143,21 @@ def test_a_nats_node_killed_mid_burst_in_a_3_node_cluster_loses_and_doubles_noth
     recovery = time.monotonic() - killed
     figures = scenario.report("a NATS node of 3 killed mid-burst", recovery_s=recovery)
     scenario.assert_nothing_lost_or_doubled(figures)
+
+
+@pytest.mark.parametrize("kind", ["ingest", "detect"])
+def test_a_stop_that_hangs_still_ends_the_process(
+    kind: str, pipeline: Pipeline, processes: list[VigilProcess]
+) -> None:
+    """Signalled to stop, a stage process whose graceful stop hangs (a thread stuck on a server
+    gone) exits hard ``VIGIL_STOP_GRACE_S`` later: an operator's stop stops, and an ingest helper
+    ends with its parent. (It acknowledges only what is durable, so nothing is lost that way.)"""
+    proc = pipeline.process(kind)
+    processes.append(proc)
+    proc.start(VIGIL_FAULT_POINT="stage_stop", VIGIL_STOP_GRACE_S="2")
+    assert proc.proc is not None
+    proc.proc.terminate()
+    assert proc.proc.wait(60) == 1
+    proc._pump.join(10)
+    assert proc.said("fault point stage_stop reached: hanging here") == 1
+    assert proc.said("stopping took longer than 2 s: exiting now") == 1
