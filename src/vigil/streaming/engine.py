@@ -243,36 +243,12 @@ class StreamEngine:
         before any is scored."""
         patient_id = group[0].patient_id
         state = self.patients.get(patient_id) or self._state(patient_id)
-        seen = self.missing.seen
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
-            previous = state.latest.get(reading.metric)
-            is_late = previous is not None and reading.time <= previous[0]
-            if not is_late:
-                state.latest[reading.metric] = (reading.time, reading.value)
-            seen(
-                reading.patient_id,
-                reading.device_id,
-                reading.time,
-                reading.received_at,
-                reading.metric,
-            )
+            is_late = self._arrived(state, reading)
             one = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
             return one if emit else []
-        late: list[bool] = []
-        for reading in group:
-            previous = state.latest.get(reading.metric)
-            is_late = previous is not None and reading.time <= previous[0]
-            late.append(is_late)
-            if not is_late:
-                state.latest[reading.metric] = (reading.time, reading.value)
-            seen(
-                reading.patient_id,
-                reading.device_id,
-                reading.time,
-                reading.received_at,
-                reading.metric,
-            )
+        late = [self._arrived(state, reading) for reading in group]
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
             # Late readings see their own instant's values (a cuff's systolic with its own
@@ -284,6 +260,22 @@ class StreamEngine:
                 state, reading, learn=not is_late, latest=latest if is_late else state.latest
             )
         return found if emit else []
+
+    def _arrived(self, state: PatientState, reading: StoredReading) -> bool:
+        """Note a reading's arrival (the latest value of its metric, unless it is older than
+        that one; the missing-data clock); True if it is late."""
+        previous = state.latest.get(reading.metric)
+        is_late = previous is not None and reading.time <= previous[0]
+        if not is_late:
+            state.latest[reading.metric] = (reading.time, reading.value)
+        self.missing.seen(
+            reading.patient_id,
+            reading.device_id,
+            reading.time,
+            reading.received_at,
+            reading.metric,
+        )
+        return is_late
 
     def _score_and_learn(
         self,
