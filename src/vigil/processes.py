@@ -79,8 +79,6 @@ def ingest_stage(
 ) -> Ingest:
     """Ingest that hands each committed batch to the readings stream before acknowledging."""
     publisher = StreamPublisher(stream)
-    if not settings.ingest_rate_shares and settings.edge != "nats":
-        settings = settings.model_copy(update={"ingest_rate_shares": 1})  # one process there
     return Ingest(
         settings,
         database_url=database_url,
@@ -179,7 +177,9 @@ class IngestHelpers:
             "VIGIL_STATE_DIR": str(settings.state_dir),
             "VIGIL_INGEST_PROCESSES": "1",
             # Each of the count + 1 processes admits its share of a device's rate limit.
-            "VIGIL_INGEST_RATE_SHARES": str(settings.ingest_rate_shares or count + 1),
+            "VIGIL_INGEST_RATE_SHARES": str(
+                with_rate_shares(settings, count + 1).ingest_rate_shares
+            ),
         }
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -221,6 +221,14 @@ def _end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def with_rate_shares(settings: Settings, processes: int) -> Settings:
+    """The settings each of ``processes`` ingest processes runs with: each admits its share of
+    a device's rate limit (``ingest_rate_shares``; unset, the ``processes`` run here)."""
+    if settings.ingest_rate_shares:
+        return settings
+    return settings.model_copy(update={"ingest_rate_shares": processes})
+
+
 def ingest_processes(settings: Settings, requested: int | None = None) -> int:
     """How many ingest processes to run: ``requested`` or the setting; one on Mosquitto (each
     instance there needs a broker user and shared group of its own: docs/ingest.md)."""
@@ -239,9 +247,7 @@ def run_ingest(settings: Settings, processes: int | None = None) -> None:
     """`vigil ingest`: ingest alone (one of possibly several processes); with ``processes``
     above one on the NATS edge, that many in all (this one and helpers)."""
     count = ingest_processes(settings, processes)
-    settings = settings.model_copy(
-        update={"ingest_rate_shares": settings.ingest_rate_shares or count}
-    )
+    settings = with_rate_shares(settings, count)
     with _one_stage(settings, "ingest", ALL_SERVERS) as (servers, stream):
         helpers = IngestHelpers(settings, servers, count - 1).start()
         ingest = ingest_stage(

@@ -33,6 +33,7 @@ from vigil.processes import (
     detect_worker,
     ingest_processes,
     ingest_stage,
+    with_rate_shares,
 )
 from vigil.servers import Servers, start_servers, sync_broker_credentials
 from vigil.settings import Settings
@@ -208,8 +209,10 @@ def serve(settings: Settings) -> None:
     """`vigil serve`: every stage, with ``VIGIL_INGEST_PROCESSES`` ingest processes in all on
     the NATS edge (this one's and helpers pulling from the same capture consumer)."""
     exit_on_sigterm()
+    count = ingest_processes(settings)
+    settings = with_rate_shares(settings, count)
     with running_stages(settings) as running:
-        helpers = IngestHelpers(settings, running.servers, ingest_processes(settings) - 1).start()
+        helpers = IngestHelpers(settings, running.servers, count - 1).start()
         try:
             log.info("Vigil is serving on %s (dashboard at %s/)", running.url, running.url)
             run_http(settings, running.app)

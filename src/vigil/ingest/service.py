@@ -141,7 +141,7 @@ class IngestService(Worker):
         self.limiter = DeviceRateLimiter(
             rate_per_s=settings.ingest_device_rate_per_s,
             burst=settings.ingest_device_burst,
-            shares=settings.ingest_rate_shares or settings.ingest_processes,
+            shares=settings.ingest_rate_shares or 1,  # unset: this process alone
         )
         self._admitted: dict[int, bool] = {}
         """This batch's rate-limit decisions by message: a retried or isolated batch is
