@@ -40,21 +40,26 @@ def period_days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterator[tupl
 
 
 def _replay(
-    readings: list[StoredReading], plan: CarePlan, start: datetime, end: datetime, zone: ZoneInfo
+    patient_id: UUID,
+    readings: list[StoredReading],
+    plan: CarePlan,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
 ) -> tuple[list[Finding], list[HfUsual], float]:
-    """The detectors over the weighings, day by day: their findings, and each day's usual
-    weight as the personal-baseline detector held it before the day's first weighing."""
+    """The detectors over the weighings (in time order), day by day: their findings, and each
+    day's usual weight as the personal-baseline detector held it before the day's first
+    weighing."""
     engine = StreamEngine(plan_for=lambda _patient: plan, detectors=default_detectors)
     excess = next(
         d.excess for d in engine.detectors.templates if isinstance(d, WeightAboveBaseline)
     )
-    patient = readings[0].patient_id if readings else None
-    found = engine.process([r for r in readings if r.time < start])
+    i = sum(1 for r in readings if r.time < start)  # the warm-up before the period
+    found = engine.process(readings[:i])
     usual: list[HfUsual] = []
-    i = sum(1 for r in readings if r.time < start)
     for day, day_end in period_days(start, end, zone):
         # the patient's own detector (built at the first weighing): what it holds before today's
-        baseline = patient and engine.own_detector(patient, WeightAboveBaseline)
+        baseline = engine.own_detector(patient_id, WeightAboveBaseline)
         kg = baseline.usual() if baseline else None
         limit = None if kg is None else kg + excess
         usual.append(HfUsual(day=day, usual_kg=kg, limit_kg=limit))
@@ -80,7 +85,7 @@ def build_hf_weight(
     readings = [
         StoredReading(t, patient_id, Metric.BODY_WEIGHT, kg, device, t) for t, kg, device in rows
     ]
-    found, usual, excess = _replay(readings, plan, start, end, zone)
+    found, usual, excess = _replay(patient_id, readings, plan, start, end, zone)
     hits: dict[date, list[HfRuleHit]] = {}
     for f in found:
         if f.cause == HF_CAUSE and f.time >= start:
