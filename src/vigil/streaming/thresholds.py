@@ -110,9 +110,12 @@ class GlucoseOutOfRange:
     54 within those 15 minutes (the consensus definition's persistence), and the noise-aware
     level (:class:`~vigil.streaming.glucose_filter.GlucoseFilter`, this reading included) below
     54 too, so that two noisy points about a glucose of 60 do not page; or the value at or
-    below ``very_low`` (40 mg/dL, where a CGM reads LOW), urgent at once. Otherwise the finding
-    stays a hypoglycaemia (level 1, high) that says the glucose is near 54 (``code``
-    ``near_urgent_low``). A lone reading (a finger-stick) is urgent at once."""
+    below ``very_low`` (40 mg/dL, where a CGM reads LOW), urgent at once. On a sensor that
+    drifts (the filter's learned drift ``drifting``, 6 mg/dL, or more) the readings below 54
+    must also span ``drift_wait_s`` (10 minutes): a drift lasts 15-45 minutes, so two readings 5
+    minutes apart could be one. Otherwise the finding stays a hypoglycaemia (level 1, high) that
+    says the glucose is near 54 (``code`` ``near_urgent_low``; ``held`` ``drift`` when the drift
+    holds it). A lone reading (a finger-stick) is urgent at once."""
 
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
