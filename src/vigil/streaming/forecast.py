@@ -6,9 +6,10 @@ blood glucose ``h`` minutes ahead is the level ``h + lag`` minutes ahead of the 
 warning needs the low to be **likely**, not possible: the forecast's upper bound (``z``
 standard deviations above the mean, the level's and the rate's uncertainty, the sensor's drift
 and the rate's own drift included) below 54 mg/dL within ``horizon_s`` (20 minutes, Dexcom's
-"urgent low soon"). One noisy reading that dives moves the filter's level a fraction of the dive and its rate less, and
-widens nothing: it does not warn; a fall that goes on does. Only from ``ceiling`` (the low
-threshold plus 15, 85 mg/dL by default) down: higher up, a post-meal fall more often levels off.
+"urgent low soon"). One noisy reading that dives moves the filter's level a fraction of the
+dive and its rate less, and widens nothing: it does not warn; a fall that goes on does. Only
+from ``ceiling`` (the low threshold plus 15, 85 mg/dL by default) down: higher up, a post-meal
+fall more often levels off.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from vigil.clinical.careplan import CarePlan
