@@ -67,7 +67,7 @@ class GlucoseFilter:
         "artefact_before",
         "artefact_since",
         "drift",
-        "drift_sd",
+        "drift_var",
         "last_t",
         "last_v",
         "level",
@@ -122,8 +122,8 @@ class GlucoseFilter:
         self.rate = 0.0
         self.drift = 0.0
         self.p00 = self.p01 = self.p11 = self.p02 = self.p12 = self.p22 = 0.0
-        self.drift_sd = 1.0
-        """mg/dL: the size of the sensor's drift, learned from the readings' roughness."""
+        self.drift_var = self.drift_range[0] ** 2
+        """The drift's variance (mg/dL squared; :attr:`drift_sd`), as of a quiet sensor at first."""
         self.rough = math.hypot(self.rough_floor, 2 * self.white_rough)
         """The mean roughness (mg/dL), as of a quiet sensor at first."""
         self.s1 = self.s2 = _UNSET
@@ -158,7 +158,7 @@ class GlucoseFilter:
             self.p11 + q * dt,
             (self.p02 + dt * self.p12) * a,
             p12,
-            a * a * self.p22 + self.drift_sd**2 * (1 - a * a),
+            a * a * self.p22 + self.drift_var * (1 - a * a),
         )
 
     def _start(self, v: float) -> _Full:
@@ -226,21 +226,28 @@ class GlucoseFilter:
             self.s1 = self.s2 = self.v1 = v
             self.t2 = self.v2 = _UNSET
             return
-        w = self.rough_weight if self.n >= self.rough_after else 0.0
         dt = t - self.t
-        if not math.isnan(self.t2) and abs(dt - (self.t - self.t2)) <= 60:
-            second = abs(v - 2 * self.v1 + self.v2)
-            self.white += w * (second - self.white)
-        alpha = 1 - math.exp(-dt / 60 / self.smooth_min)
-        rough = abs(v - (2 * self.s1 - self.s2))
-        self.s1 += alpha * (v - self.s1)
-        self.s2 += alpha * (self.s1 - self.s2)
-        self.rough += w * (rough - self.rough)
-        white = self.white / self.white_ratio * self.white_rough
-        excess = self.rough**2 - white**2 - self.rough_floor**2
-        lo, hi = self.drift_range
-        self.drift_sd = min(max(math.sqrt(max(excess, 0.0)) / self.rough_ratio, lo), hi)
+        s1, s2 = self.s1, self.s2
+        rough = abs(v - 2 * s1 + s2)
+        alpha = 1 - math.exp(-dt / (60 * self.smooth_min))
+        s1 += alpha * (v - s1)
+        self.s1, self.s2 = s1, s2 + alpha * (s1 - s2)
+        if self.n >= self.rough_after:
+            w = self.rough_weight
+            if abs(dt - (self.t - self.t2)) <= 60:  # evenly spaced (False while t2 is unset)
+                self.white += w * (abs(v - 2 * self.v1 + self.v2) - self.white)
+            r = self.rough + w * (rough - self.rough)
+            self.rough = r
+            white = self.white * self.white_rough / self.white_ratio
+            lo, hi = self.drift_range
+            excess = (r * r - white * white - self.rough_floor**2) / self.rough_ratio**2
+            self.drift_var = min(max(excess, lo * lo), hi * hi)
         self.t2, self.v2, self.v1 = self.t, self.v1, v
+
+    @property
+    def drift_sd(self) -> float:
+        """mg/dL: the size of the sensor's drift, learned from the readings' roughness."""
+        return math.sqrt(self.drift_var)
 
     def learn(self, t: float, v: float) -> None:
         """Take the reading in (what :meth:`posterior` gives, with the noise learned first); a
@@ -268,27 +275,49 @@ class GlucoseFilter:
             continues = self._continues(t)
             self._learn_drift(t, v, continues)
             if continues:
-                prior = self._prior(t)
-                surprise = (v - prior[0] - prior[2]) ** 2 - prior[3] - 2 * prior[6] - prior[8]
+                # :meth:`_prior` then :meth:`_update`, inline (the same floats, in fewer steps)
+                dt = (t - self.t) / 60
+                q = self.accel_sd**2
+                a = math.exp(-dt / self.drift_tau_min)
+                p11, p12 = self.p11, self.p12
+                level = self.level + self.rate * dt
+                drift = self.drift * a
+                p00 = self.p00 + 2 * dt * self.p01 + dt * dt * p11 + q * dt**3 / 3
+                p01 = self.p01 + dt * p11 + q * dt * dt / 2
+                p02 = (self.p02 + dt * p12) * a
+                p11 = p11 + q * dt
+                p12 = p12 * a
+                p22 = a * a * self.p22 + self.drift_var * (1 - a * a)
+                surprise = (v - level - drift) ** 2 - p00 - 2 * p02 - p22
                 var = (1 - self.noise_weight) * self.noise_sd**2 + self.noise_weight * surprise
                 lo, hi = self.noise_range
                 self.noise_sd = min(max(math.sqrt(max(var, 0.0)), lo), hi)
-                full = self._update(prior, v)
+                g0, g1, g2 = p00 + p02, p01 + p12, p02 + p22
+                s = g0 + g2 + self.noise_sd**2
+                innovation = (v - level - drift) / s
+                self.level = level + g0 * innovation
+                self.rate += g1 * innovation
+                self.drift = drift + g2 * innovation
+                self.p00 = p00 - g0 * g0 / s
+                self.p01 = p01 - g0 * g1 / s
+                self.p11 = p11 - g1 * g1 / s
+                self.p02 = p02 - g0 * g2 / s
+                self.p12 = p12 - g1 * g2 / s
+                self.p22 = p22 - g2 * g2 / s
                 self.n += 1
             else:
-                full = self._start(v)
+                (
+                    self.level,
+                    self.rate,
+                    self.drift,
+                    self.p00,
+                    self.p01,
+                    self.p11,
+                    self.p02,
+                    self.p12,
+                    self.p22,
+                ) = self._start(v)
                 self.n = 1
-            (
-                self.level,
-                self.rate,
-                self.drift,
-                self.p00,
-                self.p01,
-                self.p11,
-                self.p02,
-                self.p12,
-                self.p22,
-            ) = full
             self.t = t
         self.last_t, self.last_v = t, v
 
