@@ -97,7 +97,7 @@ class _DetectorSet:
     """The engine's detectors, from one template list (``detectors()``): which watch each
     metric, in the template's order, and how each patient's own are made."""
 
-    __slots__ = ("_watching", "by_metric", "own", "slot", "templates")
+    __slots__ = ("by_metric", "learners", "own", "slot", "templates", "watching")
 
     def __init__(self, templates: list[Detector]) -> None:
         self.templates = templates
@@ -109,25 +109,35 @@ class _DetectorSet:
         for index, det in enumerate(templates):
             for metric in det.metrics:
                 self.by_metric[metric] = (*self.by_metric.get(metric, ()), index)
-        self._watching = {
+        self.watching = {
             metric: tuple((self.slot[i], templates[i]) for i in indices)
             for metric, indices in self.by_metric.items()
         }
         """For each metric, (slot, template) of the detectors watching it, in order."""
+        self.learners = {
+            metric: tuple(self.slot[i] for i in indices if self.slot[i] >= 0)
+            for metric, indices in self.by_metric.items()
+        }
+        """For each metric, the slots of the patient's own detectors watching it, in order:
+        the detectors that learn (a shared one has no state to learn into)."""
 
     def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
-        out: list[Detector] = []
+        """The detectors watching the metric for this patient, in order (built if need be)."""
         own = state.detectors
-        for slot, template in self._watching.get(metric, ()):
+        out: list[Detector] = []
+        for slot, template in self.watching.get(metric, ()):
             if slot < 0:
                 out.append(template)
                 continue
             det = own[slot]
-            if det is None:
-                det = own[slot] = copy.deepcopy(template)
-                _share(det, own)
-            out.append(det)
+            out.append(self.build(own, slot) if det is None else det)
         return out
+
+    def build(self, own: list[Detector | None], slot: int) -> Detector:
+        """The patient's own copy of the template in ``slot``, made at its first reading."""
+        det = own[slot] = copy.deepcopy(self.templates[self.own[slot]])
+        _share(det, own)
+        return det
 
 
 def _share(det: Detector, own: list[Detector | None]) -> None:
@@ -216,15 +226,19 @@ class StreamEngine:
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
+        if len(readings) == 1:  # most messages: one reading, no grouping or sorting
+            reading = readings[0]
+            patient_id = reading.patient_id
+            state = self.patients.get(patient_id)
+            if state is None:
+                state = self._state(patient_id)
+            is_late = self._arrived(state, reading)
+            found = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
+            return found if len(found) < 2 else _distinct(found)
         findings: list[Finding] = []
-        seen: set[tuple[UUID, str, datetime]] = set()
         for group in _measurements(readings):
-            for f in self._measurement(group, emit=True):
-                key = (f.patient_id, f.cause, f.time)
-                if key not in seen:
-                    seen.add(key)
-                    findings.append(f)
-        return findings
+            findings += self._measurement(group, emit=True)
+        return _distinct(findings)
 
     def restore(self, history: Iterable[StoredReading]) -> int:
         """Rebuild state from stored history (oldest first) without emitting findings."""
@@ -242,7 +256,9 @@ class StreamEngine:
         an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
         before any is scored."""
         patient_id = group[0].patient_id
-        state = self.patients.get(patient_id) or self._state(patient_id)
+        state = self.patients.get(patient_id)
+        if state is None:
+            state = self._state(patient_id)
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
             is_late = self._arrived(state, reading)
@@ -264,17 +280,12 @@ class StreamEngine:
     def _arrived(self, state: PatientState, reading: StoredReading) -> bool:
         """Note a reading's arrival (the latest value of its metric, unless it is older than
         that one; the missing-data clock); True if it is late."""
-        previous = state.latest.get(reading.metric)
-        is_late = previous is not None and reading.time <= previous[0]
+        metric, time, latest = reading.metric, reading.time, state.latest
+        previous = latest.get(metric)
+        is_late = previous is not None and time <= previous[0]
         if not is_late:
-            state.latest[reading.metric] = (reading.time, reading.value)
-        self.missing.seen(
-            reading.patient_id,
-            reading.device_id,
-            reading.time,
-            reading.received_at,
-            reading.metric,
-        )
+            latest[metric] = (time, reading.value)
+        self.missing.seen(reading.patient_id, reading.device_id, time, reading.received_at, metric)
         return is_late
 
     def _score_and_learn(
@@ -285,27 +296,39 @@ class StreamEngine:
         learn: bool,
         latest: Mapping[Metric, tuple[datetime, float]],
     ) -> list[Finding]:
-        metric = reading.metric
-        usual_state = state.usual
+        metric, time, value = reading.metric, reading.time, reading.value
+        usual_state, plan = state.usual, state.plan
         obs = Observation(
             reading.patient_id,
-            reading.time,
+            time,
             metric,
-            reading.value,
+            value,
             reading.device_id,
             reading.received_at,
-            state.plan,
+            plan,
             latest,
             reading.censored,
             usual_state,
         )
-        detectors = self.detectors.for_reading(state, metric)
-        found = [f for det in detectors if (f := det.score_one(obs)) is not None]
-        zone = state.plan.time_zone
-        rule = self.unusual_rule
-        if metric in UNUSUAL_METRICS:
-            usual = usual_state.usual(metric, reading.time, zone)
-            direction = rule.departure(usual, reading.value)
+        detectors = self.detectors
+        own = state.detectors
+        found: list[Finding] = []
+        for slot, template in detectors.watching.get(metric, ()):
+            if slot < 0:
+                det = template
+            else:  # the patient's own copy of the template, built at its first reading
+                mine = own[slot]
+                det = detectors.build(own, slot) if mine is None else mine
+            f = det.score_one(obs)
+            if f is not None:
+                found.append(f)
+        zone = plan.time_zone
+        unusual = metric in UNUSUAL_METRICS
+        direction = 0  # glucose, steps, a pump's records: never unusual, no run of departures
+        if unusual:
+            rule = self.unusual_rule
+            usual = usual_state.usual(metric, time, zone)
+            direction = rule.departure(usual, value)
             if (
                 self.unusual
                 and learn
@@ -314,30 +337,42 @@ class StreamEngine:
                 and rule.confirmed(usual_state, metric, direction)
             ):
                 found.append(_unusual_finding(obs, usual))
-        else:  # glucose, steps, a pump's records: never unusual, their run of departures is 0
-            direction = 0
         if found:
             found = [_with_usual(f, usual_state, zone) for f in found]
-        if learn:
-            if found:
-                for det in detectors:
-                    if not det.learns:
-                        det.learn_one(obs)
-            else:
-                for det in detectors:
-                    det.learn_one(obs)
-            if metric in UNUSUAL_METRICS:
-                rule.remember(usual_state, metric, direction)
-            if metric is Metric.STEPS:
-                usual_state.note_activity(reading.time, reading.value)
-            elif (
+        if not learn:
+            return found
+        # Only the patient's own detectors learn: a shared one has no state to learn into.
+        for slot in detectors.learners.get(metric, ()):
+            learner = own[slot]  # built when it scored
+            if not (found and learner.learns):  # type: ignore[union-attr]
+                learner.learn_one(obs)  # type: ignore[union-attr]
+        if unusual:
+            run = self.unusual_rule.remember(usual_state, metric, direction)
+            if (
                 not found
-                and metric in VITALS_SET
-                and (metric not in UNUSUAL_METRICS or rule.learnable(usual_state, metric))
+                and self.unusual_rule.learnable(run)
                 and not (metric is Metric.HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
-                usual_state.learn(metric, reading.time, reading.value, zone)
+                usual_state.learn(metric, time, value, zone)
+        elif metric is Metric.STEPS:
+            usual_state.note_activity(time, value)
+        elif not found and metric in VITALS_SET:
+            usual_state.learn(metric, time, value, zone)
         return found
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
+    """The findings, each (patient, cause, time) once (the first of them)."""
+    if len(findings) < 2:
+        return findings
+    seen: set[tuple[UUID, str, datetime]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.patient_id, f.cause, f.time)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 def _with_usual(f: Finding, baselines: PersonalBaselines, zone: tzinfo) -> Finding:

@@ -340,15 +340,17 @@ class Unusual:
     def confirmed(baselines: PersonalBaselines, metric: Metric, direction: int) -> bool:
         return direction != 0 and baselines.streak(metric) * direction > 0
 
-    def learnable(self, baselines: PersonalBaselines, metric: Metric) -> bool:
-        """Whether the reading just remembered may enter the baseline: not a departure, unless
-        ``new_normal`` departures in a row say the patient's normal has moved (a new drug)."""
-        run = abs(baselines.streak(metric))
-        return run == 0 or run >= self.new_normal
+    def learnable(self, run: int) -> bool:
+        """Whether the reading just remembered (``run``: the run :meth:`remember` left) may
+        enter the baseline: not a departure, unless ``new_normal`` departures in a row say the
+        patient's normal has moved (a new drug)."""
+        return run == 0 or abs(run) >= self.new_normal
 
     @staticmethod
-    def remember(baselines: PersonalBaselines, metric: Metric, direction: int) -> None:
+    def remember(baselines: PersonalBaselines, metric: Metric, direction: int) -> int:
+        """Note the reading's departure (+1 / -1 / 0) in the metric's run; returns the run."""
         previous = baselines.streak(metric)
         run = previous + direction if previous * direction > 0 else direction
         if run != previous:
             baselines.set_streak(metric, run)
+        return run
