@@ -8,6 +8,7 @@ alarm, so that an exacerbation does not become the new normal.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,13 @@ class Observation:
     usual: PersonalBaselines | None = None
     """What is usual for this patient (the engine's), and when they last moved; read-only for
     detectors."""
+    epoch: float = math.nan
+    """``time`` as epoch seconds (``time.timestamp()``, worked out once a reading: detectors
+    compare times as floats); filled in when not given."""
+
+    def __post_init__(self) -> None:
+        if self.epoch != self.epoch:  # NaN: not given
+            self.epoch = self.time.timestamp()
 
     @property
     def age_s(self) -> float:

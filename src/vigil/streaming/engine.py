@@ -51,6 +51,9 @@ from vigil.streaming.usual import (
 )
 
 VITALS_SET = frozenset(VITALS)
+_HEART_RATE, _STEPS = Metric.HEART_RATE, Metric.STEPS
+"""Module constants for the per-reading tests: in Python 3.11 an enum member looked up on its
+class goes through ``EnumType.__getattr__`` (several times a global's cost)."""
 
 D = TypeVar("D", bound=Detector)
 
@@ -309,6 +312,7 @@ class StreamEngine:
             latest,
             reading.censored,
             usual_state,
+            time.timestamp(),
         )
         detectors = self.detectors
         own = state.detectors
@@ -353,11 +357,11 @@ class StreamEngine:
                 and self.unusual_rule.learnable(run)
                 and not (metric is Metric.HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
-                usual_state.learn(metric, time, value, zone)
-        elif metric is Metric.STEPS:
+                usual_state.learn(metric, time, value, zone, obs.epoch)
+        elif metric is _STEPS:
             usual_state.note_activity(time, value)
         elif not found and metric in VITALS_SET:
-            usual_state.learn(metric, time, value, zone)
+            usual_state.learn(metric, time, value, zone, obs.epoch)
         return found
 
 
@@ -428,8 +432,8 @@ def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredRead
     time: datetime | None = None
     for reading in readings:
         if group and (
-            (reading.patient_id is not patient and reading.patient_id != patient)
-            or reading.time != time
+            reading.time != time  # first: a backlog's readings differ in time
+            or (reading.patient_id is not patient and reading.patient_id != patient)
         ):
             yield group
             group = []

@@ -94,8 +94,8 @@ def moving(obs: Observation) -> bool:
     """Whether the patient is moving at the observation's time, or was within
     :data:`ACTIVITY_RECOVERY_S` before it: a wearable's steps per minute at or above
     :data:`ACTIVE_STEPS_PER_MIN` at this instant (the latest values) or learned earlier."""
-    now = obs.time.timestamp()
-    steps = obs.latest.get(Metric.STEPS)
+    now = obs.epoch
+    steps = obs.latest.get(_STEPS)
     if (
         steps is not None
         and steps[1] >= ACTIVE_STEPS_PER_MIN
@@ -119,6 +119,9 @@ class Usual(NamedTuple):
 
 
 _VITALS = frozenset(VITALS)
+_STEPS = Metric.STEPS
+"""A module constant: in Python 3.11 an enum member looked up on its class goes through
+``EnumType.__getattr__``."""
 _INDEX: dict[Metric, int] = {m: i for i, m in enumerate((*VITALS, Metric.STEPS))}
 _ABSENT = 255
 _HEAD = 2
@@ -194,25 +197,28 @@ class PersonalBaselines:
         is moving (:func:`moving`)."""
         if steps < ACTIVE_STEPS_PER_MIN:
             return
-        start = self._block(Metric.STEPS, create=True)
+        start = self._block(_STEPS, create=True)
         now = time.timestamp()
         if not now <= self.data[start]:  # NaN at first
             self.data[start] = now
 
     def last_active(self) -> float:
         """Epoch seconds of the patient's last active minute (NaN: none yet)."""
-        start = self._block(Metric.STEPS)
+        start = self._block(_STEPS)
         return math.nan if start < 0 else self.data[start]
 
-    def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
+    def learn(
+        self, metric: Metric, time: datetime, value: float, zone: tzinfo, now: float | None = None
+    ) -> None:
+        """Learn a reading (``now``: ``time.timestamp()``, if the caller has it already)."""
         if metric not in _VITALS:
             return
         start = self.offsets[_INDEX[metric]]
         if start == _ABSENT:
             start = self._block(metric, create=True)
-        now = time.timestamp()
-        last = self.data[start]
-        if not math.isnan(last) and now - last < self.slot_s:
+        if now is None:
+            now = time.timestamp()
+        if now - self.data[start] < self.slot_s:  # False while the last time is NaN
             return  # a dense stream: one reading per slot
         self.data[start] = now
         self._update(start + _HEAD, value)
@@ -295,7 +301,8 @@ class PersonalBaselines:
 
 def _usual(metric: Metric, part: str, data: array[float], cell: int) -> Usual:
     mean = data[cell + 1]
-    sd = math.sqrt(max(data[cell + 2] - mean * mean, 0.0))
+    var = data[cell + 2] - mean * mean
+    sd = math.sqrt(0.0 if var < 0.0 else var)  # max(var, 0.0), without the builtin's call
     return Usual(metric, part, mean, sd, int(data[cell]))
 
 
@@ -332,7 +339,8 @@ class Unusual:
         if usual is None or usual.metric not in UNUSUAL_METRICS:
             return 0
         delta = value - usual.mean
-        if abs(delta) < max(self.k * usual.sd, MIN_DEPARTURE[usual.metric]):
+        spread, least = self.k * usual.sd, MIN_DEPARTURE[usual.metric]
+        if abs(delta) < (least if least > spread else spread):  # max(spread, least)
             return 0
         return 1 if delta > 0 else -1
 
