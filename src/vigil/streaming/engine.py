@@ -14,6 +14,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from vigil.streaming.baseline import (
     WeightAboveBaseline,
 )
 from vigil.streaming.forecast import PredictedLow
-from vigil.streaming.missing import MissingData
+from vigil.streaming.missing import MissingData, PatientClock
 from vigil.streaming.news2 import News2
 from vigil.streaming.thresholds import (
     Fever,
@@ -207,6 +208,7 @@ class StreamEngine:
         return self._plans.setdefault(repr(plan), shared)
 
     def _state(self, patient_id: UUID) -> PatientState:
+        """The patient's state (made at their first reading)."""
         state = self.patients.get(patient_id)
         if state is None:
             plan = self._intern(self.plan_for(patient_id))
@@ -229,45 +231,58 @@ class StreamEngine:
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
-        if len(readings) == 1:  # most messages: one reading, no grouping or sorting
+        if len(readings) == 1:  # no grouping or sorting
             reading = readings[0]
             patient_id = reading.patient_id
-            state = self.patients.get(patient_id)
-            if state is None:
-                state = self._state(patient_id)
-            is_late = self._arrived(state, reading)
+            state = self._state(patient_id)
+            clock = self.missing.clock(patient_id, reading.time, reading.received_at)
+            is_late = self._arrived(state, clock, reading)
             found = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
             return found if len(found) < 2 else _distinct(found)
         findings: list[Finding] = []
-        for group in _measurements(readings):
-            findings += self._measurement(group, emit=True)
+        for state, clock, group in self._groups(readings):
+            findings += self._measurement(state, clock, group)
         return _distinct(findings)
 
     def restore(self, history: Iterable[StoredReading]) -> int:
         """Rebuild state from stored history (oldest first) without emitting findings."""
         count = 0
-        for group in _measurements(history):
-            self._measurement(group, emit=False)
+        for state, clock, group in self._groups(history):
+            self._measurement(state, clock, group)
             count += len(group)
         return count
 
     def tick(self, now: datetime) -> list[Finding]:
         return self.missing.check(now)
 
-    def _measurement(self, group: list[StoredReading], *, emit: bool) -> list[Finding]:
+    def _groups(
+        self, readings: Iterable[StoredReading]
+    ) -> Iterator[tuple[PatientState, PatientClock, list[StoredReading]]]:
+        """Each measurement (:func:`_measurements`) with its patient's state and missing-data
+        clock, looked up once for a run of measurements of one patient (a message's readings
+        share their patient id; hashing a UUID is a Python call)."""
+        patient: object = None
+        state: PatientState | None = None
+        clock: PatientClock | None = None
+        for group in _measurements(readings):
+            first = group[0]
+            if state is None or clock is None or first.patient_id is not patient:
+                patient = first.patient_id
+                state = self._state(first.patient_id)
+                clock = self.missing.clock(first.patient_id, first.time, first.received_at)
+            yield state, clock, group
+
+    def _measurement(
+        self, state: PatientState, clock: PatientClock, group: list[StoredReading]
+    ) -> list[Finding]:
         """Readings of one patient taken at one instant (a cuff's systolic, diastolic and pulse;
         an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
         before any is scored."""
-        patient_id = group[0].patient_id
-        state = self.patients.get(patient_id)
-        if state is None:
-            state = self._state(patient_id)
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
-            is_late = self._arrived(state, reading)
-            one = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
-            return one if emit else []
-        late = [self._arrived(state, reading) for reading in group]
+            is_late = self._arrived(state, clock, reading)
+            return self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
+        late = [self._arrived(state, clock, reading) for reading in group]
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
             # Late readings see their own instant's values (a cuff's systolic with its own
@@ -278,9 +293,9 @@ class StreamEngine:
             found += self._score_and_learn(
                 state, reading, learn=not is_late, latest=latest if is_late else state.latest
             )
-        return found if emit else []
+        return found
 
-    def _arrived(self, state: PatientState, reading: StoredReading) -> bool:
+    def _arrived(self, state: PatientState, clock: PatientClock, reading: StoredReading) -> bool:
         """Note a reading's arrival (the latest value of its metric, unless it is older than
         that one; the missing-data clock); True if it is late."""
         metric, time, latest = reading.metric, reading.time, state.latest
@@ -288,7 +303,7 @@ class StreamEngine:
         is_late = previous is not None and time <= previous[0]
         if not is_late:
             latest[metric] = (time, reading.value)
-        self.missing.seen(reading.patient_id, reading.device_id, time, reading.received_at, metric)
+        self.missing.note(clock, reading.device_id, time, reading.received_at, metric)
         return is_late
 
     def _score_and_learn(
@@ -420,13 +435,23 @@ def _order(r: StoredReading) -> tuple[int | str, datetime, Metric]:
     return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric  # a str enum
 
 
+_order_in_message = attrgetter("time", "metric")
+"""(time, metric): :func:`_order` for readings of one patient, without a Python call a reading."""
+
+
 def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
     """Group readings by (patient, time), in (patient, time) order for a batch."""
     if isinstance(readings, Sequence):
         if len(readings) == 1:
             yield [readings[0]]
             return
-        readings = sorted(readings, key=_order)
+        first = readings[0].patient_id
+        key: Callable[[StoredReading], tuple[Any, ...]] = _order_in_message
+        for reading in readings:
+            if reading.patient_id is not first:  # readings of several patients
+                key = _order
+                break
+        readings = sorted(readings, key=key)
     group: list[StoredReading] = []
     patient: object = None
     time: datetime | None = None
