@@ -258,19 +258,30 @@ class StreamEngine:
     def _groups(
         self, readings: Iterable[StoredReading]
     ) -> Iterator[tuple[PatientState, PatientClock, list[StoredReading]]]:
-        """Each measurement (:func:`_measurements`) with its patient's state and missing-data
-        clock, looked up once for a run of measurements of one patient (a message's readings
-        share their patient id; hashing a UUID is a Python call)."""
+        """Readings grouped by (patient, time), in (patient, time) order for a batch, each
+        group with its patient's state and missing-data clock, looked up once for a run of
+        groups of one patient (a message's readings share their patient id; hashing a UUID is
+        a Python call)."""
+        if isinstance(readings, Sequence):
+            readings = _ordered(readings)
+        held: tuple[PatientState, PatientClock, list[StoredReading]] | None = None
         patient: object = None
-        state: PatientState | None = None
-        clock: PatientClock | None = None
-        for group in _measurements(readings):
-            first = group[0]
-            if state is None or clock is None or first.patient_id is not patient:
-                patient = first.patient_id
-                state = self._state(first.patient_id)
-                clock = self.missing.clock(first.patient_id, first.time, first.received_at)
-            yield state, clock, group
+        time: datetime | None = None
+        for reading in readings:
+            patient_id = reading.patient_id
+            if held is not None:
+                if reading.time == time and (patient_id is patient or patient_id == patient):
+                    held[2].append(reading)
+                    continue
+                yield held
+                if patient_id is patient:
+                    held, time = (held[0], held[1], [reading]), reading.time
+                    continue
+            state = self._state(patient_id)
+            clock = self.missing.clock(patient_id, reading.time, reading.received_at)
+            held, patient, time = (state, clock, [reading]), patient_id, reading.time
+        if held is not None:
+            yield held
 
     def _measurement(
         self, state: PatientState, clock: PatientClock, group: list[StoredReading]
@@ -439,31 +450,14 @@ _order_in_message = attrgetter("time", "metric")
 """(time, metric): :func:`_order` for readings of one patient, without a Python call a reading."""
 
 
-def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
-    """Group readings by (patient, time), in (patient, time) order for a batch."""
-    if isinstance(readings, Sequence):
-        if len(readings) == 1:
-            yield [readings[0]]
-            return
-        first = readings[0].patient_id
-        key: Callable[[StoredReading], tuple[Any, ...]] = _order_in_message
-        for reading in readings:
-            if reading.patient_id is not first:  # readings of several patients
-                key = _order
-                break
-        readings = sorted(readings, key=key)
-    group: list[StoredReading] = []
-    patient: object = None
-    time: datetime | None = None
+def _ordered(readings: Sequence[StoredReading]) -> Sequence[StoredReading]:
+    """A batch in (patient, time, metric) order."""
+    if len(readings) < 2:
+        return readings
+    first = readings[0].patient_id
+    key: Callable[[StoredReading], tuple[Any, ...]] = _order_in_message
     for reading in readings:
-        if group and (
-            reading.time != time  # first: a backlog's readings differ in time
-            or (reading.patient_id is not patient and reading.patient_id != patient)
-        ):
-            yield group
-            group = []
-        if not group:
-            patient, time = reading.patient_id, reading.time
-        group.append(reading)
-    if group:
-        yield group
+        if reading.patient_id is not first:  # readings of several patients
+            key = _order
+            break
+    return sorted(readings, key=key)

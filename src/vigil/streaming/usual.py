@@ -118,6 +118,8 @@ class Usual(NamedTuple):
     n: int
 
 
+_new_usual = tuple.__new__
+"""``Usual(...)`` without the named tuple's ``__new__`` (a Python call), for every lookup."""
 _VITALS = frozenset(VITALS)
 _STEPS = Metric.STEPS
 """A module constant: in Python 3.11 an enum member looked up on its class goes through
@@ -303,7 +305,7 @@ def _usual(metric: Metric, part: str, data: array[float], cell: int) -> Usual:
     mean = data[cell + 1]
     var = data[cell + 2] - mean * mean
     sd = math.sqrt(0.0 if var < 0.0 else var)  # max(var, 0.0), without the builtin's call
-    return Usual(metric, part, mean, sd, int(data[cell]))
+    return _new_usual(Usual, (metric, part, mean, sd, int(data[cell])))
 
 
 def _en(part: str, name: str, value: str) -> str:
