@@ -237,12 +237,12 @@ class StreamEngine:
             state = self._state(patient_id)
             clock = self.missing.clock(patient_id, reading.time, reading.received_at)
             is_late = self._arrived(state, clock, reading)
-            found = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
+            found = self._score_and_learn(state, reading, not is_late, state.latest)
             return found if len(found) < 2 else _distinct(found)
         findings: list[Finding] = []
         for state, clock, group in self._groups(readings):
             findings += self._measurement(state, clock, group)
-        return _distinct(findings)
+        return findings if len(findings) < 2 else _distinct(findings)
 
     def restore(self, history: Iterable[StoredReading]) -> int:
         """Rebuild state from stored history (oldest first) without emitting findings."""
@@ -292,7 +292,7 @@ class StreamEngine:
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
             is_late = self._arrived(state, clock, reading)
-            return self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
+            return self._score_and_learn(state, reading, not is_late, state.latest)
         late = [self._arrived(state, clock, reading) for reading in group]
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
@@ -302,7 +302,7 @@ class StreamEngine:
         found: list[Finding] = []
         for reading, is_late in zip(group, late, strict=True):
             found += self._score_and_learn(
-                state, reading, learn=not is_late, latest=latest if is_late else state.latest
+                state, reading, not is_late, latest if is_late else state.latest
             )
         return found
 
@@ -321,10 +321,11 @@ class StreamEngine:
         self,
         state: PatientState,
         reading: StoredReading,
-        *,
         learn: bool,
         latest: Mapping[Metric, tuple[datetime, float]],
     ) -> list[Finding]:
+        """Score the reading with every detector watching its metric, then (``learn``: not
+        late) let them and the personal baselines learn it; ``latest``: the values it sees."""
         metric, time, value = reading.metric, reading.time, reading.value
         usual_state, plan = state.usual, state.plan
         obs = Observation(
@@ -381,7 +382,7 @@ class StreamEngine:
             if (
                 not found
                 and self.unusual_rule.learnable(run)
-                and not (metric is Metric.HEART_RATE and moving(obs))
+                and not (metric is _HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
                 usual_state.learn(metric, time, value, zone, obs.epoch)
         elif metric is _STEPS:

@@ -25,6 +25,10 @@ from vigil.streaming.glucose_filter import GlucoseFilter
 from vigil.streaming.usual import moving
 from vigil.streaming.window import Window
 
+_HEART_RATE = Metric.HEART_RATE
+"""A module constant for the per-reading rules: in Python 3.11 an enum member looked up on its
+class goes through ``EnumType.__getattr__``."""
+
 
 class HypertensiveCrisis:
     """Systolic >= 180 and/or diastolic >= 120 mmHg in one measurement."""
@@ -278,7 +282,7 @@ class HeartRateOutOfRange:
         """(direction +1 high / -1 low, first timestamp, last timestamp) of the current run."""
 
     def _direction(self, obs: Observation) -> int:
-        limits = obs.plan.threshold(Metric.HEART_RATE)
+        limits = obs.plan.threshold(_HEART_RATE)
         if obs.value > (limits.high or 120.0):
             if obs.value <= self.extreme_high and moving(obs):
                 return 0  # exercise, not tachycardia
