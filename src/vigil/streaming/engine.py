@@ -125,18 +125,6 @@ class _DetectorSet:
         """For each metric, the slots of the patient's own detectors watching it, in order:
         the detectors that learn (a shared one has no state to learn into)."""
 
-    def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
-        """The detectors watching the metric for this patient, in order (built if need be)."""
-        own = state.detectors
-        out: list[Detector] = []
-        for slot, template in self.watching.get(metric, ()):
-            if slot < 0:
-                out.append(template)
-                continue
-            det = own[slot]
-            out.append(self.build(own, slot) if det is None else det)
-        return out
-
     def build(self, own: list[Detector | None], slot: int) -> Detector:
         """The patient's own copy of the template in ``slot``, made at its first reading."""
         det = own[slot] = copy.deepcopy(self.templates[self.own[slot]])
