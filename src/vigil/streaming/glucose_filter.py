@@ -164,7 +164,10 @@ class GlucoseFilter:
                 surprise = (v - level) ** 2 - p00
                 var = (1 - self.noise_weight) * self.noise_sd**2 + self.noise_weight * surprise
                 lo, hi = self.noise_range
-                self.noise_sd = min(max(math.sqrt(max(var, 0.0)), lo), hi)
+                # min(max(sqrt(max(var, 0)), lo), hi), without the builtins' calls
+                sd = math.sqrt(0.0 if var < 0.0 else var)
+                sd = lo if lo > sd else sd
+                self.noise_sd = hi if hi < sd else sd
                 s = p00 + self.noise_sd**2
                 k0, k1 = p00 / s, p01 / s
                 innovation = v - level
