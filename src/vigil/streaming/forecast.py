@@ -87,7 +87,7 @@ class PredictedLow:
             return None
         if obs.value > (obs.plan.threshold(Metric.GLUCOSE).low or LEVEL_1_LOW) + self.approach:
             return None  # above the ceiling of both forecasts: most readings, no filter work
-        now = obs.time.timestamp()
+        now = obs.epoch
         if self.filter.in_artefact(now, obs.value):
             return None  # a sudden step: a compression, not a fall
         state = self.filter.posterior(now, obs.value)
@@ -141,7 +141,7 @@ class PredictedLow:
             return None
         glucose = level + min(rate, 0.0) * self.lag_s / 60
         forecast = self.forecast.predict(
-            obs.time.timestamp(),
+            obs.epoch,
             glucose,
             obs.plan.insulin,
             horizon_min=self.insulin_horizon_s / 60,
@@ -175,7 +175,7 @@ class PredictedLow:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        t = obs.time.timestamp()
+        t = obs.epoch
         if obs.metric is Metric.INSULIN:
             self.forecast.add_insulin(t, obs.value)
         elif obs.metric is Metric.CARBS:

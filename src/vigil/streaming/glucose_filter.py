@@ -241,7 +241,8 @@ class GlucoseFilter:
             white = self.white * self.white_rough / self.white_ratio
             lo, hi = self.drift_range
             excess = (r * r - white * white - self.rough_floor**2) / self.rough_ratio**2
-            self.drift_var = min(max(excess, lo * lo), hi * hi)
+            lo, hi = lo * lo, hi * hi
+            self.drift_var = hi if excess > hi else lo if excess < lo else excess
         self.t2, self.v2, self.v1 = self.t, self.v1, v
 
     @property
@@ -291,7 +292,10 @@ class GlucoseFilter:
                 surprise = (v - level - drift) ** 2 - p00 - 2 * p02 - p22
                 var = (1 - self.noise_weight) * self.noise_sd**2 + self.noise_weight * surprise
                 lo, hi = self.noise_range
-                self.noise_sd = min(max(math.sqrt(max(var, 0.0)), lo), hi)
+                # min(max(sqrt(max(var, 0)), lo), hi), without the builtins' calls
+                sd = math.sqrt(0.0 if var < 0.0 else var)
+                sd = lo if lo > sd else sd
+                self.noise_sd = hi if hi < sd else sd
                 g0, g1, g2 = p00 + p02, p01 + p12, p02 + p22
                 s = g0 + g2 + self.noise_sd**2
                 innovation = (v - level - drift) / s

@@ -25,6 +25,10 @@ from vigil.streaming.glucose_filter import GlucoseFilter
 from vigil.streaming.usual import moving
 from vigil.streaming.window import Window
 
+_HEART_RATE = Metric.HEART_RATE
+"""A module constant for the per-reading rules: in Python 3.11 an enum member looked up on its
+class goes through ``EnumType.__getattr__``."""
+
 
 class HypertensiveCrisis:
     """Systolic >= 180 and/or diastolic >= 120 mmHg in one measurement."""
@@ -170,10 +174,10 @@ class GlucoseOutOfRange:
             return False, ""
         if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
             return True, ""
-        gap = obs.time.timestamp() - self.previous[0]
+        gap = obs.epoch - self.previous[0]
         if gap <= 0 or gap > self.confirm_within.total_seconds():
             return True, ""  # not a stream (or a late reading): nothing to confirm it against
-        now = obs.time.timestamp()
+        now = obs.epoch
         if not self._recent(obs, self.last_urgent_low):
             return False, ""
         if (
@@ -196,7 +200,7 @@ class GlucoseOutOfRange:
         return {}
 
     def _recent(self, obs: Observation, t: float | None) -> bool:
-        return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
+        return t is not None and 0 < obs.epoch - t <= self.confirm_within.total_seconds()
 
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
@@ -205,7 +209,7 @@ class GlucoseOutOfRange:
             return None  # in range, and no urgent low (a plan's low may be set below 54)
         value = _glucose_shown(obs)
         very_low = obs.censored == "below" or obs.value <= self.very_low
-        if obs.value < low and not very_low and self._in_artefact(obs.time.timestamp(), obs.value):
+        if obs.value < low and not very_low and self._in_artefact(obs.epoch, obs.value):
             return None  # a compression low: the sensor, not the blood glucose
         urgent, held = self._urgent(obs)
         if urgent:
@@ -258,7 +262,7 @@ class GlucoseOutOfRange:
         return None
 
     def learn_one(self, obs: Observation) -> None:
-        t = obs.time.timestamp()
+        t = obs.epoch
         previous = self.previous
         if previous is not None and t <= previous[0]:
             return
@@ -321,7 +325,7 @@ class HeartRateOutOfRange:
         """(direction +1 high / -1 low, first timestamp, last timestamp) of the current run."""
 
     def _direction(self, obs: Observation) -> int:
-        limits = obs.plan.threshold(Metric.HEART_RATE)
+        limits = obs.plan.threshold(_HEART_RATE)
         if obs.value > (limits.high or 120.0):
             if obs.value <= self.extreme_high and moving(obs):
                 return 0  # exercise, not tachycardia
@@ -331,7 +335,7 @@ class HeartRateOutOfRange:
         return 0
 
     def _run_start(self, obs: Observation, direction: int) -> float:
-        now = obs.time.timestamp()
+        now = obs.epoch
         run = self.run
         if (
             run is not None
@@ -346,7 +350,7 @@ class HeartRateOutOfRange:
         if direction == 0:
             return None
         limits = obs.plan.threshold(Metric.HEART_RATE)
-        lasted = obs.time.timestamp() - self._run_start(obs, direction)
+        lasted = obs.epoch - self._run_start(obs, direction)
         persisted = lasted >= self.persist.total_seconds()
         value = fmt(Metric.HEART_RATE, obs.value)
         how = f" for {lasted / 60:.0f} minutes." if persisted else "."
@@ -379,7 +383,7 @@ class HeartRateOutOfRange:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        now = obs.time.timestamp()
+        now = obs.epoch
         if self.run is not None and now <= self.run[2]:
             return  # late or repeated: the run only moves forward
         direction = self._direction(obs)
