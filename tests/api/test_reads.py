@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Hashable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,7 @@ import pytest
 
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
-from vigil.api.access import Principal, Role
-from vigil.api.reads import AccessGate, ReadCache, ReadCheck
+from vigil.api.reads import ReadCache
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
 from vigil.ingest.repo import store_readings
@@ -352,90 +351,3 @@ def test_a_database_outage_is_a_503_not_a_hang_or_a_500(
             assert r.json()["error"]["code"] == "unavailable"
             assert r.headers["Retry-After"] == "5"
             assert time.monotonic() - started < 10
-
-
-class HeldGate(AccessGate):
-    """The gate's scheduling over a statement the test holds: each batch waits for its turn
-    (the statement itself is the real one in the tests above)."""
-
-    def __init__(self, lanes: int) -> None:
-        super().__init__(None, lanes=lanes)  # type: ignore[arg-type]
-        self.release: list[asyncio.Event] = []
-        self.sent: list[list[str]] = []
-        self.in_flight = 0
-        self.most_in_flight = 0
-
-    async def _write(self, checks: Sequence[ReadCheck]) -> list[bool]:
-        self.sent.append([c.path for c in checks])
-        turn = asyncio.Event()
-        self.release.append(turn)
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            await turn.wait()
-        finally:
-            self.in_flight -= 1
-        return [not c.path.startswith("/refused") for c in checks]
-
-
-def test_a_slow_batch_holds_only_its_own_reads() -> None:
-    principal = Principal(uuid.uuid4(), uuid.uuid4(), Role.CLINICIAN, "n@example.org", "N")
-
-    def check(path: str) -> ReadCheck:
-        return ReadCheck(principal, "read", path)
-
-    async def scenario() -> None:
-        gate = HeldGate(lanes=2)
-        slow = asyncio.create_task(gate.check(check("/a")))
-        while len(gate.sent) < 1:
-            await asyncio.sleep(0)
-        # The first batch is held; the next reads go out on the second lane meanwhile.
-        second = [asyncio.create_task(gate.check(check(p))) for p in ("/b", "/refused")]
-        while len(gate.sent) < 2:
-            await asyncio.sleep(0)
-        assert gate.sent == [["/a"], ["/b", "/refused"]]
-        # Both lanes busy: a further read waits for a free one, it is not sent on a third.
-        third = asyncio.create_task(gate.check(check("/c")))
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert len(gate.sent) == 2
-        gate.release[1].set()
-        assert await asyncio.gather(*second) == [True, False]
-        assert not slow.done()
-        while len(gate.sent) < 3:
-            await asyncio.sleep(0)
-        assert gate.sent[2] == ["/c"]
-        gate.release[2].set()
-        assert await third is True
-        assert not slow.done()
-        gate.release[0].set()
-        assert await slow is True
-        assert gate.most_in_flight == 2
-        assert (gate.batches, gate.checks) == (3, 4)
-        await gate.stop()
-
-    run(scenario)
-
-
-def test_one_lane_sends_one_batch_at_a_time() -> None:
-    principal = Principal(uuid.uuid4(), uuid.uuid4(), Role.CLINICIAN, "n@example.org", "N")
-
-    async def scenario() -> None:
-        gate = HeldGate(lanes=1)
-        first = asyncio.create_task(gate.check(ReadCheck(principal, "read", "/a")))
-        while len(gate.sent) < 1:
-            await asyncio.sleep(0)
-        later = [asyncio.create_task(gate.check(ReadCheck(principal, "read", p))) for p in "bc"]
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert gate.sent == [["/a"]]
-        gate.release[0].set()
-        assert await first is True
-        while len(gate.sent) < 2:
-            await asyncio.sleep(0)
-        assert gate.sent[1] == ["b", "c"]  # what waited goes as one batch
-        gate.release[1].set()
-        assert await asyncio.gather(*later) == [True, True]
-        await gate.stop()
-
-    run(scenario)

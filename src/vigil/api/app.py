@@ -112,12 +112,8 @@ def create_app(
     )
     live_read_pool = api_role_pool(conninfo, max_size=4, name="vigil-live-reads")
     # The gate's own: the live reads' queries never delay a decision.
-    # One connection a lane, all opened with the app (none opened mid-burst).
-    lanes = 2
-    access_gate_pool = api_role_pool(
-        conninfo, max_size=lanes, min_size=lanes, name="vigil-access-gate"
-    )
-    access_gate = AccessGate(access_gate_pool, lanes=lanes)
+    access_gate_pool = api_role_pool(conninfo, max_size=1, name="vigil-access-gate")
+    access_gate = AccessGate(access_gate_pool)
     read_cache = ReadCache(ttl_s=settings.api_read_cache_s)
     broadcaster.on_change = read_cache.drop_lists
     broadcaster.on_readings = read_cache.drop_patients

@@ -5,11 +5,10 @@ latest vitals, a patient's charts). Two parts keep that cheap without weakening 
 
 - :class:`AccessGate` decides and records every such read in one statement per *batch*: each
   request queues its question (may this user see this patient / this care team?) and waits;
-  a flusher writes the audit rows of every waiting request, deciding visibility in the same
+  one flusher writes the audit rows of every waiting request, deciding visibility in the same
   ``INSERT .. SELECT``, commits, and wakes them with their answers. A response is sent only
-  after its audit row is committed; a refusal is recorded like any other. While the batches
-  under way are written (two at most, one a connection) the next one fills, so the database
-  sees one round trip for many requests, and one slow statement holds only its own batch.
+  after its audit row is committed; a refusal is recorded like any other. While one batch is
+  being written the next one fills, so the database sees one round trip for many requests.
 - :class:`ReadCache` keeps each response body for a short while (the inbox and team lists 1 s,
   charts 60 s): a cached body is the answer the server would have given at most that long
   ago. The lists are dropped at once when this process changes anything (every write
@@ -132,14 +131,12 @@ async def _as_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.execute(f"SET ROLE {API_ROLE}; SET synchronous_commit = off")
 
 
-def api_role_pool(
-    conninfo: str, *, max_size: int, name: str, min_size: int = 1
-) -> AsyncConnectionPool[Any]:
+def api_role_pool(conninfo: str, *, max_size: int, name: str) -> AsyncConnectionPool[Any]:
     """A small pool for the event loop (the live reads', the access gate's; opened by the
     app's lifespan): asyncio connections in autocommit, as the API's role, no worker thread."""
     return AsyncConnectionPool(
         conninfo,
-        min_size=min_size,
+        min_size=1,
         max_size=max_size,
         kwargs={
             "autocommit": True,
@@ -153,21 +150,13 @@ def api_role_pool(
 
 
 class AccessGate:
-    """Group-committed authorisation and audit of reads (see the module's docstring).
+    """Group-committed authorisation and audit of reads (see the module's docstring)."""
 
-    Up to ``lanes`` batches are written at once, each on its own connection: a batch goes out
-    as soon as a lane is free, and what arrives meanwhile waits for the next free lane. With one
-    lane, every read waited for the batch under way, and one slow statement (a database
-    backend that lost the CPU for tens of milliseconds on the loaded machine) held every read
-    queued behind it (`vigil bench api`: docs/api.md)."""
-
-    def __init__(self, pool: AsyncConnectionPool[Any], *, lanes: int = 2) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
-        self.lanes = lanes
         self._queue: list[tuple[ReadCheck, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._writing: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.checks = 0
 
@@ -181,48 +170,34 @@ class AccessGate:
         return await future
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._writing) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._task = None
-        self._writing.clear()
+                await self._task
+            self._task = None
 
     async def _run(self) -> None:
-        free = asyncio.Semaphore(self.lanes)
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                await free.acquire()
-                if not self._queue:  # taken by the lane just freed: nothing left to send
-                    free.release()
-                    break
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                task = asyncio.create_task(self._flush(batch), name="vigil-access-gate-batch")
-                self._writing.add(task)
-                task.add_done_callback(self._writing.discard)
-                task.add_done_callback(lambda _: free.release())
-
-    async def _flush(self, batch: list[tuple[ReadCheck, asyncio.Future[bool]]]) -> None:
-        try:
-            allowed = await self._write([c for c, _ in batch])
-        except asyncio.CancelledError:
-            for _, future in batch:
-                future.cancel()
-            raise
-        except Exception as exc:  # the database is down: every waiting read fails
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        self.batches += 1
-        self.checks += len(batch)
-        for (_, future), ok in zip(batch, allowed, strict=True):
-            if not future.done():
-                future.set_result(ok)
+                try:
+                    allowed = await self._write([c for c, _ in batch])
+                except asyncio.CancelledError:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                except Exception as exc:  # the database is down: every waiting read fails
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                self.batches += 1
+                self.checks += len(batch)
+                for (_, future), ok in zip(batch, allowed, strict=True):
+                    if not future.done():
+                        future.set_result(ok)
 
     async def _write(self, checks: Sequence[ReadCheck]) -> list[bool]:
         requests = "[" + ",".join(c.row for c in checks) + "]"
