@@ -101,6 +101,12 @@ class GlucoseFilter:
     rough_after = 6
     """Readings after a (re)start before the roughness counts: the smoothing starts flat, so a
     fall under way at the start would look rough."""
+    rough_cap = 2.0
+    """A reading's roughness counts at most this many times the mean roughness."""
+    rough_clipped = 0.92
+    """The mean of a roughness so capped over its plain mean, at the fixed point: a normal
+    error's distance from its trend, capped at twice the capped mean, averages 0.735 of its SD
+    where the plain mean is 0.798 (so the mean is divided by this before it is read)."""
     rough_floor = 2.8
     """mg/dL: the mean roughness (a reading's distance from its 15-minute trend) the glucose's
     own turns give (the minimal model's, its 2 mg/dL of white noise taken out)."""
@@ -124,8 +130,9 @@ class GlucoseFilter:
         self.p00 = self.p01 = self.p11 = self.p02 = self.p12 = self.p22 = 0.0
         self.drift_var = self.drift_range[0] ** 2
         """The drift's variance (mg/dL squared; :attr:`drift_sd`), as of a quiet sensor at first."""
-        self.rough = math.hypot(self.rough_floor, 2 * self.white_rough)
-        """The mean roughness (mg/dL), as of a quiet sensor at first."""
+        self.rough = math.hypot(self.rough_floor, 2 * self.white_rough) * self.rough_clipped
+        """The mean roughness (mg/dL, capped: :attr:`rough_clipped`), as of a quiet sensor at
+        first."""
         self.s1 = self.s2 = _UNSET
         """The double exponential smoothing of the readings (:meth:`_learn_drift`)."""
         self.white = 2 * self.white_ratio
@@ -236,10 +243,16 @@ class GlucoseFilter:
             w = self.rough_weight
             if abs(dt - (self.t - self.t2)) <= 60:  # evenly spaced (False while t2 is unset)
                 self.white += w * (abs(v - 2 * self.v1 + self.v2) - self.white)
-            r = self.rough + w * (rough - self.rough)
+            r = self.rough
+            # one reading moves the mean at most as far as a reading of twice the mean: a
+            # sharp turn of the glucose itself (a fall after a rise) is a few large distances
+            # from the trend, a drift a run of moderate ones
+            cap = self.rough_cap * r
+            r += w * ((cap if rough > cap else rough) - r)
             self.rough = r
             white = self.white * self.white_rough / self.white_ratio
             lo, hi = self.drift_range
+            r /= self.rough_clipped
             excess = (r * r - white * white - self.rough_floor**2) / self.rough_ratio**2
             lo, hi = lo * lo, hi * hi
             self.drift_var = hi if excess > hi else lo if excess < lo else excess
