@@ -36,6 +36,7 @@ from vigil.alerts import (
     WebhookDispatcher,
 )
 from vigil.core import faults
+from vigil.core.gc_tuning import tune_gc_for_serving
 from vigil.ingest import Ingest
 from vigil.servers.stack import ALL_SERVERS, MqttTarget, Servers, start_servers
 from vigil.settings import Settings
@@ -254,6 +255,7 @@ def run_ingest(settings: Settings, processes: int | None = None) -> None:
             settings, database_url=servers.database_url, mqtt=servers.mqtt, stream=stream
         )
         ingest.start()
+        tune_gc_for_serving()
         log.info("ingest running as %s", settings.mqtt_client_id)
         try:
             _until_signalled(settings.stop_grace_s)
@@ -283,6 +285,7 @@ def run_detect(settings: Settings) -> None:
         clock = alert_worker(settings, alerts, servers.database_url)
         worker.start()
         clock.start()
+        tune_gc_for_serving()
         log.info("%s running: partitions as JetStream hands them out", worker.name)
         _until_signalled(settings.stop_grace_s)
         faults.reached("stage_stop")

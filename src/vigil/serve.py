@@ -20,9 +20,9 @@ import uvicorn
 
 from vigil.alerts import AlertService, AlertWorker
 from vigil.api import create_app
-from vigil.api.app import tune_gc_for_serving
 from vigil.api.serving import api_scheme, uvicorn_options
 from vigil.core import faults
+from vigil.core.gc_tuning import tune_gc_for_serving
 from vigil.core.worker import Worker
 from vigil.ingest import Ingest
 from vigil.processes import (

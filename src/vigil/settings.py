@@ -120,7 +120,12 @@ class Settings(BaseSettings):
         description="Bytes of received, not yet stored messages ingest holds (payload, topic"
         " and 256 bytes each)",
     )
-    ingest_batch_wait_ms: int = Field(default=20, ge=0, description="Max wait to fill a batch")
+    ingest_batch_wait_ms: int = Field(
+        default=20,
+        ge=0,
+        description="Max wait to fill a batch, after a batch of more than one message (a lone"
+        " reading goes at once)",
+    )
     ingest_retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling")
     ingest_future_tolerance_s: int = Field(
         default=600, ge=0, description="How far in the future a device clock may be"

@@ -1,6 +1,6 @@
 """`vigil bench pipeline` end to end on a tiny load, on the tests' real servers: every path
-stores and alerts every reading it publishes (counts only; its timings are the bench's output,
-never asserted)."""
+stores and alerts every reading it publishes, and splits every half-load reading into its legs
+(counts and presence only; its timings are the bench's output, never asserted)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def test_every_path_alerts_every_reading(servers: Servers, tmp_path: Path) -> No
         assert figures["split_n"] == LATENCY, path
         assert figures["to_ingest_p50_ms"] <= figures["to_ingest_p99_ms"]
         assert 0 < figures["ingest_to_alert_p50_ms"] <= figures["ingest_to_alert_p99_ms"]
+        # ... and after it: stored in the stream (no stream in-process), the alerts
+        # transaction's start, the alert change visible.
+        stream = ("ingest_to_stream", "stream_to_apply")
+        legs = ("ingest_to_apply",) if path == "inprocess" else stream
+        for leg in (*legs, "apply_to_visible"):
+            assert 0 <= figures[f"{leg}_p50_ms"] <= figures[f"{leg}_p99_ms"], (path, leg)
         assert figures["idle_n"] == IDLE
         assert 0 < figures["idle_p50_ms"] <= figures["idle_p99_ms"]
     for ratio in ("stream_1_vs_inprocess", "stream_2_vs_inprocess"):

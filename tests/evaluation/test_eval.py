@@ -242,8 +242,10 @@ def test_eval_on_the_simulator_finds_the_critical_events() -> None:
         row = report["events"][kind]
         assert row["n"] >= 1
         assert row["recall"] == 1.0, (kind, row)
-        # An urgent low on a CGM waits for the next reading to confirm it.
-        limit = 2.0 if kind == "hypoglycemia_urgent" else 1.0
+        # An urgent low on a CGM waits for the next reading to confirm it, and on a sensor that
+        # drifts (the filter's learned drift 6 mg/dL or more) for readings below 54 spanning
+        # 10 minutes: the third at 5-minute readings.
+        limit = 3.0 if kind == "hypoglycemia_urgent" else 1.0
         assert row["median_delay_readings"] <= limit, (kind, row)
     assert report["overall"]["patients"] == 20
 

@@ -118,3 +118,35 @@ def test_weekly_bp_average_goes_quiet_once_the_last_day_is_back_at_target() -> N
     # Back to 124/78: the 7-day average stays above 135/85 for days, the last day's does not.
     after = [f.cause for i in range(14, 20) for f in engine.process(cuff(124, 78, 12 * i))]
     assert after.count("bp_above_target") <= 1  # at most the first normal reading's day
+
+
+def test_a_batch_of_several_patients_is_one_message_each_in_time_order() -> None:
+    """A batch is grouped and ordered by patient and time, each patient's state and clock
+    looked up once for a run of their readings: shuffled, with equal patient ids that are not
+    the same object, it leaves the same findings and state as one message a reading, oldest
+    first."""
+    import random
+    from uuid import UUID
+
+    patients = [uuid4() for _ in range(3)]
+    readings = []
+    for i in range(40):
+        for n, p in enumerate(patients):
+            pid = p if i % 2 else UUID(str(p))  # equal, not identical
+            readings.append(r(pid, Metric.HEART_RATE, 70 + (i % 5) + 50 * (i > 30), i + n / 10))
+            readings.append(r(pid, Metric.SPO2, 95 - (i > 32) * 8, i + n / 10 + 0.5, device="ox"))
+    plan = CarePlan.default_for({"copd"})
+    one_by_one = StreamEngine(plan_for=lambda _p: plan)
+    expected = [f for reading in readings for f in one_by_one.process([reading])]
+    batched = StreamEngine(plan_for=lambda _p: plan)
+    shuffled = list(readings)
+    random.Random(1).shuffle(shuffled)
+    found = batched.process(shuffled)
+    key = lambda f: (str(f.patient_id), f.time, f.cause)  # noqa: E731
+    assert len(expected) > 3
+    assert sorted(map(key, found)) == sorted(map(key, expected))
+    for p in patients:
+        ours, theirs = batched.patients[p], one_by_one.patients[p]
+        assert ours.latest == theirs.latest
+        assert ours.usual.data == theirs.usual.data
+        assert batched.missing.patients[p] == one_by_one.missing.patients[p]

@@ -3,11 +3,15 @@ a very low value), a predicted low needs the fall to go on."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import random
 from datetime import timedelta
 
 from tests.streaming.test_detectors import feed, obs
 
 from vigil.clinical import CarePlan
+from vigil.clinical.wording import explain
 from vigil.core.metrics import Metric
 from vigil.streaming.forecast import PredictedLow
 from vigil.streaming.thresholds import GlucoseOutOfRange
@@ -103,10 +107,11 @@ def test_one_noisy_dive_is_not_a_fall() -> None:
 def test_urgent_low_soon_counts_the_sensor_lag_and_waits_below_85() -> None:
     """The blood glucose runs about 10 minutes ahead of the sensor: without it the same fall is
     not predicted; and nothing is predicted above 85 however steep the fall."""
-    falling = cgm([130, 120, 110, 100, 90, 82, 74])
+    falling = cgm([130, 122, 114, 106, 98, 90, 83, 76])  # 1.6 mg/dL per minute
     no_lag = PredictedLow()
     no_lag.lag_s = 0.0
-    assert feed(no_lag, falling)[-1] == ""
+    assert set(feed(no_lag, falling)) == {""}
+    assert feed(PredictedLow(), falling)[-2:] == ["predicted_low"] * 2
     assert feed(PredictedLow(), cgm([150, 140, 130, 120, 110, 100, 90])) == [""] * 7
 
 
@@ -149,3 +154,45 @@ def test_a_compression_low_is_set_aside_for_an_hour_at_most() -> None:
     assert causes[:13] == [""] * 13  # up to 60 minutes after the step
     assert causes[-1] == "hypoglycemia"
     assert feed(GlucoseOutOfRange(), cgm([100, 40])) == ["", "hypoglycemia_urgent"]
+
+
+def _drifting(sd: float, n: int = 300) -> list[float]:
+    """A sensor's readings about a steady 100 mg/dL: an AR(1) drift of SD ``sd`` lasting about
+    40 minutes (simglucose's sensors) and 2 mg/dL of white noise."""
+    rng = random.Random(5)
+    a, e, values = math.exp(-5 / 40), 0.0, []
+    for _ in range(n):
+        e = a * e + rng.gauss(0, sd * math.sqrt(1 - a * a))
+        values.append(100 + e + rng.gauss(0, 2))
+    return values
+
+
+FALL = [92, 84, 76, 68, 61, 55, 51, 49, 47, 46, 45]
+
+
+def test_a_drifting_sensor_pages_a_low_that_outlasts_a_drift() -> None:
+    """A sensor learned to drift (SD 12): two readings below 54 five minutes apart could be a
+    drift; the page waits until readings below 54 span 10 minutes. A quiet sensor pages on the
+    second reading, as before."""
+    det = GlucoseOutOfRange()
+    stream = cgm(_drifting(12.0) + FALL)
+    feed(det, stream[: -len(FALL)])
+    drifting, held = [], None
+    for o in stream[-len(FALL) :]:
+        found = det.score_one(o)
+        det.learn_one(o)
+        drifting.append(found.cause if found else "")
+        if o.value == 49:  # the second reading below 54, 5 minutes after the first
+            held = found
+    assert held is not None
+    assert held.explanation.details["held"] == "drift"
+    assert "this sensor drifts by about 1" in held.explanation.sentence
+    e = dataclasses.asdict(held.explanation)
+    ko = explain(e, cause=held.cause, detector=held.detector, lang="ko")
+    assert "이 센서는 최대 45분 동안" in ko
+    assert "10분 동안 54 mg/dL 미만이 이어지고" in ko
+    quiet = feed(GlucoseOutOfRange(), cgm(_drifting(0.5) + FALL))[-len(FALL) :]
+    first_below = FALL.index(51)
+    assert quiet.index("hypoglycemia_urgent") == first_below + 1
+    assert drifting.index("hypoglycemia_urgent") == first_below + 2
+    assert set(drifting[first_below : first_below + 2]) == {"hypoglycemia"}

@@ -68,12 +68,21 @@ def _learn_by_spec(f: GlucoseFilter, t: float, v: float) -> None:
             f.n = 0
         f.artefact_since = f.artefact_before = math.nan
     if not f.in_artefact(t, v):
-        if f._continues(t):
-            level, _, p00, _, _ = f._prior(t)
-            var = (1 - f.noise_weight) * f.noise_sd**2 + f.noise_weight * ((v - level) ** 2 - p00)
+        continues = f._continues(t)
+        f._learn_drift(t, v, continues)
+        if continues:
+            prior = f._prior(t)
+            level, _, drift, p00, _, _, p02, _, p22 = prior
+            surprise = (v - level - drift) ** 2 - p00 - 2 * p02 - p22
+            var = (1 - f.noise_weight) * f.noise_sd**2 + f.noise_weight * surprise
             lo, hi = f.noise_range
             f.noise_sd = min(max(math.sqrt(max(var, 0.0)), lo), hi)
-        f.level, f.rate, f.p00, f.p01, f.p11, f.n = f.posterior(t, v)
+            full = f._update(prior, v)
+            assert full[:2] + full[3:6] == f.posterior(t, v)[:5]
+        else:
+            full = f._start(v)
+        f.level, f.rate, f.drift, f.p00, f.p01, f.p11, f.p02, f.p12, f.p22 = full
+        f.n = f.n + 1 if continues else 1
         f.t = t
     f.last_t, f.last_v = t, v
 

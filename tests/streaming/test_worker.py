@@ -20,7 +20,7 @@ from vigil.clinical.findings import Finding
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredMessage, StoredReading
 from vigil.stream import NatsConnection, StreamLayout, StreamPublisher, ensure_stream, message_key
-from vigil.streaming import LiveEngine
+from vigil.streaming import LiveEngine, metrics
 from vigil.streaming.worker import DetectWorker
 
 
@@ -184,3 +184,35 @@ def test_each_patient_is_in_one_partition_and_workers_split_them(
     finally:
         for w in workers:
             w.stop()
+
+
+def test_the_watch_reports_each_partitions_lag_without_holding_the_loop(
+    harness: Harness, stream: NatsConnection
+) -> None:
+    """The partitions' states are asked for in the background (the loop goes on taking
+    messages) and reach the operator's gauges when the server answers."""
+    patient, creds = harness.patient_with_device()
+    StreamPublisher(stream).publish(oximetry(patient, creds.device_id, [80, 81, 82]))
+    partitions = [str(p) for p in range(stream.layout.partitions)]
+    for p in partitions:
+        metrics.PARTITION_LAG.labels(p).set(-1)  # not reported yet
+    w = DetectWorker(
+        nats=stream,
+        database_url=harness.db_url,
+        engine=lambda: LiveEngine(harness.db_url, restore_days=0),
+        sink=FlakySink(),
+        name="detect-watch-test",
+        retry_max_s=0.2,
+        pin_timeout_s=2,
+        watch_interval_s=0.2,
+    )
+    w.start()
+    try:
+        wait_for(lambda: w.scored == 3, "scored")
+        wait_for(
+            lambda: all(metrics.PARTITION_LAG.labels(p)._value.get() == 0 for p in partitions),
+            "every partition's lag reported, 0 once all is acknowledged",
+        )
+        assert metrics.PARTITIONS_WITHOUT_OWNER._value.get() == 0
+    finally:
+        w.stop()

@@ -9,7 +9,6 @@ SSE) starts and stops with them.
 from __future__ import annotations
 
 import asyncio
-import gc
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -57,16 +56,6 @@ from vigil.ingest import ReadingSink
 from vigil.settings import Settings
 
 API_PREFIX = "/api/v1"
-
-
-def tune_gc_for_serving() -> None:
-    """Keep the garbage collector's pauses short in a serving process (call it once, when
-    everything is started): what start-up built (modules, routes, schemas) moves out of its
-    reach, and young objects are collected less often. Full collections over those objects
-    stalled every request of an API process for tens of milliseconds (`vigil bench api`)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
 
 
 def create_app(

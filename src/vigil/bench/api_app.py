@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from vigil.api.app import create_app, tune_gc_for_serving
+from vigil.api.app import create_app
+from vigil.core.gc_tuning import tune_gc_for_serving
 from vigil.settings import Settings
 from vigil.storage import create_pool
 

@@ -6,7 +6,10 @@ patient's alert twice sends two identical payloads (same alert, kind, time, sent
 notifications would under-count. So a notification only says *which* alert changed; its
 ``finding_count`` (read right after, on a second connection) says how many findings it holds
 now. The findings newly counted are stamped with the time that read returned: never earlier
-than their commit, later by one primary-key lookup at most.
+than their commit, later by one primary-key lookup at most. They are also stamped with the
+alert row's ``updated_at`` as read then: ``now()`` of the transaction that wrote it, that is
+when the alerts stage began applying them (after detection scored them); a finding counted in
+a read that follows two commits gets the later one's, so that stamp is never too early.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Collection
+from datetime import datetime
 from uuid import UUID
 
 import psycopg
@@ -34,6 +38,9 @@ class AlertWatch:
         self.cause = cause
         self.seen: dict[UUID, list[float]] = {p: [] for p in self.patients}
         """Per patient: ``seen[p][k - 1]`` is when its k-th finding of ``cause`` was visible."""
+        self.applying: dict[UUID, list[float]] = {p: [] for p in self.patients}
+        """Per patient: ``applying[p][k - 1]`` is when the transaction that wrote its k-th
+        finding began (the alert's ``updated_at``)."""
         self.notifications = 0
         self.errors = 0
         self._total = 0
@@ -105,22 +112,25 @@ class AlertWatch:
     ) -> None:
         if alerts is None:
             rows = conn.execute(
-                "SELECT patient_id, finding_count FROM alerts"
+                "SELECT patient_id, finding_count, updated_at FROM alerts"
                 " WHERE patient_id = ANY(%s) AND cause = %s",
                 (list(self.patients), self.cause),
             ).fetchall()
         else:
             rows = conn.execute(
-                "SELECT patient_id, finding_count FROM alerts WHERE id = ANY(%s)",
+                "SELECT patient_id, finding_count, updated_at FROM alerts WHERE id = ANY(%s)",
                 (list(alerts),),
             ).fetchall()
         now = time.time()
         with self._changed:
-            for patient, count in rows:
+            for patient, count, updated in rows:
                 assert isinstance(patient, UUID)
                 assert isinstance(count, int)
+                assert isinstance(updated, datetime)
                 seen = self.seen[patient]
                 # One alert per patient and cause here (nothing resolves it): counts only grow.
-                seen.extend([now] * max(0, count - len(seen)))
+                new = max(0, count - len(seen))
+                seen.extend([now] * new)
+                self.applying[patient].extend([updated.timestamp()] * new)
             self._total = sum(len(s) for s in self.seen.values())
             self._changed.notify_all()

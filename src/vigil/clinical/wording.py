@@ -127,8 +127,17 @@ def _urgent_low(detector: str, e: Mapping[str, Any], lang: str) -> Words:
 
 def _low(detector: str, e: Mapping[str, Any], lang: str) -> Words:
     key, values = _below(Metric.GLUCOSE, "hypoglycemia")(detector, e, lang)
-    if (e.get("details") or {}).get("urgent_unconfirmed"):
+    d = e.get("details") or {}
+    if d.get("urgent_unconfirmed"):
         values["urgent"] = format_value(Metric.GLUCOSE, URGENT_GLUCOSE_LOW)
+        held = d.get("held")
+        if held == "drift":
+            drift = format_value(Metric.GLUCOSE, float(d["drift_mg_dl"]))
+            return "hypoglycemia_unconfirmed_drift", {
+                **values,
+                "drift": drift,
+                "minutes": d["wait_min"],
+            }
         return "hypoglycemia_unconfirmed", values
     return key, values
 

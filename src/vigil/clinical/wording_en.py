@@ -15,6 +15,10 @@ TEMPLATES: dict[str, str] = {
     "hypoglycemia_unconfirmed": "Glucose {value}, below the {threshold} hypoglycaemia "
     "threshold and near {urgent} (urgent low): urgent once the next reading and the sensor's "
     "trend confirm it.",
+    "hypoglycemia_unconfirmed_drift": "Glucose {value}, below the {threshold} hypoglycaemia "
+    "threshold and near {urgent} (urgent low): this sensor drifts by about {drift} for up to 45 "
+    "minutes, so it is urgent once the readings stay below {urgent} for {minutes} minutes and "
+    "the sensor's trend agrees.",
     "hyperglycemia": "Glucose {value}, above the {threshold} hyperglycaemia threshold.",
     "tachycardia": "Heart rate {value} at rest, above the {threshold} threshold.",
     "tachycardia_lasting": "Heart rate {value} at rest, above the {threshold} threshold for "

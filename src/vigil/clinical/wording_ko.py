@@ -12,6 +12,10 @@ TEMPLATES: dict[str, str] = {
     "hypoglycemia": "혈당 {value}, 저혈당 기준({threshold}) 미만입니다.",
     "hypoglycemia_unconfirmed": "혈당 {value}, 저혈당 기준({threshold}) 미만이며 {urgent}(긴급 "
     "저혈당)에 가깝습니다. 다음 측정과 센서 추세로 확인되면 긴급 저혈당입니다.",
+    "hypoglycemia_unconfirmed_drift": "혈당 {value}, 저혈당 기준({threshold}) 미만이며 "
+    "{urgent}(긴급 저혈당)에 가깝습니다. 이 센서는 최대 45분 동안 약 {drift}만큼 "
+    "벗어나므로, {minutes}분 동안 {urgent} 미만이 이어지고 센서 추세가 맞으면 "
+    "긴급 저혈당입니다.",
     "hyperglycemia": "혈당 {value}, 고혈당 기준({threshold}) 초과입니다.",
     "tachycardia": "안정 시 심박수 {value}, 기준({threshold}) 초과입니다.",
     "tachycardia_lasting": "안정 시 심박수 {value}, 기준({threshold}) 초과가 {minutes}분간 "

@@ -275,22 +275,29 @@ class PinnedPartitions:
         """Each partition's lag and whether a client holds it."""
         return self.conn.call(self._states, timeout_s=30)
 
+    def states_started(self) -> futures.Future[list[PartitionState]]:
+        """:meth:`states` without waiting: a worker's loop must not stop taking messages for
+        a partition count's round trips (it did, every ``watch_interval_s``: 16 requests one
+        after the other through a busy event loop, tens of milliseconds on a loaded machine,
+        while every reading pulled meanwhile waited)."""
+        return self.conn.spawn(self._states)  # type: ignore[return-value]
+
     async def _states(self) -> list[PartitionState]:
         stream = self.conn.layout.stream
-        out = []
-        for p in self.partitions:
+
+        async def state(p: int) -> PartitionState:
             reply = await self.conn.client.request(
                 f"$JS.API.CONSUMER.INFO.{stream}.{self.consumer_name(p)}", b"", timeout=5
             )
             info = json.loads(reply.data)
             if "error" in info:
-                out.append(PartitionState(p, 0, False))
-                continue
+                return PartitionState(p, 0, False)
             groups = info.get("priority_groups") or []
             pinned = any(g.get("pinned_client_id") for g in groups)
             lag = int(info.get("num_pending", 0)) + int(info.get("num_ack_pending", 0))
-            out.append(PartitionState(p, lag, pinned))
-        return out
+            return PartitionState(p, lag, pinned)
+
+        return list(await asyncio.gather(*(state(p) for p in self.partitions)))
 
     # -- catching up from the stream itself --------------------------------------------------
 

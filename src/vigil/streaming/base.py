@@ -8,6 +8,7 @@ alarm, so that an exacerbation does not become the new normal.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,11 +24,12 @@ if TYPE_CHECKING:
     from vigil.streaming.usual import PersonalBaselines
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Observation:
     """One reading as a detector sees it. Read-only by contract, not frozen: one is made per
     reading, and a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) cost
-    several microseconds of each reading's budget."""
+    several microseconds of each reading's budget. Its ``__init__`` is written out so that
+    ``epoch`` is filled in without a ``__post_init__`` call."""
 
     patient_id: UUID
     time: datetime
@@ -44,6 +46,35 @@ class Observation:
     usual: PersonalBaselines | None = None
     """What is usual for this patient (the engine's), and when they last moved; read-only for
     detectors."""
+    epoch: float = math.nan
+    """``time`` as epoch seconds (``time.timestamp()``, worked out once a reading: detectors
+    compare times as floats); worked out here when not given."""
+
+    def __init__(
+        self,
+        patient_id: UUID,
+        time: datetime,
+        metric: Metric,
+        value: float,
+        device_id: str,
+        received_at: datetime,
+        plan: CarePlan,
+        latest: Mapping[Metric, tuple[datetime, float]],
+        censored: Censored | None = None,
+        usual: PersonalBaselines | None = None,
+        epoch: float | None = None,
+    ) -> None:
+        self.patient_id = patient_id
+        self.time = time
+        self.metric = metric
+        self.value = value
+        self.device_id = device_id
+        self.received_at = received_at
+        self.plan = plan
+        self.latest = latest
+        self.censored = censored
+        self.usual = usual
+        self.epoch = time.timestamp() if epoch is None else epoch
 
     @property
     def age_s(self) -> float:

@@ -159,7 +159,7 @@ class WeightAboveBaseline:
         if "heart_failure" not in obs.plan.conditions or baseline is None:
             return None
         excess = obs.value - baseline
-        now = obs.time.timestamp()
+        now = obs.epoch
         previous = self.pending[-1] if self.pending else None
         if (
             excess < self.excess
@@ -184,7 +184,7 @@ class WeightAboveBaseline:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        now = obs.time.timestamp()
+        now = obs.epoch
         if self.pending and now <= self.pending[-1][0]:
             return  # late or repeated: state only moves forward
         while self.pending and (
@@ -243,7 +243,7 @@ class RestingHeartRateAboveUsual:
         if raised is None:
             return None
         usual, limit = raised
-        now = obs.time.timestamp()
+        now = obs.epoch
         lasted = now - self._start(now)
         if lasted < RESTING_HR_PERSIST_S:
             return None
@@ -266,7 +266,7 @@ class RestingHeartRateAboveUsual:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        now = obs.time.timestamp()
+        now = obs.epoch
         if now <= self.run_last:
             return  # late or repeated: the run only moves forward
         if self._raised(obs) is None:

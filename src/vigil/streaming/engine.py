@@ -14,6 +14,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from vigil.streaming.baseline import (
     WeightAboveBaseline,
 )
 from vigil.streaming.forecast import PredictedLow
-from vigil.streaming.missing import MissingData
+from vigil.streaming.missing import MissingData, PatientClock
 from vigil.streaming.news2 import News2
 from vigil.streaming.thresholds import (
     Fever,
@@ -51,6 +52,9 @@ from vigil.streaming.usual import (
 )
 
 VITALS_SET = frozenset(VITALS)
+_HEART_RATE, _STEPS = Metric.HEART_RATE, Metric.STEPS
+"""Module constants for the per-reading tests: in Python 3.11 an enum member looked up on its
+class goes through ``EnumType.__getattr__`` (several times a global's cost)."""
 
 D = TypeVar("D", bound=Detector)
 
@@ -97,7 +101,7 @@ class _DetectorSet:
     """The engine's detectors, from one template list (``detectors()``): which watch each
     metric, in the template's order, and how each patient's own are made."""
 
-    __slots__ = ("_watching", "by_metric", "own", "slot", "templates")
+    __slots__ = ("by_metric", "learners", "own", "slot", "templates", "watching")
 
     def __init__(self, templates: list[Detector]) -> None:
         self.templates = templates
@@ -109,25 +113,23 @@ class _DetectorSet:
         for index, det in enumerate(templates):
             for metric in det.metrics:
                 self.by_metric[metric] = (*self.by_metric.get(metric, ()), index)
-        self._watching = {
+        self.watching = {
             metric: tuple((self.slot[i], templates[i]) for i in indices)
             for metric, indices in self.by_metric.items()
         }
         """For each metric, (slot, template) of the detectors watching it, in order."""
+        self.learners = {
+            metric: tuple(self.slot[i] for i in indices if self.slot[i] >= 0)
+            for metric, indices in self.by_metric.items()
+        }
+        """For each metric, the slots of the patient's own detectors watching it, in order:
+        the detectors that learn (a shared one has no state to learn into)."""
 
-    def for_reading(self, state: PatientState, metric: Metric) -> list[Detector]:
-        out: list[Detector] = []
-        own = state.detectors
-        for slot, template in self._watching.get(metric, ()):
-            if slot < 0:
-                out.append(template)
-                continue
-            det = own[slot]
-            if det is None:
-                det = own[slot] = copy.deepcopy(template)
-                _share(det, own)
-            out.append(det)
-        return out
+    def build(self, own: list[Detector | None], slot: int) -> Detector:
+        """The patient's own copy of the template in ``slot``, made at its first reading."""
+        det = own[slot] = copy.deepcopy(self.templates[self.own[slot]])
+        _share(det, own)
+        return det
 
 
 def _share(det: Detector, own: list[Detector | None]) -> None:
@@ -194,6 +196,7 @@ class StreamEngine:
         return self._plans.setdefault(repr(plan), shared)
 
     def _state(self, patient_id: UUID) -> PatientState:
+        """The patient's state (made at their first reading)."""
         state = self.patients.get(patient_id)
         if state is None:
             plan = self._intern(self.plan_for(patient_id))
@@ -216,39 +219,69 @@ class StreamEngine:
 
     def process(self, readings: Sequence[StoredReading]) -> list[Finding]:
         """Score (then learn) each reading in timestamp order; returns the findings."""
+        if len(readings) == 1:  # no grouping or sorting
+            reading = readings[0]
+            patient_id = reading.patient_id
+            state = self._state(patient_id)
+            clock = self.missing.clock(patient_id, reading.time, reading.received_at)
+            is_late = self._arrived(state, clock, reading)
+            found = self._score_and_learn(state, reading, not is_late, state.latest)
+            return found if len(found) < 2 else _distinct(found)
         findings: list[Finding] = []
-        seen: set[tuple[UUID, str, datetime]] = set()
-        for group in _measurements(readings):
-            for f in self._measurement(group, emit=True):
-                key = (f.patient_id, f.cause, f.time)
-                if key not in seen:
-                    seen.add(key)
-                    findings.append(f)
-        return findings
+        for state, clock, group in self._groups(readings):
+            findings += self._measurement(state, clock, group)
+        return findings if len(findings) < 2 else _distinct(findings)
 
     def restore(self, history: Iterable[StoredReading]) -> int:
         """Rebuild state from stored history (oldest first) without emitting findings."""
         count = 0
-        for group in _measurements(history):
-            self._measurement(group, emit=False)
+        for state, clock, group in self._groups(history):
+            self._measurement(state, clock, group)
             count += len(group)
         return count
 
     def tick(self, now: datetime) -> list[Finding]:
         return self.missing.check(now)
 
-    def _measurement(self, group: list[StoredReading], *, emit: bool) -> list[Finding]:
+    def _groups(
+        self, readings: Iterable[StoredReading]
+    ) -> Iterator[tuple[PatientState, PatientClock, list[StoredReading]]]:
+        """Readings grouped by (patient, time), in (patient, time) order for a batch, each
+        group with its patient's state and missing-data clock, looked up once for a run of
+        groups of one patient (a message's readings share their patient id; hashing a UUID is
+        a Python call)."""
+        if isinstance(readings, Sequence):
+            readings = _ordered(readings)
+        held: tuple[PatientState, PatientClock, list[StoredReading]] | None = None
+        patient: object = None
+        time: datetime | None = None
+        for reading in readings:
+            patient_id = reading.patient_id
+            if held is not None:
+                if reading.time == time and (patient_id is patient or patient_id == patient):
+                    held[2].append(reading)
+                    continue
+                yield held
+                if patient_id is patient:
+                    held, time = (held[0], held[1], [reading]), reading.time
+                    continue
+            state = self._state(patient_id)
+            clock = self.missing.clock(patient_id, reading.time, reading.received_at)
+            held, patient, time = (state, clock, [reading]), patient_id, reading.time
+        if held is not None:
+            yield held
+
+    def _measurement(
+        self, state: PatientState, clock: PatientClock, group: list[StoredReading]
+    ) -> list[Finding]:
         """Readings of one patient taken at one instant (a cuff's systolic, diastolic and pulse;
         an oximeter's SpO2, pulse and rate) are seen together: all update the latest values
         before any is scored."""
-        patient_id = group[0].patient_id
-        state = self.patients.get(patient_id) or self._state(patient_id)
         if len(group) == 1:  # most readings: a CGM's, a wearable's, a scale's
             reading = group[0]
-            is_late = self._arrived(state, reading)
-            one = self._score_and_learn(state, reading, learn=not is_late, latest=state.latest)
-            return one if emit else []
-        late = [self._arrived(state, reading) for reading in group]
+            is_late = self._arrived(state, clock, reading)
+            return self._score_and_learn(state, reading, not is_late, state.latest)
+        late = [self._arrived(state, clock, reading) for reading in group]
         latest: Mapping[Metric, tuple[datetime, float]] = state.latest
         if any(late):
             # Late readings see their own instant's values (a cuff's systolic with its own
@@ -257,55 +290,64 @@ class StreamEngine:
         found: list[Finding] = []
         for reading, is_late in zip(group, late, strict=True):
             found += self._score_and_learn(
-                state, reading, learn=not is_late, latest=latest if is_late else state.latest
+                state, reading, not is_late, latest if is_late else state.latest
             )
-        return found if emit else []
+        return found
 
-    def _arrived(self, state: PatientState, reading: StoredReading) -> bool:
+    def _arrived(self, state: PatientState, clock: PatientClock, reading: StoredReading) -> bool:
         """Note a reading's arrival (the latest value of its metric, unless it is older than
         that one; the missing-data clock); True if it is late."""
-        previous = state.latest.get(reading.metric)
-        is_late = previous is not None and reading.time <= previous[0]
+        metric, time, latest = reading.metric, reading.time, state.latest
+        previous = latest.get(metric)
+        is_late = previous is not None and time <= previous[0]
         if not is_late:
-            state.latest[reading.metric] = (reading.time, reading.value)
-        self.missing.seen(
-            reading.patient_id,
-            reading.device_id,
-            reading.time,
-            reading.received_at,
-            reading.metric,
-        )
+            latest[metric] = (time, reading.value)
+        self.missing.note(clock, reading.device_id, time, reading.received_at, metric)
         return is_late
 
     def _score_and_learn(
         self,
         state: PatientState,
         reading: StoredReading,
-        *,
         learn: bool,
         latest: Mapping[Metric, tuple[datetime, float]],
     ) -> list[Finding]:
-        metric = reading.metric
-        usual_state = state.usual
+        """Score the reading with every detector watching its metric, then (``learn``: not
+        late) let them and the personal baselines learn it; ``latest``: the values it sees."""
+        metric, time, value = reading.metric, reading.time, reading.value
+        usual_state, plan = state.usual, state.plan
         obs = Observation(
             reading.patient_id,
-            reading.time,
+            time,
             metric,
-            reading.value,
+            value,
             reading.device_id,
             reading.received_at,
-            state.plan,
+            plan,
             latest,
             reading.censored,
             usual_state,
+            time.timestamp(),
         )
-        detectors = self.detectors.for_reading(state, metric)
-        found = [f for det in detectors if (f := det.score_one(obs)) is not None]
-        zone = state.plan.time_zone
-        rule = self.unusual_rule
-        if metric in UNUSUAL_METRICS:
-            usual = usual_state.usual(metric, reading.time, zone)
-            direction = rule.departure(usual, reading.value)
+        detectors = self.detectors
+        own = state.detectors
+        found: list[Finding] = []
+        for slot, template in detectors.watching.get(metric, ()):
+            if slot < 0:
+                det = template
+            else:  # the patient's own copy of the template, built at its first reading
+                mine = own[slot]
+                det = detectors.build(own, slot) if mine is None else mine
+            f = det.score_one(obs)
+            if f is not None:
+                found.append(f)
+        zone = plan.time_zone
+        unusual = metric in UNUSUAL_METRICS
+        direction = 0  # glucose, steps, a pump's records: never unusual, no run of departures
+        if unusual:
+            rule = self.unusual_rule
+            usual = usual_state.usual(metric, time, zone)
+            direction = rule.departure(usual, value)
             if (
                 self.unusual
                 and learn
@@ -314,30 +356,42 @@ class StreamEngine:
                 and rule.confirmed(usual_state, metric, direction)
             ):
                 found.append(_unusual_finding(obs, usual))
-        else:  # glucose, steps, a pump's records: never unusual, their run of departures is 0
-            direction = 0
         if found:
             found = [_with_usual(f, usual_state, zone) for f in found]
-        if learn:
-            if found:
-                for det in detectors:
-                    if not det.learns:
-                        det.learn_one(obs)
-            else:
-                for det in detectors:
-                    det.learn_one(obs)
-            if metric in UNUSUAL_METRICS:
-                rule.remember(usual_state, metric, direction)
-            if metric is Metric.STEPS:
-                usual_state.note_activity(reading.time, reading.value)
-            elif (
+        if not learn:
+            return found
+        # Only the patient's own detectors learn: a shared one has no state to learn into.
+        for slot in detectors.learners.get(metric, ()):
+            learner = own[slot]  # built when it scored
+            if not (found and learner.learns):  # type: ignore[union-attr]
+                learner.learn_one(obs)  # type: ignore[union-attr]
+        if unusual:
+            run = self.unusual_rule.remember(usual_state, metric, direction)
+            if (
                 not found
-                and metric in VITALS_SET
-                and (metric not in UNUSUAL_METRICS or rule.learnable(usual_state, metric))
-                and not (metric is Metric.HEART_RATE and moving(obs))
+                and self.unusual_rule.learnable(run)
+                and not (metric is _HEART_RATE and moving(obs))
             ):  # a heart rate raised by a walk is not the patient's usual (resting) rate
-                usual_state.learn(metric, reading.time, reading.value, zone)
+                usual_state.learn(metric, time, value, zone, obs.epoch)
+        elif metric is _STEPS:
+            usual_state.note_activity(time, value)
+        elif not found and metric in VITALS_SET:
+            usual_state.learn(metric, time, value, zone, obs.epoch)
         return found
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
+    """The findings, each (patient, cause, time) once (the first of them)."""
+    if len(findings) < 2:
+        return findings
+    seen: set[tuple[UUID, str, datetime]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.patient_id, f.cause, f.time)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 def _with_usual(f: Finding, baselines: PersonalBaselines, zone: tzinfo) -> Finding:
@@ -381,25 +435,18 @@ def _order(r: StoredReading) -> tuple[int | str, datetime, Metric]:
     return (pid.int if isinstance(pid, UUID) else str(pid)), r.time, r.metric  # a str enum
 
 
-def _measurements(readings: Iterable[StoredReading]) -> Iterator[list[StoredReading]]:
-    """Group readings by (patient, time), in (patient, time) order for a batch."""
-    if isinstance(readings, Sequence):
-        if len(readings) == 1:
-            yield [readings[0]]
-            return
-        readings = sorted(readings, key=_order)
-    group: list[StoredReading] = []
-    patient: object = None
-    time: datetime | None = None
+_order_in_message = attrgetter("time", "metric")
+"""(time, metric): :func:`_order` for readings of one patient, without a Python call a reading."""
+
+
+def _ordered(readings: Sequence[StoredReading]) -> Sequence[StoredReading]:
+    """A batch in (patient, time, metric) order."""
+    if len(readings) < 2:
+        return readings
+    first = readings[0].patient_id
+    key: Callable[[StoredReading], tuple[Any, ...]] = _order_in_message
     for reading in readings:
-        if group and (
-            (reading.patient_id is not patient and reading.patient_id != patient)
-            or reading.time != time
-        ):
-            yield group
-            group = []
-        if not group:
-            patient, time = reading.patient_id, reading.time
-        group.append(reading)
-    if group:
-        yield group
+        if reading.patient_id is not first:  # readings of several patients
+            key = _order
+            break
+    return sorted(readings, key=key)

@@ -4,11 +4,12 @@ The filter estimates the sensor's level and rate with its noise in the model; th
 runs about ``lag_s`` (10 minutes) ahead of the interstitial glucose the sensor reads, so the
 blood glucose ``h`` minutes ahead is the level ``h + lag`` minutes ahead of the sensor. A
 warning needs the low to be **likely**, not possible: the forecast's upper bound (``z``
-standard deviations above the mean, the level's and the rate's uncertainty and the rate's drift
-included) below 54 mg/dL within ``horizon_s`` (20 minutes, Dexcom's "urgent low soon"). One
-noisy reading that dives moves the filter's level a fraction of the dive and its rate less, and
-widens nothing: it does not warn; a fall that goes on does. Only from ``ceiling`` (the low
-threshold plus 15, 85 mg/dL by default) down: higher up, a post-meal fall more often levels off.
+standard deviations above the mean, the level's and the rate's uncertainty, the sensor's drift
+and the rate's own drift included) below 54 mg/dL within ``horizon_s`` (20 minutes, Dexcom's
+"urgent low soon"). One noisy reading that dives moves the filter's level a fraction of the
+dive and its rate less, and widens nothing: it does not warn; a fall that goes on does. Only
+from ``ceiling`` (the low threshold plus 15, 85 mg/dL by default) down: higher up, a post-meal
+fall more often levels off.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from vigil.clinical.careplan import CarePlan
@@ -26,8 +27,8 @@ True
 ...     det.learn_one(at(i, v))
 >>> found = det.score_one(at(6, 74))
 >>> print(found.explanation.sentence)  # doctest: +NORMALIZE_WHITESPACE
-Glucose 74 mg/dL and falling 1.7 mg/dL per minute: blood glucose predicted at 32 mg/dL in
-15 minutes (at most 51 mg/dL allowing for sensor noise), likely below 54 mg/dL (urgent low) by
+Glucose 74 mg/dL and falling 1.7 mg/dL per minute: blood glucose predicted at 41 mg/dL in
+10 minutes (at most 49 mg/dL allowing for sensor noise), likely below 54 mg/dL (urgent low) by
 then.
 >>> found.explanation.details["code"], found.explanation.details["basis"]
 ('urgent_low_soon', 'cgm_forecast')
@@ -65,8 +66,10 @@ class PredictedLow:
     lag_s = 10 * 60.0
     level = LEVEL_2_LOW
     approach = 15.0
-    z = 1.0
-    """Standard deviations above the mean that must still be below the line (1: about 84 %)."""
+    z = 0.5
+    """Standard deviations above the mean that must still be below the line (0.5: about 69 %;
+    the standard deviation counts the sensor's drift since the filter models it, and 1 then
+    cost the minimal model's fast falls half their lead)."""
     min_readings = 3
     insulin_horizon_s = 40 * 60.0
     rising = 0.25
@@ -84,7 +87,7 @@ class PredictedLow:
             return None
         if obs.value > (obs.plan.threshold(Metric.GLUCOSE).low or LEVEL_1_LOW) + self.approach:
             return None  # above the ceiling of both forecasts: most readings, no filter work
-        now = obs.time.timestamp()
+        now = obs.epoch
         if self.filter.in_artefact(now, obs.value):
             return None  # a sudden step: a compression, not a fall
         state = self.filter.posterior(now, obs.value)
@@ -138,7 +141,7 @@ class PredictedLow:
             return None
         glucose = level + min(rate, 0.0) * self.lag_s / 60
         forecast = self.forecast.predict(
-            obs.time.timestamp(),
+            obs.epoch,
             glucose,
             obs.plan.insulin,
             horizon_min=self.insulin_horizon_s / 60,
@@ -172,7 +175,7 @@ class PredictedLow:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        t = obs.time.timestamp()
+        t = obs.epoch
         if obs.metric is Metric.INSULIN:
             self.forecast.add_insulin(t, obs.value)
         elif obs.metric is Metric.CARBS:

@@ -56,7 +56,7 @@ class _DeviceClock:
 
 
 @dataclass(slots=True)
-class _PatientClock:
+class PatientClock:
     last: datetime
     received: datetime
     """When the newest of the patient's readings (whatever its data time) arrived."""
@@ -102,7 +102,7 @@ class MissingData:
     ) -> None:
         self.patient_gap = patient_gap
         self.device_gap = device_gap
-        self.patients: dict[UUID, _PatientClock] = {}
+        self.patients: dict[UUID, PatientClock] = {}
 
     def seen(
         self,
@@ -121,9 +121,25 @@ class MissingData:
         for the clock to open another alert for at its next tick.
         """
         received = time if received is None else received
+        self.note(self.clock(patient_id, time, received), device_id, time, received, metric)
+
+    def clock(self, patient_id: UUID, time: datetime, received: datetime) -> PatientClock:
+        """The patient's clock, started by the reading at ``time`` if it is their first."""
         clock = self.patients.get(patient_id)
         if clock is None:
-            clock = self.patients[patient_id] = _PatientClock(time, received)
+            clock = self.patients[patient_id] = PatientClock(time, received)
+        return clock
+
+    def note(
+        self,
+        clock: PatientClock,
+        device_id: str,
+        time: datetime,
+        received: datetime,
+        metric: Metric | None = None,
+    ) -> None:
+        """:meth:`seen` on the patient's clock (:meth:`clock`), looked up once for a message's
+        readings."""
         if time > clock.last:
             clock.last = time
         if received > clock.received:
@@ -180,7 +196,7 @@ class MissingData:
         self,
         found: list[Finding],
         patient_id: UUID,
-        clock: _PatientClock,
+        clock: PatientClock,
         now: datetime,
         device_id: str,
         device: _DeviceClock,
@@ -218,7 +234,7 @@ class MissingData:
             )
         )
 
-    def _reported(self, clock: _PatientClock, now: datetime) -> bool:
+    def _reported(self, clock: PatientClock, now: datetime) -> bool:
         """Whether this gap was told: once, unless an upload arrived after the telling (a
         partial backlog) and nothing has arrived since for ``patient_gap``."""
         if not clock.missing_reported:
@@ -230,7 +246,7 @@ class MissingData:
     @staticmethod
     def _patient_silent(
         patient_id: UUID,
-        clock: _PatientClock,
+        clock: PatientClock,
         now: datetime,
         device_id: str,
         usual: float,

@@ -52,19 +52,24 @@ class News2:
     min_parameters = 3
 
     def score_one(self, obs: Observation) -> Finding | None:
-        if not obs.plan.respiratory_or_cardiac:
+        plan = obs.plan
+        if not plan.respiratory_or_cardiac:
             return None
-        copd = "copd" in obs.plan.conditions
-        parts: dict[Metric, tuple[float, int]] = {}
-        since = obs.time - FRESH
+        copd = "copd" in plan.conditions
+        time, latest_of = obs.time, obs.latest
+        since = time - FRESH
+        scored: list[tuple[Metric, float, int]] = []
+        total = 0
         for metric in PARAMETERS:
-            latest = obs.latest.get(metric)
-            if latest is None or latest[0] < since or latest[0] > obs.time:
+            latest = latest_of.get(metric)
+            if latest is None or latest[0] < since or latest[0] > time:
                 continue
-            parts[metric] = (latest[1], score_parameter(metric, latest[1], copd=copd))
-        total = sum(points for _, points in parts.values())
-        if len(parts) < self.min_parameters or total < 5:
-            return None
+            points = score_parameter(metric, latest[1], copd=copd)
+            scored.append((metric, latest[1], points))
+            total += points
+        if len(scored) < self.min_parameters or total < 5:
+            return None  # most readings: nothing formatted
+        parts = {metric: (value, points) for metric, value, points in scored}
         listed = ", ".join(
             f"{m.value.replace('_', ' ')} {v:g} ({p})" for m, (v, p) in parts.items() if p
         )

@@ -13,7 +13,7 @@ SpO2 86%, below the patient's 88% threshold (COPD target range 88-92%).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from vigil.clinical.careplan import URGENT_GLUCOSE_LOW, sudden_glucose_fall
 from vigil.clinical.findings import Finding, Severity
@@ -24,6 +24,10 @@ from vigil.streaming.base import Observation, finding, fmt
 from vigil.streaming.glucose_filter import GlucoseFilter
 from vigil.streaming.usual import moving
 from vigil.streaming.window import Window
+
+_HEART_RATE = Metric.HEART_RATE
+"""A module constant for the per-reading rules: in Python 3.11 an enum member looked up on its
+class goes through ``EnumType.__getattr__``."""
 
 
 class HypertensiveCrisis:
@@ -110,13 +114,20 @@ class GlucoseOutOfRange:
     54 within those 15 minutes (the consensus definition's persistence), and the noise-aware
     level (:class:`~vigil.streaming.glucose_filter.GlucoseFilter`, this reading included) below
     54 too, so that two noisy points about a glucose of 60 do not page; or the value at or
-    below ``very_low`` (40 mg/dL, where a CGM reads LOW), urgent at once. Otherwise the finding
-    stays a hypoglycaemia (level 1, high) that says the glucose is near 54 (``code``
-    ``near_urgent_low``). A lone reading (a finger-stick) is urgent at once."""
+    below ``very_low`` (40 mg/dL, where a CGM reads LOW), urgent at once. On a sensor that
+    drifts (the filter's learned drift ``drifting``, 6 mg/dL, or more) the readings below 54
+    must also span ``drift_wait_s`` (10 minutes): a drift lasts 15-45 minutes, so two readings 5
+    minutes apart could be one. Otherwise the finding stays a hypoglycaemia (level 1, high) that
+    says the glucose is near 54 (``code`` ``near_urgent_low``; ``held`` ``drift`` when the drift
+    holds it). A lone reading (a finger-stick) is urgent at once."""
 
     name: ClassVar[str] = "glucose_range"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
+    confirm_p = 0.5
+    drifting = 6.0
+    drift_wait_s = 10 * 60.0
+    """How likely the glucose (the filter's, the sensor's drift left out) must be below 54."""
     shared: ClassVar[tuple[str, ...]] = ("filter",)
     """The engine gives a patient's glucose rules one filter (the same readings, the same
     state): it learns each reading once (:meth:`GlucoseFilter.learn` skips a repeat)."""
@@ -134,6 +145,8 @@ class GlucoseOutOfRange:
         """(timestamp, value) of the latest glucose readings learned."""
         self.last_urgent_low: float | None = None
         """Timestamp of the latest learned reading below 54."""
+        self.urgent_since: float | None = None
+        """Timestamp of the first of the latest run of learned readings below 54."""
         self.filter = GlucoseFilter()
         """The CGM's noise-aware level: a critical low needs it to agree."""
         self.artefact: tuple[float, float] | None = None
@@ -154,19 +167,40 @@ class GlucoseOutOfRange:
         since, before = self.artefact
         return now - since <= self.artefact_hold.total_seconds() and value < before - 15
 
-    def _urgent(self, obs: Observation) -> bool:
+    def _urgent(self, obs: Observation) -> tuple[bool, str]:
+        """Whether a reading below 54 is an urgent low, and if not, what holds it (``drift``, or
+        ``""``: the next reading and the filter have not agreed)."""
         if obs.value >= URGENT_GLUCOSE_LOW:
-            return False
+            return False, ""
         if obs.censored == "below" or obs.value <= self.very_low or self.previous is None:
-            return True
-        gap = obs.time.timestamp() - self.previous[0]
+            return True, ""
+        gap = obs.epoch - self.previous[0]
         if gap <= 0 or gap > self.confirm_within.total_seconds():
-            return True  # not a stream (or a late reading): nothing to confirm it against
-        level = self.filter.posterior(obs.time.timestamp(), obs.value)[0]
-        return self._recent(obs, self.last_urgent_low) and level < URGENT_GLUCOSE_LOW
+            return True, ""  # not a stream (or a late reading): nothing to confirm it against
+        now = obs.epoch
+        if not self._recent(obs, self.last_urgent_low):
+            return False, ""
+        if (
+            self.filter.drift_sd >= self.drifting
+            and self.urgent_since is not None
+            and now - self.urgent_since < self.drift_wait_s
+        ):
+            return False, "drift"  # a low shorter than this sensor's drifts is not yet one
+        state = self.filter.posterior(now, obs.value)
+        return self.filter.below(state, URGENT_GLUCOSE_LOW) >= self.confirm_p, ""
+
+    def _held(self, held: str) -> _Held:
+        """What a finding near 54 says of what holds the page (the words are made from it)."""
+        if held == "drift":
+            return {
+                "held": held,
+                "drift_mg_dl": round(self.filter.drift_sd),
+                "wait_min": round(self.drift_wait_s / 60),
+            }
+        return {}
 
     def _recent(self, obs: Observation, t: float | None) -> bool:
-        return t is not None and 0 < obs.time.timestamp() - t <= self.confirm_within.total_seconds()
+        return t is not None and 0 < obs.epoch - t <= self.confirm_within.total_seconds()
 
     def score_one(self, obs: Observation) -> Finding | None:
         limits = obs.plan.threshold(Metric.GLUCOSE)
@@ -175,9 +209,10 @@ class GlucoseOutOfRange:
             return None  # in range, and no urgent low (a plan's low may be set below 54)
         value = _glucose_shown(obs)
         very_low = obs.censored == "below" or obs.value <= self.very_low
-        if obs.value < low and not very_low and self._in_artefact(obs.time.timestamp(), obs.value):
+        if obs.value < low and not very_low and self._in_artefact(obs.epoch, obs.value):
             return None  # a compression low: the sensor, not the blood glucose
-        if self._urgent(obs):
+        urgent, held = self._urgent(obs)
+        if urgent:
             return finding(
                 obs,
                 detector=self.name,
@@ -194,7 +229,8 @@ class GlucoseOutOfRange:
         if obs.value < low:
             pending = obs.value < URGENT_GLUCOSE_LOW
             # The words (near 54 when pending) from the one wording home, in English as stored.
-            said = {"censored": obs.censored, "urgent_unconfirmed": pending}
+            why = self._held(held) if pending else {}
+            said = {"censored": obs.censored, "urgent_unconfirmed": pending, **why}
             sentence = explain(
                 {"code": "hypoglycemia", "value": obs.value, "threshold": low, "details": said},
                 cause="hypoglycemia",
@@ -211,6 +247,7 @@ class GlucoseOutOfRange:
                 threshold=low,
                 urgent_unconfirmed=pending,
                 code="near_urgent_low" if pending else "low",
+                **why,
             )
         if obs.value > high:
             return finding(
@@ -225,7 +262,7 @@ class GlucoseOutOfRange:
         return None
 
     def learn_one(self, obs: Observation) -> None:
-        t = obs.time.timestamp()
+        t = obs.epoch
         previous = self.previous
         if previous is not None and t <= previous[0]:
             return
@@ -234,9 +271,19 @@ class GlucoseOutOfRange:
         elif self.artefact is not None and not self._in_artefact(t, obs.value):
             self.artefact = None
         if self.artefact is None and obs.value < URGENT_GLUCOSE_LOW:
+            if not self._recent(obs, self.last_urgent_low):
+                self.urgent_since = t
             self.last_urgent_low = t
+        else:
+            self.urgent_since = None
         self.filter.learn(t, obs.value)
         self.recent.append((t, obs.value))
+
+
+class _Held(TypedDict, total=False):
+    held: str
+    drift_mg_dl: int
+    wait_min: int
 
 
 def _glucose_shown(obs: Observation) -> str:
@@ -278,7 +325,7 @@ class HeartRateOutOfRange:
         """(direction +1 high / -1 low, first timestamp, last timestamp) of the current run."""
 
     def _direction(self, obs: Observation) -> int:
-        limits = obs.plan.threshold(Metric.HEART_RATE)
+        limits = obs.plan.threshold(_HEART_RATE)
         if obs.value > (limits.high or 120.0):
             if obs.value <= self.extreme_high and moving(obs):
                 return 0  # exercise, not tachycardia
@@ -288,7 +335,7 @@ class HeartRateOutOfRange:
         return 0
 
     def _run_start(self, obs: Observation, direction: int) -> float:
-        now = obs.time.timestamp()
+        now = obs.epoch
         run = self.run
         if (
             run is not None
@@ -303,7 +350,7 @@ class HeartRateOutOfRange:
         if direction == 0:
             return None
         limits = obs.plan.threshold(Metric.HEART_RATE)
-        lasted = obs.time.timestamp() - self._run_start(obs, direction)
+        lasted = obs.epoch - self._run_start(obs, direction)
         persisted = lasted >= self.persist.total_seconds()
         value = fmt(Metric.HEART_RATE, obs.value)
         how = f" for {lasted / 60:.0f} minutes." if persisted else "."
@@ -336,7 +383,7 @@ class HeartRateOutOfRange:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        now = obs.time.timestamp()
+        now = obs.epoch
         if self.run is not None and now <= self.run[2]:
             return  # late or repeated: the run only moves forward
         direction = self._direction(obs)

@@ -37,7 +37,7 @@ class WeightGain:
         if "heart_failure" not in obs.plan.conditions:
             return None
         gain_kg, days = obs.plan.hf_weight_gain_kg, obs.plan.hf_weight_days
-        now = obs.time.timestamp()
+        now = obs.epoch
         window = [(t, v) for t, v in self.points if 0 < now - t <= days * DAY_S + 6 * 3600]
         if not window:
             return None
@@ -65,8 +65,8 @@ class WeightGain:
         )
 
     def learn_one(self, obs: Observation) -> None:
-        if not self.points or obs.time.timestamp() > self.points[-1][0]:
-            self.points.append((obs.time.timestamp(), obs.value))
+        if not self.points or obs.epoch > self.points[-1][0]:
+            self.points.append((obs.epoch, obs.value))
 
 
 class HomeBPAverage:
@@ -99,7 +99,7 @@ class HomeBPAverage:
 
     def _over(self, obs: Observation) -> tuple[float, float, int, float, float] | None:
         """(systolic mean, diastolic mean, readings, targets) when over the target, else None."""
-        now = obs.time.timestamp()
+        now = obs.epoch
         sys_mean, n = self._mean(self.sys, now, obs.value)
         paired = obs.latest.get(Metric.BP_DIASTOLIC)
         dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
@@ -127,7 +127,7 @@ class HomeBPAverage:
 
     def _recent_over(self, obs: Observation, sys_target: float, dia_target: float) -> bool:
         """Whether the last day's readings, this one included, average above the target."""
-        now, days = obs.time.timestamp(), self.recent_s / DAY_S
+        now, days = obs.epoch, self.recent_s / DAY_S
         sys_recent, _ = self._mean(self.sys, now, obs.value, days)
         paired = obs.latest.get(Metric.BP_DIASTOLIC)
         dia_extra = paired[1] if paired is not None and paired[0] == obs.time else None
@@ -168,7 +168,7 @@ class HomeBPAverage:
         crisis = obs.plan.threshold(obs.metric).high
         if crisis is not None and obs.value >= crisis:
             return  # a crisis is its own alert; it must not also raise the weekly average
-        if not points or obs.time.timestamp() > points[-1][0]:
+        if not points or obs.epoch > points[-1][0]:
             if obs.metric is Metric.BP_SYSTOLIC:
                 self.above = self._over(obs) is not None
-            points.append((obs.time.timestamp(), obs.value))
+            points.append((obs.epoch, obs.value))

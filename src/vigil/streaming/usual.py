@@ -94,8 +94,8 @@ def moving(obs: Observation) -> bool:
     """Whether the patient is moving at the observation's time, or was within
     :data:`ACTIVITY_RECOVERY_S` before it: a wearable's steps per minute at or above
     :data:`ACTIVE_STEPS_PER_MIN` at this instant (the latest values) or learned earlier."""
-    now = obs.time.timestamp()
-    steps = obs.latest.get(Metric.STEPS)
+    now = obs.epoch
+    steps = obs.latest.get(_STEPS)
     if (
         steps is not None
         and steps[1] >= ACTIVE_STEPS_PER_MIN
@@ -118,7 +118,12 @@ class Usual(NamedTuple):
     n: int
 
 
+_new_usual = tuple.__new__
+"""``Usual(...)`` without the named tuple's ``__new__`` (a Python call), for every lookup."""
 _VITALS = frozenset(VITALS)
+_STEPS = Metric.STEPS
+"""A module constant: in Python 3.11 an enum member looked up on its class goes through
+``EnumType.__getattr__``."""
 _INDEX: dict[Metric, int] = {m: i for i, m in enumerate((*VITALS, Metric.STEPS))}
 _ABSENT = 255
 _HEAD = 2
@@ -194,25 +199,28 @@ class PersonalBaselines:
         is moving (:func:`moving`)."""
         if steps < ACTIVE_STEPS_PER_MIN:
             return
-        start = self._block(Metric.STEPS, create=True)
+        start = self._block(_STEPS, create=True)
         now = time.timestamp()
         if not now <= self.data[start]:  # NaN at first
             self.data[start] = now
 
     def last_active(self) -> float:
         """Epoch seconds of the patient's last active minute (NaN: none yet)."""
-        start = self._block(Metric.STEPS)
+        start = self._block(_STEPS)
         return math.nan if start < 0 else self.data[start]
 
-    def learn(self, metric: Metric, time: datetime, value: float, zone: tzinfo) -> None:
+    def learn(
+        self, metric: Metric, time: datetime, value: float, zone: tzinfo, now: float | None = None
+    ) -> None:
+        """Learn a reading (``now``: ``time.timestamp()``, if the caller has it already)."""
         if metric not in _VITALS:
             return
         start = self.offsets[_INDEX[metric]]
         if start == _ABSENT:
             start = self._block(metric, create=True)
-        now = time.timestamp()
-        last = self.data[start]
-        if not math.isnan(last) and now - last < self.slot_s:
+        if now is None:
+            now = time.timestamp()
+        if now - self.data[start] < self.slot_s:  # False while the last time is NaN
             return  # a dense stream: one reading per slot
         self.data[start] = now
         self._update(start + _HEAD, value)
@@ -295,8 +303,9 @@ class PersonalBaselines:
 
 def _usual(metric: Metric, part: str, data: array[float], cell: int) -> Usual:
     mean = data[cell + 1]
-    sd = math.sqrt(max(data[cell + 2] - mean * mean, 0.0))
-    return Usual(metric, part, mean, sd, int(data[cell]))
+    var = data[cell + 2] - mean * mean
+    sd = math.sqrt(0.0 if var < 0.0 else var)  # max(var, 0.0), without the builtin's call
+    return _new_usual(Usual, (metric, part, mean, sd, int(data[cell])))
 
 
 def _en(part: str, name: str, value: str) -> str:
@@ -332,7 +341,8 @@ class Unusual:
         if usual is None or usual.metric not in UNUSUAL_METRICS:
             return 0
         delta = value - usual.mean
-        if abs(delta) < max(self.k * usual.sd, MIN_DEPARTURE[usual.metric]):
+        spread, least = self.k * usual.sd, MIN_DEPARTURE[usual.metric]
+        if abs(delta) < (least if least > spread else spread):  # max(spread, least)
             return 0
         return 1 if delta > 0 else -1
 
@@ -340,15 +350,17 @@ class Unusual:
     def confirmed(baselines: PersonalBaselines, metric: Metric, direction: int) -> bool:
         return direction != 0 and baselines.streak(metric) * direction > 0
 
-    def learnable(self, baselines: PersonalBaselines, metric: Metric) -> bool:
-        """Whether the reading just remembered may enter the baseline: not a departure, unless
-        ``new_normal`` departures in a row say the patient's normal has moved (a new drug)."""
-        run = abs(baselines.streak(metric))
-        return run == 0 or run >= self.new_normal
+    def learnable(self, run: int) -> bool:
+        """Whether the reading just remembered (``run``: the run :meth:`remember` left) may
+        enter the baseline: not a departure, unless ``new_normal`` departures in a row say the
+        patient's normal has moved (a new drug)."""
+        return run == 0 or abs(run) >= self.new_normal
 
     @staticmethod
-    def remember(baselines: PersonalBaselines, metric: Metric, direction: int) -> None:
+    def remember(baselines: PersonalBaselines, metric: Metric, direction: int) -> int:
+        """Note the reading's departure (+1 / -1 / 0) in the metric's run; returns the run."""
         previous = baselines.streak(metric)
         run = previous + direction if previous * direction > 0 else direction
         if run != previous:
             baselines.set_streak(metric, run)
+        return run

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -45,7 +46,7 @@ from vigil.core import faults
 from vigil.core.models import StoredReading
 from vigil.core.worker import Backoff, Worker
 from vigil.storage import LoopConnection
-from vigil.stream import NatsConnection, PinnedPartitions, StreamMessage
+from vigil.stream import NatsConnection, PartitionState, PinnedPartitions, StreamMessage
 from vigil.streaming import metrics, repo
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class DetectWorker(Worker):
         self.learned: dict[int, int] = {}
         """Per owned partition: the last stream sequence fed to the detectors by this process."""
         self._pulling = False
+        self._watching: Future[list[PartitionState]] | None = None
         self._dirty = False
         """The detectors took part of a batch that is not applied yet: if that fails, they are
         rebuilt (replayed from the stream) rather than trusted."""
@@ -248,15 +250,12 @@ class DetectWorker(Worker):
                 self._watch()
 
     def _watch(self) -> None:
-        """Lag per partition and partitions nobody holds, for the operator."""
-        try:
-            states = self.pinned.states()
-        except Exception as exc:
-            log.debug("partition states unavailable: %s", exc)
-            return
-        for st in states:
-            metrics.PARTITION_LAG.labels(str(st.partition)).set(st.lag)
-        metrics.PARTITIONS_WITHOUT_OWNER.set(sum(1 for st in states if st.lag and not st.pinned))
+        """Lag per partition and partitions nobody holds, for the operator: asked of the
+        server without waiting (the loop goes on taking messages), recorded when answered."""
+        if self._watching is not None and not self._watching.done():
+            return  # the previous question is still out (a slow server): no second one
+        self._watching = self.pinned.states_started()
+        self._watching.add_done_callback(_record_states)
 
     def _handle(self, batch: list[StreamMessage], *, ack: bool) -> None:
         live: list[StreamMessage] = []
@@ -338,3 +337,16 @@ class DetectWorker(Worker):
 
     def _drop_connection(self) -> None:
         self._db.drop()
+
+
+def _record_states(done: Future[list[PartitionState]]) -> None:
+    if done.cancelled():
+        return
+    exc = done.exception()
+    if exc is not None:
+        log.debug("partition states unavailable: %s", exc)
+        return
+    states = done.result()
+    for st in states:
+        metrics.PARTITION_LAG.labels(str(st.partition)).set(st.lag)
+    metrics.PARTITIONS_WITHOUT_OWNER.set(sum(1 for st in states if st.lag and not st.pinned))
