@@ -56,5 +56,8 @@ class IngestStats:
     handed_on: int = 0
     """Readings handed on to detection (new ones and repeats the stream may drop)."""
     internal_errors: int = 0
+    staged_batches: int = 0
+    """Batches the unique key refused straight (a reading of them was stored before): stored
+    through the stage, which finds repeats and conflicts."""
     last_commit_lag_s: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)

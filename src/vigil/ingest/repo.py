@@ -10,10 +10,10 @@ from uuid import UUID
 
 import psycopg
 
-from vigil.core.metrics import SPECS
+from vigil.core.metrics import SPECS, Metric
 from vigil.core.models import StoredReading
 from vigil.ingest.models import RejectedRow
-from vigil.storage.db import notify_new_readings
+from vigil.storage.db import notify_new_readings, reading_series_keys
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -54,6 +54,107 @@ def load_devices(conn: Conn, *, device_ids: Iterable[str]) -> dict[str, DeviceIn
         if patient_id is not None:
             entry[1].append(Assignment(patient_id, lower, upper))  # type: ignore[arg-type]
     return {k: DeviceInfo(v[0], tuple(v[1])) for k, v in found.items()}
+
+
+SeriesKey = tuple[UUID, Metric, str]
+"""A series of ``reading_rows``: (patient, metric, device)."""
+
+
+class SeriesKeys:
+    """The integer keys of the series ingest has met (``reading_series``: a key, once made, is
+    never changed or deleted). Keys made in a transaction count only once it has committed:
+    :meth:`committed` after the commit, :meth:`forget_pending` after a rollback."""
+
+    def __init__(self) -> None:
+        self.known: dict[SeriesKey, int] = {}
+        self._pending: dict[SeriesKey, int] = {}
+
+    def keys_for(self, conn: Conn, rows: Sequence[StoredReading]) -> dict[SeriesKey, int]:
+        """The keys of every row's series, made for those not stored yet (in the caller's
+        transaction; a round trip only when the batch has a series not met before)."""
+        known = self.known
+        missing = {
+            k for r in rows if (k := (r.patient_id, r.metric, r.device_id)) not in known
+        } - self._pending.keys()
+        if missing:
+            self._pending.update(reading_series_keys(conn, series=missing))
+        return known | self._pending if self._pending else known
+
+    def committed(self) -> None:
+        self.known.update(self._pending)
+        self._pending.clear()
+
+    def forget_pending(self) -> None:
+        self._pending.clear()
+
+
+def copy_new_readings(
+    conn: Conn, *, rows: Sequence[StoredReading], series: dict[SeriesKey, int]
+) -> None:
+    """COPY ``rows`` (one per key) straight into ``reading_rows``, in the caller's transaction.
+
+    For a batch with no reading stored before (the usual one): raises
+    :class:`psycopg.errors.UniqueViolation` if any is, and the caller rolls back and takes
+    :func:`store_readings` instead, which finds the repeats and the conflicts."""
+    with conn.cursor() as cur, cur.copy(_COPY_ROWS) as copy:
+        copy.set_types(["timestamptz", "timestamptz", "int4", "float4", "text"])
+        write = copy.write_row
+        for r in rows:
+            write(
+                (
+                    r.time,
+                    r.received_at,
+                    series[(r.patient_id, r.metric, r.device_id)],
+                    r.value,
+                    r.censored,
+                )
+            )
+
+
+_COPY_ROWS = (
+    "COPY reading_rows (time, received_at, series, value, censored) FROM STDIN (FORMAT BINARY)"
+)
+
+_LATEST = (
+    "INSERT INTO latest_readings (patient_id, metric, time, value, unit, device_id, censored)"
+    " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::float8[], %s::text[],"
+    " %s::text[], %s::text[]) ORDER BY 1, 2"
+    " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
+    " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
+    " censored = EXCLUDED.censored"
+    " WHERE latest_readings.time < EXCLUDED.time"
+)
+
+
+def commit_batch(conn: Conn, *, agreeing: Iterable[StoredReading], new_for: Iterable[UUID]) -> None:
+    """Note the newest of ``agreeing`` (readings storage holds with these values) in
+    ``latest_readings`` per patient and metric, notify that ``new_for``'s patients have new
+    readings, and commit: one round trip. The rows are upserted in a consistent order (no
+    deadlocks between ingest instances); an older backlog reading never replaces a newer
+    value."""
+    newest: dict[tuple[UUID, Metric], StoredReading] = {}
+    for r in agreeing:
+        k = (r.patient_id, r.metric)
+        seen = newest.get(k)
+        if seen is None or r.time > seen.time:
+            newest[k] = r
+    latest = list(newest.values())
+    with conn.pipeline():
+        if latest:
+            conn.execute(
+                _LATEST,
+                (
+                    [r.patient_id for r in latest],
+                    [r.metric.value for r in latest],
+                    [r.time for r in latest],
+                    [r.value for r in latest],
+                    [SPECS[r.metric].ucum for r in latest],
+                    [r.device_id for r in latest],
+                    [r.censored for r in latest],
+                ),
+            )
+        notify_new_readings(conn, new_for)
+        conn.commit()
 
 
 _STAGE = (
@@ -104,13 +205,15 @@ class StoreOutcome:
 
 
 def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome:
-    """COPY ``rows`` (one per key) and insert those not stored yet.
+    """COPY ``rows`` (one per key) into a stage and insert those not stored yet: the path of
+    a batch with repeats (:func:`copy_new_readings` is the usual one).
 
     Must run inside the caller's transaction. A replayed reading (same device, metric and
     time) inserts nothing; the value already stored is returned for it, so the caller can tell
     a repeat from a conflict. A censored reading (a CGM's LOW stored as 40, censored below)
     and a measured 40 are different readings: value and mark both make a reading the same.
-    Only readings that agree with storage update the latest values.
+    Only readings that agree with storage go on to the latest values
+    (:func:`commit_batch`).
     """
     if not rows:
         return StoreOutcome([], {})
@@ -162,37 +265,6 @@ def store_readings(conn: Conn, *, rows: Sequence[StoredReading]) -> StoreOutcome
                 ),
             )
             existing = {(d, m, t): (v, c, rc) for d, m, t, v, c, rc in cur.fetchall()}  # type: ignore[misc]
-            conflicting = [
-                k
-                for r in rows
-                if (k := reading_key(r)) in existing and existing[k][:2] != (r.value, r.censored)
-            ]
-            if conflicting:
-                cur.execute(
-                    "DELETE FROM readings_stage s USING unnest(%s::text[], %s::text[],"
-                    " %s::timestamptz[]) AS k(device_id, metric, time)"
-                    " WHERE (s.device_id, s.metric, s.time) = (k.device_id, k.metric, k.time)",
-                    (
-                        [k[0] for k in conflicting],
-                        [k[1] for k in conflicting],
-                        [k[2] for k in conflicting],
-                    ),
-                )
-        # Latest value per patient and metric, in a consistent row order (no deadlocks between
-        # ingest instances); an older backlog reading never replaces a newer value. With the
-        # notification, one round trip.
-        with conn.pipeline():
-            cur.execute(
-                "INSERT INTO latest_readings"
-                " (patient_id, metric, time, value, unit, device_id, censored)"
-                " SELECT DISTINCT ON (patient_id, metric) patient_id, metric, time, value, unit,"
-                " device_id, censored FROM readings_stage ORDER BY patient_id, metric, time DESC"
-                " ON CONFLICT (patient_id, metric) DO UPDATE SET time = EXCLUDED.time,"
-                " value = EXCLUDED.value, unit = EXCLUDED.unit, device_id = EXCLUDED.device_id,"
-                " censored = EXCLUDED.censored"
-                " WHERE latest_readings.time < EXCLUDED.time"
-            )
-            notify_new_readings(conn, {r.patient_id for r in inserted})
     return StoreOutcome(inserted, existing)
 
 

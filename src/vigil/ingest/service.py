@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
+import psycopg.errors
 
 from vigil.core import faults
 from vigil.core.errors import RejectionKind, VigilError
@@ -65,6 +66,17 @@ def _shown(value: float, censored: str | None, unit: str) -> str:
     if censored is None:
         return f"{value:g} {unit}"
     return f"{value:g} {unit} censored {censored} ({'LOW' if censored == 'below' else 'HIGH'})"
+
+
+def _rollback(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """End a batch's transaction that failed (a connection that broke is dropped by the
+    caller: its error is the one that counts)."""
+    if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        log.debug("rollback after a failed batch failed", exc_info=True)
 
 
 class BatchSizer:
@@ -160,6 +172,8 @@ class IngestService(Worker):
             burst=settings.ingest_device_burst,
             shares=settings.ingest_rate_shares or 1,  # unset: this process alone
         )
+        self._series = repo.SeriesKeys()
+        """Series keys met on this connection's database (made once, never changed)."""
         self._last_batch = 0
         """Messages in the last batch taken: whether to wait for the next one to fill."""
         self._admitted: dict[int, bool] = {}
@@ -328,6 +342,7 @@ class IngestService(Worker):
 
     def _drop_connection(self) -> None:
         self._db.drop()
+        self._series = repo.SeriesKeys()
 
     def process(
         self, batch: Sequence[InboundMessage], *, rejected_out: list[RejectedRow] | None = None
@@ -340,9 +355,11 @@ class IngestService(Worker):
         owner: list[int] = []
         rejected: list[RejectedRow] = []
         limited: dict[str, list[InboundMessage]] = {}
-        with conn.transaction():
+        self._series.forget_pending()
+        try:
             named = [device_from_topic(m.topic) for m in batch]  # each topic read once
-            devices = repo.load_devices(conn, device_ids={d for d in named if d})
+            with conn.pipeline():  # BEGIN and the devices: one round trip
+                devices = repo.load_devices(conn, device_ids={d for d in named if d})
             for index, message in enumerate(batch):
                 before = len(rows)
                 self._parse(message, named[index], devices, rows, rejected, limited)
@@ -351,27 +368,14 @@ class IngestService(Worker):
             unique: dict[repo.ReadingKey, StoredReading] = {}
             for r in rows:
                 unique.setdefault(repo.reading_key(r), r)
-            outcome = repo.store_readings(conn, rows=list(unique.values()))
-            kept = {
-                k: (r.value, r.censored, r.received_at) for k, r in unique.items()
-            } | outcome.existing
+            outcome = self._store(conn, list(unique.values()))
             groups: dict[tuple[int, UUID], list[StoredReading]] = {}
             conflicts: dict[int, list[str]] = {}
-            for r, index in zip(rows, owner, strict=True):
-                value, censored, received_at = kept[repo.reading_key(r)]
-                if (value, censored) == (r.value, r.censored):
-                    # As storage has it (a repeat keeps its first arrival time).
-                    same = (
-                        r if received_at == r.received_at else replace(r, received_at=received_at)
-                    )
-                    groups.setdefault((index, r.patient_id), []).append(same)
-                else:
-                    unit = SPECS[r.metric].ucum
-                    conflicts.setdefault(index, []).append(
-                        f"{r.metric.value} at {r.time.isoformat()}: stored"
-                        f" {_shown(value, censored, unit)}, this message"
-                        f" {_shown(r.value, r.censored, unit)}"
-                    )
+            if len(unique) == len(rows) and not outcome.existing:
+                for r, index in zip(rows, owner, strict=True):  # every reading new, as sent
+                    groups.setdefault((index, r.patient_id), []).append(r)
+            else:
+                self._compare(rows, owner, unique, outcome, groups, conflicts)
             for index, what in sorted(conflicts.items()):
                 message = batch[index]
                 rejected.append(
@@ -399,6 +403,16 @@ class IngestService(Worker):
                     )
                 )
             repo.store_rejections(conn, rows=rejected)
+            repo.commit_batch(
+                conn,
+                agreeing=(r for group in groups.values() for r in group),
+                new_for={r.patient_id for r in outcome.inserted},
+            )
+        except BaseException:
+            self._series.forget_pending()
+            _rollback(conn)
+            raise
+        self._series.committed()
         if rejected_out is not None:
             rejected_out.extend(rejected)
         stored = outcome.inserted
@@ -427,6 +441,51 @@ class IngestService(Worker):
             )
             for (_, patient_id), group in groups.items()
         ]
+
+    def _store(self, conn: repo.Conn, rows: list[StoredReading]) -> repo.StoreOutcome:
+        """Store ``rows`` (one per key): straight into the hypertable when none is stored yet
+        (the usual batch: no stage, no second statement), else, after the unique key refused
+        that and the transaction was rolled back, through the stage, which finds the repeats
+        and conflicts (the devices read before are still current: nothing else was written)."""
+        if not rows:
+            return repo.StoreOutcome([], {})
+        try:
+            repo.copy_new_readings(conn, rows=rows, series=self._series.keys_for(conn, rows))
+            return repo.StoreOutcome(rows, {})
+        except psycopg.errors.UniqueViolation:
+            self._series.forget_pending()
+            conn.rollback()
+        self.stats.staged_batches += 1
+        return repo.store_readings(conn, rows=rows)
+
+    @staticmethod
+    def _compare(
+        rows: list[StoredReading],
+        owner: list[int],
+        unique: dict[repo.ReadingKey, StoredReading],
+        outcome: repo.StoreOutcome,
+        groups: dict[tuple[int, UUID], list[StoredReading]],
+        conflicts: dict[int, list[str]],
+    ) -> None:
+        """Each reading against what storage keeps for its key (stored now, before, or earlier
+        in this batch): the same value goes on to detection (with the first arrival time), another
+        is a conflict of its message, with both values."""
+        kept = {
+            k: (r.value, r.censored, r.received_at) for k, r in unique.items()
+        } | outcome.existing
+        for r, index in zip(rows, owner, strict=True):
+            value, censored, received_at = kept[repo.reading_key(r)]
+            if (value, censored) == (r.value, r.censored):
+                # As storage has it (a repeat keeps its first arrival time).
+                same = r if received_at == r.received_at else replace(r, received_at=received_at)
+                groups.setdefault((index, r.patient_id), []).append(same)
+            else:
+                unit = SPECS[r.metric].ucum
+                conflicts.setdefault(index, []).append(
+                    f"{r.metric.value} at {r.time.isoformat()}: stored"
+                    f" {_shown(value, censored, unit)}, this message"
+                    f" {_shown(r.value, r.censored, unit)}"
+                )
 
     def _parse(
         self,

@@ -34,16 +34,32 @@ def message_key(patient_id: UUID, device_id: str, readings: Iterable[StoredReadi
     return digest.hexdigest()[:40]
 
 
+_METRIC_JSON = {m: json.dumps(m.value) for m in Metric}
+
+
 def encode_readings(readings: Iterable[StoredReading]) -> bytes:
-    """One array per reading; a censored one (a CGM's LOW or HIGH) carries its mark last."""
-    return json.dumps(
-        [
-            [r.time.isoformat(), r.metric.value, r.value, r.device_id, r.received_at.isoformat()]
-            + ([r.censored] if r.censored is not None else [])
-            for r in readings
-        ],
-        separators=(",", ":"),
-    ).encode()
+    """One array per reading; a censored one (a CGM's LOW or HIGH) carries its mark last.
+
+    The bytes of ``json.dumps`` with compact separators (tests/stream/test_codec.py compares
+    them), written as text: the hand-off encodes every reading, and a message's readings share
+    one device and one arrival time, each formatted once.
+    """
+    parts = []
+    devices: dict[str, str] = {}
+    received: datetime | None = None
+    received_iso = ""
+    for r in readings:
+        if r.received_at is not received:
+            received, received_iso = r.received_at, r.received_at.isoformat()
+        device = devices.get(r.device_id)
+        if device is None:
+            device = devices[r.device_id] = json.dumps(r.device_id)
+        mark = "" if r.censored is None else f',"{r.censored}"'
+        parts.append(
+            f'["{r.time.isoformat()}",{_METRIC_JSON[r.metric]},{float(r.value)!r},{device},'
+            f'"{received_iso}"{mark}]'
+        )
+    return f"[{','.join(parts)}]".encode()
 
 
 def decode_readings(patient_id: UUID, data: bytes) -> tuple[StoredReading, ...]:
