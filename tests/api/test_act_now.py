@@ -13,16 +13,16 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from tests.api.conftest import World
+from tests.storing import store_as_ingest
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.ingest.repo import store_readings
 
 HANGUL = re.compile("[가-힣]")
 
 
 def store(world: World, *rows: tuple[Metric, float, datetime, str | None]) -> None:
     with psycopg.connect(world.db_url) as conn:
-        store_readings(conn, rows=[
+        store_as_ingest(conn, [
             StoredReading(t, world.a.patient, m, v, "dev-1", t, c) for m, v, t, c in rows
         ])  # fmt: skip
         conn.commit()
@@ -146,7 +146,7 @@ def test_only_the_care_team_sets_instructions(world: World, client: httpx.Client
 def test_another_patients_danger_is_not_in_my_feed(world: World, client: httpx.Client) -> None:
     with psycopg.connect(world.db_url) as conn:
         t = datetime.now(UTC)
-        store_readings(conn, rows=[
+        store_as_ingest(conn, [
             StoredReading(t, world.a.other_patient, Metric.GLUCOSE, 45.0, "dev-2", t)
         ])  # fmt: skip
         conn.commit()

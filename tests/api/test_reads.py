@@ -14,12 +14,12 @@ import httpx
 import psycopg
 import pytest
 
+from tests.storing import store_as_ingest
 from vigil.alerts import AlertService
 from vigil.api import repo as api_repo
 from vigil.api.reads import ReadCache
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.ingest.repo import store_readings
 from vigil.servers import EmbeddedPostgres
 from vigil.settings import Settings
 from vigil.storage import admin
@@ -250,7 +250,7 @@ def test_new_readings_show_in_the_chart_without_waiting_for_the_cache(
             )
             for m in (1, 2, 3)
         ]
-        store_readings(conn, rows=rows)  # what ingest does, NOTIFY included
+        store_as_ingest(conn, rows)  # what ingest does, NOTIFY included
         conn.commit()
     for _ in range(100):  # the notification arrives within milliseconds; the cache lives 60 s
         if stored() == 3:

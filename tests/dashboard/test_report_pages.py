@@ -19,9 +19,9 @@ from tests.api.conftest import World, build_world
 from tests.browser import ARTIFACTS, axe_violations
 from tests.conftest import new_database
 from tests.dashboard.conftest import signed_in
+from tests.storing import store_as_ingest
 from vigil.core.metrics import Metric
 from vigil.core.models import StoredReading
-from vigil.ingest.repo import store_readings
 from vigil.servers import EmbeddedPostgres
 
 
@@ -50,7 +50,7 @@ def _history(world: World) -> None:
     rows.append(StoredReading(now, world.a.patient, Metric.GLUCOSE, 50.0, "meter", now))
     rows += _weighings(world, now)
     with psycopg.connect(world.db_url) as conn:
-        store_readings(conn, rows=rows)
+        store_as_ingest(conn, rows)
         conn.execute("UPDATE patients SET conditions = '{copd,heart_failure}' WHERE id = %s",
                      (world.a.patient,))  # fmt: skip
         alert_at = now - timedelta(days=1)

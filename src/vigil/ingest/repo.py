@@ -147,7 +147,7 @@ def commit_batch(conn: Conn, *, agreeing: Iterable[StoredReading], new_for: Iter
                     [r.patient_id for r in latest],
                     [r.metric.value for r in latest],
                     [r.time for r in latest],
-                    [r.value for r in latest],
+                    [float(r.value) for r in latest],  # an int among floats: one type
                     [SPECS[r.metric].ucum for r in latest],
                     [r.device_id for r in latest],
                     [r.censored for r in latest],

@@ -34,14 +34,14 @@ by replaying the stored history like every detector's.
 >>> for i, v in enumerate([120] * 6 + [96, 119, 121, 120]):  # one noisy dip at 96
 ...     f.learn(i * 300.0, v)
 >>> round(f.level), round(f.rate, 2)
-(117, 0.02)
+(117, 0.03)
 >>> f = GlucoseFilter()
 >>> for i, v in enumerate([120, 114, 108, 102, 96, 90, 84]):  # a steady fall, 1.2 mg/dL/min
 ...     f.learn(i * 300.0, v)
 >>> round(f.level), round(f.rate, 1)
 (86, -1.1)
 >>> [round(x) for x in f.predict(f.state(), 20.0)]  # mean and sd 20 minutes ahead
-[63, 16]
+[63, 15]
 """
 
 from __future__ import annotations
