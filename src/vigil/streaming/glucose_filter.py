@@ -289,52 +289,31 @@ class GlucoseFilter:
             continues = self._continues(t)
             self._learn_drift(t, v, continues)
             if continues:
-                # :meth:`_prior` then :meth:`_update`, inline (the same floats, in fewer steps)
-                dt = (t - self.t) / 60
-                q = self.accel_sd**2
-                a = math.exp(-dt / self.drift_tau_min)
-                p11, p12 = self.p11, self.p12
-                level = self.level + self.rate * dt
-                drift = self.drift * a
-                p00 = self.p00 + 2 * dt * self.p01 + dt * dt * p11 + q * dt**3 / 3
-                p01 = self.p01 + dt * p11 + q * dt * dt / 2
-                p02 = (self.p02 + dt * p12) * a
-                p11 = p11 + q * dt
-                p12 = p12 * a
-                p22 = a * a * self.p22 + self.drift_var * (1 - a * a)
+                prior = self._prior(t)
+                level, _, drift, p00, _, _, p02, _, p22 = prior
                 surprise = (v - level - drift) ** 2 - p00 - 2 * p02 - p22
                 var = (1 - self.noise_weight) * self.noise_sd**2 + self.noise_weight * surprise
                 lo, hi = self.noise_range
                 # min(max(sqrt(max(var, 0)), lo), hi), without the builtins' calls
                 sd = math.sqrt(0.0 if var < 0.0 else var)
                 sd = lo if lo > sd else sd
-                self.noise_sd = hi if hi < sd else sd
-                g0, g1, g2 = p00 + p02, p01 + p12, p02 + p22
-                s = g0 + g2 + self.noise_sd**2
-                innovation = (v - level - drift) / s
-                self.level = level + g0 * innovation
-                self.rate += g1 * innovation
-                self.drift = drift + g2 * innovation
-                self.p00 = p00 - g0 * g0 / s
-                self.p01 = p01 - g0 * g1 / s
-                self.p11 = p11 - g1 * g1 / s
-                self.p02 = p02 - g0 * g2 / s
-                self.p12 = p12 - g1 * g2 / s
-                self.p22 = p22 - g2 * g2 / s
+                self.noise_sd = hi if hi < sd else sd  # learned before the update uses it
+                full = self._update(prior, v)
                 self.n += 1
             else:
-                (
-                    self.level,
-                    self.rate,
-                    self.drift,
-                    self.p00,
-                    self.p01,
-                    self.p11,
-                    self.p02,
-                    self.p12,
-                    self.p22,
-                ) = self._start(v)
+                full = self._start(v)
                 self.n = 1
+            (
+                self.level,
+                self.rate,
+                self.drift,
+                self.p00,
+                self.p01,
+                self.p11,
+                self.p02,
+                self.p12,
+                self.p22,
+            ) = full
             self.t = t
         self.last_t, self.last_v = t, v
 
