@@ -125,9 +125,10 @@ class GlucoseOutOfRange:
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.GLUCOSE})
     learns: ClassVar[bool] = False  # remembers the previous reading; not a baseline
     confirm_p = 0.5
-    drifting = 6.0
-    drift_wait_s = 10 * 60.0
     """How likely the glucose (the filter's, the sensor's drift left out) must be below 54."""
+    drifting = 6.0
+    """mg/dL: a sensor whose learned drift is this or more waits ``drift_wait_s`` to page."""
+    drift_wait_s = 10 * 60.0
     shared: ClassVar[tuple[str, ...]] = ("filter",)
     """The engine gives a patient's glucose rules one filter (the same readings, the same
     state): it learns each reading once (:meth:`GlucoseFilter.learn` skips a repeat)."""
